@@ -1,0 +1,3 @@
+from underwriting.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""Entry point of the ``underwriting`` command.
+
+Exit codes: 0 success; 2 invalid input (message names the field, no traceback); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from underwriting._version import __version__
+from underwriting.errors import InputError
+
+#: name -> (module, one-line help). Modules are imported only to register their arguments,
+#: and each keeps heavy imports inside ``run``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quote": ("underwriting.cli.quote", "quote a submission: risk, frequency, loss, premium, reserve credit"),
+    "demo": ("underwriting.cli.demo", "quote the bundled sample exchange (the embedded default)"),
+    "validate": ("underwriting.cli.validate", "validate a submission or policy file"),
+    "schema": ("underwriting.cli.schema", "print the JSON Schema of a submission or policy"),
+}
+
+
+def _register(name: str, module: str) -> None:
+    COMMANDS.setdefault(name, (module, ""))
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors exit 2 with a one-line message (argparse's own code)."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered sub-command."""
+    parser = _Parser(
+        prog="underwriting",
+        description="Price hack and theft insurance for crypto exchanges and compute how much of a "
+        "statutory liability reserve each policy may replace.",
+    )
+    parser.add_argument("--version", action="version", version=f"underwriting {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_text or mod.__doc__.splitlines()[0], description=mod.__doc__)
+        mod.add_arguments(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # internal error: say so, keep the traceback available on request
+        if os.environ.get("UNDERWRITING_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set UNDERWRITING_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1

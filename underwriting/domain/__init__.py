@@ -1,0 +1,7 @@
+"""Typed, validated domain objects: submission, policy terms, quote, currency amounts."""
+
+from underwriting.domain.currency import CURRENCIES, FxTable
+from underwriting.domain.policy import PERILS, PolicyTerms
+from underwriting.domain.submission import Submission
+
+__all__ = ["CURRENCIES", "FxTable", "PERILS", "PolicyTerms", "Submission"]

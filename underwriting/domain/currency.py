@@ -1,0 +1,107 @@
+"""Currencies and conversion with explicit, dated rates.
+
+Amounts never change currency silently: a conversion needs either a rate the user supplies or
+the bundled dated table (``datasets/fx_rates.csv``, yearly averages with a source per row), and
+every conversion used by a quote is recorded in it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from underwriting.errors import InputError
+
+#: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
+CURRENCIES: frozenset[str] = frozenset(
+    {"USD", "JPY", "EUR", "GBP", "HKD", "SGD", "KRW", "CHF", "AUD", "CAD", "CNY", "INR", "TRY", "BRL"}
+)
+
+
+def check_currency(code: str, *, field: str) -> str:
+    """Return ``code`` if it is a supported ISO 4217 code, else raise :class:`InputError`."""
+    if code not in CURRENCIES:
+        raise InputError(f"unknown currency {code!r}; supported: {', '.join(sorted(CURRENCIES))}", field=field)
+    return code
+
+
+@dataclass(frozen=True)
+class FxRate:
+    """One conversion rate: ``units_per_usd`` units of ``currency`` buy one US dollar."""
+
+    currency: str
+    units_per_usd: float
+    basis: str  # e.g. "yearly average 2024" or "user-supplied"
+    source: str
+
+
+@dataclass(frozen=True)
+class FxTable:
+    """Conversion rates to and from USD.
+
+    Parameters
+    ----------
+    rates : dict
+        ``{(currency, year): FxRate}``; ``year`` is ``None`` for user-supplied rates, which apply to
+        every date and take precedence over the table.
+    """
+
+    rates: dict[tuple[str, int | None], FxRate] = field(default_factory=dict)
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> FxTable:
+        """Load a table with columns ``year, currency, units_per_usd, source_url``."""
+        rates: dict[tuple[str, int | None], FxRate] = {}
+        with open(path, newline="", encoding="utf-8") as fh:
+            for i, row in enumerate(csv.DictReader(fh), start=2):
+                try:
+                    year = int(row["year"])
+                    cur = row["currency"].strip()
+                    val = float(row["units_per_usd"])
+                except (KeyError, ValueError) as exc:
+                    raise InputError(f"line {i}: malformed FX row ({exc})", source=str(path)) from None
+                rates[(cur, year)] = FxRate(cur, val, f"yearly average {year}", row.get("source_url", ""))
+        return cls(rates)
+
+    @classmethod
+    def bundled(cls) -> FxTable:
+        """The bundled dated table of yearly average rates."""
+        from underwriting.resources import dataset_path
+
+        return cls.from_csv(dataset_path("fx_rates.csv"))
+
+    def with_user_rates(self, user: dict[str, float]) -> FxTable:
+        """Return a copy where ``user`` (``{"JPY": 150.0}``, units per USD) overrides the table."""
+        rates = dict(self.rates)
+        for cur, val in user.items():
+            check_currency(cur, field=f"fx.{cur}")
+            if not (val > 0 and val < float("inf")):
+                raise InputError("rate must be a positive finite number", field=f"fx.{cur}")
+            rates[(cur, None)] = FxRate(cur, float(val), "user-supplied", "user")
+        return FxTable(rates)
+
+    def rate(self, currency: str, year: int) -> FxRate:
+        """Rate for ``currency`` in ``year``: a user rate, else that year's average, else the latest
+        earlier year's (stated in the returned basis). USD is 1."""
+        if currency == "USD":
+            return FxRate("USD", 1.0, "identity", "")
+        if (currency, None) in self.rates:
+            return self.rates[(currency, None)]
+        years = sorted(y for (c, y) in self.rates if c == currency and y is not None and y <= year)
+        if not years:
+            raise InputError(
+                f"no conversion rate for {currency} in or before {year}; supply one with --fx {currency}=RATE",
+                field="currency",
+            )
+        r = self.rates[(currency, years[-1])]
+        if years[-1] != year:
+            r = FxRate(r.currency, r.units_per_usd, f"{r.basis} (latest available for {year})", r.source)
+        return r
+
+    def convert(self, amount: float, from_cur: str, to_cur: str, year: int) -> float:
+        """Convert ``amount`` from ``from_cur`` to ``to_cur`` at ``year``'s rates (via USD)."""
+        if from_cur == to_cur:
+            return amount
+        usd = amount / self.rate(from_cur, year).units_per_usd
+        return usd * self.rate(to_cur, year).units_per_usd

@@ -1,0 +1,106 @@
+"""Policy terms: the insurance contract a quote prices and a reserve regime assesses.
+
+One flat, validated object serves both the pricing engine (layer terms) and the reserve engine
+(insurer, term and cancellation tests). Amounts are in ``currency``. ``limit`` is the width of
+per-occurrence cover above ``deductible`` ("9M xs 1M" is ``deductible = 1e6, limit = 9e6``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from underwriting.domain._base import Amount, Share, Strict
+from underwriting.domain.currency import CURRENCIES
+
+#: Perils a policy can cover; shared with the pricing engine's sub-limits.
+PERILS = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering")
+Peril = Literal["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"]
+#: Exclusions a reserve regime may look at.
+EXCLUSIONS = ("supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
+              "insider", "social_engineering", "war_and_state_actor", "gross_negligence")
+Exclusion = Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
+                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]
+#: Insurer financial-strength ratings, best first (S&P / Fitch scale).
+RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
+           "B+", "B", "B-", "CCC", "NR")
+Rating = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
+                 "B+", "B", "B-", "CCC", "NR"]
+
+
+class PolicyTerms(Strict):
+    """Terms of one hack-and-theft policy (one layer of a programme).
+
+    Attributes
+    ----------
+    deductible, limit : float
+        Per-occurrence retention and width of cover above it, in ``currency``.
+    aggregate_deductible, aggregate_limit : float
+        Annual aggregate retention and cap on the insurer's payments (``None``: no cap).
+    coinsurance : float
+        The insurer's share of each covered loss (1.0: all of it).
+    """
+
+    policy_id: str = Field(default="policy", min_length=1, max_length=100)
+    insurer: str = Field(min_length=1, max_length=200)
+    insurer_rating: Rating
+    insurer_authorised: bool = Field(description="Insurer authorised in the relevant jurisdiction.")
+    captive: bool = Field(default=False, description="Insurer is a captive of the insured's group.")
+    reinsured_out: bool = Field(default=False, description="A captive's risk is reinsured to a third party.")
+    inception: dt.date
+    expiry: dt.date
+    cancellation_notice_days: int = Field(ge=0, le=3650)
+    claims_payment_days: int = Field(default=30, ge=0, le=3650, description="Days to pay a valid claim.")
+    currency: str
+    deductible: Amount = 0.0
+    limit: Amount
+    aggregate_deductible: Amount = 0.0
+    aggregate_limit: Amount | None = None
+    coinsurance: Share = 1.0
+    reinstatements: int = Field(default=0, ge=0, le=100)
+    reinstatement_premium_pct: Share = 1.0
+    perils: list[Peril] = Field(min_length=1)
+    sublimits: dict[Peril, Amount] = Field(default_factory=dict)
+    exclusions: list[Exclusion] = Field(default_factory=list)
+
+    @field_validator("currency")
+    @classmethod
+    def _cur(cls, v: str) -> str:
+        if v not in CURRENCIES:
+            raise ValueError(f"unknown currency {v!r}; supported: {', '.join(sorted(CURRENCIES))}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyTerms:
+        if self.limit <= 0:
+            raise ValueError("limit: must be positive")
+        if self.deductible >= self.limit:
+            raise ValueError(f"deductible {self.deductible:,.2f} must be below the per-occurrence limit {self.limit:,.2f}")
+        if self.expiry <= self.inception:
+            raise ValueError(f"expiry {self.expiry} must be after inception {self.inception}")
+        if self.aggregate_limit is not None and self.aggregate_limit < self.limit:
+            raise ValueError(f"aggregate_limit {self.aggregate_limit:,.2f} is below the per-occurrence limit {self.limit:,.2f}")
+        if len(set(self.perils)) != len(self.perils):
+            raise ValueError("perils: a peril is listed twice")
+        for peril, amount in self.sublimits.items():
+            if peril not in self.perils:
+                raise ValueError(f"sublimits.{peril}: sub-limit for a peril the policy does not cover")
+            if amount > self.limit:
+                raise ValueError(f"sublimits.{peril}: {amount:,.2f} exceeds the limit {self.limit:,.2f}")
+        if self.reinsured_out and not self.captive:
+            raise ValueError("reinsured_out: only meaningful for a captive (set captive = true)")
+        return self
+
+    @property
+    def term_years(self) -> float:
+        """Policy term in years (actual days / 365.25)."""
+        return (self.expiry - self.inception).days / 365.25
+
+
+def load_policy(path: str) -> PolicyTerms:
+    """Read and validate a policy terms file (TOML or JSON)."""
+    from underwriting.domain.validation import load_model
+
+    return load_model(PolicyTerms, path)

@@ -1,0 +1,149 @@
+"""Reading user files safely and writing files atomically.
+
+Every user-supplied file goes through :func:`read_document`: the path must exist and be a
+regular file under a size limit, the bytes must be UTF-8 and parse as JSON or TOML. Every file
+the package writes goes through :func:`atomic_write_bytes` (temporary file in the same folder,
+``fsync``, ``os.replace``), so an interrupted write never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from underwriting.errors import InputError
+
+#: Largest user document accepted, in bytes (a submission is a few kB; 5 MiB is generous).
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+
+def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
+    """Read a user file as UTF-8 text, with clear errors.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to read.
+    max_bytes : int
+        Size limit in bytes; larger files are refused.
+
+    Returns
+    -------
+    str
+        The decoded text.
+
+    Raises
+    ------
+    InputError
+        Missing path, a directory, a file over ``max_bytes``, an empty file or non-UTF-8 bytes.
+    """
+    p = Path(path)
+    src = str(p)
+    if not p.exists():
+        raise InputError("no such file", source=src)
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", source=src)
+    if not p.is_file():
+        raise InputError("is not a regular file", source=src)
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"file is {size:,} bytes, over the limit of {max_bytes:,} bytes", source=src)
+    raw = p.read_bytes()
+    if not raw.strip():
+        raise InputError("file is empty", source=src)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"file is not valid UTF-8 (byte {exc.start}: {raw[exc.start:exc.start + 1]!r})", source=src
+        ) from None
+
+
+def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
+    """Parse JSON or TOML text into a mapping.
+
+    Parameters
+    ----------
+    text : str
+        Document text.
+    fmt : {"json", "toml"}
+        Format to parse.
+    source : str
+        Name used in error messages.
+    """
+    if fmt == "json":
+        try:
+            data = json.loads(text, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
+    elif fmt == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"invalid TOML: {exc}", source=source) from None
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"unknown format {fmt!r}")
+    if not isinstance(data, dict):
+        raise InputError(f"top level must be an object, got {type(data).__name__}", source=source)
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise InputError(f"non-finite number {name} is not allowed")
+
+
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a JSON (``.json``) or TOML (``.toml``) user document into a mapping."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        if p.exists() and p.is_dir():
+            raise InputError("is a directory, expected a file", source=str(p))
+        raise InputError(f"unsupported file type {suffix or '(none)'!r}; use .json or .toml", source=str(p))
+    text = read_text(p)
+    try:
+        return parse_document(text, fmt=suffix[1:], source=str(p))
+    except InputError as exc:
+        if exc.source is None:
+            exc.source = str(p)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file, fsync, rename).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` atomically; see :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def canonical_json(obj: Any) -> str:
+    """Serialise ``obj`` to deterministic JSON (sorted keys, fixed separators, newline at end)."""
+    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
