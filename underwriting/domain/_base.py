@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Strict as StrictType
 
 
 class Strict(BaseModel):
-    """Base model: unknown fields are rejected, instances are immutable, no type coercion
-    from strings to numbers (a typo or a quoted number is an error, not a silent fix)."""
+    """Base model: unknown fields are rejected and instances are immutable.
+
+    Numbers, booleans and integers are strict (see :data:`Amount`, :data:`Share`, :data:`Flag`,
+    :data:`Count`): a quoted number or ``"true"`` is an error, not a silent fix. Dates are given as
+    ISO strings (``"2026-09-30"``) in JSON, or as TOML dates.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=True,
                               validate_default=True)
@@ -33,6 +37,10 @@ def _share(v: float) -> float:
 
 
 #: A non-negative, finite amount of money (the currency is stated by the enclosing block).
-Amount = Annotated[float, AfterValidator(_finite_nonneg)]
+Amount = Annotated[float, StrictType(), AfterValidator(_finite_nonneg)]
 #: A share in [0, 1].
-Share = Annotated[float, AfterValidator(_share)]
+Share = Annotated[float, StrictType(), AfterValidator(_share)]
+#: A strict boolean (``true``/``false`` only).
+Flag = Annotated[bool, StrictType()]
+#: A strict integer (no ``2.0``, no ``"2"``).
+Count = Annotated[int, StrictType()]

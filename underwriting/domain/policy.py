@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from underwriting.domain._base import Amount, Share, Strict
+from underwriting.domain._base import Amount, Count, Flag, Share, Strict
 from underwriting.domain.currency import CURRENCIES
 
 #: Perils a policy can cover; shared with the pricing engine's sub-limits.
@@ -46,20 +46,20 @@ class PolicyTerms(Strict):
     policy_id: str = Field(default="policy", min_length=1, max_length=100)
     insurer: str = Field(min_length=1, max_length=200)
     insurer_rating: Rating
-    insurer_authorised: bool = Field(description="Insurer authorised in the relevant jurisdiction.")
-    captive: bool = Field(default=False, description="Insurer is a captive of the insured's group.")
-    reinsured_out: bool = Field(default=False, description="A captive's risk is reinsured to a third party.")
+    insurer_authorised: Flag = Field(description="Insurer authorised in the relevant jurisdiction.")
+    captive: Flag = Field(default=False, description="Insurer is a captive of the insured's group.")
+    reinsured_out: Flag = Field(default=False, description="A captive's risk is reinsured to a third party.")
     inception: dt.date
     expiry: dt.date
-    cancellation_notice_days: int = Field(ge=0, le=3650)
-    claims_payment_days: int = Field(default=30, ge=0, le=3650, description="Days to pay a valid claim.")
+    cancellation_notice_days: Count = Field(ge=0, le=3650)
+    claims_payment_days: Count = Field(default=30, ge=0, le=3650, description="Days to pay a valid claim.")
     currency: str
     deductible: Amount = 0.0
     limit: Amount
     aggregate_deductible: Amount = 0.0
     aggregate_limit: Amount | None = None
     coinsurance: Share = 1.0
-    reinstatements: int = Field(default=0, ge=0, le=100)
+    reinstatements: Count = Field(default=0, ge=0, le=100)
     reinstatement_premium_pct: Share = 1.0
     perils: list[Peril] = Field(min_length=1)
     sublimits: dict[Peril, Amount] = Field(default_factory=dict)

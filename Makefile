@@ -1,0 +1,46 @@
+# Two commands matter: `make demo` and `make test`. Both create .venv from nothing but Python 3.11+.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TESTSTAMP := $(VENV)/.installed-test
+
+.PHONY: demo test bench lint models clean venv
+
+$(PY):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TESTSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+venv: $(STAMP)
+
+## demo: quote the bundled sample exchange (the embedded default)
+demo: $(STAMP)
+	$(VENV)/bin/underwriting demo
+
+## test: the whole suite: unit and property tests, golden files, notebooks, the wheel install test
+test: $(TESTSTAMP)
+	$(PY) -m pytest -q
+
+## bench: benchmarks; each writes a table under benchmarks/results/
+bench: $(TESTSTAMP)
+	$(PY) benchmarks/run_all.py
+
+## lint: ruff
+lint: $(TESTSTAMP)
+	$(VENV)/bin/ruff check underwriting tests benchmarks
+
+## models: regenerate the shipped models from the shipped datasets
+models: $(STAMP)
+	$(PY) -m underwriting.models_build
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

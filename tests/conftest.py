@@ -1,0 +1,35 @@
+"""Shared fixtures: paths of the bundled examples and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "datasets" / "examples"
+SUBMISSIONS = sorted(p.name for p in EXAMPLES.glob("*.json"))
+POLICIES = sorted(p.name for p in EXAMPLES.glob("policy_*.toml"))
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``underwriting ARGS`` in-process; return ``(exit_code, stdout, stderr)``."""
+    from underwriting.cli.main import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def example_submission() -> dict:
+    """The small Japanese exchange example as a mutable dict."""
+    return json.loads((EXAMPLES / "jp_small_exchange.json").read_text(encoding="utf-8"))

@@ -1,0 +1,57 @@
+"""Quote a submission: risk score, breach frequency over the term, insured loss, premium, reserve credit."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("submission", help="submission file (.json or .toml)")
+    p.add_argument("--terms", help="policy terms file (.toml or .json); default: ground-up cover of the "
+                   "customer assets for one year from the day after as_of")
+    p.add_argument("--regime", help="reserve regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp) "
+                   "or a regime TOML file; default: chosen from the exchange's jurisdiction")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE",
+                   help="conversion rate in units per USD, overriding the bundled yearly table (repeatable)")
+    p.add_argument("--frequency-model", choices=["survival", "baseline"], default="survival",
+                   help="breach frequency from the fitted survival model (default) or the documented baseline")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
+
+
+def parse_fx(items: list[str]) -> dict[str, float]:
+    """Parse ``["JPY=150.2", ...]`` into ``{"JPY": 150.2}``; raise InputError naming the option."""
+    import math
+
+    from underwriting.errors import InputError
+
+    rates: dict[str, float] = {}
+    for item in items:
+        cur, sep, val = item.partition("=")
+        try:
+            rate = float(val)
+        except ValueError:
+            rate = float("nan")
+        if not sep or not cur or not math.isfinite(rate) or rate <= 0:
+            raise InputError(f"expected CUR=RATE with a positive rate, got {item!r}", field="--fx")
+        rates[cur.strip().upper()] = rate
+    return rates
+
+
+def run(args: argparse.Namespace) -> int:
+    from underwriting.domain.policy import load_policy
+    from underwriting.domain.submission import load_submission
+    from underwriting.fileio import atomic_write_text
+    from underwriting.quoting import make_quote
+    from underwriting.report import format_quote
+
+    sub = load_submission(args.submission)
+    terms = load_policy(args.terms) if args.terms else None
+    quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
+                       frequency_model=args.frequency_model)
+    text = quote.to_json()
+    if args.out:
+        atomic_write_text(args.out, text)
+    print(text if args.json else format_quote(quote), end="" if args.json else "\n")
+    return 0

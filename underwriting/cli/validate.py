@@ -1,0 +1,28 @@
+"""Validate a submission or policy terms file and say what is wrong, field by field."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="submission (.json/.toml) or policy terms (.toml/.json)")
+    p.add_argument("--kind", choices=["submission", "policy", "auto"], default="auto",
+                   help="what the file is (default: guessed from its top-level keys)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.submission import Submission
+    from underwriting.domain.validation import validate_model
+    from underwriting.fileio import read_document
+
+    data = read_document(args.file)
+    kind = args.kind
+    if kind == "auto":
+        kind = "submission" if "exposure" in data or "posture" in data else "policy"
+    model = Submission if kind == "submission" else PolicyTerms
+    obj = validate_model(model, data, source=args.file)
+    label = obj.exchange.name if kind == "submission" else obj.policy_id
+    print(f"{args.file}: valid {kind} ({label})")
+    return 0

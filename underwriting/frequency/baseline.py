@@ -1,0 +1,151 @@
+"""Baseline breach frequency: the public record's base rate times documented posture multipliers.
+
+The base annual rate is the maximum-likelihood rate of a homogeneous Poisson process fitted to the
+shipped roster: breaches (hack or insider incidents) divided by exchange-years at risk, with a
+Gamma-posterior variance (``events / exposure²``) as its parameter uncertainty. Posture multipliers
+are ASSUMPTIONS (relative hazards chosen from the incident record's lessons, not fitted): each is
+listed in :data:`MULTIPLIERS` with its reasoning and shown in every quote that uses them. An
+"unknown" answer takes the multiplier of the weakest answer and is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from underwriting.domain.submission import Submission
+
+#: (question, answer) -> (relative hazard, reason). Assumptions, documented in docs/baseline.md.
+MULTIPLIERS: dict[tuple[str, str], tuple[float, str]] = {
+    ("custody_architecture", "mpc"): (0.8, "threshold signing removes single-key theft"),
+    ("custody_architecture", "multisig"): (0.85, "several keys needed, but signing UIs remain a path (Bybit 2025)"),
+    ("custody_architecture", "hsm"): (0.9, "keys cannot be exported, but one device signs"),
+    ("custody_architecture", "single_key"): (1.5, "one stolen key empties the wallet (Coincheck 2018)"),
+    ("signing_screen_verification", "no"): (1.25, "faked signing screens drained a multisig cold wallet (Bybit 2025)"),
+    ("signing_device_verification", "no"): (1.15, "signers approve what a compromised host shows"),
+    ("withdrawal_allowlist", "no"): (1.15, "stolen funds can go to any address"),
+    ("withdrawal_velocity_limits", "no"): (1.1, "no brake on a draining wallet"),
+    ("admin_mfa", "hardware_key"): (0.85, "phishing-resistant admin login"),
+    ("admin_mfa", "sms"): (1.2, "SIM swap defeats the second factor"),
+    ("admin_mfa", "none"): (1.5, "password alone guards admin access"),
+    ("privileged_access_management", "no"): (1.15, "standing admin rights widen insider and takeover paths"),
+    ("incident_response_plan_tested", "no"): (1.05, "slower containment"),
+    ("soc2_type2", "yes"): (0.95, "controls audited over a period"),
+    ("iso27001", "yes"): (0.95, "certified security management"),
+    ("bug_bounty", "yes"): (0.95, "outside researchers find flaws first"),
+}
+#: The weakest answer of each yes/no question; "unknown" is scored like it.
+_WEAKEST = {"custody_architecture": "single_key", "admin_mfa": "none"}
+#: Extra multipliers from recency and history (assumptions).
+PENTEST_STALE_MONTHS = 12
+PENTEST_STALE_MULT = 1.15
+PRIOR_INCIDENT_YEARS = 3
+PRIOR_INCIDENT_MULT = 1.5
+UNREGISTERED_VENDOR_MULT = 1.15
+
+
+@dataclass(frozen=True)
+class BaseRate:
+    """Annual breach rate of the roster: events / exchange-years, with its variance (per year²)."""
+
+    rate: float
+    variance: float
+    events: int
+    exchange_years: float
+    source: str
+
+
+@dataclass(frozen=True)
+class BaselineFrequency:
+    """Breach frequency of one exchange over a window (years after inception)."""
+
+    expected_breaches: float
+    variance_of_lambda: float
+    p_at_least_one: float
+    annual_rate: float
+    multiplier: float
+    term_years: float
+    factors: list[dict[str, object]] = field(default_factory=list)
+    method: str = "baseline"
+
+
+def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None) -> BaseRate:
+    """Poisson MLE of the annual breach rate from the roster and incident tables.
+
+    Parameters
+    ----------
+    exchanges : pandas.DataFrame
+        ``load_exchanges()``: ``exchange_id, launch_date, closure_date``.
+    incidents : pandas.DataFrame
+        ``load_incidents()``: ``exchange_id, incident_date, event_type``.
+    cutoff : datetime.date, optional
+        End of follow-up for exchanges still open (default: the latest date in either table).
+
+    Returns
+    -------
+    BaseRate
+        ``rate`` in breaches per exchange-year.
+    """
+    import pandas as pd
+
+    end = pd.Timestamp(cutoff) if cutoff is not None else max(
+        exchanges["launch_date"].max(), incidents["incident_date"].max(),
+        exchanges["closure_date"].max() if exchanges["closure_date"].notna().any() else exchanges["launch_date"].max())
+    stop = exchanges["closure_date"].fillna(end).clip(upper=end)
+    years = ((stop - exchanges["launch_date"]).dt.days.clip(lower=0) / 365.25).sum()
+    breach = incidents[incidents["event_type"].isin(["hack", "insider"])]
+    breach = breach[breach["exchange_id"].isin(exchanges["exchange_id"]) & (breach["incident_date"] <= end)]
+    n = int(len(breach))
+    return BaseRate(rate=n / years, variance=n / years**2, events=n, exchange_years=float(years),
+                    source="datasets/exchanges.csv and datasets/incidents.csv (hack and insider events)")
+
+
+def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]:
+    """Product of the documented multipliers for one submission, with each factor listed."""
+    factors: list[dict[str, object]] = []
+    post = sub.posture
+    for name in ("custody_architecture", "signing_screen_verification", "signing_device_verification",
+                 "withdrawal_allowlist", "withdrawal_velocity_limits", "admin_mfa",
+                 "privileged_access_management", "incident_response_plan_tested", "soc2_type2",
+                 "iso27001", "bug_bounty"):
+        answer = getattr(post, name)
+        used = answer
+        if answer == "unknown":
+            used = _WEAKEST.get(name, "no")
+        key = (name, used)
+        if key in MULTIPLIERS:
+            m, why = MULTIPLIERS[key]
+            note = f"{why}; answer unknown, scored as {used!r}" if answer == "unknown" else why
+            factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note})
+    pt = post.last_penetration_test
+    stale = not isinstance(pt, dt.date) or (sub.as_of - pt).days > PENTEST_STALE_MONTHS * 30.44
+    if stale:
+        factors.append({"factor": "last_penetration_test", "answer": str(pt), "multiplier": PENTEST_STALE_MULT,
+                        "reason": f"no penetration test in the last {PENTEST_STALE_MONTHS} months"})
+    recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * 365.25
+              and i.vector != "exit_scam_or_fraud"]
+    if recent:
+        factors.append({"factor": "incident_history", "answer": f"{len(recent)} in {PRIOR_INCIDENT_YEARS}y",
+                        "multiplier": PRIOR_INCIDENT_MULT, "reason": "a breach in the last 3 years"})
+    unreg = [v.name for v in sub.vendors if v.registered != "yes" and v.role != "cloud"]
+    if unreg:
+        factors.append({"factor": "vendors", "answer": ", ".join(unreg), "multiplier": UNREGISTERED_VENDOR_MULT,
+                        "reason": "custody-path vendor not registered with the regulator (or unknown)"})
+    mult = math.prod(float(f["multiplier"]) for f in factors)
+    return mult, factors
+
+
+def baseline_frequency(sub: Submission, base: BaseRate, term_years: float) -> BaselineFrequency:
+    """Expected breaches over ``term_years``: ``base.rate × multiplier × term``.
+
+    The variance of the Poisson mean carries the base rate's estimation variance (the multipliers
+    are fixed assumptions), which the pricing engine turns into a negative binomial.
+    """
+    if not term_years > 0:
+        raise ValueError("term_years must be positive")
+    mult, factors = posture_multiplier(sub)
+    lam = base.rate * mult * term_years
+    var = base.variance * (mult * term_years) ** 2
+    return BaselineFrequency(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
+                             annual_rate=base.rate * mult, multiplier=mult, term_years=term_years, factors=factors)

@@ -1,0 +1,75 @@
+"""Human-readable rendering of a quote (plain text tables, no third-party dependency)."""
+
+from __future__ import annotations
+
+from underwriting.domain.quote import Quote
+
+
+def _money(x: float | None, cur: str) -> str:
+    return "n/a" if x is None else f"{x:,.0f} {cur}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def table(rows: list[tuple[str, str]], title: str | None = None) -> str:
+    """Two-column text table."""
+    width = max(len(k) for k, _ in rows)
+    out = [title, "-" * len(title)] if title else []
+    out += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(out)
+
+
+def format_quote(q: Quote) -> str:
+    """Render a quote for people: summary, premium build-up, reserve, reasons, provenance."""
+    c = q.currency
+    t = q.terms
+    parts = [
+        table([
+            ("exchange", q.exchange),
+            ("as of", q.as_of.isoformat()),
+            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
+            ("P(breach within 1 year)", _pct(q.p_breach_1y)),
+            ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
+        ], "Quote"),
+        table([
+            ("policy", str(t.get("policy_id"))),
+            ("term", f"{t.get('inception')} to {t.get('expiry')}"),
+            ("cover", f"{_money(t.get('limit'), c)} xs {_money(t.get('deductible'), c)} per occurrence"),
+            ("aggregate limit", _money(t.get("aggregate_limit"), c) if t.get("aggregate_limit") else "none"),
+            ("insurer's share", _pct(t.get("coinsurance"))),
+        ], "Terms (in the quote currency)"),
+        table([
+            ("expected loss", _money(q.expected_loss, c)),
+            ("standard deviation", _money(q.std, c)),
+            ("TVaR 99.5%", _money(q.tvar_995, c)),
+            *[(f"  {k}", _money(v, c)) for k, v in q.premium_components.items()],
+            ("premium", _money(q.premium, c)),
+            ("rate on line", _pct(q.rate_on_line)),
+        ], "Loss and premium"),
+    ]
+    r = q.reserve
+    rrows = [("regime", f"{r.regime} {r.regime_version or ''}".strip() if r.regime else "none")]
+    if r.regime:
+        rrows += [("requirement", _money(r.requirement, c)), ("credit from this policy", _money(r.credit, c)),
+                  ("credit share", _pct(r.credit_share)), ("residual cash reserve", _money(r.residual_cash, c))]
+    if r.note:
+        rrows.append(("note", r.note))
+    parts.append(table(rrows, "Reserve"))
+    if r.checks:
+        lines = ["Reserve checks", "--------------"]
+        for ch in r.checks:
+            lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
+        parts.append("\n".join(lines))
+    if q.reasons:
+        lines = ["Reasons (largest effects first)", "-------------------------------"]
+        for rs in q.reasons[:8]:
+            lines.append(f"  {rs.get('direction', ''):>6}  {rs.get('feature')}: {rs.get('detail', '')}")
+        parts.append("\n".join(lines))
+    prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
+    prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]
+    parts.append(table(prov, "Provenance"))
+    if q.assumptions:
+        parts.append("Assumptions\n-----------\n" + "\n".join(f"  - {a}" for a in q.assumptions))
+    return "\n\n".join(parts)
