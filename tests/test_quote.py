@@ -1,0 +1,132 @@
+"""End-to-end quotes: stable keys, byte-identical reruns, numbers checked by a second method."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT, SUBMISSIONS
+from underwriting.domain.policy import load_policy
+from underwriting.domain.submission import load_submission
+
+KEYS = {"exchange", "as_of", "currency", "risk_score", "p_breach_1y", "expected_loss", "premium", "tvar_995",
+        "reserve", "versions"}
+RESERVE_KEYS = {"requirement", "credit", "credit_share", "checks"}
+
+
+@pytest.mark.parametrize("name", SUBMISSIONS)
+def test_quote_json_keys(cli, name):
+    code, out, err = cli("quote", EXAMPLES / name, "--terms", EXAMPLES / "policy_jp_primary.toml", "--json")
+    assert code == 0, err
+    q = json.loads(out)
+    assert KEYS <= q.keys()
+    assert RESERVE_KEYS <= q["reserve"].keys()
+    assert q["premium"] > q["expected_loss"] > 0
+    assert 0 < q["p_breach_1y"] < 1
+    assert q["versions"]["underwriting"] and q["versions"]["datasets"]
+
+
+def test_same_input_same_bytes_across_processes():
+    cmd = [sys.executable, "-m", "underwriting", "quote", str(EXAMPLES / "hk_exchange_with_incident.json"),
+           "--terms", str(EXAMPLES / "policy_usd_excess.toml"), "--seed", "11", "--json"]
+    a = subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT).stdout
+    b = subprocess.run(cmd, capture_output=True, check=True, cwd=ROOT).stdout
+    assert a == b and len(a) > 500
+
+
+def test_out_file_matches_stdout(cli, tmp_path):
+    out_file = tmp_path / "q.json"
+    code, out, _ = cli("quote", EXAMPLES / "jp_small_exchange.json", "--json", "--out", out_file)
+    assert code == 0 and out_file.read_text(encoding="utf-8") == out
+
+
+def test_expected_loss_matches_closed_form_per_peril():
+    """Second method: with Poisson counts and no aggregate terms, E[S] = Σ λ_p E[layer(X_p)] exactly."""
+    from underwriting.losses.severity import exposure_severity
+    from underwriting.pricing.layers import Layer
+    from underwriting.quoting import _covered_perils, calibration, make_quote
+
+    sub = load_submission(str(EXAMPLES / "global_large_exchange.json"))  # USD: no conversion
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).model_copy(
+        update={"aggregate_limit": None, "reinstatements": 0, "coinsurance": 1.0})
+    q = make_quote(sub, terms, frequency_model="baseline")
+    cal = calibration()
+    a = sub.exposure.customer_assets
+    sev = cal.severity_fit.severity
+    hot = exposure_severity(sev, a.hot + a.warm)
+    cold = exposure_severity(sev, a.cold)
+    mixed = exposure_severity(sev, [a.hot + a.warm, a.cold], [cal.hot_share, 1 - cal.hot_share])
+    layer = Layer(deductible=terms.deductible, limit=terms.limit)
+    expected = 0.0
+    for p in _covered_perils(terms):
+        s = {"hot_wallet_theft": hot, "cold_wallet_theft": cold}.get(p, mixed)
+        lam = q.expected_breaches_term * cal.peril_shares[p]
+        expected += lam * (s.lev(layer.deductible + layer.limit) - s.lev(layer.deductible))
+    # the baseline carries parameter uncertainty (negative binomial): the mean is unchanged
+    assert q.expected_loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_excluded_peril_is_not_priced():
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    full = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
+    no_cold = full.model_copy(update={"exclusions": ["cold_wallet"]})
+    a, b = make_quote(sub, full), make_quote(sub, no_cold)
+    assert "cold_wallet_theft" not in b.terms["perils_covered"]
+    assert b.expected_loss < a.expected_loss
+
+
+def test_policy_in_another_currency_is_converted_with_a_recorded_rate():
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    usd_policy = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))
+    q = make_quote(sub, usd_policy, fx_rates={"JPY": 150.0})
+    assert q.fx == [{"currency": "JPY", "units_per_usd": 150.0, "basis": "user-supplied", "source": "user"}]
+    assert q.terms["limit"] == pytest.approx(200_000_000 * 150.0)
+
+
+def test_without_terms_reserve_has_requirement_but_no_credit():
+    from underwriting.quoting import make_quote
+
+    q = make_quote(load_submission(str(EXAMPLES / "jp_small_exchange.json")))
+    assert q.terms["default_terms"] is True
+    assert q.reserve.requirement > 0 and q.reserve.credit == 0
+    assert "no policy given" in q.reserve.note
+
+
+def test_jurisdiction_without_regime_says_so():
+    from underwriting.quoting import make_quote
+
+    q = make_quote(load_submission(str(EXAMPLES / "global_large_exchange.json")))
+    assert q.reserve.regime is None and "pass --regime" in q.reserve.note
+
+
+def test_baseline_base_rate_oracle():
+    """Poisson MLE on a hand-made roster: 3 breaches over 2 + 4 + 0.5 years = 6.5 exchange-years."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from underwriting.frequency.baseline import base_rate_from_roster
+
+    ex = pd.DataFrame({"exchange_id": ["a", "b", "c"],
+                       "launch_date": pd.to_datetime(["2020-01-01", "2018-01-01", "2021-07-01"]),
+                       "closure_date": pd.to_datetime([None, None, "2022-01-01"])})
+    inc = pd.DataFrame({"exchange_id": ["a", "b", "b", "c", "zz"],
+                        "incident_date": pd.to_datetime(["2021-01-01", "2019-01-01", "2020-01-01", "2021-09-01",
+                                                         "2021-01-01"]),
+                        "event_type": ["hack", "hack", "exit_scam", "insider", "hack"]})
+    br = base_rate_from_roster(ex, inc, cutoff=dt.date(2022, 1, 1))
+    years = (pd.Timestamp("2022-01-01") - pd.Timestamp("2020-01-01")).days / 365.25 \
+        + (pd.Timestamp("2022-01-01") - pd.Timestamp("2018-01-01")).days / 365.25 \
+        + (pd.Timestamp("2022-01-01") - pd.Timestamp("2021-07-01")).days / 365.25
+    assert br.events == 3
+    assert br.rate == pytest.approx(3 / years, rel=1e-12)
+    assert br.variance == pytest.approx(3 / years**2, rel=1e-12)
+    assert math.isclose(br.exchange_years, years)
