@@ -21,11 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("underwriting.cli.demo", "quote the bundled sample exchange (the embedded default)"),
     "validate": ("underwriting.cli.validate", "validate a submission or policy file"),
     "schema": ("underwriting.cli.schema", "print the JSON Schema of a submission or policy"),
+    "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
+    "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),
 }
-
-
-def _register(name: str, module: str) -> None:
-    COMMANDS.setdefault(name, (module, ""))
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,85 @@
+"""Property tests: credit bounded by requirement and cap, monotone in limit and deductible,
+adding a policy never lowers the credit."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.reserve.helpers import load_example, make_policy
+from underwriting.domain.currency import FxTable
+from underwriting.domain.policy import PERILS, RATINGS
+from underwriting.reserve import assess, load_regime
+
+SUBS = {n: load_example(n) for n in ("jp_small_exchange.json", "hk_exchange_with_incident.json",
+                                     "global_large_exchange.json")}
+REGIMES = {r: load_regime(r) for r in ("jp-fsa-2026", "eu-mica-art67", "basel2-ama", "hk-sfc-vatp")}
+FX = FxTable().with_user_rates({"JPY": 150.0, "EUR": 0.92, "HKD": 7.8})
+EXCL = ["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor", "insider",
+        "social_engineering", "war_and_state_actor", "gross_negligence"]
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def policies(draw, currency=None):
+    perils = draw(st.lists(st.sampled_from(PERILS), min_size=1, max_size=5, unique=True))
+    return dict(
+        insurer_rating=draw(st.sampled_from(RATINGS)),
+        insurer_authorised=draw(st.booleans()),
+        cancellation_notice_days=draw(st.sampled_from([30, 60, 90, 120])),
+        claims_payment_days=draw(st.integers(0, 120)),
+        currency=currency or draw(st.sampled_from(["JPY", "USD", "HKD", "EUR"])),
+        coinsurance=draw(st.floats(0.5, 1.0)),
+        perils=perils,
+        exclusions=draw(st.lists(st.sampled_from(EXCL), max_size=3, unique=True)),
+    )
+
+
+amounts = st.floats(min_value=0.0, max_value=5e10, allow_nan=False)
+scenario = st.tuples(st.sampled_from(sorted(SUBS)), st.sampled_from(sorted(REGIMES)))
+
+
+def _assess(sub, regime, pols):
+    return assess(SUBS[sub], pols, REGIMES[regime], FX)
+
+
+@SETTINGS
+@given(scenario, st.lists(st.tuples(policies(), amounts, amounts), min_size=0, max_size=3))
+def test_credit_bounded_by_requirement_and_cap(sc, items):
+    pols = [make_policy(policy_id=f"p{i}", deductible=min(d, w), limit=max(d, w) + 1.0, **kw)
+            for i, (kw, d, w) in enumerate(items)]
+    a = _assess(*sc, pols)
+    r = a.requirement.amount
+    assert 0.0 <= a.credit <= r * (1 + 1e-12)
+    assert a.credit <= a.cap_share * r * (1 + 1e-12) + 1e-9
+    assert a.residual_cash >= 0.0
+    assert abs(a.credit + a.residual_cash - r) <= 1e-6 * max(r, 1.0)
+
+
+@SETTINGS
+@given(scenario, policies(), amounts, amounts, st.floats(1.0, 5e10))
+def test_credit_non_decreasing_in_limit(sc, kw, d, lim, extra):
+    lim = max(lim, d) + 1.0
+    a = _assess(*sc, [make_policy(deductible=d, limit=lim, **kw)])
+    b = _assess(*sc, [make_policy(deductible=d, limit=lim + extra, **kw)])
+    assert b.credit >= a.credit * (1 - 1e-12) - 1e-6
+
+
+@SETTINGS
+@given(scenario, policies(), amounts, amounts, st.floats(0.0, 5e10))
+def test_credit_non_increasing_in_deductible(sc, kw, d, width, extra):
+    lim = d + extra + width + 1.0  # same limit, deductible raised by `extra`
+    a = _assess(*sc, [make_policy(deductible=d, limit=lim, **kw)])
+    b = _assess(*sc, [make_policy(deductible=d + extra, limit=lim, **kw)])
+    assert b.credit <= a.credit * (1 + 1e-12) + 1e-6
+
+
+@SETTINGS
+@given(scenario, st.lists(st.tuples(policies(), amounts, amounts), min_size=0, max_size=3),
+       st.tuples(policies(), amounts, amounts))
+def test_adding_a_policy_never_lowers_the_credit(sc, items, new):
+    pols = [make_policy(policy_id=f"p{i}", deductible=min(d, w), limit=max(d, w) + 1.0, **kw)
+            for i, (kw, d, w) in enumerate(items)]
+    kw, d, w = new
+    extra = make_policy(policy_id="new", deductible=min(d, w), limit=max(d, w) + 1.0, **kw)
+    assert _assess(*sc, pols + [extra]).credit >= _assess(*sc, pols).credit * (1 - 1e-12) - 1e-6

@@ -1,0 +1,128 @@
+"""The regime facts the issue pins (MiCA, Basel, Hong Kong, Japan)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.reserve.helpers import make_policy, with_exposure
+from underwriting.reserve import assess
+from underwriting.reserve.rules import residual_term_haircut
+
+
+def test_mica_credit_can_reach_100_percent(global_sub, fx):
+    a = assess(global_sub, [make_policy(currency="USD", limit=1e10)], "eu-mica-art67", fx)
+    assert a.credit == pytest.approx(a.requirement.amount)
+    assert a.credit_share == pytest.approx(1.0)
+    assert a.residual_cash == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("change", [{"cancellation_notice_days": 60}, {"insurer_authorised": False},
+                                    {"captive": True, "reinsured_out": True},
+                                    {"expiry": dt.date(2027, 6, 1)}, {"exclusions": ["gross_negligence"]}])
+def test_mica_credit_zero_when_a_67_5_test_fails(global_sub, fx, change):
+    a = assess(global_sub, [make_policy(currency="USD", limit=1e10, **change)], "eu-mica-art67", fx)
+    assert a.credit == 0.0
+    assert any(c.outcome == "fail" and c.policy == "p" for c in a.checks)
+
+
+def test_mica_coverage_mismatch_haircut(global_sub, fx):
+    pol = make_policy(currency="USD", limit=1e10, perils=["hot_wallet_theft", "cold_wallet_theft"])
+    a = assess(global_sub, [pol], "eu-mica-art67", fx)
+    # vendor 30%, insider 10%, social 5% not covered
+    assert a.credit == pytest.approx(0.55 * a.requirement.amount)
+
+
+def test_basel_credit_never_exceeds_20_percent(global_sub):
+    a = assess(global_sub, [make_policy(currency="USD", limit=1e12)], "basel2-ama")
+    assert a.credit == pytest.approx(0.2 * a.requirement.amount)
+    assert a.credit_before_cap > a.credit
+
+
+def test_basel_zero_at_residual_term_90_days(global_sub):
+    pol = make_policy(currency="USD", limit=1e12, inception=dt.date(2026, 1, 1), expiry=dt.date(2027, 1, 1))
+    a = assess(global_sub, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=90))
+    assert a.credit == 0.0
+    a = assess(global_sub, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=91))
+    assert a.credit > 0.0
+
+
+def test_residual_term_shape():
+    assert residual_term_haircut(365, 365, 90) == 0.0
+    assert residual_term_haircut(400, 365, 90) == 0.0
+    assert residual_term_haircut(90, 365, 90) == 1.0
+    assert residual_term_haircut(10, 365, 90) == 1.0
+    assert residual_term_haircut(255, 365, 90) == pytest.approx(110 / 275)
+
+
+@pytest.mark.parametrize("change", [{"insurer_rating": "BBB+"}, {"exclusions": ["supervisory_action"]},
+                                    {"exclusions": ["insolvency_of_insured"]}, {"captive": True},
+                                    {"cancellation_notice_days": 89}])
+def test_basel_eligibility_fails(global_sub, change):
+    a = assess(global_sub, [make_policy(currency="USD", limit=1e12, **change)], "basel2-ama")
+    assert a.credit == 0.0
+
+
+def test_basel_reinsured_captive_is_accepted(global_sub):
+    a = assess(global_sub, [make_policy(currency="USD", limit=1e12, captive=True, reinsured_out=True)], "basel2-ama")
+    assert a.credit > 0.0
+
+
+def test_hong_kong_requirement_is_100_hot_plus_50_cold(hk_sub):
+    sub = with_exposure(hk_sub, hot=600e6, warm=0.0, cold=7e9)
+    assert assess(sub, [], "hk-sfc-vatp").requirement.amount == pytest.approx(600e6 + 0.5 * 7e9)
+    a = assess(hk_sub, [], "hk-sfc-vatp")  # warm storage counted with hot
+    assert a.requirement.amount == pytest.approx(600e6 + 400e6 + 3.5e9)
+    assert a.requirement.tier_amounts == {"hot": pytest.approx(1e9), "cold": pytest.approx(3.5e9)}
+
+
+def test_hong_kong_cold_exclusion_loses_the_cold_part(hk_sub):
+    a = assess(hk_sub, [make_policy(currency="HKD", limit=1e11, exclusions=["cold_wallet"])], "hk-sfc-vatp")
+    assert a.credit == pytest.approx(1e9)
+
+
+def test_excluded_cold_wallet_peril_cuts_the_japanese_credit(jp_sub):
+    full = assess(jp_sub, [make_policy(limit=1e10)], "jp-fsa-2026", overrides={"credit.cap_share": 1.0})
+    cut = assess(jp_sub, [make_policy(limit=1e10, exclusions=["cold_wallet"])], "jp-fsa-2026",
+                 overrides={"credit.cap_share": 1.0})
+    assert cut.credit < full.credit
+    cold_share = 28.5e9 / 30e9
+    assert cut.credit == pytest.approx(full.credit * (1 - cold_share))
+    chk = next(c for c in cut.checks if c.rule == "jp.coverage")
+    assert chk.outcome == "haircut" and "cold" in chk.reason
+    # also with the default 50% cap, on the bundled examples
+    a = assess(jp_sub, ["datasets/examples/policy_jp_primary.toml"], "jp-fsa-2026")
+    pol = make_policy(limit=5e9, deductible=1e8, exclusions=["cold_wallet"], insurer_rating="A+")
+    b = assess(jp_sub, [pol], "jp-fsa-2026")
+    assert b.credit < a.credit
+
+
+def test_deductible_stays_in_reserve(jp_sub):
+    a = assess(jp_sub, [make_policy(deductible=1e8, limit=1e10)], "jp-fsa-2026",
+               overrides={"credit.cap_share": 1.0})
+    assert a.credit == pytest.approx(a.requirement.amount - 1e8)
+    assert any(c.rule == "engine.retention" for c in a.checks)
+
+
+def test_tower_counts_overlap_once(jp_sub):
+    p1 = make_policy(policy_id="a", deductible=0.0, limit=3e8)
+    p2 = make_policy(policy_id="b", deductible=1e8, limit=3e8)  # overlaps a on 1e8..3e8
+    a = assess(jp_sub, [p1, p2], "jp-fsa-2026", overrides={"credit.cap_share": 1.0})
+    assert a.credit == pytest.approx(4e8)  # requirement 4e8 fully covered once, not 6e8
+    assert any(c.rule == "engine.tower_overlap" for c in a.checks)
+
+
+def test_expired_policy_earns_nothing(jp_sub):
+    pol = make_policy(inception=dt.date(2025, 1, 1), expiry=dt.date(2026, 1, 1))
+    assert assess(jp_sub, [pol], "jp-fsa-2026").credit == 0.0
+
+
+def test_fx_conversion_recorded(jp_sub, fx):
+    pol = make_policy(currency="USD", deductible=0.0, limit=1e6)  # 1m USD = 150m JPY
+    a = assess(jp_sub, [pol], "jp-fsa-2026", fx, overrides={"credit.cap_share": 1.0})
+    assert a.credit == pytest.approx(150e6 * (1 - 0.0))
+    use = next(u for u in a.fx if u.from_currency == "USD")
+    assert use.rate == pytest.approx(150.0)
+    d = a.to_dict()
+    assert d["fx"][0]["rate"] == pytest.approx(150.0)

@@ -1,0 +1,160 @@
+"""Policy tests: one pure function per rule kind a regime file may declare.
+
+Each takes the policy, the assessment date and the rule's typed parameters and returns a
+:class:`~underwriting.reserve.figures.Check`. ``fail`` makes the policy ineligible; ``haircut``
+multiplies its credit by ``1 - haircut``. The ``coverage`` kind is evaluated by
+:mod:`underwriting.reserve.tower`, which needs the requirement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from underwriting.domain.policy import RATINGS, PolicyTerms
+from underwriting.reserve.figures import Check
+from underwriting.reserve.regime import (
+    DaysParams,
+    ForbiddenExclusionsParams,
+    PaymentUncertaintyParams,
+    RatingParams,
+    Regime,
+    ResidualTermParams,
+    RuleSpec,
+    ThirdPartyParams,
+    WordingParams,
+    typed_rule_params,
+)
+
+
+def _src(rule: RuleSpec) -> str:
+    return f"{rule.source} [{rule.status}]"
+
+
+def _mk(rule: RuleSpec, pol: PolicyTerms, outcome: str, haircut: float, reason: str) -> Check:
+    return Check(rule.rule, outcome, float(haircut), reason, _src(rule), pol.policy_id, rule.status)  # type: ignore[arg-type]
+
+
+def initial_term(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    days = (pol.expiry - pol.inception).days
+    if days >= p.min_days:
+        return _mk(rule, pol, "pass", 0.0, f"initial term {days} days ≥ {p.min_days}")
+    return _mk(rule, pol, "fail", 1.0, f"initial term {days} days < {p.min_days} required")
+
+
+def cancellation_notice(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    d = pol.cancellation_notice_days
+    if d >= p.min_days:
+        return _mk(rule, pol, "pass", 0.0, f"cancellation notice {d} days ≥ {p.min_days}")
+    return _mk(rule, pol, "fail", 1.0, f"cancellation notice {d} days < {p.min_days} required")
+
+
+def authorised_insurer(rule: RuleSpec, p: object, pol: PolicyTerms, as_of: dt.date) -> Check:
+    if pol.insurer_authorised:
+        return _mk(rule, pol, "pass", 0.0, f"{pol.insurer} is declared authorised")
+    return _mk(rule, pol, "fail", 1.0, f"{pol.insurer} is not authorised to provide insurance here")
+
+
+def third_party(rule: RuleSpec, p: ThirdPartyParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    if not pol.captive:
+        return _mk(rule, pol, "pass", 0.0, "insurer is a third party (not a captive)")
+    if pol.reinsured_out and p.captive_allowed_if_reinsured:
+        return _mk(rule, pol, "pass", 0.0, "captive, but the risk is reinsured out to a third party")
+    why = "not reinsured out" if not pol.reinsured_out else "captives are not accepted even if reinsured"
+    return _mk(rule, pol, "fail", 1.0, f"insurer is a captive of the insured's group ({why})")
+
+
+def insurer_rating(rule: RuleSpec, p: RatingParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    r = pol.insurer_rating
+    if r != "NR" and RATINGS.index(r) <= RATINGS.index(p.min_rating):
+        return _mk(rule, pol, "pass", 0.0, f"insurer rated {r} ≥ {p.min_rating}")
+    return _mk(rule, pol, "fail", 1.0, f"insurer rated {r}, below the minimum {p.min_rating}")
+
+
+def residual_term_haircut(residual_days: int, full_credit_days: int, zero_credit_days: int) -> float:
+    """Linear residual-term haircut: 0 at ≥ ``full_credit_days``, 1 at ≤ ``zero_credit_days``.
+
+    Between the two: ``(full - residual) / (full - zero)`` (e.g. 365/90 days: 0.5 at 227.5 days).
+    """
+    if residual_days >= full_credit_days:
+        return 0.0
+    if residual_days <= zero_credit_days:
+        return 1.0
+    return (full_credit_days - residual_days) / (full_credit_days - zero_credit_days)
+
+
+def residual_term(rule: RuleSpec, p: ResidualTermParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    start = max(as_of, pol.inception)
+    days = (pol.expiry - start).days
+    h = residual_term_haircut(days, p.full_credit_days, p.zero_credit_days)
+    if h == 0.0:
+        return _mk(rule, pol, "pass", 0.0, f"residual term {days} days ≥ {p.full_credit_days} (from {start})")
+    shape = (f"linear: ({p.full_credit_days} − {days}) ÷ ({p.full_credit_days} − {p.zero_credit_days})"
+             if h < 1.0 else f"≤ {p.zero_credit_days} days: full haircut")
+    return _mk(rule, pol, "haircut", h, f"residual term {days} days (from {start}); {shape} = {h:.1%}")
+
+
+def forbidden_exclusions(rule: RuleSpec, p: ForbiddenExclusionsParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    bad = [e for e in pol.exclusions if e in p.exclusions]
+    if not bad:
+        return _mk(rule, pol, "pass", 0.0, f"none of the forbidden exclusions ({', '.join(p.exclusions)})")
+    return _mk(rule, pol, "fail", 1.0, f"policy excludes {', '.join(bad)}, which this regime does not accept")
+
+
+def payment_uncertainty(rule: RuleSpec, p: PaymentUncertaintyParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    h_r = p.rating_haircuts[pol.insurer_rating]
+    late = max(0, pol.claims_payment_days - p.prompt_payment_days)
+    h_d = min(p.max_delay_haircut, late * p.haircut_per_day_late)
+    h = 1.0 - (1.0 - h_r) * (1.0 - h_d)
+    reason = (f"rating {pol.insurer_rating}: {h_r:.1%}; claims paid in {pol.claims_payment_days} days "
+              f"({late} beyond {p.prompt_payment_days}) × {p.haircut_per_day_late:.2%}/day = {h_d:.1%} "
+              f"(max {p.max_delay_haircut:.0%}); combined 1 − (1 − {h_r:.3f})(1 − {h_d:.3f}) = {h:.1%}")
+    return _mk(rule, pol, "haircut" if h > 0 else "pass", h, reason)
+
+
+def wording_check(rule: RuleSpec, p: WordingParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    return _mk(rule, pol, "info", 0.0, "not checkable from the policy terms; verify the wording covers: "
+               + "; ".join(p.items))
+
+
+RULES: dict[str, Callable[..., Check]] = {
+    "initial_term": initial_term, "cancellation_notice": cancellation_notice,
+    "authorised_insurer": authorised_insurer, "third_party": third_party, "insurer_rating": insurer_rating,
+    "residual_term": residual_term, "forbidden_exclusions": forbidden_exclusions,
+    "payment_uncertainty": payment_uncertainty, "wording_check": wording_check,
+}
+
+
+def in_force(pol: PolicyTerms, as_of: dt.date) -> Check:
+    """The engine's own test: an expired policy earns nothing; a future one is assessed at inception."""
+    src = "engine: a policy counts only while in force [assumption]"
+    if pol.expiry <= as_of:
+        return Check("engine.in_force", "fail", 1.0, f"policy expired on {pol.expiry} (assessed at {as_of})",
+                     src, pol.policy_id, "assumption")
+    if pol.inception > as_of:
+        return Check("engine.in_force", "info", 0.0,
+                     f"policy starts {pol.inception}, after the assessment date {as_of}: assessed as at inception",
+                     src, pol.policy_id, "assumption")
+    return Check("engine.in_force", "pass", 0.0, f"in force on {as_of} ({pol.inception} to {pol.expiry})", src,
+                 pol.policy_id, "assumption")
+
+
+def evaluate_policy(regime: Regime, pol: PolicyTerms, as_of: dt.date) -> list[Check]:
+    """Run the engine's in-force test and every non-coverage rule of ``regime`` on ``pol``."""
+    checks = [in_force(pol, as_of)]
+    for rule in regime.rules:
+        if rule.kind == "coverage":
+            continue
+        checks.append(RULES[rule.kind](rule, typed_rule_params(regime, rule), pol, as_of))
+    return checks
+
+
+def policy_factor(checks: list[Check]) -> float:
+    """Credit factor from a policy's checks: 0 if any failed, else the product of ``1 - haircut``."""
+    f = 1.0
+    for c in checks:
+        if c.outcome == "fail":
+            return 0.0
+        if c.outcome == "haircut":
+            f *= 1.0 - c.haircut
+    return f
