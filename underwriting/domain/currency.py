@@ -15,7 +15,7 @@ from underwriting.errors import InputError
 
 #: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
 CURRENCIES: frozenset[str] = frozenset(
-    {"USD", "JPY", "EUR", "GBP", "HKD", "SGD", "KRW", "CHF", "AUD", "CAD", "CNY", "INR", "TRY", "BRL"}
+    {"USD", "JPY", "EUR", "GBP", "HKD", "SGD", "KRW", "CHF", "AUD", "CAD", "CNY", "INR", "TRY", "BRL", "TWD"}
 )
 
 

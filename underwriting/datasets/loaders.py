@@ -1,0 +1,553 @@
+"""Loading the curated tables as typed pandas frames, with schema checks that name line and column.
+
+Three loaders read the shipped files (or a user's own files in the same schema, CSV or Parquet):
+
+* :func:`load_incidents` - one row per incident (``incidents.csv``);
+* :func:`load_exchanges` - the roster, one row per exchange (``exchanges.csv``);
+* :func:`load_fx_rates` - yearly average FX rates (``fx_rates.csv``).
+
+:func:`load_exchange_panel` joins the first two into an exchange x period panel for survival
+models (see :mod:`underwriting.datasets.panel`).
+
+Every cell is checked on load. The first problem raises :class:`DatasetError` (an
+:class:`~underwriting.errors.InputError`, so the CLI exits 2) whose message names the file, the
+line (CSV, header = line 1) or row (Parquet, first data row = row 1) and the column::
+
+    datasets/incidents.csv: line 17, column 'vector': unknown value 'hot wallet'; allowed: ...
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from underwriting.datasets.schema import (
+    BREACH_EVENT_TYPES,
+    DATA_CUTOFF,
+    EXCHANGE_SCHEMA,
+    FX_SCHEMA,
+    INCIDENT_SCHEMA,
+    Column,
+)
+from underwriting.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: Largest data file accepted, in bytes.
+MAX_DATA_BYTES = 200 * 1024 * 1024
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+_PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
+
+
+class DatasetError(InputError):
+    """A malformed data file. ``line`` (or Parquet row) and ``column`` locate the problem.
+
+    Attributes
+    ----------
+    line : int or None
+        File line number (CSV, header is line 1) or 1-based data row (Parquet).
+    column : str or None
+        Offending column.
+    """
+
+    def __init__(self, message: str, *, source: str | None, line: int | None = None,
+                 column: str | None = None, unit: str = "line"):
+        self.line = line
+        self.column = column
+        parts = []
+        if line is not None:
+            parts.append(f"{unit} {line}")
+        if column is not None:
+            parts.append(f"column {column!r}")
+        super().__init__(message, field=", ".join(parts) or None, source=source)
+
+
+# --------------------------------------------------------------------------- reading raw rows
+
+
+class _Raw:
+    """Rows of a file as strings, with the line number of each row."""
+
+    def __init__(self, header: list[str], rows: list[list[str]], lines: list[int], source: str, unit: str):
+        self.header = header
+        self.rows = rows
+        self.lines = lines
+        self.source = source
+        self.unit = unit
+
+    def error(self, message: str, line: int | None = None, column: str | None = None) -> DatasetError:
+        return DatasetError(message, source=self.source, line=line, column=column, unit=self.unit)
+
+
+def _read_csv_raw(path: Path) -> _Raw:
+    from underwriting.fileio import read_text
+
+    text = read_text(path, max_bytes=MAX_DATA_BYTES)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    src = str(path)
+    try:
+        header = next(reader)
+    except StopIteration:  # pragma: no cover - read_text refuses empty files
+        raise DatasetError("file is empty", source=src) from None
+    except csv.Error as exc:
+        raise DatasetError(f"cannot parse CSV header ({exc})", source=src, line=1) from None
+    header = [h.strip() for h in header]
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    prev = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DatasetError(f"cannot parse CSV ({exc})", source=src, line=prev + 1) from None
+        start = prev + 1
+        prev = reader.line_num
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise DatasetError(
+                f"row has {len(row)} fields but the header has {len(header)} "
+                "(an unquoted comma or a missing field?)", source=src, line=start)
+        rows.append(row)
+        lines.append(start)
+    return _Raw(header, rows, lines, src, "line")
+
+
+def _cell_str(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return repr(v)
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    try:
+        import pandas as pd
+
+        if v is pd.NaT or (not isinstance(v, str) and pd.isna(v)):
+            return ""
+        if isinstance(v, pd.Timestamp):
+            return v.date().isoformat()
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, bool):
+        return "yes" if v else ""
+    return str(v)
+
+
+def _read_parquet_raw(path: Path) -> _Raw:
+    import pandas as pd
+
+    src = str(path)
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
+        raise DatasetError(f"cannot read Parquet file ({type(exc).__name__}: {exc})", source=src) from None
+    header = [str(c) for c in frame.columns]
+    rows = [[_cell_str(v) for v in rec] for rec in frame.itertuples(index=False, name=None)]
+    return _Raw(header, rows, list(range(1, len(rows) + 1)), src, "row")
+
+
+def _read_raw(path: str | os.PathLike[str]) -> _Raw:
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError("no such file", source=str(p))
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return _read_parquet_raw(p)
+    return _read_csv_raw(p)
+
+
+# --------------------------------------------------------------------------- cell parsing
+
+
+def _partial_date(text: str) -> tuple[dt.date, str] | None:
+    m = _PARTIAL_RE.match(text)
+    if not m:
+        return None
+    y, mo, d = m.groups()
+    try:
+        if d is not None:
+            return dt.date(int(y), int(mo), int(d)), "day"
+        if mo is not None:
+            return dt.date(int(y), int(mo), 1), "month"
+        return dt.date(int(y), 1, 1), "year"
+    except ValueError:
+        return None
+
+
+def _parse_table(raw: _Raw, schema: Sequence[Column]) -> dict[str, list[Any]]:
+    """Check every cell; return parsed column lists (plus ``_line`` and the precision implied by
+    partial dates under ``_<name>_given``)."""
+    idx = {h: i for i, h in enumerate(raw.header)}
+    dupes = sorted({h for h in raw.header if raw.header.count(h) > 1})
+    if dupes:
+        raise raw.error(f"column appears more than once in the header: {', '.join(dupes)}", line=1, column=dupes[0])
+    for col in schema:
+        if col.name not in idx:
+            raise raw.error(f"required column is missing from the header (columns: {', '.join(c.name for c in schema)})",
+                            line=1, column=col.name)
+    out: dict[str, list[Any]] = {c.name: [] for c in schema}
+    out["_line"] = list(raw.lines)
+    today = dt.date.today()
+    for col in schema:
+        vals = out[col.name]
+        given = out.setdefault(f"_{col.name}_given", []) if col.kind == "partial_date" else None
+        j = idx[col.name]
+        for row, line in zip(raw.rows, raw.lines, strict=True):
+            s = row[j].strip()
+            if not s:
+                if col.required:
+                    raise raw.error("required value is blank", line, col.name)
+                vals.append(None)
+                if given is not None:
+                    given.append(None)
+                continue
+            if col.kind in ("id", "text"):
+                vals.append(s)
+            elif col.kind == "country":
+                if not _COUNTRY_RE.match(s):
+                    raise raw.error(f"{s!r} is not an ISO 3166-1 alpha-2 country code (e.g. JP, US)", line, col.name)
+                vals.append(s)
+            elif col.kind == "date":
+                if not _DATE_RE.match(s):
+                    raise raw.error(f"{s!r} is not an ISO date (YYYY-MM-DD)", line, col.name)
+                try:
+                    d = dt.date.fromisoformat(s)
+                except ValueError:
+                    raise raw.error(f"{s!r} is not a valid calendar date", line, col.name) from None
+                if d > today:
+                    raise raw.error(f"{s} is in the future", line, col.name)
+                vals.append(d)
+            elif col.kind == "partial_date":
+                pd_ = _partial_date(s)
+                if pd_ is None:
+                    raise raw.error(f"{s!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)", line, col.name)
+                if pd_[0] > today:
+                    raise raw.error(f"{s} is in the future", line, col.name)
+                vals.append(pd_[0])
+                given.append(pd_[1])
+            elif col.kind in ("amount", "rate"):
+                try:
+                    x = float(s.replace(",", "").replace("_", ""))
+                except ValueError:
+                    raise raw.error(f"{s!r} is not a number", line, col.name) from None
+                if not math.isfinite(x) or x < 0 or (col.kind == "rate" and x == 0):
+                    raise raw.error(f"{s!r} must be a finite {'positive' if col.kind == 'rate' else 'non-negative'} number",
+                                    line, col.name)
+                vals.append(x)
+            elif col.kind == "year":
+                try:
+                    y = int(s)
+                except ValueError:
+                    raise raw.error(f"{s!r} is not a year", line, col.name) from None
+                if not 1990 <= y <= today.year:
+                    raise raw.error(f"year {y} is out of range (1990-{today.year})", line, col.name)
+                vals.append(y)
+            elif col.kind == "vocab":
+                if s not in col.vocab:
+                    raise raw.error(f"unknown value {s!r}; allowed: {', '.join(col.vocab)}", line, col.name)
+                vals.append(s)
+            elif col.kind == "flag":
+                if s.lower() not in ("yes", "true", "1"):
+                    raise raw.error(f"{s!r} is not a flag: write 'yes' or leave blank", line, col.name)
+                vals.append(True)
+            elif col.kind == "url":
+                if not (s.startswith(("http://", "https://")) and len(s) > 10 and " " not in s):
+                    raise raw.error(f"{s!r} is not a URL (http:// or https://)", line, col.name)
+                vals.append(s)
+            else:  # pragma: no cover - schema bug
+                raise ValueError(f"unknown column kind {col.kind}")
+    return out
+
+
+def _frame(parsed: dict[str, list[Any]], raw: _Raw, schema: Sequence[Column]) -> pd.DataFrame:
+    import pandas as pd
+
+    data: dict[str, Any] = {}
+    for col in schema:
+        v = parsed[col.name]
+        if col.kind in ("date", "partial_date"):
+            data[col.name] = pd.to_datetime(pd.Series(v, dtype="object"), errors="raise").astype("datetime64[ns]")
+        elif col.kind in ("amount", "rate"):
+            data[col.name] = pd.Series([math.nan if x is None else x for x in v], dtype="float64")
+        elif col.kind == "year":
+            data[col.name] = pd.Series(v, dtype="int64")
+        elif col.kind == "vocab":
+            data[col.name] = pd.Categorical(v, categories=list(col.vocab))
+        elif col.kind == "flag":
+            data[col.name] = pd.Series([bool(x) for x in v], dtype="bool")
+        else:
+            data[col.name] = pd.Series(v, dtype="object")
+    frame = pd.DataFrame(data, columns=[c.name for c in schema])
+    extra = [h for h in raw.header if h not in frame.columns]
+    for h in extra:  # user columns beyond the schema are kept as text
+        j = raw.header.index(h)
+        frame[h] = [r[j] for r in raw.rows]
+    return frame
+
+
+def _unique(parsed: dict[str, list[Any]], raw: _Raw, key: Sequence[str], what: str) -> None:
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, line in enumerate(parsed["_line"]):
+        k = tuple(parsed[c][i] for c in key)
+        if k in seen:
+            shown = ", ".join(f"{c}={parsed[c][i]}" for c in key)
+            raise raw.error(f"duplicate {what} ({shown}); first seen at {raw.unit} {seen[k]}", line, key[-1] if len(key) == 1 else key[0])
+        seen[k] = line
+
+
+def _end_of(d: dt.date, precision: str | None) -> dt.date:
+    """Last day a date of the given precision can stand for."""
+    if precision == "year":
+        return dt.date(d.year, 12, 31)
+    if precision == "month":
+        nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+    return d
+
+
+# --------------------------------------------------------------------------- public loaders
+
+
+def _resolve(path: str | os.PathLike[str] | None, name: str) -> Path:
+    if path is not None:
+        return Path(path)
+    from underwriting.resources import dataset_path
+
+    try:
+        return dataset_path(name)
+    except FileNotFoundError as exc:  # pragma: no cover - broken install
+        raise InputError(str(exc)) from None
+
+
+def _validate_exchanges(path: str | os.PathLike[str] | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    p = _resolve(path, "exchanges.csv")
+    raw = _read_raw(p)
+    parsed = _parse_table(raw, EXCHANGE_SCHEMA)
+    _unique(parsed, raw, ("exchange_id",), "exchange_id")
+    for i, line in enumerate(parsed["_line"]):
+        launch, lp, lg = parsed["launch_date"][i], parsed["launch_date_precision"][i], parsed["_launch_date_given"][i]
+        if launch is None and lp is not None:
+            raise raw.error("launch_date_precision is set but launch_date is blank", line, "launch_date_precision")
+        if launch is not None and lp is None:
+            raise raw.error("required when launch_date is given", line, "launch_date_precision")
+        if _finer(lg, lp):
+            raise raw.error(f"launch_date is given to the {lg} but launch_date_precision says {lp!r}", line, "launch_date_precision")
+        closure = parsed["closure_date"][i]
+        cp, cr, cg = parsed["closure_date_precision"][i], parsed["closure_reason"][i], parsed["_closure_date_given"][i]
+        if closure is None:
+            if cp is not None:
+                raise raw.error("closure_date_precision is set but closure_date is blank", line, "closure_date_precision")
+            if cr is not None:
+                raise raw.error("closure_reason is set but closure_date is blank (blank means open)", line, "closure_reason")
+            continue
+        if cp is None:
+            raise raw.error("required when closure_date is given", line, "closure_date_precision")
+        if cr is None:
+            raise raw.error("required when closure_date is given", line, "closure_reason")
+        if _finer(cg, cp):
+            raise raw.error(f"closure_date is given to the {cg} but closure_date_precision says {cp!r}", line, "closure_date_precision")
+        if launch is not None and _end_of(closure, cp) < launch:
+            raise raw.error(f"closure_date {closure} is before launch_date {launch}", line, "closure_date")
+    frame = _frame(parsed, raw, EXCHANGE_SCHEMA)
+    info = {
+        "lines": dict(zip(parsed["exchange_id"], parsed["_line"], strict=True)),
+        "life": {eid: (parsed["launch_date"][i], parsed["closure_date"][i], parsed["closure_date_precision"][i])
+                 for i, eid in enumerate(parsed["exchange_id"])},
+        "source": raw.source,
+    }
+    return frame, info
+
+
+_RANK = {"day": 0, "month": 1, "year": 2}
+
+
+def _finer(given: str | None, stated: str | None) -> bool:
+    """True when the text holds less detail than the stated precision (``2014`` said to be a day)."""
+    if given is None or stated is None:
+        return False
+    return _RANK[given] > _RANK[stated]
+
+
+def load_exchanges(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Load the exchange roster (``datasets/exchanges.csv`` by default), checked and typed.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A CSV or Parquet file in the same schema (user data); the shipped roster if omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`~underwriting.datasets.schema.EXCHANGE_SCHEMA` in file order:
+        ``launch_date``/``closure_date`` as ``datetime64[ns]`` (a month- or year-precision date is
+        stored as its first day; ``launch_date`` is NaT when no source states it, ``closure_date`` is
+        NaT while open), the precision columns and
+        ``closure_reason`` as categoricals, text columns as ``object``.
+
+    Raises
+    ------
+    DatasetError
+        With line and column, for a malformed file: unknown vocabulary, bad date, blank
+        ``source_url``, duplicate ``exchange_id``, closure before launch, closure fields set on
+        an open exchange (or missing on a closed one).
+    """
+    return _validate_exchanges(path)[0]
+
+
+def load_incidents(path: str | os.PathLike[str] | None = None, *,
+                   exchanges: str | os.PathLike[str] | pd.DataFrame | None | bool = True) -> pd.DataFrame:
+    """Load the incident table (``datasets/incidents.csv`` by default), checked and typed.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A CSV or Parquet file in the same schema (user data); the shipped table if omitted.
+    exchanges : path-like, DataFrame, True or None
+        Roster to cross-check against: every ``exchange_id`` must be on it and every incident must
+        fall within the exchange's life (launch to closure, allowing for the dates' precision).
+        ``True`` (default) means the shipped roster when ``path`` is omitted and no cross-check
+        when a user ``path`` is given; ``None``/``False`` skips the check.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :data:`~underwriting.datasets.schema.INCIDENT_SCHEMA` in file order:
+        ``incident_date`` ``datetime64[ns]``; ``amount_usd``/``amount_usd_alt`` float (NaN = not
+        stated); ``vector``, ``custody_tier``, ``reimbursed``, ``event_type`` categoricals with
+        the full vocabulary as categories; ``dprk_attributed`` bool; text as ``object``.
+
+    Raises
+    ------
+    DatasetError
+        With line and column: unknown vocabulary, bad date, blank ``source_url``, duplicate
+        ``incident_id`` or duplicate (exchange_id, incident_date, amount_usd), an exchange not
+        on the roster, or an incident outside the exchange's life.
+    """
+    p = _resolve(path, "incidents.csv")
+    raw = _read_raw(p)
+    parsed = _parse_table(raw, INCIDENT_SCHEMA)
+    _unique(parsed, raw, ("incident_id",), "incident_id")
+    _unique(parsed, raw, ("exchange_id", "incident_date", "amount_usd"), "incident (same exchange, date and amount)")
+    if exchanges is True:
+        exchanges = None if path is not None else _resolve(None, "exchanges.csv")
+    if exchanges is not None and exchanges is not False:
+        life = _life_table(exchanges)
+        for i, line in enumerate(parsed["_line"]):
+            eid, d = parsed["exchange_id"][i], parsed["incident_date"][i]
+            if eid not in life:
+                raise raw.error(f"exchange_id {eid!r} is not on the exchange roster", line, "exchange_id")
+            launch, closure, cp = life[eid]
+            if launch is not None and d < launch:
+                raise raw.error(f"incident on {d} is before {eid} launched ({launch})", line, "incident_date")
+            if closure is not None and d > _end_of(closure, cp):
+                raise raw.error(f"incident on {d} is after {eid} closed ({closure}, precision {cp})", line, "incident_date")
+    return _frame(parsed, raw, INCIDENT_SCHEMA)
+
+
+def _life_table(exchanges: Any) -> dict[str, tuple[dt.date | None, dt.date | None, str | None]]:
+    import pandas as pd
+
+    if isinstance(exchanges, pd.DataFrame):
+        out = {}
+        prec = exchanges["closure_date_precision"] if "closure_date_precision" in exchanges else [None] * len(exchanges)
+        for eid, lau, clo, cp in zip(exchanges["exchange_id"], exchanges["launch_date"], exchanges["closure_date"], prec, strict=True):
+            out[str(eid)] = (None if pd.isna(lau) else pd.Timestamp(lau).date(), None if pd.isna(clo) else pd.Timestamp(clo).date(),
+                             None if cp is None or (not isinstance(cp, str) and pd.isna(cp)) else str(cp))
+        return out
+    return _validate_exchanges(exchanges)[1]["life"]
+
+
+def load_fx_rates(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """Load yearly average FX rates (``datasets/fx_rates.csv`` by default), checked and typed.
+
+    Returns ``year`` (int), ``currency`` (str, a three-letter ISO 4217 code; the table may hold
+    currencies that submissions do not accept yet), ``units_per_usd`` (float > 0), ``source_url``,
+    ``notes``. Raises :class:`DatasetError` naming line and column (malformed currency code,
+    non-positive rate, duplicate year/currency, blank source).
+    """
+    p = _resolve(path, "fx_rates.csv")
+    raw = _read_raw(p)
+    parsed = _parse_table(raw, FX_SCHEMA)
+    for cur, line in zip(parsed["currency"], parsed["_line"], strict=True):
+        if not re.match(r"^[A-Z]{3}$", cur) or cur == "USD":
+            raise raw.error(f"{cur!r} is not an ISO 4217 code other than USD (e.g. JPY)", line, "currency")
+    _unique(parsed, raw, ("year", "currency"), "rate (same year and currency)")
+    return _frame(parsed, raw, FX_SCHEMA)
+
+
+def load_exchange_panel(
+    freq: str = "Q",
+    *,
+    cutoff: str | dt.date = DATA_CUTOFF,
+    time_scale: str = "calendar",
+    breach_types: Sequence[str] = BREACH_EVENT_TYPES,
+    incidents: str | os.PathLike[str] | pd.DataFrame | None = None,
+    exchanges: str | os.PathLike[str] | pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Exchange x period panel of the real roster, for time-varying and recurrent-event survival.
+
+    Parameters
+    ----------
+    freq : {"Q", "M", "Y"}
+        Calendar period of a row (quarter, month, year).
+    cutoff : date or str
+        Data cut-off: follow-up of an open exchange ends here (``2025-11-30`` for the shipped data).
+    time_scale : {"calendar", "gap"}
+        What ``start``/``stop`` measure. ``"calendar"`` (counting process, Andersen-Gill): years
+        since launch, never reset. ``"gap"``: years since the later of launch and the end of the
+        period of the previous breach (the clock restarts after each breach; for PWP gap-time
+        models stratify on ``episode``). Both are always present as ``age_start/age_stop`` and
+        ``gap_start/gap_stop``.
+    breach_types : sequence of str
+        ``event_type`` values that count as a breach (``hack`` and ``insider`` by default).
+    incidents, exchanges : path-like or DataFrame, optional
+        Own data in the shipped schema (paths are loaded and checked); the shipped tables if
+        omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`underwriting.datasets.panel.build_exchange_panel` for the columns.
+    """
+    import pandas as pd
+
+    from underwriting.datasets.panel import build_exchange_panel
+
+    ex = exchanges if isinstance(exchanges, pd.DataFrame) else load_exchanges(exchanges)
+    if isinstance(incidents, pd.DataFrame):
+        inc = incidents
+    else:
+        inc = load_incidents(incidents, exchanges=ex)
+    roster = pd.DataFrame({
+        "exchange_id": ex["exchange_id"].astype(str),
+        "launch_date": ex["launch_date"],
+        "closure_date": ex["closure_date"],
+        "jurisdiction": ex["country"] if "country" in ex else None,
+    })
+    events = pd.DataFrame({
+        "exchange_id": inc["exchange_id"].astype(str),
+        "date": inc["incident_date"] if "incident_date" in inc else inc["date"],
+        "amount_usd": inc["amount_usd"],
+        "event_type": inc["event_type"].astype(str) if "event_type" in inc else "hack",
+    })
+    return build_exchange_panel(roster, events, freq=freq, cutoff=cutoff, time_scale=time_scale,
+                                breach_types=breach_types)
