@@ -30,9 +30,16 @@ demo: $(STAMP)
 test: $(TESTSTAMP)
 	$(PY) -m pytest -q
 
-## bench: benchmarks; each writes a table under benchmarks/results/
-bench: $(TESTSTAMP)
-	$(PY) benchmarks/run_all.py
+PEERS := .venv-peers
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet aggregate gemact
+	touch $@
+
+## bench: benchmarks; each writes a table under benchmarks/results/ (peers in their own venv)
+bench: $(TESTSTAMP) $(PEERS)/.installed
+	UNDERWRITING_BENCH_PEER_PYTHON=$(CURDIR)/$(PEERS)/bin/python $(PY) benchmarks/run_all.py
 
 ## lint: ruff
 lint: $(TESTSTAMP)
@@ -43,4 +50,4 @@ models: $(STAMP)
 	$(PY) -m underwriting.models_build
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,398 @@
+"""Premium principles, loads and :func:`price_layer`.
+
+A premium principle turns the distribution of the insurer's loss ``L`` over the term into a
+technical (risk) premium; loads for expenses, commission and premium tax then give the gross
+premium, floored at a minimum premium.
+
+Principles (``name:parameter``, the form the CLI takes):
+
+=====================  ================================================================
+``pure``               :math:`E[L]`
+``expected_value:θ``   :math:`(1+θ)E[L]`
+``std:k``              :math:`E[L] + k\\,SD[L]`
+``variance:k``         :math:`E[L] + k\\,Var[L]` (``k`` per currency unit)
+``cost_of_capital:r``  :math:`E[L] + r\\,(TVaR_p[L] - E[L])`: capital is the TVaR at the
+                       pricing level in excess of the expected loss, remunerated at ``r``
+``wang:λ``             :math:`\\int_0^\\infty Φ(Φ^{-1}(S(x)) + λ)\\,dx`
+``ph:ρ``               :math:`\\int_0^\\infty S(x)^{ρ}\\,dx`, ``0 < ρ <= 1`` (proportional hazard)
+=====================  ================================================================
+
+Loads: with expense ratio ``e`` and commission ``c`` as fractions of the premium before tax
+and premium tax ``t`` on top, :math:`P_{gross} = \\max(P_{tech}/(1-e-c)\\,(1+t),\\ P_{min})`.
+With reinstatements, the premium income is split between the upfront premium ``P`` and the
+expected reinstatement premium ``φP``, so the upfront premium is the target divided by
+``1 + φ``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from underwriting.errors import InputError
+from underwriting.losses.aggregate import (
+    DEFAULT_RETURN_PERIODS,
+    AggregateResult,
+    MomentCheck,
+    Peril,
+)
+from underwriting.losses.frequency import Frequency
+from underwriting.losses.severity import Severity
+from underwriting.pricing.layers import Layer
+
+__all__ = [
+    "Principle",
+    "parse_principle",
+    "PRINCIPLES",
+    "Loadings",
+    "PremiumComponents",
+    "PricingResult",
+    "price_layer",
+    "price_perils",
+    "distortion_premium",
+    "wang_distortion",
+    "ph_distortion",
+    "DEFAULT_ILF_LIMITS",
+]
+
+#: principle name -> (default parameter, description)
+PRINCIPLES: dict[str, tuple[float | None, str]] = {
+    "pure": (None, "expected loss"),
+    "expected_value": (0.3, "(1 + theta) E[L]"),
+    "std": (0.5, "E[L] + k SD[L]"),
+    "variance": (None, "E[L] + k Var[L]"),
+    "cost_of_capital": (0.10, "E[L] + r (TVaR_p - E[L])"),
+    "wang": (0.2, "Wang transform, lambda"),
+    "ph": (0.8, "proportional hazard, rho in (0, 1]"),
+}
+
+_ALIASES = {"ev": "expected_value", "sd": "std", "standard_deviation": "std", "coc": "cost_of_capital",
+            "proportional_hazard": "ph", "net": "pure"}
+
+#: Per-occurrence limits of the increased-limits table (currency units).
+DEFAULT_ILF_LIMITS: tuple[float, ...] = (1e6, 2e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9)
+
+
+def wang_distortion(lam: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Wang transform :math:`g(u) = Φ(Φ^{-1}(u) + λ)`."""
+    return lambda u: special.ndtr(special.ndtri(np.clip(u, 0.0, 1.0)) + lam)
+
+
+def ph_distortion(rho: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Proportional-hazard transform :math:`g(u) = u^{ρ}`."""
+    return lambda u: np.clip(u, 0.0, 1.0) ** rho
+
+
+def distortion_premium(result: AggregateResult, g: Callable[[np.ndarray], np.ndarray]) -> float:
+    """Distorted expectation :math:`\\int_0^\\infty g(P(L > x))\\,dx` of a discrete loss distribution."""
+    v = result.values
+    s = result._sf  # P(L > v_k), accurate in the tail
+    gaps = np.diff(v)
+    return float(v[0] * g(np.array([1.0]))[0] + np.dot(g(s[:-1]), gaps))
+
+
+@dataclass(frozen=True)
+class Principle:
+    """A premium principle: ``name`` with its ``parameter`` (see module docstring).
+
+    Use :func:`parse_principle` to build one from ``"name:parameter"``.
+    """
+
+    name: str
+    parameter: float | None = None
+
+    def __post_init__(self) -> None:
+        name = _ALIASES.get(self.name.strip().lower(), self.name.strip().lower())
+        if name not in PRINCIPLES:
+            raise InputError(f"unknown premium principle {self.name!r}; choose from {sorted(PRINCIPLES)}",
+                             field="principle")
+        object.__setattr__(self, "name", name)
+        par = self.parameter
+        if par is None:
+            par = PRINCIPLES[name][0]
+            if par is None and name != "pure":
+                raise InputError(f"principle {name!r} needs a parameter, e.g. {name}:1e-7", field="principle")
+        if par is not None:
+            par = float(par)
+            if not math.isfinite(par) or par < 0:
+                raise InputError(f"parameter must be a non-negative number, got {self.parameter!r}",
+                                 field="principle")
+            if name == "ph" and not (0 < par <= 1):
+                raise InputError(f"proportional-hazard rho must be in (0, 1], got {par!r}", field="principle")
+        object.__setattr__(self, "parameter", par)
+
+    def __str__(self) -> str:
+        return self.name if self.parameter is None else f"{self.name}:{self.parameter:g}"
+
+    def technical_premium(self, result: AggregateResult, level: float = 0.995) -> float:
+        """Technical premium (currency units) of the loss distribution ``result``."""
+        el = result.mean
+        k = self.parameter
+        if self.name == "pure":
+            return el
+        if self.name == "expected_value":
+            return (1 + k) * el
+        if self.name == "std":
+            return el + k * result.std
+        if self.name == "variance":
+            return el + k * result.variance
+        if self.name == "cost_of_capital":
+            return el + k * max(result.tvar(level) - el, 0.0)
+        if self.name == "wang":
+            return distortion_premium(result, wang_distortion(k))
+        if self.name == "ph":
+            return distortion_premium(result, ph_distortion(k))
+        raise AssertionError(self.name)  # pragma: no cover
+
+
+def parse_principle(spec: str | Principle) -> Principle:
+    """``"cost_of_capital:0.10"`` -> ``Principle("cost_of_capital", 0.1)``."""
+    if isinstance(spec, Principle):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError("give a principle as name or name:parameter, e.g. cost_of_capital:0.10", field="principle")
+    name, _, par = spec.partition(":")
+    if _ and not par.strip():
+        raise InputError(f"missing parameter after ':' in {spec!r}", field="principle")
+    try:
+        value = float(par) if par.strip() else None
+    except ValueError:
+        raise InputError(f"parameter {par!r} is not a number", field="principle") from None
+    return Principle(name, value)
+
+
+@dataclass(frozen=True)
+class Loadings:
+    """Loads from technical to gross premium (fractions) and the minimum premium.
+
+    Parameters
+    ----------
+    expense : float
+        Insurer's expenses as a fraction of the premium before tax.
+    commission : float
+        Broker commission as a fraction of the premium before tax.
+    tax : float
+        Premium tax rate, added on top.
+    minimum_premium : float
+        Floor on the upfront premium (currency units).
+    """
+
+    expense: float = 0.0
+    commission: float = 0.0
+    tax: float = 0.0
+    minimum_premium: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("expense", "commission", "tax", "minimum_premium"):
+            v = float(getattr(self, name))
+            if not math.isfinite(v) or v < 0:
+                raise InputError(f"must be a non-negative number, got {v!r}", field=name)
+            object.__setattr__(self, name, v)
+        if self.expense + self.commission >= 1:
+            raise InputError("expense + commission must be below 1 (fractions of premium)", field="expense")
+
+
+@dataclass(frozen=True)
+class PremiumComponents:
+    """Premium by component (currency units).
+
+    ``expected_loss + risk_load + expense + commission + tax + reinstatement_credit +
+    minimum_uplift == total``, the upfront gross premium. The reinstatement credit (<= 0) is
+    the part of the premium income expected to come from reinstatement premiums.
+    """
+
+    expected_loss: float
+    risk_load: float
+    expense: float
+    commission: float
+    tax: float
+    minimum_uplift: float
+    reinstatement_credit: float
+    total: float
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PricingResult:
+    """Everything :func:`price_layer` computes (immutable, JSON-ready via :meth:`to_dict`).
+
+    Amounts are in currency units over the policy term.
+
+    Attributes
+    ----------
+    expected_loss, std : float
+        Mean and standard deviation of the insurer's loss.
+    level, var, tvar : float
+        Pricing level and the VaR/TVaR of the loss at that level.
+    premium : float
+        Upfront gross premium (after loads, minimum premium and reinstatement credit).
+    technical_premium : float
+        Premium from the principle before loads (on the total premium income basis).
+    components : PremiumComponents
+    expected_reinstatement_premium : float
+    rate_on_line : float or None
+        ``premium / (share * limit)`` (aggregate limit if no occurrence limit).
+    loss_ratio : float
+        ``expected_loss / (premium + expected_reinstatement_premium)``.
+    prob_attach, prob_exhaust : float
+    ilf_table : tuple of dict
+        Increased-limits table at the layer's deductible.
+    ep_curve : tuple of dict
+        AEP/OEP points by return period.
+    method : str
+    moment_check : bool
+    moment_detail : MomentCheck
+    se_mean : float
+        Monte Carlo standard error of the expected loss (0 for FFT/Panjer).
+    """
+
+    expected_loss: float
+    std: float
+    level: float
+    var: float
+    tvar: float
+    premium: float
+    technical_premium: float
+    components: PremiumComponents
+    expected_reinstatement_premium: float
+    rate_on_line: float | None
+    loss_ratio: float | None
+    prob_attach: float
+    prob_exhaust: float
+    ilf_table: tuple[dict[str, float], ...]
+    ep_curve: tuple[dict[str, float], ...]
+    method: str
+    moment_check: bool
+    moment_detail: MomentCheck
+    principle: str
+    layer: Layer
+    se_mean: float = 0.0
+    bucket: float | None = None
+    seed: int | None = None
+    distribution: AggregateResult | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output (no numpy types, infinities as None)."""
+        def fin(v):
+            return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+        return {
+            "expected_loss": self.expected_loss, "std": self.std, "var": self.var, "tvar": self.tvar,
+            "level": self.level, "premium": self.premium, "technical_premium": self.technical_premium,
+            "premium_components": self.components.to_dict(),
+            "expected_reinstatement_premium": self.expected_reinstatement_premium,
+            "rate_on_line": fin(self.rate_on_line), "loss_ratio": fin(self.loss_ratio),
+            "prob_attach": self.prob_attach, "prob_exhaust": self.prob_exhaust,
+            "ilf_table": [{k: fin(v) for k, v in r.items()} for r in self.ilf_table],
+            "ep_curve": list(self.ep_curve), "method": self.method, "moment_check": self.moment_check,
+            "moment_detail": self.moment_detail.to_dict(), "principle": self.principle,
+            "layer": self.layer.to_dict(), "se_mean": self.se_mean, "bucket": self.bucket, "seed": self.seed,
+        }
+
+
+def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -> tuple[dict[str, float], ...]:
+    lims = sorted({float(v) for v in limits if v > 0} | ({layer.limit} if math.isfinite(layer.limit) else set()))
+    rows = []
+    base = None
+    for lim in lims:
+        el = sum(p.frequency.mean() * float(p.severity.layer_mean(layer.deductible, min(lim, layer.sublimits.get(p.name, math.inf))))
+                 for p in perils) * layer.share
+        if base is None:
+            base = el
+        rows.append({"limit": lim, "expected_loss": el, "ilf": el / base if base > 0 else math.nan})
+    return tuple(rows)
+
+
+def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
+                 principle: str | Principle = "cost_of_capital:0.10", level: float = 0.995,
+                 loadings: Loadings | None = None, method: str = "fft",
+                 ilf_limits: Sequence[float] = DEFAULT_ILF_LIMITS,
+                 return_periods: Sequence[float] = DEFAULT_RETURN_PERIODS,
+                 **engine: Any) -> PricingResult:
+    """Price a layer over one or more perils.
+
+    Parameters
+    ----------
+    perils : Peril or sequence of Peril
+        Loss sources with their counts over the term and exposure-mapped severities.
+    layer : Layer, optional
+        Policy terms (default: unlimited ground-up cover).
+    principle : str or Principle
+        Premium principle, e.g. ``"cost_of_capital:0.10"``.
+    level : float
+        Level of VaR/TVaR reported and used by ``cost_of_capital``, in (0, 1).
+    loadings : Loadings, optional
+        Expense, commission, tax loads and minimum premium.
+    method : {"fft", "panjer", "mc"}
+        Aggregate method.
+    ilf_limits : sequence of float
+        Occurrence limits of the increased-limits table.
+    return_periods : sequence of float
+        Return periods (terms) of the EP curve.
+    **engine
+        Passed to :func:`~underwriting.losses.aggregate.compound` (``n_buckets``, ``n_sims``,
+        ``random_state``, ...).
+
+    Returns
+    -------
+    PricingResult
+    """
+    level = float(level)
+    if not (0 < level < 1):
+        raise InputError(f"level must be strictly between 0 and 1, got {level!r}", field="level")
+    layer = layer or Layer()
+    loadings = loadings or Loadings()
+    pr = parse_principle(principle)
+    dist = layer.loss_distribution(perils, method=method, **engine)
+    ps = (perils,) if isinstance(perils, Peril) else tuple(perils)
+    el = dist.mean
+    tech = pr.technical_premium(dist, level)
+    phi = layer.reinstatement_factor(dist)
+    before_tax_total = tech / (1.0 - loadings.expense - loadings.commission)
+    gross_total = before_tax_total * (1.0 + loadings.tax)
+    upfront = gross_total / (1.0 + phi)
+    uplift = max(loadings.minimum_premium - upfront, 0.0)
+    premium = upfront + uplift
+    # components on the total-income basis; the reinstatement credit moves the expected
+    # reinstatement premium out of the upfront premium, so the components add up to `premium`
+    comps = PremiumComponents(
+        expected_loss=el, risk_load=tech - el, expense=before_tax_total * loadings.expense,
+        commission=before_tax_total * loadings.commission, tax=before_tax_total * loadings.tax,
+        minimum_uplift=uplift, reinstatement_credit=upfront - gross_total, total=premium)
+    exp_rp = premium * phi
+    cover = layer.limit if math.isfinite(layer.limit) else layer.agg_limit
+    rol = premium / (layer.share * cover) if math.isfinite(cover) else None
+    income = premium + exp_rp
+    return PricingResult(
+        expected_loss=el, std=dist.std, level=level, var=dist.value_at_risk(level), tvar=dist.tvar(level),
+        premium=premium, technical_premium=tech, components=comps, expected_reinstatement_premium=exp_rp,
+        rate_on_line=rol, loss_ratio=el / income if income > 0 else None,
+        prob_attach=dist.prob_attach, prob_exhaust=dist.prob_exhaust,
+        ilf_table=_ilf_table(ps, layer, ilf_limits), ep_curve=tuple(dist.ep_curve(return_periods)),
+        method=dist.method, moment_check=bool(dist.moment_check), moment_detail=dist.moment_check,
+        principle=str(pr), layer=layer, se_mean=dist.se_mean, bucket=dist.bucket, seed=dist.seed,
+        distribution=dist)
+
+
+def price_layer(frequency: Frequency, severity: Severity, layer: Layer | None = None, **kwargs: Any) -> PricingResult:
+    """Price a layer for one peril: ``frequency`` (count over the term) and ``severity``.
+
+    See :func:`price_perils` for the keyword arguments.
+
+    Examples
+    --------
+    >>> import math
+    >>> from underwriting.losses.frequency import Poisson
+    >>> from underwriting.losses.severity import Lognormal
+    >>> r = price_layer(Poisson(0.3), Lognormal(math.log(1e5), 2.0), Layer(1e6, 9e6),
+    ...                 principle="expected_value:0.3")
+    >>> round(r.expected_loss, 2), round(r.premium, 2)
+    (87807.56, 114149.83)
+    """
+    return price_perils(Peril("all", frequency, severity), layer, **kwargs)
