@@ -206,7 +206,7 @@ def make_quote(
     t_rate = rate(terms.currency)  # policy currency per USD
 
     cal = calibration()
-    risk, freq, methods, versions, reasons = _risk_and_frequency(sub, terms, cal, frequency_model)
+    risk, score, freq, methods, versions = _risk_and_frequency(sub, terms, cal, frequency_model, fx)
 
     # --- losses: perils with exposure-capped severities, all in USD --------------------------
     assets = sub.exposure.customer_assets
@@ -269,7 +269,7 @@ def make_quote(
         + ", ".join(f"{p} {s:.0%}" for p, s in cal.peril_shares.items()),
         f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
         " (custody mix of the record)",
-    ] + freq.get("assumptions", [])
+    ] + freq.pop("assumptions", [])
     payload = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
                "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
                "frequency_model": frequency_model, "basis": basis.__dict__}
@@ -281,34 +281,38 @@ def make_quote(
         risk_score=risk["risk_score"], risk_band=risk["band"], p_breach_1y=freq["p_breach_1y"],
         expected_breaches_term=lam, expected_loss=el * q_rate, std=sd * q_rate, tvar_995=tv * q_rate,
         premium=prem * q_rate, premium_components=comps, rate_on_line=(prem / usd(cover)) if cover > 0 else None,
-        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=fx_used, reasons=reasons,
+        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=fx_used,
+        reasons=score.get("reasons", []), score=score, frequency=freq,
         moment_check=mcheck, versions=versions, seed=seed, input_hash=hash_inputs(payload),
     )
 
 
-def _risk_and_frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str):
-    """Risk score and breach frequency over the policy window (baseline; the fitted models slot in here)."""
+def _risk_and_frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable):
+    """Risk score (shipped scorer) and breach frequency over the policy window."""
     from underwriting.frequency.baseline import baseline_frequency
+    from underwriting.scoring import score_submission
 
+    sc = score_submission(sub, fx).to_dict()
+    # the model is identified by version and content hash; its path differs between machines
+    sc["model"] = {k: v for k, v in sc.get("model", {}).items() if k != "path"}
+    risk = {"risk_score": float(sc["risk_score"]), "band": str(sc["band"])}
+    model = sc.get("model", {})
     start = max((terms.inception - sub.as_of).days, 0) / 365.25
     bf = baseline_frequency(sub, cal.base_rate, terms.term_years)
-    mult = bf.multiplier
-    score = min(100.0, max(0.0, 50.0 + 25.0 * math.log2(mult)))
-    band = "A" if score < 30 else "B" if score < 45 else "C" if score < 55 else "D" if score < 70 else "E"
-    risk = {"risk_score": score, "band": band}
-    freq = {"expected_breaches": bf.expected_breaches, "variance_of_lambda": bf.variance_of_lambda,
-            "p_breach_1y": -math.expm1(-bf.annual_rate), "start_years": start,
+    freq = {"method": "baseline", "expected_breaches": bf.expected_breaches, "variance_of_lambda": bf.variance_of_lambda,
+            "p_at_least_one_in_term": bf.p_at_least_one, "p_breach_1y": -math.expm1(-bf.annual_rate),
+            "annual_rate": bf.annual_rate, "start_years": start, "term_years": terms.term_years,
+            "factors": bf.factors,
             "assumptions": [f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
                             f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
                             "launch date); the roster over-represents breached exchanges, so this is an upper estimate"]}
-    reasons = [{"feature": f["factor"], "direction": "raises" if f["multiplier"] > 1 else "lowers",
-                "size": math.log(float(f["multiplier"])), "detail": f"{f['answer']} (x{f['multiplier']}): {f['reason']}"}
-               for f in sorted(bf.factors, key=lambda f: -abs(math.log(float(f["multiplier"]))))]
-    methods = {"risk_score": "baseline (posture multipliers, docs/baseline.md)",
-               "frequency": "baseline (roster base rate x posture multipliers)",
+    methods = {"risk_score": f"risk_scorer {model.get('version', '?')} (calibrated logistic; posture effects learned "
+                             "from synthetic data)",
+               "frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)",
                "severity": f"{cal.severity_fit.family} (left-truncated MLE on public incidents)"}
-    versions = {"frequency": f"baseline@{cal.data_sha}", "severity": f"{cal.severity_fit.family}@{cal.data_sha}"}
-    return risk, freq, methods, versions, reasons
+    versions = {"risk_scorer": f"{model.get('version', '?')}@{str(model.get('sha256', ''))[:12]}",
+                "frequency": f"baseline@{cal.data_sha}", "severity": f"{cal.severity_fit.family}@{cal.data_sha}"}
+    return risk, sc, freq, methods, versions
 
 
 def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:

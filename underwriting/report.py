@@ -63,9 +63,16 @@ def format_quote(q: Quote) -> str:
             lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
         parts.append("\n".join(lines))
     if q.reasons:
-        lines = ["Reasons (largest effects first)", "-------------------------------"]
+        lines = ["Risk score reasons (largest effects first)", "------------------------------------------"]
         for rs in q.reasons[:8]:
-            lines.append(f"  {rs.get('direction', ''):>6}  {rs.get('feature')}: {rs.get('detail', '')}")
+            lines.append(f"  {rs.get('direction', ''):>6}  {rs.get('factor')}: {rs.get('log_odds', 0.0):+.3f} log-odds "
+                         f"({rs.get('p_effect', 0.0):+.2%} on P(breach))")
+        parts.append("\n".join(lines))
+    factors = q.frequency.get("factors") or []
+    if factors:
+        lines = ["Frequency factors (baseline multipliers)", "----------------------------------------"]
+        for f in factors:
+            lines.append(f"  x{f['multiplier']:<5} {f['factor']} = {f['answer']}: {f['reason']}")
         parts.append("\n".join(lines))
     prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
     prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("underwriting.cli.demo", "quote the bundled sample exchange (the embedded default)"),
     "validate": ("underwriting.cli.validate", "validate a submission or policy file"),
     "schema": ("underwriting.cli.schema", "print the JSON Schema of a submission or policy"),
+    "score": ("underwriting.cli.score", "risk score: P(breach within the horizon), band, reasons"),
     "price": ("underwriting.cli.price", "price a layer from explicit frequency, severity and terms"),
     "datasets": ("underwriting.cli.datasets", "inspect and validate the curated datasets"),
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),

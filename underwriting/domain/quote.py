@@ -55,6 +55,8 @@ class Quote(BaseModel):
     assumptions: list[str]
     fx: list[dict[str, Any]]
     reasons: list[dict[str, Any]] = Field(default_factory=list)
+    score: dict[str, Any] = Field(default_factory=dict, description="The risk-score block (as `underwriting score`).")
+    frequency: dict[str, Any] = Field(default_factory=dict, description="Breach frequency over the term and its method.")
     moment_check: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str]
     seed: int

@@ -1,0 +1,169 @@
+"""Incident-history features of an exchange AS OF a date, with no look-ahead.
+
+The transformer holds the long ``incidents`` table (``INCIDENT_COLUMNS``: ``exchange_id, date,
+amount_usd, custody_tier, vector, reimbursed``) as a constructor parameter, untouched, and reads
+``exchange_id`` and ``as_of`` from each row of the exchange frame. The features of a row use only
+incidents of that exchange dated **strictly before** its ``as_of``: an incident on or after the
+as-of date, or of another exchange, changes nothing.
+
+Features (direction: +1 = more of it never lowers risk, -1 = never raises it, 0 = unconstrained):
+
+``incidents_{w}y`` (+1)
+    number of incidents in the ``w`` years before ``as_of``, for ``w`` in ``windows``.
+``loss_decayed_log`` (+1)
+    ``log10(1 + Σ amount_usd · 0.5 ** (age / half_life))`` over all earlier incidents.
+``months_since_last_incident`` (-1)
+    months since the latest earlier incident, capped at ``cap_months`` (also the value when there is
+    none: "no incident for at least the cap").
+``vector_share_{group}`` (0)
+    share of the earlier incidents by attack-path group (:data:`VECTOR_GROUPS`); all 0 without any.
+``reimbursed_share`` (0), ``reimbursed_share_undefined`` (0)
+    mean of full = 1, partial = 0.5, none = 0 over earlier incidents whose reimbursement is known;
+    when there is no such incident the share is 0 and the ``_undefined`` indicator is 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from underwriting.domain.frames import INCIDENT_COLUMNS
+from underwriting.domain.submission import VECTORS
+from underwriting.errors import InputError
+from underwriting.features._base import FrameTransformer
+from underwriting.features._common import (
+    DAYS_PER_YEAR,
+    as_amounts,
+    as_timestamps,
+    check_vocabulary,
+    require_frame,
+)
+
+#: Attack-path groups of the vector mix.
+VECTOR_GROUPS: dict[str, tuple[str, ...]] = {
+    "key": ("hot_wallet_key", "cold_wallet_key", "multisig_signing"),
+    "vendor": ("third_party_vendor",),
+    "insider": ("insider",),
+    "account": ("api_or_account_takeover",),
+    "other": ("exit_scam_or_fraud", "other", "unknown"),
+}
+REIMBURSED_VALUE = {"full": 1.0, "partial": 0.5, "none": 0.0}
+REIMBURSED_VOCAB = ("full", "partial", "none", "unknown")
+CUSTODY_TIERS = ("hot", "warm", "cold", "unknown")
+
+
+def check_incidents(incidents: pd.DataFrame | None) -> pd.DataFrame:
+    """Validate an incidents table (``INCIDENT_COLUMNS``; extra columns are kept) and return a
+    working copy with parsed dates. Any bad value raises InputError naming ``incidents.<column>``."""
+    if incidents is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS}).astype(
+            {"date": "datetime64[ns]", "amount_usd": float})
+    inc = require_frame(incidents, INCIDENT_COLUMNS, what="incidents table", table="incidents")
+    inc = inc.copy()
+    if inc["exchange_id"].isna().any():
+        raise InputError("exchange_id is missing", field="incidents.exchange_id")
+    inc["date"] = as_timestamps(inc["date"], field="incidents.date")
+    inc["amount_usd"] = as_amounts(inc["amount_usd"], field="incidents.amount_usd")
+    check_vocabulary(inc["vector"], VECTORS, field="incidents.vector")
+    check_vocabulary(inc["reimbursed"], REIMBURSED_VOCAB, field="incidents.reimbursed")
+    check_vocabulary(inc["custody_tier"], CUSTODY_TIERS, field="incidents.custody_tier")
+    return inc
+
+
+def history_feature_directions(windows=(1, 3, 5)) -> dict[str, int]:
+    """Documented direction of each incident-history feature (see the module docstring)."""
+    d = {f"incidents_{_fmt(w)}y": 1 for w in windows}
+    d["loss_decayed_log"] = 1
+    d["months_since_last_incident"] = -1
+    d.update({f"vector_share_{g}": 0 for g in VECTOR_GROUPS})
+    d["reimbursed_share"] = 0
+    d["reimbursed_share_undefined"] = 0
+    return d
+
+
+def _fmt(w: float) -> str:
+    return str(int(w)) if float(w).is_integer() else str(w)
+
+
+class IncidentHistoryFeatures(FrameTransformer):
+    """Incident-history features of each (exchange_id, as_of) row; see the module docstring.
+
+    Parameters
+    ----------
+    incidents : DataFrame or None
+        Long incidents table (``INCIDENT_COLUMNS``), stored untouched; ``None`` means no incidents.
+    windows : tuple of float, default=(1, 3, 5)
+        Count windows, in years before ``as_of``.
+    half_life_years : float, default=2.0
+        Age at which a past loss counts half in ``loss_decayed_log``.
+    cap_months : float, default=120
+        Cap of ``months_since_last_incident`` (and its value when there is no earlier incident).
+    """
+
+    def __init__(self, incidents: pd.DataFrame | None = None, windows=(1, 3, 5),
+                 half_life_years: float = 2.0, cap_months: float = 120.0):
+        self.incidents = incidents
+        self.windows = windows
+        self.half_life_years = half_life_years
+        self.cap_months = cap_months
+
+    def _input_columns(self) -> list[str]:
+        return ["exchange_id", "as_of"]
+
+    def _output_names(self) -> list[str]:
+        return list(history_feature_directions(self.windows))
+
+    def _check(self, X: pd.DataFrame) -> None:
+        for name in ("half_life_years", "cap_months"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and np.isfinite(v) and v > 0):
+                raise InputError(f"must be a positive number, got {v!r}", field=name)
+        if not self.windows or any(not (isinstance(w, int | float) and w > 0) for w in self.windows):
+            raise InputError(f"must be positive numbers of years, got {self.windows!r}", field="windows")
+        as_timestamps(X["as_of"], field="as_of")
+        if X["exchange_id"].isna().any():
+            raise InputError("exchange_id is missing", field="exchange_id")
+
+    def fit(self, X, y=None):
+        """Validate the incidents table and the exchange frame (nothing is learnt)."""
+        check_incidents(self.incidents)
+        return super().fit(X, y)
+
+    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        inc = check_incidents(self.incidents)
+        rows = pd.DataFrame({"_row": np.arange(len(X)), "exchange_id": X["exchange_id"].to_numpy(),
+                             "as_of": as_timestamps(X["as_of"], field="as_of").to_numpy()})
+        n = len(X)
+        m = rows.merge(inc[["exchange_id", "date", "amount_usd", "vector", "reimbursed"]],
+                       on="exchange_id", how="inner")
+        m = m[m["date"] < m["as_of"]]  # strictly before the as-of date: no look-ahead
+        age_days = (m["as_of"] - m["date"]).dt.days.to_numpy(dtype=float)
+        age_years = age_days / DAYS_PER_YEAR
+        row = m["_row"].to_numpy()
+
+        def per_row(weights: np.ndarray) -> np.ndarray:
+            return np.bincount(row, weights=weights, minlength=n).astype(float)
+
+        out: dict[str, np.ndarray] = {}
+        for w in self.windows:
+            out[f"incidents_{_fmt(w)}y"] = per_row((age_years <= w).astype(float))
+        decayed = per_row(m["amount_usd"].to_numpy(dtype=float) * 0.5 ** (age_years / self.half_life_years))
+        out["loss_decayed_log"] = np.log10(1.0 + decayed)
+        months = np.full(n, float(self.cap_months))
+        if len(m):
+            youngest = pd.Series(age_days).groupby(row).min()
+            months[youngest.index.to_numpy()] = np.minimum(
+                youngest.to_numpy() / DAYS_PER_YEAR * 12.0, self.cap_months)
+        out["months_since_last_incident"] = months
+        total = per_row(np.ones(len(m)))
+        vec = m["vector"].to_numpy()
+        for g, members in VECTOR_GROUPS.items():
+            cnt = per_row(np.isin(vec, members).astype(float))
+            out[f"vector_share_{g}"] = np.divide(cnt, total, out=np.zeros(n), where=total > 0)
+        reimb = m["reimbursed"].map(REIMBURSED_VALUE).to_numpy(dtype=float)
+        known = ~np.isnan(reimb)
+        n_known = per_row(known.astype(float))
+        s_known = per_row(np.where(known, reimb, 0.0))
+        out["reimbursed_share"] = np.divide(s_known, n_known, out=np.zeros(n), where=n_known > 0)
+        out["reimbursed_share_undefined"] = (n_known == 0).astype(float)
+        return pd.DataFrame(out, index=X.index)
