@@ -147,6 +147,95 @@ def _covered_perils(terms: PolicyTerms) -> list[str]:
     return [p for p in terms.perils if p not in removed]
 
 
+@dataclass(frozen=True)
+class LossModel:
+    """One exchange's insured-loss model over the policy term, in USD.
+
+    Attributes
+    ----------
+    perils : tuple of Peril
+        Covered perils, each with its count over the term and its exposure-capped severity (USD).
+    layer : Layer
+        The policy's terms converted into USD.
+    covered : tuple of str
+        Perils the policy covers after exclusions.
+    frequency : dict
+        Expected breaches over the term, their variance, P(breach within 1 year) and the method.
+    quote_per_usd, policy_per_usd : float
+        Conversion rates (units per USD) of the quote currency and of the policy currency.
+    fx_used : tuple of dict
+        Every rate used, with its basis and source.
+    """
+
+    perils: tuple[Any, ...]
+    layer: Any
+    covered: tuple[str, ...]
+    frequency: dict[str, Any]
+    methods: dict[str, str]
+    versions: dict[str, str]
+    quote_per_usd: float
+    policy_per_usd: float
+    fx_used: tuple[dict[str, Any], ...]
+
+
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "survival") -> LossModel:
+    """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
+
+    Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
+    loss model its quotes are priced with.
+    """
+    from underwriting.losses.aggregate import Peril
+    from underwriting.losses.frequency import NegativeBinomial, Poisson
+    from underwriting.losses.severity import exposure_severity
+    from underwriting.pricing.layers import Layer
+
+    if frequency_model not in ("survival", "baseline"):
+        raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
+    year = sub.as_of.year
+    fx_used: list[dict[str, Any]] = []
+
+    def rate(c: str) -> float:
+        r = fx.rate(c, year)
+        if c != "USD" and not any(u["currency"] == c for u in fx_used):
+            fx_used.append({"currency": c, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source})
+        return r.units_per_usd
+
+    q_rate = rate(sub.currency)
+    t_rate = rate(terms.currency)
+    cal = calibration()
+    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx)
+
+    assets = sub.exposure.customer_assets
+    hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
+    cold_usd = max(assets.cold / q_rate, 1e-9)
+    ground = cal.severity_fit.severity
+    tier_sev = {"hot_wallet_theft": exposure_severity(ground, hot_usd),
+                "cold_wallet_theft": exposure_severity(ground, cold_usd)}
+    mixed = exposure_severity(ground, [hot_usd, cold_usd], [cal.hot_share, 1 - cal.hot_share])
+    covered = _covered_perils(terms)
+    lam, var_lam = freq["expected_breaches"], freq["variance_of_lambda"]
+    perils = []
+    for p in covered:
+        share = cal.peril_shares.get(p, 0.0)
+        if share <= 0:
+            continue
+        f = NegativeBinomial(lam * share, var_lam * share * share) if var_lam > 0 else Poisson(lam * share)
+        perils.append(Peril(p, f, tier_sev.get(p, mixed)))
+
+    def usd(x: float | None) -> float | None:
+        return None if x is None else x / t_rate
+
+    layer = Layer(deductible=usd(terms.deductible), limit=usd(terms.limit),
+                  agg_deductible=usd(terms.aggregate_deductible), agg_limit=usd(terms.aggregate_limit),
+                  share=terms.coinsurance, reinstatements=terms.reinstatements,
+                  reinstatement_premium=terms.reinstatement_premium_pct,
+                  sublimits={k: v / t_rate for k, v in terms.sublimits.items()}, term_years=terms.term_years)
+    methods["severity"] = f"{cal.severity_fit.family} (left-truncated MLE on public incidents), capped by tier assets"
+    versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})
+    return LossModel(perils=tuple(perils), layer=layer, covered=tuple(covered), frequency=freq, methods=methods,
+                     versions=versions, quote_per_usd=q_rate, policy_per_usd=t_rate, fx_used=tuple(fx_used))
+
+
 def make_quote(
     sub: Submission,
     terms: PolicyTerms | None = None,
@@ -179,88 +268,53 @@ def make_quote(
     Returns
     -------
     Quote
+        Amounts in the submission's currency; ``inputs`` holds everything needed to recompute it.
     """
-    from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import NegativeBinomial, Poisson
-    from underwriting.losses.severity import exposure_severity
-    from underwriting.pricing.layers import Layer
     from underwriting.pricing.premium import Loadings, price_perils
+    from underwriting.scoring import score_submission
 
-    if frequency_model not in ("survival", "baseline"):
-        raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
     basis = basis or PricingBasis()
     user_terms = terms is not None
     terms = terms or default_terms(sub)
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
-    year = sub.as_of.year
-    cur = sub.currency
-    fx_used: list[dict[str, Any]] = []
+    score = score_submission(sub, fx).to_dict()
+    # the model is identified by version and content hash; its path differs between machines
+    score["model"] = {k: v for k, v in score.get("model", {}).items() if k != "path"}
+    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model)
+    q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
+    methods = {"risk_score": f"risk_scorer {score['model'].get('version', '?')} (calibrated logistic; posture "
+                             "effects learned from synthetic data)", **lm.methods}
+    versions = {"risk_scorer": f"{score['model'].get('version', '?')}@{str(score['model'].get('sha256', ''))[:12]}",
+                **lm.versions, "underwriting": __version__}
 
-    def rate(c: str) -> float:
-        r = fx.rate(c, year)
-        if c != "USD" and not any(u["currency"] == c for u in fx_used):
-            fx_used.append({"currency": c, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source})
-        return r.units_per_usd
-
-    q_rate = rate(cur)          # quote currency per USD
-    t_rate = rate(terms.currency)  # policy currency per USD
-
-    cal = calibration()
-    risk, score, freq, methods, versions = _risk_and_frequency(sub, terms, cal, frequency_model, fx)
-
-    # --- losses: perils with exposure-capped severities, all in USD --------------------------
-    assets = sub.exposure.customer_assets
-    hot_usd = (assets.hot + assets.warm) / q_rate
-    cold_usd = assets.cold / q_rate
-    ground = cal.severity_fit.severity
-    tier_sev = {
-        "hot_wallet_theft": exposure_severity(ground, max(hot_usd, 1e-9)),
-        "cold_wallet_theft": exposure_severity(ground, max(cold_usd, 1e-9)),
-    }
-    mixed = exposure_severity(ground, [max(hot_usd, 1e-9), max(cold_usd, 1e-9)], [cal.hot_share, 1 - cal.hot_share])
-    covered = _covered_perils(terms)
-    lam, var_lam = freq["expected_breaches"], freq["variance_of_lambda"]
-    perils = []
-    for p in covered:
-        s = cal.peril_shares.get(p, 0.0)
-        if s <= 0:
-            continue
-        f = NegativeBinomial(lam * s, var_lam * s * s) if var_lam > 0 else Poisson(lam * s)
-        perils.append(Peril(p, f, tier_sev.get(p, mixed)))
-
-    def usd(x: float | None) -> float | None:
-        return None if x is None else x / t_rate
-
-    layer = Layer(deductible=usd(terms.deductible), limit=usd(terms.limit),
-                  agg_deductible=usd(terms.aggregate_deductible), agg_limit=usd(terms.aggregate_limit),
-                  share=terms.coinsurance, reinstatements=terms.reinstatements,
-                  reinstatement_premium=terms.reinstatement_premium_pct,
-                  sublimits={k: v / t_rate for k, v in terms.sublimits.items()}, term_years=terms.term_years)
     loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
-    if perils:
-        priced = price_perils(perils, layer, principle=basis.principle, level=basis.level, loadings=loads,
-                              method="fft", random_state=seed)
+    if lm.perils:
+        priced = price_perils(list(lm.perils), lm.layer, principle=basis.principle, level=basis.level,
+                              loadings=loads, method="fft", random_state=seed)
         el, sd, tv, prem = priced.expected_loss, priced.std, priced.tvar, priced.premium
         comps = {k: v * q_rate for k, v in priced.components.to_dict().items() if k != "total"}
         mcheck = {"ok": bool(priced.moment_check), "method": priced.method}
-        methods["aggregate"] = f"{priced.method} compound over {len(perils)} perils"
+        methods["aggregate"] = f"{priced.method} compound over {len(lm.perils)} perils"
     else:
         el = sd = tv = prem = 0.0
         comps, mcheck = {}, {"ok": True, "method": "none (no covered peril)"}
         methods["aggregate"] = "none: the policy covers no peril with a breach record"
 
-    # --- reserve -----------------------------------------------------------------------------
     reserve = _reserve_block(sub, terms if user_terms else None, regime, fx)
+    if reserve.regime:
+        versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
 
+    conv = q_rate / t_rate
     terms_out = {
         "policy_id": terms.policy_id, "currency_of_policy": terms.currency,
         "inception": terms.inception.isoformat(), "expiry": terms.expiry.isoformat(),
-        "term_years": terms.term_years, "deductible": terms.deductible * q_rate / t_rate,
-        "limit": terms.limit * q_rate / t_rate,
-        "aggregate_limit": None if terms.aggregate_limit is None else terms.aggregate_limit * q_rate / t_rate,
-        "coinsurance": terms.coinsurance, "perils_covered": covered, "default_terms": not user_terms,
+        "term_years": terms.term_years, "deductible": terms.deductible * conv, "limit": terms.limit * conv,
+        "aggregate_limit": None if terms.aggregate_limit is None else terms.aggregate_limit * conv,
+        "coinsurance": terms.coinsurance, "perils_covered": list(lm.covered), "default_terms": not user_terms,
     }
-    cover = terms.limit * terms.coinsurance
+    cover_usd = terms.limit * terms.coinsurance / t_rate
+    cal = calibration()
+    freq = dict(lm.frequency)
     assumptions = [
         basis.describe(),
         f"severity: {cal.severity_fit.family} fitted by maximum likelihood to {cal.severity_fit.n} public incident "
@@ -270,33 +324,25 @@ def make_quote(
         f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
         " (custody mix of the record)",
     ] + freq.pop("assumptions", [])
-    payload = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
-               "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
-               "frequency_model": frequency_model, "basis": basis.__dict__}
-    versions.update({"underwriting": __version__, "datasets": cal.data_sha})
-    if reserve.regime:
-        versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
+    inputs = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
+              "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
+              "frequency_model": frequency_model, "basis": dict(basis.__dict__)}
     return Quote(
-        exchange=sub.exchange.name, as_of=sub.as_of, currency=cur,
-        risk_score=risk["risk_score"], risk_band=risk["band"], p_breach_1y=freq["p_breach_1y"],
-        expected_breaches_term=lam, expected_loss=el * q_rate, std=sd * q_rate, tvar_995=tv * q_rate,
-        premium=prem * q_rate, premium_components=comps, rate_on_line=(prem / usd(cover)) if cover > 0 else None,
-        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=fx_used,
+        exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
+        risk_score=float(score["risk_score"]), risk_band=str(score["band"]), p_breach_1y=freq["p_breach_1y"],
+        expected_breaches_term=freq["expected_breaches"], expected_loss=el * q_rate, std=sd * q_rate,
+        tvar_995=tv * q_rate, premium=prem * q_rate, premium_components=comps,
+        rate_on_line=(prem / cover_usd) if cover_usd > 0 else None,
+        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=list(lm.fx_used),
         reasons=score.get("reasons", []), score=score, frequency=freq,
-        moment_check=mcheck, versions=versions, seed=seed, input_hash=hash_inputs(payload),
+        moment_check=mcheck, versions=versions, seed=seed, inputs=inputs, input_hash=hash_inputs(inputs),
     )
 
 
-def _risk_and_frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable):
-    """Risk score (shipped scorer) and breach frequency over the policy window."""
+def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable):
+    """Breach frequency over the policy window: ``(frequency dict, methods, versions)``."""
     from underwriting.frequency.baseline import baseline_frequency
-    from underwriting.scoring import score_submission
 
-    sc = score_submission(sub, fx).to_dict()
-    # the model is identified by version and content hash; its path differs between machines
-    sc["model"] = {k: v for k, v in sc.get("model", {}).items() if k != "path"}
-    risk = {"risk_score": float(sc["risk_score"]), "band": str(sc["band"])}
-    model = sc.get("model", {})
     start = max((terms.inception - sub.as_of).days, 0) / 365.25
     bf = baseline_frequency(sub, cal.base_rate, terms.term_years)
     freq = {"method": "baseline", "expected_breaches": bf.expected_breaches, "variance_of_lambda": bf.variance_of_lambda,
@@ -306,13 +352,9 @@ def _risk_and_frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, f
             "assumptions": [f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
                             f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
                             "launch date); the roster over-represents breached exchanges, so this is an upper estimate"]}
-    methods = {"risk_score": f"risk_scorer {model.get('version', '?')} (calibrated logistic; posture effects learned "
-                             "from synthetic data)",
-               "frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)",
-               "severity": f"{cal.severity_fit.family} (left-truncated MLE on public incidents)"}
-    versions = {"risk_scorer": f"{model.get('version', '?')}@{str(model.get('sha256', ''))[:12]}",
-                "frequency": f"baseline@{cal.data_sha}", "severity": f"{cal.severity_fit.family}@{cal.data_sha}"}
-    return risk, sc, freq, methods, versions
+    methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
+    versions = {"frequency": f"baseline@{cal.data_sha}"}
+    return freq, methods, versions
 
 
 def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:

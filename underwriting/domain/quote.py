@@ -60,6 +60,8 @@ class Quote(BaseModel):
     moment_check: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str]
     seed: int
+    inputs: dict[str, Any] = Field(description="Everything needed to recompute the quote (submission, terms, "
+                                   "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
 
     def to_dict(self) -> dict[str, Any]:
