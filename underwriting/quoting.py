@@ -65,14 +65,18 @@ class PricingBasis:
     Parameters
     ----------
     principle : str
-        Premium principle, e.g. ``"cost_of_capital:0.10"`` (10% a year on TVaR capital).
+        Premium principle. The default Wang transform (λ = 0.25) is a standalone, market-style load:
+        the technical premium is about 1.6–2× the expected loss for the bundled examples. A
+        cost-of-capital charge on a standalone 99.5% TVaR (``"cost_of_capital:0.10"``) charges nearly
+        the whole limit as capital for a layer that attaches a few percent of the time; capital is
+        better allocated across a book (the portfolio issue).
     level : float
         TVaR level used by the principle and reported (0.995).
     expense, commission, tax : float
         Loads as fractions of premium.
     """
 
-    principle: str = "cost_of_capital:0.10"
+    principle: str = "wang:0.25"
     level: float = 0.995
     expense: float = 0.10
     commission: float = 0.10
@@ -340,7 +344,31 @@ def make_quote(
 
 
 def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable):
-    """Breach frequency over the policy window: ``(frequency dict, methods, versions)``."""
+    """Breach frequency over the policy window: ``(frequency dict, methods, versions)``.
+
+    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.training`),
+    expected breaches = cumulative hazard over the window from as-of to inception and expiry, variance
+    from the coefficient covariance (delta method). ``baseline``: :mod:`underwriting.frequency.baseline`.
+    """
+    if frequency_model == "survival":
+        from underwriting.survival.frequency import frequency_for_term
+        from underwriting.survival.training import feature_row, load_shipped, policy_window_years
+
+        model = load_shipped()
+        X = feature_row(sub, fx)
+        s, e = policy_window_years(sub, terms)
+        fe = frequency_for_term(model, X, (s, e))
+        p1 = float(model.predict_risk(X, 1.0)[0])
+        freq = {"method": "survival", "expected_breaches": fe.expected_breaches,
+                "variance_of_lambda": fe.variance_of_lambda, "p_at_least_one_in_term": fe.p_at_least_one,
+                "p_breach_1y": p1, "annual_rate": fe.expected_breaches / terms.term_years, "start_years": s,
+                "term_years": terms.term_years, "uncertainty": fe.method,
+                "assumptions": ["breach frequency from the shipped landmark survival model (piecewise exponential "
+                                "on time since the as-of date), fitted on a synthetic book whose base rate is "
+                                "calibrated to the real roster and whose posture effects are assumptions"]}
+        return freq, {"frequency": "survival 0.1.0 (landmark piecewise-exponential, docs/survival.md)"}, \
+            {"frequency": "survival@0.1.0"}
+
     from underwriting.frequency.baseline import baseline_frequency
 
     start = max((terms.inception - sub.as_of).days, 0) / 365.25

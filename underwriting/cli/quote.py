@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="conversion rate in units per USD, overriding the bundled yearly table (repeatable)")
     p.add_argument("--frequency-model", choices=["survival", "baseline"], default="survival",
                    help="breach frequency from the fitted survival model (default) or the documented baseline")
+    p.add_argument("--principle", default="wang:0.25",
+                   help="premium principle, e.g. wang:0.25 (default), cost_of_capital:0.10, expected_value:0.3")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
 
@@ -43,13 +45,15 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import atomic_write_text
-    from underwriting.quoting import make_quote
+    from underwriting.pricing.premium import parse_principle
+    from underwriting.quoting import PricingBasis, make_quote
     from underwriting.report import format_quote
 
+    parse_principle(args.principle)  # a bad principle is an input error before any work
     sub = load_submission(args.submission)
     terms = load_policy(args.terms) if args.terms else None
     quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
-                       frequency_model=args.frequency_model)
+                       frequency_model=args.frequency_model, basis=PricingBasis(principle=args.principle))
     text = quote.to_json()
     if args.out:
         atomic_write_text(args.out, text)
