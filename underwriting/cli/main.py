@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("underwriting.cli.schema", "print the JSON Schema of a submission or policy"),
     "score": ("underwriting.cli.score", "risk score: P(breach within the horizon), band, reasons"),
     "price": ("underwriting.cli.price", "price a layer from explicit frequency, severity and terms"),
+    "portfolio": ("underwriting.cli.portfolio", "simulate an insurer's book: AAL, OEP/AEP, TVaR, vendor "
+                  "accumulation, capital allocation"),
     "datasets": ("underwriting.cli.datasets", "inspect and validate the curated datasets"),
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
     "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),

@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="breach frequency from the fitted survival model (default) or the documented baseline")
     p.add_argument("--principle", default="wang:0.25",
                    help="premium principle, e.g. wang:0.25 (default), cost_of_capital:0.10, expected_value:0.3")
+    p.add_argument("--portfolio", metavar="BOOK",
+                   help="price the risk load as this exchange's capital share of BOOK (folder or CSV/JSON list)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
 
@@ -52,8 +54,15 @@ def run(args: argparse.Namespace) -> int:
     parse_principle(args.principle)  # a bad principle is an input error before any work
     sub = load_submission(args.submission)
     terms = load_policy(args.terms) if args.terms else None
-    quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
-                       frequency_model=args.frequency_model, basis=PricingBasis(principle=args.principle))
+    basis = PricingBasis(principle=args.principle)
+    if args.portfolio:
+        from underwriting.portfolio.capital import portfolio_quote
+
+        quote = portfolio_quote(sub, terms, args.portfolio, regime=args.regime, seed=args.seed,
+                                fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model, basis=basis)
+    else:
+        quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
+                           frequency_model=args.frequency_model, basis=basis)
     text = quote.to_json()
     if args.out:
         atomic_write_text(args.out, text)

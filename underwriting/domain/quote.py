@@ -57,6 +57,7 @@ class Quote(BaseModel):
     reasons: list[dict[str, Any]] = Field(default_factory=list)
     score: dict[str, Any] = Field(default_factory=dict, description="The risk-score block (as `underwriting score`).")
     frequency: dict[str, Any] = Field(default_factory=dict, description="Breach frequency over the term and its method.")
+    portfolio: dict[str, Any] | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
     moment_check: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str]
     seed: int
