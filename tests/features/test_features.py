@@ -24,7 +24,12 @@ from underwriting.features import (
     feature_directions,
     feature_group,
 )
-from underwriting.features.posture import CUSTODY_LEVELS, CUSTODY_REFERENCE, ORDINAL_QUESTIONS, YES_NO_QUESTIONS
+from underwriting.features.posture import (
+    CUSTODY_LEVELS,
+    CUSTODY_REFERENCE,
+    ORDINAL_QUESTIONS,
+    YES_NO_QUESTIONS,
+)
 
 FX = FxTable().with_user_rates({"JPY": 150.0, "HKD": 7.8})
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from underwriting.features import ExposureFeatures, IncidentHistoryFeatures, PostureEncoder, VendorFeatures
+from underwriting.features import (
+    ExposureFeatures,
+    IncidentHistoryFeatures,
+    PostureEncoder,
+    VendorFeatures,
+)
 
 _REASON = ("reads named exchange-frame columns; the check passes an unnamed numeric array, "
            "refused with InputError (property tested on real frames in test_features.py)")

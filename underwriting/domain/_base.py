@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Strict as StrictType
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import Strict as StrictType
 
 
 class Strict(BaseModel):

@@ -21,8 +21,16 @@ from typing import TYPE_CHECKING
 
 from underwriting.features.exposure import ExposureFeatures, exposure_feature_directions
 from underwriting.features.history import IncidentHistoryFeatures, history_feature_directions
-from underwriting.features.posture import POSTURE_INPUT_COLUMNS, PostureEncoder, posture_feature_directions
-from underwriting.features.vendors import VendorFeatures, compromises_from_incidents, vendor_feature_directions
+from underwriting.features.posture import (
+    POSTURE_INPUT_COLUMNS,
+    PostureEncoder,
+    posture_feature_directions,
+)
+from underwriting.features.vendors import (
+    VendorFeatures,
+    compromises_from_incidents,
+    vendor_feature_directions,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
