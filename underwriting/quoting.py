@@ -351,10 +351,13 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_
     from the coefficient covariance (delta method). ``baseline``: :mod:`underwriting.frequency.baseline`.
     """
     if frequency_model == "survival":
+        from underwriting.registry import load_model
         from underwriting.survival.frequency import frequency_for_term
-        from underwriting.survival.training import feature_row, load_shipped, policy_window_years
+        from underwriting.survival.training import feature_row, policy_window_years
 
-        model = load_shipped()
+        model = load_model("survival")  # the registry's default (or a pinned) version, hashes checked
+        reg = getattr(model, "registry_", {}) or {}
+        version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
         X = feature_row(sub, fx)
         s, e = policy_window_years(sub, terms)
         fe = frequency_for_term(model, X, (s, e))
@@ -366,8 +369,8 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_
                 "assumptions": ["breach frequency from the shipped landmark survival model (piecewise exponential "
                                 "on time since the as-of date), fitted on a synthetic book whose base rate is "
                                 "calibrated to the real roster and whose posture effects are assumptions"]}
-        return freq, {"frequency": "survival 0.1.0 (landmark piecewise-exponential, docs/survival.md)"}, \
-            {"frequency": "survival@0.1.0"}
+        return freq, {"frequency": f"survival {reg.get('version', '?')} (landmark piecewise-exponential, "
+                               "docs/survival.md)"}, {"survival": version}
 
     from underwriting.frequency.baseline import baseline_frequency
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from underwriting._version import __version__
-from underwriting.errors import InputError
+from underwriting.errors import InputError, ModelIntegrityError
 
 #: name -> (module, one-line help). Modules are imported only to register their arguments,
 #: and each keeps heavy imports inside ``run``.
@@ -25,6 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "price": ("underwriting.cli.price", "price a layer from explicit frequency, severity and terms"),
     "portfolio": ("underwriting.cli.portfolio", "simulate an insurer's book: AAL, OEP/AEP, TVaR, vendor "
                   "accumulation, capital allocation"),
+    "train": ("underwriting.cli.train", "train a model on your data and publish a new registry version"),
+    "evaluate": ("underwriting.cli.evaluate", "metrics, bootstrap intervals and an out-of-time backtest of a model version"),
+    "compare": ("underwriting.cli.compare", "champion vs challenger: paired metric differences and premium impact"),
+    "promote": ("underwriting.cli.promote", "make a model version the default (or --rollback)"),
+    "models": ("underwriting.cli.models", "list, verify and show the history of registry models"),
+    "reproduce": ("underwriting.cli.reproduce", "recompute a quote with the model versions recorded in it"),
     "datasets": ("underwriting.cli.datasets", "inspect and validate the curated datasets"),
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
     "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),
@@ -65,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args._module.run(args) or 0)
-    except InputError as exc:
+    except (InputError, ModelIntegrityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

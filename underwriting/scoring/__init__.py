@@ -33,21 +33,37 @@ __all__ = ["ScoreResult", "score_submission", "score_frames", "default_model_pat
            "DEFAULT_MODEL_VERSION"]
 
 
-def default_model_path(version: str = DEFAULT_MODEL_VERSION) -> Path:
-    """Path of a shipped scorer (``models/risk_scorer/<version>/scorer.json``)."""
-    from underwriting.resources import models_root
+def default_model_path(version: str | None = None) -> Path:
+    """Path of a registry scorer (``<registry>/risk_scorer/<version>/scorer.json``).
 
-    return models_root() / "risk_scorer" / version / MODEL_FILE
+    ``version=None`` means the registry's default (``DEFAULT``, or a version pinned with
+    :func:`underwriting.registry.pinned`). The registry is ``UNDERWRITING_REGISTRY`` or the shipped
+    ``models/``.
+    """
+    from underwriting.registry import Registry
+
+    reg = Registry()
+    return reg.path("risk_scorer", reg.resolve("risk_scorer", version)) / MODEL_FILE
 
 
 _CACHE: dict[tuple[str, int, int], RiskScorer] = {}
 
 
 def load_scorer(path: str | os.PathLike[str] | None = None) -> RiskScorer:
-    """Load a scorer file (the shipped default when ``path`` is None); cached per file state."""
+    """Load a scorer file, or the registry's default scorer when ``path`` is None.
+
+    The default goes through the model registry: its version folder is checked against
+    ``manifest.json`` (every file's SHA-256; unknown or altered files are refused with
+    :class:`~underwriting.errors.ModelIntegrityError`) before the file is read. A file given by
+    ``path`` is checked against its own embedded SHA-256. Both are cached per content.
+    """
     from underwriting.scoring.artifact import load
 
-    p = Path(path) if path is not None else default_model_path()
+    if path is None:
+        from underwriting.registry import load_model
+
+        return load_model("risk_scorer")
+    p = Path(path)
     try:
         st = p.stat()
         key = (str(p.resolve()), st.st_mtime_ns, st.st_size)

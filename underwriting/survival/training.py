@@ -175,22 +175,11 @@ def policy_window_years(submission, terms) -> tuple[float, float]:
 
 
 def default_model_dir(version: str = "0.1.0") -> Path:
-    """Folder of the shipped survival model."""
+    """Folder of a survival model version in the shipped registry (loading goes through
+    :func:`underwriting.registry.load_model`, which checks the manifest's hashes)."""
     from underwriting.resources import models_root
 
     return models_root() / "survival" / version
-
-
-_CACHE: dict[str, TimeToBreachModel] = {}
-
-
-def load_shipped(version: str = "0.1.0") -> TimeToBreachModel:
-    """Load (once per process) the shipped survival model from plain data."""
-    if version not in _CACHE:
-        from underwriting.survival.persistence import load
-
-        _CACHE[version] = load(default_model_dir(version))
-    return _CACHE[version]
 
 
 if __name__ == "__main__":  # pragma: no cover - used by `make models`

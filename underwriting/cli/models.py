@@ -1,0 +1,49 @@
+"""Inspect the model registry: list versions with their default and metrics, verify, history."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["list", "verify", "history"], nargs="?", default="list",
+                   help="list (default): versions, default, metrics; verify: check every file's hash; "
+                        "history: promotions")
+    p.add_argument("--name", help="only this model")
+    p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from underwriting.lifecycle.cli_support import print_json
+    from underwriting.registry import Registry
+
+    reg = Registry(args.registry)
+    names = [args.name] if args.name else reg.names()
+    if args.action == "history":
+        hist = {n: reg.history(n) for n in names}
+        if args.json:
+            print_json(hist)
+        else:
+            for n, rows in hist.items():
+                for h in rows:
+                    print(f"{h['timestamp']}  {n}  {h.get('action', 'promote'):8s} {h.get('from') or '(none)'} -> {h['to']}")
+        return 0
+    rows = [r for n in names for r in reg.describe(n)]
+    bad = [r for r in rows if r["status"] != "ok"]
+    if args.json:
+        print_json({"registry": str(reg.root), "models": rows})
+    else:
+        print(f"registry: {reg.root}")
+        if not rows:
+            print("  (no models)")
+        for r in rows:
+            mark = "*" if r["default"] else " "
+            m = r.get("metrics") or {}
+            met = "  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))
+            status = "" if r["status"] == "ok" else f"  {r['status']}"
+            print(f" {mark} {r['name']:12s} {r['version']:10s} {met}{status}")
+        print("(* = default)")
+    if args.action == "verify" and bad:
+        return 2
+    return 0

@@ -1,0 +1,26 @@
+"""Recompute a quote from its recorded inputs with the model versions recorded in it; exit 0 when
+identical, 1 with the differing keys when not, 2 when a recorded model is missing or altered."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("quote", metavar="QUOTE.json", help="a quote written by `underwriting quote --out`")
+    p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from underwriting.lifecycle.cli_support import integrity_errors_as_input, print_json
+    from underwriting.lifecycle.reproduction import reproduce
+
+    with integrity_errors_as_input():
+        res = reproduce(args.quote, registry=args.registry)
+    if args.json:
+        print_json({"identical": res.identical, "versions": res.versions,
+                    "differences": [{"key": k, "recorded": a, "recomputed": b} for k, a, b in res.differences]})
+    else:
+        print(res.report())
+    return 0 if res.identical else 1

@@ -1,0 +1,23 @@
+"""Loaders of the registry's model kinds (called by :class:`underwriting.registry.Registry` with a
+version folder whose files have already been checked against its manifest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SCORER_FILE = "scorer.json"
+SURVIVAL_DIR = "."
+
+
+def load_risk_scorer(directory):
+    """``<version>/scorer.json`` as a :class:`~underwriting.scoring.model.RiskScorer`."""
+    from underwriting.scoring.artifact import load
+
+    return load(Path(directory) / SCORER_FILE)
+
+
+def load_survival(directory):
+    """A :class:`~underwriting.survival.TimeToBreachModel` saved with ``underwriting.survival.save``."""
+    from underwriting.survival import load
+
+    return load(Path(directory))

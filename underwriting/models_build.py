@@ -1,0 +1,111 @@
+"""Regenerate the shipped models (``make models``): ``python -m underwriting.models_build [DIR]``.
+
+Every shipped model is produced by the lifecycle pipeline (:func:`underwriting.lifecycle.training.train`)
+from the shipped data, with fixed seeds, and published into the registry (``models/`` by default)
+replacing the version of the same number; each is then made the default unless it already is.
+Rebuilding gives files with the same SHA-256 (``manifest.json`` differs only in its ``build``
+block: timestamp, git revision); ``--check`` rebuilds into a temporary folder and compares.
+
+Shipped models (:data:`SHIPPED`):
+
+* ``risk_scorer 0.1.0`` — the calibrated scorer on the calibrated synthetic book
+  (4,000 exchanges, 10 years, seed 20261121), validated on the independent book (seed + 1);
+* ``survival 0.1.0`` — the landmark piecewise-exponential time-to-breach model of
+  :mod:`underwriting.survival.training` (same book), which the quote's frequency uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+#: name -> (version, configuration) of every shipped model.
+SHIPPED: dict[str, tuple[str, dict[str, Any]]] = {
+    "risk_scorer": ("0.1.0", {
+        "seed": 20261121,
+        "data": {"horizon_years": 1.0, "synthetic": {"n_exchanges": 4000, "years": 10, "seed": 20261121}},
+        "model": {"C": 0.05, "calibration": "platt", "cv": 5},
+        "validation": {"method": "independent_book", "n_boot": 500},
+    }),
+    "survival": ("0.1.0", {
+        "seed": 20261121,
+        "data": {"synthetic": {"n_exchanges": 4000, "years": 10, "seed": 20261121}},
+        "survival": {"horizon": 3.0, "breakpoints": [0.5, 1.0, 2.0]},
+    }),
+}
+
+
+def build(root: str | Path | None = None, *, names: list[str] | None = None,
+          configs: dict[str, tuple[str, dict]] | None = None, promote: bool = True) -> dict[str, Any]:
+    """Build the shipped models into the registry ``root`` (default: ``models/`` of the checkout).
+
+    ``configs`` overrides :data:`SHIPPED` (tests build small versions). Returns ``{name: TrainResult}``.
+    """
+    from underwriting.lifecycle.training import train
+    from underwriting.registry import Registry
+
+    reg = Registry(root if root is not None else _checkout_models())
+    todo = configs if configs is not None else SHIPPED
+    out = {}
+    for name, (version, cfg) in todo.items():
+        if names and name not in names:
+            continue
+        res = train(None, cfg, registry=reg, name=name, version=version, replace=True)
+        if promote and reg.default(name) != version:
+            reg.promote(name, version, note="make models")
+        out[name] = res
+    return out
+
+
+def _checkout_models() -> Path:
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def hashed_files(root: str | Path) -> dict[str, str]:
+    """``{"<name>/<version>/<file>": sha256}`` of every file a manifest lists, plus the SHA-256 of each
+    manifest without its non-reproducible ``build`` block."""
+    import hashlib
+
+    from underwriting.fileio import canonical_json
+    from underwriting.registry import Registry, reproducible_view
+
+    reg = Registry(root)
+    out = {}
+    for n in reg.names():
+        for v in reg.versions(n):
+            doc = reg.verify(n, v)
+            for rel, meta in doc["files"].items():
+                out[f"{n}/{v}/{rel}"] = meta["sha256"]
+            view = reproducible_view(doc)
+            out[f"{n}/{v}/manifest.json (without build)"] = hashlib.sha256(canonical_json(view).encode()).hexdigest()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import tempfile
+
+    ap = argparse.ArgumentParser(prog="python -m underwriting.models_build", description=__doc__.splitlines()[0])
+    ap.add_argument("root", nargs="?", help="registry folder (default: models/ of the checkout)")
+    ap.add_argument("--only", action="append", choices=sorted(SHIPPED), help="build only this model (repeatable)")
+    ap.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare hashes")
+    args = ap.parse_args(argv)
+    root = Path(args.root) if args.root else _checkout_models()
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            build(tmp, names=args.only)
+            new, old = hashed_files(tmp), hashed_files(root)
+        keys = sorted(k for k in new if not args.only or k.split("/")[0] in args.only)
+        diff = [k for k in keys if new.get(k) != old.get(k)]
+        for k in diff:
+            print(f"DIFFERS: {k}: shipped {str(old.get(k))[:12]}, rebuilt {new[k][:12]}")
+        print(f"{len(keys) - len(diff)}/{len(keys)} hashed files identical")
+        return 1 if diff else 0
+    for res in build(root, names=args.only).values():
+        print(res.summary())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
