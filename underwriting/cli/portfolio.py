@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     import math
     import sys
 
-    from underwriting.cli.quote import parse_fx
+    from underwriting.cli._common import parse_fx
     from underwriting.errors import InputError
     from underwriting.fileio import atomic_write_text, canonical_json
     from underwriting.portfolio import capital_loads, default_scenarios, load_book, simulate_book

@@ -24,26 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
 
 
-def parse_fx(items: list[str]) -> dict[str, float]:
-    """Parse ``["JPY=150.2", ...]`` into ``{"JPY": 150.2}``; raise InputError naming the option."""
-    import math
-
-    from underwriting.errors import InputError
-
-    rates: dict[str, float] = {}
-    for item in items:
-        cur, sep, val = item.partition("=")
-        try:
-            rate = float(val)
-        except ValueError:
-            rate = float("nan")
-        if not sep or not cur or not math.isfinite(rate) or rate <= 0:
-            raise InputError(f"expected CUR=RATE with a positive rate, got {item!r}", field="--fx")
-        rates[cur.strip().upper()] = rate
-    return rates
-
-
 def run(args: argparse.Namespace) -> int:
+    from underwriting.cli._common import parse_fx
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import atomic_write_text

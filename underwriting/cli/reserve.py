@@ -39,20 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="policy terms file; repeat for a tower of layers")
 
 
-def parse_fx(items: list[str]) -> dict[str, float]:
-    """``["JPY=150"]`` → ``{"JPY": 150.0}``; malformed items raise :class:`InputError` on ``--fx``."""
-    out: dict[str, float] = {}
-    for item in items:
-        cur, sep, val = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[cur.strip().upper()] = float(val)
-        except ValueError:
-            raise InputError(f"expected CUR=RATE (units per USD, e.g. JPY=150), got {item!r}", field="--fx") from None
-    return out
-
-
 def parse_params(items: list[str]) -> dict[str, Any]:
     """``["credit.cap_share=0.2"]`` → ``{"credit.cap_share": 0.2}`` (numbers, booleans, JSON, else text)."""
     out: dict[str, Any] = {}
@@ -82,6 +68,7 @@ def parse_date(text: str | None) -> dt.date | None:
 
 def fx_table(items: list[str]):  # -> FxTable
     """The bundled FX table (if present) with the user's ``--fx`` rates on top."""
+    from underwriting.cli._common import parse_fx
     from underwriting.domain.currency import FxTable
 
     user = parse_fx(items)

@@ -24,22 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reasons", metavar="N", type=int, default=5, help="number of reason codes (default 5)")
 
 
-def _parse_fx(items: list[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        cur, sep, val = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[cur.strip().upper()] = float(val)
-        except ValueError:
-            raise InputError(f"expected CUR=RATE (e.g. JPY=150), got {item!r}", source="--fx") from None
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from underwriting.cli._common import parse_fx
     from underwriting.domain.currency import FxTable
     from underwriting.domain.submission import load_submission
     from underwriting.errors import ModelIntegrityError
@@ -51,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     fx = None
     if args.fx:
         base = FxTable.bundled() if _bundled_fx_exists() else FxTable()
-        fx = base.with_user_rates(_parse_fx(args.fx))
+        fx = base.with_user_rates(parse_fx(args.fx))
     try:
         scorer = load_scorer(args.model)
     except ModelIntegrityError as exc:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from underwriting.errors import InputError
 
@@ -17,6 +20,16 @@ from underwriting.errors import InputError
 CURRENCIES: frozenset[str] = frozenset(
     {"USD", "JPY", "EUR", "GBP", "HKD", "SGD", "KRW", "CHF", "AUD", "CAD", "CNY", "INR", "TRY", "BRL", "TWD"}
 )
+
+
+def _supported(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError(f"unknown currency {code!r}; supported: {', '.join(sorted(CURRENCIES))}")
+    return code
+
+
+#: A supported ISO 4217 code, for pydantic models (the error names the field and lists the codes).
+CurrencyCode = Annotated[str, AfterValidator(_supported)]
 
 
 def check_currency(code: str, *, field: str) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from underwriting.domain._base import Amount, Count, Flag, Share, Strict
-from underwriting.domain.currency import CURRENCIES
+from underwriting.domain.currency import CurrencyCode
 
 #: Perils a policy can cover; shared with the pricing engine's sub-limits.
 PERILS = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering")
@@ -53,7 +53,7 @@ class PolicyTerms(Strict):
     expiry: dt.date
     cancellation_notice_days: Count = Field(ge=0, le=3650)
     claims_payment_days: Count = Field(default=30, ge=0, le=3650, description="Days to pay a valid claim.")
-    currency: str
+    currency: CurrencyCode
     deductible: Amount = 0.0
     limit: Amount
     aggregate_deductible: Amount = 0.0
@@ -64,13 +64,6 @@ class PolicyTerms(Strict):
     perils: list[Peril] = Field(min_length=1)
     sublimits: dict[Peril, Amount] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
-
-    @field_validator("currency")
-    @classmethod
-    def _cur(cls, v: str) -> str:
-        if v not in CURRENCIES:
-            raise ValueError(f"unknown currency {v!r}; supported: {', '.join(sorted(CURRENCIES))}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyTerms:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from underwriting.domain._base import Amount, Share, Strict
-from underwriting.domain.currency import CURRENCIES
+from underwriting.domain.currency import CurrencyCode
 
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]
@@ -31,12 +31,6 @@ Vector = Literal[
 CustodyTier = Literal["hot", "warm", "cold", "unknown"]
 #: Tolerance when checking that custody tiers add up to the stated total (relative).
 TIER_SUM_RTOL = 1e-6
-
-
-def _currency(v: str) -> str:
-    if v not in CURRENCIES:
-        raise ValueError(f"unknown currency {v!r}; supported: {', '.join(sorted(CURRENCIES))}")
-    return v
 
 
 class Exchange(Strict):
@@ -67,13 +61,11 @@ class CustomerAssets(Strict):
 class Exposure(Strict):
     """What is at risk and the size of the business, all in ``currency``."""
 
-    currency: str = Field(description="ISO 4217 currency of every amount in this block.")
+    currency: CurrencyCode = Field(description="ISO 4217 currency of every amount in this block.")
     customer_assets: CustomerAssets
     trading_volume_12m: Amount = Field(description="Trading volume over the last 12 months.")
     own_funds: Amount = Field(description="Own funds (equity capital).")
     fixed_overheads_prior_year: Amount = Field(description="Fixed overheads of the prior financial year.")
-
-    _cur = field_validator("currency")(_currency)
 
 
 class Posture(Strict):
@@ -111,12 +103,10 @@ class Incident(Strict):
 
     date: dt.date
     amount: Amount = Field(description="Loss, in ``currency``.")
-    currency: str
+    currency: CurrencyCode
     custody_tier: CustodyTier
     vector: Vector
     customers_reimbursed: Literal["full", "partial", "none", "unknown"]
-
-    _cur = field_validator("currency")(_currency)
 
 
 class Submission(Strict):

@@ -353,7 +353,8 @@ class _Terms:
         return min(self.limit, self.sublimits.get(name, math.inf))
 
 
-def _amount(name: str, v: float, *, allow_inf: bool = False, positive: bool = False) -> float:
+def check_amount(name: str, v: float, *, allow_inf: bool = False, positive: bool = False) -> float:
+    """A validated amount (currency units): a number, finite (or +inf when allowed), >= 0 (or > 0)."""
     try:
         v = float(v)
     except (TypeError, ValueError):
@@ -370,13 +371,13 @@ def _terms(deductible, limit, sublimits, agg_deductible, agg_limit, share) -> _T
     for k in subs:
         if k not in PERILS:
             raise InputError(f"unknown peril {k!r} in sub-limits; choose from {list(PERILS)}", field="sublimits")
-        subs[k] = _amount(f"sublimits.{k}", subs[k], allow_inf=True, positive=True)
+        subs[k] = check_amount(f"sublimits.{k}", subs[k], allow_inf=True, positive=True)
     share = float(share)
     if not (0.0 < share <= 1.0):
         raise InputError(f"insurer's share must be in (0, 1], got {share!r}", field="share")
-    return _Terms(_amount("deductible", deductible), _amount("limit", limit, allow_inf=True, positive=True),
-                  subs, _amount("agg_deductible", agg_deductible),
-                  _amount("agg_limit", agg_limit, allow_inf=True, positive=True), share)
+    return _Terms(check_amount("deductible", deductible), check_amount("limit", limit, allow_inf=True, positive=True),
+                  subs, check_amount("agg_deductible", agg_deductible),
+                  check_amount("agg_limit", agg_limit, allow_inf=True, positive=True), share)
 
 
 def _as_perils(perils: Peril | Sequence[Peril]) -> tuple[Peril, ...]:

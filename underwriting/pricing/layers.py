@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from underwriting.errors import InputError
-from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, compound
+from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
 from underwriting.losses.severity import Severity
 
 __all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount"]
@@ -48,18 +48,6 @@ def format_amount(v: float) -> str:
 def layer_loss(x: Any, deductible: float = 0.0, limit: float = math.inf) -> np.ndarray:
     """Per-occurrence payment ``min((x - deductible)+, limit)`` (vectorised, currency units)."""
     return np.clip(np.asarray(x, dtype=float) - deductible, 0.0, limit)
-
-
-def _num(name: str, v: Any, *, allow_inf: bool = False, positive: bool = False) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"must be a number, got {v!r}", field=name) from None
-    if math.isnan(f) or (math.isinf(f) and not (allow_inf and f > 0)):
-        raise InputError(f"must be finite{' (or inf)' if allow_inf else ''}, got {v!r}", field=name)
-    if f < 0 or (positive and f == 0):
-        raise InputError(f"must be {'> 0' if positive else '>= 0'}, got {v!r}", field=name)
-    return f
 
 
 @dataclass(frozen=True)
@@ -106,9 +94,9 @@ class Layer:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "deductible", _num("deductible", self.deductible))
-        set_(self, "limit", _num("limit", self.limit, allow_inf=True, positive=True))
-        set_(self, "agg_deductible", _num("agg_deductible", self.agg_deductible))
+        set_(self, "deductible", check_amount("deductible", self.deductible))
+        set_(self, "limit", check_amount("limit", self.limit, allow_inf=True, positive=True))
+        set_(self, "agg_deductible", check_amount("agg_deductible", self.agg_deductible))
         n = self.reinstatements
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InputError(f"must be a non-negative integer, got {n!r}", field="reinstatements")
@@ -116,9 +104,9 @@ class Layer:
         if self.agg_limit is None:
             agg = (n + 1) * self.limit if n > 0 else math.inf
         else:
-            agg = _num("agg_limit", self.agg_limit, allow_inf=True, positive=True)
+            agg = check_amount("agg_limit", self.agg_limit, allow_inf=True, positive=True)
         set_(self, "agg_limit", agg)
-        share = _num("share", self.share)
+        share = check_amount("share", self.share)
         if not (0 < share <= 1):
             raise InputError(f"insurer's share must be in (0, 1], got {self.share!r}", field="share")
         set_(self, "share", share)
@@ -135,9 +123,9 @@ class Layer:
         for k, v in dict(self.sublimits).items():
             if k not in PERILS:
                 raise InputError(f"unknown peril {k!r}; choose from {list(PERILS)}", field="sublimits")
-            subs[k] = _num(f"sublimits.{k}", v, allow_inf=True, positive=True)
+            subs[k] = check_amount(f"sublimits.{k}", v, allow_inf=True, positive=True)
         set_(self, "sublimits", _FrozenDict(sorted(subs.items())))
-        t = _num("term_years", self.term_years, positive=True)
+        t = check_amount("term_years", self.term_years, positive=True)
         if math.isinf(t):
             raise InputError("must be finite", field="term_years")
         set_(self, "term_years", t)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from underwriting.domain.currency import CURRENCIES
+from underwriting.domain.currency import CurrencyCode
 from underwriting.domain.policy import EXCLUSIONS, RATINGS
 from underwriting.errors import InputError
 
@@ -149,20 +149,13 @@ class Regime(_Model):
     status: Status
     provisional: bool = False
     jurisdiction: str = Field(min_length=2)
-    currency: str
+    currency: CurrencyCode
     summary: str = ""
     requirement: RequirementSpec
     credit: CreditSpec
     coverage: CoverageSpec
     rules: list[RuleSpec] = Field(default_factory=list)
     other_exclusion_haircuts: dict[str, Param] = Field(default_factory=dict)
-
-    @field_validator("currency")
-    @classmethod
-    def _cur(cls, v: str) -> str:
-        if v not in CURRENCIES:
-            raise ValueError(f"unknown currency {v!r}; supported: {', '.join(sorted(CURRENCIES))}")
-        return v
 
     @model_validator(mode="after")
     def _names(self) -> Regime:
