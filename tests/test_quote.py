@@ -130,3 +130,51 @@ def test_baseline_base_rate_oracle():
     assert br.rate == pytest.approx(3 / years, rel=1e-12)
     assert br.variance == pytest.approx(3 / years**2, rel=1e-12)
     assert math.isclose(br.exchange_years, years)
+
+
+def test_amounts_in_two_currencies_are_each_converted_once():
+    """JPY submission, USD policy, user rate 150: the closed form in USD times 150, by hand.
+
+    Assets are divided by the rate once (severity caps in USD), the policy is priced in USD as
+    written, and the result is multiplied by the rate once; a missed or doubled conversion moves
+    the expected loss by a factor of 150 or more.
+    """
+    from underwriting.losses.severity import exposure_severity
+    from underwriting.quoting import _covered_perils, calibration, make_quote
+
+    rate = 150.0
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).model_copy(
+        update={"aggregate_limit": None, "reinstatements": 0})
+    q = make_quote(sub, terms, frequency_model="baseline", fx_rates={"JPY": rate})
+    cal = calibration()
+    a = sub.exposure.customer_assets
+    hot_usd, cold_usd = (a.hot + a.warm) / rate, a.cold / rate
+    sev = cal.severity_fit.severity
+    by_peril = {"hot_wallet_theft": exposure_severity(sev, hot_usd), "cold_wallet_theft": exposure_severity(sev, cold_usd)}
+    mixed = exposure_severity(sev, [hot_usd, cold_usd], [cal.hot_share, 1 - cal.hot_share])
+    d, lim = terms.deductible, terms.limit  # USD, as written
+    el_usd = sum(q.expected_breaches_term * cal.peril_shares[p] * terms.coinsurance
+                 * (by_peril.get(p, mixed).lev(d + lim) - by_peril.get(p, mixed).lev(d))
+                 for p in _covered_perils(terms))
+    assert el_usd > 0
+    assert q.expected_loss == pytest.approx(el_usd * rate, rel=1e-6)
+    assert q.terms["deductible"] == pytest.approx(d * rate, rel=1e-12)
+    assert q.terms["limit"] == pytest.approx(lim * rate, rel=1e-12)
+    # the rate on line is currency-free: premium over the insurer's share of the limit, same currency
+    assert q.rate_on_line == pytest.approx(q.premium / (lim * rate * terms.coinsurance), rel=1e-12)
+    assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-9)
+
+
+def test_default_terms_starting_on_29_february():
+    """A submission dated 28 February of a leap year: the ground-up term starts on 29 February and
+    ends on 28 February a year later (it used to raise ValueError: day is out of range)."""
+    import datetime as dt
+
+    from underwriting.quoting import default_terms
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    t = default_terms(sub.model_copy(update={"as_of": dt.date(2024, 2, 28)}))
+    assert (t.inception, t.expiry) == (dt.date(2024, 2, 29), dt.date(2025, 2, 28))
+    t = default_terms(sub.model_copy(update={"as_of": dt.date(2026, 9, 30)}))
+    assert (t.inception, t.expiry) == (dt.date(2026, 10, 1), dt.date(2027, 10, 1))

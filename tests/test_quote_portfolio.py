@@ -33,3 +33,23 @@ def test_bad_book_is_an_input_error(cli, tmp_path):
     bad.write_text("exchange_id,submission,policy\nx,nope.json,nope.toml\n", encoding="utf-8")
     code, _, err = cli("quote", EXAMPLES / "jp_small_exchange.json", "--portfolio", bad)
     assert code == 2 and "Traceback" not in err
+
+
+def test_portfolio_premium_keeps_the_reinstatement_credit():
+    """With reinstatements, expected reinstatement premiums come out of the upfront premium in both the
+    standalone and the portfolio quote: premium × (1 + φ) = (EL + load) / (1 − e − c), with the same φ."""
+    from underwriting.domain.policy import load_policy
+    from underwriting.domain.submission import load_submission
+    from underwriting.portfolio.capital import portfolio_quote
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "hk_exchange_with_incident.json"))
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))  # one reinstatement at 100%
+    alone = make_quote(sub, terms)
+    rc = alone.premium_components["reinstatement_credit"]
+    assert rc < 0, "the example must exercise a reinstatement"
+    phi = -rc / alone.premium
+    q = portfolio_quote(sub, terms, BOOK, years=5_000)
+    gross = (q.expected_loss + q.portfolio["capital_load_quote_currency"]) / (1 - 0.10 - 0.10)
+    assert q.premium * (1 + phi) == pytest.approx(gross, rel=1e-12)
+    assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-12)

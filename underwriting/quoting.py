@@ -138,10 +138,12 @@ def default_terms(sub: Submission) -> PolicyTerms:
     """Ground-up cover of all customer assets for one year from the day after ``as_of``: the cost of
     the risk itself, before any policy structure."""
     start = sub.as_of + dt.timedelta(days=1)
+    # one year later; a 29 February start ends on 28 February (no 29th next year)
+    expiry = start.replace(year=start.year + 1, day=28 if (start.month, start.day) == (2, 29) else start.day)
     total = sub.exposure.customer_assets.total
     return PolicyTerms(
         policy_id="ground-up", insurer="(none: ground-up cost of risk)", insurer_rating="NR",
-        insurer_authorised=False, inception=start, expiry=start.replace(year=start.year + 1),
+        insurer_authorised=False, inception=start, expiry=expiry,
         cancellation_notice_days=0, currency=sub.currency, deductible=0.0, limit=max(total, 1.0),
         perils=list(PERILS))
 

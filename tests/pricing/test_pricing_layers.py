@@ -103,6 +103,23 @@ def test_sublimits_and_labels():
     assert layer.with_(share=0.5).share == 0.5
 
 
+def test_with_rederives_a_derived_aggregate_limit_and_keeps_an_explicit_one():
+    # derived: unlimited without reinstatements, (n + 1) x limit with them
+    assert Layer(0, 1e6).with_(reinstatements=2).agg_limit == 3e6
+    assert Layer(0, 1e6).with_(reinstatements=2).reinstatement_premium == (1.0, 1.0)
+    assert Layer(0, 1e6, reinstatements=2).with_(reinstatements=0).agg_limit == math.inf
+    assert Layer(0, 1e6, reinstatements=1).with_(limit=2e6).agg_limit == 4e6
+    assert Layer(0, 1e6, reinstatements=1, reinstatement_premium=0.5).with_(
+        reinstatements=3).reinstatement_premium == (0.5, 0.5, 0.5)
+    # explicit: kept whatever else changes
+    assert Layer(0, 1e6, reinstatements=1, agg_limit=5e6).with_(limit=2e6).agg_limit == 5e6
+    assert Layer(0, 1e6, agg_limit=3e6).with_(share=0.5).agg_limit == 3e6
+    # distinct premiums per reinstatement cannot be guessed for a new count: the field is named
+    with pytest.raises(InputError) as exc:
+        Layer(0, 1e6, reinstatements=2, reinstatement_premium=(1.0, 0.5)).with_(reinstatements=3)
+    assert exc.value.field == "reinstatement_premium"
+
+
 @pytest.mark.parametrize("kwargs,field", [
     ({"deductible": -1}, "deductible"), ({"limit": 0}, "limit"), ({"share": 1.5}, "share"),
     ({"share": -0.2}, "share"), ({"reinstatements": -1}, "reinstatements"),

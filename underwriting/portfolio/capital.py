@@ -145,10 +145,17 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                                   fx_rates=fx_rates, frequency_model=frequency_model)
     el = q.expected_loss
     cap = load.capital_load_quote_currency
-    premium = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)
-    before_tax = premium / (1.0 + basis.tax)
+    gross = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)
+    # Expected reinstatement premiums are income on top of the upfront premium, as in the standalone
+    # quote: its components give the factor phi (upfront = gross / (1 + phi)).
+    sc = q.premium_components
+    upfront_alone = q.premium - sc.get("minimum_uplift", 0.0)
+    phi = -sc.get("reinstatement_credit", 0.0) / upfront_alone if upfront_alone > 0 else 0.0
+    premium = gross / (1.0 + phi)
+    before_tax = gross / (1.0 + basis.tax)
     comps = {"expected_loss": el, "risk_load": cap, "expense": before_tax * basis.expense,
-             "commission": before_tax * basis.commission, "tax": before_tax * basis.tax}
+             "commission": before_tax * basis.commission, "tax": before_tax * basis.tax,
+             "reinstatement_credit": premium - gross}
     src = Path(book)
     files = sorted(p for p in (src.rglob("*") if src.is_dir() else [src]) if p.is_file())
     h = hashlib.sha256()

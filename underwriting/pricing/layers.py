@@ -209,11 +209,21 @@ class Layer:
         return total
 
     def with_(self, **changes: Any) -> Layer:
-        """A copy with some terms changed (validated again)."""
+        """A copy with some terms changed (validated again).
+
+        An aggregate limit that was derived from the terms (``(n + 1) * limit``, or unlimited
+        without reinstatements) is derived again from the new terms; an explicit one is kept.
+        A single reinstatement premium carries over to a new number of reinstatements.
+        """
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        if "reinstatements" in changes or "limit" in changes:
-            if "agg_limit" not in changes and self.reinstatements > 0:
-                d["agg_limit"] = None
+        n = self.reinstatements
+        derived_agg = (n + 1) * self.limit if n > 0 else math.inf
+        if "agg_limit" not in changes and self.agg_limit == derived_agg:
+            d["agg_limit"] = None
+        if "reinstatements" in changes and "reinstatement_premium" not in changes:
+            rps = set(self.reinstatement_premium)
+            if len(rps) <= 1:
+                d["reinstatement_premium"] = rps.pop() if rps else 1.0
         d["sublimits"] = dict(self.sublimits)
         d.update(changes)
         return Layer(**d)

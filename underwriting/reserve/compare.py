@@ -490,14 +490,6 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
 
 def _partial_credit(a: ReserveAssessment, idx: list[int]) -> float:
     """Tower credit (before cap) of a subset of the assessed policies."""
-    from underwriting.reserve.tower import union_integral
+    from underwriting.reserve.tower import tower_credit
 
-    r = a.requirement.amount
-    # rebuild layer intervals per cell from the assessment's stored per-policy data
-    total = 0.0
-    layers = [a.layers[i] for i in idx]
-    for cell, w in a.cell_weights.items():
-        iv = [(L.attachment, L.attachment + L.widths[cell], L.factor) for L in layers
-              if L.widths[cell] > 0 and L.factor > 0]
-        total += w * union_integral(iv, r)
-    return min(total, r)
+    return tower_credit([a.layers[i] for i in idx], a.cell_weights, a.requirement.amount)
