@@ -99,7 +99,6 @@ def test_unknown_launch_adds_no_exposure():
     assert set(p["exchange_id"]) == {"a"} and p["n_events"].sum() == 1
 
 
-@pytest.mark.skipif(not loaders._resolve(None, "exchanges.csv").exists(), reason="datasets/exchanges.csv not curated yet")
 def test_real_panel_builds():
     p = loaders.load_exchange_panel("Q")
     assert len(p) > 0 and (p["stop"] > p["start"]).all()

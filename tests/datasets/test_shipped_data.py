@@ -1,12 +1,11 @@
 """Checks of the shipped curated tables (datasets/*.csv): sources, duplicates, dates, vocabularies.
 
-Each test skips (with the reason) only while the file does not exist yet.
+The tables ship with the package: a missing file fails these tests instead of skipping them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from underwriting.datasets import loaders
 from underwriting.datasets.schema import (
@@ -24,32 +23,24 @@ from underwriting.resources import dataset_path
 INC = dataset_path("incidents.csv")
 EX = dataset_path("exchanges.csv")
 FX = dataset_path("fx_rates.csv")
-need_inc = pytest.mark.skipif(not INC.exists(), reason="datasets/incidents.csv not curated yet (issue #3)")
-need_ex = pytest.mark.skipif(not EX.exists(), reason="datasets/exchanges.csv not curated yet (issue #3)")
-need_fx = pytest.mark.skipif(not FX.exists(), reason="datasets/fx_rates.csv not curated yet (issue #3)")
 CUT = pd.Timestamp(DATA_CUTOFF)
 
 
-@need_inc
 def test_incidents_header_is_the_schema_in_order():
     header = INC.read_text(encoding="utf-8").splitlines()[0].lstrip("\ufeff").split(",")
     assert tuple(h.strip() for h in header) == columns("incidents")
 
 
-@need_ex
 def test_exchanges_header_is_the_schema_in_order():
     header = EX.read_text(encoding="utf-8").splitlines()[0].lstrip("\ufeff").split(",")
     assert tuple(h.strip() for h in header) == columns("exchanges")
 
 
-@need_inc
-@need_ex
 def test_incidents_load_and_cross_check_against_roster():
     inc = loaders.load_incidents()          # raises DatasetError with line/column on any problem
     assert len(inc) > 0
 
 
-@need_inc
 def test_every_incident_has_a_source_and_no_duplicates():
     inc = loaders.load_incidents(exchanges=None)
     assert inc["source_url"].str.match(r"^https?://").all()
@@ -59,7 +50,6 @@ def test_every_incident_has_a_source_and_no_duplicates():
         "same exchange, date, vector and event type twice: probably one incident recorded twice"
 
 
-@need_inc
 def test_incident_vocabularies_and_dates():
     inc = loaders.load_incidents(exchanges=None)
     for col, vocab in (("vector", VECTOR_VOCAB), ("custody_tier", CUSTODY_TIER_VOCAB),
@@ -71,7 +61,6 @@ def test_incident_vocabularies_and_dates():
     assert (inc["amount_usd"].dropna() >= 0).all()
 
 
-@need_ex
 def test_every_exchange_has_a_source_and_consistent_life():
     ex = loaders.load_exchanges()
     assert ex["source_url"].str.match(r"^https?://").all()
@@ -88,8 +77,6 @@ def test_every_exchange_has_a_source_and_consistent_life():
     assert set(ex["launch_date_precision"].dropna().astype(str)) <= set(PRECISION_VOCAB)
 
 
-@need_inc
-@need_ex
 def test_every_incident_within_its_exchanges_life():
     ex = loaders.load_exchanges().set_index("exchange_id")
     inc = loaders.load_incidents(exchanges=None)
@@ -103,7 +90,6 @@ def test_every_incident_within_its_exchanges_life():
     assert (j.loc[closed, "incident_date"] <= latest[closed]).all()
 
 
-@need_fx
 def test_fx_rates_have_sources_and_positive_rates():
     fx = loaders.load_fx_rates()
     assert fx["source_url"].str.match(r"^https?://").all()

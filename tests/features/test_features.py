@@ -217,7 +217,7 @@ def test_bad_vendor_rows_raise_naming_the_field(book, panel):
 def test_sklearn_contract_on_exchange_frames(book, panel, make):
     """What parametrize_with_checks cannot test on bare arrays, tested on real frames."""
     est = make(book)
-    inc_before = None if not hasattr(est, "incidents") else est.incidents.copy()
+    long_tables = {name: getattr(est, name).copy() for name in ("incidents", "vendors") if hasattr(est, name)}
     out = clone(est).fit(panel).transform(panel)
     # idempotent fit, pickling, column-order and row-order/subset invariance
     pd.testing.assert_frame_equal(clone(est).fit(panel).transform(panel), out)
@@ -229,8 +229,8 @@ def test_sklearn_contract_on_exchange_frames(book, panel, make):
     pd.testing.assert_frame_equal(est.transform(panel.iloc[:7]), out.iloc[:7])
     assert list(est.get_feature_names_out()) == list(out.columns)
     assert est.n_features_in_ == panel.shape[1]
-    if inc_before is not None:  # the long table is stored untouched
-        pd.testing.assert_frame_equal(est.incidents, inc_before)
+    for name, before in long_tables.items():  # the long tables are stored untouched
+        pd.testing.assert_frame_equal(getattr(est, name), before)
     est.set_output(transform="pandas")
     assert isinstance(est.transform(panel), pd.DataFrame)
 

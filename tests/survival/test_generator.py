@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-synthetic = pytest.importorskip("underwriting.datasets.synthetic")
-
-from underwriting.survival import TimeToBreachModel, survival_target  # noqa: E402
-from underwriting.survival.metrics import concordance_index  # noqa: E402
+from underwriting.datasets import synthetic
+from underwriting.survival import TimeToBreachModel, survival_target
+from underwriting.survival.metrics import concordance_index
 
 DAYS = 365.25
 

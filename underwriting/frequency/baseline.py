@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from underwriting.domain.submission import Submission
+from underwriting.errors import InputError
 
 #: (question, answer) -> (relative hazard, reason). Assumptions, documented in docs/baseline.md.
 MULTIPLIERS: dict[tuple[str, str], tuple[float, str]] = {
@@ -89,6 +90,11 @@ def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None
     """
     import pandas as pd
 
+    undated = exchanges["launch_date"].isna().to_numpy()
+    if undated.any():  # its breaches would count with no exposure behind them
+        first = exchanges["exchange_id"].to_numpy()[undated][0]
+        raise InputError(f"launch date is missing for {undated.sum()} exchange(s), e.g. {first!r}; "
+                         "drop them or give the date", field="exchanges.launch_date")
     end = pd.Timestamp(cutoff) if cutoff is not None else max(
         exchanges["launch_date"].max(), incidents["incident_date"].max(),
         exchanges["closure_date"].max() if exchanges["closure_date"].notna().any() else exchanges["launch_date"].max())
@@ -97,6 +103,8 @@ def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None
     breach = incidents[incidents["event_type"].isin(["hack", "insider"])]
     breach = breach[breach["exchange_id"].isin(exchanges["exchange_id"]) & (breach["incident_date"] <= end)]
     n = int(len(breach))
+    if not years > 0:
+        raise InputError("the roster has no exchange-years at risk before the cut-off", field="exchanges")
     return BaseRate(rate=n / years, variance=n / years**2, events=n, exchange_years=float(years),
                     source="datasets/exchanges.csv and datasets/incidents.csv (hack and insider events)")
 
@@ -143,7 +151,7 @@ def baseline_frequency(sub: Submission, base: BaseRate, term_years: float) -> Ba
     are fixed assumptions), which the pricing engine turns into a negative binomial.
     """
     if not term_years > 0:
-        raise ValueError("term_years must be positive")
+        raise InputError(f"must be positive, got {term_years!r}", field="term_years")
     mult, factors = posture_multiplier(sub)
     lam = base.rate * mult * term_years
     var = base.variance * (mult * term_years) ** 2

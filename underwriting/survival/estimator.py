@@ -213,18 +213,9 @@ class TimeToBreachModel(BaseEstimator):
         return self
 
     def _fit_cox(self, A, S, df, feats, strata, tgt: SurvivalTarget):
-        import pandas as pd
         from lifelines import CoxPHFitter
 
-        data = pd.DataFrame(A, columns=feats)
-        for j, s in enumerate(strata):
-            data[s] = S[:, j]
-        data["__uw_T"] = tgt.time
-        data["__uw_E"] = tgt.event
-        kw = {}
-        if tgt.has_entry:
-            data["__uw_entry"] = tgt.entry
-            kw["entry_col"] = "__uw_entry"
+        data, kw = _lifelines_frame(A, feats, tgt, {s: S[:, j] for j, s in enumerate(strata)})
         cph = CoxPHFitter(penalizer=self.penalizer, strata=strata or None)
         _lifelines_fit(cph, data, "__uw_T", "__uw_E", **kw)
         beta = cph.params_.reindex(feats).to_numpy(dtype=np.float64)
@@ -259,16 +250,9 @@ class TimeToBreachModel(BaseEstimator):
 
     def _fit_aft(self, A, df, feats, tgt: SurvivalTarget):
         import lifelines
-        import pandas as pd
 
         cls_name, loc, anc = _AFT_CLASSES[self.family]
-        data = pd.DataFrame(A, columns=feats)
-        data["__uw_T"] = tgt.time
-        data["__uw_E"] = tgt.event
-        kw = {}
-        if tgt.has_entry:
-            data["__uw_entry"] = tgt.entry
-            kw["entry_col"] = "__uw_entry"
+        data, kw = _lifelines_frame(A, feats, tgt)
         fitter = getattr(lifelines, cls_name)(penalizer=self.penalizer)
         _lifelines_fit(fitter, data, "__uw_T", "__uw_E", **kw)
         order = [(loc, "Intercept")] + [(loc, f) for f in feats] + [(anc, "Intercept")]
@@ -451,6 +435,23 @@ def _tail_rate(bt: np.ndarray, bh: np.ndarray, tmax: float, window: float | None
         return float(bh[pos]) if pos >= 0 else 0.0
 
     return (at(tmax) - at(lo)) / (tmax - lo)
+
+
+def _lifelines_frame(A, feats, tgt: SurvivalTarget, extra: dict | None = None):
+    """The frame lifelines fits on: features, then ``extra`` columns (strata), duration ``__uw_T``,
+    event ``__uw_E`` and, with late entry, ``__uw_entry``; and the matching ``entry_col`` keyword."""
+    import pandas as pd
+
+    data = pd.DataFrame(A, columns=feats)
+    for name, values in (extra or {}).items():
+        data[name] = values
+    data["__uw_T"] = tgt.time
+    data["__uw_E"] = tgt.event
+    kw = {}
+    if tgt.has_entry:
+        data["__uw_entry"] = tgt.entry
+        kw["entry_col"] = "__uw_entry"
+    return data, kw
 
 
 def _lifelines_fit(fitter, data, duration_col, event_col, **kw):
