@@ -33,6 +33,7 @@ from underwriting.domain.frames import DATE_POSTURE_COLUMNS
 from underwriting.survival.estimator import TimeToBreachModel
 
 DAYS_PER_YEAR = 365.25
+HALF_DAY_YEARS = 0.5 / DAYS_PER_YEAR
 #: Defaults of the shipped model (seeded; ``make models`` rebuilds it byte for byte).
 DEFAULTS: dict[str, Any] = {"n_exchanges": 4000, "years": 10, "seed": 20261121, "horizon": 3.0,
                             "breakpoints": (0.5, 1.0, 2.0), "validation_seed_offset": 1}
@@ -77,13 +78,16 @@ def landmark_survival_rows(book, *, horizon: float, step_years: float = 1.0) -> 
         for c in DATE_POSTURE_COLUMNS:
             rows[c] = pd.to_datetime(rows[c]) + shift
         rows["as_of"] = t
-        nxt = inc[inc["date"] > t].groupby("exchange_id")["date"].min()
+        # Features use incidents dated before t; an incident dated on or after t is an outcome (one
+        # dated on the landmark day itself counts with half a day of exposure instead of being lost).
+        nxt = inc[inc["date"] >= t].groupby("exchange_id")["date"].min()
         first = pd.to_datetime(rows["exchange_id"].map(nxt))
         cens = np.minimum(exit_[at_risk].to_numpy(), (t + h).to_datetime64())
         cens = np.minimum(cens, end.to_datetime64())
         hit = first.notna().to_numpy() & (first.to_numpy() <= cens)
         stop = np.where(hit, first.to_numpy(), cens)
         dur = (stop - t.to_datetime64()) / np.timedelta64(1, "D") / DAYS_PER_YEAR
+        dur = np.where(hit & (dur <= 0), HALF_DAY_YEARS, dur)
         keep = dur > 0
         parts.append(rows[keep])
         times.append(dur[keep])
