@@ -182,3 +182,70 @@ def test_examples_are_valid(cli):
     for p in sorted(EXAMPLES.glob("*.*")):  # submissions and policies (books/ are checked by the portfolio tests)
         code, out, err = cli("validate", p)
         assert code == 0, (p, err)
+
+
+# --------------------------------------------------------------------------- options out of range
+
+SUB = EXAMPLES / "jp_small_exchange.json"
+BOOK = EXAMPLES / "books" / "sample"
+PRICE = ("price", "--frequency", "poisson:0.3", "--severity", "lognormal:mu=11.5,sigma=2")
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (("quote", SUB, "--seed", "-1"), "--seed"),
+        (("quote", SUB, "--seed", "1.5"), "--seed"),
+        (("quote", SUB, "--bogus"), "unrecognized arguments: --bogus"),
+        (("portfolio", BOOK, "--n-jobs", "0"), "--n-jobs: must not be 0"),
+        (("portfolio", BOOK, "--seed", "-1"), "--seed"),
+        (("portfolio", BOOK, "--years", "-5"), "--years"),
+        (("portfolio", BOOK, "--level", "1.5"), "--level"),
+        (("portfolio", BOOK, "--years", "200", "--market-variance", "-1"), "--market-variance: must be a finite"),
+        ((*PRICE, "--seed", "-1", "--method", "mc"), "--seed: must be a whole number"),
+        ((*PRICE, "--seed", "-1"), "--seed: must be a whole number"),
+        ((*PRICE, "--level", "1.5"), "--level: must be strictly between 0 and 1"),
+        ((*PRICE, "--buckets", "100000000000"), "--buckets: at most"),
+        ((*PRICE, "--method", "mc", "--sims", "100000000000"), "--sims: at most"),
+        (("train", "--seed", "-1"), "--seed"),
+        (("train", "--n-jobs", "0"), "--n-jobs: must not be 0"),
+        (("evaluate", "default", "--seed", "-1"), "--seed"),
+        (("compare", "default", "0.2.0", "--seed", "-1"), "--seed"),
+        (("datasets", "describe", "--cutoff", "2999-01-01"), "--cutoff"),
+        (("datasets", "describe", "--cutoff", "0001-01-01"), "--cutoff"),
+        (("schema", "quote"), "invalid choice"),
+    ],
+    ids=lambda v: " ".join(map(str, v)) if isinstance(v, tuple) else None,
+)
+def test_options_out_of_range_exit_2_in_one_line(cli, args, expected):
+    code, out, err = cli(*args)
+    assert code == 2, (out, err)
+    assert expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command", [("quote", SUB), ("portfolio", BOOK, "--years", "200", "--quiet")])
+def test_output_paths_that_cannot_be_written_exit_2(tmp_path, cli, command):
+    a_file = tmp_path / "a_file.json"
+    a_file.write_text("{}", encoding="utf-8")
+    for out in (tmp_path, a_file / "q.json"):
+        code, _, err = cli(*command, "--out", out)
+        assert code == 2 and "--out" in err, err
+    if command[0] == "portfolio":
+        code, _, err = cli(*command, "--plot", a_file)
+        assert code == 2 and "--plot: exists and is not a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file.json"], "nothing may be written"
+
+
+def test_plot_over_a_file_exits_2_before_any_work(tmp_path, cli):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x", encoding="utf-8")
+    quotes = ROOT_DIR / "underwriting" / "reserve" / "examples" / "quotes_jp_small.toml"
+    code, _, err = cli("compare-reserve", SUB, "--regime", "jp-fsa-2026", "--horizon-years", "3", "--quotes", quotes,
+                       "--plot", a_file)
+    assert code == 2 and "--plot: exists and is not a directory" in err
+    code, _, err = cli("score", SUB, "--plot", a_file)
+    assert code == 2 and "--plot: exists and is not a directory" in err
+
+
+ROOT_DIR = EXAMPLES.parents[1]

@@ -454,7 +454,14 @@ class Registry:
         return rows
 
     # ---- writing -------------------------------------------------------------------------------
+    def check_root(self) -> None:
+        """Refuse a registry path that is (or lies under) a file, without creating anything."""
+        existing = next((q for q in (self.root, *self.root.parents) if q.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise InputError(f"registry {self.root}: {existing} is not a folder", field="--registry")
+
     def _writable(self) -> None:
+        self.check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
             raise InputError(f"registry {self.root} is read-only (e.g. the models shipped inside an installed "
@@ -579,12 +586,24 @@ class Registry:
         return entry
 
     def rollback(self, name: str) -> dict[str, Any]:
-        """Make the previous default (the ``from`` of the last promotion) the default again."""
-        hist = [h for h in self.history(name) if h.get("to") == self.default(name)]
-        if not hist or not hist[-1].get("from"):
+        """Make the default before the last promotion the default again.
+
+        Rollbacks undo promotions in turn: promoting 0.2.0 then 0.3.0 and rolling back twice gives
+        0.1.0 (a second rollback never re-instates the version the first one withdrew).
+        """
+        current = self.default(name)
+        stack: list[str | None] = []  # defaults in force, replayed from the history
+        for h in self.history(name):
+            if h.get("action") == "rollback" and len(stack) > 1 and stack[-2] == h.get("to"):
+                stack.pop()
+            else:
+                if not stack and h.get("from"):
+                    stack.append(h["from"])
+                stack.append(h.get("to"))
+        if len(stack) < 2 or stack[-1] != current or not stack[-2]:
             raise InputError(f"no earlier default of {name!r} to roll back to (see its history.jsonl)",
                              field="--rollback")
-        return self.promote(name, hist[-1]["from"], action="rollback")
+        return self.promote(name, stack[-2], action="rollback")
 
 
 def _alive(pid: int) -> bool:

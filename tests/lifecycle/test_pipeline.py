@@ -112,3 +112,65 @@ def test_reproduce_a_shipped_default_quote(lc_cli, tmp_path):
     assert code == 0, err
     code, out, err = lc_cli("reproduce", qpath)
     assert code == 0, out + err
+
+
+def test_reproduce_refuses_a_survival_model_that_is_not_the_one_recorded(lc_cli, tmp_path):
+    qpath = tmp_path / "q.json"
+    code, _, err = lc_cli("quote", ROOT / "datasets/examples/jp_small_exchange.json", "--out", qpath, "--json")
+    assert code == 0, err
+    q = json.loads(qpath.read_text(encoding="utf-8"))
+    version, _, sha = q["versions"]["survival"].partition("@")
+    assert len(sha) == 12
+    q["versions"]["survival"] = f"{version}@{'0' * 12}"
+    qpath.write_text(json.dumps(q), encoding="utf-8")
+    code, out, err = lc_cli("reproduce", qpath)
+    assert code == 2 and "survival" in err and "not the model that made the quote" in err
+
+
+@pytest.mark.parametrize(
+    "spec,field",
+    [
+        ({"n_exchanges": 1.5, "years": 3, "seed": 1}, "data.synthetic.n_exchanges"),
+        ({"n_exchanges": True, "years": 3, "seed": 1}, "data.synthetic.n_exchanges"),
+        ({"n_exchanges": 50, "years": -3, "seed": 1}, "data.synthetic.years"),
+        ({"n_exchanges": 50, "years": 3, "seed": -1}, "data.synthetic.seed"),
+        ({"n_exchanges": 50, "years": 3, "seed": 2.0}, "data.synthetic.seed"),
+        ({"n_exchanges": 50, "years": 3}, "data.synthetic.seed"),
+    ],
+)
+def test_synthetic_spec_numbers_are_checked_not_truncated(spec, field):
+    from underwriting.errors import InputError
+    from underwriting.lifecycle.data import synthetic_book
+
+    with pytest.raises(InputError) as exc:
+        synthetic_book(spec)
+    assert exc.value.field == field
+
+
+def test_lifecycle_arguments_out_of_range_are_input_errors(small_registry, tmp_path):
+    from underwriting.errors import InputError
+    from underwriting.lifecycle.evaluation import compare, evaluate
+    from underwriting.lifecycle.parallel import backend
+    from underwriting.lifecycle.training import load_config, train
+
+    root, book = small_registry
+    for kw, field in (({"n_boot": 0}, "--n-boot"), ({"seed": -1}, "--seed"), ({"backtest_date": "xx"}, "--backtest-date")):
+        with pytest.raises(InputError) as exc:
+            evaluate("0.2.0", book, registry=root, **kw)
+        assert exc.value.field == field
+    with pytest.raises(InputError, match="--n-boot"):
+        compare(None, "0.2.0", book, registry=root, n_boot=-5)
+    with pytest.raises(InputError, match="seed"):
+        load_config({"seed": -4})
+    with pytest.raises(InputError, match="--seed"):
+        train(book, registry=tmp_path / "reg", seed=2**32)
+    with pytest.raises(InputError, match="--n-jobs"):
+        with backend("local", n_jobs=0):
+            pass
+    assert not (tmp_path / "reg").exists()
+
+
+def test_compare_refuses_a_negative_reference_book(small_registry, lc_cli):
+    code, _, err = lc_cli("compare", "default", "0.2.0", "--data", small_registry[1], "--registry",
+                          small_registry[0], "--n-synthetic", "-1")
+    assert code == 2 and "--n-synthetic" in err

@@ -156,3 +156,46 @@ def test_models_list_json(lc_cli, small_registry):
     assert 0.5 < by[("risk_scorer", "0.2.0")]["metrics"]["auc"] < 1
     code, out, _ = lc_cli("models", "--registry", small_registry[0])
     assert code == 0 and "* risk_scorer" in out
+
+
+def test_rollback_twice_goes_back_two_promotions(small_registry, tmp_path):
+    import shutil
+
+    root = tmp_path / "reg"
+    shutil.copytree(small_registry[0], root)
+    shutil.copytree(root / "risk_scorer/0.2.0", root / "risk_scorer/0.3.0")
+    m = json.loads((root / "risk_scorer/0.3.0/manifest.json").read_text(encoding="utf-8"))
+    m["version"] = "0.3.0"
+    from underwriting.registry import _manifest_digest, canonical_json
+
+    m["manifest_sha256"] = _manifest_digest(m)
+    (root / "risk_scorer/0.3.0/manifest.json").write_text(canonical_json(m), encoding="utf-8")
+    reg = Registry(root)
+    reg.promote("risk_scorer", "0.2.0")
+    reg.promote("risk_scorer", "0.3.0")
+    assert reg.rollback("risk_scorer")["to"] == "0.2.0"
+    assert reg.rollback("risk_scorer")["to"] == "0.1.0"   # never back to the withdrawn 0.3.0
+    assert reg.default("risk_scorer") == "0.1.0"
+    with pytest.raises(InputError, match="no earlier default"):
+        reg.rollback("risk_scorer")
+
+
+def test_models_verify_refuses_a_default_pointing_nowhere(shipped_copy, lc_cli):
+    (shipped_copy / "risk_scorer/DEFAULT").write_text("9.9.9\n", encoding="utf-8")
+    code, out, err = lc_cli("models", "verify", "--registry", shipped_copy)
+    assert code == 2 and "9.9.9" in out and "refused" in out
+    code, out, err = lc_cli("models", "verify", "--json", "--registry", shipped_copy)
+    assert code == 2 and "9.9.9" in json.loads(out)["default_problems"][0]
+    (shipped_copy / "risk_scorer/DEFAULT").write_text("../../etc\n", encoding="utf-8")
+    code, out, err = lc_cli("models", "verify", "--registry", shipped_copy)
+    assert code == 2 and "not a version" in out
+
+
+def test_a_registry_path_that_is_a_file_is_an_input_error(tmp_path, lc_cli):
+    f = tmp_path / "registry"
+    f.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="not a folder"):
+        with Registry(f).stage("risk_scorer", "0.1.0"):
+            pass
+    code, _, err = lc_cli("train", "--data", "book.toml", "--registry", f)
+    assert code == 2 and "--registry" in err and "not a folder" in err and "Traceback" not in err

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from underwriting.cli._common import seed_arg
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="champion version ('default' for the current default)")
@@ -14,12 +16,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="risk_scorer", help="model (default risk_scorer)")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap and quote seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="bootstrap and quote seed (default 0)")
     p.add_argument("--n-synthetic", type=int, default=20, help="synthetic exchanges in the reference book (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
+    from underwriting.errors import InputError
     from underwriting.lifecycle.cli_support import (
         fmt_interval,
         integrity_errors_as_input,
@@ -27,11 +30,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from underwriting.lifecycle.evaluation import compare, reference_book
 
+    if args.n_synthetic < 0:
+        raise InputError(f"must not be negative, got {args.n_synthetic}", source="--n-synthetic")
     a = None if args.a == "default" else args.a
     with integrity_errors_as_input():
         res = compare(a, args.b, args.data, name=args.name, registry=args.registry, config=args.config,
                       n_boot=args.n_boot, seed=args.seed,
-                      reference=reference_book(max(args.n_synthetic, 0)))
+                      reference=reference_book(args.n_synthetic))
     if args.json:
         print_json(res)
         return 0

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     import math
     from pathlib import Path
 
+    from underwriting.cli._common import check_output_dir
     from underwriting.cli.reserve import fx_table, parse_date, parse_params
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         plot_waterfall,
     )
 
+    check_output_dir(args.plot, "--plot")
     sub = load_submission(args.submission)
     regime = load_regime(args.regime)
     overrides = parse_params(args.param)

@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         cutoff = dt.date.fromisoformat(getattr(args, "cutoff", "2025-11-30"))
     except ValueError:
         raise InputError(f"{args.cutoff!r} is not an ISO date", source="--cutoff") from None
+    if not dt.date(1970, 1, 1) <= cutoff <= dt.date.today():
+        raise InputError(f"{args.cutoff!r} must lie between 1970-01-01 and today (data are not censored "
+                         "in the future)", source="--cutoff")
     ex = loaders.load_exchanges(ex_path)
     inc = loaders.load_incidents(inc_path, exchanges=ex)
     d = describe(inc, ex, cutoff=cutoff)

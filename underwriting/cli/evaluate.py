@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from underwriting.cli._common import seed_arg
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("version", help="version to evaluate ('default' for the current default)")
@@ -15,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="DIR", help="write calibration.png, roc.png, backtest_calibration.png to DIR")
     p.add_argument("--backtest-date", metavar="YYYY-MM-DD", help="cut-off of the out-of-time backtest")
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

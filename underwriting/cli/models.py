@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     rows = [r for n in names for r in reg.describe(n)]
     bad = [r for r in rows if r["status"] != "ok"]
+    pointers = _pointer_problems(reg, names)
     if args.json:
-        print_json({"registry": str(reg.root), "models": rows})
+        print_json({"registry": str(reg.root), "models": rows, "default_problems": pointers})
     else:
         print(f"registry: {reg.root}")
         if not rows:
@@ -44,6 +45,25 @@ def run(args: argparse.Namespace) -> int:
             status = "" if r["status"] == "ok" else f"  {r['status']}"
             print(f" {mark} {r['name']:12s} {r['version']:10s} {met}{status}")
         print("(* = default)")
-    if args.action == "verify" and bad:
+        for msg in pointers:
+            print(f"  {msg}")
+    if args.action == "verify" and (bad or pointers):
         return 2
     return 0
+
+
+def _pointer_problems(reg, names: list[str]) -> list[str]:
+    """A DEFAULT pointer that is unreadable or names a version the registry does not hold."""
+    from underwriting.errors import ModelIntegrityError
+
+    out = []
+    for n in names:
+        try:
+            d = reg.default(n)
+        except ModelIntegrityError as exc:
+            out.append(f"refused: {exc}")
+            continue
+        if d is not None and d not in reg.versions(n):
+            out.append(f"refused: {reg.root / n / 'DEFAULT'} names {d}, which is not in the registry "
+                       f"(versions: {', '.join(reg.versions(n)) or 'none'})")
+    return out

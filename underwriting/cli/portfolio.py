@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from underwriting.cli._common import n_jobs_arg, seed_arg
+
 
 def _pos_int(s: str) -> int:
     try:
@@ -19,14 +21,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("book", help="book folder (submissions + book.toml/book.csv) or a .csv/.toml/.json listing "
                    "submission and policy paths")
     p.add_argument("--years", type=_pos_int, default=20_000, help="simulated years (policy terms), default 20000")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--block-years", type=_pos_int, default=1000,
                    help="years per seeded block (fixes the random streams; default 1000)")
     p.add_argument("--backend", choices=["loky", "dask"], default="loky",
                    help="local processes (joblib loky) or a Dask cluster; results are identical")
     p.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler address (tcp://host:8786); with "
                    "--backend dask and no address an in-process LocalCluster of --n-jobs workers is used")
-    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes (-1: all cores), default 1")
+    p.add_argument("--n-jobs", type=n_jobs_arg, default=1, help="local worker processes (-1: all cores), default 1")
     p.add_argument("--market-variance", type=float, help="variance of the common market factor (overrides the book)")
     p.add_argument("--vendor-loss-prob", type=float,
                    help="loss probability of the most exposed client of a compromised vendor (overrides the book)")
@@ -86,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     import math
     import sys
 
-    from underwriting.cli._common import parse_fx
+    from underwriting.cli._common import check_output_dir, check_output_file, parse_fx, write_output
     from underwriting.errors import InputError
-    from underwriting.fileio import atomic_write_text, canonical_json
+    from underwriting.fileio import canonical_json
     from underwriting.portfolio import capital_loads, default_scenarios, load_book, simulate_book
 
     if not (0 < args.level < 1):
@@ -99,12 +101,21 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("at least 100 years", field="--years")
     if args.scheduler and args.backend != "dask":
         raise InputError("--scheduler needs --backend dask", field="--scheduler")
+    check_output_file(args.out, "--out")
+    check_output_dir(args.plot, "--plot")
     dep = {}
     if args.market_variance is not None:
         dep["market_variance"] = args.market_variance
     if args.vendor_loss_prob is not None:
         dep["vendor_loss_prob"] = args.vendor_loss_prob
-    book = load_book(args.book, dependence=dep, fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model)
+    try:
+        book = load_book(args.book, dependence=dep, fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model)
+    except InputError as exc:  # a bad override is the option's fault, not the book file's
+        option = {"dependence.market_variance": "--market-variance",
+                  "dependence.vendor_loss_prob": "--vendor-loss-prob"}.get(exc.field or "")
+        if option and exc.field.split(".")[-1] in dep:
+            raise InputError(exc.message, source=option) from None
+        raise
     levels = sorted({0.99, float(args.level)})
     res = simulate_book(book, args.years, args.seed, block_years=args.block_years, n_jobs=args.n_jobs,
                         backend=args.backend, scheduler=args.scheduler, levels=levels,
@@ -121,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                     "book_capital": res.tvar_from_tail(args.level) - res.aal}
     text = canonical_json(d)
     if args.out:
-        atomic_write_text(args.out, text)
+        write_output(args.out, text, "--out")
     if args.plot:
         from underwriting.portfolio.plots import write_plots
 

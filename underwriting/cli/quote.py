@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from underwriting.cli._common import seed_arg
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("submission", help="submission file (.json or .toml)")
@@ -11,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "customer assets for one year from the day after as_of")
     p.add_argument("--regime", help="reserve regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp) "
                    "or a regime TOML file; default: chosen from the exchange's jurisdiction")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="random seed (default 0)")
     p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE",
                    help="conversion rate in units per USD, overriding the bundled yearly table (repeatable)")
     p.add_argument("--frequency-model", choices=["survival", "baseline"], default="survival",
@@ -25,15 +27,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from underwriting.cli._common import parse_fx
+    from underwriting.cli._common import check_output_file, parse_fx, write_output
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
-    from underwriting.fileio import atomic_write_text
     from underwriting.pricing.premium import parse_principle
     from underwriting.quoting import PricingBasis, make_quote
     from underwriting.report import format_quote
 
     parse_principle(args.principle)  # a bad principle is an input error before any work
+    check_output_file(args.out, "--out")
     sub = load_submission(args.submission)
     terms = load_policy(args.terms) if args.terms else None
     basis = PricingBasis(principle=args.principle)
@@ -47,6 +49,6 @@ def run(args: argparse.Namespace) -> int:
                            frequency_model=args.frequency_model, basis=basis)
     text = quote.to_json()
     if args.out:
-        atomic_write_text(args.out, text)
+        write_output(args.out, text, "--out")
     print(text if args.json else format_quote(quote), end="" if args.json else "\n")
     return 0

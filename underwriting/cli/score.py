@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from underwriting.cli._common import parse_fx
+    from underwriting.cli._common import check_output_dir, parse_fx
     from underwriting.domain.currency import FxTable
     from underwriting.domain.submission import load_submission
     from underwriting.errors import ModelIntegrityError
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reasons < 0:
         raise InputError("must not be negative", source="--reasons")
+    check_output_dir(args.plot, "--plot")
     sub = load_submission(args.submission)
     fx = None
     if args.fx:
@@ -54,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
         from underwriting.scoring.plots import plot_calibration, plot_reasons
 
         out = Path(args.plot)
-        if out.exists() and not out.is_dir():
-            raise InputError("exists and is not a directory", source="--plot")
         written = [plot_reasons(d["reasons"], out / "reason_codes.png",
                                 title=f"{result.exchange}: band {result.band}, P = {result.p_breach:.3f}")]
         cal = (getattr(scorer, "metadata_", {}) or {}).get("validation", {}).get("calibration")

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import argparse
 
+from underwriting.cli._common import n_jobs_arg, seed_arg
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="PATH", help="data folder or file, or a .toml book spec (default: the config's [data])")
     p.add_argument("--config", metavar="CONFIG.toml", help="training configuration (model, search, validation)")
-    p.add_argument("--seed", type=int, help="seed (overrides the config's seed)")
+    p.add_argument("--seed", type=seed_arg, help="seed (overrides the config's seed)")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
     p.add_argument("--name", default="risk_scorer", choices=["risk_scorer", "survival"], help="model (default risk_scorer)")
     p.add_argument("--version", help="version number (default: next minor version)")
     p.add_argument("--promote", action="store_true", help="make the new version the default")
     p.add_argument("--backend", choices=["local", "dask"], default="local", help="where cross-validation runs")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (with --backend dask)")
-    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes (default 1; -1 = all cores)")
+    p.add_argument("--n-jobs", type=n_jobs_arg, default=1, help="local worker processes (default 1; -1 = all cores)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
 
 

@@ -117,21 +117,33 @@ class LandmarkSet:
 # --------------------------------------------------------------------------- synthetic books
 
 
+def synthetic_spec(spec: Any) -> tuple[int, int | float, int, dict[str, Any]]:
+    """``(n_exchanges, years, seed, other generator options)`` of a ``[data.synthetic]`` table, checked:
+    whole numbers stay whole (``n_exchanges = 1.5`` is refused, not truncated)."""
+    if not isinstance(spec, dict):
+        raise InputError("must be a table (n_exchanges, years, seed, ...)", field="data.synthetic")
+    spec = dict(spec)
+    if "seed" not in spec:
+        raise InputError("a synthetic book needs a seed", field="data.synthetic.seed")
+    n, years, seed = spec.pop("n_exchanges", 1000), spec.pop("years", 10), spec.pop("seed")
+
+    def whole(v: Any) -> bool:
+        return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+    if not whole(n) or n < 1:
+        raise InputError(f"must be a positive whole number, got {n!r}", field="data.synthetic.n_exchanges")
+    if not (whole(years) or isinstance(years, float)) or not np.isfinite(years) or years <= 0:
+        raise InputError(f"must be a positive number of years, got {years!r}", field="data.synthetic.years")
+    if not whole(seed) or not 0 <= seed < 2**32:
+        raise InputError(f"must be a whole number from 0 to {2**32 - 1}, got {seed!r}", field="data.synthetic.seed")
+    return int(n), years, int(seed), spec
+
+
 def synthetic_book(spec: dict[str, Any]) -> Book:
     """A synthetic book from a spec ``{"n_exchanges", "years", "seed", ...}``."""
     from underwriting.datasets.synthetic import make_exchange_portfolio
 
-    spec = dict(spec)
-    try:
-        n = int(spec.pop("n_exchanges", 1000))
-        years = spec.pop("years", 10)
-        if not isinstance(years, int | float) or isinstance(years, bool):
-            raise ValueError(f"years={years!r}")
-        seed = int(spec.pop("seed"))
-    except KeyError:
-        raise InputError("a synthetic book needs a seed", field="data.synthetic.seed") from None
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"n_exchanges, years and seed must be numbers ({exc})", field="data.synthetic") from None
+    n, years, seed, spec = synthetic_spec(spec)
     try:
         book = make_exchange_portfolio(n, years=years, seed=seed, **spec)
     except TypeError as exc:

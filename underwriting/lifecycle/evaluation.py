@@ -29,6 +29,26 @@ def _registry(registry) -> Registry:
     return registry if isinstance(registry, Registry) else Registry(registry)
 
 
+def _check_run(n_boot: Any, seed: Any) -> None:
+    """Bootstrap resamples and seed as the user gave them: refused when they cannot work."""
+    from underwriting.lifecycle.training import check_seed
+
+    if not isinstance(n_boot, int | np.integer) or isinstance(n_boot, bool) or n_boot < 1:
+        raise InputError(f"must be a positive whole number of resamples, got {n_boot!r}", field="--n-boot")
+    check_seed(seed, field="--seed")
+
+
+def _cutoff(text: str | None) -> pd.Timestamp | None:
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(str(text)))
+    except ValueError:
+        raise InputError(f"expected a date YYYY-MM-DD, got {text!r}", field="--backtest-date") from None
+
+
 def _book_rows(data, scorer, config=None):
     from underwriting.lifecycle.data import load_book, training_set
     from underwriting.lifecycle.training import load_config
@@ -51,7 +71,7 @@ def backtest(ts, scorer, cutoff: str | None = None, *, n_boot: int = 200, seed: 
     marks = np.unique(ts.landmarks)
     if len(marks) < 2:
         return {"skipped": "fewer than two landmark dates: no out-of-time split"}
-    cut = pd.Timestamp(cutoff) if cutoff is not None else pd.Timestamp(marks[max(1, int(len(marks) * 0.6))])
+    cut = _cutoff(cutoff) if cutoff is not None else pd.Timestamp(marks[max(1, int(len(marks) * 0.6))])
     h = pd.Timedelta(days=round(ts.horizon_years * DAYS_PER_YEAR))
     lm = pd.to_datetime(ts.landmarks)
     train_m = np.asarray(lm + h <= cut)
@@ -111,6 +131,10 @@ def evaluate(version: str | None, data: str | os.PathLike[str] | None, *, name: 
     if name != "risk_scorer":
         raise InputError("evaluate scores the risk_scorer (survival metrics are added when the registry holds "
                          "a survival model)", field="--name")
+    _check_run(n_boot, seed)
+    _cutoff(backtest_date)
+    if plot_dir is not None and Path(plot_dir).exists() and not Path(plot_dir).is_dir():
+        raise InputError("exists and is not a directory", source="--plot")
     version = reg.resolve(name, version)
     scorer = reg.load(name, version)
     book, ts = _book_rows(data, scorer, config)
@@ -289,6 +313,7 @@ def compare(a: str | None, b: str, data, *, name: str = "risk_scorer", registry=
             n_boot: int = 500, seed: int = 0, reference=None) -> dict[str, Any]:
     """Champion ``a`` (default: the current default) vs challenger ``b`` on ``data`` and the reference book."""
     reg = _registry(registry)
+    _check_run(n_boot, seed)
     a = reg.resolve(name, a)
     sa, sb = reg.load(name, a), reg.load(name, b)
     if float(sa.horizon_years) != float(sb.horizon_years):

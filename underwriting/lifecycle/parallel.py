@@ -44,6 +44,8 @@ def backend(name: str = "local", scheduler: Any = None, n_jobs: int | None = Non
 
     if name not in BACKENDS:
         raise InputError(f"must be one of {', '.join(BACKENDS)}, got {name!r}", field="--backend")
+    if n_jobs == 0:
+        raise InputError("must not be 0 (a number of workers, or -1 for all cores)", field="--n-jobs")
     if name == "local":
         yield {"backend": "loky" if (n_jobs or 1) != 1 else "sequential", "n_jobs": n_jobs or 1}
         return

@@ -72,14 +72,20 @@ def load_config(config: str | os.PathLike[str] | dict | None) -> dict[str, Any]:
             if kk not in _ALLOWED[k]:
                 raise InputError(f"unknown key (known: {', '.join(sorted(_ALLOWED[k]))})", field=f"{k}.{kk}", source=src)
         out.setdefault(k, {}).update(v)
-    if not isinstance(out["seed"], int) or isinstance(out["seed"], bool):
-        raise InputError("must be an integer", field="seed", source=src)
+    check_seed(out["seed"], field="seed", source=src)
     h = out["data"]["horizon_years"]
     if not isinstance(h, int | float) or not h > 0:
         raise InputError("must be a positive number", field="data.horizon_years", source=src)
     if out["validation"]["method"] not in ("auto", "independent_book", "cv"):
         raise InputError("must be auto, independent_book or cv", field="validation.method", source=src)
     return out
+
+
+def check_seed(seed: Any, *, field: str = "seed", source: str | None = None) -> int:
+    """A seed numpy and scikit-learn accept: a whole number from 0 to 2**32 - 1 (no bool, no float)."""
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise InputError(f"must be a whole number from 0 to {2**32 - 1}, got {seed!r}", field=field, source=source)
+    return int(seed)
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,10 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
     """
     check_name(name)
     reg = registry if isinstance(registry, Registry) else Registry(registry)
+    reg.check_root()  # before any work
     cfg = load_config(config)
     if seed is not None:
-        cfg["seed"] = int(seed)
+        cfg["seed"] = check_seed(seed, field="--seed")
     version = check_version(version) if version is not None else reg.next_version(name)
     if not replace and (reg.root / name / version).exists():
         raise InputError(f"version {version} of {name!r} already exists in {reg.root}", field="--version")
@@ -334,9 +341,15 @@ def _train_survival(data, cfg: dict, version: str):
             raise InputError("survival training takes a synthetic book spec (.toml with [data.synthetic]); "
                              "training it on user frames is not supported yet", field="--data")
         spec = dict((read_document(data).get("data") or {}).get("synthetic") or {})
+    from underwriting.lifecycle.data import synthetic_spec
+
+    n, years, seed, extra = synthetic_spec({"n_exchanges": DEFAULTS["n_exchanges"], "years": DEFAULTS["years"],
+                                            "seed": cfg["seed"], **spec})
+    if extra:
+        raise InputError(f"survival training takes only n_exchanges, years and seed (got {sorted(extra)})",
+                         field="data.synthetic")
     scfg = {**(cfg.get("survival") or {})}
-    kw = {"n_exchanges": int(spec.get("n_exchanges", DEFAULTS["n_exchanges"])),
-          "years": spec.get("years", DEFAULTS["years"]), "seed": int(spec.get("seed", cfg["seed"])),
+    kw = {"n_exchanges": n, "years": years, "seed": seed,
           "horizon": float(scfg.get("horizon", DEFAULTS["horizon"])),
           "breakpoints": tuple(float(b) for b in scfg.get("breakpoints", DEFAULTS["breakpoints"]))}
     model, meta = fit_shipped_survival(**kw)
