@@ -29,8 +29,9 @@ def format_quote(q: Quote) -> str:
         table([
             ("exchange", q.exchange),
             ("as of", q.as_of.isoformat()),
-            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
-            ("P(breach within 1 year)", _pct(q.p_breach_1y)),
+            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band}; scorer's P(breach within 1 year) "
+                           f"{_pct(q.score.get('p_breach'))})" if q.score else f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
+            (f"P(breach within 1 year), {q.frequency.get('method', 'frequency')} model", _pct(q.p_breach_1y)),
             ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
         ], "Quote"),
         table([

@@ -213,3 +213,12 @@ def test_cli_high_layer_flag(capsys):
     rc, out, _ = run_cli(capsys, *BASE, "--deductible", "1e7", "--limit", "1e6", "--high-layer", "--json")
     assert rc == 0
     assert json.loads(out)["expected_loss"] == pytest.approx(0.3 * float(LN.layer_mean(1e7, 1e6)), rel=1e-6)
+
+
+def test_severity_beyond_any_plausible_loss_is_an_input_error(capsys):
+    from underwriting.cli.main import main
+
+    code = main(["price", "--frequency", "poisson:0.3", "--severity", "lognormal:mu=500,sigma=2",
+                 "--deductible", "1e6", "--limit", "9e6", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "severity" in err and "99.9% quantile" in err

@@ -907,6 +907,10 @@ FAMILIES: dict[str, type[Severity]] = {
 }
 
 
+#: Largest plausible single loss a user-specified severity may reach at its 99.9% quantile (currency units).
+MAX_LOSS = 1e30
+
+
 def make_severity(family: str, **params: float) -> Severity:
     """Build a severity from a family name and its parameters.
 
@@ -926,7 +930,13 @@ def make_severity(family: str, **params: float) -> Severity:
     missing = [n for n in names if n not in params]
     if missing:
         raise InputError(f"missing parameter(s) {missing} for {cls.family}; expected {names}", field="severity")
-    return cls(**params)
+    sev = cls(**params)
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = float(sev.ppf(0.999))
+    if not (math.isfinite(q) and q < MAX_LOSS):
+        raise InputError(f"{cls.family} with {params} puts losses beyond {MAX_LOSS:.0e} currency units "
+                         f"(99.9% quantile {q:.3g}); check the parameters' scale", field="severity")
+    return sev
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,8 +63,9 @@ def _entries_from_doc(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] 
     if path.suffix.lower() == ".json":
         import json
 
+        text = read_text(path)  # its own InputError already names the file
         try:
-            doc = json.loads(read_text(path))
+            doc = json.loads(text)
         except ValueError as exc:
             raise InputError(f"invalid JSON: {exc}", source=str(path)) from None
     else:
