@@ -267,6 +267,22 @@ class Severity(ABC):
         return f"{type(self).__name__}({inner})"
 
 
+class _ScipyBacked:
+    """``cdf``, ``sf``, ``pdf`` and ``ppf`` from the frozen scipy distribution ``self._dist``."""
+
+    def cdf(self, x):
+        return self._dist.cdf(x)
+
+    def sf(self, x):
+        return self._dist.sf(x)
+
+    def pdf(self, x):
+        return self._dist.pdf(x)
+
+    def ppf(self, q):
+        return self._dist.ppf(q)
+
+
 # --------------------------------------------------------------------------------------------
 # Lognormal
 # --------------------------------------------------------------------------------------------
@@ -385,7 +401,7 @@ class Lognormal(Severity):
 # Lomax (Pareto II)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class Lomax(Severity):
+class Lomax(_ScipyBacked, Severity):
     """Lomax (Pareto type II) severity: :math:`S(x) = (\\theta/(x+\\theta))^{\\alpha}`.
 
     Parameters
@@ -412,15 +428,6 @@ class Lomax(Severity):
     def _dist(self):
         return stats.lomax(c=self.alpha, scale=self.theta)
 
-    def cdf(self, x):
-        return self._dist.cdf(x)
-
-    def sf(self, x):
-        return self._dist.sf(x)
-
-    def pdf(self, x):
-        return self._dist.pdf(x)
-
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -431,9 +438,6 @@ class Lomax(Severity):
         x = np.asarray(x, dtype=float)
         out = -self.alpha * np.log1p(np.maximum(x, 0.0) / self.theta)
         return out if out.ndim else float(out)
-
-    def ppf(self, q):
-        return self._dist.ppf(q)
 
     def moment(self, k: int = 1) -> float:
         if k >= self.alpha:
@@ -476,7 +480,7 @@ class Lomax(Severity):
 # Weibull
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class Weibull(Severity):
+class Weibull(_ScipyBacked, Severity):
     """Weibull severity: :math:`S(x) = \\exp(-(x/\\lambda)^{\\tau})`.
 
     Parameters
@@ -503,15 +507,6 @@ class Weibull(Severity):
     def _dist(self):
         return stats.weibull_min(c=self.shape, scale=self.scale)
 
-    def cdf(self, x):
-        return self._dist.cdf(x)
-
-    def sf(self, x):
-        return self._dist.sf(x)
-
-    def pdf(self, x):
-        return self._dist.pdf(x)
-
     def logpdf(self, x):
         x = np.asarray(x, dtype=float)
         k, lam = self.shape, self.scale
@@ -524,9 +519,6 @@ class Weibull(Severity):
         x = np.asarray(x, dtype=float)
         out = -((np.maximum(x, 0.0) / self.scale) ** self.shape)
         return out if out.ndim else float(out)
-
-    def ppf(self, q):
-        return self._dist.ppf(q)
 
     def moment(self, k: int = 1) -> float:
         return self.scale**k * math.gamma(1.0 + k / self.shape)
