@@ -90,3 +90,12 @@ def write_output(path: str, text: str, option: str) -> None:
         atomic_write_text(path, text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
+
+
+def add_model_data_args(p: argparse.ArgumentParser) -> None:
+    """``--data``, ``--config``, ``--name``, ``--registry`` and ``--n-boot``, shared by ``evaluate`` and ``compare``."""
+    p.add_argument("--data", metavar="PATH", help="data folder or file, or a .toml book spec")
+    p.add_argument("--config", metavar="CONFIG.toml", help="configuration with a [data] table")
+    p.add_argument("--name", default="risk_scorer", help="model (default risk_scorer)")
+    p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
+    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")

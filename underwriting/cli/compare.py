@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from underwriting.cli._common import seed_arg
+from underwriting.cli._common import add_model_data_args, seed_arg
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="champion version ('default' for the current default)")
     p.add_argument("b", metavar="B", help="challenger version")
-    p.add_argument("--data", metavar="PATH", help="data folder or file, or a .toml book spec")
-    p.add_argument("--config", metavar="CONFIG.toml", help="configuration with a [data] table")
-    p.add_argument("--name", default="risk_scorer", help="model (default risk_scorer)")
-    p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
-    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")
+    add_model_data_args(p)
     p.add_argument("--seed", type=seed_arg, default=0, help="bootstrap and quote seed (default 0)")
     p.add_argument("--n-synthetic", type=int, default=20, help="synthetic exchanges in the reference book (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON")

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from underwriting.cli._common import seed_arg
+from underwriting.cli._common import add_model_data_args, seed_arg
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("version", help="version to evaluate ('default' for the current default)")
-    p.add_argument("--data", metavar="PATH", help="data folder or file, or a .toml book spec")
-    p.add_argument("--config", metavar="CONFIG.toml", help="configuration with a [data] table")
-    p.add_argument("--name", default="risk_scorer", help="model (default risk_scorer)")
-    p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
+    add_model_data_args(p)
     p.add_argument("--plot", metavar="DIR", help="write calibration.png, roc.png, backtest_calibration.png to DIR")
     p.add_argument("--backtest-date", metavar="YYYY-MM-DD", help="cut-off of the out-of-time backtest")
-    p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")
     p.add_argument("--seed", type=seed_arg, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON")
 

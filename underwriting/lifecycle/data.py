@@ -324,6 +324,16 @@ def _read_exchanges(path: Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _linked_ids(raw: pd.DataFrame, ids: set[str], path: Path, first: int, unit: str) -> pd.Series:
+    """``exchange_id`` of a long table, each of which must be in the exchanges file."""
+    eid = raw["exchange_id"].astype(str).str.strip()
+    unknown = ~eid.isin(ids)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise _err(path, f"exchange_id {eid.iloc[i]!r} is not in the exchanges file", i, first, unit, "exchange_id")
+    return eid
+
+
 def _read_incidents(path: Path | None, ids: set[str]) -> pd.DataFrame:
     from underwriting.domain.submission import Incident
 
@@ -333,12 +343,7 @@ def _read_incidents(path: Path | None, ids: set[str]) -> pd.DataFrame:
     raw, first, unit = _read(path)
     _check_columns(raw, cols, path, "incidents")
     out = pd.DataFrame(index=raw.index)
-    out["exchange_id"] = raw["exchange_id"].astype(str).str.strip()
-    unknown = ~out["exchange_id"].isin(ids)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise _err(path, f"exchange_id {out['exchange_id'].iloc[i]!r} is not in the exchanges file", i, first, unit,
-                   "exchange_id")
+    out["exchange_id"] = _linked_ids(raw, ids, path, first, unit)
     out["date"] = _dates(raw, "date", path, first, unit, required=True)
     out["amount_usd"] = _numbers(raw, "amount_usd", path, first, unit)
     for c, a in (("custody_tier", "custody_tier"), ("vector", "vector"), ("reimbursed", "customers_reimbursed")):
@@ -357,12 +362,7 @@ def _read_vendors(path: Path | None, ids: set[str]) -> pd.DataFrame:
     raw, first, unit = _read(path)
     _check_columns(raw, list(VENDOR_COLUMNS), path, "vendors")
     out = pd.DataFrame(index=raw.index)
-    out["exchange_id"] = raw["exchange_id"].astype(str).str.strip()
-    unknown = ~out["exchange_id"].isin(ids)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise _err(path, f"exchange_id {out['exchange_id'].iloc[i]!r} is not in the exchanges file", i, first, unit,
-                   "exchange_id")
+    out["exchange_id"] = _linked_ids(raw, ids, path, first, unit)
     if _blank(raw["vendor"]).any():
         i = int(np.flatnonzero(_blank(raw["vendor"]).to_numpy())[0])
         raise _err(path, "vendor is required", i, first, unit, "vendor")
