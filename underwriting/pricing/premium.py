@@ -58,7 +58,12 @@ __all__ = [
     "wang_distortion",
     "ph_distortion",
     "DEFAULT_ILF_LIMITS",
+    "DEFAULT_PRINCIPLE",
 ]
+
+#: The one default premium principle of every entry point (quote, price, price_perils, compare-reserve,
+#: the API and the service): a Wang transform with lambda = 0.25, a standalone market-style load.
+DEFAULT_PRINCIPLE = "wang:0.25"
 
 #: principle name -> (default parameter, description)
 PRINCIPLES: dict[str, tuple[float | None, str]] = {

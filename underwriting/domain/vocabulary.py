@@ -1,0 +1,74 @@
+"""The project's vocabulary and constants, defined once.
+
+Every stage (data, features, frequency, losses, pricing, reserve, quote) imports these names from
+here; no other module declares its own copy.
+
+Constants
+---------
+PERILS : tuple of str
+    Perils a policy can cover and the loss model prices.
+VECTORS : tuple of str
+    Attack vectors recorded for an incident (the incident table's ``vector`` column).
+EXCLUSIONS : tuple of str
+    Policy exclusions a reserve regime may look at.
+VECTOR_TO_PERIL : dict
+    Incident vector → the peril it is a loss of; ``other``/``unknown`` are spread pro rata.
+EXCLUSION_TO_PERIL : dict
+    Policy exclusion → the peril it removes from cover.
+BREACH_EVENT_TYPES : tuple of str
+    Incident event types that count as a breach (a claim under a hack-and-theft policy).
+DATA_CUTOFF : datetime.date
+    Last day covered by the shipped incident and exchange tables.
+DAYS_PER_YEAR : float
+    Day count: years are actual days / 365.25 everywhere.
+REPORTING_THRESHOLD_USD : float
+    Losses below this (USD) were not reliably reported; severities are fitted left-truncated here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+PERILS: tuple[str, ...] = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider",
+                           "social_engineering")
+Peril = Literal["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"]
+
+VECTORS: tuple[str, ...] = (
+    "hot_wallet_key", "cold_wallet_key", "multisig_signing", "third_party_vendor", "insider",
+    "api_or_account_takeover", "exit_scam_or_fraud", "other", "unknown",
+)
+Vector = Literal[
+    "hot_wallet_key", "cold_wallet_key", "multisig_signing", "third_party_vendor", "insider",
+    "api_or_account_takeover", "exit_scam_or_fraud", "other", "unknown",
+]
+
+EXCLUSIONS: tuple[str, ...] = ("supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
+                               "insider", "social_engineering", "war_and_state_actor", "gross_negligence")
+Exclusion = Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
+                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]
+
+VECTOR_TO_PERIL: dict[str, str] = {
+    "hot_wallet_key": "hot_wallet_theft",
+    "cold_wallet_key": "cold_wallet_theft",
+    "multisig_signing": "cold_wallet_theft",
+    "third_party_vendor": "third_party_vendor",
+    "insider": "insider",
+    "api_or_account_takeover": "social_engineering",
+}
+EXCLUSION_TO_PERIL: dict[str, str] = {
+    "cold_wallet": "cold_wallet_theft",
+    "third_party_vendor": "third_party_vendor",
+    "insider": "insider",
+    "social_engineering": "social_engineering",
+}
+
+BREACH_EVENT_TYPES: tuple[str, ...] = ("hack", "insider")
+DATA_CUTOFF = dt.date(2025, 11, 30)
+DAYS_PER_YEAR = 365.25
+REPORTING_THRESHOLD_USD = 100_000.0
+
+__all__ = [
+    "BREACH_EVENT_TYPES", "DATA_CUTOFF", "DAYS_PER_YEAR", "EXCLUSIONS", "EXCLUSION_TO_PERIL", "Exclusion",
+    "PERILS", "Peril", "REPORTING_THRESHOLD_USD", "VECTORS", "VECTOR_TO_PERIL", "Vector",
+]
