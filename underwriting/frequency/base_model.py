@@ -1,0 +1,709 @@
+"""Real-data base breach frequency: a Poisson regression on exchange cohorts (piecewise exponential).
+
+The base model is fitted on the exchanges alive on two dated aggregator lists (CoinPaprika
+2019-09-07, CryptoCompare 2020-12-10; :mod:`underwriting.datasets.cohorts`), followed to
+closure or to the data cut-off with every breach counted (recurrent events). Follow-up is cut
+into calendar pieces (calendar years, and the second snapshot date where covariates are
+refreshed); within a piece the breach hazard is constant, so breach counts are Poisson with the
+piece's exposure as offset: a piecewise-exponential proportional-hazards model fitted as a
+Poisson GLM with log link::
+
+    log E[breaches] = log(exposure_years) + x' beta
+
+Covariates (the *covariate spec*, stored with the fitted model)
+
+``volume_pct``
+    Size: percentile of ``log1p(volume_24h_usd)`` within the reference list (0 = smallest,
+    1 = largest). Reported volumes include wash trading, which inflates some small venues by
+    orders of magnitude; a rank keeps only the ordering, so no single inflated figure can drive
+    the fit. A missing volume is never zero: its rate is averaged over the reference list's
+    volume distribution (the expected rate of an exchange of unknown size).
+``age`` (not fitted)
+    Launch dates exist only for exchanges on the project's roster, and that roster was assembled
+    outward from incidents: whether an exchange's age is known depends on whether it was hacked
+    (24 of the cohorts' 27 breaches fall in the 15% of exposure with a known launch date). No
+    age term can be estimated from these data without that bias, so the base model carries none
+    (``docs/frequency_validation.md`` gives the numbers); ``age_years`` is accepted and reported
+    but does not enter the rate.
+``offshore``, ``jurisdiction_unknown``
+    Jurisdiction group (:func:`jurisdiction_group`): licensed regimes (:data:`LICENSED`: JP, US,
+    GB, SG, HK, KR, CA, AU, CH and the EU/EEA) are the reference; other known countries are
+    ``offshore``; a blank country is ``jurisdiction_unknown``. At fit time the country is
+    CryptoCompare's (an aggregator field, independent of breaches), never the roster's.
+``security``, ``grade_missing``
+    CryptoCompare Security points (0-10 scale in its benchmark), centred at
+    :data:`SECURITY_CENTRE` and divided by :data:`SECURITY_SCALE`; ``grade_missing`` = 1 when the
+    exchange has no CryptoCompare grade at the piece start (always before 2020-12-10, and for a
+    submission).
+``trend``
+    Calendar time (years from :data:`TREND_ORIGIN`) at the piece midpoint, when the fitted model
+    keeps a trend (``trend="auto"`` keeps it only when the likelihood-ratio test rejects a flat
+    rate at ``trend_alpha``). Forecasts hold the trend at its value at the end of the data
+    (:attr:`BaseFrequencyModel.data_end_`): never extrapolated beyond the data.
+
+Estimation is Newton-Raphson on the Poisson log-likelihood; for the canonical log link the
+observed and expected information coincide, ``I = X' diag(mu) X``, and the covariance of the
+estimates is ``I^-1`` (Wald intervals for every effect). Prediction intervals use the delta
+method on the log rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
+from underwriting.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+#: EU/EEA member states (ISO alpha-2).
+EU_EEA: frozenset[str] = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO".split())
+#: Countries whose regimes license or register crypto exchanges with supervision (the reference group).
+LICENSED: frozenset[str] = frozenset({"JP", "US", "GB", "SG", "HK", "KR", "CA", "AU", "CH"}) | EU_EEA
+SECURITY_CENTRE = 5.0
+SECURITY_SCALE = 2.0
+TREND_ORIGIN = 2022.0
+#: Design columns, in order (``trend`` is appended when the fitted model keeps it).
+BASE_TERMS: tuple[str, ...] = ("intercept", "volume_pct", "offshore", "jurisdiction_unknown", "security",
+                               "grade_missing")
+#: Covariate groups a model may use, and their design terms.
+COVARIATE_TERMS: dict[str, tuple[str, ...]] = {
+    "volume": ("volume_pct",), "jurisdiction": ("offshore", "jurisdiction_unknown"),
+    "grade": ("security", "grade_missing"),
+}
+#: Raw covariate columns a caller passes to :meth:`BaseFrequencyModel.predict`.
+RAW_COLUMNS: tuple[str, ...] = ("volume_24h_usd", "age_years", "country", "security_points", "year")
+MODEL_FORMAT = "underwriting.frequency.base_model/1"
+
+
+# --------------------------------------------------------------------------- covariates
+
+
+def jurisdiction_group(country: Any) -> str:
+    """``"licensed"``, ``"offshore"`` or ``"unknown"`` for an ISO alpha-2 code (blank/None: unknown)."""
+    if country is None or (isinstance(country, float) and math.isnan(country)) or not str(country).strip():
+        return "unknown"
+    return "licensed" if str(country).strip().upper() in LICENSED else "offshore"
+
+
+def _percentile(values: np.ndarray, reference_sorted: np.ndarray) -> np.ndarray:
+    """Mid-rank percentile of ``log1p(values)`` in a sorted reference of ``log1p`` volumes."""
+    x = np.log1p(np.asarray(values, dtype=float))
+    lo = np.searchsorted(reference_sorted, x, side="left")
+    hi = np.searchsorted(reference_sorted, x, side="right")
+    return (lo + hi) / (2.0 * len(reference_sorted))
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def design(raw: pd.DataFrame, reference_sorted: np.ndarray, *, trend: bool, trend_cap: float | None = None,
+           volume_pct: np.ndarray | None = None) -> np.ndarray:
+    """Design matrix (rows x terms) from raw covariates; volume must be present (see ``predict``).
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Columns of :data:`RAW_COLUMNS` (``year`` only used with ``trend``; ``volume_24h_usd`` is
+        ignored when ``volume_pct`` is given).
+    reference_sorted : ndarray
+        Sorted ``log1p`` reference volumes (USD per day).
+    trend : bool
+    trend_cap : float, optional
+        Largest calendar time used by the trend term (the data end).
+    volume_pct : ndarray, optional
+        Percentiles already computed (within-snapshot ranks at fit time).
+    """
+    n = len(raw)
+    vp = _percentile(raw["volume_24h_usd"].to_numpy(dtype=float), reference_sorted) if volume_pct is None \
+        else np.asarray(volume_pct, dtype=float)
+    groups = [jurisdiction_group(c) for c in raw["country"].tolist()]
+    offshore = np.array([g == "offshore" for g in groups], dtype=float)
+    unknown = np.array([g == "unknown" for g in groups], dtype=float)
+    sec = raw["security_points"].to_numpy(dtype=float)
+    grade_missing = np.isnan(sec).astype(float)
+    sec_c = np.where(np.isnan(sec), 0.0, (sec - SECURITY_CENTRE) / SECURITY_SCALE)
+    cols = [np.ones(n), vp, offshore, unknown, sec_c, grade_missing]
+    if trend:
+        yr = raw["year"].to_numpy(dtype=float)
+        if trend_cap is not None:
+            yr = np.minimum(yr, trend_cap)
+        cols.append(yr - TREND_ORIGIN)
+    return np.column_stack(cols)
+
+
+# --------------------------------------------------------------------------- Poisson GLM
+
+
+def fit_poisson(X: np.ndarray, y: np.ndarray, exposure: np.ndarray, *, max_iter: int = 100,
+                tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Maximum-likelihood Poisson regression with log link and ``log(exposure)`` offset.
+
+    Returns ``(beta, covariance, loglik, iterations)``; the covariance is the inverse observed
+    information ``(X' diag(mu) X)^-1``. Raises :class:`InputError` when the design is singular
+    (a covariate constant in the data) or Newton does not converge.
+    """
+    off = np.log(exposure)
+    beta = np.zeros(X.shape[1])
+    beta[0] = math.log(max(y.sum(), 0.5) / exposure.sum())
+    ll_old = -np.inf
+    for it in range(1, max_iter + 1):
+        eta = X @ beta + off
+        mu = np.exp(eta)
+        info = X.T @ (X * mu[:, None])
+        score = X.T @ (y - mu)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            raise InputError("the cohort design is singular (a covariate does not vary in the data)",
+                             field="X") from None
+        # step halving keeps the log-likelihood increasing
+        t = 1.0
+        while True:
+            nb = beta + t * step
+            ll = float(np.sum(y * (X @ nb + off) - np.exp(X @ nb + off)))
+            if ll >= ll_old - 1e-12 or t < 1e-8:
+                break
+            t /= 2
+        beta = nb
+        if abs(ll - ll_old) < tol and np.max(np.abs(t * step)) < 1e-8:
+            break
+        ll_old = ll
+    else:
+        raise InputError(f"Poisson fit did not converge in {max_iter} iterations", field="X")
+    mu = np.exp(X @ beta + off)
+    info = X.T @ (X * mu[:, None])
+    if np.linalg.cond(info) > 1e12:
+        raise InputError("the cohort design is singular (a covariate does not vary in the data)", field="X")
+    cov = np.linalg.inv(info)
+    const = float(np.sum([math.lgamma(k + 1) for k in y]))
+    return beta, cov, float(np.sum(y * (X @ beta + off) - mu)) - const, it
+
+
+# --------------------------------------------------------------------------- the estimator
+
+
+class BaseFrequencyModel:
+    """Annual breach rate of an exchange from size, jurisdiction, security grade and calendar time.
+
+    Parameters
+    ----------
+    trend : {"auto", True, False}
+        Calendar trend in the log rate. ``"auto"`` keeps it when the likelihood-ratio test of a
+        flat rate has p < ``trend_alpha``.
+    trend_alpha : float
+        Level of that test.
+    covariates : tuple of str
+        Covariate groups of :data:`COVARIATE_TERMS` to fit (all by default; a reduced model for
+        short follow-up, e.g. ``("volume",)``).
+    level : float
+        Default coverage of :meth:`predict_interval` and of ``effects_``.
+
+    Attributes (after ``fit``)
+    --------------------------
+    terms_ : list of str
+    coef_ : pandas.Series
+        Log-rate coefficients by term.
+    cov_ : pandas.DataFrame
+        Covariance of ``coef_`` (inverse observed information).
+    effects_ : pandas.DataFrame
+        Per term: ``coef``, ``se``, ``rate_ratio`` (``exp(coef)``), ``lo``, ``hi`` (Wald,
+        ``level``), ``z``, ``p``.
+    trend_test_ : dict
+        Likelihood-ratio test of the calendar trend: ``coef``, ``lr``, ``p``, ``kept``.
+    reference_log_volume_ : ndarray
+        Sorted ``log1p`` volumes (USD per day) of the reference list used to rank new volumes.
+    data_end_ : float
+        Calendar time (decimal year) of the end of the data; the trend is held there.
+    loglik_, n_obs_, events_, exposure_years_, fingerprint_ : fit summaries.
+    """
+
+    def __init__(self, trend: str | bool = "auto", trend_alpha: float = 0.05, level: float = 0.9,
+                 covariates: tuple[str, ...] = ("volume", "jurisdiction", "grade")):
+        self.trend = trend
+        self.trend_alpha = trend_alpha
+        self.level = level
+        self.covariates = covariates
+
+    def __repr__(self) -> str:
+        return (f"BaseFrequencyModel(trend={self.trend!r}, trend_alpha={self.trend_alpha!r}, "
+                f"level={self.level!r}, covariates={self.covariates!r})")
+
+    def _columns(self, trend: bool) -> list[int]:
+        keep = {"intercept"} | {t for g in self.covariates for t in COVARIATE_TERMS[g]}
+        idx = [i for i, t in enumerate(BASE_TERMS) if t in keep]
+        return idx + ([len(BASE_TERMS)] if trend else [])
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, X: pd.DataFrame, y: Any, *, reference_volume_usd: Any | None = None) -> BaseFrequencyModel:
+        """Fit on piecewise rows.
+
+        Parameters
+        ----------
+        X : DataFrame
+            One row per exchange x piece with :data:`RAW_COLUMNS`, ``exposure_years`` (> 0) and
+            optionally ``volume_pct`` (within-snapshot percentile; computed from
+            ``reference_volume_usd`` otherwise). ``year`` is the piece midpoint (decimal year).
+        y : array-like
+            Breach counts per row (non-negative integers).
+        reference_volume_usd : array-like, optional
+            Daily USD volumes of the reference list that new volumes are ranked against
+            (default: ``X['reference_volume_usd']`` is not used; the rows' own volumes).
+        """
+        import pandas as pd
+        from scipy import stats
+
+        if self.trend not in ("auto", True, False):
+            raise InputError(f"trend must be 'auto', True or False, not {self.trend!r}", field="trend")
+        if not 0 < self.level < 1:
+            raise InputError("level must be between 0 and 1", field="level")
+        yv = np.asarray(y, dtype=float)
+        if yv.ndim != 1 or len(yv) != len(X) or np.any(yv < 0) or np.any(yv != np.round(yv)):
+            raise InputError("y must be non-negative integer counts, one per row of X", field="y")
+        expo = X["exposure_years"].to_numpy(dtype=float)
+        if np.any(~np.isfinite(expo)) or np.any(expo <= 0):
+            raise InputError("exposure_years must be positive", field="exposure_years")
+        ref = np.asarray(X["volume_24h_usd"] if reference_volume_usd is None else reference_volume_usd, dtype=float)
+        self.reference_log_volume_ = np.sort(np.log1p(ref[np.isfinite(ref)]))
+        vp = X["volume_pct"].to_numpy(dtype=float) if "volume_pct" in X else None
+        self.data_end_ = float(X["year_end"].max()) if "year_end" in X else float(X["year"].max())
+        unknown = set(self.covariates) - set(COVARIATE_TERMS)
+        if unknown or not isinstance(self.covariates, (tuple, list)):
+            raise InputError(f"unknown covariate group(s) {sorted(unknown)}; choose from {', '.join(COVARIATE_TERMS)}",
+                             field="covariates")
+        full = design(X, self.reference_log_volume_, trend=True, volume_pct=vp)
+        X0 = full[:, self._columns(False)]
+        b0, c0, ll0, _ = fit_poisson(X0, yv, expo)
+        X1 = full[:, self._columns(True)]
+        b1, c1, ll1, _ = fit_poisson(X1, yv, expo)
+        lr = max(0.0, 2 * (ll1 - ll0))
+        p = float(stats.chi2.sf(lr, 1))
+        keep = bool(self.trend is True or (self.trend == "auto" and p < self.trend_alpha))
+        self.trend_test_ = {"coef": float(b1[-1]), "se": float(math.sqrt(c1[-1, -1])), "lr": lr, "p": p,
+                            "kept": keep, "alpha": self.trend_alpha}
+        beta, cov, ll = (b1, c1, ll1) if keep else (b0, c0, ll0)
+        self.terms_ = [(list(BASE_TERMS) + ["trend"])[i] for i in self._columns(keep)]
+        self.coef_ = pd.Series(beta, index=self.terms_, name="coef")
+        self.cov_ = pd.DataFrame(cov, index=self.terms_, columns=self.terms_)
+        self.loglik_ = ll
+        self.n_obs_ = len(X)
+        self.events_ = int(yv.sum())
+        self.exposure_years_ = float(expo.sum())
+        Xd = X1 if keep else X0
+        self.fitted_ = np.exp(Xd @ beta + np.log(expo))
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(Xd).tobytes())
+        h.update(yv.tobytes())
+        h.update(expo.tobytes())
+        self.fingerprint_ = h.hexdigest()
+        self._set_effects()
+        return self
+
+    def _set_effects(self) -> None:
+        import pandas as pd
+        from scipy import stats
+
+        z = stats.norm.ppf(0.5 + self.level / 2)
+        se = np.sqrt(np.diag(self.cov_.to_numpy()))
+        b = self.coef_.to_numpy()
+        zz = b / se
+        self.effects_ = pd.DataFrame({
+            "coef": b, "se": se, "rate_ratio": np.exp(b), "lo": np.exp(b - z * se), "hi": np.exp(b + z * se),
+            "z": zz, "p": 2 * stats.norm.sf(np.abs(zz)),
+        }, index=self.terms_)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise InputError("this BaseFrequencyModel is not fitted yet: call fit() or load_base_model()", field="model")
+
+    # ---------------------------------------------------------------- prediction
+    def _raw(self, X: pd.DataFrame, year: float | None) -> pd.DataFrame:
+        import pandas as pd
+
+        if not isinstance(X, pd.DataFrame):
+            raise InputError("X must be a pandas DataFrame", field="X")
+        out = pd.DataFrame(index=X.index)
+        for c in ("volume_24h_usd", "age_years", "security_points"):
+            out[c] = pd.to_numeric(X[c], errors="raise").astype(float) if c in X else np.nan
+        out["country"] = X["country"] if "country" in X else None
+        if year is not None:
+            out["year"] = float(year)
+        elif "year" in X:
+            out["year"] = X["year"].astype(float)
+        else:
+            out["year"] = self.data_end_
+        bad = out["volume_24h_usd"] < 0
+        if bad.any():
+            raise InputError("volume_24h_usd must be non-negative (blank = unknown)", field="volume_24h_usd")
+        return out
+
+    def _log_rate_parts(self, X: pd.DataFrame, year: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Rates and their gradients w.r.t. ``coef_`` (rows x terms), averaging missing volumes."""
+        raw = self._raw(X, year)
+        trend = "trend" in self.terms_
+        beta = self.coef_.to_numpy()
+        vol = raw["volume_24h_usd"].to_numpy()
+        known = ~np.isnan(vol)
+        rate = np.empty(len(raw))
+        grad = np.empty((len(raw), len(beta)))
+        if known.any():
+            D = design(raw[known], self.reference_log_volume_, trend=True, trend_cap=self.data_end_)[:, self._columns(trend)]
+            r = np.exp(D @ beta)
+            rate[known] = r
+            grad[known] = D * r[:, None]
+        if (~known).any():
+            # unknown size: average the rate over the reference list's volume percentiles
+            ref_pct = (np.arange(len(self.reference_log_volume_)) + 0.5) / len(self.reference_log_volume_)
+            sub = raw[~known]
+            D = design(sub.assign(volume_24h_usd=0.0), self.reference_log_volume_, trend=True,
+                       trend_cap=self.data_end_, volume_pct=np.zeros(len(sub)))[:, self._columns(trend)]
+            base = np.exp(D @ beta)
+            if "volume_pct" in self.terms_:
+                iv = self.terms_.index("volume_pct")
+                w = np.exp(beta[iv] * ref_pct)
+                m0, m1 = w.mean(), (w * ref_pct).mean()
+            else:
+                iv, m0, m1 = None, 1.0, 0.0
+            rate[~known] = base * m0
+            g = D * (base * m0)[:, None]
+            if iv is not None:
+                g[:, iv] = base * m1
+            grad[~known] = g
+        return rate, grad
+
+    def predict(self, X: pd.DataFrame, *, year: float | None = None) -> pd.Series:
+        """Annual breach rate (expected breaches per year) per row of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Columns ``volume_24h_usd`` (USD per day; NaN = unknown), ``age_years`` (NaN = unknown),
+            ``country`` (ISO alpha-2; blank = unknown), ``security_points`` (CryptoCompare
+            Security points; NaN = ungraded), optionally ``year`` (decimal calendar year).
+        year : float, optional
+            Calendar year for every row (overrides ``X['year']``; default: the data end).
+            Years beyond :attr:`data_end_` use the trend's value at the data end.
+
+        Returns
+        -------
+        pandas.Series
+            ``annual_rate``, breaches per exchange-year, indexed like ``X``.
+        """
+        import pandas as pd
+
+        self._check_fitted()
+        rate, _ = self._log_rate_parts(X, year)
+        return pd.Series(rate, index=X.index, name="annual_rate")
+
+    def annual_rate(self, X: pd.DataFrame, *, year: float | None = None) -> pd.Series:
+        """Annual breach rate per row (alias of :meth:`predict`, the factor the schedule multiplies)."""
+        return self.predict(X, year=year)
+
+    def predict_interval(self, X: pd.DataFrame, level: float | None = None, *, year: float | None = None) -> pd.DataFrame:
+        """Rate with a parameter-uncertainty interval (delta method on the log rate).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``annual_rate``, ``lo``, ``hi`` per row (breaches per year), coverage ``level``.
+        """
+        import pandas as pd
+        from scipy import stats
+
+        self._check_fitted()
+        level = self.level if level is None else level
+        if not 0 < level < 1:
+            raise InputError("level must be between 0 and 1", field="level")
+        rate, grad = self._log_rate_parts(X, year)
+        V = self.cov_.to_numpy()
+        se_log = np.sqrt(np.einsum("ij,jk,ik->i", grad, V, grad)) / rate
+        z = stats.norm.ppf(0.5 + level / 2)
+        return pd.DataFrame({"annual_rate": rate, "lo": rate * np.exp(-z * se_log), "hi": rate * np.exp(z * se_log)},
+                            index=X.index)
+
+    def expected_breaches(self, X: pd.DataFrame, start: Any, end: Any, level: float | None = None) -> dict[str, Any]:
+        """Expected breaches of each row between two dates, and a delta-method interval on the total.
+
+        Parameters
+        ----------
+        X : DataFrame
+            As for :meth:`predict`, plus optional ``start`` per row (a later start, e.g. the
+            row's as-of date; the window is [max(start, row start), end]).
+        start, end : date-like
+            Window. The rate is integrated month by month (the trend moves with calendar time).
+
+        Returns
+        -------
+        dict
+            ``rows`` (DataFrame: ``years``, ``annual_rate`` at the window midpoint,
+            ``expected_breaches``), ``expected_total``, ``interval`` ``[lo, hi]`` at ``level``.
+        """
+        import pandas as pd
+        from scipy import stats
+
+        self._check_fitted()
+        level = self.level if level is None else level
+        s0, e0 = pd.Timestamp(start), pd.Timestamp(end)
+        if e0 <= s0:
+            raise InputError(f"end {e0.date()} must be after start {s0.date()}", field="end")
+        row_start = pd.to_datetime(X["start"]) if "start" in X else pd.Series(s0, index=X.index)
+        row_start = row_start.where(row_start > s0, s0)
+        edges = pd.date_range(s0.normalize(), e0, freq="MS").union(pd.DatetimeIndex([s0, e0]))
+        edges = edges[(edges >= s0) & (edges <= e0)]
+        n, k = len(X), len(self.coef_)
+        exp_b = np.zeros(n)
+        grad = np.zeros((n, k))
+        rs = row_start.to_numpy(dtype="datetime64[ns]")
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            lo = np.maximum(rs, np.datetime64(a))
+            dur = np.clip((np.datetime64(b) - lo) / np.timedelta64(1, "D"), 0, None) / DAYS_PER_YEAR
+            if not dur.any():
+                continue
+            mid = a + (b - a) / 2
+            yr = mid.year + (mid.dayofyear - 0.5) / (366 if mid.is_leap_year else 365)
+            r, g = self._log_rate_parts(X, yr)
+            exp_b += r * dur
+            grad += g * dur[:, None]
+        years = np.clip((np.datetime64(e0) - rs) / np.timedelta64(1, "D"), 0, None) / DAYS_PER_YEAR
+        total = float(exp_b.sum())
+        gt = grad.sum(axis=0)
+        V = self.cov_.to_numpy()
+        z = stats.norm.ppf(0.5 + level / 2)
+        se_log = math.sqrt(float(gt @ V @ gt)) / total if total > 0 else 0.0
+        rows = pd.DataFrame({"years": years, "annual_rate": np.where(years > 0, exp_b / np.where(years > 0, years, 1), 0.0),
+                             "expected_breaches": exp_b}, index=X.index)
+        return {"rows": rows, "expected_total": total,
+                "interval": [total * math.exp(-z * se_log), total * math.exp(z * se_log)], "level": level}
+
+    # ---------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (coefficients, covariance, covariate spec, fingerprint)."""
+        self._check_fitted()
+        return {
+            "format": MODEL_FORMAT,
+            "params": {"trend": self.trend, "trend_alpha": self.trend_alpha, "level": self.level,
+                       "covariates": list(self.covariates)},
+            "terms": self.terms_,
+            "coef": [float(x) for x in self.coef_],
+            "cov": [[float(x) for x in row] for row in self.cov_.to_numpy()],
+            "spec": {
+                "licensed": sorted(LICENSED),
+                "security_centre": SECURITY_CENTRE, "security_scale": SECURITY_SCALE,
+                "trend_origin": TREND_ORIGIN, "data_end": self.data_end_,
+                "reference_log1p_volume_usd": [float(x) for x in self.reference_log_volume_],
+            },
+            "trend_test": self.trend_test_,
+            "fit": {"loglik": self.loglik_, "n_obs": self.n_obs_, "events": self.events_,
+                    "exposure_years": self.exposure_years_, "fingerprint_sha256": self.fingerprint_},
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> BaseFrequencyModel:
+        """Rebuild a fitted model from :meth:`to_dict` output (checks format and spec constants)."""
+        import pandas as pd
+
+        if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+            raise InputError(f"not a base frequency model (format {doc.get('format') if isinstance(doc, dict) else None!r})",
+                             field="format")
+        spec = doc["spec"]
+        if (sorted(LICENSED) != spec["licensed"] or spec["security_centre"] != SECURITY_CENTRE or spec["security_scale"] != SECURITY_SCALE
+                or spec["trend_origin"] != TREND_ORIGIN):
+            raise InputError("the stored covariate spec differs from this code's; refit the model", field="spec")
+        params = dict(doc["params"])
+        params["covariates"] = tuple(params.get("covariates", ()))
+        m = cls(**params)
+        m.terms_ = list(doc["terms"])
+        m.coef_ = pd.Series(doc["coef"], index=m.terms_, name="coef")
+        m.cov_ = pd.DataFrame(doc["cov"], index=m.terms_, columns=m.terms_)
+        m.data_end_ = float(spec["data_end"])
+        m.reference_log_volume_ = np.asarray(spec["reference_log1p_volume_usd"], dtype=float)
+        m.trend_test_ = dict(doc["trend_test"])
+        f = doc["fit"]
+        m.loglik_, m.n_obs_, m.events_ = f["loglik"], f["n_obs"], f["events"]
+        m.exposure_years_, m.fingerprint_ = f["exposure_years"], f["fingerprint_sha256"]
+        m._set_effects()
+        return m
+
+
+def load_base_model(folder: str | Path) -> BaseFrequencyModel:
+    """Registry loader: read ``model.json`` of a version folder (plain JSON, no code)."""
+    p = Path(folder) / "model.json"
+    return BaseFrequencyModel.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+
+# --------------------------------------------------------------------------- cohort panel
+
+
+def _decimal_year(ts: pd.Timestamp) -> float:
+    start = dt.date(ts.year, 1, 1)
+    days = (dt.date(ts.year + 1, 1, 1) - start).days
+    return ts.year + (ts.date() - start).days / days
+
+
+def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...] = ("coinpaprika", "cryptocompare"),
+                 attrition_censor: bool = False, cohorts: pd.DataFrame | None = None,
+                 exchanges: pd.DataFrame | None = None, incidents: pd.DataFrame | None = None,
+                 breach_types: tuple[str, ...] = BREACH_EVENT_TYPES) -> pd.DataFrame:
+    """Exchange x calendar-piece rows of the pooled cohorts, ready for :meth:`BaseFrequencyModel.fit`.
+
+    An exchange enters at the first listed snapshot where it is active and centralised and is
+    followed to closure (roster) or ``end``. Pieces are calendar years, split at 2020-12-10 where
+    the covariates of an exchange listed by CryptoCompare are refreshed (volume rank, country,
+    grade); before that, and for exchanges CryptoCompare does not list, the CoinPaprika values
+    hold (no grade). ``attrition_censor=True`` ends the follow-up of CoinPaprika exchanges not
+    listed as active by CryptoCompare at 2020-12-10 (a sensitivity analysis: they may have
+    closed unrecorded).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``exchange_id``, ``snapshot`` (whose covariates), ``start``, ``stop``, ``year`` (piece
+        midpoint, decimal), ``year_end`` (piece end, decimal), ``calendar_year``,
+        ``exposure_years``, ``breaches``, ``volume_24h_usd``, ``volume_pct`` (within-snapshot
+        mid-rank of log1p volume), ``age_years`` (NaN: launch unknown), ``country``,
+        ``security_points`` (NaN: ungraded).
+    """
+    import pandas as pd
+
+    from underwriting.datasets.cohorts import SNAPSHOTS, cohort_followup, load_cohorts
+    from underwriting.datasets.loaders import load_exchanges, load_incidents
+
+    coh = load_cohorts() if cohorts is None else cohorts
+    ex = load_exchanges() if exchanges is None else exchanges
+    inc = load_incidents() if incidents is None else incidents
+    fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types)
+          for s in snapshots}
+    for s, f in fu.items():
+        r = np.log1p(f["volume_24h_usd"].to_numpy(dtype=float))
+        f["volume_pct"] = (pd.Series(r).rank(method="average").to_numpy() - 0.5) / len(r)
+    # country at fit time: CryptoCompare's (any listing, active or not), never the roster's, which
+    # was built from incidents
+    cc_all = coh[coh["snapshot"].astype(str) == "cryptocompare"]
+    cc_country = {e: c for e, c in zip(cc_all["exchange_id"], cc_all["country"], strict=True)
+                  if isinstance(c, str) and c}
+    for f in fu.values():
+        f["country"] = f["exchange_id"].map(cc_country)
+    cp = fu.get("coinpaprika")
+    cc = fu.get("cryptocompare")
+    cc_by = cc.set_index("exchange_id") if cc is not None else None
+    refresh = pd.Timestamp(SNAPSHOTS["cryptocompare"])
+    end_ts = pd.Timestamp(end)
+    rows = []
+
+    def emit(rec: Any, s: str, a: pd.Timestamp, b: pd.Timestamp, breaches: list) -> None:
+        # split [a, b) at calendar years
+        cuts = [a] + [pd.Timestamp(y, 1, 1) for y in range(a.year + 1, b.year + 1)] + [b]
+        for u, v in zip(cuts[:-1], cuts[1:], strict=True):
+            if v <= u:
+                continue
+            launch = rec["launch_date"]
+            age = np.nan if pd.isna(launch) else max(0.0, (u - launch).days / DAYS_PER_YEAR)
+            sec = rec["security_points"] if s == "cryptocompare" and pd.notna(rec.get("grade")) else np.nan
+            rows.append({
+                "exchange_id": rec["exchange_id"], "snapshot": s, "start": u, "stop": v,
+                "year": _decimal_year(u + (v - u) / 2), "year_end": _decimal_year(v), "calendar_year": u.year,
+                "exposure_years": (v - u).days / DAYS_PER_YEAR,
+                "breaches": sum(1 for d in breaches if u < d <= v),
+                "volume_24h_usd": rec["volume_24h_usd"], "volume_pct": rec["volume_pct"], "age_years": age,
+                "country": rec["country"] if isinstance(rec["country"], str) and rec["country"] else None,
+                "security_points": float(sec) if pd.notna(sec) else np.nan,
+            })
+
+    seen = set()
+    if cp is not None:
+        for _, rec in cp.iterrows():
+            seen.add(rec["exchange_id"])
+            stop = rec["stop"]
+            in_cc = cc_by is not None and rec["exchange_id"] in cc_by.index
+            if in_cc and stop > refresh:
+                emit(rec, "coinpaprika", rec["start"], refresh, rec["breach_dates"])
+                r2 = cc_by.loc[rec["exchange_id"]]
+                r2 = r2.copy()
+                r2["exchange_id"] = rec["exchange_id"]
+                emit(r2, "cryptocompare", refresh, stop, rec["breach_dates"])
+            elif attrition_censor and cc is not None and stop > refresh:
+                emit(rec, "coinpaprika", rec["start"], refresh, rec["breach_dates"])
+            else:
+                emit(rec, "coinpaprika", rec["start"], min(stop, end_ts), rec["breach_dates"])
+    if cc is not None:
+        for _, rec in cc.iterrows():
+            if rec["exchange_id"] in seen:
+                continue
+            emit(rec, "cryptocompare", rec["start"], rec["stop"], rec["breach_dates"])
+    out = pd.DataFrame(rows)
+    return out[out["exposure_years"] > 0].reset_index(drop=True)
+
+
+def fit_shipped(end: str | dt.date = DATA_CUTOFF, **kw: Any) -> tuple[BaseFrequencyModel, pd.DataFrame]:
+    """Fit the base model on the shipped pooled cohorts; return the model and its panel.
+
+    New volumes are ranked against the CryptoCompare 2020 list (the latest; daily USD volume).
+    """
+    from underwriting.datasets.cohorts import cohort_followup
+
+    panel = cohort_panel(end=end)
+    ref = cohort_followup("cryptocompare")["volume_24h_usd"].to_numpy(dtype=float)
+    model = BaseFrequencyModel(**kw).fit(panel, panel["breaches"], reference_volume_usd=ref)
+    return model, panel
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+def covariates_from_submission(sub: Any, *, fx: Any | None = None) -> pd.DataFrame:
+    """One row of raw covariates for :meth:`BaseFrequencyModel.predict` from a submission.
+
+    * ``volume_24h_usd``: ``exposure.trading_volume_12m`` converted to USD at the as-of year's
+      average rate (the bundled FX table unless ``fx`` is given), divided by 365 (a 12-month
+      total as a daily figure, the scale of the aggregator lists);
+    * ``age_years``: years from ``exchange.launch_date`` to ``as_of``;
+    * ``country``: ``exchange.jurisdiction``;
+    * ``security_points``: NaN (a submission has no CryptoCompare grade: the ungraded level);
+    * ``year``: ``as_of`` as a decimal year.
+
+    A field that is missing from ``sub`` becomes NaN/None (documented missing), never zero.
+    """
+    import pandas as pd
+
+    def get(obj: Any, *path: str) -> Any:
+        for p in path:
+            if obj is None:
+                return None
+            obj = obj.get(p) if isinstance(obj, dict) else getattr(obj, p, None)
+        return obj
+
+    as_of = get(sub, "as_of")
+    as_of_ts = pd.Timestamp(as_of) if as_of is not None else None
+    vol12 = get(sub, "exposure", "trading_volume_12m")
+    cur = get(sub, "exposure", "currency")
+    vol = np.nan
+    if vol12 is not None and not _is_missing(vol12):
+        v = float(vol12)
+        if cur and str(cur).upper() != "USD":
+            if fx is None:
+                from underwriting.domain.currency import FxTable
+
+                fx = FxTable.bundled()
+            year = as_of_ts.year if as_of_ts is not None else DATA_CUTOFF.year
+            v = fx.convert(v, str(cur).upper(), "USD", year)
+        vol = v / 365.0
+    launch = get(sub, "exchange", "launch_date")
+    age = np.nan
+    if launch is not None and as_of_ts is not None:
+        age = max(0.0, (as_of_ts - pd.Timestamp(launch)).days / DAYS_PER_YEAR)
+    country = get(sub, "exchange", "jurisdiction")
+    return pd.DataFrame([{
+        "volume_24h_usd": vol, "age_years": age, "country": country if not _is_missing(country) else None,
+        "security_points": np.nan,
+        "year": _decimal_year(as_of_ts) if as_of_ts is not None else np.nan,
+    }])
