@@ -39,7 +39,12 @@ def _data_fingerprint() -> dict[str, str]:
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     """Fit the shipped model and run every validation; returns ``(model, panel, report)``."""
     from underwriting.frequency.base_model import fit_shipped
-    from underwriting.frequency.base_validation import attrition_check, by_calendar_year, ever_breached, out_of_time
+    from underwriting.frequency.base_validation import (
+        attrition_check,
+        by_calendar_year,
+        ever_breached,
+        out_of_time,
+    )
 
     model, panel = fit_shipped()
     report = {

@@ -157,7 +157,7 @@ def fit_poisson(X: np.ndarray, y: np.ndarray, exposure: np.ndarray, *, max_iter:
     beta = np.zeros(X.shape[1])
     beta[0] = math.log(max(y.sum(), 0.5) / exposure.sum())
     ll_old = -np.inf
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         eta = X @ beta + off
         mu = np.exp(eta)
         info = X.T @ (X * mu[:, None])
@@ -583,7 +583,7 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     inc = load_incidents() if incidents is None else incidents
     fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types)
           for s in snapshots}
-    for s, f in fu.items():
+    for f in fu.values():
         r = np.log1p(f["volume_24h_usd"].to_numpy(dtype=float))
         f["volume_pct"] = (pd.Series(r).rank(method="average").to_numpy() - 0.5) / len(r)
     # country at fit time: CryptoCompare's (any listing, active or not), never the roster's, which
