@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -240,3 +241,14 @@ def test_explain_prints_factor_table(monkeypatch, capsys):
     assert _main(monkeypatch, ["frequency", "explain", str(example_path("jp_small_exchange.json")), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert math.prod(f["factor"] for f in d["factors"]) == pytest.approx(d["annual_rate"], rel=1e-9)
+
+
+def test_rebuild_reproduces_the_shipped_files_byte_for_byte(tmp_path):
+    from underwriting.frequency.base_build import build
+    from underwriting.registry import Registry
+
+    root = Path(__file__).resolve().parents[2]
+    build(tmp_path)
+    for f in ("model.json", "training.json", "MODEL_CARD.md"):
+        assert (tmp_path / "frequency/0.1.0" / f).read_bytes() == (root / "models/frequency/0.1.0" / f).read_bytes(), f
+    assert Registry(tmp_path).default("frequency") == "0.1.0"

@@ -121,7 +121,8 @@ def build(root: str | Path | None = None, *, promote: bool = True) -> dict[str, 
                 "fingerprint_sha256": model.fingerprint_, "files_sha256": _data_fingerprint(),
                 "parts": {"real": ["every exchange, covariate and breach"], "synthetic": []},
             },
-            "metrics": {"oe_out_of_time": rep["out_of_time"]["oe"], "trend_p": rep["trend_test"]["p"]},
+            "metrics": {"summary": {"events": model.events_, "oe_out_of_time": rep["out_of_time"]["oe"],
+                                    "trend_p": rep["trend_test"]["p"]}},
         })
     if promote and reg.default(NAME) != VERSION:
         reg.promote(NAME, VERSION, note="base frequency model on real cohorts")

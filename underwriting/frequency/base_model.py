@@ -239,6 +239,19 @@ class BaseFrequencyModel:
         return (f"BaseFrequencyModel(trend={self.trend!r}, trend_alpha={self.trend_alpha!r}, "
                 f"level={self.level!r}, covariates={self.covariates!r})")
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn convention)."""
+        return {"trend": self.trend, "trend_alpha": self.trend_alpha, "level": self.level,
+                "covariates": self.covariates}
+
+    def set_params(self, **params: Any) -> BaseFrequencyModel:
+        """Set constructor arguments (scikit-learn convention); refit afterwards."""
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise InputError(f"unknown parameter {k!r}", field=k)
+            setattr(self, k, v)
+        return self
+
     def _columns(self, trend: bool) -> list[int]:
         keep = {"intercept"} | {t for g in self.covariates for t in COVARIATE_TERMS[g]}
         idx = [i for i, t in enumerate(BASE_TERMS) if t in keep]
