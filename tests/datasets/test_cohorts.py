@@ -120,3 +120,16 @@ def test_the_build_script_is_not_part_of_the_package():
     pkg = Path(__file__).resolve().parents[2] / "underwriting"
     text = "\n".join(p.read_text(encoding="utf-8") for p in pkg.rglob("*.py"))
     assert "build_cohorts" not in text and not re.search(r"/work/shared|\.\./shared", text)
+
+
+def test_card_matching_counts_are_recomputed():
+    card = (DATASETS / "cohorts.md").read_text(encoding="utf-8")
+    al = load_aliases()
+    n = al["match"].astype(str).value_counts()
+    assert f"{n['roster_name']} matched the roster by name" in card
+    assert f"{n['reviewed']} reviewed matches" in card and f"{n['kept_apart']} listings deliberately kept apart" in card
+    assert f"{n['coinpaprika_name']} CryptoCompare names matched a CoinPaprika listing; {n['new_id']} new ids" in card
+    roster = set(load_exchanges()["exchange_id"])
+    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    assert (f"Cohort exchanges on the roster: {cp['exchange_id'].isin(roster).sum()} of {len(cp)} (CoinPaprika), "
+            f"{cc['exchange_id'].isin(roster).sum()} of {len(cc)} (CryptoCompare)") in card
