@@ -252,3 +252,15 @@ def test_rebuild_reproduces_the_shipped_files_byte_for_byte(tmp_path):
     for f in ("model.json", "training.json", "MODEL_CARD.md"):
         assert (tmp_path / "frequency/0.1.0" / f).read_bytes() == (root / "models/frequency/0.1.0" / f).read_bytes(), f
     assert Registry(tmp_path).default("frequency") == "0.1.0"
+
+
+def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):
+    from underwriting.datasets.cohorts import cohort_followup
+
+    _, panel = shipped
+    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    cc_only = cc[~cc["exchange_id"].isin(cp["exchange_id"])]
+    assert panel["exchange_id"].nunique() == len(cp) + len(cc_only)
+    assert panel["breaches"].sum() == cp["breaches"].sum() + cc_only["breaches"].sum()
+    days = ((cp["stop"] - cp["start"]).dt.days.sum() + (cc_only["stop"] - cc_only["start"]).dt.days.sum())
+    assert panel["exposure_years"].sum() == pytest.approx(days / 365.25, rel=1e-12)

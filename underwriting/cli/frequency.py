@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description=__doc__)
     c.add_argument("file", help="CSV with columns name, country, year_established, volume_24h_usd, as_of")
     c.add_argument("--start", required=True, help="window start (YYYY-MM-DD)")
-    c.add_argument("--end", required=True, help="window end (YYYY-MM-DD)")
+    c.add_argument("--end", required=True, help="window end (YYYY-MM-DD; the window runs up to the start of that day)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     e = sub.add_parser("explain", help="the base model's factor table for a submission")
     e.add_argument("submission", help="submission file (.json or .toml)")
