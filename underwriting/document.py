@@ -172,6 +172,21 @@ def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
+def _plain(x: float | int) -> str:
+    """A number in positional notation (never "1e+08"): thousands separated, six significant figures."""
+    if isinstance(x, int):
+        return f"{x:,}"
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    if abs(x) >= 1e5:
+        return f"{x:,.0f}"
+    d = min(12, max(0, 5 - int(math.floor(math.log10(abs(x))))))
+    text = f"{x:,.{d}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _amount(x: Any, cur: str) -> str:
     v = _num(x)
     if v is None:
@@ -197,12 +212,14 @@ def _value(x: Any, cur: str, key: str = "") -> str:
         return "yes" if x else "no"
     if isinstance(x, int | float):
         k = key.lower()
-        if any(w in k for w in ("share", "coinsurance", "rate", "probab", "p_")) and abs(x) <= 1:
+        if (any(w in k for w in ("share", "coinsurance", "rate_on_line", "probab", "haircut"))
+                or k.startswith("p_")) and abs(x) <= 1:
             return _e(_fig.percent(float(x)))
-        if any(w in k for w in ("limit", "deductible", "attachment", "premium", "amount", "retention",
-                                "loss", "requirement", "credit", "cash")):
+        if cur and any(w in k for w in ("limit", "deductible", "attachment", "premium", "amount", "retention",
+                                        "loss", "requirement", "credit", "cash", "capital", "tvar", "std",
+                                        "oep", "aep")):
             return _amount(x, cur)
-        return _e(f"{x:,.6g}" if isinstance(x, float) else f"{x:,}")
+        return _e(_plain(x))
     if isinstance(x, list):
         if all(not isinstance(v, Mapping | list) for v in x):
             return _e(", ".join(str(v) for v in x)) if x else '<span class="na">none</span>'
@@ -260,10 +277,11 @@ def _price(q: Mapping[str, Any], cur: str) -> str:
                 f"<td class='num'>{'100%' if prem else ''}</td></tr>")
     comp = ("<table class='grid'><thead><tr><th>component</th><th>amount</th><th>share of premium</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>")
-    stats = _kv_table({
-        "expected loss": q.get("expected_loss"), "standard deviation": q.get("std"),
-        "TVaR 99.5%": q.get("tvar_995"), "rate on line": q.get("rate_on_line"),
-    }, cur)
+    stats = ("<table class='kv'>"
+             f"<tr><th>expected loss</th><td class='num'>{_amount(q.get('expected_loss'), cur)}</td></tr>"
+             f"<tr><th>standard deviation</th><td class='num'>{_amount(q.get('std'), cur)}</td></tr>"
+             f"<tr><th>TVaR 99.5%</th><td class='num'>{_amount(q.get('tvar_995'), cur)}</td></tr>"
+             f"<tr><th>rate on line</th><td class='num'>{_pct(q.get('rate_on_line'))}</td></tr></table>")
     return f"<div class='two'><div>{comp}</div><div>{stats}</div></div>"
 
 
@@ -333,7 +351,19 @@ def _reserve(q: Mapping[str, Any], cur: str) -> str:
     checks = r.pop("checks", [])
     body = _kv_table(r, cur)
     if checks:
-        body += "<h3>Checks</h3>" + _rows_table(list(checks), cur)
+        rows = []
+        for c in checks:
+            if not isinstance(c, Mapping):
+                continue
+            h = _num(c.get("haircut"))
+            who = f"<br><span class='small'>{_e(c['policy'])}</span>" if c.get("policy") else ""
+            rows.append(f"<tr><td>{_e(c.get('rule', '?'))}{who}</td><td>{_e(c.get('outcome', ''))}</td>"
+                        f"<td class='num'>{'' if h is None else _e(_fig.percent(h))}</td>"
+                        f"<td>{_e(c.get('reason', ''))}<br><span class='small'>{_e(c.get('status', ''))}: "
+                        f"{_e(c.get('source', ''))}</span></td></tr>")
+        body += ("<h3>Checks</h3><table class='grid checks'><thead><tr><th>rule</th><th>outcome</th>"
+                 "<th>haircut</th><th>reason, status and source</th></tr></thead><tbody>"
+                 + "".join(rows) + "</tbody></table>")
     return body
 
 
@@ -365,7 +395,7 @@ header { border-bottom: 3px solid #1c2833; padding-bottom: 4mm; margin-bottom: 5
 header h1 { font-size: 19pt; margin: 0 0 1mm 0; }
 header .sub { color: #566573; }
 .headline { display: flex; gap: 6mm; margin: 4mm 0; }
-.headline div { flex: 1; border: 1px solid #d5d8dc; border-radius: 2mm; padding: 2.5mm 3mm; }
+.headline > div { flex: 1; border: 1px solid #d5d8dc; border-radius: 2mm; padding: 2.5mm 3mm; }
 .headline .label { font-size: 8pt; color: #566573; text-transform: uppercase; letter-spacing: .04em; }
 .headline .big { font-size: 14pt; font-weight: bold; }
 h2 { font-size: 13pt; border-bottom: 1px solid #aab7b8; padding-bottom: 1mm; margin: 7mm 0 3mm; }
@@ -375,7 +405,7 @@ table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; font-size: 9p
 th, td { text-align: left; vertical-align: top; padding: 1.2mm 2mm; border-bottom: 1px solid #e5e8e8; }
 table.kv th { width: 42%; font-weight: normal; color: #566573; }
 table.grid thead th { background: #f2f3f4; font-weight: bold; border-bottom: 1px solid #aab7b8; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
 tr.total th, tr.total td { font-weight: bold; border-top: 2px solid #1c2833; }
 .two { display: flex; gap: 6mm; } .two > div { flex: 1; }
 .na { color: #a04000; font-style: italic; }
@@ -388,7 +418,9 @@ figcaption { font-size: 8.5pt; color: #566573; margin-top: 1mm; }
 section { break-inside: auto; }
 footer { margin-top: 8mm; border-top: 1px solid #aab7b8; padding-top: 2mm; font-size: 8pt; color: #566573; }
 code { font-size: 8.5pt; }
-td.small { font-size: 7.5pt; color: #566573; }
+td.small, span.small { font-size: 7.5pt; color: #566573; }
+table.checks td:first-child { width: 28%; word-break: break-word; }
+table { table-layout: auto; } td { overflow-wrap: anywhere; }
 @media print { body { padding: 0; } h2 { break-after: avoid; } }
 """
 
@@ -436,7 +468,7 @@ def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, by
         f"<div><div class='label'>premium</div><div class='big' id='premium'>{_amount(q.get('premium'), cur)}</div></div>"
         f"<div><div class='label'>rate on line</div><div class='big'>{_pct(q.get('rate_on_line'))}</div></div>"
         f"<div><div class='label'>expected loss</div><div class='big'>{_amount(q.get('expected_loss'), cur)}</div></div>"
-        f"<div><div class='label'>risk score</div><div class='big'>{_e(q.get('risk_score', NA))} / 100"
+        f"<div><div class='label'>risk score</div><div class='big'>{_e(_plain(round(_num(q.get('risk_score')) or 0.0, 1)) if _num(q.get('risk_score')) is not None else NA)} / 100"
         f" (band {_e(q.get('risk_band', NA))})</div></div></div>",
         wblock,
         _section("exchange", "The exchange", _kv_table({

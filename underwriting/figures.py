@@ -419,7 +419,7 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
     total = sum(float(v) for _, v in steps)
     if abs(requirement - total - residual) > 1e-6 * max(1.0, requirement):
         raise ValueError(f"requirement {requirement} - credits {total} != residual {residual}")
-    fig, ax = _figure(3.9)
+    fig, ax = _figure(4.2)
     _title(fig, ax, title or f"Reserve: requirement {money(requirement, currency)} to residual cash "
            f"{money(residual, currency)}",
            f"credits earned by the policy in green; the retention ({money(retention, currency)}) stays in cash")
@@ -434,7 +434,7 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
         ax.text(i, hi, ("−" if v >= 0 else "+") + money(abs(v), currency), ha="center", va="bottom",
                 fontsize=8)
         ax.plot([i - 1 - 0.3, i + 0.3], [level, level], color=MUTED, linewidth=0.8, linestyle=":")
-        names.append(textwrap.fill(str(name), 16))
+        names.append(textwrap.fill(str(name), 18, break_on_hyphens=False))
         level -= v
     k = len(steps) + 1
     ret = min(retention, residual)
@@ -449,7 +449,7 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
     ax.set_ylim(0, requirement * 1.15 if requirement > 0 else 1.0)
     ax.yaxis.set_major_formatter(_money_formatter(currency))
     ax.set_ylabel(currency)
-    ax.legend(loc="upper right")
+    fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
