@@ -155,8 +155,13 @@ def _money_formatter(currency: str | None):
     from matplotlib.ticker import Formatter
 
     class _Money(Formatter):
+        _ticks: list[float] = []
+
+        def set_locs(self, locs):
+            self._ticks = [float(v) for v in locs]
+
         def __call__(self, x, pos=None):
-            locs = [v for v in (self.locs if len(self.locs) else [x]) if math.isfinite(v)]
+            locs = [v for v in (self._ticks or [x]) if math.isfinite(v)]
             top = max((abs(v) for v in locs), default=abs(x))
             unit = _unit(top)
             steps = sorted({abs(b - a) for a, b in zip(locs, locs[1:], strict=False) if b != a})
