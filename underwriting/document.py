@@ -331,6 +331,9 @@ def _figures(q: Mapping[str, Any], figs: Mapping[str, bytes] | None) -> str:
     reasons = figure_inputs(q)
     out = []
     for i, (key, caption) in enumerate(FIGURES.items(), start=1):
+        spec = reasons.get(key)
+        if key == "factors" and not isinstance(spec, str) and spec and spec[1].get("title"):
+            caption = "Risk-score reasons: contribution to the log-odds of a breach (no frequency factors in this quote)"
         png = (figs or {}).get(key)
         if png:
             src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")

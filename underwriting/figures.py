@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = [
     "money", "percent", "factor_chart", "loss_exceedance_chart", "peril_split_chart",
-    "reserve_waterfall", "calibration_chart", "cost_chart", "to_png_bytes", "close",
+    "reserve_waterfall", "calibration_chart", "cost_chart", "to_png_bytes", "save_png", "close",
 ]
 
 #: Width of every figure (inches): 17 cm, the text width of an A4 page with 2 cm margins.
@@ -194,6 +194,13 @@ def to_png_bytes(fig: Any, *, dpi: int = DPI) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
     close(fig)
     return buf.getvalue()
+
+
+def save_png(fig: Any, path: Any) -> Any:
+    """Write ``fig`` as PNG to ``path`` atomically (an interrupted run leaves no half-written file); returns the path."""
+    from underwriting.fileio import atomic_write_bytes
+
+    return atomic_write_bytes(path, to_png_bytes(fig))
 
 
 def close(fig: Any) -> None:

@@ -164,3 +164,13 @@ def test_other_examples_render(example):
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
     assert _amount(q["premium"], q["currency"]) in html
+
+
+def test_factor_figure_falls_back_to_the_risk_score_reasons_and_says_so(demo_quote):
+    q = copy.deepcopy(demo_quote)
+    q["frequency"].pop("factors", None)
+    name, kw = figure_inputs(q)["factors"]
+    assert name == "factor_chart"
+    assert [f["log_odds"] for f in kw["factors"]] == [r["log_odds"] for r in q["reasons"]][:12]
+    html = render_quote_html(q, figures=build_quote_figures(q))
+    assert "Figure 1. Risk-score reasons" in html

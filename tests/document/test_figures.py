@@ -159,3 +159,8 @@ def test_importing_figures_does_not_import_matplotlib():
     code = "import sys, underwriting.figures, underwriting.document; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_save_png_writes_the_same_bytes(tmp_path):
+    path = F.save_png(_charts()["costs"](), tmp_path / "sub" / "costs.png")
+    assert path.read_bytes() == F.to_png_bytes(_charts()["costs"]())
