@@ -115,6 +115,7 @@ _RC = {
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": False,
     "axes.formatter.useoffset": False, "axes.formatter.limits": (-99, 99),
     "svg.fonttype": "none", "figure.dpi": DPI,
+    "text.parse_math": False,  # "$" is a currency symbol here (HK$, US$), never the start of mathtext
 }
 
 

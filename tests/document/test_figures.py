@@ -164,3 +164,13 @@ def test_importing_figures_does_not_import_matplotlib():
 def test_save_png_writes_the_same_bytes(tmp_path):
     path = F.save_png(_charts()["costs"](), tmp_path / "sub" / "costs.png")
     assert path.read_bytes() == F.to_png_bytes(_charts()["costs"]())
+
+
+def test_dollar_signs_are_text_not_mathtext():
+    fig = F.reserve_waterfall(4.5e9, {"credit": 0.0}, 0.0, 4.5e9, "HKD")
+    title = fig._suptitle
+    assert "HK$4.5bn to residual cash HK$4.5bn" in title.get_text()
+    texts = [title, *fig.axes[0].texts, *fig.axes[0].get_yticklabels()]
+    fig.canvas.draw()
+    assert all(not t._preprocess_math(t.get_text())[1] for t in texts)
+    F.close(fig)
