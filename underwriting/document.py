@@ -75,12 +75,16 @@ def _exceedance_points(q: Mapping[str, Any]) -> tuple[list[tuple[float, float]],
     p_att, p_exh = _num(q.get("p_attach")), _num(q.get("p_exhaust"))
     pts: list[tuple[float, float]] = []
     markers: dict[str, tuple[float, float]] = {}
+    t = q.get("terms") or {}
+    # with aggregate terms the pricing engine reports P(attach) / P(exhaust) of the aggregate: say so
+    agg_att = " (aggregate)" if (_num(t.get("aggregate_deductible")) or 0.0) > 0 else ""
+    agg_exh = " (aggregate)" if _num(t.get("aggregate_limit")) is not None else ""
     if p_att is not None and p_att > 0 and att > 0:
         pts.append((att, p_att))
-        markers["P(attach)"] = (att, p_att)
+        markers[f"P(attach){agg_att}"] = (att, p_att)
     if p_exh is not None and p_exh > 0:
         pts.append((att + lim, p_exh))
-        markers["P(exhaust)"] = (att + lim, p_exh)
+        markers[f"P(exhaust){agg_exh}"] = (att + lim, p_exh)
     for row in q.get("ep_points") or []:
         rp, oep = _num(row.get("return_period")), _num(row.get("oep"))
         if rp and rp > 1 and oep is not None and 0 < oep < lim * share:

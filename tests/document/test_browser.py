@@ -18,7 +18,8 @@ from underwriting import figures as F
 from underwriting.document import FIGURES, render_quote_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")]
 
 ONLY_FIGURES = ("<style>header, .headline, #warnings, section:not(#figures), footer, figcaption, h2 "
                 "{ display: none !important; } figure { margin: 12px 0 !important; }</style></head>")

@@ -135,7 +135,8 @@ def test_exceedance_points_come_from_the_quote(full_quote):
     expected = {(att, q["p_attach"]), (att + lim, q["p_exhaust"])}
     expected |= {(att + r["oep"] / share, 1 / r["return_period"]) for r in q["ep_points"] if 0 < r["oep"] < lim}
     assert set(zip(kw["amounts"], kw["probabilities"], strict=True)) == expected
-    assert kw["markers"] == {"P(attach)": (att, q["p_attach"]), "P(exhaust)": (att + lim, q["p_exhaust"])}
+    assert kw["markers"] == {"P(attach)": (att, q["p_attach"]),
+                             "P(exhaust) (aggregate)": (att + lim, q["p_exhaust"])}  # the demo has an aggregate limit
 
 
 def test_inconsistent_exceedance_is_not_drawn(full_quote):
