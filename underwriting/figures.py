@@ -271,7 +271,8 @@ def factor_chart(factors: Any, *, title: str | None = None) -> Any:
                 transform=ax.transAxes)
         ax.set_yticks([])
         return fig
-    bars = ax.barh(names, vals, color=[DEBIT if v > 0 else CREDIT for v in vals], height=0.6)
+    bars = ax.barh(range(len(vals)), vals, color=[DEBIT if v > 0 else CREDIT for v in vals], height=0.6)
+    ax.set_yticks(range(len(vals)), names)  # positions, not categories: equal names never merge
     ax.axvline(0.0, color="black", linewidth=0.8)
     labels = [f"×{math.exp(v):.3g}" if kind == "log-rate" else f"{v:+.2f}" for v in vals]
     ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
@@ -384,7 +385,8 @@ def peril_split_chart(perils: Any, currency: str, *, title: str | None = None) -
         return fig
     names = [str(r["name"]).replace("_", " ") for r in rows]
     vals = [float(r["expected_loss"]) for r in rows]
-    bars = ax.barh(names, vals, color=NEUTRAL, height=0.6)
+    bars = ax.barh(range(len(vals)), vals, color=NEUTRAL, height=0.6)
+    ax.set_yticks(range(len(vals)), names)
     labels = []
     for r, v in zip(rows, vals, strict=True):
         s = f"{money(v, currency)} ({percent(v / total, digits=2) if total > 0 else '0%'})"
@@ -447,7 +449,7 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
         ax.text(i, hi, ("−" if v >= 0 else "+") + money(abs(v), currency), ha="center", va="bottom",
                 fontsize=8)
         ax.plot([i - 1 - 0.3, i + 0.3], [level, level], color=MUTED, linewidth=0.8, linestyle=":")
-        names.append(textwrap.fill(str(name), 18, break_on_hyphens=False))
+        names.append(textwrap.fill(str(name), 22, break_on_hyphens=False, break_long_words=False))
         level -= v
     k = len(steps) + 1
     ret = min(retention, residual)
@@ -520,15 +522,17 @@ def cost_chart(costs: Any, currency: str, *, best: str | None = None, title: str
     """
     rows = list(costs.items()) if isinstance(costs, Mapping) else [tuple(c) for c in costs]
     rows.sort(key=lambda r: -float(r[1]))
-    fig, ax = _figure(max(2.4, 0.34 * len(rows) + 1.5))
+    lines = sum(1 + len(str(r[0])) // 36 for r in rows)
+    fig, ax = _figure(max(2.4, 0.3 * lines + 0.1 * len(rows) + 1.5))
     _title(fig, ax, title or "Cost by option")
     if not rows:
         ax.text(0.5, 0.5, "no option", ha="center", va="center", transform=ax.transAxes)
         return fig
-    names = [textwrap.shorten(str(r[0]), 40) for r in rows]
+    names = [textwrap.fill(str(r[0]), 36, break_on_hyphens=False) for r in rows]
     vals = [float(r[1]) for r in rows]
-    bars = ax.barh(names, vals, height=0.6,
+    bars = ax.barh(range(len(vals)), vals, height=0.6,
                    color=[CREDIT if r[0] == best else NEUTRAL for r in rows])
+    ax.set_yticks(range(len(vals)), names)
     ax.bar_label(bars, labels=[money(v, currency) for v in vals], padding=3, fontsize=8)
     _pad_x(ax, min(0.0, *vals), max(0.0, *vals), 0.2)
     ax.axvline(0, color="black", linewidth=0.8)

@@ -174,3 +174,13 @@ def test_dollar_signs_are_text_not_mathtext():
     fig.canvas.draw()
     assert all(not t._preprocess_math(t.get_text())[1] for t in texts)
     F.close(fig)
+
+
+def test_equal_labels_keep_separate_bars():
+    fig = F.cost_chart([("a + b", 1e6), ("a + b", 2e6), ("c", 3e6)], "USD")
+    ys = sorted(p.get_y() for p in fig.axes[0].patches)
+    assert len(set(ys)) == 3 and sorted(p.get_width() for p in fig.axes[0].patches) == [1e6, 2e6, 3e6]
+    F.close(fig)
+    fig = F.factor_chart([{"factor": "x", "multiplier": 1.2}, {"factor": "x", "multiplier": 0.7}])
+    assert len({p.get_y() for p in fig.axes[0].patches}) == 2
+    F.close(fig)
