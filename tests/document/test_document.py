@@ -1,0 +1,177 @@
+"""The quote document: every section, the quote's own values, escaping, self-containment, missing keys."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html as html_mod
+import re
+
+import pytest
+
+from underwriting import figures as F
+from underwriting.document import FIGURES, build_quote_figures, figure_inputs, render_quote_html
+
+SECTIONS = ["exchange", "terms", "price", "defence", "figures", "reserve", "reasons", "assumptions", "fx",
+            "versions"]
+
+
+def _amount(x: float, cur: str) -> str:
+    return f"{x:,.0f} {cur}"
+
+
+def test_every_section_and_figure_is_present(full_quote, full_figures):
+    html = render_quote_html(full_quote, figures=full_figures)
+    assert html.startswith("<!DOCTYPE html>")
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html, sid
+    assert 'id="warnings"' in html
+    assert set(full_figures) == set(FIGURES)
+    imgs = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    assert len(imgs) == len(FIGURES)
+    assert sorted(base64.b64decode(s) for s in imgs) == sorted(full_figures.values())
+    assert "not available" not in html  # every key is present in the full quote
+
+
+def test_values_equal_the_quote_json(full_quote, full_figures):
+    q = full_quote
+    cur = q["currency"]
+    html = render_quote_html(q, figures=full_figures)
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert html_mod.escape(q["warnings"][0]) in html
+    assert f"<div class='big' id='premium'>{_amount(q['premium'], cur)}</div>" in html
+    for key in ("expected_loss", "std", "tvar_995"):
+        assert _amount(q[key], cur) in html
+    for name, v in q["premium_components"].items():
+        assert re.search(rf"<th>{re.escape(name.replace('_', ' '))}</th><td class='num'>"
+                         rf"{re.escape(_amount(v, cur))}</td>", html), name
+    t = q["terms"]
+    assert f"Cover: <b>{_amount(t['limit'], cur)}</b> excess of <b>{_amount(t['deductible'], cur)}</b>" in html
+    assert f"<td id='p_attach'>{F.percent(q['p_attach'])}</td>" in html
+    assert f"<td id='p_exhaust'>{F.percent(q['p_exhaust'])}</td>" in html
+    for row in q["ep_points"]:
+        assert _amount(row["oep"], cur) in html and _amount(row["aep"], cur) in html
+    for p in q["perils"]:
+        assert p["name"] in html and _amount(p["expected_loss"], cur) in html
+    lo, hi = q["premium_range"]
+    assert f"{_amount(lo, cur)} to {_amount(hi, cur)}" in html
+    assert q["severity"]["family"] in html
+    assert "0.42" in text and "21,000,000" in text and "anderson_darling" in text
+    for f in q["frequency"]["factors"]:
+        assert f["factor"] in html and html_mod.escape(f["reason"]) in html
+    assert "0.012 to 0.055" in html
+    assert _amount(q["reserve"]["requirement"], cur) in html and _amount(q["reserve"]["credit"], cur) in html
+    for a in q["assumptions"]:
+        assert html_mod.escape(a, quote=True) in html
+    for k, v in q["versions"].items():
+        assert f"version: {k.replace('_', ' ')}</th><td>{v}</td>" in html
+    assert q["input_hash"] in html
+    for r in q["reasons"]:
+        assert r["factor"] in html and f"{r['log_odds']:+.3f}" in html
+    assert str(q["fx"][0]["units_per_usd"]) in html
+
+
+def test_hostile_text_is_escaped(full_quote, full_figures):
+    q = copy.deepcopy(full_quote)
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    q["exchange"] = evil
+    q["terms"]["policy_id"] = evil
+    q["warnings"] = [evil]
+    q["assumptions"] = [*q["assumptions"], evil]
+    q["reasons"][0]["factor"] = evil
+    q["reserve"]["checks"][0]["reason"] = evil
+    q["perils"][0]["name"] = evil
+    html = render_quote_html(q, figures=build_quote_figures(q))
+    assert "<script" not in html.lower()
+    assert "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "<img src=x" not in html
+    assert html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") >= 7
+
+
+def test_self_contained(full_quote, full_figures):
+    html = render_quote_html(full_quote, figures=full_figures)
+    srcs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in html and "<script" not in html.lower() and "@import" not in html
+    assert "url(" not in html
+    assert "@page { size: A4" in html
+
+
+def test_missing_defence_keys_say_not_available(demo_quote):
+    q = copy.deepcopy(demo_quote)
+    for key in ("severity", "perils", "p_attach", "p_exhaust", "ep_points", "premium_range", "warnings"):
+        q.pop(key, None)
+    q["frequency"].pop("factors", None)
+    q["frequency"].pop("interval", None)
+    figs = build_quote_figures(q)
+    html = render_quote_html(q, figures=figs)
+    defence = html.split('<section id="defence">')[1].split("</section>")[0]
+    for heading in ("Severity", "Perils", "Exceedance points", "Premium range"):
+        block = defence.split(f"<h3>{heading}")[1].split("<h3>")[0]
+        assert "not available" in block, heading
+    assert "90% interval: <span class=\"na\">not available</span>" in defence
+    assert defence.count("not available") >= 8
+    assert "the quote carries no warnings list" in html
+    # the figures it cannot draw are named with the reason; those it can are drawn
+    assert "loss_exceedance" not in figs and "perils" not in figs
+    assert "Figure 2 (Loss exceedance" in html and "missing p_attach, p_exhaust, ep_points" in html
+    assert "Figure 3 (Expected loss by peril): not available: the quote has no per-peril expected losses" in html
+    assert "reserve" in figs and "factors" in figs  # from the reserve block and the risk-score reasons
+
+
+def test_no_figures_supplied(full_quote):
+    html = render_quote_html(full_quote)
+    assert "data:image" not in html
+    assert html.count("not available: the figure was not supplied") == len(FIGURES)
+
+
+def test_exceedance_points_come_from_the_quote(full_quote):
+    spec = figure_inputs(full_quote)["loss_exceedance"]
+    assert spec[0] == "loss_exceedance_chart"
+    kw = spec[1]
+    t, q = full_quote["terms"], full_quote
+    att, lim, share = t["deductible"], t["limit"], t["coinsurance"]
+    assert (kw["attachment"], kw["limit"], kw["currency"]) == (att, lim, q["currency"])
+    expected = {(att, q["p_attach"]), (att + lim, q["p_exhaust"])}
+    expected |= {(att + r["oep"] / share, 1 / r["return_period"]) for r in q["ep_points"] if 0 < r["oep"] < lim}
+    assert set(zip(kw["amounts"], kw["probabilities"], strict=True)) == expected
+    assert kw["markers"] == {"P(attach)": (att, q["p_attach"]),
+                             "P(exhaust) (aggregate)": (att + lim, q["p_exhaust"])}  # the demo has an aggregate limit
+
+
+def test_inconsistent_exceedance_is_not_drawn(full_quote):
+    q = copy.deepcopy(full_quote)
+    q["p_exhaust"] = 0.5  # more likely to exhaust than to attach: the document refuses to draw it
+    assert "not decreasing" in figure_inputs(q)["loss_exceedance"]
+
+
+def test_waterfall_inputs_from_the_reserve_block(full_quote):
+    name, kw = figure_inputs(full_quote)["reserve"]
+    r = full_quote["reserve"]
+    assert name == "reserve_waterfall"
+    assert kw["requirement"] == r["requirement"] and kw["residual"] == r["residual_cash"]
+    assert [c for _, c in kw["credits"]] == [r["credit"]]
+    assert kw["retention"] == min(full_quote["terms"]["deductible"], r["requirement"], r["residual_cash"])
+
+
+@pytest.mark.parametrize("example", ["global_large_exchange.json", "hk_exchange_with_incident.json"])
+def test_other_examples_render(example):
+    from underwriting.domain.submission import load_submission
+    from underwriting.quoting import make_quote
+    from underwriting.resources import example_path
+
+    q = make_quote(load_submission(str(example_path(example))), None, seed=0).to_dict()
+    html = render_quote_html(q, figures=build_quote_figures(q))
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    assert _amount(q["premium"], q["currency"]) in html
+
+
+def test_factor_figure_falls_back_to_the_risk_score_reasons_and_says_so(demo_quote):
+    q = copy.deepcopy(demo_quote)
+    q["frequency"].pop("factors", None)
+    name, kw = figure_inputs(q)["factors"]
+    assert name == "factor_chart"
+    assert [f["log_odds"] for f in kw["factors"]] == [r["log_odds"] for r in q["reasons"]][:12]
+    html = render_quote_html(q, figures=build_quote_figures(q))
+    assert "Figure 1. Risk-score reasons" in html
