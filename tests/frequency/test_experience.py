@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from scipy import integrate, stats
 
+from tests.conftest import EXAMPLES
 from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, VECTORS
 from underwriting.errors import InputError
 from underwriting.frequency.experience import (
     VECTOR_EVENT_TYPE,
@@ -23,8 +25,6 @@ from underwriting.frequency.experience import (
     rate_with_experience,
     window,
 )
-from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, VECTORS
-from tests.conftest import EXAMPLES
 
 
 def _posterior_by_quadrature(m, alpha, n, e):
