@@ -22,7 +22,7 @@ from tests.frequency._schedule_base import (
 from underwriting.domain.submission import Submission, load_submission
 from underwriting.errors import InputError
 from underwriting.frequency.model import BreachFrequency
-from underwriting.frequency.schedule import load_schedule
+from underwriting.frequency.schedule import DEFAULT_SCHEDULE, load_schedule
 
 NAMES = ["jp_small_exchange.json", "global_large_exchange.json", "hk_exchange_with_incident.json"]
 
@@ -132,8 +132,7 @@ def test_errors(base, subs):
 
 def test_schedule_path_is_accepted(base, subs, tmp_path):
     p = tmp_path / "s.toml"
-    p.write_text(load_schedule().path and open(load_schedule().path, encoding="utf-8").read()
-                 .replace("max = 2.0", "max = 1.1", 1), encoding="utf-8")
+    p.write_text(DEFAULT_SCHEDULE.read_text(encoding="utf-8").replace("max = 2.0", "max = 1.1", 1), encoding="utf-8")
     doc = json.loads((EXAMPLES / "hk_exchange_with_incident.json").read_text())
     sub = Submission.model_validate(doc)
     r = BreachFrequency(base, schedule=str(p), prior_strength=1.0).fit().explain(covariates([sub]), [sub])[0]

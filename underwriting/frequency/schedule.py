@@ -391,7 +391,14 @@ def _check(table: ScheduleTable, text: str, source: str) -> None:
 
 def parse_schedule(text: str, *, source: str = "<schedule>") -> ScheduleTable:
     """Validate schedule TOML text (see :func:`load_schedule`)."""
-    data = parse_document(text, fmt="toml", source=source)
+    return schedule_from_mapping(parse_document(text, fmt="toml", source=source), source=source, text=text)
+
+
+def schedule_from_mapping(data: dict[str, Any], *, source: str = "<schedule>", text: str = "") -> ScheduleTable:
+    """Validate a schedule given as a mapping (the parsed TOML), with the checks of
+    :func:`load_schedule`; ``text``, when given, lets errors name the line."""
+    if not isinstance(data, dict):
+        raise InputError(f"a schedule table is a mapping, got {type(data).__name__}", source=source)
     try:
         table = ScheduleTable.model_validate({**data, "path": source})
     except ValidationError as exc:
@@ -428,5 +435,5 @@ def load_schedule(path: str | Path | None = None) -> ScheduleTable:
 
 __all__ = [
     "DEFAULT_SCHEDULE", "ScheduleFactor", "ScheduleRating", "ScheduleTable", "load_schedule", "parse_schedule",
-    "posture_vocabulary",
+    "posture_vocabulary", "schedule_from_mapping",
 ]
