@@ -197,3 +197,27 @@ def test_breach_counts_from_the_incident_table():
     assert got.tolist() == [1, 0, 0]
     got = breach_counts(inc, ["a"], ["2019-01-01"], ["2022-01-01"])
     assert got.tolist() == [2]
+
+
+def test_worked_example_of_docs():
+    """The numbers of docs/schedule.md, section 1 (m = 0.012, alpha = 0.5, shipped table)."""
+    from underwriting.domain.submission import load_submission
+    from underwriting.frequency.schedule import load_schedule
+
+    hk = load_submission(str(EXAMPLES / "hk_exchange_with_incident.json"))
+    e = experience_rating(hk, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
+    assert e.prior_years == pytest.approx(41.667, abs=5e-4)
+    assert e.exposure_years == pytest.approx(2798 / 365.25) and e.breaches == 1
+    assert round(e.credibility, 4) == 0.1553 and round(e.posterior_rate, 6) == 0.030409
+    s = load_schedule().rate(hk)
+    assert round(s.factor, 4) == 1.4482
+    rate = e.posterior_rate * s.factor
+    assert round(rate, 6) == 0.044040 and round(100 * -math.expm1(-rate), 2) == 4.31
+    jp = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    e = experience_rating(jp, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
+    assert round(e.exposure_years, 4) == 8.4983 and round(e.credibility, 4) == 0.1694
+    assert round(e.posterior_rate, 6) == 0.009967 and not e.floor_applied
+    s = load_schedule().rate(jp)
+    assert round(s.factor, 4) == 0.7142
+    rate = e.posterior_rate * s.factor
+    assert round(rate, 6) == 0.007119 and round(100 * -math.expm1(-rate), 2) == 0.71
