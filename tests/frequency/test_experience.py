@@ -104,6 +104,12 @@ def test_underdispersed_counts_give_infinite_alpha():
     counts = np.ones(50)  # exactly the mean every time: less spread than Poisson
     fit = estimate_prior_strength(counts, e, mu)
     assert math.isinf(fit.alpha) and math.isinf(fit.alpha_moments)
+    assert fit.log_likelihood == pytest.approx(stats.poisson.logpmf(counts, mu).sum(), rel=1e-12)
+    # one-sided 90% profile bound: the log-likelihood there is chi2_1(0.8)/2 below the Poisson limit
+    lo, hi = fit.interval
+    assert math.isinf(hi)
+    ll_lo = stats.nbinom.logpmf(counts, lo, lo / (lo + mu)).sum()
+    assert ll_lo - fit.log_likelihood == pytest.approx(-stats.chi2.ppf(0.8, 1) / 2, abs=1e-6)
 
 
 @pytest.mark.parametrize("kw, field", [

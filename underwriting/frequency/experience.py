@@ -74,7 +74,8 @@ class PriorStrength:
     se_log_alpha : float
         Standard error of ``ln α`` from the observed information (``nan`` when ``α`` is infinite).
     interval : tuple of float
-        Approximate 90% interval of ``α`` (Wald on ``ln α``).
+        Approximate 90% interval of ``α``: Wald on ``ln α``; when ``α`` is infinite, the one-sided
+        90% profile-likelihood lower bound and ``inf``.
     n_exchanges : int
     breaches : float
         Total observed count.
@@ -131,7 +132,7 @@ def estimate_prior_strength(counts, exposures, expected) -> PriorStrength:
         expectation, fewer than two exchanges or no breach at all.
     """
     import numpy as np
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import brentq, minimize_scalar
 
     n = np.asarray(counts, dtype=float)
     e = np.asarray(exposures, dtype=float)
@@ -165,8 +166,13 @@ def estimate_prior_strength(counts, exposures, expected) -> PriorStrength:
     log_a = float(res.x)
     if hi - log_a < 1e-3 or nll(hi) <= float(res.fun):
         alpha, se = math.inf, math.nan
-        interval = (math.exp(log_a) if math.isfinite(a_mom) else ALPHA_BOUNDS[1], math.inf)
         ll = float(np.sum(n * np.log(mu) - mu - np.array([math.lgamma(k + 1) for k in n])))
+        # one-sided 90% profile-likelihood bound: where the log-likelihood has fallen by
+        # chi2_1(0.80) / 2 below its supremum (the Poisson limit)
+        drop = 0.5 * 1.6423744151498185
+        f = lambda la: -nll(la) - (ll - drop)  # noqa: E731
+        low = brentq(f, lo, hi, xtol=1e-10) if f(lo) < 0 < f(hi - 1e-9) else math.exp(lo)
+        interval = (math.exp(low) if low != math.exp(lo) else ALPHA_BOUNDS[0], math.inf)
     else:
         alpha = math.exp(log_a)
         h = 1e-4  # observed information on the ln α scale, by central differences
