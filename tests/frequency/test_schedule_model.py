@@ -8,6 +8,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import EXAMPLES
@@ -147,3 +148,21 @@ def test_predict_table(base, subs):
     assert np.allclose(df["annual_rate"], df["base_rate"] * df["experience_factor"] * df["schedule_factor"],
                        rtol=1e-14)
     assert np.allclose(df["p_breach"], -np.expm1(-2.0 * df["annual_rate"]), rtol=1e-14)
+
+
+def test_exchange_totals_sum_the_pieces_of_a_panel(base):
+    from underwriting.frequency.model import exchange_totals
+
+    cohort = synthetic_cohort(n=50, seed=4).assign(exchange_id=[f"x{i:02d}" for i in range(50)])
+    # split each exchange's follow-up in two pieces; breaches go to the first
+    first = cohort.assign(exposure_years=cohort["exposure_years"] * 0.25)
+    second = cohort.assign(exposure_years=cohort["exposure_years"] * 0.75, breaches=0)
+    tot = exchange_totals(pd.concat([second, first], ignore_index=True), base)
+    assert list(tot.index) == sorted(cohort["exchange_id"])
+    c = cohort.set_index("exchange_id").loc[tot.index]
+    assert np.allclose(tot["exposure_years"], c["exposure_years"], rtol=1e-14)
+    assert (tot["breaches"] == c["breaches"]).all()
+    assert np.allclose(tot["expected"], base.annual_rate(c.reset_index()).to_numpy() * c["exposure_years"], rtol=1e-12)
+    with pytest.raises(InputError) as exc:
+        exchange_totals(cohort.drop(columns="breaches"), base)
+    assert exc.value.field == "panel.breaches"

@@ -137,6 +137,40 @@ def _interval_frame(base: Any, X: Any, level: float):
     return iv[lo].to_numpy(float), iv[hi].to_numpy(float)
 
 
+def exchange_totals(panel: Any, base_model: Any, *, id_column: str = "exchange_id") -> Any:
+    """Breaches, exposure and base-model expected count per exchange, from a follow-up panel.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        One row per exchange and follow-up piece (e.g. calendar years), with ``id_column``,
+        ``breaches`` and ``exposure_years``, plus the base model's covariates (a piece's own
+        ``year`` lets a trended base model use its calendar time).
+    base_model : object
+        Fitted, with ``annual_rate(panel) -> Series`` (per year).
+    id_column : str
+        Column naming the exchange.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by exchange: ``breaches``, ``exposure_years``, ``expected`` (Σ rate × exposure),
+        ready for :meth:`BreachFrequency.fit` (``counts=``, ``exposure_years=``, ``expected=``).
+    """
+    import pandas as pd
+
+    for c in (id_column, "breaches", "exposure_years"):
+        if c not in panel.columns:
+            raise InputError(f"the panel has no {c!r} column", field=f"panel.{c}")
+    e = panel["exposure_years"].to_numpy(float)
+    mu = base_model.annual_rate(panel).to_numpy(float) * e
+    df = pd.DataFrame({"id": panel[id_column].to_numpy(), "breaches": panel["breaches"].to_numpy(),
+                       "exposure_years": e, "expected": mu})
+    out = df.groupby("id", sort=True)[["breaches", "exposure_years", "expected"]].sum()
+    out.index.name = id_column
+    return out
+
+
 class BreachFrequency:
     """Annual breach rate = base × experience × schedule, and the policy term's P(breach).
 
@@ -326,4 +360,4 @@ class BreachFrequency:
         }, index=X.index)
 
 
-__all__ = ["BreachFrequency", "FrequencyResult", "Reason", "term_years"]
+__all__ = ["BreachFrequency", "FrequencyResult", "Reason", "exchange_totals", "term_years"]
