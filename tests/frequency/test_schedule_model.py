@@ -166,3 +166,16 @@ def test_exchange_totals_sum_the_pieces_of_a_panel(base):
     with pytest.raises(InputError) as exc:
         exchange_totals(cohort.drop(columns="breaches"), base)
     assert exc.value.field == "panel.breaches"
+
+
+def test_params_are_stored_untouched(base):
+    m = BreachFrequency(base, prior_strength=2.0, level=0.8)
+    assert m.get_params() == {"base_model": base, "schedule": None, "prior_strength": 2.0, "level": 0.8,
+                              "n_reasons": 5}
+    m.set_params(level=0.95).fit()
+    assert m.level == 0.95 and m.prior_strength_ == 2.0 and m.schedule is None
+    with pytest.raises(InputError):
+        m.set_params(alpha=1.0)
+    with pytest.raises(InputError) as exc:
+        BreachFrequency(base, prior_strength=1.0, level=1.5).fit()
+    assert exc.value.field == "level"

@@ -209,6 +209,19 @@ class BreachFrequency:
         return (f"BreachFrequency(base_model={type(self.base_model).__name__}, prior_strength={self.prior_strength!r}, "
                 f"level={self.level!r})")
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn convention)."""
+        return {k: getattr(self, k) for k in ("base_model", "schedule", "prior_strength", "level", "n_reasons")}
+
+    def set_params(self, **params: Any) -> BreachFrequency:
+        """Set constructor arguments (scikit-learn convention); refit afterwards."""
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise InputError(f"unknown parameter {k!r}; parameters are {sorted(valid)}", field=k)
+            setattr(self, k, v)
+        return self
+
     # ----- fitting
     def _schedule(self) -> ScheduleTable:
         if isinstance(self.schedule, ScheduleTable):
