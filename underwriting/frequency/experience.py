@@ -112,8 +112,8 @@ def estimate_prior_strength(counts, exposures, expected) -> PriorStrength:
     counts : array-like of int
         Breaches of each exchange during its follow-up (non-negative integers).
     exposures : array-like of float
-        Follow-up of each exchange, in years (> 0). Only used to check the inputs line up and to
-        drop exchanges with no follow-up; the information is carried by ``expected``.
+        Follow-up of each exchange, in years (> 0: leave out an exchange with no follow-up). Only
+        checked; the information is carried by ``expected``.
     expected : array-like of float
         Expected count of each exchange over its follow-up under the base model
         (``annual_rate × exposure``, > 0).
@@ -171,8 +171,8 @@ def estimate_prior_strength(counts, exposures, expected) -> PriorStrength:
         # chi2_1(0.80) / 2 below its supremum (the Poisson limit)
         drop = 0.5 * 1.6423744151498185
         f = lambda la: -nll(la) - (ll - drop)  # noqa: E731
-        low = brentq(f, lo, hi, xtol=1e-10) if f(lo) < 0 < f(hi - 1e-9) else math.exp(lo)
-        interval = (math.exp(low) if low != math.exp(lo) else ALPHA_BOUNDS[0], math.inf)
+        a_low = math.exp(brentq(f, lo, hi, xtol=1e-10)) if f(lo) < 0 < f(hi - 1e-9) else ALPHA_BOUNDS[0]
+        interval = (a_low, math.inf)
     else:
         alpha = math.exp(log_a)
         h = 1e-4  # observed information on the ln α scale, by central differences
