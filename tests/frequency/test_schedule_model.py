@@ -179,3 +179,12 @@ def test_params_are_stored_untouched(base):
     with pytest.raises(InputError) as exc:
         BreachFrequency(base, prior_strength=1.0, level=1.5).fit()
     assert exc.value.field == "level"
+
+
+def test_result_as_plain_json(base, subs):
+    r = BreachFrequency(base, prior_strength=0.8).fit().explain(covariates(subs), subs)[2]
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    assert d["experience"]["breaches"] == 1 and d["experience"]["credibility"] == r.experience.credibility
+    assert d["annual_rate"] == r.annual_rate and d["p_breach_interval"] == list(r.p_breach_interval)
+    assert len(d["schedule"]["factors"]) == len(r.schedule.factors)
+    assert [x["key"] for x in d["reasons"]] == [x.key for x in r.reasons]

@@ -95,6 +95,30 @@ class FrequencyResult:
     level: float
     reasons: tuple[Reason, ...]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready mapping of every block (floats, strings, lists), for the quote."""
+        ex = self.experience
+        return {
+            "base": {"annual_rate": self.base_rate, "interval": list(self.base_interval), "level": self.level},
+            "experience": {"prior_rate": ex.prior_rate, "prior_strength": ex.prior_strength,
+                           "prior_years": ex.prior_years, "exposure_years": ex.exposure_years,
+                           "breaches": ex.breaches, "credibility": ex.credibility,
+                           "credibility_rate": ex.credibility_rate, "floor_rate": ex.floor_rate,
+                           "posterior_rate": ex.posterior_rate, "look_back_years": ex.look_back_years,
+                           "quiet_floor": ex.quiet_floor},
+            "schedule": {"table": self.schedule.table, "factor": self.schedule.factor,
+                         "raw_factor": self.schedule.raw_factor, "cap": list(self.schedule.cap),
+                         "factors": [{"key": f.key, "answer": f.answer, "level": f.level, "factor": f.factor,
+                                      "log_contribution": f.log_contribution, "kind": f.kind, "source": f.source}
+                                     for f in self.schedule.factors]},
+            "annual_rate": self.annual_rate, "annual_rate_interval": list(self.annual_rate_interval),
+            "term_years": self.term_years, "expected_breaches": self.expected_breaches,
+            "expected_breaches_interval": list(self.expected_breaches_interval),
+            "p_breach": self.p_breach, "p_breach_interval": list(self.p_breach_interval), "level": self.level,
+            "reasons": [{"key": r.key, "log_contribution": r.log_contribution, "detail": r.detail}
+                        for r in self.reasons],
+        }
+
     def factor_table(self) -> list[dict[str, Any]]:
         """Rows ``{block, key, answer, factor, log_contribution, source}``: base, experience, every
         non-neutral schedule factor, the cap when it binds, and the final rate."""
