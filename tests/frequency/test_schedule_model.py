@@ -188,3 +188,7 @@ def test_result_as_plain_json(base, subs):
     assert d["annual_rate"] == r.annual_rate and d["p_breach_interval"] == list(r.p_breach_interval)
     assert len(d["schedule"]["factors"]) == len(r.schedule.factors)
     assert [x["key"] for x in d["reasons"]] == [x.key for x in r.reasons]
+    inf = BreachFrequency(base, prior_strength=math.inf).fit().explain(covariates(subs), subs)[2]
+    d = json.loads(json.dumps(inf.to_dict(), allow_nan=False))
+    assert d["experience"]["prior_strength"] is None and d["experience"]["credibility"] == 0.0
+    assert inf.experience.posterior_rate == inf.base_rate  # N = 1 but the prior has full weight

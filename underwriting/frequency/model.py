@@ -96,12 +96,19 @@ class FrequencyResult:
     reasons: tuple[Reason, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready mapping of every block (floats, strings, lists), for the quote."""
+        """Plain JSON-ready mapping of every block (floats, strings, lists), for the quote.
+
+        An infinite prior strength (no measurable dispersion: the prior gets full weight) and its
+        prior years are written as ``None``."""
         ex = self.experience
+
+        def fin(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
         return {
             "base": {"annual_rate": self.base_rate, "interval": list(self.base_interval), "level": self.level},
-            "experience": {"prior_rate": ex.prior_rate, "prior_strength": ex.prior_strength,
-                           "prior_years": ex.prior_years, "exposure_years": ex.exposure_years,
+            "experience": {"prior_rate": ex.prior_rate, "prior_strength": fin(ex.prior_strength),
+                           "prior_years": fin(ex.prior_years), "exposure_years": ex.exposure_years,
                            "breaches": ex.breaches, "credibility": ex.credibility,
                            "credibility_rate": ex.credibility_rate, "floor_rate": ex.floor_rate,
                            "posterior_rate": ex.posterior_rate, "look_back_years": ex.look_back_years,
