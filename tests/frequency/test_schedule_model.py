@@ -192,3 +192,29 @@ def test_result_as_plain_json(base, subs):
     d = json.loads(json.dumps(inf.to_dict(), allow_nan=False))
     assert d["experience"]["prior_strength"] is None and d["experience"]["credibility"] == 0.0
     assert inf.experience.posterior_rate == inf.base_rate  # N = 1 but the prior has full weight
+
+
+def test_issue_13_regressions(base):
+    """The three misbehaviours measured in issue #13, on the Japanese sample."""
+    model = BreachFrequency(base, prior_strength=0.8).fit()
+    doc = json.loads((EXAMPLES / "jp_small_exchange.json").read_text())
+
+    def p(d):
+        s = Submission.model_validate(d)
+        return model.explain(covariates([s]), [s], years=1.0)[0]
+
+    quiet = p(doc)
+    hack = dict(doc, incidents=[{"date": "2022-06-01", "amount": 3e6, "currency": "EUR", "custody_tier": "hot",
+                                 "vector": "hot_wallet_key", "customers_reimbursed": "full"}])
+    insider = dict(doc, incidents=[{"date": "2025-03-01", "amount": 50e6, "currency": "EUR", "custody_tier": "hot",
+                                    "vector": "insider", "customers_reimbursed": "none"}])
+    assert p(hack).p_breach > quiet.p_breach  # a 2022 hot-wallet hack raised nothing before, or lowered P
+    assert p(insider).p_breach > quiet.p_breach  # a 2025 unreimbursed insider loss changed nothing before
+    assert p(hack).reasons[0].key == "experience"
+    # listing vendors cannot drive the rate down: 1,000 registered cloud vendors change nothing,
+    # 1,000 unregistered wallet vendors push the schedule to its cap
+    cloud = dict(doc, vendors=[{"name": f"c{i}", "role": "cloud", "registered": "yes"} for i in range(1000)])
+    wallet = dict(doc, vendors=[{"name": f"w{i}", "role": "wallet_software", "registered": "no"} for i in range(1000)])
+    no_vendor = p(dict(doc, vendors=[]))
+    assert p(cloud).annual_rate == no_vendor.annual_rate <= quiet.annual_rate
+    assert p(wallet).schedule.factor == 2.0 and p(wallet).annual_rate > quiet.annual_rate
