@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("underwriting.cli.validate", "validate a submission or policy file"),
     "schema": ("underwriting.cli.schema", "print the JSON Schema of a submission or policy"),
     "score": ("underwriting.cli.score", "risk score: P(breach within the horizon), band, reasons"),
+    "frequency": ("underwriting.cli.frequency", "base breach frequency: cohort backtest and factor table"),
     "price": ("underwriting.cli.price", "price a layer from explicit frequency, severity and terms"),
     "portfolio": ("underwriting.cli.portfolio", "simulate an insurer's book: AAL, OEP/AEP, TVaR, vendor "
                   "accumulation, capital allocation"),
