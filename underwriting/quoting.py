@@ -23,28 +23,22 @@ from typing import Any
 
 from underwriting._version import __version__
 from underwriting.domain.currency import FxTable
-from underwriting.domain.policy import PERILS, PolicyTerms
+from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.quote import Quote, ReserveBlock, hash_inputs
 from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import (
+    BREACH_EVENT_TYPES,
+    DATA_CUTOFF,
+    DAYS_PER_YEAR,
+    EXCLUSION_TO_PERIL,
+    PERILS,
+    REPORTING_THRESHOLD_USD,
+    VECTOR_TO_PERIL,
+)
 from underwriting.errors import InputError
 
-#: Incident vector → policy peril. "other"/"unknown" vectors are spread pro rata over the rest.
-VECTOR_TO_PERIL = {
-    "hot_wallet_key": "hot_wallet_theft",
-    "cold_wallet_key": "cold_wallet_theft",
-    "multisig_signing": "cold_wallet_theft",
-    "third_party_vendor": "third_party_vendor",
-    "insider": "insider",
-    "api_or_account_takeover": "social_engineering",
-}
-#: Policy exclusion → peril it removes.
-EXCLUSION_TO_PERIL = {"cold_wallet": "cold_wallet_theft", "third_party_vendor": "third_party_vendor",
-                      "insider": "insider", "social_engineering": "social_engineering"}
 #: Default regime by the exchange's jurisdiction (ISO alpha-2).
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
-#: Amounts below this were not reliably reported; severity is fitted with left truncation here (USD).
-REPORTING_THRESHOLD_USD = 100_000.0
-BREACH_EVENT_TYPES = ("hack", "insider")
 
 
 def default_regime(jurisdiction: str) -> str | None:
@@ -117,7 +111,7 @@ def calibration() -> Calibration:
     ex = load_exchanges()
     inc = load_incidents()
     dated = ex[ex["launch_date"].notna()]
-    base = base_rate_from_roster(dated, inc, cutoff=dt.date(2025, 11, 30))
+    base = base_rate_from_roster(dated, inc, cutoff=DATA_CUTOFF)
     breaches = inc[inc["event_type"].isin(BREACH_EVENT_TYPES)]
     amounts = breaches["amount_usd"].dropna().to_numpy(dtype=float)
     amounts = amounts[amounts >= REPORTING_THRESHOLD_USD]
@@ -376,7 +370,7 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_
 
     from underwriting.frequency.baseline import baseline_frequency
 
-    start = max((terms.inception - sub.as_of).days, 0) / 365.25
+    start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
     bf = baseline_frequency(sub, cal.base_rate, terms.term_years)
     freq = {"method": "baseline", "expected_breaches": bf.expected_breaches, "variance_of_lambda": bf.variance_of_lambda,
             "p_at_least_one_in_term": bf.p_at_least_one, "p_breach_1y": -math.expm1(-bf.annual_rate),

@@ -53,13 +53,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from underwriting.datasets.calibration import CalibrationTargets
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
-DAYS_PER_YEAR = 365.25
 #: Seed of the internal pilot sample used for calibration (independent of the user's seed).
 PILOT_SEED = 20251130
 PILOT_SIZE = 10_000

@@ -15,14 +15,9 @@ from pydantic import Field, model_validator
 from underwriting.domain._base import Amount, Count, Flag, Share, Strict
 from underwriting.domain.currency import CurrencyCode
 
-#: Perils a policy can cover; shared with the pricing engine's sub-limits.
-PERILS = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering")
-Peril = Literal["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"]
-#: Exclusions a reserve regime may look at.
-EXCLUSIONS = ("supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-              "insider", "social_engineering", "war_and_state_actor", "gross_negligence")
-Exclusion = Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]
+#: Perils and exclusions: re-exported from the vocabulary for compatibility.
+from underwriting.domain.vocabulary import DAYS_PER_YEAR, EXCLUSIONS, PERILS, Exclusion, Peril  # noqa: F401
+
 #: Insurer financial-strength ratings, best first (S&P / Fitch scale).
 RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
            "B+", "B", "B-", "CCC", "NR")
@@ -89,7 +84,7 @@ class PolicyTerms(Strict):
     @property
     def term_years(self) -> float:
         """Policy term in years (actual days / 365.25)."""
-        return (self.expiry - self.inception).days / 365.25
+        return (self.expiry - self.inception).days / DAYS_PER_YEAR
 
 
 def load_policy(path: str) -> PolicyTerms:

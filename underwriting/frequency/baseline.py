@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
 
 #: (question, answer) -> (relative hazard, reason). Assumptions, documented in docs/baseline.md.
@@ -99,8 +100,8 @@ def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None
         exchanges["launch_date"].max(), incidents["incident_date"].max(),
         exchanges["closure_date"].max() if exchanges["closure_date"].notna().any() else exchanges["launch_date"].max())
     stop = exchanges["closure_date"].fillna(end).clip(upper=end)
-    years = ((stop - exchanges["launch_date"]).dt.days.clip(lower=0) / 365.25).sum()
-    breach = incidents[incidents["event_type"].isin(["hack", "insider"])]
+    years = ((stop - exchanges["launch_date"]).dt.days.clip(lower=0) / DAYS_PER_YEAR).sum()
+    breach = incidents[incidents["event_type"].isin(BREACH_EVENT_TYPES)]
     breach = breach[breach["exchange_id"].isin(exchanges["exchange_id"]) & (breach["incident_date"] <= end)]
     n = int(len(breach))
     if not years > 0:
@@ -131,7 +132,7 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
     if stale:
         factors.append({"factor": "last_penetration_test", "answer": str(pt), "multiplier": PENTEST_STALE_MULT,
                         "reason": f"no penetration test in the last {PENTEST_STALE_MONTHS} months"})
-    recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * 365.25
+    recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * DAYS_PER_YEAR
               and i.vector != "exit_scam_or_fraud"]
     if recent:
         factors.append({"factor": "incident_history", "answer": f"{len(recent)} in {PRIOR_INCIDENT_YEARS}y",

@@ -24,10 +24,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.survival._hazard import check_follow_up, cumulative_hazard
-
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.survival.estimator import TimeToBreachModel
 
-DAYS_PER_YEAR = 365.25
 HALF_DAY_YEARS = 0.5 / DAYS_PER_YEAR
 #: Defaults of the shipped model (seeded; ``make models`` rebuilds it byte for byte).
 DEFAULTS: dict[str, Any] = {"n_exchanges": 4000, "years": 10, "seed": 20261121, "horizon": 3.0,
