@@ -30,8 +30,8 @@ def format_quote(q: Quote) -> str:
             ("exchange", q.exchange),
             ("as of", q.as_of.isoformat()),
             ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band}; scorer's P(breach within 1 year) "
-                           f"{_pct(q.score.get('p_breach'))})" if q.score else f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
-            (f"P(breach within 1 year), {q.frequency.get('method', 'frequency')} model", _pct(q.p_breach_1y)),
+                           f"{_pct(q.score.p_breach)})"),
+            (f"P(breach within 1 year), {q.frequency.method} model", _pct(q.p_breach_1y)),
             ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
         ], "Quote"),
         table([
@@ -75,10 +75,10 @@ def format_quote(q: Quote) -> str:
     if q.reasons:
         lines = ["Risk score reasons (largest effects first)", "------------------------------------------"]
         for rs in q.reasons[:8]:
-            lines.append(f"  {rs.get('direction', ''):>6}  {rs.get('factor')}: {rs.get('log_odds', 0.0):+.3f} log-odds "
-                         f"({rs.get('p_effect', 0.0):+.2%} on P(breach))")
+            lines.append(f"  {rs.direction:>6}  {rs.factor}: {rs.log_odds:+.3f} log-odds "
+                         f"({rs.p_effect:+.2%} on P(breach))")
         parts.append("\n".join(lines))
-    factors = q.frequency.get("factors") or []
+    factors = q.frequency.factors or []
     if factors:
         lines = ["Frequency factors (baseline multipliers)", "----------------------------------------"]
         for f in factors:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from underwriting.domain.frequency import FrequencyEstimate
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
@@ -56,20 +57,6 @@ class BaseRate:
     events: int
     exchange_years: float
     source: str
-
-
-@dataclass(frozen=True)
-class BaselineFrequency:
-    """Breach frequency of one exchange over a window (years after inception)."""
-
-    expected_breaches: float
-    variance_of_lambda: float
-    p_at_least_one: float
-    annual_rate: float
-    multiplier: float
-    term_years: float
-    factors: list[dict[str, object]] = field(default_factory=list)
-    method: str = "baseline"
 
 
 def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None) -> BaseRate:
@@ -145,16 +132,37 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
     return mult, factors
 
 
-def baseline_frequency(sub: Submission, base: BaseRate, term_years: float) -> BaselineFrequency:
+def baseline_frequency(sub: Submission, base: BaseRate, term_years: float, *, start_years: float = 0.0,
+                       assumptions: tuple[str, ...] = ()) -> FrequencyEstimate:
     """Expected breaches over ``term_years``: ``base.rate × multiplier × term``.
 
     The variance of the Poisson mean carries the base rate's estimation variance (the multipliers
     are fixed assumptions), which the pricing engine turns into a negative binomial.
+
+    Parameters
+    ----------
+    sub : Submission
+    base : BaseRate
+        Annual base rate (breaches per exchange-year) and its variance.
+    term_years : float
+        Length of the policy term, in years.
+    start_years : float
+        Years from the submission's as-of date to inception (recorded; the rate is flat in time).
+    assumptions : tuple of str
+        Words on what ``base`` rests on, carried into the result.
+
+    Returns
+    -------
+    FrequencyEstimate
+        ``method = "baseline"``, with the multiplier and every factor listed.
     """
     if not term_years > 0:
         raise InputError(f"must be positive, got {term_years!r}", field="term_years")
     mult, factors = posture_multiplier(sub)
     lam = base.rate * mult * term_years
     var = base.variance * (mult * term_years) ** 2
-    return BaselineFrequency(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
-                             annual_rate=base.rate * mult, multiplier=mult, term_years=term_years, factors=factors)
+    annual = base.rate * mult
+    return FrequencyEstimate(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
+                             start_years=start_years, end_years=start_years + term_years, method="baseline",
+                             term_years=term_years, annual_rate=annual, p_breach_1y=-math.expm1(-annual),
+                             multiplier=mult, factors=tuple(factors), assumptions=tuple(assumptions))

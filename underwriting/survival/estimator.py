@@ -366,7 +366,7 @@ class TimeToBreachModel(BaseEstimator):
 
     # ----- scoring ----------------------------------------------------------------------------
     def _concordance(self, A, S, tgt: SurvivalTarget, horizon: float) -> float:
-        from underwriting.survival.metrics import concordance_index
+        from underwriting.survival.concordance import concordance_index
 
         if A.shape[0] > _CONCORDANCE_MAX_ROWS:  # O(n log n) in Python: subsample, seeded, documented
             keep = np.sort(np.random.default_rng(0).choice(A.shape[0], _CONCORDANCE_MAX_ROWS, replace=False))
@@ -387,7 +387,7 @@ class TimeToBreachModel(BaseEstimator):
         tgt = parse_target(y, n_rows=A.shape[0])
         check_follow_up(self.state_, np.full((A.shape[0], 1), float(self.horizon)), sidx)
         lam = cumulative_hazard(self.state_, A, np.array([float(self.horizon)]), sidx)[:, 0]
-        from underwriting.survival.metrics import concordance_index
+        from underwriting.survival.concordance import concordance_index
 
         return concordance_index(tgt.time, tgt.event > 0, lam)
 

@@ -164,12 +164,10 @@ def build_model(directory: str | Path, version: str = "0.1.0") -> tuple[TimeToBr
 
 
 def feature_row(submission, fx=None) -> pd.DataFrame:
-    """The submission's features as of its ``as_of`` date (the model's landmark)."""
-    from underwriting.domain.frames import submission_frames
-    from underwriting.features import exchange_features
+    """The submission's features as of its ``as_of`` date (the model's landmark), default parameters."""
+    from underwriting.features import submission_features
 
-    exchanges, vendors, incidents = submission_frames([submission], fx)
-    return exchange_features(incidents, vendors).fit_transform(exchanges)
+    return submission_features(submission, fx)
 
 
 def policy_window_years(submission, terms) -> tuple[float, float]:
