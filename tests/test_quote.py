@@ -171,9 +171,8 @@ def test_default_terms_starting_on_29_february(example_submission):
     ends on 28 February a year later (it used to raise ValueError: day is out of range)."""
     import datetime as dt
 
-    from underwriting.quoting import default_terms
-
     from underwriting.domain.submission import Submission
+    from underwriting.quoting import default_terms
 
     # a valid submission dated 28 February 2024: posture dates moved before it
     data = dict(example_submission, as_of="2024-02-28")

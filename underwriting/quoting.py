@@ -43,6 +43,7 @@ from underwriting.domain.vocabulary import (
     VECTOR_TO_PERIL,
 )
 from underwriting.errors import InputError
+from underwriting.pricing.premium import DEFAULT_PRINCIPLE
 
 #: Default regime by the exchange's jurisdiction (ISO alpha-2).
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
@@ -66,7 +67,7 @@ class PricingBasis:
     Parameters
     ----------
     principle : str
-        Premium principle. The default Wang transform (λ = 0.25) is a standalone, market-style load:
+        Premium principle, default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`. The default Wang transform (λ = 0.25) is a standalone, market-style load:
         the technical premium is about 1.6–2× the expected loss for the bundled examples. A
         cost-of-capital charge on a standalone 99.5% TVaR (``"cost_of_capital:0.10"``) charges nearly
         the whole limit as capital for a layer that attaches a few percent of the time; capital is
@@ -77,7 +78,7 @@ class PricingBasis:
         Loads as fractions of premium.
     """
 
-    principle: str = "wang:0.25"
+    principle: str = DEFAULT_PRINCIPLE
     level: float = 0.995
     expense: float = 0.10
     commission: float = 0.10
