@@ -187,13 +187,14 @@ class LossModel:
 
 
 def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "survival",
-                     features: Any = None) -> LossModel:
+                     features: Any = None, registry: Any = None) -> LossModel:
     """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
 
     Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
     loss model its quotes are priced with. ``features`` (the submission's feature row, as
     :func:`underwriting.features.submission_features` builds it with the default parameters) is
-    reused by the survival model instead of being built again.
+    reused by the survival model instead of being built again. ``registry``: the model registry
+    (default: the shipped models or ``UNDERWRITING_REGISTRY``).
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import NegativeBinomial, Poisson
@@ -213,7 +214,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
     cal = calibration()
-    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features)
+    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry)
 
     assets = sub.exposure.customer_assets
     hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
@@ -248,6 +249,7 @@ def make_quote(
     fx_rates: dict[str, float] | None = None,
     frequency_model: str = "survival",
     basis: PricingBasis | None = None,
+    registry: Any = None,
 ) -> Quote:
     """Quote one submission under one set of policy terms.
 
@@ -267,6 +269,8 @@ def make_quote(
         Breach frequency from the shipped survival model or from the documented baseline.
     basis : PricingBasis, optional
         Premium principle and loads.
+    registry : Registry, optional
+        Model registry of the scorer and the survival model (default: :func:`underwriting.registry.default_root`).
 
     Returns
     -------
@@ -279,8 +283,8 @@ def make_quote(
     user_terms = terms is not None
     terms = terms or default_terms(sub)
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
-    score, shared = _score(sub, fx)
-    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, features=shared)
+    score, shared = _score(sub, fx, registry)
+    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, features=shared, registry=registry)
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
     version = score.model.get("version", "?")
     methods = {"risk_score": f"risk_scorer {version} (calibrated logistic; posture "
@@ -341,7 +345,7 @@ def make_quote(
     )
 
 
-def _score(sub: Submission, fx: FxTable) -> tuple[ScoreBlock, Any]:
+def _score(sub: Submission, fx: FxTable, registry: Any = None) -> tuple[ScoreBlock, Any]:
     """The score block and the submission's feature row when the survival model can share it.
 
     The features are built once: the scorer's feature parameters are the pipeline defaults for the
@@ -351,7 +355,10 @@ def _score(sub: Submission, fx: FxTable) -> tuple[ScoreBlock, Any]:
     from underwriting.features import DEFAULT_FEATURE_PARAMS, feature_params, submission_features
     from underwriting.scoring import load_scorer, score_submission
 
-    scorer = load_scorer()
+    if registry is None:
+        scorer = load_scorer()
+    else:
+        scorer = registry.load("risk_scorer")
     params = dict(getattr(scorer, "feature_params_", None) or {})
     feats = submission_features(sub, fx, **params)
     result = score_submission(sub, fx, scorer=scorer, features=feats).to_dict()
@@ -362,7 +369,7 @@ def _score(sub: Submission, fx: FxTable) -> tuple[ScoreBlock, Any]:
 
 
 def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable,
-               features: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+               features: Any = None, registry: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
     """Breach frequency over the policy window: ``(estimate, methods, versions)``.
 
     ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.training`),
@@ -375,7 +382,8 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_
         from underwriting.survival.frequency import frequency_for_term
         from underwriting.survival.training import feature_row, policy_window_years
 
-        model = load_model("survival")  # the registry's default (or a pinned) version, hashes checked
+        # the registry's default (or a pinned) version, hashes checked
+        model = load_model("survival") if registry is None else registry.load("survival")
         reg = getattr(model, "registry_", {}) or {}
         version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
         X = features if features is not None else feature_row(sub, fx)

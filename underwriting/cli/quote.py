@@ -30,10 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import check_output_file, parse_fx, write_output
     from underwriting.domain.policy import load_policy
+    from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
     from underwriting.pricing.premium import DEFAULT_PRINCIPLE, parse_principle
     from underwriting.quoting import PricingBasis, make_quote
-    from underwriting.report import format_quote
 
     principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
     parse_principle(principle)  # a bad principle is an input error before any work

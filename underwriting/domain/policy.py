@@ -128,6 +128,6 @@ class PolicyTerms(Strict):
 
 def load_policy(path: str) -> PolicyTerms:
     """Read and validate a policy terms file (TOML or JSON)."""
-    from underwriting.domain.validation import load_model
+    from underwriting.domain.validation import read_validated
 
-    return load_model(PolicyTerms, path)
+    return read_validated(PolicyTerms, path)

@@ -132,6 +132,19 @@ class Quote(BaseModel):
                                    "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
 
+    def summary(self, *, file: Any = None) -> None:
+        """Print the quote for people (as ``underwriting quote`` does): the figures, the premium
+        build-up, the reserve, the reasons, the methods and versions, and the assumptions.
+
+        Parameters
+        ----------
+        file : file-like, optional
+            Where to print (default ``sys.stdout``).
+        """
+        from underwriting.domain.report import format_quote
+
+        print(format_quote(self), file=file)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict (dates as ISO strings)."""
         return self.model_dump(mode="json")

@@ -155,6 +155,6 @@ def load_submission(path: str) -> Submission:
     InputError
         With the field path and the reason, for any invalid content.
     """
-    from underwriting.domain.validation import load_model
+    from underwriting.domain.validation import read_validated
 
-    return load_model(Submission, path)
+    return read_validated(Submission, path)
