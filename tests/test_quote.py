@@ -48,13 +48,13 @@ def test_expected_loss_matches_closed_form_per_peril():
     """Second method: with Poisson counts and no aggregate terms, E[S] = Σ λ_p E[layer(X_p)] exactly."""
     from underwriting.losses.severity import exposure_severity
     from underwriting.pricing.layers import Layer
-    from underwriting.quoting import _covered_perils, calibration, make_quote
+    from underwriting.quoting import _covered_perils, make_quote, record_calibration
 
     sub = load_submission(str(EXAMPLES / "global_large_exchange.json"))  # USD: no conversion
     terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(
         aggregate_limit=None, reinstatements=0, coinsurance=1.0)
     q = make_quote(sub, terms, frequency_model="baseline")
-    cal = calibration()
+    cal = record_calibration()
     a = sub.exposure.customer_assets
     sev = cal.severity_fit.severity
     hot = exposure_severity(sev, a.hot + a.warm)
@@ -140,14 +140,14 @@ def test_amounts_in_two_currencies_are_each_converted_once():
     the expected loss by a factor of 150 or more.
     """
     from underwriting.losses.severity import exposure_severity
-    from underwriting.quoting import _covered_perils, calibration, make_quote
+    from underwriting.quoting import _covered_perils, make_quote, record_calibration
 
     rate = 150.0
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(
         aggregate_limit=None, reinstatements=0)
     q = make_quote(sub, terms, frequency_model="baseline", fx_rates={"JPY": rate})
-    cal = calibration()
+    cal = record_calibration()
     a = sub.exposure.customer_assets
     hot_usd, cold_usd = (a.hot + a.warm) / rate, a.cold / rate
     sev = cal.severity_fit.severity

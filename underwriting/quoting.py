@@ -90,7 +90,7 @@ class PricingBasis:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class RecordCalibration:
     """What the public record gives the quote: base rate, severity, peril and custody mixes."""
 
     base_rate: Any
@@ -110,7 +110,7 @@ def _sha_of_files(*names: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def calibration() -> Calibration:
+def record_calibration() -> RecordCalibration:
     """Fit the data-driven parts of the quote from the shipped tables (cached per process)."""
     from underwriting.datasets import load_exchanges, load_incidents
     from underwriting.frequency.baseline import base_rate_from_roster
@@ -132,7 +132,7 @@ def calibration() -> Calibration:
     shares = {p: c / total for p, c in counts.items()}
     tiers = breaches["custody_tier"].astype(str)
     n_hot, n_cold = int((tiers == "hot").sum()), int((tiers == "cold").sum())
-    return Calibration(base_rate=base, severity_fit=sev, peril_shares=shares,
+    return RecordCalibration(base_rate=base, severity_fit=sev, peril_shares=shares,
                        hot_share=n_hot / (n_hot + n_cold), data_sha=_sha_of_files("incidents.csv", "exchanges.csv"))
 
 
@@ -213,7 +213,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
-    cal = calibration()
+    cal = record_calibration()
     freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry)
 
     assets = sub.exposure.customer_assets
@@ -319,7 +319,7 @@ def make_quote(
         "coinsurance": terms.coinsurance, "perils_covered": list(lm.covered), "default_terms": not user_terms,
     }
     cover_usd = terms.limit * terms.coinsurance / t_rate
-    cal = calibration()
+    cal = record_calibration()
     freq = lm.frequency
     assumptions = [
         basis.describe(),
@@ -368,11 +368,11 @@ def _score(sub: Submission, fx: FxTable, registry: Any = None) -> tuple[ScoreBlo
     return ScoreBlock.model_validate(result), (feats if same else None)
 
 
-def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable,
+def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, frequency_model: str, fx: FxTable,
                features: Any = None, registry: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
     """Breach frequency over the policy window: ``(estimate, methods, versions)``.
 
-    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.training`),
+    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.landmarks`),
     expected breaches = cumulative hazard over the window from as-of to inception and expiry, variance
     from the coefficient covariance (delta method). ``baseline``: :mod:`underwriting.frequency.baseline`.
     ``features``: the submission's default feature row when the caller already built it.
@@ -380,7 +380,7 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_
     if frequency_model == "survival":
         from underwriting.registry import load_model
         from underwriting.survival.frequency import frequency_for_term
-        from underwriting.survival.training import feature_row, policy_window_years
+        from underwriting.survival.landmarks import feature_row, policy_window_years
 
         # the registry's default (or a pinned) version, hashes checked
         model = load_model("survival") if registry is None else registry.load("survival")

@@ -4,7 +4,7 @@
   regression with out-of-fold calibration, bands and reason codes;
 * :mod:`~underwriting.scoring.artifact` — ``save``/``load`` as plain JSON (no pickle);
 * :mod:`~underwriting.scoring.validation` — AUC, Brier, calibration curve, ECE, bootstrap intervals;
-* :mod:`~underwriting.scoring.training` — landmark training rows and the fit of the shipped scorer
+* :mod:`~underwriting.scoring.shipped` — landmark training rows and the fit of the shipped scorer
   on the seeded synthetic book;
 * :func:`score_submission` — what ``underwriting score`` and ``quote`` call.
 

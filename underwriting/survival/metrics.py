@@ -195,7 +195,7 @@ def integrated_brier_score(train_time, train_event, time, event, survival, times
 
 # ----- calibration -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Calibration:
+class HorizonCalibration:
     """Calibration of predicted risk at ``horizon``.
 
     ``ici`` = mean |predicted − observed|, ``e50``/``e90`` its median / 90th percentile; ``observed``
@@ -227,7 +227,7 @@ def _rcs(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 
 def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str | os.PathLike | None = None,
-                           n_knots: int = 3, n_groups: int = 10, title: str | None = None) -> Calibration:
+                           n_knots: int = 3, n_groups: int = 10, title: str | None = None) -> HorizonCalibration:
     """ICI/E50/E90 of predicted risk ``risk`` = P(breach by ``horizon``), optional PNG plot.
 
     The observed risk is a smooth function of the prediction: a Cox model of the outcome on a
@@ -283,7 +283,7 @@ def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str 
         fig.savefig(buf, format="png")
         atomic_write_bytes(plot_path, buf.getvalue())
         path = str(plot_path)
-    return Calibration(horizon=float(horizon), ici=float(diff.mean()), e50=float(np.median(diff)),
+    return HorizonCalibration(horizon=float(horizon), ici=float(diff.mean()), e50=float(np.median(diff)),
                        e90=float(np.quantile(diff, 0.9)), observed=observed, groups=groups, plot=path)
 
 

@@ -178,7 +178,7 @@ def build_model(directory, version: str = "0.1.0", *, n_boot: int = 500, **kw) -
     return scorer, meta
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m underwriting.scoring.training DIR [VERSION]
+if __name__ == "__main__":  # pragma: no cover - python -m underwriting.scoring.shipped DIR [VERSION]
     import sys
 
     target = sys.argv[1] if len(sys.argv) > 1 else "models/risk_scorer/0.1.0"
