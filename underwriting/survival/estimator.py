@@ -133,6 +133,8 @@ class TimeToBreachModel(BaseEstimator):
             return X
         if isinstance(X, pd.Series):
             return X.to_frame().T
+        if hasattr(X, "toarray") and hasattr(X, "nnz"):
+            raise InputError("sparse input is not supported: pass a dense DataFrame or array", field="X")
         arr = np.asarray(X)
         if arr.ndim == 1:
             arr = arr.reshape(1, -1)
@@ -171,7 +173,7 @@ class TimeToBreachModel(BaseEstimator):
             raise InputError(f"X must be numeric (encode categories first): {exc}", field="X") from None
         if not np.all(np.isfinite(A)) or (S is not None and not np.all(np.isfinite(S))):
             bad = [c for c in feats + strata if not np.all(np.isfinite(df[c].to_numpy(dtype=float)))]
-            raise InputError(f"X has missing or non-finite values in {bad}", field="X")
+            raise InputError(f"X has missing (NaN) or infinite (inf) values in {bad}", field="X")
         return A, S, df, feats, strata
 
     # ----- fitting ----------------------------------------------------------------------------
