@@ -36,7 +36,10 @@ def test_rebuild_in_place_keeps_default_and_history(tmp_path):
     assert reg.default("risk_scorer") == "0.1.0" and len(reg.history("risk_scorer")) == 1
 
 
-def test_shipped_models_are_pipeline_outputs():
+def test_shipped_models_verify_and_record_the_make_models_configuration():
+    """The shipped registry passes its hash checks, each model is the default, and its manifest
+    records the seed, the synthetic book and the settings of ``make models`` (:data:`SHIPPED`).
+    That the files are byte for byte what the pipeline makes is proved by the rebuild test below."""
     from underwriting.models_build import SHIPPED
     from underwriting.registry import Registry
 
@@ -45,6 +48,14 @@ def test_shipped_models_are_pipeline_outputs():
         doc = reg.verify(name, version)
         assert reg.default(name) == version
         assert doc["training"]["seed"] == cfg["seed"]
+        book = cfg["data"]["synthetic"]
+        assert doc["data"]["description"] == ("SYNTHETIC book: make_exchange_portfolio(n_exchanges={n_exchanges}, "
+                                              "years={years}, seed={seed})".format(**book))
+    scorer = reg.read_manifest("risk_scorer", SHIPPED["risk_scorer"][0])["training"]["config"]
+    for key in ("data", "model"):
+        assert scorer[key] == SHIPPED["risk_scorer"][1][key]
+    surv = reg.read_manifest("survival", SHIPPED["survival"][0])["training"]["config"]
+    assert {k: surv[k] for k in ("horizon", "breakpoints")} == SHIPPED["survival"][1]["survival"]
 
 
 @pytest.mark.slow

@@ -43,3 +43,14 @@ def test_sklearn_check(estimator, check):
     with pytest.raises((InputError, AssertionError, ValueError)) as info:
         check(estimator)
     assert refused_array(info.value, "needs a DataFrame of named features"), repr(info.value)
+
+
+def test_artifact_feature_params_are_the_pipeline_defaults():
+    """The scorer file records the feature parameters; the shipped ones are the pipeline's defaults,
+    which is what lets a quote build the features once for the scorer and the survival model."""
+    from underwriting.features import DEFAULT_FEATURE_PARAMS, feature_params
+    from underwriting.scoring import load_scorer
+    from underwriting.scoring.artifact import DEFAULT_FEATURE_PARAMS as SAVED
+
+    assert feature_params(**SAVED) == DEFAULT_FEATURE_PARAMS
+    assert feature_params(**load_scorer().feature_params_) == DEFAULT_FEATURE_PARAMS

@@ -22,7 +22,6 @@ its integral over a window is the expected number of breaches there (the frequen
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -174,20 +173,3 @@ def policy_window_years(submission, terms) -> tuple[float, float]:
     """The policy window on the landmark axis: years from ``as_of`` to inception and to expiry."""
     start = max((terms.inception - submission.as_of).days, 0) / DAYS_PER_YEAR
     return start, start + terms.term_years
-
-
-def default_model_dir(version: str = "0.1.0") -> Path:
-    """Folder of a survival model version in the shipped registry (loading goes through
-    :func:`underwriting.registry.load_model`, which checks the manifest's hashes)."""
-    from underwriting.resources import models_root
-
-    return models_root() / "survival" / version
-
-
-if __name__ == "__main__":  # pragma: no cover - used by `make models`
-    import sys
-
-    out = sys.argv[1] if len(sys.argv) > 1 else str(default_model_dir())
-    _, m = build_model(out)
-    print(__import__("json").dumps(m["validation"], indent=2))
-    print(f"saved to {out} ({dt.date.today()})")
