@@ -173,7 +173,7 @@ class TimeToBreachModel(BaseEstimator):
             raise InputError(f"X must be numeric (encode categories first): {exc}", field="X") from None
         if not np.all(np.isfinite(A)) or (S is not None and not np.all(np.isfinite(S))):
             bad = [c for c in feats + strata if not np.all(np.isfinite(df[c].to_numpy(dtype=float)))]
-            raise InputError(f"X has missing (NaN) or infinite (inf) values in {bad}", field="X")
+            raise InputError(f"X has NaN or inf: missing or non-finite values in {bad}", field="X")
         return A, S, df, feats, strata
 
     # ----- fitting ----------------------------------------------------------------------------
