@@ -238,3 +238,22 @@ def test_both_frequency_methods_return_one_type():
         assert fe.p_at_least_one == pytest.approx(-math.expm1(-fe.expected_breaches), rel=1e-12)
         assert fe.term_years == terms.term_years and fe.assumptions
         assert fe.annual_rate == pytest.approx(fe.expected_breaches / fe.term_years, rel=1e-12)
+
+
+def test_features_are_built_once_per_quote(monkeypatch):
+    """The scorer and the survival model share one feature frame (about half of a warm quote's time)."""
+    import underwriting.features as features
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    make_quote(sub)  # warm the caches (models, calibration)
+    calls = []
+    real = features.exchange_features
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(features, "exchange_features", counting)
+    make_quote(sub)
+    assert len(calls) == 1

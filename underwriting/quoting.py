@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from underwriting._version import __version__
@@ -332,7 +332,7 @@ def make_quote(
     ] + list(freq.assumptions)
     inputs = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
               "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
-              "frequency_model": frequency_model, "basis": dict(basis.__dict__)}
+              "frequency_model": frequency_model, "basis": asdict(basis)}
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
         risk_score=score.risk_score, risk_band=score.band, p_breach_1y=freq.p_breach_1y,
