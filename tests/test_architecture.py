@@ -214,3 +214,20 @@ def test_cli_modules_keep_heavy_imports_out_of_module_level():
                     "underwriting._version", "underwriting.errors", "underwriting.cli", "underwriting.cli._common")):
                 bad.append(f"{path.name}: {name}")
     assert not bad, f"CLI modules import at module level: {bad}"
+
+
+def test_every_expected_failure_is_strict_and_gives_a_reason():
+    """xfail is strict for the whole suite (pyproject: ``xfail_strict = true``), and every xfail says why."""
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert cfg.get("xfail_strict") is True
+    bad = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "xfail":
+                kw = {k.arg: k.value for k in node.keywords}
+                strict = kw.get("strict")
+                if "reason" not in kw or (isinstance(strict, ast.Constant) and strict.value is False):
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bad, f"xfail without a reason or not strict: {bad}"
