@@ -76,6 +76,28 @@ class FrequencyBlock(_Block):
                    factors=[dict(f) for f in fe.factors] if fe.multiplier is not None else None)
 
 
+class CapitalBlock(_Block):
+    """The exchange's share of a book's capital (``quote --portfolio``); USD unless stated."""
+
+    exchange_id: str
+    level: float = Field(description="TVaR level of the allocation.")
+    rate: float = Field(description="Cost of capital, a fraction of the allocated capital a year.")
+    aal: float = Field(description="The exchange's average annual loss in the book (USD).")
+    aal_se: float = Field(description="Monte Carlo standard error of aal (USD).")
+    co_tvar: float = Field(description="The exchange's contribution to the book's TVaR (USD).")
+    capital: float = Field(description="co_tvar - aal (USD).")
+    capital_load: float = Field(description="rate x capital (USD).")
+    book_tvar: float
+    book_aal: float
+    currency: str = Field(description="The quote currency.")
+    quote_per_usd: float
+    years: int = Field(description="Simulated years.")
+    seed: int
+    capital_load_quote_currency: float
+    capital_quote_currency: float
+    method: str
+
+
 class MomentCheck(_Block):
     """Whether the aggregate loss distribution reproduced its exact moments."""
 
@@ -124,7 +146,7 @@ class Quote(BaseModel):
     reasons: list[ReasonBlock] = Field(default_factory=list)
     score: ScoreBlock = Field(description="The risk-score block (as `underwriting score`).")
     frequency: FrequencyBlock = Field(description="Breach frequency over the term and its method.")
-    portfolio: dict[str, Any] | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
+    portfolio: CapitalBlock | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
     moment_check: MomentCheck
     versions: dict[str, str]
     seed: int

@@ -56,11 +56,11 @@ def format_quote(q: Quote) -> str:
     if q.portfolio:
         pf = q.portfolio
         parts.append(table([
-            ("book AAL (USD)", f"{pf['book_aal']:,.0f}"), ("book TVaR (USD)", f"{pf['book_tvar']:,.0f}"),
-            ("this exchange's co-TVaR (USD)", f"{pf['co_tvar']:,.0f}"),
-            ("allocated capital", _money(pf["capital_quote_currency"], c)),
-            ("capital load in premium", _money(pf["capital_load_quote_currency"], c)),
-            ("method", pf["method"]),
+            ("book AAL (USD)", f"{pf.book_aal:,.0f}"), ("book TVaR (USD)", f"{pf.book_tvar:,.0f}"),
+            ("this exchange's co-TVaR (USD)", f"{pf.co_tvar:,.0f}"),
+            ("allocated capital", _money(pf.capital_quote_currency, c)),
+            ("capital load in premium", _money(pf.capital_load_quote_currency, c)),
+            ("method", pf.method),
         ], "Portfolio capital"))
     r = q.reserve
     rrows = [("regime", f"{r.regime} {r.regime_version or ''}".strip() if r.regime else "none")]

@@ -135,7 +135,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     """
     import hashlib
 
-    from underwriting.domain.quote import hash_inputs
+    from underwriting.domain.quote import CapitalBlock, Quote, hash_inputs
     from underwriting.quoting import PricingBasis, make_quote
 
     basis = basis or PricingBasis()
@@ -162,6 +162,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                                         "rate": rate, "level": level}}
     rol = premium / (q.terms["limit"] * q.terms["coinsurance"]) if q.terms["limit"] else None
     methods = {**q.methods, "premium": f"portfolio capital load: {load.to_dict()['method']}"}
-    return q.model_copy(update={"premium": premium, "premium_components": comps, "rate_on_line": rol,
-                                "portfolio": load.to_dict(), "methods": methods, "inputs": inputs,
-                                "input_hash": hash_inputs(inputs)})
+    # validated again (model_copy(update=...) would skip the checks of the typed blocks)
+    return Quote.model_validate({**dict(q), "premium": premium, "premium_components": comps, "rate_on_line": rol,
+                                 "portfolio": CapitalBlock(**load.to_dict()), "methods": methods, "inputs": inputs,
+                                 "input_hash": hash_inputs(inputs)})
