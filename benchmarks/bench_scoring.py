@@ -1,6 +1,6 @@
 """Risk scorer vs the oracle on the synthetic generator: AUC, Brier, ECE with bootstrap intervals.
 
-Fits the scorer exactly as the shipped one is fitted (underwriting.scoring.training.fit_synthetic_scorer:
+Fits the scorer exactly as the shipped one is fitted (underwriting.scoring.shipped.fit_synthetic_scorer:
 4,000 exchanges over 10 years, fixed seed, yearly landmarks, 1-year horizon) and validates it on an
 independent book (seed + 1) against the oracle that knows the true hazard. Exchange-clustered
 bootstrap, 500 resamples. Fails (exit 1) if the AUC gap exceeds 0.03 or the ECE reaches 0.02.
@@ -25,7 +25,7 @@ def main() -> int:
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import atomic_write_text
     from underwriting.scoring import load_scorer, score_submission
-    from underwriting.scoring.training import DEFAULT_C, DEFAULT_TRAIN, fit_synthetic_scorer
+    from underwriting.scoring.shipped import DEFAULT_C, DEFAULT_TRAIN, fit_synthetic_scorer
 
     t0 = time.perf_counter()
     scorer, meta = fit_synthetic_scorer(n_boot=500)

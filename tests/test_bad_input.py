@@ -213,7 +213,7 @@ PRICE = ("price", "--frequency", "poisson:0.3", "--severity", "lognormal:mu=11.5
         (("compare", "default", "0.2.0", "--seed", "-1"), "--seed"),
         (("datasets", "describe", "--cutoff", "2999-01-01"), "--cutoff"),
         (("datasets", "describe", "--cutoff", "0001-01-01"), "--cutoff"),
-        (("schema", "quote"), "invalid choice"),
+        (("schema", "exchange"), "invalid choice"),
     ],
     ids=lambda v: " ".join(map(str, v)) if isinstance(v, tuple) else None,
 )

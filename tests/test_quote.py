@@ -48,13 +48,13 @@ def test_expected_loss_matches_closed_form_per_peril():
     """Second method: with Poisson counts and no aggregate terms, E[S] = Σ λ_p E[layer(X_p)] exactly."""
     from underwriting.losses.severity import exposure_severity
     from underwriting.pricing.layers import Layer
-    from underwriting.quoting import _covered_perils, calibration, make_quote
+    from underwriting.quoting import _covered_perils, make_quote, record_calibration
 
     sub = load_submission(str(EXAMPLES / "global_large_exchange.json"))  # USD: no conversion
-    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).model_copy(
-        update={"aggregate_limit": None, "reinstatements": 0, "coinsurance": 1.0})
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(
+        aggregate_limit=None, reinstatements=0, coinsurance=1.0)
     q = make_quote(sub, terms, frequency_model="baseline")
-    cal = calibration()
+    cal = record_calibration()
     a = sub.exposure.customer_assets
     sev = cal.severity_fit.severity
     hot = exposure_severity(sev, a.hot + a.warm)
@@ -75,7 +75,7 @@ def test_excluded_peril_is_not_priced():
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     full = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
-    no_cold = full.model_copy(update={"exclusions": ["cold_wallet"]})
+    no_cold = full.with_(exclusions=["cold_wallet"])
     a, b = make_quote(sub, full), make_quote(sub, no_cold)
     assert "cold_wallet_theft" not in b.terms["perils_covered"]
     assert b.expected_loss < a.expected_loss
@@ -140,14 +140,14 @@ def test_amounts_in_two_currencies_are_each_converted_once():
     the expected loss by a factor of 150 or more.
     """
     from underwriting.losses.severity import exposure_severity
-    from underwriting.quoting import _covered_perils, calibration, make_quote
+    from underwriting.quoting import _covered_perils, make_quote, record_calibration
 
     rate = 150.0
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
-    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).model_copy(
-        update={"aggregate_limit": None, "reinstatements": 0})
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(
+        aggregate_limit=None, reinstatements=0)
     q = make_quote(sub, terms, frequency_model="baseline", fx_rates={"JPY": rate})
-    cal = calibration()
+    cal = record_calibration()
     a = sub.exposure.customer_assets
     hot_usd, cold_usd = (a.hot + a.warm) / rate, a.cold / rate
     sev = cal.severity_fit.severity
@@ -166,15 +166,94 @@ def test_amounts_in_two_currencies_are_each_converted_once():
     assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-9)
 
 
-def test_default_terms_starting_on_29_february():
+def test_default_terms_starting_on_29_february(example_submission):
     """A submission dated 28 February of a leap year: the ground-up term starts on 29 February and
     ends on 28 February a year later (it used to raise ValueError: day is out of range)."""
     import datetime as dt
 
+    from underwriting.domain.submission import Submission
     from underwriting.quoting import default_terms
 
-    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
-    t = default_terms(sub.model_copy(update={"as_of": dt.date(2024, 2, 28)}))
+    # a valid submission dated 28 February 2024: posture dates moved before it
+    data = dict(example_submission, as_of="2024-02-28")
+    data["posture"] = {k: ("2023-06-01" if isinstance(v, str) and v[:2] == "20" and v > "2024-02-28" else v)
+                       for k, v in data["posture"].items()}
+    t = default_terms(Submission.model_validate(data))
     assert (t.inception, t.expiry) == (dt.date(2024, 2, 29), dt.date(2025, 2, 28))
-    t = default_terms(sub.model_copy(update={"as_of": dt.date(2026, 9, 30)}))
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    t = default_terms(sub.with_(as_of=dt.date(2026, 9, 30)))
     assert (t.inception, t.expiry) == (dt.date(2026, 10, 1), dt.date(2027, 10, 1))
+
+
+def test_with_revalidates_where_model_copy_does_not():
+    from underwriting.errors import InputError
+
+    terms = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
+    with pytest.raises(InputError, match="deductible"):
+        terms.with_(deductible=terms.limit * 2)
+    with pytest.raises(InputError, match="no_such_field"):
+        terms.with_(no_such_field=1)
+    changed = terms.with_(coinsurance=0.5)
+    assert changed.coinsurance == 0.5 and terms.coinsurance != 0.5 and changed.limit == terms.limit
+
+
+def test_to_layer_converts_every_amount_once():
+    from underwriting.domain.currency import FxTable
+    from underwriting.pricing.layers import Layer
+
+    terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(sublimits={"insider": 1e6})
+    assert terms.to_layer() == Layer(deductible=terms.deductible, limit=terms.limit,
+                                     agg_deductible=terms.aggregate_deductible, agg_limit=terms.aggregate_limit,
+                                     share=terms.coinsurance, reinstatements=terms.reinstatements,
+                                     reinstatement_premium=terms.reinstatement_premium_pct,
+                                     sublimits={"insider": 1e6}, term_years=terms.term_years)
+    half = terms.to_layer(2.0)
+    assert (half.deductible, half.limit, half.sublimits["insider"]) == (terms.deductible / 2, terms.limit / 2, 5e5)
+    jp = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
+    fx = FxTable.bundled().with_user_rates({"JPY": 160.0})
+    assert jp.to_layer(fx, year=2026).limit == pytest.approx(jp.limit / 160.0, rel=1e-15)
+
+
+def test_schema_quote_describes_the_quote_json(cli):
+    code, out, _ = cli("schema", "quote")
+    assert code == 0
+    schema = json.loads(out)
+    q = json.loads(cli("quote", EXAMPLES / "jp_small_exchange.json", "--json")[1])
+    assert set(q) == set(schema["properties"]) and set(schema["required"]) <= set(q)
+    freq = schema["$defs"]["FrequencyBlock"]["properties"]
+    assert set(q["frequency"]) <= set(freq) and set(q["score"]) == set(schema["$defs"]["ScoreBlock"]["properties"])
+
+
+def test_both_frequency_methods_return_one_type():
+    from underwriting.domain.currency import FxTable
+    from underwriting.domain.frequency import FrequencyEstimate
+    from underwriting.quoting import build_loss_model
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    terms = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
+    fx = FxTable.bundled()
+    for model in ("survival", "baseline"):
+        fe = build_loss_model(sub, terms, fx=fx, frequency_model=model).frequency
+        assert type(fe) is FrequencyEstimate
+        assert fe.p_at_least_one == pytest.approx(-math.expm1(-fe.expected_breaches), rel=1e-12)
+        assert fe.term_years == terms.term_years and fe.assumptions
+        assert fe.annual_rate == pytest.approx(fe.expected_breaches / fe.term_years, rel=1e-12)
+
+
+def test_features_are_built_once_per_quote(monkeypatch):
+    """The scorer and the survival model share one feature frame (about half of a warm quote's time)."""
+    import underwriting.features as features
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    make_quote(sub)  # warm the caches (models, calibration)
+    calls = []
+    real = features.exchange_features
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(features, "exchange_features", counting)
+    make_quote(sub)
+    assert len(calls) == 1

@@ -49,7 +49,9 @@ def test_portfolio_premium_keeps_the_reinstatement_credit():
     rc = alone.premium_components["reinstatement_credit"]
     assert rc < 0, "the example must exercise a reinstatement"
     phi = -rc / alone.premium
+    # the factor the quote carries (from the layer and the loss distribution) is the one its components imply
+    assert alone.reinstatement_factor == pytest.approx(phi, rel=1e-12) and phi > 0
     q = portfolio_quote(sub, terms, BOOK, years=5_000)
-    gross = (q.expected_loss + q.portfolio["capital_load_quote_currency"]) / (1 - 0.10 - 0.10)
+    gross = (q.expected_loss + q.portfolio.capital_load_quote_currency) / (1 - 0.10 - 0.10)
     assert q.premium * (1 + phi) == pytest.approx(gross, rel=1e-12)
     assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-12)

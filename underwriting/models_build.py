@@ -11,7 +11,7 @@ Shipped models (:data:`SHIPPED`):
 * ``risk_scorer 0.1.0`` — the calibrated scorer on the calibrated synthetic book
   (4,000 exchanges, 10 years, seed 20261121), validated on the independent book (seed + 1);
 * ``survival 0.1.0`` — the landmark piecewise-exponential time-to-breach model of
-  :mod:`underwriting.survival.training` (same book), which the quote's frequency uses.
+  :mod:`underwriting.survival.landmarks` (same book), which the quote's frequency uses.
 """
 
 from __future__ import annotations

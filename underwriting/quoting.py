@@ -17,34 +17,36 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from underwriting._version import __version__
 from underwriting.domain.currency import FxTable
-from underwriting.domain.policy import PERILS, PolicyTerms
-from underwriting.domain.quote import Quote, ReserveBlock, hash_inputs
+from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.policy import PolicyTerms
+from underwriting.domain.quote import (
+    FrequencyBlock,
+    MomentCheck,
+    Quote,
+    ReserveBlock,
+    ScoreBlock,
+    hash_inputs,
+)
 from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import (
+    BREACH_EVENT_TYPES,
+    DATA_CUTOFF,
+    DAYS_PER_YEAR,
+    EXCLUSION_TO_PERIL,
+    PERILS,
+    REPORTING_THRESHOLD_USD,
+    VECTOR_TO_PERIL,
+)
 from underwriting.errors import InputError
+from underwriting.pricing.premium import DEFAULT_PRINCIPLE
 
-#: Incident vector → policy peril. "other"/"unknown" vectors are spread pro rata over the rest.
-VECTOR_TO_PERIL = {
-    "hot_wallet_key": "hot_wallet_theft",
-    "cold_wallet_key": "cold_wallet_theft",
-    "multisig_signing": "cold_wallet_theft",
-    "third_party_vendor": "third_party_vendor",
-    "insider": "insider",
-    "api_or_account_takeover": "social_engineering",
-}
-#: Policy exclusion → peril it removes.
-EXCLUSION_TO_PERIL = {"cold_wallet": "cold_wallet_theft", "third_party_vendor": "third_party_vendor",
-                      "insider": "insider", "social_engineering": "social_engineering"}
 #: Default regime by the exchange's jurisdiction (ISO alpha-2).
 EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
-#: Amounts below this were not reliably reported; severity is fitted with left truncation here (USD).
-REPORTING_THRESHOLD_USD = 100_000.0
-BREACH_EVENT_TYPES = ("hack", "insider")
 
 
 def default_regime(jurisdiction: str) -> str | None:
@@ -65,7 +67,7 @@ class PricingBasis:
     Parameters
     ----------
     principle : str
-        Premium principle. The default Wang transform (λ = 0.25) is a standalone, market-style load:
+        Premium principle, default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`. The default Wang transform (λ = 0.25) is a standalone, market-style load:
         the technical premium is about 1.6–2× the expected loss for the bundled examples. A
         cost-of-capital charge on a standalone 99.5% TVaR (``"cost_of_capital:0.10"``) charges nearly
         the whole limit as capital for a layer that attaches a few percent of the time; capital is
@@ -76,7 +78,7 @@ class PricingBasis:
         Loads as fractions of premium.
     """
 
-    principle: str = "wang:0.25"
+    principle: str = DEFAULT_PRINCIPLE
     level: float = 0.995
     expense: float = 0.10
     commission: float = 0.10
@@ -88,7 +90,7 @@ class PricingBasis:
 
 
 @dataclass(frozen=True)
-class Calibration:
+class RecordCalibration:
     """What the public record gives the quote: base rate, severity, peril and custody mixes."""
 
     base_rate: Any
@@ -108,7 +110,7 @@ def _sha_of_files(*names: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def calibration() -> Calibration:
+def record_calibration() -> RecordCalibration:
     """Fit the data-driven parts of the quote from the shipped tables (cached per process)."""
     from underwriting.datasets import load_exchanges, load_incidents
     from underwriting.frequency.baseline import base_rate_from_roster
@@ -117,7 +119,7 @@ def calibration() -> Calibration:
     ex = load_exchanges()
     inc = load_incidents()
     dated = ex[ex["launch_date"].notna()]
-    base = base_rate_from_roster(dated, inc, cutoff=dt.date(2025, 11, 30))
+    base = base_rate_from_roster(dated, inc, cutoff=DATA_CUTOFF)
     breaches = inc[inc["event_type"].isin(BREACH_EVENT_TYPES)]
     amounts = breaches["amount_usd"].dropna().to_numpy(dtype=float)
     amounts = amounts[amounts >= REPORTING_THRESHOLD_USD]
@@ -130,7 +132,7 @@ def calibration() -> Calibration:
     shares = {p: c / total for p, c in counts.items()}
     tiers = breaches["custody_tier"].astype(str)
     n_hot, n_cold = int((tiers == "hot").sum()), int((tiers == "cold").sum())
-    return Calibration(base_rate=base, severity_fit=sev, peril_shares=shares,
+    return RecordCalibration(base_rate=base, severity_fit=sev, peril_shares=shares,
                        hot_share=n_hot / (n_hot + n_cold), data_sha=_sha_of_files("incidents.csv", "exchanges.csv"))
 
 
@@ -165,7 +167,7 @@ class LossModel:
         The policy's terms converted into USD.
     covered : tuple of str
         Perils the policy covers after exclusions.
-    frequency : dict
+    frequency : FrequencyEstimate
         Expected breaches over the term, their variance, P(breach within 1 year) and the method.
     quote_per_usd, policy_per_usd : float
         Conversion rates (units per USD) of the quote currency and of the policy currency.
@@ -176,7 +178,7 @@ class LossModel:
     perils: tuple[Any, ...]
     layer: Any
     covered: tuple[str, ...]
-    frequency: dict[str, Any]
+    frequency: FrequencyEstimate
     methods: dict[str, str]
     versions: dict[str, str]
     quote_per_usd: float
@@ -184,16 +186,19 @@ class LossModel:
     fx_used: tuple[dict[str, Any], ...]
 
 
-def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "survival") -> LossModel:
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "survival",
+                     features: Any = None, registry: Any = None) -> LossModel:
     """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
 
     Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
-    loss model its quotes are priced with.
+    loss model its quotes are priced with. ``features`` (the submission's feature row, as
+    :func:`underwriting.features.submission_features` builds it with the default parameters) is
+    reused by the survival model instead of being built again. ``registry``: the model registry
+    (default: the shipped models or ``UNDERWRITING_REGISTRY``).
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import NegativeBinomial, Poisson
     from underwriting.losses.severity import exposure_severity
-    from underwriting.pricing.layers import Layer
 
     if frequency_model not in ("survival", "baseline"):
         raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
@@ -208,8 +213,8 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
-    cal = calibration()
-    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx)
+    cal = record_calibration()
+    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry)
 
     assets = sub.exposure.customer_assets
     hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
@@ -219,7 +224,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
                 "cold_wallet_theft": exposure_severity(ground, cold_usd)}
     mixed = exposure_severity(ground, [hot_usd, cold_usd], [cal.hot_share, 1 - cal.hot_share])
     covered = _covered_perils(terms)
-    lam, var_lam = freq["expected_breaches"], freq["variance_of_lambda"]
+    lam, var_lam = freq.expected_breaches, freq.variance_of_lambda
     perils = []
     for p in covered:
         share = cal.peril_shares.get(p, 0.0)
@@ -228,14 +233,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
         f = NegativeBinomial(lam * share, var_lam * share * share) if var_lam > 0 else Poisson(lam * share)
         perils.append(Peril(p, f, tier_sev.get(p, mixed)))
 
-    def usd(x: float | None) -> float | None:
-        return None if x is None else x / t_rate
-
-    layer = Layer(deductible=usd(terms.deductible), limit=usd(terms.limit),
-                  agg_deductible=usd(terms.aggregate_deductible), agg_limit=usd(terms.aggregate_limit),
-                  share=terms.coinsurance, reinstatements=terms.reinstatements,
-                  reinstatement_premium=terms.reinstatement_premium_pct,
-                  sublimits={k: v / t_rate for k, v in terms.sublimits.items()}, term_years=terms.term_years)
+    layer = terms.to_layer(t_rate)
     methods["severity"] = f"{cal.severity_fit.family} (left-truncated MLE on public incidents), capped by tier assets"
     versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})
     return LossModel(perils=tuple(perils), layer=layer, covered=tuple(covered), frequency=freq, methods=methods,
@@ -251,6 +249,7 @@ def make_quote(
     fx_rates: dict[str, float] | None = None,
     frequency_model: str = "survival",
     basis: PricingBasis | None = None,
+    registry: Any = None,
 ) -> Quote:
     """Quote one submission under one set of policy terms.
 
@@ -270,6 +269,8 @@ def make_quote(
         Breach frequency from the shipped survival model or from the documented baseline.
     basis : PricingBasis, optional
         Premium principle and loads.
+    registry : Registry, optional
+        Model registry of the scorer and the survival model (default: :func:`underwriting.registry.default_root`).
 
     Returns
     -------
@@ -277,20 +278,18 @@ def make_quote(
         Amounts in the submission's currency; ``inputs`` holds everything needed to recompute it.
     """
     from underwriting.pricing.premium import Loadings, price_perils
-    from underwriting.scoring import score_submission
 
     basis = basis or PricingBasis()
     user_terms = terms is not None
     terms = terms or default_terms(sub)
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
-    score = score_submission(sub, fx).to_dict()
-    # the model is identified by version and content hash; its path differs between machines
-    score["model"] = {k: v for k, v in score.get("model", {}).items() if k != "path"}
-    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model)
+    score, shared = _score(sub, fx, registry)
+    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, features=shared, registry=registry)
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
-    methods = {"risk_score": f"risk_scorer {score['model'].get('version', '?')} (calibrated logistic; posture "
+    version = score.model.get("version", "?")
+    methods = {"risk_score": f"risk_scorer {version} (calibrated logistic; posture "
                              "effects learned from synthetic data)", **lm.methods}
-    versions = {"risk_scorer": f"{score['model'].get('version', '?')}@{str(score['model'].get('sha256', ''))[:12]}",
+    versions = {"risk_scorer": f"{version}@{str(score.model.get('sha256', ''))[:12]}",
                 **lm.versions, "underwriting": __version__}
 
     loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
@@ -299,11 +298,12 @@ def make_quote(
                               loadings=loads, method="fft", random_state=seed)
         el, sd, tv, prem = priced.expected_loss, priced.std, priced.tvar, priced.premium
         comps = {k: v * q_rate for k, v in priced.components.to_dict().items() if k != "total"}
-        mcheck = {"ok": bool(priced.moment_check), "method": priced.method}
+        mcheck = MomentCheck(ok=bool(priced.moment_check), method=priced.method)
+        phi = lm.layer.reinstatement_factor(priced.distribution)
         methods["aggregate"] = f"{priced.method} compound over {len(lm.perils)} perils"
     else:
         el = sd = tv = prem = 0.0
-        comps, mcheck = {}, {"ok": True, "method": "none (no covered peril)"}
+        comps, mcheck, phi = {}, MomentCheck(ok=True, method="none (no covered peril)"), 0.0
         methods["aggregate"] = "none: the policy covers no peril with a breach record"
 
     reserve = _reserve_block(sub, terms if user_terms else None, regime, fx)
@@ -319,8 +319,8 @@ def make_quote(
         "coinsurance": terms.coinsurance, "perils_covered": list(lm.covered), "default_terms": not user_terms,
     }
     cover_usd = terms.limit * terms.coinsurance / t_rate
-    cal = calibration()
-    freq = dict(lm.frequency)
+    cal = record_calibration()
+    freq = lm.frequency
     assumptions = [
         basis.describe(),
         f"severity: {cal.severity_fit.family} fitted by maximum likelihood to {cal.severity_fit.n} public incident "
@@ -329,65 +329,84 @@ def make_quote(
         + ", ".join(f"{p} {s:.0%}" for p, s in cal.peril_shares.items()),
         f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
         " (custody mix of the record)",
-    ] + freq.pop("assumptions", [])
+    ] + list(freq.assumptions)
     inputs = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
               "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
-              "frequency_model": frequency_model, "basis": dict(basis.__dict__)}
+              "frequency_model": frequency_model, "basis": asdict(basis)}
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
-        risk_score=float(score["risk_score"]), risk_band=str(score["band"]), p_breach_1y=freq["p_breach_1y"],
-        expected_breaches_term=freq["expected_breaches"], expected_loss=el * q_rate, std=sd * q_rate,
-        tvar_995=tv * q_rate, premium=prem * q_rate, premium_components=comps,
+        risk_score=score.risk_score, risk_band=score.band, p_breach_1y=freq.p_breach_1y,
+        expected_breaches_term=freq.expected_breaches, expected_loss=el * q_rate, std=sd * q_rate,
+        tvar_995=tv * q_rate, premium=prem * q_rate, premium_components=comps, reinstatement_factor=phi,
         rate_on_line=(prem / cover_usd) if cover_usd > 0 else None,
         terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=list(lm.fx_used),
-        reasons=score.get("reasons", []), score=score, frequency=freq,
+        reasons=score.reasons, score=score, frequency=FrequencyBlock.from_estimate(freq, frequency_model),
         moment_check=mcheck, versions=versions, seed=seed, inputs=inputs, input_hash=hash_inputs(inputs),
     )
 
 
-def _frequency(sub: Submission, terms: PolicyTerms, cal: Calibration, frequency_model: str, fx: FxTable):
-    """Breach frequency over the policy window: ``(frequency dict, methods, versions)``.
+def _score(sub: Submission, fx: FxTable, registry: Any = None) -> tuple[ScoreBlock, Any]:
+    """The score block and the submission's feature row when the survival model can share it.
 
-    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.training`),
+    The features are built once: the scorer's feature parameters are the pipeline defaults for the
+    shipped models, so the survival model (built on the defaults) reuses the same frame; a scorer
+    trained with other parameters gets its own frame and the survival model builds the default one.
+    """
+    from underwriting.features import DEFAULT_FEATURE_PARAMS, feature_params, submission_features
+    from underwriting.scoring import load_scorer, score_submission
+
+    if registry is None:
+        scorer = load_scorer()
+    else:
+        scorer = registry.load("risk_scorer")
+    params = dict(getattr(scorer, "feature_params_", None) or {})
+    feats = submission_features(sub, fx, **params)
+    result = score_submission(sub, fx, scorer=scorer, features=feats).to_dict()
+    # the model is identified by version and content hash; its path differs between machines
+    result["model"] = {k: v for k, v in result.get("model", {}).items() if k != "path"}
+    same = feature_params(**params) == DEFAULT_FEATURE_PARAMS
+    return ScoreBlock.model_validate(result), (feats if same else None)
+
+
+def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, frequency_model: str, fx: FxTable,
+               features: Any = None, registry: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+    """Breach frequency over the policy window: ``(estimate, methods, versions)``.
+
+    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.landmarks`),
     expected breaches = cumulative hazard over the window from as-of to inception and expiry, variance
     from the coefficient covariance (delta method). ``baseline``: :mod:`underwriting.frequency.baseline`.
+    ``features``: the submission's default feature row when the caller already built it.
     """
     if frequency_model == "survival":
         from underwriting.registry import load_model
         from underwriting.survival.frequency import frequency_for_term
-        from underwriting.survival.training import feature_row, policy_window_years
+        from underwriting.survival.landmarks import feature_row, policy_window_years
 
-        model = load_model("survival")  # the registry's default (or a pinned) version, hashes checked
+        # the registry's default (or a pinned) version, hashes checked
+        model = load_model("survival") if registry is None else registry.load("survival")
         reg = getattr(model, "registry_", {}) or {}
         version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
-        X = feature_row(sub, fx)
+        X = features if features is not None else feature_row(sub, fx)
         s, e = policy_window_years(sub, terms)
         fe = frequency_for_term(model, X, (s, e))
-        p1 = float(model.predict_risk(X, 1.0)[0])
-        freq = {"method": "survival", "expected_breaches": fe.expected_breaches,
-                "variance_of_lambda": fe.variance_of_lambda, "p_at_least_one_in_term": fe.p_at_least_one,
-                "p_breach_1y": p1, "annual_rate": fe.expected_breaches / terms.term_years, "start_years": s,
-                "term_years": terms.term_years, "uncertainty": fe.method,
-                "assumptions": ["breach frequency from the shipped landmark survival model (piecewise exponential "
-                                "on time since the as-of date), fitted on a synthetic book whose base rate is "
-                                "calibrated to the real roster and whose posture effects are assumptions"]}
-        return freq, {"frequency": f"survival {reg.get('version', '?')} (landmark piecewise-exponential, "
-                               "docs/survival.md)"}, {"survival": version}
+        fe = replace(fe, term_years=terms.term_years, annual_rate=fe.expected_breaches / terms.term_years,
+                     p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(
+                         "breach frequency from the shipped landmark survival model (piecewise exponential "
+                         "on time since the as-of date), fitted on a synthetic book whose base rate is "
+                         "calibrated to the real roster and whose posture effects are assumptions",))
+        return fe, {"frequency": f"survival {reg.get('version', '?')} (landmark piecewise-exponential, "
+                             "docs/survival.md)"}, {"survival": version}
 
     from underwriting.frequency.baseline import baseline_frequency
 
-    start = max((terms.inception - sub.as_of).days, 0) / 365.25
-    bf = baseline_frequency(sub, cal.base_rate, terms.term_years)
-    freq = {"method": "baseline", "expected_breaches": bf.expected_breaches, "variance_of_lambda": bf.variance_of_lambda,
-            "p_at_least_one_in_term": bf.p_at_least_one, "p_breach_1y": -math.expm1(-bf.annual_rate),
-            "annual_rate": bf.annual_rate, "start_years": start, "term_years": terms.term_years,
-            "factors": bf.factors,
-            "assumptions": [f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
-                            f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
-                            "launch date); the roster over-represents breached exchanges, so this is an upper estimate"]}
+    start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
+    fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(
+        f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
+        f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
+        "launch date); the roster over-represents breached exchanges, so this is an upper estimate",))
     methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
     versions = {"frequency": f"baseline@{cal.data_sha}"}
-    return freq, methods, versions
+    return fe, methods, versions
 
 
 def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:

@@ -12,14 +12,6 @@ from underwriting.datasets import describe
 FIX = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture
-def dcli(cli, monkeypatch):
-    from underwriting.cli import main as m
-
-    monkeypatch.setitem(m.COMMANDS, "datasets", ("underwriting.cli.datasets", ""))
-    return cli
-
-
 def test_describe_fixture_figures():
     d = describe(FIX / "incidents_ok.csv", FIX / "exchanges_ok.csv")
     assert d["counts"]["breaches"] == 5 and d["counts"]["incidents"] == 6
@@ -30,30 +22,30 @@ def test_describe_fixture_figures():
     json.dumps(d, allow_nan=False)
 
 
-def test_cli_describe_json_and_text_on_user_files(dcli):
-    code, out, err = dcli("datasets", "describe", "--json", "--incidents", FIX / "incidents_ok.csv",
+def test_cli_describe_json_and_text_on_user_files(cli):
+    code, out, err = cli("datasets", "describe", "--json", "--incidents", FIX / "incidents_ok.csv",
                           "--exchanges", FIX / "exchanges_ok.csv")
     assert code == 0, err
     assert json.loads(out)["counts"]["incidents"] == 6
-    code, out, _ = dcli("datasets", "describe", "--incidents", FIX / "incidents_ok.csv",
+    code, out, _ = cli("datasets", "describe", "--incidents", FIX / "incidents_ok.csv",
                         "--exchanges", FIX / "exchanges_ok.csv")
     assert code == 0 and "Time to first breach" in out and "Kaplan-Meier" in out
 
 
-def test_cli_validate_reports_line_and_column(dcli, tmp_path):
+def test_cli_validate_reports_line_and_column(cli, tmp_path):
     bad = tmp_path / "inc.csv"
     text = (FIX / "incidents_ok.csv").read_text(encoding="utf-8").replace(",hot_wallet_key,hot,full,hack,yes,", ",hot_wallet_key,lukewarm,full,hack,yes,")
     bad.write_text(text, encoding="utf-8")
-    code, out, err = dcli("datasets", "validate", "--incidents", bad, "--exchanges", FIX / "exchanges_ok.csv",
+    code, out, err = cli("datasets", "validate", "--incidents", bad, "--exchanges", FIX / "exchanges_ok.csv",
                           "--fx", FIX / "fx_ok.csv")
     assert code == 2 and "line 3, column 'custody_tier'" in err and "Traceback" not in err
-    code, out, err = dcli("datasets", "validate", "--incidents", FIX / "incidents_ok.csv", "--exchanges",
+    code, out, err = cli("datasets", "validate", "--incidents", FIX / "incidents_ok.csv", "--exchanges",
                           FIX / "exchanges_ok.csv", "--fx", FIX / "fx_ok.csv")
     assert code == 0 and out.startswith("ok:")
 
 
-def test_cli_describe_real_data(dcli):
-    code, out, err = dcli("datasets", "describe", "--json")
+def test_cli_describe_real_data(cli):
+    code, out, err = cli("datasets", "describe", "--json")
     assert code == 0, err
     d = json.loads(out)
     assert d["counts"]["incidents"] > 50 and d["calibration_targets"]["annual_breach_rate"] > 0

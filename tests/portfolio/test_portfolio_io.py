@@ -15,14 +15,6 @@ from .conftest import ROOT, SAMPLE_BOOK
 EX = ROOT / "datasets" / "examples"
 
 
-@pytest.fixture
-def pcli(cli, monkeypatch):
-    from underwriting.cli import main as m
-
-    monkeypatch.setitem(m.COMMANDS, "portfolio", ("underwriting.cli.portfolio", ""))
-    return cli
-
-
 def test_folder_csv_and_json_books_agree(tmp_path):
     entries, dep, label, _ = read_book_entries(SAMPLE_BOOK)
     assert [e["exchange_id"] for e in entries] == ["sakura-jp", "harbour-hk", "meridian-global"]
@@ -75,8 +67,8 @@ def test_bad_toml_books(tmp_path):
         load_book(p)
 
 
-def test_cli_json(pcli, tmp_path):
-    code, out, err = pcli("portfolio", SAMPLE_BOOK, "--years", "2000", "--json", "--seed", "3", "--quiet",
+def test_cli_json(cli, tmp_path):
+    code, out, err = cli("portfolio", SAMPLE_BOOK, "--years", "2000", "--json", "--seed", "3", "--quiet",
                           "--out", tmp_path / "p.json", "--plot", tmp_path / "plots")
     assert code == 0, err
     d = json.loads(out)
@@ -90,12 +82,12 @@ def test_cli_json(pcli, tmp_path):
     assert all("capital_load" in r for r in alloc)
 
 
-def test_cli_text_and_bad_input(pcli, tmp_path):
-    code, out, _ = pcli("portfolio", EX / "books" / "sample.csv", "--years", "1000", "--quiet")
+def test_cli_text_and_bad_input(cli, tmp_path):
+    code, out, _ = cli("portfolio", EX / "books" / "sample.csv", "--years", "1000", "--quiet")
     assert code == 0 and "AAL" in out and "Sigil Custody Tech" in out
-    code, _, err = pcli("portfolio", tmp_path / "missing", "--years", "1000")
+    code, _, err = cli("portfolio", tmp_path / "missing", "--years", "1000")
     assert code == 2 and "no such book" in err
-    code, _, err = pcli("portfolio", SAMPLE_BOOK, "--years", "1000", "--scheduler", "tcp://x:1")
+    code, _, err = cli("portfolio", SAMPLE_BOOK, "--years", "1000", "--scheduler", "tcp://x:1")
     assert code == 2 and "--scheduler" in err
-    code, _, err = pcli("portfolio", SAMPLE_BOOK, "--years", "1000", "--level", "1.5")
+    code, _, err = cli("portfolio", SAMPLE_BOOK, "--years", "1000", "--level", "1.5")
     assert code == 2 and "--level" in err

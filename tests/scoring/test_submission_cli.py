@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import EXAMPLES
-from underwriting.cli import main as cli_main
 from underwriting.domain.currency import FxTable
 from underwriting.domain.submission import Submission
 from underwriting.features.posture import ORDINAL_QUESTIONS, YES_NO_QUESTIONS
@@ -17,11 +16,6 @@ from underwriting.scoring import default_model_path, load_scorer, score_submissi
 
 FX = FxTable().with_user_rates({"JPY": 150.0, "HKD": 7.8})
 KEYS = {"risk_score", "band", "p_breach", "horizon_years", "reasons"}
-
-
-@pytest.fixture(autouse=True)
-def _register_score(monkeypatch):
-    monkeypatch.setitem(cli_main.COMMANDS, "score", ("underwriting.cli.score", ""))
 
 
 def _score(d):

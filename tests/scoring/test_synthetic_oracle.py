@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from underwriting.scoring.model import RiskScorer
-from underwriting.scoring.training import DEFAULT_C, synthetic_training_set
+from underwriting.scoring.shipped import DEFAULT_C, synthetic_training_set
 from underwriting.scoring.validation import validate_scores
 
 

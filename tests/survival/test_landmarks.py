@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from underwriting.datasets import make_exchange_portfolio
-from underwriting.survival.training import landmark_survival_rows
+from underwriting.survival.landmarks import landmark_survival_rows
 
 
 def test_every_first_breach_after_a_landmark_is_an_outcome_even_on_the_landmark_day():

@@ -15,9 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_policy
+    from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
     from underwriting.quoting import make_quote
-    from underwriting.report import format_quote
     from underwriting.resources import example_path
 
     sub = load_submission(str(example_path(DEMO_SUBMISSION)))

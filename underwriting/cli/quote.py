@@ -18,8 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="conversion rate in units per USD, overriding the bundled yearly table (repeatable)")
     p.add_argument("--frequency-model", choices=["survival", "baseline"], default="survival",
                    help="breach frequency from the fitted survival model (default) or the documented baseline")
-    p.add_argument("--principle", default="wang:0.25",
-                   help="premium principle, e.g. wang:0.25 (default), cost_of_capital:0.10, expected_value:0.3")
+    p.add_argument("--principle", default=None,
+                   help="premium principle, e.g. wang:0.25, cost_of_capital:0.10, expected_value:0.3 (default: "
+                   "the package's one default, underwriting.pricing.premium.DEFAULT_PRINCIPLE)")
     p.add_argument("--portfolio", metavar="BOOK",
                    help="price the risk load as this exchange's capital share of BOOK (folder or CSV/JSON list)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -29,16 +30,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import check_output_file, parse_fx, write_output
     from underwriting.domain.policy import load_policy
+    from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
-    from underwriting.pricing.premium import parse_principle
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, parse_principle
     from underwriting.quoting import PricingBasis, make_quote
-    from underwriting.report import format_quote
 
-    parse_principle(args.principle)  # a bad principle is an input error before any work
+    principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
+    parse_principle(principle)  # a bad principle is an input error before any work
     check_output_file(args.out, "--out")
     sub = load_submission(args.submission)
     terms = load_policy(args.terms) if args.terms else None
-    basis = PricingBasis(principle=args.principle)
+    basis = PricingBasis(principle=principle)
     if args.portfolio:
         from underwriting.portfolio.capital import portfolio_quote
 

@@ -1,4 +1,4 @@
-"""Print the JSON Schema of a submission or of policy terms (to publish the questionnaire)."""
+"""Print the JSON Schema of a submission, of policy terms or of a quote (to publish the contracts)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["submission", "policy"])
+    p.add_argument("kind", choices=["submission", "policy", "quote"],
+                   help="submission or policy (inputs), or quote (what `underwriting quote --json` prints)")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
     from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.quote import Quote
     from underwriting.domain.submission import Submission
 
-    model = Submission if args.kind == "submission" else PolicyTerms
-    print(json.dumps(model.model_json_schema(), indent=2, sort_keys=True))
+    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote}[args.kind]
+    # the quote's schema describes its JSON output (serialisation mode), the inputs' their validation
+    mode = "serialization" if args.kind == "quote" else "validation"
+    print(json.dumps(model.model_json_schema(mode=mode), indent=2, sort_keys=True))
     return 0

@@ -29,14 +29,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from underwriting.datasets.schema import BREACH_EVENT_TYPES, DATA_CUTOFF
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 from underwriting.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-#: Days in a year for every time conversion.
-DAYS_PER_YEAR = 365.25
 #: Panel columns, in order.
 PANEL_COLUMNS: tuple[str, ...] = (
     "exchange_id", "period", "period_start", "period_end", "start", "stop", "event", "n_events",

@@ -8,13 +8,11 @@ here once and reused by the loaders, the synthetic generator, the tests and ``do
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
-from underwriting.domain.submission import VECTORS
-
-#: Data cut-off of the curated tables: an exchange with a blank ``closure_date`` was open then.
-DATA_CUTOFF = dt.date(2025, 11, 30)
+# DATA_CUTOFF (last day of the curated tables) and BREACH_EVENT_TYPES (event types that count as a breach)
+# are defined in the vocabulary and re-exported here for the loaders.
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, VECTORS  # noqa: F401
 
 #: Attack paths (shared with the submission questionnaire).
 VECTOR_VOCAB: tuple[str, ...] = tuple(VECTORS)
@@ -24,8 +22,6 @@ CUSTODY_TIER_VOCAB: tuple[str, ...] = ("hot", "cold", "unknown")
 REIMBURSED_VOCAB: tuple[str, ...] = ("full", "partial", "none", "unknown")
 #: Kind of event. Only ``hack`` and ``insider`` count as a *breach* by default.
 EVENT_TYPE_VOCAB: tuple[str, ...] = ("hack", "insider", "exit_scam", "fraud", "other")
-#: Event types that count as a breach (a loss the hack/theft cover responds to), by default.
-BREACH_EVENT_TYPES: tuple[str, ...] = ("hack", "insider")
 #: Precision of a launch or closure date.
 PRECISION_VOCAB: tuple[str, ...] = ("day", "month", "year")
 #: Why an exchange closed.

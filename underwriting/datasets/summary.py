@@ -15,6 +15,7 @@ from underwriting.datasets.schema import (
     REIMBURSED_VOCAB,
     VECTOR_VOCAB,
 )
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -101,13 +102,13 @@ def describe(
     first_b = ex["exchange_id"].map(first)
     end = pd.Series(np.where(closed & first_b.notna() & (first_b > end), first_b, end), index=ex.index)
     known_launch = launch.notna() & (end > launch)
-    dur_life = (end - launch)[known_launch].dt.days / 365.25
+    dur_life = (end - launch)[known_launch].dt.days / DAYS_PER_YEAR
     km_life = _km(dur_life.to_numpy(), closed[known_launch].to_numpy())
     hacked = first_b.notna()
-    t_first = np.where(hacked, (first_b - launch).dt.days, (end - launch).dt.days) / 365.25
+    t_first = np.where(hacked, (first_b - launch).dt.days, (end - launch).dt.days) / DAYS_PER_YEAR
     t_first = pd.Series(t_first, index=ex.index)[known_launch]
     km_first = _km(np.maximum(t_first.to_numpy(), 0.0), hacked[known_launch].to_numpy())
-    closed_life = ((closure - launch).dt.days / 365.25)[closed & launch.notna()]
+    closed_life = ((closure - launch).dt.days / DAYS_PER_YEAR)[closed & launch.notna()]
     reasons = ex.loc[closed, "closure_reason"].astype(str).value_counts()
     try:
         targets = calibration_targets(inc, ex, cutoff=cutoff, breach_types=breach_types).as_dict()

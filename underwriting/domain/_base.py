@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Strict as StrictType
@@ -19,6 +19,21 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=True,
                               validate_default=True)
+
+    def with_(self, **changes: Any) -> Self:
+        """A copy with some fields changed, validated again like a new object.
+
+        Use this instead of ``model_copy(update=...)``, which skips every validator (it would accept
+        a deductible above the limit). A bad change raises :class:`~underwriting.errors.InputError`
+        naming the field.
+        """
+        from underwriting.domain.validation import validate_model
+        from underwriting.errors import InputError
+
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise InputError(f"unknown field(s) {unknown} for {type(self).__name__}", field=unknown[0])
+        return validate_model(type(self), {**dict(self), **changes})
 
 
 def _finite_nonneg(v: float) -> float:

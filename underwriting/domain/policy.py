@@ -13,16 +13,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from underwriting.domain._base import Amount, Count, Flag, Share, Strict
-from underwriting.domain.currency import CurrencyCode
+from underwriting.domain.currency import CurrencyCode, FxTable
 
-#: Perils a policy can cover; shared with the pricing engine's sub-limits.
-PERILS = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering")
-Peril = Literal["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"]
-#: Exclusions a reserve regime may look at.
-EXCLUSIONS = ("supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-              "insider", "social_engineering", "war_and_state_actor", "gross_negligence")
-Exclusion = Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]
+#: Perils and exclusions: re-exported from the vocabulary for compatibility.
+from underwriting.domain.vocabulary import DAYS_PER_YEAR, EXCLUSIONS, PERILS, Exclusion, Peril  # noqa: F401
+from underwriting.errors import InputError
+
 #: Insurer financial-strength ratings, best first (S&P / Fitch scale).
 RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
            "B+", "B", "B-", "CCC", "NR")
@@ -89,11 +85,49 @@ class PolicyTerms(Strict):
     @property
     def term_years(self) -> float:
         """Policy term in years (actual days / 365.25)."""
-        return (self.expiry - self.inception).days / 365.25
+        return (self.expiry - self.inception).days / DAYS_PER_YEAR
+
+    def to_layer(self, fx: float | FxTable = 1.0, *, year: int | None = None):
+        """The pricing engine's :class:`~underwriting.pricing.layers.Layer` for these terms.
+
+        Parameters
+        ----------
+        fx : float or FxTable
+            Units of the policy currency per unit of the pricing currency (per USD when pricing
+            in USD); every amount is divided by it. An :class:`FxTable` gives the policy currency's
+            rate per USD in ``year``.
+        year : int, optional
+            Year of the rate, required with an :class:`FxTable`.
+
+        Returns
+        -------
+        Layer
+            Per-occurrence deductible and limit, aggregate deductible and limit, share
+            (coinsurance), reinstatements and their premium, sub-limits and the term in years.
+        """
+        from underwriting.pricing.layers import Layer
+
+        if isinstance(fx, FxTable):
+            if year is None:
+                raise InputError("year is required to take a rate from an FxTable", field="year")
+            rate = fx.rate(self.currency, year).units_per_usd
+        else:
+            rate = float(fx)
+        if not (rate > 0 and rate < float("inf")):
+            raise InputError(f"must be a positive rate, got {fx!r}", field="fx")
+
+        def conv(x: float | None) -> float | None:
+            return None if x is None else x / rate
+
+        return Layer(deductible=conv(self.deductible), limit=conv(self.limit),
+                     agg_deductible=conv(self.aggregate_deductible), agg_limit=conv(self.aggregate_limit),
+                     share=self.coinsurance, reinstatements=self.reinstatements,
+                     reinstatement_premium=self.reinstatement_premium_pct,
+                     sublimits={k: v / rate for k, v in self.sublimits.items()}, term_years=self.term_years)
 
 
 def load_policy(path: str) -> PolicyTerms:
     """Read and validate a policy terms file (TOML or JSON)."""
-    from underwriting.domain.validation import load_model
+    from underwriting.domain.validation import read_validated
 
-    return load_model(PolicyTerms, path)
+    return read_validated(PolicyTerms, path)

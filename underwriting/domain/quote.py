@@ -13,13 +13,100 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+from underwriting.domain.frequency import FrequencyEstimate
 
 
-class ReserveBlock(BaseModel):
-    """Reserve requirement and the credit the quoted policy earns under one regime."""
-
+class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReasonBlock(_Block):
+    """One reason code of the risk score: a factor and how far it moves the log-odds."""
+
+    factor: str
+    direction: str
+    log_odds: float = Field(description="Effect on the log-odds of a breach against the reference exchange.")
+    p_effect: float = Field(description="Effect on P(breach within the horizon).")
+    features: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ScoreBlock(_Block):
+    """The risk-score block (as ``underwriting score`` prints it, without the model's path)."""
+
+    exchange: str
+    as_of: str
+    risk_score: float = Field(description="0 (best) to 100 (worst), rounded to 2 decimals.")
+    band: str
+    p_breach: float = Field(description="Calibrated P(at least one breach within horizon_years).")
+    horizon_years: float
+    reasons: list[ReasonBlock] = Field(default_factory=list)
+    band_thresholds: list[float] = Field(default_factory=list)
+    unknown_answers: list[str] = Field(default_factory=list)
+    model: dict[str, Any] = Field(default_factory=dict, description="Scorer version, SHA-256, training note.")
+
+
+class FrequencyBlock(_Block):
+    """Breach frequency over the policy term and the method that produced it."""
+
+    method: str = Field(description="'survival' or 'baseline'.")
+    expected_breaches: float = Field(description="Poisson mean of the number of breaches in the term.")
+    variance_of_lambda: float = Field(description="Parameter-uncertainty variance of that mean.")
+    p_at_least_one_in_term: float
+    p_breach_1y: float
+    annual_rate: float = Field(description="Breaches per year over the term.")
+    start_years: float = Field(description="Years from as_of to inception.")
+    term_years: float
+    uncertainty: str | None = Field(default=None, description="How the variance was obtained (survival).")
+    factors: list[dict[str, Any]] | None = Field(default=None, description="Posture multipliers (baseline).")
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler):
+        d = handler(self)
+        return {k: v for k, v in d.items() if not (k in ("uncertainty", "factors") and v is None)}
+
+    @classmethod
+    def from_estimate(cls, fe: FrequencyEstimate, model: str) -> FrequencyBlock:
+        """The block of a :class:`~underwriting.domain.frequency.FrequencyEstimate` made by ``model``."""
+        return cls(method=model, expected_breaches=fe.expected_breaches, variance_of_lambda=fe.variance_of_lambda,
+                   p_at_least_one_in_term=fe.p_at_least_one, p_breach_1y=fe.p_breach_1y, annual_rate=fe.annual_rate,
+                   start_years=fe.start_years, term_years=fe.term_years,
+                   uncertainty=None if fe.method == model else fe.method,
+                   factors=[dict(f) for f in fe.factors] if fe.multiplier is not None else None)
+
+
+class CapitalBlock(_Block):
+    """The exchange's share of a book's capital (``quote --portfolio``); USD unless stated."""
+
+    exchange_id: str
+    level: float = Field(description="TVaR level of the allocation.")
+    rate: float = Field(description="Cost of capital, a fraction of the allocated capital a year.")
+    aal: float = Field(description="The exchange's average annual loss in the book (USD).")
+    aal_se: float = Field(description="Monte Carlo standard error of aal (USD).")
+    co_tvar: float = Field(description="The exchange's contribution to the book's TVaR (USD).")
+    capital: float = Field(description="co_tvar - aal (USD).")
+    capital_load: float = Field(description="rate x capital (USD).")
+    book_tvar: float
+    book_aal: float
+    currency: str = Field(description="The quote currency.")
+    quote_per_usd: float
+    years: int = Field(description="Simulated years.")
+    seed: int
+    capital_load_quote_currency: float
+    capital_quote_currency: float
+    method: str
+
+
+class MomentCheck(_Block):
+    """Whether the aggregate loss distribution reproduced its exact moments."""
+
+    ok: bool
+    method: str
+
+
+class ReserveBlock(_Block):
+    """Reserve requirement and the credit the quoted policy earns under one regime."""
 
     regime: str | None
     regime_version: str | None = None
@@ -48,22 +135,37 @@ class Quote(BaseModel):
     tvar_995: float = Field(description="TVaR at 99.5% of the insured loss over the term.")
     premium: float
     premium_components: dict[str, float]
+    reinstatement_factor: float = Field(default=0.0, description="φ: expected reinstatement premiums as a fraction "
+                                        "of the upfront premium (premium income = premium × (1 + φ)).")
     rate_on_line: float | None
     terms: dict[str, Any]
     reserve: ReserveBlock
     methods: dict[str, str] = Field(description="Which method produced each stage (e.g. 'baseline').")
     assumptions: list[str]
     fx: list[dict[str, Any]]
-    reasons: list[dict[str, Any]] = Field(default_factory=list)
-    score: dict[str, Any] = Field(default_factory=dict, description="The risk-score block (as `underwriting score`).")
-    frequency: dict[str, Any] = Field(default_factory=dict, description="Breach frequency over the term and its method.")
-    portfolio: dict[str, Any] | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
-    moment_check: dict[str, Any] = Field(default_factory=dict)
+    reasons: list[ReasonBlock] = Field(default_factory=list)
+    score: ScoreBlock = Field(description="The risk-score block (as `underwriting score`).")
+    frequency: FrequencyBlock = Field(description="Breach frequency over the term and its method.")
+    portfolio: CapitalBlock | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
+    moment_check: MomentCheck
     versions: dict[str, str]
     seed: int
     inputs: dict[str, Any] = Field(description="Everything needed to recompute the quote (submission, terms, "
                                    "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
+
+    def summary(self, *, file: Any = None) -> None:
+        """Print the quote for people (as ``underwriting quote`` does): the figures, the premium
+        build-up, the reserve, the reasons, the methods and versions, and the assumptions.
+
+        Parameters
+        ----------
+        file : file-like, optional
+            Where to print (default ``sys.stdout``).
+        """
+        from underwriting.domain.report import format_quote
+
+        print(format_quote(self), file=file)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict (dates as ISO strings)."""

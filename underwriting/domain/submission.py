@@ -17,17 +17,11 @@ from pydantic import Field, model_validator
 from underwriting.domain._base import Amount, Share, Strict
 from underwriting.domain.currency import CurrencyCode
 
+#: Attack paths (shared with ``datasets/incidents.csv``): re-exported from the vocabulary.
+from underwriting.domain.vocabulary import VECTORS, Vector  # noqa: F401
+
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]
-#: Attack paths, the controlled vocabulary shared with ``datasets/incidents.csv``.
-VECTORS = (
-    "hot_wallet_key", "cold_wallet_key", "multisig_signing", "third_party_vendor", "insider",
-    "api_or_account_takeover", "exit_scam_or_fraud", "other", "unknown",
-)
-Vector = Literal[
-    "hot_wallet_key", "cold_wallet_key", "multisig_signing", "third_party_vendor", "insider",
-    "api_or_account_takeover", "exit_scam_or_fraud", "other", "unknown",
-]
 CustodyTier = Literal["hot", "warm", "cold", "unknown"]
 #: Tolerance when checking that custody tiers add up to the stated total (relative).
 TIER_SUM_RTOL = 1e-6
@@ -161,6 +155,6 @@ def load_submission(path: str) -> Submission:
     InputError
         With the field path and the reason, for any invalid content.
     """
-    from underwriting.domain.validation import load_model
+    from underwriting.domain.validation import read_validated
 
-    return load_model(Submission, path)
+    return read_validated(Submission, path)

@@ -49,6 +49,6 @@ def validate_model(model: type[M], data: Any, *, source: str | None = None) -> M
         raise InputError(msg, source=source) from None
 
 
-def load_model(model: type[M], path: str) -> M:
+def read_validated(model: type[M], path: str) -> M:
     """Read a JSON/TOML file and validate it as ``model``."""
     return validate_model(model, read_document(path), source=str(path))

@@ -38,8 +38,45 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "PostureEncoder", "ExposureFeatures", "IncidentHistoryFeatures", "VendorFeatures",
-    "exchange_features", "feature_directions", "feature_group", "compromises_from_incidents", "POSTURE_INPUT_COLUMNS",
+    "exchange_features", "submission_features", "feature_params", "DEFAULT_FEATURE_PARAMS", "feature_directions", "feature_group", "compromises_from_incidents", "POSTURE_INPUT_COLUMNS",
 ]
+
+
+#: Parameters of :func:`exchange_features` used when none are given (the shipped models use these).
+DEFAULT_FEATURE_PARAMS: dict[str, object] = {"windows": (1, 3, 5), "half_life_years": 2.0, "cap_months": 120.0,
+                                             "freshness_half_life_years": 1.0}
+
+
+def feature_params(**params) -> dict[str, object]:
+    """The full parameter set of :func:`exchange_features` for ``params`` (defaults filled in, windows a tuple).
+
+    Two parameter sets give the same features exactly when their ``feature_params`` are equal.
+    """
+    unknown = sorted(set(params) - set(DEFAULT_FEATURE_PARAMS))
+    if unknown:
+        from underwriting.errors import InputError
+
+        raise InputError(f"unknown feature parameter(s) {unknown}", field="feature_params")
+    out = {**DEFAULT_FEATURE_PARAMS, **params}
+    out["windows"] = tuple(out["windows"])
+    return out
+
+
+def submission_features(submission, fx=None, **params) -> pd.DataFrame:
+    """The feature row of one submission as of its ``as_of`` date (one-row frame, pandas out).
+
+    Parameters
+    ----------
+    submission : Submission
+    fx : FxTable, optional
+        Rates for non-USD amounts (the bundled table by default).
+    **params
+        Parameters of :func:`exchange_features` (defaults: :data:`DEFAULT_FEATURE_PARAMS`).
+    """
+    from underwriting.domain.frames import submission_frames
+
+    exchanges, vendors, incidents = submission_frames([submission], fx)
+    return exchange_features(incidents, vendors, **params).fit_transform(exchanges)
 
 
 def feature_directions(windows=(1, 3, 5)) -> dict[str, int]:

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+# DAYS_PER_YEAR (every age and window) is re-exported for the feature modules.
+from underwriting.domain.vocabulary import DAYS_PER_YEAR  # noqa: F401
 from underwriting.errors import InputError
-
-#: Days per year used for every age and window (Julian year).
-DAYS_PER_YEAR = 365.25
 
 
 def require_frame(X, columns: Sequence[str], *, what: str, table: str | None = None) -> pd.DataFrame:

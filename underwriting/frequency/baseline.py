@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from underwriting.domain.frequency import FrequencyEstimate
 from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
 
 #: (question, answer) -> (relative hazard, reason). Assumptions, documented in docs/baseline.md.
@@ -57,20 +59,6 @@ class BaseRate:
     source: str
 
 
-@dataclass(frozen=True)
-class BaselineFrequency:
-    """Breach frequency of one exchange over a window (years after inception)."""
-
-    expected_breaches: float
-    variance_of_lambda: float
-    p_at_least_one: float
-    annual_rate: float
-    multiplier: float
-    term_years: float
-    factors: list[dict[str, object]] = field(default_factory=list)
-    method: str = "baseline"
-
-
 def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None) -> BaseRate:
     """Poisson MLE of the annual breach rate from the roster and incident tables.
 
@@ -99,8 +87,8 @@ def base_rate_from_roster(exchanges, incidents, *, cutoff: dt.date | None = None
         exchanges["launch_date"].max(), incidents["incident_date"].max(),
         exchanges["closure_date"].max() if exchanges["closure_date"].notna().any() else exchanges["launch_date"].max())
     stop = exchanges["closure_date"].fillna(end).clip(upper=end)
-    years = ((stop - exchanges["launch_date"]).dt.days.clip(lower=0) / 365.25).sum()
-    breach = incidents[incidents["event_type"].isin(["hack", "insider"])]
+    years = ((stop - exchanges["launch_date"]).dt.days.clip(lower=0) / DAYS_PER_YEAR).sum()
+    breach = incidents[incidents["event_type"].isin(BREACH_EVENT_TYPES)]
     breach = breach[breach["exchange_id"].isin(exchanges["exchange_id"]) & (breach["incident_date"] <= end)]
     n = int(len(breach))
     if not years > 0:
@@ -131,7 +119,7 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
     if stale:
         factors.append({"factor": "last_penetration_test", "answer": str(pt), "multiplier": PENTEST_STALE_MULT,
                         "reason": f"no penetration test in the last {PENTEST_STALE_MONTHS} months"})
-    recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * 365.25
+    recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * DAYS_PER_YEAR
               and i.vector != "exit_scam_or_fraud"]
     if recent:
         factors.append({"factor": "incident_history", "answer": f"{len(recent)} in {PRIOR_INCIDENT_YEARS}y",
@@ -144,16 +132,37 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
     return mult, factors
 
 
-def baseline_frequency(sub: Submission, base: BaseRate, term_years: float) -> BaselineFrequency:
+def baseline_frequency(sub: Submission, base: BaseRate, term_years: float, *, start_years: float = 0.0,
+                       assumptions: tuple[str, ...] = ()) -> FrequencyEstimate:
     """Expected breaches over ``term_years``: ``base.rate × multiplier × term``.
 
     The variance of the Poisson mean carries the base rate's estimation variance (the multipliers
     are fixed assumptions), which the pricing engine turns into a negative binomial.
+
+    Parameters
+    ----------
+    sub : Submission
+    base : BaseRate
+        Annual base rate (breaches per exchange-year) and its variance.
+    term_years : float
+        Length of the policy term, in years.
+    start_years : float
+        Years from the submission's as-of date to inception (recorded; the rate is flat in time).
+    assumptions : tuple of str
+        Words on what ``base`` rests on, carried into the result.
+
+    Returns
+    -------
+    FrequencyEstimate
+        ``method = "baseline"``, with the multiplier and every factor listed.
     """
     if not term_years > 0:
         raise InputError(f"must be positive, got {term_years!r}", field="term_years")
     mult, factors = posture_multiplier(sub)
     lam = base.rate * mult * term_years
     var = base.variance * (mult * term_years) ** 2
-    return BaselineFrequency(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
-                             annual_rate=base.rate * mult, multiplier=mult, term_years=term_years, factors=factors)
+    annual = base.rate * mult
+    return FrequencyEstimate(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
+                             start_years=start_years, end_years=start_years + term_years, method="baseline",
+                             term_years=term_years, annual_rate=annual, p_breach_1y=-math.expm1(-annual),
+                             multiplier=mult, factors=tuple(factors), assumptions=tuple(assumptions))

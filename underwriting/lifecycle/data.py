@@ -20,7 +20,7 @@
   book calibrated to the bundled real tables.
 
 :func:`load_book` returns a :class:`Book`; :func:`training_set` turns it into yearly landmark rows
-(:func:`underwriting.scoring.training.landmark_rows`) with features and labels.
+(:func:`underwriting.scoring.shipped.landmark_rows`) with features and labels.
 """
 
 from __future__ import annotations
@@ -473,10 +473,10 @@ def landmark_dates(book: Book, horizon_years: float) -> list[pd.Timestamp]:
 def training_set(book: Book, horizon_years: float = 1.0, feature_params: dict | None = None) -> LandmarkSet:
     """Landmark rows with features and labels (and the oracle probability for synthetic books).
 
-    For a synthetic book this is exactly :func:`underwriting.scoring.training.synthetic_training_set`.
+    For a synthetic book this is exactly :func:`underwriting.scoring.shipped.synthetic_training_set`.
     """
     from underwriting.features import exchange_features
-    from underwriting.scoring.training import landmark_rows
+    from underwriting.scoring.shipped import landmark_rows
 
     marks = landmark_dates(book, horizon_years)
     rows, y = landmark_rows(book.exchanges, book.incidents, landmarks=marks, horizon_years=horizon_years,

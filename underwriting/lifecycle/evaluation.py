@@ -278,7 +278,7 @@ def premium_impact(reg: Registry, name: str, a: str, b: str, book=None, *, seed:
                                                                        ("risk_score", "risk_score"),
                                                                        ("band", "risk_band"), ("premium", "premium"))
                         for t in ("A", "B")},
-                     "p_score_A": q["A"].score.get("p_breach"), "p_score_B": q["B"].score.get("p_breach")})
+                     "p_score_A": q["A"].score.p_breach, "p_score_B": q["B"].score.p_breach})
     df = pd.DataFrame(rows)
     df["premium_change"] = np.where(df["premium_A"] > 0, df["premium_B"] / df["premium_A"].where(df["premium_A"] > 0) - 1, 0.0)
     return {"rows": df.to_dict(orient="records"),

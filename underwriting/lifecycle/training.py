@@ -324,16 +324,16 @@ def render_scorer_card(version: str, meta: dict, manifest: dict, scorer, *, synt
 
 
 def _train_survival(data, cfg: dict, version: str):
-    """The landmark piecewise-exponential time-to-breach model of :mod:`underwriting.survival.training`
+    """The landmark piecewise-exponential time-to-breach model of :mod:`underwriting.survival.landmarks`
     (the one the quote's frequency uses), fitted on a synthetic book spec and validated against the
     oracle on the independent book (seed + 1). Files: ``model.json`` (and any table) from
-    ``underwriting.survival.save``, ``training.json`` (as ``survival.training.build_model`` writes it),
+    ``underwriting.survival.save``, ``training.json`` (as ``survival.landmarks.build_model`` writes it),
     ``MODEL_CARD.md``."""
     import tempfile
 
     from underwriting.fileio import atomic_write_text, canonical_json, read_document
     from underwriting.survival import save as save_survival
-    from underwriting.survival.training import DEFAULTS, fit_shipped_survival
+    from underwriting.survival.landmarks import DEFAULTS, fit_shipped_survival
 
     spec = dict((cfg.get("data") or {}).get("synthetic") or {})
     if data is not None:

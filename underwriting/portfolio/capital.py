@@ -135,7 +135,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     """
     import hashlib
 
-    from underwriting.domain.quote import hash_inputs
+    from underwriting.domain.quote import CapitalBlock, Quote, hash_inputs
     from underwriting.quoting import PricingBasis, make_quote
 
     basis = basis or PricingBasis()
@@ -147,11 +147,8 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     cap = load.capital_load_quote_currency
     gross = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)
     # Expected reinstatement premiums are income on top of the upfront premium, as in the standalone
-    # quote: its components give the factor phi (upfront = gross / (1 + phi)).
-    sc = q.premium_components
-    upfront_alone = q.premium - sc.get("minimum_uplift", 0.0)
-    phi = -sc.get("reinstatement_credit", 0.0) / upfront_alone if upfront_alone > 0 else 0.0
-    premium = gross / (1.0 + phi)
+    # quote, which carries their factor phi (upfront = gross / (1 + phi)).
+    premium = gross / (1.0 + q.reinstatement_factor)
     before_tax = gross / (1.0 + basis.tax)
     comps = {"expected_loss": el, "risk_load": cap, "expense": before_tax * basis.expense,
              "commission": before_tax * basis.commission, "tax": before_tax * basis.tax,
@@ -165,6 +162,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                                         "rate": rate, "level": level}}
     rol = premium / (q.terms["limit"] * q.terms["coinsurance"]) if q.terms["limit"] else None
     methods = {**q.methods, "premium": f"portfolio capital load: {load.to_dict()['method']}"}
-    return q.model_copy(update={"premium": premium, "premium_components": comps, "rate_on_line": rol,
-                                "portfolio": load.to_dict(), "methods": methods, "inputs": inputs,
-                                "input_hash": hash_inputs(inputs)})
+    # validated again (model_copy(update=...) would skip the checks of the typed blocks)
+    return Quote.model_validate({**dict(q), "premium": premium, "premium_components": comps, "rate_on_line": rol,
+                                 "portfolio": CapitalBlock(**load.to_dict()), "methods": methods, "inputs": inputs,
+                                 "input_hash": hash_inputs(inputs)})

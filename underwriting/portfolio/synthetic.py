@@ -35,12 +35,12 @@ def synthetic_book(n_exchanges: int = 200, seed: int = 0, *, n_vendors: int | No
     from underwriting.losses.frequency import NegativeBinomial
     from underwriting.losses.severity import exposure_severity
     from underwriting.pricing.layers import Layer
-    from underwriting.quoting import calibration
+    from underwriting.quoting import record_calibration
 
     if not (isinstance(n_exchanges, int | np.integer) and n_exchanges >= 1):
         raise InputError("must be a positive integer", field="n_exchanges")
     rng = np.random.default_rng(seed)
-    cal = calibration()
+    cal = record_calibration()
     ground = cal.severity_fit.severity
     base_rate = float(cal.base_rate.rate) * float(rate_multiplier)
     n = int(n_exchanges)

@@ -4,7 +4,7 @@
   regression with out-of-fold calibration, bands and reason codes;
 * :mod:`~underwriting.scoring.artifact` — ``save``/``load`` as plain JSON (no pickle);
 * :mod:`~underwriting.scoring.validation` — AUC, Brier, calibration curve, ECE, bootstrap intervals;
-* :mod:`~underwriting.scoring.training` — landmark training rows and the fit of the shipped scorer
+* :mod:`~underwriting.scoring.shipped` — landmark training rows and the fit of the shipped scorer
   on the seeded synthetic book;
 * :func:`score_submission` — what ``underwriting score`` and ``quote`` call.
 
@@ -143,7 +143,7 @@ def score_frames(exchanges: pd.DataFrame, vendors: pd.DataFrame | None = None,
 
 
 def score_submission(submission: Submission, fx: FxTable | None = None, *, scorer: RiskScorer | None = None,
-                     n_reasons: int = 5) -> ScoreResult:
+                     n_reasons: int = 5, features: pd.DataFrame | None = None) -> ScoreResult:
     """Score one submission with the shipped scorer (or ``scorer``).
 
     Parameters
@@ -155,6 +155,9 @@ def score_submission(submission: Submission, fx: FxTable | None = None, *, score
         A fitted scorer (e.g. from :func:`load_scorer`); the shipped default otherwise.
     n_reasons : int
         Number of reason codes to return.
+    features : DataFrame, optional
+        The submission's feature row already built with the scorer's feature parameters
+        (:func:`underwriting.features.submission_features`); built here otherwise.
     """
     from underwriting.domain.frames import submission_frames
     from underwriting.features import exchange_features
@@ -163,8 +166,11 @@ def score_submission(submission: Submission, fx: FxTable | None = None, *, score
 
     scorer = scorer if scorer is not None else load_scorer()
     exchanges, vendors, incidents = submission_frames([submission], fx)
-    params = getattr(scorer, "feature_params_", None) or {}
-    feats = exchange_features(incidents, vendors, **params).fit_transform(exchanges)
+    if features is None:
+        params = getattr(scorer, "feature_params_", None) or {}
+        feats = exchange_features(incidents, vendors, **params).fit_transform(exchanges)
+    else:
+        feats = features
     p = float(scorer.p_breach(feats)[0])
     row = exchanges.iloc[0]
     unknown = tuple(c for c in POSTURE_INPUT_COLUMNS if c != "as_of" and not c.endswith("_status")

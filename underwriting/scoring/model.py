@@ -180,7 +180,7 @@ class RiskScorer(ClassifierMixin, BaseEstimator):
 
     def _matrix(self, X, features: list[str]) -> np.ndarray:
         if not isinstance(X, pd.DataFrame):
-            raise InputError(f"RiskScorer needs a DataFrame of named features, got {type(X).__name__}")
+            raise InputError(f"RiskScorer needs a DataFrame of named features, got {type(X).__name__}", field="X")
         missing = [f for f in features if f not in X.columns]
         if missing:
             raise InputError(f"feature column(s) missing: {missing}", field=missing[0])
@@ -207,6 +207,8 @@ class RiskScorer(ClassifierMixin, BaseEstimator):
         if th.shape != (len(BAND_LABELS) - 1,) or not (np.diff(th) > 0).all() or th[0] <= 0 or th[-1] >= 1:
             raise InputError(f"need {len(BAND_LABELS) - 1} increasing probabilities in (0, 1)",
                              field="band_thresholds")
+        if not isinstance(X, pd.DataFrame):
+            raise InputError(f"RiskScorer needs a DataFrame of named features, got {type(X).__name__}", field="X")
         features = list(self.features) if self.features is not None else sorted(map(str, X.columns))
         M = self._matrix(X, features)
         y = np.asarray(y)

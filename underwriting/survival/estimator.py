@@ -133,6 +133,8 @@ class TimeToBreachModel(BaseEstimator):
             return X
         if isinstance(X, pd.Series):
             return X.to_frame().T
+        if hasattr(X, "toarray") and hasattr(X, "nnz"):
+            raise InputError("sparse input is not supported: pass a dense DataFrame or array", field="X")
         arr = np.asarray(X)
         if arr.ndim == 1:
             arr = arr.reshape(1, -1)
@@ -171,7 +173,7 @@ class TimeToBreachModel(BaseEstimator):
             raise InputError(f"X must be numeric (encode categories first): {exc}", field="X") from None
         if not np.all(np.isfinite(A)) or (S is not None and not np.all(np.isfinite(S))):
             bad = [c for c in feats + strata if not np.all(np.isfinite(df[c].to_numpy(dtype=float)))]
-            raise InputError(f"X has missing or non-finite values in {bad}", field="X")
+            raise InputError(f"X has NaN or inf: missing or non-finite values in {bad}", field="X")
         return A, S, df, feats, strata
 
     # ----- fitting ----------------------------------------------------------------------------
@@ -366,7 +368,7 @@ class TimeToBreachModel(BaseEstimator):
 
     # ----- scoring ----------------------------------------------------------------------------
     def _concordance(self, A, S, tgt: SurvivalTarget, horizon: float) -> float:
-        from underwriting.survival.metrics import concordance_index
+        from underwriting.survival.concordance import concordance_index
 
         if A.shape[0] > _CONCORDANCE_MAX_ROWS:  # O(n log n) in Python: subsample, seeded, documented
             keep = np.sort(np.random.default_rng(0).choice(A.shape[0], _CONCORDANCE_MAX_ROWS, replace=False))
@@ -387,7 +389,7 @@ class TimeToBreachModel(BaseEstimator):
         tgt = parse_target(y, n_rows=A.shape[0])
         check_follow_up(self.state_, np.full((A.shape[0], 1), float(self.horizon)), sidx)
         lam = cumulative_hazard(self.state_, A, np.array([float(self.horizon)]), sidx)[:, 0]
-        from underwriting.survival.metrics import concordance_index
+        from underwriting.survival.concordance import concordance_index
 
         return concordance_index(tgt.time, tgt.event > 0, lam)
 

@@ -20,71 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.survival._hazard import check_follow_up, cumulative_hazard
-
-DAYS_PER_YEAR = 365.25
-
-
-@dataclass(frozen=True)
-class FrequencyEstimate:
-    """Breach frequency over one policy window, for the pricing engine.
-
-    Attributes
-    ----------
-    expected_breaches : float
-        Λ̂, the Poisson mean of the number of breaches in the window (point estimate).
-    variance_of_lambda : float
-        Variance of Λ from parameter uncertainty: the gamma mixing variance.
-    p_at_least_one : float
-        1 − e^{−Λ̂} (Poisson, point estimate).
-    start_years, end_years : float
-        The window on the model's time axis (years since launch).
-    method : str
-        How the variance was obtained.
-    """
-
-    expected_breaches: float
-    variance_of_lambda: float
-    p_at_least_one: float
-    start_years: float
-    end_years: float
-    method: str
-
-    @property
-    def count_variance(self) -> float:
-        """Variance of the breach count under gamma mixing: Λ̂ + variance_of_lambda."""
-        return self.expected_breaches + self.variance_of_lambda
-
-    @property
-    def gamma_shape(self) -> float:
-        """Shape r = Λ̂² / variance_of_lambda of the gamma mixing law (inf: pure Poisson)."""
-        return math.inf if self.variance_of_lambda <= 0 else self.expected_breaches ** 2 / self.variance_of_lambda
-
-    @property
-    def p_at_least_one_mixed(self) -> float:
-        """P(N >= 1) under the negative binomial: 1 − (1 + v/Λ̂)^(−r)."""
-        lam, v = self.expected_breaches, self.variance_of_lambda
-        if v <= 0 or lam <= 0:
-            return self.p_at_least_one
-        r = lam * lam / v
-        return -math.expm1(-r * math.log1p(v / lam))
-
-    def count_distribution(self):
-        """The breach-count law: scipy ``nbinom(r, r / (r + Λ̂))``, or ``poisson(Λ̂)`` if v = 0."""
-        from scipy import stats
-
-        if self.variance_of_lambda <= 0:
-            return stats.poisson(self.expected_breaches)
-        r = self.gamma_shape
-        return stats.nbinom(r, r / (r + self.expected_breaches))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def policy_window(terms, origin) -> tuple[float, float]:
@@ -183,4 +125,4 @@ def frequency_for_term(model, X_row, terms, *, origin: dt.date | None = None, me
     else:
         raise InputError(f"method must be 'delta' or 'draws', got {method!r}", field="method")
     return FrequencyEstimate(expected_breaches=lam, variance_of_lambda=var, p_at_least_one=-math.expm1(-lam),
-                             start_years=s, end_years=e, method=how)
+                             start_years=s, end_years=e, method=how, annual_rate=lam / (e - s))

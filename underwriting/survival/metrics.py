@@ -29,29 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from underwriting.errors import InputError
-
-
-def _arr(time, event, risk=None):
-    t = np.asarray(time, dtype=float).reshape(-1)
-    e = np.asarray(event).reshape(-1).astype(bool)
-    if t.shape != e.shape:
-        raise InputError("time and event have different lengths")
-    if risk is None:
-        return t, e
-    r = np.asarray(risk, dtype=float)
-    if r.shape[0] != t.shape[0]:
-        raise InputError(f"risk has {r.shape[0]} rows but time has {t.shape[0]}")
-    if not np.all(np.isfinite(r)):
-        raise InputError("risk scores must be finite")
-    return t, e, r
-
-
-def concordance_index(time, event, risk) -> float:
-    """Harrell's C: share of comparable pairs in which the higher risk breaches first (ties ½)."""
-    from lifelines.utils import concordance_index as _ci
-
-    t, e, r = _arr(time, event, risk)
-    return float(_ci(t, -r, e))
+from underwriting.survival.concordance import _arr, concordance_index  # noqa: F401 (re-exported)
 
 
 # ----- censoring distribution ------------------------------------------------------------------
@@ -217,7 +195,7 @@ def integrated_brier_score(train_time, train_event, time, event, survival, times
 
 # ----- calibration -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Calibration:
+class HorizonCalibration:
     """Calibration of predicted risk at ``horizon``.
 
     ``ici`` = mean |predicted − observed|, ``e50``/``e90`` its median / 90th percentile; ``observed``
@@ -249,7 +227,7 @@ def _rcs(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 
 def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str | os.PathLike | None = None,
-                           n_knots: int = 3, n_groups: int = 10, title: str | None = None) -> Calibration:
+                           n_knots: int = 3, n_groups: int = 10, title: str | None = None) -> HorizonCalibration:
     """ICI/E50/E90 of predicted risk ``risk`` = P(breach by ``horizon``), optional PNG plot.
 
     The observed risk is a smooth function of the prediction: a Cox model of the outcome on a
@@ -305,7 +283,7 @@ def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str 
         fig.savefig(buf, format="png")
         atomic_write_bytes(plot_path, buf.getvalue())
         path = str(plot_path)
-    return Calibration(horizon=float(horizon), ici=float(diff.mean()), e50=float(np.median(diff)),
+    return HorizonCalibration(horizon=float(horizon), ici=float(diff.mean()), e50=float(np.median(diff)),
                        e90=float(np.quantile(diff, 0.9)), observed=observed, groups=groups, plot=path)
 
 

@@ -18,6 +18,8 @@ import datetime as dt
 
 import numpy as np
 
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
+
 #: Jurisdiction groups (ISO alpha-2 of the headquarters/registration as stated by the source).
 JURISDICTION_GROUPS = {
     "asia": ("JP", "KR", "SG", "HK", "CN", "TW", "TR", "IN", "ID", "TH", "VN", "MY", "PH", "AE"),
@@ -25,8 +27,8 @@ JURISDICTION_GROUPS = {
               "SI", "IE", "CZ", "SE", "DK", "CA", "AU", "NZ", "BR", "MX", "ZA", "GI"),
     "offshore": ("SC", "VG", "KY", "BZ", "BS", "BM", "VC", "PA", "MU", "CW", "MH", "SV"),
 }
-CUTOFF = dt.date(2025, 11, 30)
-DAYS = 365.25
+CUTOFF = DATA_CUTOFF
+DAYS = DAYS_PER_YEAR
 
 
 def _group(code) -> str:
@@ -47,7 +49,7 @@ def first_breach_table(exchanges=None, incidents=None, *, cutoff: dt.date = CUTO
 
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
-    inc = inc[inc["event_type"].astype(str).isin(["hack", "insider"])]
+    inc = inc[inc["event_type"].astype(str).isin(BREACH_EVENT_TYPES)]
     first = pd.to_datetime(inc["incident_date"]).groupby(inc["exchange_id"]).min()
     ex = ex[ex["launch_date"].notna()].copy()
     launch = pd.to_datetime(ex["launch_date"])
@@ -95,7 +97,7 @@ def analyse(exchanges=None, incidents=None) -> dict:
 
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
-    hacked_ids = set(inc.loc[inc["event_type"].astype(str).isin(["hack", "insider"]), "exchange_id"])
+    hacked_ids = set(inc.loc[inc["event_type"].astype(str).isin(BREACH_EVENT_TYPES), "exchange_id"])
     res: dict = {"n_exchanges": int(len(ex)), "n_ever_hacked": int(ex["exchange_id"].isin(hacked_ids).sum()),
                  "n_closed": int(ex["closure_date"].notna().sum())}
     fb = first_breach_table(ex, inc)

@@ -176,13 +176,3 @@ def build_model(directory, version: str = "0.1.0", *, n_boot: int = 500, **kw) -
     meta = {"version": version, **meta}
     save(scorer, Path(directory) / "scorer.json", feature_params=DEFAULT_FEATURE_PARAMS, metadata=meta)
     return scorer, meta
-
-
-if __name__ == "__main__":  # pragma: no cover - python -m underwriting.scoring.training DIR [VERSION]
-    import sys
-
-    target = sys.argv[1] if len(sys.argv) > 1 else "models/risk_scorer/0.1.0"
-    s, m = build_model(target, *(sys.argv[2:3]))
-    v = m["validation"]
-    print(f"wrote {target}/scorer.json: AUC {v['auc']['estimate']:.4f} vs oracle "
-          f"{v['oracle_auc']['estimate']:.4f}, ECE {v['ece']['estimate']:.4f}")

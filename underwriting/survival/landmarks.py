@@ -22,7 +22,6 @@ its integral over a window is the expected number of breaches there (the frequen
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.survival.estimator import TimeToBreachModel
 
-DAYS_PER_YEAR = 365.25
 HALF_DAY_YEARS = 0.5 / DAYS_PER_YEAR
 #: Defaults of the shipped model (seeded; ``make models`` rebuilds it byte for byte).
 DEFAULTS: dict[str, Any] = {"n_exchanges": 4000, "years": 10, "seed": 20261121, "horizon": 3.0,
@@ -164,32 +163,13 @@ def build_model(directory: str | Path, version: str = "0.1.0") -> tuple[TimeToBr
 
 
 def feature_row(submission, fx=None) -> pd.DataFrame:
-    """The submission's features as of its ``as_of`` date (the model's landmark)."""
-    from underwriting.domain.frames import submission_frames
-    from underwriting.features import exchange_features
+    """The submission's features as of its ``as_of`` date (the model's landmark), default parameters."""
+    from underwriting.features import submission_features
 
-    exchanges, vendors, incidents = submission_frames([submission], fx)
-    return exchange_features(incidents, vendors).fit_transform(exchanges)
+    return submission_features(submission, fx)
 
 
 def policy_window_years(submission, terms) -> tuple[float, float]:
     """The policy window on the landmark axis: years from ``as_of`` to inception and to expiry."""
     start = max((terms.inception - submission.as_of).days, 0) / DAYS_PER_YEAR
     return start, start + terms.term_years
-
-
-def default_model_dir(version: str = "0.1.0") -> Path:
-    """Folder of a survival model version in the shipped registry (loading goes through
-    :func:`underwriting.registry.load_model`, which checks the manifest's hashes)."""
-    from underwriting.resources import models_root
-
-    return models_root() / "survival" / version
-
-
-if __name__ == "__main__":  # pragma: no cover - used by `make models`
-    import sys
-
-    out = sys.argv[1] if len(sys.argv) > 1 else str(default_model_dir())
-    _, m = build_model(out)
-    print(__import__("json").dumps(m["validation"], indent=2))
-    print(f"saved to {out} ({dt.date.today()})")

@@ -1,0 +1,250 @@
+"""The public Python API: quote an exchange, price a layer, assess a reserve, in a few lines.
+
+Importing this module is cheap (standard library only); each function imports the stages it needs
+when called. Amounts are in the submission's currency unless stated.
+
+>>> import underwriting.api as uw                                     # doctest: +SKIP
+>>> sub = uw.load_submission("datasets/examples/jp_small_exchange.json")
+>>> q = uw.quote(sub)                       # ground-up cover for one year, default regime
+>>> q.summary()                             # a readable table (like lifelines' print_summary)
+>>> layer = uw.Layer(deductible=50e6, limit=450e6)                  # in the exchange's currency (JPY)
+>>> uw.price_layer(sub, layer).premium
+
+Names
+-----
+quote, price_layer, reserve, load_submission, load_policy : functions
+Layer : :class:`underwriting.pricing.layers.Layer` (a per-occurrence and aggregate layer)
+Registry : :class:`underwriting.registry.Registry` (a model registry folder)
+Quote, Submission, PolicyTerms : the domain objects
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.quote import Quote
+    from underwriting.domain.submission import Submission
+    from underwriting.pricing.layers import Layer
+    from underwriting.registry import Registry
+
+__all__ = ["quote", "price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry", "Quote",
+           "Submission", "PolicyTerms"]
+
+_LAZY = {
+    "Layer": "underwriting.pricing.layers",
+    "Registry": "underwriting.registry",
+    "Quote": "underwriting.domain.quote",
+    "Submission": "underwriting.domain.submission",
+    "PolicyTerms": "underwriting.domain.policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'underwriting.api' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def _load(kind: str, obj: Any) -> Any:
+    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.submission import Submission
+    from underwriting.domain.validation import read_validated, validate_model
+
+    model = Submission if kind == "submission" else PolicyTerms
+    if isinstance(obj, model):
+        return obj
+    if isinstance(obj, Mapping):
+        return validate_model(model, dict(obj))
+    if isinstance(obj, str | os.PathLike):
+        return read_validated(model, str(obj))
+    from underwriting.errors import InputError
+
+    raise InputError(f"expected a {model.__name__}, a mapping or a file path, got {type(obj).__name__}", field=kind)
+
+
+def load_submission(path_or_mapping: str | os.PathLike[str] | Mapping[str, Any] | Submission) -> Submission:
+    """A validated :class:`~underwriting.domain.submission.Submission` from a JSON/TOML file or a mapping."""
+    return _load("submission", path_or_mapping)
+
+
+def load_policy(path_or_mapping: str | os.PathLike[str] | Mapping[str, Any] | PolicyTerms) -> PolicyTerms:
+    """Validated :class:`~underwriting.domain.policy.PolicyTerms` from a TOML/JSON file or a mapping."""
+    return _load("policy", path_or_mapping)
+
+
+def _in_currency(sub: Submission, currency: str, fx: Mapping[str, float] | None) -> Submission:
+    """The submission with its exposure amounts converted into ``currency`` at the as-of year's rates."""
+    from underwriting.domain.currency import FxTable
+
+    if currency == sub.currency:
+        return sub
+    table = FxTable.bundled().with_user_rates(dict(fx or {}))
+    year = sub.as_of.year
+    k = table.rate(currency, year).units_per_usd / table.rate(sub.currency, year).units_per_usd
+    e, a = sub.exposure, sub.exposure.customer_assets
+    assets = a.with_(hot=a.hot * k, warm=a.warm * k, cold=a.cold * k, total=a.total * k)
+    return sub.with_(exposure=e.with_(currency=currency, customer_assets=assets,
+                                      trading_volume_12m=e.trading_volume_12m * k, own_funds=e.own_funds * k,
+                                      fixed_overheads_prior_year=e.fixed_overheads_prior_year * k))
+
+
+def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
+          currency: str | None = None, frequency_model: str | None = None, registry: Any = None,
+          portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None) -> Quote:
+    """Quote one exchange, as ``underwriting quote`` does.
+
+    Parameters
+    ----------
+    submission : Submission, mapping or path
+        The exchange's submission.
+    terms : PolicyTerms, mapping or path, optional
+        Policy terms; default ground-up cover of the customer assets for one year from the day after
+        ``as_of`` (the cost of the risk, no reserve credit).
+    regime : str, optional
+        Reserve regime id or TOML path; default from the exchange's jurisdiction.
+    fx : mapping, optional
+        Conversion rates in units per USD (e.g. ``{"JPY": 150.0}``) overriding the bundled table.
+    currency : str, optional
+        Quote in this currency (the exposure is converted at the as-of year's rate); default the
+        submission's currency.
+    frequency_model : {"survival", "baseline"}, optional
+        Default ``"survival"``.
+    registry : Registry or path, optional
+        Model registry to take the scorer and the survival model from (default: the shipped models,
+        or ``UNDERWRITING_REGISTRY``).
+    portfolio : path, optional
+        A book: the risk load becomes this exchange's capital share of the book.
+    seed : int
+        Seed of every random step.
+    principle : str, optional
+        Premium principle; default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`.
+
+    Returns
+    -------
+    Quote
+        Amounts in the quote currency; ``Quote.summary()`` prints it.
+    """
+    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.registry import Registry
+
+    sub = load_submission(submission)
+    if currency is not None:
+        sub = _in_currency(sub, currency, fx)
+    pol = None if terms is None else load_policy(terms)
+    basis = PricingBasis() if principle is None else PricingBasis(principle=principle)
+    if principle is not None:
+        from underwriting.pricing.premium import parse_principle
+
+        parse_principle(principle)
+    reg = registry if registry is None or isinstance(registry, Registry) else Registry(registry)
+    kw = dict(regime=regime, seed=seed, fx_rates=dict(fx or {}), frequency_model=frequency_model or "survival",
+              basis=basis)
+    if portfolio is not None:
+        from underwriting.portfolio.capital import portfolio_quote
+
+        if reg is not None:
+            from underwriting.errors import InputError
+
+            raise InputError("a portfolio quote uses the default registry; drop registry= or set "
+                             "UNDERWRITING_REGISTRY", field="registry")
+        return portfolio_quote(sub, pol, portfolio, **kw)
+    return make_quote(sub, pol, registry=reg, **kw)
+
+
+def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
+                frequency_model: str | None = None, registry: Any = None, seed: int = 0,
+                principle: str | None = None) -> Quote:
+    """Price a custom layer for one exchange, amounts in the exchange's currency.
+
+    The layer replaces the structure of the default one-year ground-up terms (all perils covered):
+    per-occurrence deductible and limit, aggregate deductible and limit, the insurer's share,
+    reinstatements and their premium, sub-limits. The term is the default one (one year from the
+    day after ``as_of``); ``layer.term_years`` is not used.
+
+    Returns
+    -------
+    Quote
+        The quote of those terms (``premium``, ``expected_loss``, ``tvar_995`` … in the exchange's currency).
+    """
+    from underwriting.errors import InputError
+    from underwriting.pricing.layers import Layer as _Layer
+    from underwriting.quoting import default_terms
+
+    if not isinstance(layer, _Layer):
+        raise InputError(f"expected a Layer, got {type(layer).__name__}", field="layer")
+    if not math.isfinite(layer.limit):
+        raise InputError("a policy needs a finite per-occurrence limit", field="layer.limit")
+    if not layer.pro_rata_amount:
+        raise InputError("policy terms charge reinstatements pro rata to amount; use pro_rata_amount=True",
+                         field="layer.pro_rata_amount")
+    rps = set(layer.reinstatement_premium)
+    if len(rps) > 1:
+        raise InputError("policy terms take one reinstatement premium for every reinstatement",
+                         field="layer.reinstatement_premium")
+    sub = load_submission(submission)
+    terms = default_terms(sub).with_(
+        policy_id="custom-layer", deductible=layer.deductible, limit=layer.limit,
+        aggregate_deductible=layer.agg_deductible,
+        aggregate_limit=None if math.isinf(layer.agg_limit) else layer.agg_limit, coinsurance=layer.share,
+        reinstatements=layer.reinstatements, reinstatement_premium_pct=rps.pop() if rps else 1.0,
+        sublimits={k: v for k, v in layer.sublimits.items() if math.isfinite(v)})
+    return quote(sub, terms, regime=regime, fx=fx, frequency_model=frequency_model, registry=registry, seed=seed,
+                 principle=principle)
+
+
+def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, as_of: Any = None,
+            fx: Mapping[str, float] | None = None) -> Any:
+    """Reserve requirement of an exchange under a regime and the credit its policies earn.
+
+    Parameters
+    ----------
+    submission : Submission, mapping or path
+    policies : PolicyTerms, mapping, path, or a sequence of them
+    regime : str, optional
+        Regime id or TOML path; default from the exchange's jurisdiction.
+    as_of : date or ISO string, optional
+        Assess on this date instead of the submission's ``as_of``.
+    fx : mapping, optional
+        Conversion rates in units per USD overriding the bundled table.
+
+    Returns
+    -------
+    ReserveAssessment
+        :class:`underwriting.reserve.assessment.ReserveAssessment` (``to_dict()`` for JSON).
+    """
+    import datetime as dt
+
+    from underwriting.domain.currency import FxTable
+    from underwriting.errors import InputError
+    from underwriting.quoting import default_regime
+    from underwriting.reserve.assessment import assess
+
+    sub = load_submission(submission)
+    if as_of is not None:
+        day = as_of if isinstance(as_of, dt.date) else None
+        if day is None:
+            try:
+                day = dt.date.fromisoformat(str(as_of))
+            except ValueError:
+                raise InputError(f"not an ISO date: {as_of!r}", field="as_of") from None
+        sub = sub.with_(as_of=day)
+    from underwriting.domain.policy import PolicyTerms
+
+    single = isinstance(policies, str | os.PathLike | Mapping | PolicyTerms)
+    pols = [load_policy(p) for p in ([policies] if single else list(policies))]
+    reg = regime or default_regime(sub.exchange.jurisdiction)
+    if reg is None:
+        raise InputError(f"no bundled regime for jurisdiction {sub.exchange.jurisdiction}; pass regime=",
+                         field="regime")
+    return assess(sub, pols, reg, FxTable.bundled().with_user_rates(dict(fx or {})))

@@ -1,0 +1,95 @@
+"""Human-readable rendering of a quote (plain text tables, no third-party dependency): ``Quote.summary()``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from underwriting.domain.quote import Quote
+
+
+def _money(x: float | None, cur: str) -> str:
+    return "n/a" if x is None else f"{x:,.0f} {cur}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
+def table(rows: list[tuple[str, str]], title: str | None = None) -> str:
+    """Two-column text table."""
+    width = max(len(k) for k, _ in rows)
+    out = [title, "-" * len(title)] if title else []
+    out += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(out)
+
+
+def format_quote(q: Quote) -> str:
+    """Render a quote for people: summary, premium build-up, reserve, reasons, provenance."""
+    c = q.currency
+    t = q.terms
+    parts = [
+        table([
+            ("exchange", q.exchange),
+            ("as of", q.as_of.isoformat()),
+            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band}; scorer's P(breach within 1 year) "
+                           f"{_pct(q.score.p_breach)})"),
+            (f"P(breach within 1 year), {q.frequency.method} model", _pct(q.p_breach_1y)),
+            ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
+        ], "Quote"),
+        table([
+            ("policy", str(t.get("policy_id"))),
+            ("term", f"{t.get('inception')} to {t.get('expiry')}"),
+            ("cover", f"{_money(t.get('limit'), c)} xs {_money(t.get('deductible'), c)} per occurrence"),
+            ("aggregate limit", _money(t.get("aggregate_limit"), c) if t.get("aggregate_limit") else "none"),
+            ("insurer's share", _pct(t.get("coinsurance"))),
+        ], "Terms (in the quote currency)"),
+        table([
+            ("expected loss", _money(q.expected_loss, c)),
+            ("standard deviation", _money(q.std, c)),
+            ("TVaR 99.5%", _money(q.tvar_995, c)),
+            *[(f"  {k}", _money(v, c)) for k, v in q.premium_components.items()],
+            ("premium", _money(q.premium, c)),
+            ("rate on line", _pct(q.rate_on_line)),
+        ], "Loss and premium"),
+    ]
+    if q.portfolio:
+        pf = q.portfolio
+        parts.append(table([
+            ("book AAL (USD)", f"{pf.book_aal:,.0f}"), ("book TVaR (USD)", f"{pf.book_tvar:,.0f}"),
+            ("this exchange's co-TVaR (USD)", f"{pf.co_tvar:,.0f}"),
+            ("allocated capital", _money(pf.capital_quote_currency, c)),
+            ("capital load in premium", _money(pf.capital_load_quote_currency, c)),
+            ("method", pf.method),
+        ], "Portfolio capital"))
+    r = q.reserve
+    rrows = [("regime", f"{r.regime} {r.regime_version or ''}".strip() if r.regime else "none")]
+    if r.regime:
+        rrows += [("requirement", _money(r.requirement, c)), ("credit from this policy", _money(r.credit, c)),
+                  ("credit share", _pct(r.credit_share)), ("residual cash reserve", _money(r.residual_cash, c))]
+    if r.note:
+        rrows.append(("note", r.note))
+    parts.append(table(rrows, "Reserve"))
+    if r.checks:
+        lines = ["Reserve checks", "--------------"]
+        for ch in r.checks:
+            lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
+        parts.append("\n".join(lines))
+    if q.reasons:
+        lines = ["Risk score reasons (largest effects first)", "------------------------------------------"]
+        for rs in q.reasons[:8]:
+            lines.append(f"  {rs.direction:>6}  {rs.factor}: {rs.log_odds:+.3f} log-odds "
+                         f"({rs.p_effect:+.2%} on P(breach))")
+        parts.append("\n".join(lines))
+    factors = q.frequency.factors or []
+    if factors:
+        lines = ["Frequency factors (baseline multipliers)", "----------------------------------------"]
+        for f in factors:
+            lines.append(f"  x{f['multiplier']:<5} {f['factor']} = {f['answer']}: {f['reason']}")
+        parts.append("\n".join(lines))
+    prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
+    prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]
+    parts.append(table(prov, "Provenance"))
+    if q.assumptions:
+        parts.append("Assumptions\n-----------\n" + "\n".join(f"  - {a}" for a in q.assumptions))
+    return "\n\n".join(parts)
