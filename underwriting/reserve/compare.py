@@ -492,4 +492,4 @@ def _partial_credit(a: ReserveAssessment, idx: list[int]) -> float:
     """Tower credit (before cap) of a subset of the assessed policies."""
     from underwriting.reserve.tower import tower_credit
 
-    return tower_credit([a.layers[i] for i in idx], a.cell_weights, a.requirement.amount)
+    return tower_credit([a.layers[i] for i in idx], list(a.components))
