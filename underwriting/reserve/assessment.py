@@ -256,10 +256,12 @@ class ReserveAssessment:
         return "\n".join(out) + "\n"
 
 
-def _fmt(v: float | str) -> str:
+def _fmt(v: float | str | bool) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, str):
         return v
-    if v != 0 and abs(v) < 1:
+    if v != 0 and abs(v) < 100 and v != round(v, 2):
         return f"{v:.6g}"
     return f"{v:,.2f}"
 
