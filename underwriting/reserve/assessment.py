@@ -493,7 +493,7 @@ def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component]
             where = f"{t}/{c}" if len(comps) == 1 else f"{k.name} component: {c}"
             if layer.widths[(t, c)] <= 0:
                 gaps.append(f"{where} not covered (weight {w:.1%})")
-            elif layer.widths[(t, c)] < layer.limit:
+            elif layer.attachment + layer.widths[(t, c)] < min(layer.attachment + layer.limit, k.amount):
                 gaps.append(f"{where} sub-limited to {layer.widths[(t, c)]:,.0f} (weight {w:.1%})")
     _, share = coverage_share(layer, comps)
     if not gaps:
