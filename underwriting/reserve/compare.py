@@ -232,7 +232,8 @@ def evaluate_programme(sub: Submission, regime: Regime, programme: Sequence[Cand
         rec += p_rec
         dflt += assumptions.pd_1y[c.policy.insurer_rating] * assumptions.lgd * p_rec
         s = pc.coverage_share * c.policy.coinsurance
-        basis += p_rec * (1.0 - s) / s if s > 0 else 0.0
+        # a policy earning no credit leaves no credited band to miss (its uncovered losses stay in cash)
+        basis += p_rec * (1.0 - s) / s if s > 0 and pc.standalone_credit > 0 else 0.0
     spread = assumptions.funding_cost - assumptions.reserve_yield
     carry = spread * a.residual_cash
     basis_cost = assumptions.basis_risk_load * basis
@@ -542,9 +543,8 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
     ax.axvline(0, color="black", lw=0.8)
     lo, hi = min(0.0, *vals), max(0.0, *vals)
     ax.set_xlim(lo - 0.05 * (hi - lo or 1.0), hi + 0.05 * (hi - lo or 1.0))
-    ax.set_ylim(-0.6, len(progs) + 0.9)  # room for the title inside the axes
-    _title_inside(ax, f"Insurance vs cash under {comp.regime}: NPV cost, cheapest compliant in green "
-                      "(assumptions: see table)")
+    ax.set_ylim(-0.6, len(progs) + 1.2)  # room for the title inside the axes
+    _title_inside(ax, f"Insurance vs cash under {comp.regime}\nNPV cost; cheapest compliant in green")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -593,12 +593,12 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
     if retention > 0:
         ax.bar(x, retention, color="#999999", hatch="//", edgecolor="black", lw=0.5,
                label=f"retention below the lowest attachment: {short_amount(retention)} {a.currency}")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize=8)
     names.append("residual cash")
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
     ax.yaxis.set_major_formatter(FuncFormatter(short_amount))
     ax.set_ylabel(a.currency)
-    ax.set_ylim(0, r * 1.15 if r > 0 else 1.0)  # room for the title inside the axes
+    ax.set_ylim(0, r * 1.3 if r > 0 else 1.0)  # room for the title and legend inside the axes
     _title_inside(ax, f"{a.regime.id}: requirement → credit → residual cash ({a.currency})")
     fig.tight_layout()
     out = Path(path)
