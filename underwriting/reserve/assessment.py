@@ -36,6 +36,7 @@ from underwriting.reserve.tower import (
 from underwriting.reserve.tower import (
     cell_weights as _cell_weights,
 )
+
 ENGINE_SRC = "underwriting reserve engine"
 #: A loss quantile the risk-based sizing scenario can use: ``q -> amount`` in the submission currency,
 #: or an object with ``value_at_risk(q)`` (an aggregate distribution of annual ground-up loss).
