@@ -48,6 +48,7 @@ def regime_note(jurisdiction: str) -> str | None:
     if default_regime(code) is not None:
         return None
     if code in NO_RESERVE_RULE:
-        return f"no statutory reserve rule for {code}: {NO_RESERVE_RULE[code]}"
+        return (f"no statutory reserve rule for {code}: {NO_RESERVE_RULE[code]} (pass --regime to assess against a "
+                "regime anyway)")
     return (f"no statutory reserve rule for {code} is encoded in this toolkit; if one applies, give it as a "
             "regime file (--regime path/to/regime.toml)")
