@@ -181,3 +181,20 @@ def test_cli_builds_the_risk_sizing_from_the_quote_loss_model(reserve_cli):
     rs = d["risk_sizing"]
     assert rs["quantile"] == 0.995 and rs["amount"] > 0 and "ground-up, all tiers" in rs["loss_model"]
     assert rs["band_low"] == 2e9 and rs["band_high"] == 40e9
+
+
+def test_mica_example_policy_declaring_the_risk_list(global_sub, fx):
+    """underwriting/reserve/examples/policy_mica_declared.toml earns credit; without its declarations, none."""
+    from pathlib import Path
+
+    from underwriting.reserve.regime import DECLARABLE
+
+    path = Path(__file__).resolve().parents[2] / "underwriting" / "reserve" / "examples" / "policy_mica_declared.toml"
+    pol = load_policy(str(path))
+    assert all(getattr(pol.declared_coverage, k) for k in DECLARABLE)
+    a = assess(global_sub, [pol], "eu-mica-art67", fx)
+    # requirement max(EUR 150k, 1/4 x USD 650m) = USD 162.5m; EUR 200m at 0.92 EUR/USD = USD 217.4m covers it
+    assert a.requirement.amount == pytest.approx(162.5e6)
+    assert a.credit == pytest.approx(162.5e6)
+    bare = pol.model_copy(update={"declared_coverage": type(pol.declared_coverage)()})
+    assert assess(global_sub, [bare], "eu-mica-art67", fx).credit == 0.0

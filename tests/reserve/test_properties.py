@@ -54,6 +54,10 @@ def test_credit_bounded_by_requirement_and_cap(sc, items):
     assert a.credit <= a.cap_share * r * (1 + 1e-12) + 1e-9
     assert a.residual_cash >= 0.0
     assert abs(a.credit + a.residual_cash - r) <= 1e-6 * max(r, 1.0)
+    # each requirement component's credit stays within the component (issue #18)
+    for k, ck in zip(a.components, a.component_credits, strict=True):
+        assert 0.0 <= ck <= k.amount * (1 + 1e-12)
+    assert abs(sum(k.amount for k in a.components) - r) <= 1e-9 * max(r, 1.0)
 
 
 @SETTINGS
