@@ -172,3 +172,23 @@ def test_compare_cli_grid_defaults_to_the_exchange_quote(reserve_cli):
     d = json.loads(out)
     assert "exchange's own quote loss model" in d["pricing_note"]
     assert d["candidates"][0]["premium"] > d["candidates"][0]["expected_recovery"] > 0
+
+
+def test_grid_premium_is_the_premium_the_quote_charges(jp_sub):
+    """A grid layer priced on the exchange's loss model equals make_quote's premium for the same terms."""
+    from underwriting.domain.currency import FxTable
+    from underwriting.domain.policy import load_policy
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
+    from underwriting.quoting import PricingBasis, build_loss_model, make_quote
+    from underwriting.reserve.compare import perils_pricer
+
+    template = load_policy("datasets/examples/policy_jp_primary.toml")
+    fx_rates = {"JPY": 150.0}
+    q = make_quote(jp_sub, template, fx_rates=fx_rates)
+    lm = build_loss_model(jp_sub, template, fx=FxTable.bundled().with_user_rates(fx_rates))
+    b = PricingBasis()
+    price, loss = perils_pricer(lm.perils, lm.policy_per_usd, template, principle=DEFAULT_PRINCIPLE,
+                                loadings=Loadings(expense=b.expense, commission=b.commission, tax=b.tax),
+                                level=b.level)
+    assert price(template.deductible, template.limit) == pytest.approx(q.premium, rel=1e-9)
+    assert loss(template.deductible, template.limit) == pytest.approx(q.expected_loss, rel=1e-9)
