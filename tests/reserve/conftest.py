@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reserve.helpers import load_example
+from tests.reserve.helpers import load_example, with_exposure
 from underwriting.domain.currency import FxTable
 from underwriting.domain.submission import Submission
 
@@ -27,6 +27,12 @@ def hk_sub() -> Submission:
 @pytest.fixture
 def global_sub() -> Submission:
     return load_example("global_large_exchange.json")
+
+
+@pytest.fixture
+def global_sub_gi(global_sub) -> Submission:
+    """The global sample with a gross income (Basel's indicator): USD 1.5bn."""
+    return with_exposure(global_sub, gross_income=1.5e9)
 
 
 @pytest.fixture

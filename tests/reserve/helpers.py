@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from underwriting.domain.policy import PolicyTerms
+from underwriting.domain.policy import DeclaredCoverage, PolicyTerms
 from underwriting.domain.submission import Submission
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "datasets" / "examples"
+DECLARED = tuple(DeclaredCoverage.model_fields)
 
 
 def load_example(name: str) -> Submission:
@@ -26,6 +27,7 @@ def make_policy(**kw: Any) -> PolicyTerms:
         claims_payment_days=30, currency="JPY", deductible=0.0, limit=1e12,
         perils=["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"],
         exclusions=[],
+        declared_coverage={k: True for k in DECLARED},
     )
     base.update(kw)
     return PolicyTerms.model_validate(base)

@@ -94,3 +94,101 @@ def test_compare_cli(reserve_cli, tmp_path):
     d = json.loads(out)
     assert d["best"]["compliant"] and len(d["plots"]) == 2
     assert (tmp_path / "waterfall.png").exists()
+
+
+def test_double_insured_programmes_left_out_unless_asked(jp_sub):
+    cands = load_quotes(QUOTES)
+    comp = optimise(jp_sub, "jp-fsa-2026", cands, horizon_years=3, assumptions=CA)
+    labels = {p.label for p in comp.programmes}
+    # full-400m and primary-200m-xs-20m both pay every cell on 20m..220m: double insurance
+    assert "full-400m + primary-200m-xs-20m" not in labels
+    assert "full-400m + primary-200m-xs-20m" in comp.skipped_overlap
+    for p in comp.programmes:  # no kept programme has two policies on the same losses
+        ids = set(p.policies)
+        assert not any({a, b} <= ids for a, b in _pairs(comp))
+    both = optimise(jp_sub, "jp-fsa-2026", cands, horizon_years=3, assumptions=CA, allow_overlap=True)
+    assert "full-400m + primary-200m-xs-20m" in {p.label for p in both.programmes}
+    assert both.skipped_overlap == ()
+    # layers stacked without overlap are kept
+    lo = Candidate(make_policy(policy_id="lo", deductible=0.0, limit=1e8), 1e6, 5e5)
+    hi = Candidate(make_policy(policy_id="hi", deductible=1e8, limit=3e8), 1e6, 5e5)
+    c2 = optimise(jp_sub, "jp-fsa-2026", [lo, hi], horizon_years=1, assumptions=CA)
+    assert "lo + hi" in {p.label for p in c2.programmes}
+
+
+def _pairs(comp):
+    return [tuple(x.split(" + ")) for x in comp.skipped_overlap if x.count(" + ") == 1]
+
+
+def test_cost_columns_are_what_is_charged(jp_sub):
+    comp = optimise(jp_sub, "jp-fsa-2026", load_quotes(QUOTES), horizon_years=3, assumptions=CA)
+    for p in comp.programmes:
+        assert p.basis_cost == pytest.approx(CA.basis_risk_load * p.basis_risk)
+    hot = next(p for p in comp.programmes if p.policies == ("hot-only-200m",))
+    assert hot.credit == 0.0 and hot.basis_cost == 0.0   # no credit: no credited band to miss
+    assert hot.premium == 7e6                            # the premium charged
+    table = comp.to_table()
+    assert "basis cost/yr" in table and "premiums as charged" in table
+
+
+def test_amount_suffixes():
+    from underwriting.cli.compare_reserve import parse_amount
+    from underwriting.errors import InputError
+
+    assert parse_amount("10M", "--x") == 1e7
+    assert parse_amount("2.5bn", "--x") == 2.5e9
+    assert parse_amount("750k", "--x") == 7.5e5
+    assert parse_amount("1,000,000", "--x") == 1e6
+    with pytest.raises(InputError) as e:
+        parse_amount("ten", "--severity-median")
+    assert e.value.field == "--severity-median"
+
+
+def test_compare_cli_grid_with_suffixes_and_user_model(reserve_cli):
+    code, out, err = reserve_cli("compare-reserve", "datasets/examples/jp_small_exchange.json", "--horizon-years",
+                                 "2", "--template", "datasets/examples/policy_jp_primary.toml", "--frequency", "0.1",
+                                 "--severity-median", "10M", "--severity-sigma", "2", "--deductibles", "0,20M",
+                                 "--limits", "200M,400M", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert {c["deductible"] for c in d["candidates"]} == {0.0, 2e7}
+    assert {c["limit"] for c in d["candidates"]} == {2e8, 4e8}
+    assert all(c["premium"] > c["expected_recovery"] > 0 for c in d["candidates"])
+    assert "wang:0.25" in d["pricing_note"] and "as charged" in d["pricing_note"]
+
+
+def test_compare_cli_partial_model_is_refused(reserve_cli):
+    code, out, err = reserve_cli("compare-reserve", "datasets/examples/jp_small_exchange.json", "--horizon-years",
+                                 "2", "--template", "datasets/examples/policy_jp_primary.toml", "--frequency", "0.1",
+                                 "--deductibles", "0", "--limits", "200M")
+    assert code == 2 and "--severity-median" in err
+
+
+def test_compare_cli_grid_defaults_to_the_exchange_quote(reserve_cli):
+    code, out, err = reserve_cli("compare-reserve", "datasets/examples/jp_small_exchange.json", "--horizon-years",
+                                 "2", "--template", "datasets/examples/policy_jp_primary.toml",
+                                 "--deductibles", "20M", "--limits", "400M", "--max-layers", "1", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert "exchange's own quote loss model" in d["pricing_note"]
+    assert d["candidates"][0]["premium"] > d["candidates"][0]["expected_recovery"] > 0
+
+
+def test_grid_premium_is_the_premium_the_quote_charges(jp_sub):
+    """A grid layer priced on the exchange's loss model equals make_quote's premium for the same terms."""
+    from underwriting.domain.currency import FxTable
+    from underwriting.domain.policy import load_policy
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
+    from underwriting.quoting import PricingBasis, build_loss_model, make_quote
+    from underwriting.reserve.compare import perils_pricer
+
+    template = load_policy("datasets/examples/policy_jp_primary.toml")
+    fx_rates = {"JPY": 150.0}
+    q = make_quote(jp_sub, template, fx_rates=fx_rates)
+    lm = build_loss_model(jp_sub, template, fx=FxTable.bundled().with_user_rates(fx_rates))
+    b = PricingBasis()
+    price, loss = perils_pricer(lm.perils, lm.policy_per_usd, template, principle=DEFAULT_PRINCIPLE,
+                                loadings=Loadings(expense=b.expense, commission=b.commission, tax=b.tax),
+                                level=b.level)
+    assert price(template.deductible, template.limit) == pytest.approx(q.premium, rel=1e-9)
+    assert loss(template.deductible, template.limit) == pytest.approx(q.expected_loss, rel=1e-9)

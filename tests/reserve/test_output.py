@@ -53,7 +53,7 @@ def test_cli_json_keys(reserve_cli):
 
 def test_cli_table(reserve_cli):
     code, out, err = reserve_cli("reserve", JP, "--policy", POL, "--regime", "jp-fsa-2026",
-                                 "--param", "credit.cap_share=0.2")
+                                 "--param", "credit.cap_share=0.2", "--no-risk-sizing")
     assert code == 0, err
     assert "residual cash reserve" in out and "cap (20% of requirement)" in out
 

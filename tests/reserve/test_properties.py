@@ -6,17 +6,17 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reserve.helpers import load_example, make_policy
+from tests.reserve.helpers import load_example, make_policy, with_exposure
 from underwriting.domain.currency import FxTable
 from underwriting.domain.policy import PERILS, RATINGS
+from underwriting.domain.vocabulary import EXCLUSIONS
 from underwriting.reserve import assess, load_regime
 
-SUBS = {n: load_example(n) for n in ("jp_small_exchange.json", "hk_exchange_with_incident.json",
-                                     "global_large_exchange.json")}
-REGIMES = {r: load_regime(r) for r in ("jp-fsa-2026", "eu-mica-art67", "basel2-ama", "hk-sfc-vatp")}
+SUBS = {n: with_exposure(load_example(n), gross_income=1e9)  # Basel needs a gross income
+        for n in ("jp_small_exchange.json", "hk_exchange_with_incident.json", "global_large_exchange.json")}
+REGIMES = {r: load_regime(r) for r in ("jp-fsa-2026", "eu-mica-art67", "basel2-ama", "hk-sfc-vatp", "ae-vara")}
 FX = FxTable().with_user_rates({"JPY": 150.0, "EUR": 0.92, "HKD": 7.8})
-EXCL = ["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor", "insider",
-        "social_engineering", "war_and_state_actor", "gross_negligence"]
+EXCL = list(EXCLUSIONS)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -54,6 +54,10 @@ def test_credit_bounded_by_requirement_and_cap(sc, items):
     assert a.credit <= a.cap_share * r * (1 + 1e-12) + 1e-9
     assert a.residual_cash >= 0.0
     assert abs(a.credit + a.residual_cash - r) <= 1e-6 * max(r, 1.0)
+    # each requirement component's credit stays within the component (issue #18)
+    for k, ck in zip(a.components, a.component_credits, strict=True):
+        assert 0.0 <= ck <= k.amount * (1 + 1e-12)
+    assert abs(sum(k.amount for k in a.components) - r) <= 1e-9 * max(r, 1.0)
 
 
 @SETTINGS

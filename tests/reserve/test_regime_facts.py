@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.reserve.helpers import make_policy, with_exposure
+from tests.reserve.helpers import DECLARED, make_policy, with_exposure
 from underwriting.reserve import assess
 from underwriting.reserve.rules import residual_term_haircut
 
@@ -27,6 +27,27 @@ def test_mica_credit_zero_when_a_67_5_test_fails(global_sub, fx, change):
     assert any(c.outcome == "fail" and c.policy == "p" for c in a.checks)
 
 
+def test_mica_hack_theft_only_policy_earns_nothing_and_lists_the_undeclared_risks(global_sub, fx):
+    pol = make_policy(currency="USD", limit=1e10, declared_coverage={})
+    a = assess(global_sub, [pol], "eu-mica-art67", fx)
+    assert a.credit == 0.0
+    chk = next(c for c in a.checks if c.rule == "mica.risk_list_declared")
+    assert chk.outcome == "fail"
+    for item in ("(a) loss of documents", "(b) misrepresentations", "(c) acts, errors or omissions",
+                 "(d) failure to establish", "(e) losses from business disruption", "(f) gross negligence"):
+        assert item in chk.reason
+    assert "6 of 6" in chk.reason
+    # declaring five of six still fails, naming the one left
+    part = make_policy(currency="USD", limit=1e10,
+                       declared_coverage={k: k != "business_disruption" for k in DECLARED})
+    b = assess(global_sub, [part], "eu-mica-art67", fx)
+    chk = next(c for c in b.checks if c.rule == "mica.risk_list_declared")
+    assert b.credit == 0.0 and "1 of 6" in chk.reason and "(e) losses from business disruption" in chk.reason
+    # the same policy declaring them earns the credit
+    full = assess(global_sub, [make_policy(currency="USD", limit=1e10)], "eu-mica-art67", fx)
+    assert full.credit == pytest.approx(full.requirement.amount)
+
+
 def test_mica_coverage_mismatch_haircut(global_sub, fx):
     pol = make_policy(currency="USD", limit=1e10, perils=["hot_wallet_theft", "cold_wallet_theft"])
     a = assess(global_sub, [pol], "eu-mica-art67", fx)
@@ -34,17 +55,17 @@ def test_mica_coverage_mismatch_haircut(global_sub, fx):
     assert a.credit == pytest.approx(0.55 * a.requirement.amount)
 
 
-def test_basel_credit_never_exceeds_20_percent(global_sub):
-    a = assess(global_sub, [make_policy(currency="USD", limit=1e12)], "basel2-ama")
+def test_basel_credit_never_exceeds_20_percent(global_sub_gi):
+    a = assess(global_sub_gi, [make_policy(currency="USD", limit=1e12)], "basel2-ama")
     assert a.credit == pytest.approx(0.2 * a.requirement.amount)
     assert a.credit_before_cap > a.credit
 
 
-def test_basel_zero_at_residual_term_90_days(global_sub):
+def test_basel_zero_at_residual_term_90_days(global_sub_gi):
     pol = make_policy(currency="USD", limit=1e12, inception=dt.date(2026, 1, 1), expiry=dt.date(2027, 1, 1))
-    a = assess(global_sub, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=90))
+    a = assess(global_sub_gi, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=90))
     assert a.credit == 0.0
-    a = assess(global_sub, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=91))
+    a = assess(global_sub_gi, [pol], "basel2-ama", as_of=pol.expiry - dt.timedelta(days=91))
     assert a.credit > 0.0
 
 
@@ -59,13 +80,13 @@ def test_residual_term_shape():
 @pytest.mark.parametrize("change", [{"insurer_rating": "BBB+"}, {"exclusions": ["supervisory_action"]},
                                     {"exclusions": ["insolvency_of_insured"]}, {"captive": True},
                                     {"cancellation_notice_days": 89}])
-def test_basel_eligibility_fails(global_sub, change):
-    a = assess(global_sub, [make_policy(currency="USD", limit=1e12, **change)], "basel2-ama")
+def test_basel_eligibility_fails(global_sub_gi, change):
+    a = assess(global_sub_gi, [make_policy(currency="USD", limit=1e12, **change)], "basel2-ama")
     assert a.credit == 0.0
 
 
-def test_basel_reinsured_captive_is_accepted(global_sub):
-    a = assess(global_sub, [make_policy(currency="USD", limit=1e12, captive=True, reinsured_out=True)], "basel2-ama")
+def test_basel_reinsured_captive_is_accepted(global_sub_gi):
+    a = assess(global_sub_gi, [make_policy(currency="USD", limit=1e12, captive=True, reinsured_out=True)], "basel2-ama")
     assert a.credit > 0.0
 
 
@@ -84,18 +105,55 @@ def test_hong_kong_cold_exclusion_loses_the_cold_part(hk_sub):
 
 def test_excluded_cold_wallet_peril_cuts_the_japanese_credit(jp_sub):
     full = assess(jp_sub, [make_policy(limit=1e10)], "jp-fsa-2026", overrides={"credit.cap_share": 1.0})
+    # the default JP scenario requires cover of both tiers: a cold-wallet exclusion earns nothing, with the reason
     cut = assess(jp_sub, [make_policy(limit=1e10, exclusions=["cold_wallet"])], "jp-fsa-2026",
                  overrides={"credit.cap_share": 1.0})
-    assert cut.credit < full.credit
+    assert cut.credit == 0.0
+    chk = next(c for c in cut.checks if c.rule == "jp.required_perils")
+    assert chk.outcome == "fail" and "cold_wallet_theft" in chk.reason
+    # relaxed scenario (hot cover suffices): the cold share of the mixture is lost, per cell
+    relaxed = assess(jp_sub, [make_policy(limit=1e10, exclusions=["cold_wallet"])], "jp-fsa-2026",
+                     overrides={"credit.cap_share": 1.0, "rules.jp.required_perils.perils": ["hot_wallet_theft"]})
     cold_share = 28.5e9 / 30e9
-    assert cut.credit == pytest.approx(full.credit * (1 - cold_share))
-    chk = next(c for c in cut.checks if c.rule == "jp.coverage")
+    assert relaxed.credit == pytest.approx(full.credit * (1 - cold_share))
+    chk = next(c for c in relaxed.checks if c.rule == "jp.coverage")
     assert chk.outcome == "haircut" and "cold" in chk.reason
-    # also with the default 50% cap, on the bundled examples
-    a = assess(jp_sub, ["datasets/examples/policy_jp_primary.toml"], "jp-fsa-2026")
-    pol = make_policy(limit=5e9, deductible=1e8, exclusions=["cold_wallet"], insurer_rating="A+")
-    b = assess(jp_sub, [pol], "jp-fsa-2026")
-    assert b.credit < a.credit
+
+
+@pytest.mark.parametrize("excl", ["management_crime", "credential_theft"])
+def test_jp_precedent_exclusions_fail_as_a_scenario(jp_sub, excl):
+    pol = make_policy(limit=1e10, exclusions=[excl])
+    a = assess(jp_sub, [pol], "jp-fsa-2026")
+    assert a.credit == 0.0
+    assert any(c.rule == "jp.precedent_exclusions" and c.outcome == "fail" and excl in c.reason for c in a.checks)
+    off = assess(jp_sub, [pol], "jp-fsa-2026", overrides={"rules.jp.precedent_exclusions.exclusions": []})
+    assert off.credit == pytest.approx(assess(jp_sub, [make_policy(limit=1e10)], "jp-fsa-2026").credit)
+
+
+def test_jp_before_effective_date_warns(jp_sub):
+    a = assess(jp_sub, [], "jp-fsa-2026")  # as of 2026-09-30 < 2027-04-01
+    assert [c.rule for c in a.warnings] == ["engine.effective_date"]
+    assert "2027-04-01" in a.to_table().splitlines()[2] and a.to_table().splitlines()[2].startswith("WARNING")
+    assert a.to_dict()["warnings"]
+    b = assess(jp_sub, [], "jp-fsa-2026", as_of=dt.date(2027, 4, 1))
+    assert b.warnings == ()
+
+
+def test_jp_reported_facts_have_sources():
+    from underwriting.reserve import load_regime
+
+    reg = load_regime("jp-fsa-2026")
+    facts = {f.fact: f for f in reg.facts}
+    assert all(f.status == "reported" and f.source for f in reg.facts)
+    cabinet = next(f for f in reg.facts if "cabinet approved" in f.fact)
+    assert cabinet.date == dt.date(2026, 4, 10)
+    for needle in ("cold wallets", "FY2027", "trading volume and incident history", "'part'",
+                   "without case-by-case approval", "stolen login credentials"):
+        assert any(needle in k for k in facts), needle
+    # open parameters stay assumptions, with scenarios for the share
+    assert reg.credit.cap_share.status == "assumption"
+    assert reg.credit.scenarios == {"none": 0.0, "low": 0.2, "mid": 0.5, "full": 1.0}
+    assert all(p.status == "assumption" for k, p in reg.requirement.params.items())
 
 
 def test_deductible_stays_in_reserve(jp_sub):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reserve.helpers import make_policy, with_exposure
+from underwriting.errors import InputError
 from underwriting.reserve import assess, bundled_regime_ids, load_regime
 from underwriting.reserve.regime import METHOD_PARAMS
 
@@ -36,8 +37,12 @@ def test_jp_tests_are_the_union_of_the_other_regimes():
     jp = load_regime("jp-fsa-2026")
     others = [load_regime(r) for r in ("eu-mica-art67", "basel2-ama", "hk-sfc-vatp")]
     jp_kinds = {r.kind for r in jp.rules}
-    assert set().union(*({r.kind for r in o.rules} for o in others)) <= jp_kinds
-    jp_excl = next(r for r in jp.rules if r.kind == "forbidden_exclusions").params["exclusions"]
+    # MiCA's Art. 67(6) list is EU law, not borrowed for Japan (issue #18: citations corrected)
+    assert set().union(*({r.kind for r in o.rules} for o in others)) - {"declared_coverage"} <= jp_kinds
+    assert "declared_coverage" not in jp_kinds
+    assert not any("MiCA Art. 67(6)" in r.source and r.kind == "wording_check" for r in jp.rules)
+    jp_excl = set().union(*(r.params["exclusions"] for r in jp.rules if r.kind == "forbidden_exclusions"))
+    assert {"management_crime", "credential_theft"} <= jp_excl
     for o in others:
         for r in o.rules:
             if r.kind == "forbidden_exclusions":
@@ -80,8 +85,15 @@ def test_mica_requirement(global_sub, fx):
 
 
 def test_basel_requirement_proxy_and_override(global_sub):
-    a = assess(global_sub, [], "basel2-ama")
+    with pytest.raises(InputError) as e:  # no gross income in the submission: refused, naming the field
+        assess(global_sub, [], "basel2-ama")
+    assert e.value.field == "exposure.gross_income"
+    a = assess(with_exposure(global_sub, gross_income=1.2e9), [], "basel2-ama")
+    assert a.requirement.amount == pytest.approx(0.15 * 1.2e9)
+    assert any(f.source == "submission exposure.gross_income" for f in a.requirement.inputs)
+    a = assess(global_sub, [], "basel2-ama", overrides={"requirement.gross_income": "proxy"})
     assert a.requirement.amount == pytest.approx(0.15 * 0.001 * 1.5e12)
+    assert any("PROXY" in f.name for f in a.requirement.steps)
     a = assess(global_sub, [], "basel2-ama", overrides={"requirement.gross_income": 2e9})
     assert a.requirement.amount == pytest.approx(0.3e9)
     assert a.regime.requirement.params["gross_income"].status == "user"

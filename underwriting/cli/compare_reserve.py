@@ -1,9 +1,11 @@
 """Compare insurance with holding the reserve in cash, and find the cheapest compliant mix.
 
 Costs every mix of up to --max-layers candidate policies (from --quotes, or a deductible × limit
-grid priced by the pricing engine) against the regime's requirement over --horizon-years: carry
-cost of the residual cash (funding cost − reserve yield), premiums, expected recoveries, insurer
-default (PD by rating × LGD), basis risk, as an NPV. Assumptions are shown with their status.
+grid priced by the pricing engine with the exchange's own quote loss model) against the regime's
+requirement over --horizon-years: carry cost of the residual cash (funding cost − reserve yield),
+premiums as charged, expected recoveries, insurer default (PD by rating × LGD), basis risk, as an
+NPV. Programmes insuring the same losses twice are left out unless --allow-overlap. Amounts accept
+k/M/bn suffixes. Assumptions are shown with their status.
 """
 
 from __future__ import annotations
@@ -22,28 +24,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quotes", metavar="FILE", help="candidate policies with premiums (.toml/.json)")
     parser.add_argument("--plot", metavar="DIR", help="save cost_by_programme.png and waterfall.png here")
     parser.add_argument("--max-layers", type=int, default=3, help="most policies in one programme (default 3)")
+    parser.add_argument("--allow-overlap", action="store_true",
+                        help="also cost programmes whose policies insure the same losses twice (double insurance)")
     g = parser.add_argument_group("cost assumptions (defaults: underwriting/reserve/cost_assumptions.toml)")
     for name in ("funding-cost", "reserve-yield", "discount-rate", "lgd", "expected-loss-ratio", "basis-risk-load"):
         g.add_argument(f"--{name}", type=float, default=None, metavar="X")
-    p = parser.add_argument_group("pricing a grid instead of --quotes (through underwriting.pricing)")
+    p = parser.add_argument_group(
+        "pricing a grid instead of --quotes (through underwriting.pricing; by default with the exchange's own "
+        "quote loss model: its frequency and exposure-capped severities)")
     p.add_argument("--template", metavar="POLICY.toml", help="policy terms shared by the grid's candidates")
-    p.add_argument("--frequency", type=float, metavar="LAMBDA", help="Poisson expected losses per year")
-    p.add_argument("--severity-median", type=float, metavar="AMOUNT", help="lognormal severity median (policy currency)")
-    p.add_argument("--severity-sigma", type=float, metavar="SIGMA", help="lognormal severity sigma")
-    p.add_argument("--deductibles", metavar="A,B,...", help="grid deductibles (policy currency)")
-    p.add_argument("--limits", metavar="X,Y,...", help="grid limits (policy currency)")
-    p.add_argument("--principle", default="expected_value:0.3", help="premium principle for the grid")
+    p.add_argument("--frequency", metavar="LAMBDA", help="override: Poisson expected losses per year")
+    p.add_argument("--severity-median", metavar="AMOUNT",
+                   help="override: lognormal severity median, policy currency (k/M/bn suffixes: 10M)")
+    p.add_argument("--severity-sigma", metavar="SIGMA", help="override: lognormal severity sigma")
+    p.add_argument("--frequency-model", default="survival", choices=("survival", "baseline"),
+                   help="frequency model of the exchange's quote (default survival)")
+    p.add_argument("--deductibles", metavar="A,B,...", help="grid deductibles, policy currency (k/M/bn: 0,10M,50M)")
+    p.add_argument("--limits", metavar="X,Y,...", help="grid limits, policy currency (k/M/bn: 100M,1bn)")
+    p.add_argument("--principle", default=None,
+                   help="premium principle for the grid (default: the quote's, wang:0.25, with its expense and "
+                        "commission loads: the premium charged)")
 
 
-def _floats(text: str | None, flag: str) -> list[float]:
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "mm": 1e6, "b": 1e9, "bn": 1e9}
+
+
+def parse_amount(text: str, flag: str) -> float:
+    """``"10M"`` → 1e7: a non-negative finite amount with an optional k/M/mm/bn suffix (case-insensitive)."""
+    import math
+    import re
+
+    s = str(text).strip().lower().replace(",", "").replace("_", "")
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)(k|mm|m|bn|b)?", s)
+    if not m:
+        raise InputError(f"expected an amount such as 2.5e7 or 25M (suffixes k, M, bn), got {text!r}", field=flag)
+    v = float(m.group(1)) * _SUFFIX[m.group(2) or ""]
+    if not math.isfinite(v):
+        raise InputError(f"must be finite, got {text!r}", field=flag)
+    return v
+
+
+def _positive(text: str | None, flag: str, *, amount: bool = False) -> float:
+    import math
+
+    if text is None:
+        raise InputError("required", field=flag)
+    if amount:
+        v = parse_amount(text, flag)
+    else:
+        try:
+            v = float(text)
+        except ValueError:
+            raise InputError(f"expected a number, got {text!r}", field=flag) from None
+    if not (v > 0 and math.isfinite(v)):
+        raise InputError(f"must be a positive number (got {text!r})", field=flag)
+    return v
+
+
+def _amounts(text: str | None, flag: str) -> list[float]:
     if not text:
-        raise InputError("required with --template (comma-separated amounts)", field=flag)
-    try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise InputError(f"expected comma-separated numbers, got {text!r}", field=flag) from None
-    if not vals or any(not (v >= 0 and v < float("inf")) for v in vals):
-        raise InputError("amounts must be non-negative finite numbers", field=flag)
+        raise InputError("required with --template (comma-separated amounts, k/M/bn suffixes allowed)", field=flag)
+    vals = [parse_amount(x, flag) for x in text.split(",") if x.strip()]
+    if not vals:
+        raise InputError("give at least one amount", field=flag)
     return vals
 
 
@@ -52,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from underwriting.cli._common import check_output_dir
-    from underwriting.cli.reserve import fx_table, parse_date, parse_params
+    from underwriting.cli.reserve import fx_table, parse_date, parse_params, resolve_regime
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.reserve import load_regime
@@ -62,44 +105,70 @@ def run(args: argparse.Namespace) -> int:
         layer_pricer,
         load_quotes,
         optimise,
+        perils_pricer,
         plot_costs,
         plot_waterfall,
     )
 
     check_output_dir(args.plot, "--plot")
     sub = load_submission(args.submission)
-    regime = load_regime(args.regime)
+    regime_id, note = resolve_regime(sub, args.regime)
+    if regime_id is None:
+        raise InputError(f"{note}; nothing to compare against", field="--regime")
+    regime = load_regime(regime_id)
     overrides = parse_params(args.param)
     if overrides:
         regime = regime.with_overrides(overrides)
     ca = CostAssumptions.default(**{k.replace("-", "_"): getattr(args, k.replace("-", "_")) for k in (
         "funding-cost", "reserve-yield", "discount-rate", "lgd", "expected-loss-ratio", "basis-risk-load")})
+    fx = fx_table(args.fx)
+    pricing_note = ""
     if args.quotes:
         cands = load_quotes(args.quotes, expected_loss_ratio=ca.expected_loss_ratio)
     elif args.template:
         from underwriting.domain.policy import load_policy
+        from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
+        from underwriting.quoting import PricingBasis
 
-        for flag, v in (("--frequency", args.frequency), ("--severity-median", args.severity_median),
-                        ("--severity-sigma", args.severity_sigma)):
-            if v is None or not (v > 0 and math.isfinite(v)):
-                raise InputError("required with --template: a positive number", field=flag)
-        try:
+        template = load_policy(args.template)
+        deds, lims = _amounts(args.deductibles, "--deductibles"), _amounts(args.limits, "--limits")
+        basis = PricingBasis()
+        principle = args.principle or DEFAULT_PRINCIPLE
+        loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
+        given = [f for f, v in (("--frequency", args.frequency), ("--severity-median", args.severity_median),
+                                ("--severity-sigma", args.severity_sigma)) if v is not None]
+        if given and len(given) < 3:
+            missing = [f for f in ("--frequency", "--severity-median", "--severity-sigma") if f not in given]
+            raise InputError(f"give all three of --frequency, --severity-median, --severity-sigma, or none (to use "
+                             f"the exchange's own quote); missing {', '.join(missing)}", field=missing[0])
+        if given:
             from underwriting.losses.frequency import Poisson
             from underwriting.losses.severity import Lognormal
-            price, loss = layer_pricer(Poisson(args.frequency), Lognormal(math.log(args.severity_median),
-                                                                          args.severity_sigma),
-                                       principle=args.principle)
-        except ImportError as exc:
-            raise InputError(f"the pricing engine is not available ({exc}); give --quotes FILE",
-                             field="--quotes") from None
-        cands = grid_candidates(load_policy(args.template), _floats(args.deductibles, "--deductibles"),
-                                _floats(args.limits, "--limits"), price, loss_fn=loss)
+
+            lam = _positive(args.frequency, "--frequency")
+            med = _positive(args.severity_median, "--severity-median", amount=True)
+            sig = _positive(args.severity_sigma, "--severity-sigma")
+            price, loss = layer_pricer(Poisson(lam), Lognormal(math.log(med), sig), principle=principle,
+                                       loadings=loads, level=basis.level)
+            pricing_note = (f"grid priced with the user's Poisson({lam:g}) x lognormal(median {med:,.0f}, sigma "
+                            f"{sig:g}); {principle} with expense {basis.expense:.0%} and commission "
+                            f"{basis.commission:.0%}: premiums as charged")
+        else:
+            from underwriting.quoting import build_loss_model
+
+            lm = build_loss_model(sub, template, fx=fx, frequency_model=args.frequency_model)
+            price, loss = perils_pricer(lm.perils, lm.policy_per_usd, template, principle=principle,
+                                        loadings=loads, level=basis.level)
+            pricing_note = (f"grid priced with the exchange's own quote loss model ({lm.methods.get('frequency', '')}; "
+                            f"{lm.methods.get('severity', '')}); {principle} with expense {basis.expense:.0%} and "
+                            f"commission {basis.commission:.0%}: premiums as charged")
+        cands = grid_candidates(template, deds, lims, price, loss_fn=loss)
     else:
-        raise InputError("give candidate programmes: --quotes FILE, or --template POLICY.toml with a priced grid "
-                         "(--frequency, --severity-median, --severity-sigma, --deductibles, --limits)",
-                         field="--quotes")
-    comp = optimise(sub, regime, cands, fx_table(args.fx), horizon_years=args.horizon_years, assumptions=ca,
-                    max_layers=args.max_layers, as_of=parse_date(args.as_of))
+        raise InputError("give candidate programmes: --quotes FILE, or --template POLICY.toml with --deductibles and "
+                         "--limits (priced with the exchange's own quote loss model)", field="--quotes")
+    comp = optimise(sub, regime, cands, fx, horizon_years=args.horizon_years, assumptions=ca,
+                    max_layers=args.max_layers, as_of=parse_date(args.as_of), allow_overlap=args.allow_overlap,
+                    pricing_note=pricing_note)
     plots = []
     if args.plot:
         d = Path(args.plot)

@@ -2,8 +2,9 @@
 
 Prints the requirement, each policy test (pass/fail/haircut with reason and legal source), the
 tower credit, the regime's cap and the residual cash reserve. ``--json`` prints the same for
-systems. Bundled regimes: jp-fsa-2026 (provisional), eu-mica-art67, basel2-ama, hk-sfc-vatp; or
-give a path to your own regime TOML file.
+systems. Bundled regimes: jp-fsa-2026 (provisional), eu-mica-art67, basel2-ama, hk-sfc-vatp,
+ae-vara (requirement only); or give a path to your own regime TOML file. Without ``--regime`` the
+exchange's jurisdiction picks the regime, or the command says plainly that none applies.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from underwriting.errors import InputError
 def add_common(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``reserve`` and ``compare-reserve``."""
     parser.add_argument("submission", help="submission file (.json or .toml)")
-    parser.add_argument("--regime", required=True,
-                        help="bundled regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp) "
-                             "or path to a regime .toml file")
+    parser.add_argument("--regime", default=None,
+                        help="bundled regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp, ae-vara) "
+                             "or path to a regime .toml file (default: from the exchange's jurisdiction)")
     parser.add_argument("--fx", action="append", default=[], metavar="CUR=RATE",
                         help="conversion rate, units of CUR per USD (e.g. JPY=150); overrides the bundled table")
     parser.add_argument("--param", action="append", default=[], metavar="PATH=VALUE",
@@ -37,6 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     parser.add_argument("--policy", action="append", default=[], metavar="POLICY.toml",
                         help="policy terms file; repeat for a tower of layers")
+    parser.add_argument("--no-risk-sizing", action="store_true",
+                        help="skip the risk-based sizing scenario (it builds the quote's loss model)")
+    parser.add_argument("--frequency-model", default="survival", choices=("survival", "baseline"),
+                        help="frequency model of the loss model behind the risk-based sizing (default survival)")
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
@@ -79,16 +84,53 @@ def fx_table(items: list[str]):  # -> FxTable
     return base.with_user_rates(user) if user else base
 
 
+def resolve_regime(sub: Any, regime: str | None) -> tuple[str | None, str | None]:
+    """``(regime, note)``: the given regime, else the jurisdiction's default, else a plain note."""
+    from underwriting.reserve.jurisdictions import default_regime, regime_note
+
+    if regime:
+        return regime, None
+    j = sub.exchange.jurisdiction
+    return default_regime(j), regime_note(j)
+
+
+def annual_loss_for(sub: Any, fx: Any, frequency_model: str) -> Any:
+    """The exchange's annual ground-up loss over all custody tiers, from the quote's loss model."""
+    from underwriting.quoting import build_loss_model, default_terms
+    from underwriting.reserve.sizing import annual_ground_up_loss
+
+    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model)
+    desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
+            f"({lm.frequency['expected_breaches']:.4f} breaches); {lm.methods.get('severity', '')}")
+    return annual_ground_up_loss(lm.perils, lm.quote_per_usd, description=desc)
+
+
 def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
-    from underwriting.reserve import assess
+    from underwriting.reserve import assess, load_regime
 
     sub = load_submission(args.submission)
     pols = [load_policy(p) for p in args.policy]
-    result = assess(sub, pols, args.regime, fx_table(args.fx), as_of=parse_date(args.as_of),
-                    overrides=parse_params(args.param))
+    overrides = parse_params(args.param)
+    as_of = parse_date(args.as_of)
+    regime, note = resolve_regime(sub, args.regime)
+    if regime is None:
+        if args.json:
+            sys.stdout.write(canonical_json({"regime": None, "jurisdiction": sub.exchange.jurisdiction, "note": note}))
+        else:
+            sys.stdout.write(f"{note}\n")
+        return 0
+    reg = load_regime(regime)
+    if overrides:
+        reg = reg.with_overrides(overrides)
+    fx = fx_table(args.fx)
+    annual, desc = None, ""
+    if reg.risk_sizing is not None and not args.no_risk_sizing:
+        annual = annual_loss_for(sub, fx, args.frequency_model)
+        desc = annual.description
+    result = assess(sub, pols, reg, fx, as_of=as_of, annual_loss=annual, loss_model_note=desc)
     if args.json:
         sys.stdout.write(canonical_json(result.to_dict()))
     else:

@@ -26,6 +26,20 @@ Rating = Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB
                  "B+", "B", "B-", "CCC", "NR"]
 
 
+class DeclaredCoverage(Strict):
+    """Coverage a regime needs to see declared in the wording (each ``True`` only if the policy covers it).
+
+    The first six are the MiCA Art. 67(6)(a)-(f) risks; a hack-and-theft policy declares none of them.
+    """
+
+    loss_of_documents: Flag = Field(default=False, description="MiCA Art. 67(6)(a).")
+    misrepresentation: Flag = Field(default=False, description="MiCA Art. 67(6)(b): misrepresentations or misleading statements.")
+    breach_of_duties: Flag = Field(default=False, description="MiCA Art. 67(6)(c): acts, errors or omissions breaching legal or regulatory duties, honesty, fairness, confidentiality.")
+    conflicts_of_interest: Flag = Field(default=False, description="MiCA Art. 67(6)(d): failure to maintain conflict-of-interest procedures.")
+    business_disruption: Flag = Field(default=False, description="MiCA Art. 67(6)(e): business disruption or system failures.")
+    gross_negligence_safeguarding: Flag = Field(default=False, description="MiCA Art. 67(6)(f): gross negligence in safeguarding clients' crypto-assets and funds.")
+
+
 class PolicyTerms(Strict):
     """Terms of one hack-and-theft policy (one layer of a programme).
 
@@ -60,6 +74,8 @@ class PolicyTerms(Strict):
     perils: list[Peril] = Field(min_length=1)
     sublimits: dict[Peril, Amount] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
+    declared_coverage: DeclaredCoverage = Field(default_factory=DeclaredCoverage,
+                                                description="Coverage declared for reserve regimes (MiCA Art. 67(6)).")
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyTerms:

@@ -60,6 +60,7 @@ class Exposure(Strict):
     trading_volume_12m: Amount = Field(description="Trading volume over the last 12 months.")
     own_funds: Amount = Field(description="Own funds (equity capital).")
     fixed_overheads_prior_year: Amount = Field(description="Fixed overheads of the prior financial year.")
+    gross_income: Amount | None = Field(default=None, description="Annual gross income (optional; Basel's operational-risk indicator).")
 
 
 class Posture(Strict):

@@ -44,9 +44,11 @@ Vector = Literal[
 ]
 
 EXCLUSIONS: tuple[str, ...] = ("supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-                               "insider", "social_engineering", "war_and_state_actor", "gross_negligence")
+                               "insider", "social_engineering", "war_and_state_actor", "gross_negligence",
+                               "management_crime", "credential_theft")
 Exclusion = Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]
+                    "insider", "social_engineering", "war_and_state_actor", "gross_negligence",
+                    "management_crime", "credential_theft"]
 
 VECTOR_TO_PERIL: dict[str, str] = {
     "hot_wallet_key": "hot_wallet_theft",

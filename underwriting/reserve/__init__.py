@@ -1,8 +1,10 @@
 """Reserve engine: how much of a statutory liability reserve each insurance policy may replace.
 
-Regimes are data (``underwriting/reserve/regimes/*.toml``); the engine computes the requirement,
-runs each regime's policy tests, stacks the policies into a tower without double counting,
-applies the regime's cap last, and compares insurance with holding cash.
+Regimes are data (``underwriting/reserve/regimes/*.toml``: Japan, MiCA, Basel, Hong Kong, Dubai
+VARA); the engine computes the requirement and its components (custody tiers), runs each regime's
+policy tests, stacks the policies into a tower on each component without double counting, applies
+the regime's cap last, and compares insurance with holding cash. ``jurisdictions.default_regime``
+picks the regime for an exchange's jurisdiction.
 
 Public API::
 

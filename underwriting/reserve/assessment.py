@@ -22,16 +22,25 @@ from underwriting.reserve.regime import Regime, load_regime
 from underwriting.reserve.requirement import Requirement, compute_requirement
 from underwriting.reserve.rules import evaluate_policy, policy_factor
 from underwriting.reserve.tower import (
+    Component,
     Layer,
-    cell_weights,
     cell_width,
+    component_credit,
+    components,
     coverage_share,
+    layer_in_component,
     overlaps,
     segments,
     tower_credit,
 )
+from underwriting.reserve.tower import (
+    cell_weights as _cell_weights,
+)
 
 ENGINE_SRC = "underwriting reserve engine"
+#: A loss quantile the risk-based sizing scenario can use: ``q -> amount`` in the submission currency,
+#: or an object with ``value_at_risk(q)`` (an aggregate distribution of annual ground-up loss).
+AnnualLoss = Any
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,13 @@ class PolicyCredit:
     factor : float
         Credit factor (0 if ineligible).
     coverage_share : float
-        Weighted share of the policy's band inside the requirement that its perils cover.
+        Cell-weighted share of the policy's band that its perils cover, over the requirement
+        components it answers for (0 if it answers for none).
     standalone_credit : float
         Credit the policy would earn alone, before the regime cap, in the requirement currency.
+    components : tuple of dict
+        Per component: ``component``, ``amount``, ``band_from``, ``band_to``, ``covered_share``,
+        ``factor`` and ``credit`` (alone, before the cap).
     """
 
     policy_id: str
@@ -58,9 +71,12 @@ class PolicyCredit:
     exhaustion: float
     coverage_share: float
     standalone_credit: float
+    components: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d["components"] = [dict(c) for c in self.components]
+        return d
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,8 @@ class ReserveAssessment:
     """How much of a regime's requirement a set of policies replaces, and why.
 
     All amounts are in ``currency`` (the submission's). ``credit = min(credit_before_cap,
-    cap_share × requirement)``; ``residual_cash = requirement − credit``.
+    cap_share × requirement)`` with ``credit_before_cap = Σ_k C_k`` over the requirement components
+    (:mod:`underwriting.reserve.tower`); ``residual_cash = requirement − credit``.
     """
 
     regime: Regime
@@ -85,6 +102,9 @@ class ReserveAssessment:
     cell_weights: dict[tuple[str, str], float]
     scenarios: dict[str, dict[str, float]]
     layers: tuple[Layer, ...] = ()
+    components: tuple[Component, ...] = ()
+    component_credits: tuple[float, ...] = ()
+    risk_sizing: dict[str, Any] | None = None
 
     @property
     def credit_share(self) -> float:
@@ -101,9 +121,24 @@ class ReserveAssessment:
     def cap_amount(self) -> float:
         return self.cap_share * self.requirement.amount
 
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        """Checks flagging the assessment itself (e.g. a regime assessed before its effective date)."""
+        return tuple(c for c in self.checks if c.outcome == "warning")
+
+    def component_table(self) -> list[dict[str, Any]]:
+        """Per requirement component: amount, tier mix, credit before the cap and per-policy bands."""
+        out = []
+        for i, (k, ck) in enumerate(zip(self.components, self.component_credits, strict=True)):
+            out.append({"component": k.name, "amount": k.amount, "tier_mix": dict(k.tier_mix),
+                        "credit_before_cap": ck,
+                        "policies": [{"policy_id": p.policy_id, **{x: p.components[i][x] for x in (
+                            "band_from", "band_to", "covered_share", "factor", "credit")}} for p in self.policies]})
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (keys: ``regime``, ``requirement``, ``credit``, ``credit_share``,
-        ``residual_cash``, ``currency``, ``checks`` and details)."""
+        ``residual_cash``, ``currency``, ``components``, ``warnings``, ``checks`` and details)."""
         reg = self.regime
         return {
             "regime": reg.id,
@@ -112,6 +147,7 @@ class ReserveAssessment:
             "regime_effective": reg.effective.isoformat(),
             "regime_status": reg.status,
             "provisional": reg.provisional,
+            "requirement_only": reg.requirement_only,
             "as_of": self.as_of.isoformat(),
             "currency": self.currency,
             "requirement": self.requirement.amount,
@@ -122,11 +158,15 @@ class ReserveAssessment:
             "cap": {"share": self.cap_share, "amount": self.cap_amount,
                     "status": reg.credit.cap_share.status, "source": reg.credit.cap_share.source},
             "requirement_detail": self.requirement.to_dict(),
+            "components": self.component_table(),
             "policies": [p.to_dict() for p in self.policies],
             "tower": list(self.segments),
             "coverage_weights": {f"{t}/{c}": w for (t, c), w in self.cell_weights.items()},
             "fx": [u.to_dict() for u in self.fx],
             "scenarios": self.scenarios,
+            "risk_sizing": self.risk_sizing,
+            "facts": [f.model_dump(mode="json") for f in reg.facts],
+            "warnings": [c.reason for c in self.warnings],
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -138,6 +178,8 @@ class ReserveAssessment:
         out.append(f"Reserve assessment: {reg.name}{prov}")
         out.append(f"regime {reg.id} v{reg.version}, effective {reg.effective}, status {reg.status}; "
                    f"assessed at {self.as_of}; amounts in {cur}")
+        for w in self.warnings:
+            out.append(f"WARNING: {w.reason}")
         out.append("")
         out.append(f"Requirement: {self.requirement.formula}")
         for f in self.requirement.inputs:
@@ -148,7 +190,17 @@ class ReserveAssessment:
             out.append("FX rates used (amount_to = amount_from × rate):")
             for u in self.fx:
                 out.append(f"  {u.from_currency}->{u.to_currency} {u.year}: {u.rate:.6g} ({u.purpose}; {u.basis})")
+        if reg.facts:
+            out.append("")
+            out.append("Facts the regime file relies on:")
+            for fct in reg.facts:
+                when = f" ({fct.date})" if fct.date else ""
+                out.append(f"  [{fct.status}] {fct.fact}{when}")
+                out.append(f"  {'':<12}source: {fct.source}")
         out.append("")
+        if reg.requirement_only:
+            out.append("Requirement only: this regime states no way for insurance to meet it (credit cap 0%).")
+            out.append("")
         out.append("Policies (bands in the requirement currency):")
         if not self.policies:
             out.append("  none")
@@ -156,6 +208,16 @@ class ReserveAssessment:
             out.append(f"  {p.policy_id:<24} {'eligible' if p.eligible else 'INELIGIBLE':<10} "
                        f"band {_fmt(p.attachment)} to {_fmt(p.exhaustion)}  factor {p.factor:.4f}  "
                        f"coverage {p.coverage_share:.1%}  alone {_fmt(p.standalone_credit)}")
+        out.append("")
+        out.append("Credit by requirement component (tier; causes weighted inside; before the cap):")
+        for row in self.component_table():
+            mix = ", ".join(f"{t} {s:.1%}" for t, s in row["tier_mix"].items())
+            out.append(f"  {row['component']:<10} amount {_fmt(row['amount']):>22}  credit "
+                       f"{_fmt(row['credit_before_cap']):>22}  (losses from: {mix})")
+            for pp in row["policies"]:
+                out.append(f"    {pp['policy_id']:<22} band {_fmt(pp['band_from'])} to {_fmt(pp['band_to'])}  "
+                           f"covered {pp['covered_share']:.1%}  factor {pp['factor']:.4f}  "
+                           f"alone {_fmt(pp['credit'])}")
         out.append("")
         out.append("Checks:")
         for c in self.checks:
@@ -177,15 +239,40 @@ class ReserveAssessment:
             for name, s in self.scenarios.items():
                 out.append(f"  {name:<10} cap {s['cap_share']:>5.0%}  credit {_fmt(s['credit']):>22}  "
                            f"residual cash {_fmt(s['residual_cash']):>22}")
+        rs = self.risk_sizing
+        if rs is not None:
+            out.append("")
+            out.append(f"Risk-based sizing scenario [{rs['status']}]: {rs['description']}")
+            if rs.get("amount") is None:
+                out.append(f"  not computed: {rs['note']}")
+            else:
+                out.append(f"  {rs['quantile']:.1%} quantile of annual ground-up customer loss (all custody tiers)"
+                           f"{_fmt(rs['amount']):>24} {cur}")
+                out.append(f"  precedent sanity band {_fmt(rs['band_low'])} to {_fmt(rs['band_high'])} {cur}: "
+                           f"{rs['position']}")
+                out.append(f"  credit against it (same programme, cap {self.cap_share:.0%}) "
+                           f"{_fmt(rs['credit']):>22}; residual cash {_fmt(rs['residual_cash'])}")
+                out.append(f"  loss model: {rs['loss_model']}")
+            out.append(f"  source: {rs['source']}")
         return "\n".join(out) + "\n"
 
 
-def _fmt(v: float | str) -> str:
+def _fmt(v: float | str | bool) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, str):
         return v
-    if v != 0 and abs(v) < 1:
+    if v != 0 and abs(v) < 100 and v != round(v, 2):
         return f"{v:.6g}"
     return f"{v:,.2f}"
+
+
+def _quantile(annual_loss: AnnualLoss, q: float) -> float:
+    if hasattr(annual_loss, "value_at_risk"):
+        return float(annual_loss.value_at_risk(q))
+    if callable(annual_loss):
+        return float(annual_loss(q))
+    raise TypeError("annual_loss must be callable q -> amount or have value_at_risk(q)")
 
 
 def assess(
@@ -196,6 +283,8 @@ def assess(
     *,
     as_of: dt.date | None = None,
     overrides: dict[str, Any] | None = None,
+    annual_loss: AnnualLoss | None = None,
+    loss_model_note: str = "",
 ) -> ReserveAssessment:
     """Assess how much of ``regime``'s requirement ``policies`` may replace.
 
@@ -207,16 +296,23 @@ def assess(
         Policies forming the programme (a tower; overlaps count once).
     regime : str, Path or Regime
         Bundled regime id (``"jp-fsa-2026"``, ``"eu-mica-art67"``, ``"basel2-ama"``,
-        ``"hk-sfc-vatp"``), a path to a regime TOML file, or a loaded regime.
+        ``"hk-sfc-vatp"``, ``"ae-vara"``), a path to a regime TOML file, or a loaded regime.
     fx : FxTable, optional
         Rates for converting policy and regime amounts into the submission's currency (default: the
         bundled dated table if installed). Needed only when currencies differ; a missing rate
         raises :class:`InputError` naming the currency.
     as_of : date, optional
         Assessment date (default: the submission's ``as_of``); residual terms run from
-        ``max(as_of, inception)``.
+        ``max(as_of, inception)``. Before the regime's effective date the assessment carries a warning.
     overrides : dict, optional
         Regime parameter overrides, ``{"credit.cap_share": 0.2}`` (see :meth:`Regime.with_overrides`).
+    annual_loss : callable or distribution, optional
+        The exchange's annual ground-up customer loss over all custody tiers, in the submission
+        currency: ``q -> amount`` or an object with ``value_at_risk(q)``. Used by a regime's
+        risk-based sizing scenario (the reserve layer takes the loss model as an input; the CLI and
+        the quote build it from the same frequency and severity the quote uses).
+    loss_model_note : str
+        One line describing ``annual_loss`` for the audit trail.
 
     Returns
     -------
@@ -238,9 +334,10 @@ def assess(
     log = FxLog(fx if fx is not None else default_fx(), when.year)
     req = compute_requirement(sub, reg, log)
     r = req.amount
-    weights = cell_weights(reg, sub, req)
+    comps = components(reg, sub, req)
     has_coverage_rule = any(rule.kind == "coverage" for rule in reg.rules)
     coverage_rule = next((rule for rule in reg.rules if rule.kind == "coverage"), None)
+    cells = list(comps[0].cells())
 
     checks: list[Check] = []
     layers: list[Layer] = []
@@ -263,35 +360,55 @@ def assess(
         att = log.convert(pol.deductible + pol.aggregate_deductible, pol.currency, req.currency, purpose)
         lim = log.convert(pol.limit, pol.currency, req.currency, purpose)
         widths = {}
-        for cell in weights:
+        for cell in cells:
             w = cell_width(pol, cell[0], cell[1], pol.limit) if has_coverage_rule else pol.limit
             widths[cell] = log.convert(w, pol.currency, req.currency, purpose)
         layer = Layer(pol.policy_id, att, lim, widths, factor)
-        band, share = coverage_share(layer, weights, r)
         if coverage_rule is not None:
-            pc.append(_coverage_check(coverage_rule, pol, layer, weights, band, share))
+            pc.append(_coverage_check(coverage_rule, pol, layer, comps))
         layers.append(layer)
         checks.extend(pc)
 
-    raw = tower_credit(layers, weights, r)
+    comp_credits = tuple(component_credit(layers, k) for k in comps)
+    raw = sum(comp_credits)
     cap_share = float(reg.credit.cap_share.value)
     credit = min(raw, cap_share * r)
     pcs = []
     for pol, L in zip(pols, layers, strict=True):
-        band, share = coverage_share(L, weights, r)
+        _, share = coverage_share(L, comps)
+        per = []
+        for k in comps:
+            info = layer_in_component(L, k)
+            per.append({"component": k.name, "amount": k.amount, "band_from": info["band_from"],
+                        "band_to": info["band_to"], "covered_share": info["covered_share"], "factor": L.factor,
+                        "credit": component_credit([L], k)})
         pcs.append(PolicyCredit(L.policy_id, pol.currency, L.factor > 0, L.factor, L.attachment,
-                                L.attachment + L.limit, share, tower_credit([L], weights, r)))
+                                L.attachment + L.limit, share, tower_credit([L], comps), tuple(per)))
 
-    eng = [Check("engine.requirement", "info", 0.0,
-                 f"requirement {r:,.2f} {req.currency}: {req.formula}", f"{reg.requirement.method}; see inputs",
-                 None, "computed")]
+    eng: list[Check] = []
+    if when < reg.effective:
+        eng.append(Check("engine.effective_date", "warning", 0.0,
+                         f"assessed at {when}, before the regime's effective date {reg.effective}: the rules may "
+                         "change before they apply; figures are a forecast, not a compliance position",
+                         f"regime effective date [{reg.status}]", None, reg.status))
+    eng.append(Check("engine.requirement", "info", 0.0,
+                     f"requirement {r:,.2f} {req.currency}: {req.formula}", f"{reg.requirement.method}; see inputs",
+                     None, "computed"))
+    if len(comps) > 1:
+        parts = "; ".join(f"{k.name} {k.amount:,.2f} earns {c:,.2f}" for k, c in zip(comps, comp_credits,
+                                                                                     strict=True))
+        eng.append(Check("engine.components", "info", 0.0,
+                         f"credit measured per requirement component, each capped at its own amount: {parts}",
+                         ENGINE_SRC, None, "computed"))
     if layers:
+        top = max(k.amount for k in comps)
         low = min(L.attachment for L in layers)
         if low > 0:
             eng.append(Check("engine.retention", "info", 0.0,
-                             f"the first {min(low, r):,.2f} {req.currency} lies below the lowest attachment "
-                             "(deductible): it stays in the cash reserve", ENGINE_SRC, None, "computed"))
-        for a, b, lo, hi in overlaps(layers, r):
+                             f"the first {min(low, top):,.2f} {req.currency} of each component's losses lies below "
+                             "the lowest attachment (deductible): it stays in the cash reserve", ENGINE_SRC, None,
+                             "computed"))
+        for a, b, lo, hi in overlaps(layers, top):
             eng.append(Check("engine.tower_overlap", "info", 0.0,
                              f"{a} and {b} overlap on {lo:,.2f} to {hi:,.2f}: counted once, at the better factor",
                              ENGINE_SRC, None, "computed"))
@@ -306,9 +423,48 @@ def assess(
                          f"({cap_share * r:,.2f})", f"{cp.source} [{cp.status}]", None, cp.status))
     scen = {name: {"cap_share": s, "credit": min(raw, s * r), "residual_cash": r - min(raw, s * r)}
             for name, s in reg.credit.scenarios.items()}
+    sizing = _risk_sizing(reg, comps, layers, cap_share, log, req.currency, annual_loss, loss_model_note)
     return ReserveAssessment(reg, when, req.currency, req, raw, cap_share, credit, tuple(eng + checks),
-                             tuple(pcs), tuple(segments(layers, r)), tuple(log.uses), weights, scen,
-                             tuple(layers))
+                             tuple(pcs), tuple(segments(layers, max((k.amount for k in comps), default=r))),
+                             tuple(log.uses), _cell_weights(comps), scen, tuple(layers), tuple(comps), comp_credits,
+                             sizing)
+
+
+def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_share: float, log: FxLog,
+                 cur: str, annual_loss: AnnualLoss | None, note: str) -> dict[str, Any] | None:
+    """The regime's risk-based sizing scenario (``None`` if the regime has none)."""
+    rs = reg.risk_sizing
+    if rs is None:
+        return None
+    q = float(rs.quantile.value)
+    lo = log.convert(float(rs.band_low.value), reg.currency, cur, "risk sizing sanity band")
+    hi = log.convert(float(rs.band_high.value), reg.currency, cur, "risk sizing sanity band")
+    out: dict[str, Any] = {"status": rs.status, "source": rs.source, "description": rs.description,
+                           "quantile": q, "quantile_status": rs.quantile.status, "band_low": lo, "band_high": hi,
+                           "amount": None, "credit": None, "residual_cash": None, "position": None,
+                           "loss_model": note}
+    if annual_loss is None:
+        out["note"] = ("no loss model given (the CLI's reserve command and the quote build it from the quote's "
+                       "frequency and severity)")
+        return out
+    amount = _quantile(annual_loss, q)
+    if not amount >= 0 or amount == float("inf"):
+        raise InputError(f"the loss model's {q:.1%} quantile is {amount!r}, not a finite amount",
+                         field="risk_sizing.quantile")
+    # the same programme against the scenario's requirement: one component over all tiers
+    mix: dict[str, float] = {}
+    total = sum(k.amount for k in comps)
+    for k in comps:
+        for t, s in k.tier_mix.items():
+            mix[t] = mix.get(t, 0.0) + (k.amount / total if total > 0 else 1.0 / len(comps)) * s
+    comp = Component("all tiers", amount, mix, dict(comps[0].cause_weights))
+    raw = component_credit(layers, comp)
+    credit = min(raw, cap_share * amount)
+    pos = ("inside the band" if lo <= amount <= hi else
+           f"below the band ({amount / lo:.2f}× its low end)" if amount < lo else
+           f"above the band ({amount / hi:.2f}× its high end)")
+    out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note="")
+    return out
 
 
 def default_fx() -> FxTable:
@@ -320,22 +476,31 @@ def default_fx() -> FxTable:
         return FxTable()
 
 
-def _coverage_check(rule, pol: PolicyTerms, layer: Layer, weights, band: float, share: float) -> Check:
+def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component]) -> Check:
     src = f"{rule.source} [{rule.status}]"
-    if band <= 0:
-        return Check(rule.rule, "info", 0.0, "the layer attaches above the requirement: it replaces nothing",
-                     src, pol.policy_id, rule.status)
+    infos = [(k, layer_in_component(layer, k)) for k in comps]
+    if all(i["band"] <= 0 for _, i in infos):
+        return Check(rule.rule, "info", 0.0, "the layer attaches above every requirement component: it replaces "
+                     "nothing", src, pol.policy_id, rule.status)
     gaps = []
-    for (t, c), w in weights.items():
-        if w <= 0:
+    for k, _ in infos:
+        live = [(cell, w) for cell, w in k.cells().items() if w > 0]
+        if len(comps) > 1 and live and all(layer.widths[cell] <= 0 for cell, _ in live):
+            gaps.append(f"{k.name} component not covered at all (no credit there)")
             continue
-        if layer.widths[(t, c)] <= 0:
-            gaps.append(f"{t}/{c} not covered (weight {w:.1%})")
-        elif layer.widths[(t, c)] < layer.limit:
-            gaps.append(f"{t}/{c} sub-limited to {layer.widths[(t, c)]:,.0f} (weight {w:.1%})")
-    if share >= 1.0 - 1e-12:
+        for (t, c), w in k.cells().items():
+            if w <= 0:
+                continue
+            where = f"{t}/{c}" if len(comps) == 1 else f"{k.name} component: {c}"
+            if layer.widths[(t, c)] <= 0:
+                gaps.append(f"{where} not covered (weight {w:.1%})")
+            elif layer.attachment + layer.widths[(t, c)] < min(layer.attachment + layer.limit, k.amount):
+                gaps.append(f"{where} sub-limited to {layer.widths[(t, c)]:,.0f} (weight {w:.1%})")
+    _, share = coverage_share(layer, comps)
+    if not gaps:
         return Check(rule.rule, "pass", 0.0, "covers every tier and cause the reserve is for", src, pol.policy_id,
                      rule.status)
     return Check(rule.rule, "haircut", 1.0 - share,
-                 f"coverage mismatch: {'; '.join(gaps)}; weighted cover {share:.1%} of the band "
-                 "(applied per cell in the tower)", src, pol.policy_id, rule.status)
+                 f"coverage mismatch: {'; '.join(gaps)}; covered {share:.1%} of its band in the components it "
+                 "answers for (applied per component and cell in the tower; components it does not answer for "
+                 "earn nothing)", src, pol.policy_id, rule.status)

@@ -132,6 +132,7 @@ class ProgrammeCost:
     annual_cost: float
     npv: float
     note: str = ""
+    basis_cost: float = 0.0
 
     @property
     def label(self) -> str:
@@ -157,6 +158,8 @@ class Comparison:
     cash_only: ProgrammeCost
     best_assessment: ReserveAssessment
     candidates: tuple[Candidate, ...]
+    skipped_overlap: tuple[str, ...] = ()
+    pricing_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         a = self.assumptions
@@ -173,6 +176,8 @@ class Comparison:
             "cash_only": self.cash_only.to_dict(),
             "saving_vs_cash": self.cash_only.npv - self.best.npv,
             "programmes": [p.to_dict() for p in self.programmes],
+            "skipped_overlapping": list(self.skipped_overlap),
+            "pricing_note": self.pricing_note,
             "best_assessment": self.best_assessment.to_dict(),
         }
 
@@ -183,16 +188,24 @@ class Comparison:
                f"{a.discount_rate:.1%})",
                f"carry cost of cash = funding {a.funding_cost:.2%} − reserve yield {a.reserve_yield:.2%} = "
                f"{a.funding_cost - a.reserve_yield:.2%}/yr; LGD {a.lgd:.0%}; basis-risk load {a.basis_risk_load:.0%} "
-               "[all assumptions unless overridden]", ""]
+               "[all assumptions unless overridden]"]
+        if self.pricing_note:
+            out.append(self.pricing_note)
+        out.append("")
         hdr = (f"  {'programme':<44}{'ok':<4}{'credit':>18}{'residual cash':>18}{'premium/yr':>16}"
-               f"{'E[recov]/yr':>16}{'default/yr':>12}{'basis/yr':>14}{'NPV cost':>18}")
+               f"{'E[recov]/yr':>16}{'default/yr':>12}{'basis cost/yr':>15}{'NPV cost':>18}")
         out.append(hdr)
         for p in self.programmes[:top]:
             out.append(f"  {p.label[:43]:<44}{'yes' if p.compliant else 'no':<4}{p.credit:>18,.0f}"
                        f"{p.residual_cash:>18,.0f}{p.premium:>16,.0f}{p.expected_recovery:>16,.0f}"
-                       f"{p.default_cost:>12,.0f}{p.basis_risk:>14,.0f}{p.npv:>18,.0f}")
+                       f"{p.default_cost:>12,.0f}{p.basis_cost:>15,.0f}{p.npv:>18,.0f}")
         if len(self.programmes) > top:
             out.append(f"  ... {len(self.programmes) - top} more (see --json)")
+        out.append("  premium/yr: premiums as charged (loaded); basis cost/yr: basis-risk load × expected uncovered "
+                   "loss inside the credited band")
+        if self.skipped_overlap:
+            out.append(f"  {len(self.skipped_overlap)} programme(s) left out: their policies insure the same losses "
+                       "twice (--allow-overlap to cost them)")
         out += ["", f"cheapest compliant: {self.best.label}: NPV {self.best.npv:,.0f} vs cash only "
                 f"{self.cash_only.npv:,.0f} (saving {self.cash_only.npv - self.best.npv:,.0f})"]
         return "\n".join(out) + "\n"
@@ -219,22 +232,24 @@ def evaluate_programme(sub: Submission, regime: Regime, programme: Sequence[Cand
         rec += p_rec
         dflt += assumptions.pd_1y[c.policy.insurer_rating] * assumptions.lgd * p_rec
         s = pc.coverage_share * c.policy.coinsurance
-        basis += p_rec * (1.0 - s) / s if s > 0 else 0.0
+        # a policy earning no credit leaves no credited band to miss (its uncovered losses stay in cash)
+        basis += p_rec * (1.0 - s) / s if s > 0 and pc.standalone_credit > 0 else 0.0
     spread = assumptions.funding_cost - assumptions.reserve_yield
     carry = spread * a.residual_cash
-    annual_end = carry - rec + dflt + assumptions.basis_risk_load * basis
+    basis_cost = assumptions.basis_risk_load * basis
+    annual_end = carry - rec + dflt + basis_cost
     npv = prem * annuity(assumptions.discount_rate, horizon_years, advance=True) + \
         annual_end * annuity(assumptions.discount_rate, horizon_years)
     compliant = all(p.eligible for p in a.policies)
     note = "" if compliant else "ineligible: " + ", ".join(p.policy_id for p in a.policies if not p.eligible)
     cost = ProgrammeCost(tuple(c.policy.policy_id for c in programme), compliant, a.requirement.amount, a.credit,
-                         a.residual_cash, prem, carry, rec, dflt, basis, prem + annual_end, npv, note)
+                         a.residual_cash, prem, carry, rec, dflt, basis, prem + annual_end, npv, note, basis_cost)
     return cost, a
 
 
 def optimise(sub: Submission, regime: str | Path | Regime, candidates: Sequence[Candidate], fx: FxTable | None = None,
              *, horizon_years: int = 3, assumptions: CostAssumptions | None = None, max_layers: int = 3,
-             as_of: dt.date | None = None) -> Comparison:
+             as_of: dt.date | None = None, allow_overlap: bool = False, pricing_note: str = "") -> Comparison:
     """Evaluate cash only and every mix of up to ``max_layers`` candidates; pick the cheapest compliant.
 
     A mix is *compliant* when every policy in it passes the regime's tests (a failed policy earns no
@@ -250,6 +265,11 @@ def optimise(sub: Submission, regime: str | Path | Regime, candidates: Sequence[
         Years over which the programme is renewed on the same terms (≥ 1).
     max_layers : int
         Largest number of policies in one programme (mixes grow as n choose k).
+    allow_overlap : bool
+        Also cost programmes in which two policies pay the same losses (same custody tier and cause on
+        overlapping bands): double insurance, left out by default.
+    pricing_note : str
+        Where the candidates' premiums came from, shown with the table.
     """
     if not isinstance(horizon_years, int) or not 1 <= horizon_years <= 50:
         raise InputError(f"must be a whole number of years between 1 and 50 (got {horizon_years!r})",
@@ -265,15 +285,37 @@ def optimise(sub: Submission, regime: str | Path | Regime, candidates: Sequence[
     ids = [c.policy.policy_id for c in candidates]
     if len(set(ids)) != len(ids):
         raise InputError("two candidates share a policy_id; give each quote its own", field="quote.policy_id")
+    clash = set() if allow_overlap or len(candidates) < 2 else double_insured_pairs(sub, reg, candidates, fx, as_of)
     progs: list[tuple[ProgrammeCost, ReserveAssessment]] = []
+    skipped: list[str] = []
     for k in range(0, min(max_layers, len(candidates)) + 1):
         for combo in itertools.combinations(candidates, k):
+            ids_c = [c.policy.policy_id for c in combo]
+            if any((x, y) in clash for x, y in itertools.combinations(ids_c, 2)):
+                skipped.append(" + ".join(ids_c))
+                continue
             progs.append(evaluate_programme(sub, reg, combo, fx, assumptions, horizon_years, as_of))
     progs.sort(key=lambda pa: (not pa[0].compliant, pa[0].npv, len(pa[0].policies)))
     best, best_a = next(pa for pa in progs if pa[0].compliant)
     cash = next(pa[0] for pa in progs if not pa[0].policies)
     return Comparison(reg.id, best_a.currency, horizon_years, assumptions, tuple(p for p, _ in progs), best, cash,
-                      best_a, tuple(candidates))
+                      best_a, tuple(candidates), tuple(skipped), pricing_note)
+
+
+def double_insured_pairs(sub: Submission, regime: Regime, candidates: Sequence[Candidate], fx: FxTable,
+                         as_of: dt.date | None = None) -> set[tuple[str, str]]:
+    """Pairs of candidates (ordered as given) that pay the same losses: a common (tier, cause) cell on
+    overlapping bands ``[attachment, attachment + width)``, in the requirement currency."""
+    a = assess(sub, [c.policy for c in candidates], regime, fx, as_of=as_of)
+    out = set()
+    for i, x in enumerate(a.layers):
+        for y in a.layers[i + 1:]:
+            for cell, wx in x.widths.items():
+                wy = y.widths[cell]
+                if wx > 0 and wy > 0 and min(x.attachment + wx, y.attachment + wy) > max(x.attachment, y.attachment):
+                    out.add((x.policy_id, y.policy_id))
+                    break
+    return out
 
 
 # ---- candidates -----------------------------------------------------------------------------------
@@ -388,7 +430,7 @@ def load_quotes(path: str | Path, *, expected_loss_ratio: float = 0.5) -> list[C
     return out
 
 
-def layer_pricer(frequency: Any, severity: Any, *, principle: str = "expected_value:0.3",
+def layer_pricer(frequency: Any, severity: Any, *, principle: str | None = None,
                  **kwargs: Any) -> tuple[PriceFn, PriceFn]:
     """``(price_fn, loss_fn)`` for :func:`grid_candidates`, through :func:`underwriting.pricing.premium.price_layer`.
 
@@ -397,13 +439,15 @@ def layer_pricer(frequency: Any, severity: Any, *, principle: str = "expected_va
     frequency, severity
         Loss-count and severity models of :mod:`underwriting.losses` (e.g. ``Poisson(0.2)``,
         ``Lognormal(mu, sigma)``), severities in the policy currency.
-    principle : str
-        Premium principle passed to ``price_layer``.
+    principle : str, optional
+        Premium principle passed to ``price_layer`` (default: the project's ``DEFAULT_PRINCIPLE``).
     **kwargs
-        Further ``price_layer`` keywords (``loadings``, ``method``...).
+        Further ``price_layer`` keywords (``loadings`` to get the premium as charged, ``method``...).
     """
     from underwriting.pricing.layers import Layer as PricingLayer
-    from underwriting.pricing.premium import price_layer
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, price_layer
+
+    principle = principle or DEFAULT_PRINCIPLE
 
     cache: dict[tuple[float, float], Any] = {}
 
@@ -416,7 +460,67 @@ def layer_pricer(frequency: Any, severity: Any, *, principle: str = "expected_va
     return (lambda d, lim: float(_res(d, lim).premium)), (lambda d, lim: float(_res(d, lim).expected_loss))
 
 
+def perils_pricer(perils: Sequence[Any], policy_per_usd: float, template: PolicyTerms, *,
+                  principle: str | None = None, **kwargs: Any) -> tuple[PriceFn, PriceFn]:
+    """``(price_fn, loss_fn)`` over the exchange's own loss model (its quote's perils, in USD).
+
+    Each grid layer ``limit xs deductible`` (policy currency) is converted to USD, priced by
+    :func:`underwriting.pricing.premium.price_perils` with the template's share, aggregate terms and
+    sub-limits, and the premium (as charged, with the ``loadings`` given) and expected loss are
+    converted back into the policy currency.
+
+    Parameters
+    ----------
+    perils : sequence of underwriting.losses.aggregate.Peril
+        Counts over the term and exposure-capped severities in USD (``build_loss_model(...).perils``).
+    policy_per_usd : float
+        Policy-currency units per USD.
+    template : PolicyTerms
+        Terms shared by the grid.
+    principle : str, optional
+        Premium principle (default ``DEFAULT_PRINCIPLE``).
+    **kwargs
+        Further ``price_perils`` keywords (``loadings``, ``level``, ``method``...).
+    """
+    from underwriting.pricing.layers import Layer as PricingLayer
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, price_perils
+
+    if not perils:
+        raise InputError("the template covers no peril the loss model prices", field="--template")
+    principle = principle or DEFAULT_PRINCIPLE
+    r = float(policy_per_usd)
+    cache: dict[tuple[float, float], Any] = {}
+
+    def _res(d: float, lim: float) -> Any:
+        if (d, lim) not in cache:
+            agg = template.aggregate_limit
+            layer = PricingLayer(deductible=d / r, limit=lim / r, agg_deductible=template.aggregate_deductible / r,
+                                 agg_limit=None if agg is None else max(agg, lim) / r, share=template.coinsurance,
+                                 reinstatements=template.reinstatements,
+                                 reinstatement_premium=template.reinstatement_premium_pct,
+                                 sublimits={k: min(v, lim) / r for k, v in template.sublimits.items()},
+                                 term_years=template.term_years)
+            cache[(d, lim)] = price_perils(list(perils), layer, principle=principle, **kwargs)
+        return cache[(d, lim)]
+
+    return (lambda d, lim: float(_res(d, lim).premium) * r), (lambda d, lim: float(_res(d, lim).expected_loss) * r)
+
+
 # ---- plots ----------------------------------------------------------------------------------------
+
+def short_amount(x: float, _pos: Any = None) -> str:
+    """Axis label for an amount: ``1.5bn``, ``200M``, ``750k`` (never scientific notation)."""
+    a = abs(x)
+    for div, suf in ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:,.4g}{suf}"
+    return f"{x:,.0f}"
+
+
+def _title_inside(ax: Any, text: str) -> None:
+    ax.text(0.01, 0.98, text, transform=ax.transAxes, ha="left", va="top", fontsize=10,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
 
 def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
     """Horizontal bar chart of NPV cost by programme (cheapest first) saved as PNG."""
@@ -424,18 +528,23 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     progs = [p for p in comp.programmes if p.compliant][:top]
     if comp.cash_only not in progs:
         progs.append(comp.cash_only)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(progs) + 1.5))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(progs) + 2.0))
     labels = [p.label for p in progs][::-1]
     vals = [p.npv for p in progs][::-1]
     colors = ["#999999" if not p.policies else ("#2a7f62" if p is comp.best else "#4c72b0") for p in progs][::-1]
     ax.barh(labels, vals, color=colors)
+    ax.xaxis.set_major_formatter(FuncFormatter(short_amount))
     ax.set_xlabel(f"NPV cost over {comp.horizon_years} years ({comp.currency})")
-    ax.set_title(f"Insurance vs cash under {comp.regime} (assumption-based; see table)")
     ax.axvline(0, color="black", lw=0.8)
+    lo, hi = min(0.0, *vals), max(0.0, *vals)
+    ax.set_xlim(lo - 0.05 * (hi - lo or 1.0), hi + 0.05 * (hi - lo or 1.0))
+    ax.set_ylim(-0.6, len(progs) + 1.2)  # room for the title inside the axes
+    _title_inside(ax, f"Insurance vs cash under {comp.regime}\nNPV cost; cheapest compliant in green")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -445,16 +554,17 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
 
 
 def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
-    """Waterfall: requirement → each policy's incremental credit (tower order) → cap → residual cash."""
+    """Waterfall: requirement → each policy's incremental credit (tower order) → cap → residual cash,
+    with the retention (losses below the lowest attachment, kept in cash) marked inside the residual."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     r = a.requirement.amount
     order = sorted(range(len(a.policies)), key=lambda i: a.policies[i].attachment)
     steps: list[tuple[str, float]] = []
-    # incremental credit in tower order, recomputed from the stand-alone figures via re-assessment
     prev = 0.0
     chosen: list[int] = []
     for i in order:
@@ -464,7 +574,7 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
         prev = sub_credit
     if a.credit < a.credit_before_cap:
         steps.append((f"cap {a.cap_share:.0%}", a.credit_before_cap - a.credit))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 4.8))
     x, level = 0, r
     ax.bar(x, r, color="#4c72b0")
     names = ["requirement"]
@@ -475,11 +585,21 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
         names.append(name)
         level += delta
     x += 1
+    retention = 0.0
+    if a.layers:
+        low = min(L.attachment for L in a.layers)
+        retention = min(level, sum(min(low, k.amount) for k in a.components))
     ax.bar(x, level, color="#999999")
+    if retention > 0:
+        ax.bar(x, retention, color="#999999", hatch="//", edgecolor="black", lw=0.5,
+               label=f"retention below the lowest attachment: {short_amount(retention)} {a.currency}")
+        ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.9), fontsize=8)
     names.append("residual cash")
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.yaxis.set_major_formatter(FuncFormatter(short_amount))
     ax.set_ylabel(a.currency)
-    ax.set_title(f"{a.regime.id}: requirement → residual cash")
+    ax.set_ylim(0, r * 1.3 if r > 0 else 1.0)  # room for the title and legend inside the axes
+    _title_inside(ax, f"{a.regime.id}: requirement → credit → residual cash ({a.currency})")
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -492,4 +612,4 @@ def _partial_credit(a: ReserveAssessment, idx: list[int]) -> float:
     """Tower credit (before cap) of a subset of the assessed policies."""
     from underwriting.reserve.tower import tower_credit
 
-    return tower_credit([a.layers[i] for i in idx], a.cell_weights, a.requirement.amount)
+    return tower_credit([a.layers[i] for i in idx], list(a.components))

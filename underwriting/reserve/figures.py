@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from underwriting.domain.currency import FxTable
 
-Outcome = Literal["pass", "fail", "haircut", "info"]
+Outcome = Literal["pass", "fail", "haircut", "info", "warning"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,9 @@ class Check:
     ----------
     rule : str
         Rule name from the regime file (or ``engine.*`` for the engine's own steps).
-    outcome : {"pass", "fail", "haircut", "info"}
-        ``fail`` makes the policy ineligible (zero credit); ``haircut`` reduces it by ``haircut``.
+    outcome : {"pass", "fail", "haircut", "info", "warning"}
+        ``fail`` makes the policy ineligible (zero credit); ``haircut`` reduces it by ``haircut``;
+        ``warning`` flags the assessment itself (e.g. a regime not yet in force).
     haircut : float
         Share of the credit removed, in [0, 1] (1.0 for a fail, 0.0 for pass/info).
     reason : str

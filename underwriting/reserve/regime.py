@@ -22,16 +22,20 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from underwriting.domain.currency import CurrencyCode
-from underwriting.domain.policy import EXCLUSIONS, RATINGS
+from underwriting.domain.policy import RATINGS, DeclaredCoverage
+from underwriting.domain.vocabulary import EXCLUSIONS, Exclusion, Peril
 from underwriting.errors import InputError
 
 Status = Literal["confirmed", "reported", "assumption", "user"]
 
 #: Requirement methods the engine can evaluate (see :mod:`underwriting.reserve.requirement`).
-REQUIREMENT_METHODS = ("volume_incident", "mica_art67", "basel_bia", "custody_cover")
+REQUIREMENT_METHODS = ("volume_incident", "mica_art67", "basel_bia", "custody_cover", "vara_capital")
 #: Rule kinds the engine can evaluate (see :mod:`underwriting.reserve.rules`).
 RULE_KINDS = ("initial_term", "cancellation_notice", "authorised_insurer", "third_party", "insurer_rating",
-              "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check")
+              "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check",
+              "declared_coverage", "required_perils")
+#: Items a ``declared_coverage`` rule may ask for (fields of :class:`~underwriting.domain.policy.DeclaredCoverage`).
+DECLARABLE = tuple(DeclaredCoverage.model_fields)
 #: Custody tiers and causes of loss the coverage model splits a reserve's purpose into.
 TIERS = ("hot", "cold")
 CAUSES = ("external_hack", "third_party_vendor", "insider", "social_engineering")
@@ -73,7 +77,7 @@ class Param(_Model):
 class RequirementSpec(_Model):
     """How the requirement is computed: a method name and its parameters."""
 
-    method: Literal["volume_incident", "mica_art67", "basel_bia", "custody_cover"]
+    method: Literal["volume_incident", "mica_art67", "basel_bia", "custody_cover", "vara_capital"]
     formula: str = Field(min_length=1, description="The formula in words, shown in the assessment.")
     params: dict[str, Param]
 
@@ -132,11 +136,36 @@ class RuleSpec(_Model):
 
     rule: str = Field(min_length=1, max_length=100, description="Name shown in the audit trail.")
     kind: Literal["initial_term", "cancellation_notice", "authorised_insurer", "third_party", "insurer_rating",
-                  "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check"]
+                  "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check",
+                  "declared_coverage", "required_perils"]
     status: Status
     source: str = Field(min_length=1)
     description: str = ""
     params: dict[str, Param | Any] = Field(default_factory=dict)
+
+
+class Fact(_Model):
+    """A reported or confirmed fact the regime file relies on, with its source and date."""
+
+    fact: str = Field(min_length=1)
+    status: Status
+    source: str = Field(min_length=1)
+    date: dt.date | None = None
+
+
+class RiskSizingSpec(_Model):
+    """A risk-based sizing scenario: a quantile of the exchange's annual ground-up customer loss.
+
+    ``quantile`` is the default level (e.g. 0.995); ``band_low``/``band_high`` the precedent range in
+    the regime currency it is set beside as a sanity band.
+    """
+
+    quantile: Param
+    band_low: Param
+    band_high: Param
+    status: Status
+    source: str = Field(min_length=1)
+    description: str = ""
 
 
 class Regime(_Model):
@@ -156,6 +185,9 @@ class Regime(_Model):
     coverage: CoverageSpec
     rules: list[RuleSpec] = Field(default_factory=list)
     other_exclusion_haircuts: dict[str, Param] = Field(default_factory=dict)
+    facts: list[Fact] = Field(default_factory=list)
+    risk_sizing: RiskSizingSpec | None = None
+    requirement_only: bool = False
 
     @model_validator(mode="after")
     def _names(self) -> Regime:
@@ -202,15 +234,20 @@ class Regime(_Model):
                 params[parts[1]] = {**params[parts[1]], **user}
             elif path == "credit.cap_share":
                 data["credit"]["cap_share"] = {**data["credit"]["cap_share"], **user}
-            elif len(parts) == 3 and parts[0] == "rules":
-                match = [r for r in data["rules"] if r["rule"] == parts[1]]
+            elif len(parts) >= 3 and parts[0] == "rules":
+                # rule names may contain dots ("jp.initial_term"): the parameter is the last part
+                name = ".".join(parts[1:-1])
+                match = [r for r in data["rules"] if r["rule"] == name]
                 if not match:
-                    raise InputError(f"no rule named {parts[1]!r}; rules: {', '.join(r['rule'] for r in data['rules'])}",
+                    raise InputError(f"no rule named {name!r}; rules: {', '.join(r['rule'] for r in data['rules'])}",
                                      field=fld)
-                match[0]["params"][parts[2]] = user
+                match[0]["params"][parts[-1]] = user
+            elif len(parts) == 2 and parts[0] == "risk_sizing" and data.get("risk_sizing") and \
+                    parts[1] in ("quantile", "band_low", "band_high"):
+                data["risk_sizing"][parts[1]] = {**data["risk_sizing"][parts[1]], **user}
             else:
-                raise InputError("unknown parameter path; use requirement.<name>, credit.cap_share or "
-                                 "rules.<rule>.<param>", field=fld)
+                raise InputError("unknown parameter path; use requirement.<name>, credit.cap_share, "
+                                 "rules.<rule>.<param> or risk_sizing.quantile", field=fld)
         return validate_regime(data, source="--param")
 
 
@@ -246,7 +283,7 @@ class MicaParams(_P):
 
 class BaselBiaParams(_P):
     alpha: float = Field(ge=0, le=1)
-    gross_income: float | Literal["proxy"]
+    gross_income: float | Literal["proxy", "submission"]
     gross_income_fee_rate: float = Field(ge=0, le=1)
 
 
@@ -256,9 +293,21 @@ class CustodyCoverParams(_P):
     cold_share: float = Field(ge=0, le=1)
 
 
+class VaraCapitalParams(_P):
+    aed_per_usd: float = Field(gt=0)
+    uses_licensed_custodian: bool
+    exchange_min_with_custodian: float = Field(ge=0)
+    exchange_fraction_with_custodian: float = Field(ge=0, le=1)
+    exchange_min_otherwise: float = Field(ge=0)
+    exchange_fraction_otherwise: float = Field(ge=0, le=1)
+    custody_min: float = Field(ge=0)
+    custody_fraction: float = Field(ge=0, le=1)
+    combine: Literal["sum", "max"]
+
+
 METHOD_PARAMS: dict[str, type[_P]] = {
     "volume_incident": VolumeIncidentParams, "mica_art67": MicaParams,
-    "basel_bia": BaselBiaParams, "custody_cover": CustodyCoverParams,
+    "basel_bia": BaselBiaParams, "custody_cover": CustodyCoverParams, "vara_capital": VaraCapitalParams,
 }
 
 
@@ -292,8 +341,23 @@ class ResidualTermParams(_P):
 
 
 class ForbiddenExclusionsParams(_P):
-    exclusions: list[Literal["supervisory_action", "insolvency_of_insured", "cold_wallet", "third_party_vendor",
-                             "insider", "social_engineering", "war_and_state_actor", "gross_negligence"]]
+    exclusions: list[Exclusion]
+
+
+class DeclaredCoverageParams(_P):
+    items: dict[str, str] = Field(description="{declared-coverage field: label shown in the reason}")
+
+    @field_validator("items")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        for k in v:
+            if k not in DECLARABLE:
+                raise ValueError(f"{k}: unknown declared-coverage item; known: {', '.join(DECLARABLE)}")
+        return v
+
+
+class RequiredPerilsParams(_P):
+    perils: list[Peril]
 
 
 class PaymentUncertaintyParams(_P):
@@ -324,7 +388,8 @@ RULE_PARAMS: dict[str, type[_P]] = {
     "initial_term": DaysParams, "cancellation_notice": DaysParams, "authorised_insurer": NoParams,
     "third_party": ThirdPartyParams, "insurer_rating": RatingParams, "residual_term": ResidualTermParams,
     "forbidden_exclusions": ForbiddenExclusionsParams, "payment_uncertainty": PaymentUncertaintyParams,
-    "coverage": NoParams, "wording_check": WordingParams,
+    "coverage": NoParams, "wording_check": WordingParams, "declared_coverage": DeclaredCoverageParams,
+    "required_perils": RequiredPerilsParams,
 }
 
 
@@ -379,6 +444,15 @@ def validate_regime(data: dict[str, Any], *, source: str | None = None) -> Regim
             raise InputError(f"must be a share between 0 and 1 (got {cap!r})", field="credit.cap_share.value")
         for rule in regime.rules:
             typed_rule_params(regime, rule)
+        rs = regime.risk_sizing
+        if rs is not None:
+            q = rs.quantile.value
+            if isinstance(q, bool) or not isinstance(q, int | float) or not 0.5 <= q < 1.0:
+                raise InputError(f"must be a level in [0.5, 1) (got {q!r})", field="risk_sizing.quantile.value")
+            lo, hi = rs.band_low.value, rs.band_high.value
+            if any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in (lo, hi)) or lo > hi:
+                raise InputError(f"band_low and band_high must be amounts with low <= high (got {lo!r}, {hi!r})",
+                                 field="risk_sizing.band_low.value")
         for k, p in regime.other_exclusion_haircuts.items():
             if isinstance(p.value, bool) or not isinstance(p.value, int | float) or not 0.0 <= p.value <= 1.0:
                 raise InputError(f"must be a share between 0 and 1 (got {p.value!r})",

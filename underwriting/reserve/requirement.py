@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from underwriting.domain.submission import Submission
+from underwriting.errors import InputError
 from underwriting.reserve.figures import Figure, FxLog
 from underwriting.reserve.regime import (
     BaselBiaParams,
@@ -20,6 +21,7 @@ from underwriting.reserve.regime import (
     MicaParams,
     Param,
     Regime,
+    VaraCapitalParams,
     VolumeIncidentParams,
     typed_requirement_params,
 )
@@ -157,12 +159,22 @@ def basel_bia(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     v = sub.exposure.trading_volume_12m
     inputs = [_pfig("alpha", rp["alpha"]), _pfig("gross_income", rp["gross_income"])]
     steps = []
-    if p.gross_income == "proxy":
+    if p.gross_income == "submission":
+        gi_sub = sub.exposure.gross_income
+        if gi_sub is None:
+            raise InputError("Basel's operational-risk charge needs the exchange's annual gross income: give "
+                             "exposure.gross_income in the submission (or --param requirement.gross_income=AMOUNT; "
+                             "or --param requirement.gross_income=\"proxy\" for a fee-rate proxy, printed as such)",
+                             field="exposure.gross_income")
+        gi = float(gi_sub)
+        inputs.append(_sub("gross_income", gi, cur, "exposure.gross_income"))
+        steps.append(Figure("gross income (from the submission)", gi, cur, "input", "submission exposure.gross_income"))
+    elif p.gross_income == "proxy":
         gi = p.gross_income_fee_rate * v
         inputs += [_sub("trading_volume_12m", v, cur, "exposure.trading_volume_12m"),
                    _pfig("gross_income_fee_rate", rp["gross_income_fee_rate"])]
-        steps.append(Figure("gross income proxy = fee rate × volume", gi, cur, "assumption",
-                            rp["gross_income_fee_rate"].source))
+        steps.append(Figure("gross income PROXY (not the exchange's figure) = fee rate × volume", gi, cur,
+                            "assumption", rp["gross_income_fee_rate"].source))
     else:
         gi = float(p.gross_income)
         steps.append(Figure("gross income (given)", gi, cur, rp["gross_income"].status, rp["gross_income"].source))
@@ -191,8 +203,51 @@ def custody_cover(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
                        {"hot": hot, "cold": cold})
 
 
+def vara_capital(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
+    """Dubai VARA paid-up capital (Company Rulebook Part VI), from fixed annual overheads.
+
+    Exchange services: ``max(AED 800k, 15% × overheads)`` with a VARA-licensed custodian, else
+    ``max(AED 1.5m, 25% × overheads)``; an exchange holding client assets itself also provides custody
+    services: ``max(AED 600k, 25% × overheads)``. Parts are combined by ``combine`` (``sum`` or
+    ``max``). AED amounts are converted to USD at the regime's ``aed_per_usd`` peg, then to the
+    submission currency.
+    """
+    p: VaraCapitalParams = typed_requirement_params(regime)  # type: ignore[assignment]
+    rp = regime.requirement.params
+    cur = sub.currency
+    fo = sub.exposure.fixed_overheads_prior_year
+
+    def aed(x: float, purpose: str) -> float:
+        return fx.convert(x / p.aed_per_usd, "USD", cur, purpose)
+
+    names = ["aed_per_usd", "uses_licensed_custodian", "combine"]
+    if p.uses_licensed_custodian:
+        ex_min, ex_frac = p.exchange_min_with_custodian, p.exchange_fraction_with_custodian
+        names += ["exchange_min_with_custodian", "exchange_fraction_with_custodian"]
+    else:
+        ex_min, ex_frac = p.exchange_min_otherwise, p.exchange_fraction_otherwise
+        names += ["exchange_min_otherwise", "exchange_fraction_otherwise", "custody_min", "custody_fraction"]
+    inputs = [_sub("fixed_overheads_prior_year", fo, cur, "exposure.fixed_overheads_prior_year")]
+    inputs += [_pfig(n, rp[n]) for n in names]
+    ex_min_c = aed(ex_min, "VARA minimum capital (AED at the peg)")
+    exchange = max(ex_min_c, ex_frac * fo)
+    steps = [Figure("exchange services minimum (AED)", ex_min, "AED"),
+             Figure("exchange services minimum (converted at the peg)", ex_min_c, cur),
+             Figure(f"exchange services = max(minimum, {ex_frac:.0%} × overheads)", exchange, cur)]
+    amount = exchange
+    if not p.uses_licensed_custodian:
+        cu_min_c = aed(p.custody_min, "VARA minimum capital (AED at the peg)")
+        custody = max(cu_min_c, p.custody_fraction * fo)
+        amount = exchange + custody if p.combine == "sum" else max(exchange, custody)
+        steps += [Figure("custody services minimum (AED)", p.custody_min, "AED"),
+                  Figure("custody services minimum (converted at the peg)", cu_min_c, cur),
+                  Figure(f"custody services = max(minimum, {p.custody_fraction:.0%} × overheads)", custody, cur)]
+    steps.append(Figure(f"requirement = {p.combine} of the activities' paid-up capital", amount, cur))
+    return Requirement(amount, cur, regime.requirement.formula, tuple(inputs), tuple(steps))
+
+
 METHODS = {"volume_incident": volume_incident, "mica_art67": mica_art67, "basel_bia": basel_bia,
-           "custody_cover": custody_cover}
+           "custody_cover": custody_cover, "vara_capital": vara_capital}
 
 
 def compute_requirement(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:

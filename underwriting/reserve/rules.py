@@ -12,13 +12,16 @@ import datetime as dt
 from collections.abc import Callable
 
 from underwriting.domain.policy import RATINGS, PolicyTerms
+from underwriting.domain.vocabulary import EXCLUSION_TO_PERIL
 from underwriting.reserve.figures import Check
 from underwriting.reserve.regime import (
     DaysParams,
+    DeclaredCoverageParams,
     ForbiddenExclusionsParams,
     PaymentUncertaintyParams,
     RatingParams,
     Regime,
+    RequiredPerilsParams,
     ResidualTermParams,
     RuleSpec,
     ThirdPartyParams,
@@ -117,11 +120,32 @@ def wording_check(rule: RuleSpec, p: WordingParams, pol: PolicyTerms, as_of: dt.
                + "; ".join(p.items))
 
 
+def declared_coverage(rule: RuleSpec, p: DeclaredCoverageParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    """Every item the regime needs must be declared covered in the policy terms; else no credit."""
+    if not p.items:
+        return _mk(rule, pol, "pass", 0.0, "no declared coverage required (scenario switched off)")
+    missing = [label for item, label in p.items.items() if not getattr(pol.declared_coverage, item)]
+    if not missing:
+        return _mk(rule, pol, "pass", 0.0, "declares cover of: " + "; ".join(p.items.values()))
+    return _mk(rule, pol, "fail", 1.0, f"undeclared required coverage ({len(missing)} of {len(p.items)}): "
+               + "; ".join(missing) + " (set them under [declared_coverage] only if the wording covers them)")
+
+
+def required_perils(rule: RuleSpec, p: RequiredPerilsParams, pol: PolicyTerms, as_of: dt.date) -> Check:
+    """Every required peril must be covered and not excluded; else no credit."""
+    removed = {EXCLUSION_TO_PERIL[e] for e in pol.exclusions if e in EXCLUSION_TO_PERIL}
+    missing = [x for x in p.perils if x not in pol.perils or x in removed]
+    if not missing:
+        return _mk(rule, pol, "pass", 0.0, "covers the required perils: " + ", ".join(p.perils))
+    return _mk(rule, pol, "fail", 1.0, "required peril(s) not covered or excluded: " + ", ".join(missing))
+
+
 RULES: dict[str, Callable[..., Check]] = {
     "initial_term": initial_term, "cancellation_notice": cancellation_notice,
     "authorised_insurer": authorised_insurer, "third_party": third_party, "insurer_rating": insurer_rating,
     "residual_term": residual_term, "forbidden_exclusions": forbidden_exclusions,
     "payment_uncertainty": payment_uncertainty, "wording_check": wording_check,
+    "declared_coverage": declared_coverage, "required_perils": required_perils,
 }
 
 

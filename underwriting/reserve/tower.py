@@ -1,24 +1,33 @@
-"""Coverage model and tower arithmetic: how much of the requirement a set of policies replaces.
+"""Coverage model and tower arithmetic: how much of each requirement component a set of policies replaces.
 
-The requirement ``R`` is a band of loss amounts ``[0, R]`` the reserve must be able to pay. What the
-reserve is for is split into *cells*: custody tier (hot incl. warm, cold) × cause of loss (external
-hack, third-party vendor, insider, social engineering), with weights ``w_c`` adding up to 1 (from
-the regime's coverage block). A policy *i* covers cell *c* on the band ``[a_i, a_i + W_ic]`` where
-``a_i`` = deductible + aggregate deductible (the retention stays in the reserve) and ``W_ic`` = the
-limit, cut to any sub-limit on the cell's perils, or 0 if a peril is missing or excluded. Each
-policy has a factor ``f_i`` in [0, 1] (0 if any test failed; else coinsurance × Π(1 − haircut)).
+A requirement is made of *components* ``k`` with amounts ``R_k`` that add up to the requirement:
 
-Credit before the regime cap::
+* a custody-cover regime (Hong Kong) has one component per custody tier, ``R_hot`` (hot + warm
+  client assets × their shares) and ``R_cold``, each answering only for losses of its own tier;
+* any other regime has one component ``all tiers`` of amount ``R`` whose losses come from the hot or
+  the cold tier in the regime's tier mix (customer assets or fixed weights).
 
-    C = Σ_c w_c ∫_0^R max_{i covers c at x} f_i dx
+Within a component, a loss comes from custody tier ``t`` with probability ``m_k(t)`` (1 for a
+tier component) and from cause ``c`` (external hack, third-party vendor, insider, social
+engineering) with probability ``w_c`` (the regime's cause weights). A policy *i* pays a loss of cell
+``(t, c)`` on the band ``[a_i, a_i + W_itc]``: ``a_i`` = deductible + aggregate deductible (the
+retention stays in the reserve), ``W_itc`` = the limit cut to any sub-limit on the cell's perils, or
+0 when a peril is missing or excluded. Each policy has a factor ``f_i`` in [0, 1] (0 if any test
+failed; else coinsurance × Π(1 − haircut)).
 
-Overlapping layers therefore count once, at the best factor available at each amount, so adding a
-policy never lowers the credit and widening a limit never does either; ``C ≤ R`` always.
+Credit of component ``k`` before the regime cap::
+
+    C_k = Σ_{t,c} m_k(t) w_c ∫_0^{R_k} max_{i pays (t, c) at x} f_i dx     ≤ R_k
+
+and the tower credit is ``Σ_k C_k``. Overlapping layers count once, at the best factor available at
+each amount; a policy's band is measured against the component it answers for (a hot-only policy
+earns credit on ``[0, R_hot]``, never on the cold part); adding a policy or widening a limit never
+lowers the credit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from underwriting.domain.policy import PolicyTerms
@@ -31,6 +40,7 @@ TIER_EXCLUSION = {"hot": None, "cold": "cold_wallet"}
 CAUSE_PERIL = {"external_hack": None, "third_party_vendor": "third_party_vendor", "insider": "insider",
                "social_engineering": "social_engineering"}
 CAUSE_EXCLUSION = CAUSE_PERIL
+Cell = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,8 @@ class Layer:
     policy_id : str
     attachment : float
         Deductible plus aggregate deductible, converted.
+    limit : float
+        Per-occurrence limit, converted.
     widths : dict
         ``{(tier, cause): width}``: per-cell cover above the attachment (0 = not covered).
     factor : float
@@ -51,24 +63,61 @@ class Layer:
     policy_id: str
     attachment: float
     limit: float
-    widths: dict[tuple[str, str], float]
+    widths: dict[Cell, float]
     factor: float
 
 
-def cell_weights(regime: Regime, sub: Submission, req: Requirement) -> dict[tuple[str, str], float]:
-    """Weights of the (tier, cause) cells: tier weight × cause weight (they add up to 1)."""
+@dataclass(frozen=True)
+class Component:
+    """One part of the requirement and the custody tiers its losses come from.
+
+    Attributes
+    ----------
+    name : str
+        ``"hot"``, ``"cold"`` (tier components) or ``"all tiers"``.
+    amount : float
+        ``R_k`` in the requirement currency.
+    tier_mix : dict
+        ``{tier: share}``, adding up to 1.
+    cause_weights : dict
+        ``{cause: share}``, adding up to 1 (the regime's coverage weights).
+    """
+
+    name: str
+    amount: float
+    tier_mix: dict[str, float]
+    cause_weights: dict[str, float] = field(default_factory=dict)
+
+    def cells(self) -> dict[Cell, float]:
+        """Weights ``m_k(t) × w_c`` of the (tier, cause) cells inside the component (they add up to 1)."""
+        return {(t, c): self.tier_mix.get(t, 0.0) * self.cause_weights[c] for t in TIERS for c in CAUSES}
+
+
+def components(regime: Regime, sub: Submission, req: Requirement) -> list[Component]:
+    """Split the requirement into the components policies are measured against (see module docstring)."""
     cov = regime.coverage
+    cw = dict(cov.cause_weights)
+    if cov.tier_weights == "requirement_components" and req.tier_amounts:
+        return [Component(t, float(req.tier_amounts.get(t, 0.0)), {t: 1.0}, cw) for t in TIERS]
     if cov.tier_weights == "fixed":
         tw = dict(cov.fixed_tier_weights or {})
     else:
-        if cov.tier_weights == "customer_assets":
-            a = sub.exposure.customer_assets
-            hot, cold = a.hot + a.warm, a.cold
-        else:
-            hot, cold = req.tier_amounts.get("hot", 0.0), req.tier_amounts.get("cold", 0.0)
+        a = sub.exposure.customer_assets
+        hot, cold = a.hot + a.warm, a.cold
         tot = hot + cold
         tw = {"hot": hot / tot, "cold": cold / tot} if tot > 0 else {"hot": 0.5, "cold": 0.5}
-    return {(t, c): tw[t] * cov.cause_weights[c] for t in TIERS for c in CAUSES}
+    return [Component("all tiers", req.amount, tw, cw)]
+
+
+def cell_weights(comps: list[Component]) -> dict[Cell, float]:
+    """Weights of the cells over the whole requirement: ``Σ_k R_k m_k(t) w_c / R`` (display only)."""
+    total = sum(k.amount for k in comps)
+    out = {(t, c): 0.0 for t in TIERS for c in CAUSES}
+    for k in comps:
+        share = k.amount / total if total > 0 else 1.0 / len(comps)
+        for cell, w in k.cells().items():
+            out[cell] += share * w
+    return out
 
 
 def cell_width(pol: PolicyTerms, tier: str, cause: str, limit: float) -> float:
@@ -103,29 +152,56 @@ def union_integral(intervals: list[tuple[float, float, float]], r: float) -> flo
     return total
 
 
-def tower_credit(layers: list[Layer], weights: dict[tuple[str, str], float], r: float) -> float:
-    """Credit before the cap: ``Σ_c w_c ∫_0^R max f`` (see module docstring)."""
+def component_credit(layers: list[Layer], comp: Component) -> float:
+    """``C_k = Σ_cells m_k(t) w_c ∫_0^{R_k} max f`` (see module docstring), never above ``R_k``."""
     total = 0.0
-    for cell, w in weights.items():
+    for cell, w in comp.cells().items():
         if w <= 0:
             continue
         iv = [(L.attachment, L.attachment + L.widths[cell], L.factor) for L in layers
               if L.widths[cell] > 0 and L.factor > 0]
-        total += w * union_integral(iv, r)
-    return min(total, r)
+        total += w * union_integral(iv, comp.amount)
+    return min(total, comp.amount)
 
 
-def coverage_share(layer: Layer, weights: dict[tuple[str, str], float], r: float) -> tuple[float, float]:
-    """``(band, share)``: the layer's band inside ``[0, R]`` and the weighted share of it that is covered."""
-    band = _clip(layer.attachment, layer.attachment + layer.limit, r)
+def tower_credit(layers: list[Layer], comps: list[Component]) -> float:
+    """Credit before the cap: the sum of the component credits."""
+    return sum(component_credit(layers, k) for k in comps)
+
+
+def layer_in_component(layer: Layer, comp: Component) -> dict[str, float]:
+    """A layer's place in one component: its band inside ``[0, R_k]`` and the share of it covered.
+
+    Returns ``{"band_from", "band_to", "band", "covered_share"}``; ``covered_share`` is the cell-weighted
+    share of the band the policy's perils answer for (before its factor).
+    """
+    lo = min(max(layer.attachment, 0.0), comp.amount)
+    hi = min(max(layer.attachment + layer.limit, 0.0), comp.amount)
+    band = max(0.0, hi - lo)
     if band <= 0:
-        return 0.0, 1.0
-    cov = sum(w * _clip(layer.attachment, layer.attachment + layer.widths[c], r) for c, w in weights.items())
-    return band, cov / band
+        return {"band_from": lo, "band_to": hi, "band": 0.0, "covered_share": 0.0}
+    cov = sum(w * _clip(layer.attachment, layer.attachment + layer.widths[c], comp.amount)
+              for c, w in comp.cells().items())
+    return {"band_from": lo, "band_to": hi, "band": band, "covered_share": cov / band}
+
+
+def coverage_share(layer: Layer, comps: list[Component]) -> tuple[float, float]:
+    """``(band, share)`` over the components the layer answers for (covered share > 0).
+
+    ``band`` is the layer's band summed over those components; ``share`` the covered part of it.
+    A layer answering for no component returns ``(0, 0)``.
+    """
+    band = cov = 0.0
+    for k in comps:
+        p = layer_in_component(layer, k)
+        if p["covered_share"] > 0:
+            band += p["band"]
+            cov += p["band"] * p["covered_share"]
+    return (band, cov / band) if band > 0 else (0.0, 0.0)
 
 
 def overlaps(layers: list[Layer], r: float) -> list[tuple[str, str, float, float]]:
-    """Pairs of layers whose bands overlap inside ``[0, R]``: ``(id_a, id_b, from, to)``."""
+    """Pairs of layers whose bands overlap inside ``[0, r]``: ``(id_a, id_b, from, to)``."""
     out = []
     for i, a in enumerate(layers):
         for b in layers[i + 1:]:
@@ -137,7 +213,7 @@ def overlaps(layers: list[Layer], r: float) -> list[tuple[str, str, float, float
 
 
 def segments(layers: list[Layer], r: float) -> list[dict[str, Any]]:
-    """The tower as bands of ``[0, R]``: which policies sit on each band (for display and plots)."""
+    """The tower as bands of ``[0, r]``: which policies sit on each band (for display and plots)."""
     pts = sorted({0.0, r, *(min(max(L.attachment, 0.0), r) for L in layers),
                   *(min(max(L.attachment + L.limit, 0.0), r) for L in layers)})
     out = []
