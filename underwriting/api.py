@@ -227,7 +227,7 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
-    from underwriting.quoting import default_regime
+    from underwriting.reserve.jurisdictions import default_regime
     from underwriting.reserve.assessment import assess
 
     sub = load_submission(submission)

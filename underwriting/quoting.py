@@ -45,21 +45,6 @@ from underwriting.domain.vocabulary import (
 from underwriting.errors import InputError
 from underwriting.pricing.premium import DEFAULT_PRINCIPLE
 
-#: Default regime by the exchange's jurisdiction (ISO alpha-2).
-EU_MEMBERS = frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split())
-
-
-def default_regime(jurisdiction: str) -> str | None:
-    """Bundled regime for a jurisdiction, or ``None`` where none is encoded."""
-    if jurisdiction == "JP":
-        return "jp-fsa-2026"
-    if jurisdiction == "HK":
-        return "hk-sfc-vatp"
-    if jurisdiction in EU_MEMBERS:
-        return "eu-mica-art67"
-    return None
-
-
 @dataclass(frozen=True)
 class PricingBasis:
     """How a technical price becomes a premium (assumptions a user can change).
@@ -411,11 +396,12 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
 
 def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:
     from underwriting.reserve.assessment import assess
+    from underwriting.reserve.jurisdictions import default_regime, regime_note
 
     reg = regime or default_regime(sub.exchange.jurisdiction)
     if reg is None:
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
-                            note=f"no bundled regime for jurisdiction {sub.exchange.jurisdiction}; pass --regime")
+                            note=regime_note(sub.exchange.jurisdiction))
     a = assess(sub, [terms] if terms is not None else [], reg, fx)
     d = a.to_dict()
     note = None if terms is not None else "no policy given: requirement only (pass --terms for the credit)"
