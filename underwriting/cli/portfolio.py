@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("at least 100 years", field="--years")
     if args.scheduler and args.backend != "dask":
         raise InputError("--scheduler needs --backend dask", field="--scheduler")
-    check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out", args)
     check_output_dir(args.plot, "--plot")
     dep = {}
     if args.market_variance is not None:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                     "book_capital": res.tvar_from_tail(args.level) - res.aal}
     text = canonical_json(d)
     if args.out:
-        write_output(args.out, text, "--out")
+        write_output(args.out, text, "--out", args)
     if args.plot:
         from underwriting.portfolio.plots import write_plots
 
