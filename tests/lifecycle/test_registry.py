@@ -9,8 +9,8 @@ import warnings
 
 import pytest
 
-from underwriting.errors import InputError, ModelIntegrityError
 import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
+from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.registry import ModelVersionWarning, Registry, pinned
 
 from .conftest import ROOT
