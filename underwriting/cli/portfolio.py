@@ -99,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"must be in [0, 1), got {args.cost_of_capital}", field="--cost-of-capital")
     if args.years < 100:
         raise InputError("at least 100 years", field="--years")
+    from underwriting.portfolio.io import check_simulation_limits
+
+    check_simulation_limits(args.years, args.block_years)
     if args.scheduler and args.backend != "dask":
         raise InputError("--scheduler needs --backend dask", field="--scheduler")
     check_output_file(args.out, "--out", args)
@@ -116,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         if option and exc.field.split(".")[-1] in dep:
             raise InputError(exc.message, source=option) from None
         raise
+    check_simulation_limits(args.years, args.block_years, book.n)
     levels = sorted({0.99, float(args.level)})
     res = simulate_book(book, args.years, args.seed, block_years=args.block_years, n_jobs=args.n_jobs,
                         backend=args.backend, scheduler=args.scheduler, levels=levels,
