@@ -5,7 +5,7 @@ stage, promote), :mod:`~underwriting.registry.kinds` (names, versions, kinds reg
 owning packages), :mod:`~underwriting.registry.pins` (pins and the default root),
 :mod:`~underwriting.registry.provenance` (hashes, library versions, git state),
 :mod:`~underwriting.registry.signing` (Ed25519 keys and keyring), :mod:`~underwriting.registry.history`
-(the signed hash chain of promotions) and :mod:`~underwriting.registry.hooks` (test pause hooks).
+(the signed hash chain of promotions) and :mod:`~underwriting.registry.hooks` (test pause hooks), :mod:`~underwriting.registry.staging` (a version being built).
 The registry root is ``UNDERWRITING_REGISTRY`` when set, else the shipped ``models/``.
 """
 
@@ -38,14 +38,12 @@ from underwriting.registry.signing import (
     PublicKey,
     SigningKey,
 )
+from underwriting.registry.staging import ALLOWED_SUFFIXES, MANIFEST, Staging
 from underwriting.registry.store import (
-    ALLOWED_SUFFIXES,
     DEFAULT_FILE,
     HISTORY_FILE,
-    MANIFEST,
     ModelVersionWarning,
     Registry,
-    Staging,
     load_model,
     resolve,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -61,3 +62,8 @@ def git_revision(start: Path | None = None) -> dict[str, Any]:
         return {"revision": rev or None, "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
         return {"revision": None, "dirty": None}
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second (``2026-11-21T18:47:51Z``)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -28,13 +28,11 @@ Atomicity
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import shutil
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +50,8 @@ from underwriting.registry.kinds import (
 )
 from underwriting.registry.pins import _PINS, ENV_ROOT, default_root
 from underwriting.registry.provenance import (
-    git_revision,
-    library_versions,
     manifest_digest,
+    now,
     sha256_file,
 )
 from underwriting.registry.signing import (
@@ -66,24 +63,23 @@ from underwriting.registry.signing import (
     signature_doc,
     signing_key,
 )
+from underwriting.registry.staging import (
+    ALLOWED_SUFFIXES,
+    MANIFEST,
+    MANIFEST_FORMAT,
+    MANIFEST_FORMAT_VERSION,
+    Staging,
+    write_json_atomic,
+)
 
-MANIFEST = "manifest.json"
 DEFAULT_FILE = "DEFAULT"
 HISTORY_FILE = _history.HISTORY_FILE
-MANIFEST_FORMAT = "underwriting.registry.manifest"
-MANIFEST_FORMAT_VERSION = 1
-#: File types a version may hold: plain data only.
-ALLOWED_SUFFIXES = (".json", ".parquet", ".npz", ".md", ".csv", ".txt", ".png")
 #: Libraries whose version drift is reported when a model is loaded.
 KEY_LIBRARIES = ("numpy", "scikit-learn", "lifelines", "pandas")
 
 
 class ModelVersionWarning(UserWarning):
     """A model was trained with other versions of key libraries than the ones installed."""
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 _LOADED: dict[tuple[str, str], Any] = {}
@@ -468,7 +464,7 @@ class Registry:
             old = None
             with contextlib.suppress(ModelIntegrityError):
                 old = self.default(name)
-            entry = {"timestamp": _now(), "name": name, "action": action, "from": old, "to": version,
+            entry = {"timestamp": now(), "name": name, "action": action, "from": old, "to": version,
                      "manifest_sha256": sha256_file(self.path(name, version) / MANIFEST)}
             if note:
                 entry["note"] = note
@@ -518,7 +514,7 @@ class Registry:
                     if doc.get("manifest_sha256") != manifest_digest(doc) or raw.decode("utf-8") != canonical_json(doc):
                         raise ModelIntegrityError(f"{mp}: manifest altered: refused")
                     self._verify_files(n, v, doc)
-                    _write_json_atomic(d / SIGNATURE_FILE, signature_doc(key, raw))
+                    write_json_atomic(d / SIGNATURE_FILE, signature_doc(key, raw))
                     done.append(f"signed {n} {v}")
                 hp = self.root / n / HISTORY_FILE
                 if hp.is_file():
@@ -535,58 +531,6 @@ class Registry:
                         raise ModelIntegrityError(f"{self.root / n / DEFAULT_FILE}: names {pointer}, the history's "
                                                   f"last promotion is to {entries[-1].get('to')}: fix before signing")
         return done
-
-
-def _write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(canonical_json(doc))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-@dataclass
-class Staging:
-    """A version being built: write files into ``dir``; fill ``manifest`` (metrics, data, ...)."""
-
-    dir: Path
-    name: str
-    version: str
-    manifest: dict[str, Any] | None = None
-    key: SigningKey | None = None
-
-    def __post_init__(self) -> None:
-        if self.manifest is None:
-            self.manifest = {}
-
-    def write_manifest(self) -> Path:
-        files = {}
-        for fp in sorted(self.dir.rglob("*")):
-            if fp.is_dir():
-                continue
-            rel = fp.relative_to(self.dir).as_posix()
-            if rel in (MANIFEST, SIGNATURE_FILE):
-                continue
-            if fp.suffix.lower() not in ALLOWED_SUFFIXES:
-                raise ModelIntegrityError(f"{rel}: file type {fp.suffix!r} is not plain data (never pickle)")
-            files[rel] = {"sha256": sha256_file(fp), "bytes": fp.stat().st_size}
-        doc = {**self.manifest, "format": MANIFEST_FORMAT, "format_version": MANIFEST_FORMAT_VERSION,
-               "name": self.name, "kind": self.name, "version": self.version, "files": files}
-        doc.setdefault("environment", {"libraries": library_versions()})
-        build = {"created_at": _now(), "git": git_revision(), **(doc.get("build") or {})}
-        doc["build"] = build
-        doc.pop("manifest_sha256", None)
-        doc["manifest_sha256"] = manifest_digest(doc)
-        text = canonical_json(doc)
-        mp = self.dir / MANIFEST
-        with open(mp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        key = self.key if self.key is not None else signing_key()
-        _write_json_atomic(self.dir / SIGNATURE_FILE, signature_doc(key, text.encode("utf-8")))
-        return mp
 
 
 # --------------------------------------------------------------------------- module-level helpers
