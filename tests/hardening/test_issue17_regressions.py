@@ -239,3 +239,19 @@ def test_out_is_written_atomically_with_no_temp_file_left(tmp_path, cli):
     assert code == 0, err
     assert out.stat().st_ino != ino                                 # replaced by rename, not rewritten in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q.json"]
+
+
+def test_out_onto_a_submission_listed_in_a_portfolio_book_is_refused(tmp_path, cli):
+    sub = tmp_path / "sub.json"
+    sub.write_bytes(SUB.read_bytes())
+    book = tmp_path / "book.csv"
+    book.write_text(f"submission,policy\n{sub},{POLICY}\n", encoding="utf-8")
+    code, _, err = cli("portfolio", book, "--years", "200", "--out", sub)
+    _ok_2(code, err, "--out", "also an input")
+    assert sub.read_bytes() == SUB.read_bytes()
+
+
+@pytest.mark.parametrize("rate", ["1e-300", "1e300"])
+def test_implausible_fx_rate_is_refused_before_it_overflows_a_conversion(cli, rate):
+    code, _, err = cli("quote", SUB, "--fx", f"JPY={rate}")
+    _ok_2(code, err, "--fx", "plausible range")

@@ -12,6 +12,11 @@ from pathlib import Path
 
 from underwriting.errors import InputError
 
+#: Plausible conversion rates, units per USD: from a currency worth a million dollars a unit to one a
+#: billion units of which make a dollar (the weakest currencies trade at about a million per USD).
+MIN_FX_RATE = 1e-6
+MAX_FX_RATE = 1e9
+
 
 def parse_fx(items: list[str]) -> dict[str, float]:
     """Parse ``["JPY=150.2", ...]`` (units per USD) into ``{"JPY": 150.2}``.
@@ -31,6 +36,9 @@ def parse_fx(items: list[str]) -> dict[str, float]:
         if not sep or not cur.strip() or not math.isfinite(rate) or rate <= 0:
             raise InputError(f"expected CUR=RATE with a positive rate in units per USD (e.g. JPY=150), got {item!r}",
                              field="--fx")
+        if not MIN_FX_RATE <= rate <= MAX_FX_RATE:
+            raise InputError(f"rate {rate:g} per USD is outside the plausible range {MIN_FX_RATE:g} to {MAX_FX_RATE:g} "
+                             "(a typing mistake; it would overflow converted amounts)", field="--fx")
         rates[cur.strip().upper()] = rate
     return rates
 

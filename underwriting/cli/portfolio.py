@@ -104,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
     check_simulation_limits(args.years, args.block_years)
     if args.scheduler and args.backend != "dask":
         raise InputError("--scheduler needs --backend dask", field="--scheduler")
-    check_output_file(args.out, "--out", args)
+    from underwriting.portfolio.io import read_book_entries
+
+    book_inputs = [e[c] for e in read_book_entries(args.book)[0] for c in ("submission", "policy")]
+    check_output_file(args.out, "--out", args, book_inputs)
     check_output_dir(args.plot, "--plot")
     dep = {}
     if args.market_variance is not None:
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                     "book_capital": res.tvar_from_tail(args.level) - res.aal}
     text = canonical_json(d)
     if args.out:
-        write_output(args.out, text, "--out", args)
+        write_output(args.out, text, "--out", args, book_inputs)
     if args.plot:
         from underwriting.portfolio.plots import write_plots
 
