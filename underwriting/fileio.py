@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 import tomllib
 from pathlib import Path
@@ -88,7 +89,12 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
             data = json.loads(text, parse_constant=float, object_pairs_hook=_no_duplicates)
         except _DuplicateKey as exc:
             exc.source = source
-            raise
+            hits = [m.start() for m in re.finditer(re.escape(json.dumps(exc.field)) + r"\s*:", text)]
+            if len(hits) == 2:  # unambiguous: say where the second one is
+                line = text.count("\n", 0, hits[1]) + 1
+                col = hits[1] - (text.rfind("\n", 0, hits[1]) + 1) + 1
+                exc.message += f" (second one at line {line}, column {col})"
+            raise InputError(exc.message, field=exc.field, source=source) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
         except RecursionError:  # pragma: no cover - guarded by _check_nesting

@@ -61,7 +61,7 @@ def test_duplicate_json_key_is_refused_naming_it(tmp_path, cli):
     p.write_text(text.replace('"own_funds": 3000000000', '"own_funds": 3000000000, "own_funds": 1'), encoding="utf-8")
     assert p.read_text(encoding="utf-8") != text
     code, _, err = cli("validate", p)
-    _ok_2(code, err, "dup.json", "own_funds: duplicate key")
+    _ok_2(code, err, "dup.json", "own_funds: duplicate key", "second one at line 14, column")
 
 
 def test_duplicate_toml_key_is_refused(tmp_path, cli):
