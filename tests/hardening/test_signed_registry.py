@@ -192,3 +192,18 @@ def test_a_new_version_signed_by_the_test_key_verifies(shipped_copy):
     d = shipped_copy / "risk_scorer/0.1.0"
     sign_version(d)
     Registry(shipped_copy).verify("risk_scorer", "0.1.0")
+
+
+def test_hostile_registry_files_are_refused_not_crashing(shipped_copy, lc_cli):
+    reg = Registry(shipped_copy)
+    d = shipped_copy / "risk_scorer/0.1.0"
+    (d / "manifest.sig").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="manifest.sig"):
+        reg.verify("risk_scorer", "0.1.0")
+    hist = shipped_copy / "risk_scorer/history.jsonl"
+    hist.write_text(hist.read_text(encoding="utf-8") + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    assert [h["to"] for h in reg.history("risk_scorer")] == ["0.1.0"]
+    assert "is not JSON" in reg.chain("risk_scorer").problems[0]
+    (d / "manifest.json").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    code, out, err = lc_cli("models", "verify", "--registry", shipped_copy)
+    assert code == 2 and "unreadable manifest" in out and "Traceback" not in err

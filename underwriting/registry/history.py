@@ -23,6 +23,8 @@ from underwriting.registry.hooks import pause
 from underwriting.registry.signing import HISTORY_TAG, Keyring, SigningKey
 
 HISTORY_FILE = "history.jsonl"
+#: Longest history line read (an entry is about 400 bytes).
+MAX_LINE_BYTES = 64 * 1024
 
 
 def _body(entry: dict[str, Any]) -> bytes:
@@ -72,9 +74,11 @@ def read_chain(path: Path, name: str, keyring: Keyring) -> Chain:
 
 
 def _check(raw: bytes, name: str, prev: str | None, keyring: Keyring) -> str | None:
+    if len(raw) > MAX_LINE_BYTES:
+        return f"is over {MAX_LINE_BYTES} bytes"
     try:
         entry = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return "is not JSON"
     if not isinstance(entry, dict):
         return "is not an entry"

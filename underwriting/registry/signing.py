@@ -265,7 +265,7 @@ def read_signature_doc(path: Path) -> dict[str, Any]:
         if len(raw) > MAX_KEY_BYTES:
             raise ValueError("too large")
         doc = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ModelIntegrityError(f"{path}: unreadable signature ({exc}): refused") from None
     if not isinstance(doc, dict) or doc.get("format") != SIGNATURE_FORMAT or doc.get("algorithm") != "ed25519":
         raise ModelIntegrityError(f"{path}: not an Ed25519 registry signature: refused")

@@ -73,6 +73,8 @@ from underwriting.registry.staging import (
 )
 
 DEFAULT_FILE = "DEFAULT"
+#: Largest manifest read, in bytes (a manifest is a few kB).
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 HISTORY_FILE = _history.HISTORY_FILE
 #: Libraries whose version drift is reported when a model is loaded.
 KEY_LIBRARIES = ("numpy", "scikit-learn", "lifelines", "pandas")
@@ -197,6 +199,8 @@ class Registry:
         if not mp.is_file():
             raise ModelIntegrityError(f"{mp}: missing manifest (incomplete or foreign folder): refused")
         try:
+            if mp.stat().st_size > MAX_MANIFEST_BYTES:
+                raise ModelIntegrityError(f"{mp}: manifest over {MAX_MANIFEST_BYTES} bytes: refused")
             raw = mp.read_bytes()
             text = raw.decode("utf-8")
             doc = json.loads(text)
@@ -510,8 +514,11 @@ class Registry:
                     if not mp.is_file():
                         raise ModelIntegrityError(f"{mp}: missing manifest: refused")
                     raw = mp.read_bytes()
-                    doc = json.loads(raw)
-                    if doc.get("manifest_sha256") != manifest_digest(doc) or raw.decode("utf-8") != canonical_json(doc):
+                    try:
+                        doc = json.loads(raw)
+                    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                        raise ModelIntegrityError(f"{mp}: unreadable manifest ({exc}): refused") from None
+                    if not isinstance(doc, dict) or doc.get("manifest_sha256") != manifest_digest(doc) or raw.decode("utf-8") != canonical_json(doc):
                         raise ModelIntegrityError(f"{mp}: manifest altered: refused")
                     self._verify_files(n, v, doc)
                     write_json_atomic(d / SIGNATURE_FILE, signature_doc(key, raw))
@@ -520,7 +527,7 @@ class Registry:
                 if hp.is_file():
                     entries = []
                     for line in hp.read_bytes().splitlines():
-                        with contextlib.suppress(ValueError):
+                        with contextlib.suppress(ValueError, RecursionError):
                             e = json.loads(line)
                             if isinstance(e, dict) and e.get("name") == n:
                                 entries.append(e)
