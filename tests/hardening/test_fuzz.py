@@ -1,6 +1,7 @@
 """Property fuzz (issue #17, item 5): generated submissions and policies through ``validate`` and
-``quote`` (in-process CLI). Exit is 0 or 2, never 1 or a traceback; on 0 every number of the quote is
-finite, premium >= expected loss >= 0 and the reserve credit <= the requirement.
+``quote`` (in-process CLI), and ``reserve``. Exit is 0 or 2, never 1 or a traceback; on 0 every number of the quote is
+finite, premium >= expected loss >= 0 and the reserve credit <= the requirement (in the quote and
+from ``reserve --json``).
 
 Each example mutates one or two fields of a bundled submission or policy with a hostile value (NaN,
 infinities, 1e308, negatives, wrong types, deep nesting, duplicate keys, ...) or drops or adds a
@@ -136,9 +137,17 @@ def check_quote(q: dict) -> None:
         assert 0 <= r["credit"] <= r["requirement"] * (1 + 1e-12), r
 
 
+def check_reserve(r: dict) -> None:
+    """A reserve result's invariants: finite, 0 <= credit <= requirement, cash = requirement - credit."""
+    bad = [(p, v) for p, v in _numbers(r) if isinstance(v, float) and not math.isfinite(v)]
+    assert not bad, bad
+    assert 0 <= r["credit"] <= r["requirement"] * (1 + 1e-12), r
+    assert math.isclose(r["residual_cash"], r["requirement"] - r["credit"], rel_tol=1e-9, abs_tol=1e-6), r
+
+
 class Tally:
     def __init__(self):
-        self.n, self.valid, self.quoted = 0, 0, 0
+        self.n, self.valid, self.quoted, self.reserved = 0, 0, 0, 0
 
 
 TALLY = Tally()
@@ -170,10 +179,19 @@ def test_validate_and_quote_exit_0_or_2_and_quotes_keep_their_invariants(doc):
     if code == 0:
         TALLY.quoted += 1
         check_quote(json.loads(out))
+    argv = (("reserve", p, "--policy", BASE_POLICY) if kind == "submission" else
+            ("reserve", BASE_SUB, "--policy", p))
+    code, out, err = _run(*argv, "--regime", "jp-fsa-2026", "--json")
+    assert code in (0, 2), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert valid or code == 2, "reserve accepted what validate refused"
+    if code == 0:
+        TALLY.reserved += 1
+        check_reserve(json.loads(out))
 
 
 def test_the_fuzz_ran_its_examples():
     """Runs after the fuzz (file order): at least 1,000 documents, some valid and quoted."""
     print(f"fuzz: {vars(TALLY)}")
     assert TALLY.n >= N_EXAMPLES, TALLY.n
-    assert TALLY.quoted >= 20, vars(TALLY)
+    assert TALLY.quoted >= 20 and TALLY.reserved >= 20, vars(TALLY)
