@@ -45,8 +45,10 @@ bench: $(TESTSTAMP) $(PEERS)/.installed
 lint: $(TESTSTAMP)
 	$(VENV)/bin/ruff check underwriting tests benchmarks
 
-## models: regenerate the shipped models from the shipped datasets
+## models: regenerate the shipped models from the shipped datasets, signed with the release key the
+## builder holds (UNDERWRITING_SIGNING_KEY=PATH of its private PEM; never committed to the repository)
 models: $(STAMP)
+	@test -n "$$UNDERWRITING_SIGNING_KEY" || { echo "make models: set UNDERWRITING_SIGNING_KEY=PATH of the release signing key" >&2; exit 2; }
 	$(PY) -m underwriting.models_build
 
 clean:

@@ -9,6 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "datasets" / "examples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def throwaway_signing_key(tmp_path_factory):
+    """Registry writes in tests sign with a throwaway key (never the release key), trusted in a temp home."""
+    from tests.hardening.keys import throwaway_home
+
+    with throwaway_home(tmp_path_factory.mktemp("uw-home")) as home:
+        yield home
+
+
 SUBMISSIONS = sorted(p.name for p in EXAMPLES.glob("*.json"))
 POLICIES = sorted(p.name for p in EXAMPLES.glob("policy_*.toml"))
 

@@ -96,7 +96,7 @@ def test_non_finite_amount_in_toml(tmp_path, cli):
     text = (EXAMPLES / "policy_jp_primary.toml").read_text(encoding="utf-8")
     p.write_text(text.replace("limit = 5_000_000_000", "limit = inf"), encoding="utf-8")
     code, _, err = cli("validate", p)
-    assert code == 2 and "limit: must be a finite number" in err
+    assert code == 2 and "limit: non-finite number (inf) is not allowed" in err
 
 
 def test_non_finite_amount_in_json(tmp_path, cli):
@@ -104,7 +104,7 @@ def test_non_finite_amount_in_json(tmp_path, cli):
     text = (EXAMPLES / "jp_small_exchange.json").read_text(encoding="utf-8")
     p.write_text(text.replace('"own_funds": 3000000000', '"own_funds": NaN'), encoding="utf-8")
     code, _, err = cli("validate", p)
-    assert code == 2 and "non-finite number NaN" in err
+    assert code == 2 and "exposure.own_funds: non-finite number (nan)" in err
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,11 @@
 """Reading user files safely and writing files atomically.
 
 Every user-supplied file goes through :func:`read_document`: the path must exist and be a
-regular file under a size limit, the bytes must be UTF-8 and parse as JSON or TOML. Every file
+regular file under a size limit, the bytes must be UTF-8 and parse as JSON or TOML, nested at most
+:data:`MAX_NESTING` deep (checked before parsing, so a deep document is an input error naming its
+line and column, never a ``RecursionError``), with no duplicate key (JSON; TOML forbids them itself)
+and no non-finite number (``NaN``, ``Infinity``, TOML ``nan``/``inf``, or a literal such as ``1e999``
+that overflows a float), each named by its field path. Every file
 the package writes goes through :func:`atomic_write_bytes` (temporary file in the same folder,
 ``fsync``, ``os.replace``), so an interrupted write never leaves a half-written file.
 """
@@ -9,7 +13,9 @@ the package writes goes through :func:`atomic_write_bytes` (temporary file in th
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
 import tomllib
 from pathlib import Path
@@ -19,6 +25,8 @@ from underwriting.errors import InputError
 
 #: Largest user document accepted, in bytes (a submission is a few kB; 5 MiB is generous).
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+#: Deepest nesting of arrays and tables accepted (a submission is 4 deep; Python's parsers recurse).
+MAX_NESTING = 64
 
 
 def read_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
@@ -75,25 +83,118 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
     source : str
         Name used in error messages.
     """
+    _check_nesting(text, fmt=fmt, source=source)
     if fmt == "json":
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=float, object_pairs_hook=_no_duplicates)
+        except _DuplicateKey as exc:
+            exc.source = source
+            hits = [m.start() for m in re.finditer(re.escape(json.dumps(exc.field)) + r"\s*:", text)]
+            if len(hits) == 2:  # unambiguous: say where the second one is
+                line = text.count("\n", 0, hits[1]) + 1
+                col = hits[1] - (text.rfind("\n", 0, hits[1]) + 1) + 1
+                exc.message += f" (second one at line {line}, column {col})"
+            raise InputError(exc.message, field=exc.field, source=source) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source) from None
+        except RecursionError:  # pragma: no cover - guarded by _check_nesting
+            raise InputError(f"nested more than {MAX_NESTING} deep", source=source) from None
     elif fmt == "toml":
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"invalid TOML: {exc}", source=source) from None
+            hint = " (a duplicate key or table)" if "overwrite" in str(exc) else ""
+            raise InputError(f"invalid TOML{hint}: {exc}", source=source) from None
+        except RecursionError:  # pragma: no cover - guarded by _check_nesting
+            raise InputError(f"nested more than {MAX_NESTING} deep", source=source) from None
     else:  # pragma: no cover - programming error
         raise ValueError(f"unknown format {fmt!r}")
     if not isinstance(data, dict):
         raise InputError(f"top level must be an object, got {type(data).__name__}", source=source)
+    deep = _too_deep(data, MAX_NESTING)
+    if deep is not None:
+        raise InputError(f"nested more than {MAX_NESTING} deep (e.g. by dotted keys)", field=deep[:120],
+                         source=source)
+    bad = first_non_finite(data)
+    if bad is not None:
+        raise InputError(f"non-finite number ({bad[1]}) is not allowed: give a finite value", field=bad[0],
+                         source=source)
     return data
 
 
-def _reject_constant(name: str) -> Any:
-    raise InputError(f"non-finite number {name} is not allowed")
+class _DuplicateKey(InputError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(f"duplicate key {k!r} in the same object (JSON would silently keep the last one)",
+                                field=k)
+        out[k] = v
+    return out
+
+
+def _check_nesting(text: str, *, fmt: str, source: str, limit: int | None = None) -> None:
+    """Refuse text whose brackets nest deeper than ``limit`` (strings and, in TOML, comments skipped)."""
+    limit = MAX_NESTING if limit is None else limit
+    if text.count("[") + text.count("{") <= limit:
+        return  # cannot nest deeper than the number of openers
+    depth, quote, i, n = 0, "", 0, len(text)
+    line, line_start = 1, 0
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line, line_start = line + 1, i + 1
+        if quote:
+            if c == "\\" and quote != "'":
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c == '"' or (c == "'" and fmt == "toml"):
+            quote = c
+        elif c == "#" and fmt == "toml":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                raise InputError(f"nested more than {limit} deep at line {line}, column {i - line_start + 1}",
+                                 source=source)
+        elif c in "]}":
+            depth -= 1
+        i += 1
+
+
+def _too_deep(obj: Any, limit: int) -> str | None:
+    """Path of the first container nested deeper than ``limit`` in a parsed document, else None."""
+    stack = [("", obj, 0)]
+    while stack:
+        p, o, d = stack.pop()
+        if d > limit:
+            return p
+        if isinstance(o, dict):
+            stack.extend((f"{p}.{k}" if p else str(k), v, d + 1) for k, v in o.items() if isinstance(v, dict | list))
+        elif isinstance(o, list):
+            stack.extend((f"{p}[{i}]", v, d + 1) for i, v in enumerate(o) if isinstance(v, dict | list))
+    return None
+
+
+def first_non_finite(obj: Any, path: str = "") -> tuple[str, str] | None:
+    """``(field path, repr)`` of the first NaN or infinite float in a parsed document, else None."""
+    stack = [(path, obj)]
+    while stack:
+        p, o = stack.pop()
+        if isinstance(o, float) and not math.isfinite(o):
+            return p or "(top level)", repr(o)
+        if isinstance(o, dict):
+            stack.extend((f"{p}.{k}" if p else str(k), v) for k, v in reversed(list(o.items())))
+        elif isinstance(o, list):
+            stack.extend((f"{p}[{i}]", v) for i, v in reversed(list(enumerate(o))))
+    return None
 
 
 def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:

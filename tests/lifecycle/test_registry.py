@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 
+import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.registry import ModelVersionWarning, Registry, pinned
 
@@ -166,10 +167,13 @@ def test_rollback_twice_goes_back_two_promotions(small_registry, tmp_path):
     shutil.copytree(root / "risk_scorer/0.2.0", root / "risk_scorer/0.3.0")
     m = json.loads((root / "risk_scorer/0.3.0/manifest.json").read_text(encoding="utf-8"))
     m["version"] = "0.3.0"
-    from underwriting.registry import _manifest_digest, canonical_json
+    from tests.hardening.keys import sign_version
+    from underwriting.fileio import canonical_json
+    from underwriting.registry import manifest_digest
 
-    m["manifest_sha256"] = _manifest_digest(m)
+    m["manifest_sha256"] = manifest_digest(m)
     (root / "risk_scorer/0.3.0/manifest.json").write_text(canonical_json(m), encoding="utf-8")
+    sign_version(root / "risk_scorer/0.3.0")  # a version the test's own (trusted) key publishes
     reg = Registry(root)
     reg.promote("risk_scorer", "0.2.0")
     reg.promote("risk_scorer", "0.3.0")

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from underwriting.errors import InputError
+
+#: Plausible conversion rates, units per USD: from a currency worth a million dollars a unit to one a
+#: billion units of which make a dollar (the weakest currencies trade at about a million per USD).
+MIN_FX_RATE = 1e-6
+MAX_FX_RATE = 1e9
 
 
 def parse_fx(items: list[str]) -> dict[str, float]:
@@ -28,6 +36,9 @@ def parse_fx(items: list[str]) -> dict[str, float]:
         if not sep or not cur.strip() or not math.isfinite(rate) or rate <= 0:
             raise InputError(f"expected CUR=RATE with a positive rate in units per USD (e.g. JPY=150), got {item!r}",
                              field="--fx")
+        if not MIN_FX_RATE <= rate <= MAX_FX_RATE:
+            raise InputError(f"rate {rate:g} per USD is outside the plausible range {MIN_FX_RATE:g} to {MAX_FX_RATE:g} "
+                             "(a typing mistake; it would overflow converted amounts)", field="--fx")
         rates[cur.strip().upper()] = rate
     return rates
 
@@ -55,18 +66,60 @@ def n_jobs_arg(text: str) -> int:
     return v
 
 
-def check_output_file(path: str | None, option: str) -> None:
-    """Refuse an output file path that cannot be written, before any work is done."""
+def input_paths(args: argparse.Namespace | None, *, skip: tuple[str, ...] = ("out", "report", "plot")) -> list[Path]:
+    """Every existing file named by an argument of the command (its inputs), outputs excluded."""
+    if args is None:
+        return []
+    out = []
+    for key, val in vars(args).items():
+        if key in skip or key.startswith("_"):
+            continue
+        for v in (val if isinstance(val, list | tuple) else [val]):
+            if isinstance(v, str | os.PathLike) and str(v):
+                with contextlib.suppress(OSError, ValueError):
+                    if Path(v).is_file():
+                        out.append(Path(v))
+    return out
+
+
+def check_output_file(path: str | None, option: str, args: argparse.Namespace | None = None,
+                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path | None:
+    """Refuse an output file path that cannot or must not be written, before any work is done.
+
+    Refused, naming ``option``: a directory, anything that is not a regular file (a device, pipe or
+    socket), a symbolic link to a file outside the link's own folder, a folder that cannot be written,
+    and any input of the same command (the files named by ``args`` and ``inputs``), compared by
+    resolved path and by inode (hard links). Returns the path to write (a symbolic link inside its
+    folder is written through), or None when ``path`` is None.
+    """
     if path is None:
-        return
+        return None
     p = Path(path)
-    if p.is_dir():
-        raise InputError("is a directory, expected a file name", source=option)
+    if p.is_symlink():
+        target = Path(os.path.realpath(p))
+        if target.parent != Path(os.path.realpath(p.parent)):
+            raise InputError(f"{p} is a symbolic link out of its folder (to {target}): refused", source=option)
+        p = target
+    if p.exists():
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError("is a directory, expected a file name", source=option)
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path} is not a regular file (a device, pipe or socket): refused", source=option)
     parent = next((q for q in (p.parent, *p.parent.parents) if q.exists()), None)
     if parent is not None and not parent.is_dir():
         raise InputError(f"{parent} is not a directory", source=option)
     if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write in {parent} (permission denied)", source=option)
+    for q in [*input_paths(args), *map(Path, inputs)]:
+        same = os.path.realpath(q) == os.path.realpath(p)
+        if not same and p.exists() and q.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(q, p)
+        if same:
+            raise InputError(f"{path} is also an input of this command ({q}): refusing to overwrite it",
+                             source=option)
+    return p
 
 
 def check_output_dir(path: str | None, option: str) -> None:
@@ -82,12 +135,15 @@ def check_output_dir(path: str | None, option: str) -> None:
         raise InputError(f"cannot write in {existing} (permission denied)", source=option)
 
 
-def write_output(path: str, text: str, option: str) -> None:
-    """Write ``text`` to the user's ``path`` atomically; an OS refusal is an input error naming ``option``."""
+def write_output(path: str, text: str, option: str, args: argparse.Namespace | None = None,
+                 inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write ``text`` to the user's ``path`` atomically (temporary file in the same folder, fsync,
+    ``os.replace``) after :func:`check_output_file`; an OS refusal is an input error naming ``option``."""
     from underwriting.fileio import atomic_write_text
 
+    target = check_output_file(path, option, args, inputs)
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(target, text)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
 

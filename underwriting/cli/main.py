@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("underwriting.cli.datasets", "inspect and validate the curated datasets"),
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
     "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),
+    "keys": ("underwriting.cli.keys", "registry signing keys: generate, trust, list"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Inspect the model registry: list versions with their default and metrics, verify, history."""
+"""Inspect the model registry: list versions with their default and metrics, verify signatures and
+hashes, show the signed history, or sign a registry made before signatures (``sign``)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,31 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "verify", "history"], nargs="?", default="list",
-                   help="list (default): versions, default, metrics; verify: check every file's hash; "
-                        "history: promotions")
+    p.add_argument("action", choices=["list", "verify", "history", "sign"], nargs="?", default="list",
+                   help="list (default): versions, default, metrics; verify: check every signature and "
+                        "file hash, one verdict per version; history: verified promotions; sign: sign every "
+                        "version and the history with your key (trust on first use)")
     p.add_argument("--name", help="only this model")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
+    from underwriting.errors import InputError
     from underwriting.lifecycle.cli_support import print_json
     from underwriting.registry import Registry
 
     reg = Registry(args.registry)
+    if args.registry is not None and not reg.root.is_dir():
+        raise InputError(f"{reg.root}: no such registry folder", field="--registry")
+    if args.name is not None and args.name not in reg.names():
+        raise InputError(f"no model {args.name!r} in {reg.root} (models: {', '.join(reg.names()) or 'none'})",
+                         field="--name")
     names = [args.name] if args.name else reg.names()
+    if args.action == "sign":
+        for line in (reg.sign_all(args.name)):
+            print(line)
+        return 0
     if args.action == "history":
         hist = {n: reg.history(n) for n in names}
         if args.json:
@@ -27,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             for n, rows in hist.items():
                 for h in rows:
-                    print(f"{h['timestamp']}  {n}  {h.get('action', 'promote'):8s} {h.get('from') or '(none)'} -> {h['to']}")
+                    print(f"{h['timestamp']}  {n}  {h.get('action', 'promote'):8s} {h.get('from') or '(none)'} -> "
+                          f"{h['to']}  signed by {h.get('key_id')}")
+                for msg in reg.chain(n).problems:
+                    print(f"  {msg}")
         return 0
     rows = [r for n in names for r in reg.describe(n)]
     bad = [r for r in rows if r["status"] != "ok"]
@@ -42,18 +57,22 @@ def run(args: argparse.Namespace) -> int:
             mark = "*" if r["default"] else " "
             m = r.get("metrics") or {}
             met = "  ".join(f"{k} {v:.4f}" for k, v in m.items() if isinstance(v, float))
-            status = "" if r["status"] == "ok" else f"  {r['status']}"
-            print(f" {mark} {r['name']:12s} {r['version']:10s} {met}{status}")
+            if args.action == "verify":
+                verdict = f"ok (signed by {r.get('signed_by')})" if r["status"] == "ok" else r["status"]
+                print(f" {mark} {r['name']:12s} {r['version']:10s} {verdict}")
+            else:
+                status = "" if r["status"] == "ok" else f"  {r['status']}"
+                print(f" {mark} {r['name']:12s} {r['version']:10s} {met}{status}")
         print("(* = default)")
         for msg in pointers:
             print(f"  {msg}")
-    if args.action == "verify" and (bad or pointers):
+    if args.action == "verify" and (bad or pointers or not rows):
         return 2
     return 0
 
 
 def _pointer_problems(reg, names: list[str]) -> list[str]:
-    """A DEFAULT pointer that is unreadable or names a version the registry does not hold."""
+    """A DEFAULT pointer that is unreadable, not backed by the signed history, or naming a missing version."""
     from underwriting.errors import ModelIntegrityError
 
     out = []

@@ -99,9 +99,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"must be in [0, 1), got {args.cost_of_capital}", field="--cost-of-capital")
     if args.years < 100:
         raise InputError("at least 100 years", field="--years")
+    from underwriting.portfolio.io import check_simulation_limits
+
+    check_simulation_limits(args.years, args.block_years)
     if args.scheduler and args.backend != "dask":
         raise InputError("--scheduler needs --backend dask", field="--scheduler")
-    check_output_file(args.out, "--out")
+    from underwriting.portfolio.io import read_book_entries
+
+    book_inputs = [e[c] for e in read_book_entries(args.book)[0] for c in ("submission", "policy")]
+    check_output_file(args.out, "--out", args, book_inputs)
     check_output_dir(args.plot, "--plot")
     dep = {}
     if args.market_variance is not None:
@@ -116,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         if option and exc.field.split(".")[-1] in dep:
             raise InputError(exc.message, source=option) from None
         raise
+    check_simulation_limits(args.years, args.block_years, book.n)
     levels = sorted({0.99, float(args.level)})
     res = simulate_book(book, args.years, args.seed, block_years=args.block_years, n_jobs=args.n_jobs,
                         backend=args.backend, scheduler=args.scheduler, levels=levels,
@@ -132,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                     "book_capital": res.tvar_from_tail(args.level) - res.aal}
     text = canonical_json(d)
     if args.out:
-        write_output(args.out, text, "--out")
+        write_output(args.out, text, "--out", args, book_inputs)
     if args.plot:
         from underwriting.portfolio.plots import write_plots
 

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
     parse_principle(principle)  # a bad principle is an input error before any work
-    check_output_file(args.out, "--out")
+    check_output_file(args.out, "--out", args)
     sub = load_submission(args.submission)
     terms = load_policy(args.terms) if args.terms else None
     basis = PricingBasis(principle=principle)
@@ -51,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
                            frequency_model=args.frequency_model, basis=basis)
     text = quote.to_json()
     if args.out:
-        write_output(args.out, text, "--out")
+        write_output(args.out, text, "--out", args)
     print(text if args.json else format_quote(quote), end="" if args.json else "\n")
     return 0

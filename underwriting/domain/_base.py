@@ -8,6 +8,8 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Strict as StrictType
 
+from underwriting.domain.vocabulary import MAX_AMOUNT
+
 
 class Strict(BaseModel):
     """Base model: unknown fields are rejected and instances are immutable.
@@ -43,6 +45,9 @@ def _finite_nonneg(v: float) -> float:
         raise ValueError("must be a finite number")
     if v < 0:
         raise ValueError("must not be negative")
+    if v > MAX_AMOUNT:
+        raise ValueError(f"{v:.3g} is beyond any plausible amount (bound {MAX_AMOUNT:.0e} currency units, "
+                         "above the whole crypto market's value; see domain.vocabulary.MAX_AMOUNT)")
     return float(v)
 
 

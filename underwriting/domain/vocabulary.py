@@ -69,8 +69,17 @@ BREACH_EVENT_TYPES: tuple[str, ...] = ("hack", "insider")
 DATA_CUTOFF = dt.date(2025, 11, 30)
 DAYS_PER_YEAR = 365.25
 REPORTING_THRESHOLD_USD = 100_000.0
+#: Largest plausible amount in USD: 10 trillion, over twice the all-time high of the whole crypto market's
+#: capitalisation (about USD 4.3 trillion, CoinGecko global market-cap chart, October 2025). No exchange's
+#: assets, loss, limit or income can exceed it; larger inputs are typing mistakes (and overflow derived sums).
+MAX_AMOUNT_USD = 1e13
+#: Units of the weakest currency per USD allowed for, so the bound holds in any currency (the Iranian rial
+#: trades at about 42,000 per USD officially and far more on the open market).
+MAX_UNITS_PER_USD = 1e5
+#: Bound of any amount field, in its own currency's units (:data:`MAX_AMOUNT_USD` x :data:`MAX_UNITS_PER_USD`).
+MAX_AMOUNT = MAX_AMOUNT_USD * MAX_UNITS_PER_USD
 
 __all__ = [
     "BREACH_EVENT_TYPES", "DATA_CUTOFF", "DAYS_PER_YEAR", "EXCLUSIONS", "EXCLUSION_TO_PERIL", "Exclusion",
-    "PERILS", "Peril", "REPORTING_THRESHOLD_USD", "VECTORS", "VECTOR_TO_PERIL", "Vector",
+    "MAX_AMOUNT", "MAX_AMOUNT_USD", "MAX_UNITS_PER_USD", "PERILS", "Peril", "REPORTING_THRESHOLD_USD", "VECTORS", "VECTOR_TO_PERIL", "Vector",
 ]

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.registry import KINDS, Registry, pinned, split_recorded
 

@@ -35,9 +35,44 @@ __all__ = ["load_book", "read_book_entries", "book_from_submissions"]
 
 _ENTRY_KEYS = {"submission", "policy", "exchange_id"}
 
+# ---- limits, checked before any work (README "Limits"); each refusal is exit 2 naming the option
+#: Most exchanges in a book. Each one is read, scored and given a loss model (about 0.1 s each), so the
+#: set-up alone takes some 20 minutes at the cap; the simulation keeps O(exchanges) accumulators plus
+#: the sparse tail cells (a few MB at the cap).
+MAX_BOOK_EXCHANGES = 10_000
+#: Largest book file (a listing of paths), in bytes: 10,000 rows of two paths fit in about 2 MB.
+MAX_BOOK_FILE_BYTES = 5 * 1024 * 1024
+#: Most simulated years (``--years``). The driver keeps about 17 bytes per year (each year's total,
+#: its largest event, a flag) and sorts copies for the EP curves: about 40 bytes per year at peak,
+#: i.e. some 200 MB at the cap.
+MAX_YEARS = 5_000_000
+#: Most years per seeded block (``--block-years``): a worker holds one block's events, about
+#: 100 bytes per exchange-year of the block with losses; 100,000 years x 1,000 exchanges stays under 1 GB
+#: only for sparse books, so keep blocks small.
+MAX_BLOCK_YEARS = 100_000
+#: Most exchange-years per run (``--years`` x exchanges): the simulation's time is proportional to it
+#: (about 10 million exchange-years per second per core), so the cap is a few minutes of work per core.
+MAX_EXCHANGE_YEARS = 2_000_000_000
+
+
+def check_simulation_limits(years: int, block_years: int | None = None, exchanges: int | None = None) -> None:
+    """Refuse a run beyond the documented limits, naming the option (:class:`InputError`)."""
+    if years > MAX_YEARS:
+        raise InputError(f"{years:,} is over the limit of {MAX_YEARS:,} simulated years (about 40 bytes of memory "
+                         "per year)", field="--years")
+    if block_years is not None and block_years > MAX_BLOCK_YEARS:
+        raise InputError(f"{block_years:,} is over the limit of {MAX_BLOCK_YEARS:,} years per block",
+                         field="--block-years")
+    if exchanges is not None and years * exchanges > MAX_EXCHANGE_YEARS:
+        raise InputError(f"{years:,} years x {exchanges:,} exchanges = {years * exchanges:,} exchange-years, over "
+                         f"the limit of {MAX_EXCHANGE_YEARS:,}: lower --years", field="--years")
+
 
 def _entries_from_csv(path: Path) -> list[dict[str, Any]]:
     try:
+        if path.stat().st_size > MAX_BOOK_FILE_BYTES:
+            raise InputError(f"book file is {path.stat().st_size:,} bytes, over the limit of {MAX_BOOK_FILE_BYTES:,}",
+                             field="book", source=str(path))
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
@@ -125,6 +160,9 @@ def read_book_entries(path: str | Path) -> tuple[list[dict[str, Any]], Dependenc
                          source=str(p))
     if not entries:
         raise InputError("the book lists no exchanges", source=str(p))
+    if len(entries) > MAX_BOOK_EXCHANGES:
+        raise InputError(f"the book lists {len(entries):,} exchanges, over the limit of {MAX_BOOK_EXCHANGES:,}",
+                         field="book", source=str(p))
     base = p.parent
     ids: dict[str, str] = {}
     for e in entries:

@@ -49,6 +49,22 @@ def default_model_path(version: str | None = None) -> Path:
 _CACHE: dict[tuple[str, int, int], RiskScorer] = {}
 
 
+def _load_registry_version(directory: Path) -> RiskScorer:
+    """Loader of the registry kind ``risk_scorer`` (a verified version folder)."""
+    from underwriting.scoring.artifact import load
+
+    return load(Path(directory) / MODEL_FILE)
+
+
+def _register_kind() -> None:
+    from underwriting.registry.kinds import register_kind
+
+    register_kind("risk_scorer", _load_registry_version, "calibrated P(breach within the horizon) (scorer.json)")
+
+
+_register_kind()
+
+
 def load_scorer(path: str | os.PathLike[str] | None = None) -> RiskScorer:
     """Load a scorer file, or the registry's default scorer when ``path`` is None.
 

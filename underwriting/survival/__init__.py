@@ -14,10 +14,13 @@ metrics
     Concordance (Harrell, Uno), time-dependent AUC, Brier/IBS, calibration, cross-validation.
 """
 
+from underwriting.registry.kinds import register_kind as _register_kind
 from underwriting.survival._target import survival_target
 from underwriting.survival.estimator import TimeToBreachModel
 from underwriting.survival.frequency import FrequencyEstimate, frequency_for_term, policy_window
 from underwriting.survival.persistence import load, save
+
+_register_kind("survival", load, "time to breach (underwriting.survival plain-data folder)")
 
 __all__ = ["FrequencyEstimate", "TimeToBreachModel", "frequency_for_term", "load", "policy_window",
            "save", "survival_target"]
