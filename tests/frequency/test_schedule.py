@@ -118,7 +118,7 @@ def _line(text, needle):
      "factors = { yes = 0.96, no = 1.04, unknown = 0.97 }\nrationale = \"Outside",
      "questions.bug_bounty.factors.unknown", "between 1 and the worst"),
     ("min = 0.5", "min = 0.0", "cap.min", "positive finite"),
-    ("max = 2.0", "max = inf", "cap.max", "positive finite"),
+    ("max = 2.0", "max = inf", "cap.max", "non-finite"),
     ("min = 0.5", "min = 1.5", "cap.min", "must be <= 1"),
     ("[vendors.unregistered]\nfactor = 1.10", "[vendors.unregistered]\nfactor = 0.90",
      "vendors.unregistered.factor", "never be a credit"),

@@ -101,7 +101,7 @@ def annual_loss_for(sub: Any, fx: Any, frequency_model: str) -> Any:
 
     lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model)
     desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
-            f"({lm.frequency['expected_breaches']:.4f} breaches); {lm.methods.get('severity', '')}")
+            f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
     return annual_ground_up_loss(lm.perils, lm.quote_per_usd, description=desc)
 
 

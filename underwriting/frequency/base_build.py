@@ -18,15 +18,11 @@ from typing import Any
 
 NAME = "frequency"
 VERSION = "0.1.0"
-LOADER = "underwriting.frequency.base_model:load_base_model"
 
 
 def register() -> None:
     """Make the registry know the ``frequency`` kind (idempotent)."""
-    from underwriting.registry import KINDS, register_kind
-
-    if NAME not in KINDS:
-        register_kind(NAME, LOADER, "real-data base breach frequency (Poisson regression on exchange cohorts, model.json)")
+    import underwriting.frequency  # noqa: F401  (the package registers its kind on import)
 
 
 def _data_fingerprint() -> dict[str, str]:

@@ -391,7 +391,14 @@ def _check(table: ScheduleTable, text: str, source: str) -> None:
 
 def parse_schedule(text: str, *, source: str = "<schedule>") -> ScheduleTable:
     """Validate schedule TOML text (see :func:`load_schedule`)."""
-    return schedule_from_mapping(parse_document(text, fmt="toml", source=source), source=source, text=text)
+    try:
+        data = parse_document(text, fmt="toml", source=source)
+    except InputError as exc:
+        # a value the reader refuses (non-finite, too deep) names its key path: add the line
+        if exc.field and ", line " not in (exc.source or ""):
+            raise _fail(text, source, tuple(exc.field.split(".")), exc.message) from None
+        raise
+    return schedule_from_mapping(data, source=source, text=text)
 
 
 def schedule_from_mapping(data: dict[str, Any], *, source: str = "<schedule>", text: str = "") -> ScheduleTable:
