@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datasets": ("underwriting.cli.datasets", "inspect and validate the curated datasets"),
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
     "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),
+    "serve": ("underwriting.cli.serve", "run the quote service: API, workbench and audit ledger"),
+    "ledger": ("underwriting.cli.ledger", "verify or export the service's audit ledger"),
+    # temporary on the service branch: the lead hooks cli.apikeys.add_create_parser into the `keys` group
+    "keys": ("underwriting.cli.apikeys", "service API keys: create"),
 }
 
 
