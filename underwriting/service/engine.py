@@ -28,6 +28,26 @@ class FieldErrors(InputError):
                                               for e in errors))
 
 
+class _Collector:
+    """Gathers the errors of several parts of a request, keeping each part's CLI-worded message."""
+
+    def __init__(self):
+        self.errors: list[dict[str, str]] = []
+        self.parts: list[str] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append({"field": field, "message": message})
+        self.parts.append(f"{field}: {message}")
+
+    def take(self, exc: FieldErrors) -> None:
+        self.errors += exc.errors
+        self.parts.append(str(exc))
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise FieldErrors(self.errors, "; ".join(self.parts))
+
+
 def _validate(model, data: Any, prefix: str):
     """Validate ``data`` as ``model``; raise :class:`FieldErrors` naming every bad field under ``prefix``."""
     from pydantic import ValidationError
@@ -165,34 +185,31 @@ def quote(body: Any):
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
-    errors: list[dict[str, str]] = []
-    unknown = sorted(set(body) - {"submission", "terms", "regime", "options"})
-    errors += [{"field": k, "message": "unknown field (not in the schema; check the spelling)"} for k in unknown]
-    sub = terms = None
+    col = _Collector()
+    for k in sorted(set(body) - {"submission", "terms", "regime", "options"}):
+        col.add(k, "unknown field (not in the schema; check the spelling)")
+    sub = terms = regime = opts = None
     if "submission" not in body:
-        errors.append({"field": "submission", "message": "required field is missing"})
+        col.add("submission", "required field is missing")
     else:
         try:
             sub = load_submission(body["submission"])
         except FieldErrors as exc:
-            errors += exc.errors
+            col.take(exc)
     if body.get("terms") is not None:
         try:
             terms = load_policy(body["terms"])
         except FieldErrors as exc:
-            errors += exc.errors
-    for fn, arg in ((_regime, body.get("regime")), (quote_options, body.get("options"))):
-        try:
-            value = fn(arg)
-        except FieldErrors as exc:
-            errors += exc.errors
-            continue
-        if fn is _regime:
-            regime = value
-        else:
-            opts = value
-    if errors:
-        raise FieldErrors(errors)
+            col.take(exc)
+    try:
+        regime = _regime(body.get("regime"))
+    except FieldErrors as exc:
+        col.take(exc)
+    try:
+        opts = quote_options(body.get("options"))
+    except FieldErrors as exc:
+        col.take(exc)
+    col.raise_any()
     try:
         return make_quote(sub, terms, regime=regime, seed=opts["seed"], fx_rates=opts["fx"],
                           frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]))
