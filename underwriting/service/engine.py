@@ -100,9 +100,22 @@ def parse_document_bytes(raw: bytes, filename: str, field: str) -> dict[str, Any
     except UnicodeDecodeError as exc:
         raise InputError(f"file is not valid UTF-8 (byte {exc.start})", field=field) from None
     try:
-        return parse_document(text, fmt=fmt, source=filename)
+        return _jsonable(parse_document(text, fmt=fmt, source=filename))
     except InputError as exc:
         raise InputError(exc.message, field=field, source=filename) from None
+
+
+def _jsonable(value: Any) -> Any:
+    """TOML dates and times as ISO strings, so an upload is the JSON body an API client would send."""
+    import datetime as dt
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return value
 
 
 def bundled_regimes() -> list[str]:

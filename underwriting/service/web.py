@@ -200,8 +200,18 @@ def schema_fields(schema: dict[str, Any], node: dict[str, Any] | None = None, pr
         if options:
             non_null = [_resolve(schema, o) for o in options if o.get("type") != "null"]
             optional = optional or len(non_null) < len(options)
-            sub_r = {**non_null[0], **{k: v for k, v in sub_r.items() if k not in ("anyOf", "oneOf")}} \
-                if len(non_null) == 1 else {"type": "json", **{k: v for k, v in sub_r.items() if k not in ("anyOf", "oneOf")}}
+            rest = {k: v for k, v in sub_r.items() if k not in ("anyOf", "oneOf")}
+            if len(non_null) == 1:
+                sub_r = {**non_null[0], **rest}
+            elif all(o.get("type") == "string" or "const" in o or "enum" in o for o in non_null):
+                # e.g. a date or "never": a text field, with the choices in the hint
+                words = [str(x) for o in non_null for x in (o.get("enum") or ([o["const"]] if "const" in o else []))]
+                fmts = [o["format"] for o in non_null if o.get("format")]
+                hint = " or ".join(([f"a {f}" for f in fmts]) + [repr(w) for w in words])
+                sub_r = {"type": "string", **rest,
+                         "description": " ".join(x for x in (rest.get("description", ""), f"({hint})") if x)}
+            else:
+                sub_r = {"type": "json", **rest}
         title = sub_r.get("title") or key.replace("_", " ")
         desc = sub.get("description") or sub_r.get("description") or ""
         typ = sub_r.get("type")
