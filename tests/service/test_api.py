@@ -12,6 +12,12 @@ from tests.service.conftest import POLICY, SUBMISSION, jsonable, quote_body, run
 PROBLEM = "application/problem+json"
 
 
+@pytest.fixture
+def svc(make_service, sqlite_url):
+    """SQLite only: for behaviour that does not depend on the database (auth, limits, validation)."""
+    return make_service(sqlite_url)
+
+
 def test_health_needs_no_key(service):
     r = service.client.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
@@ -34,13 +40,13 @@ def test_quote_is_the_cli_quote_and_is_stored(service, cli_quote):
     assert none.json()["quotes"] == []
 
 
-def test_no_key_is_401_and_a_wrong_key_too(service):
+def test_no_key_is_401_and_a_wrong_key_too(svc):
     for headers in ({}, {"Authorization": "Bearer uwk_000000000000_nope"}, {"X-API-Key": "garbage"}):
-        r = service.client.post("/v1/quotes", json=quote_body(), headers=headers)
+        r = svc.client.post("/v1/quotes", json=quote_body(), headers=headers)
         assert r.status_code == 401
         assert r.headers["content-type"].startswith(PROBLEM)
         assert r.headers["www-authenticate"] == "Bearer"
-    assert service.client.get("/v1/quotes").status_code == 401
+    assert svc.client.get("/v1/quotes").status_code == 401
 
 
 def test_roles(service):
@@ -95,12 +101,12 @@ def test_idempotency_key_returns_the_first_result(service):
     assert service.client.post("/v1/quotes", json=quote_body(), headers=h2).json()["id"] != first.json()["id"]
 
 
-def test_problem_json_names_every_bad_field_with_the_cli_message(service, tmp_path):
+def test_problem_json_names_every_bad_field_with_the_cli_message(svc, tmp_path):
     body = quote_body(regime="atlantis", options={"seed": -1, "principle": "wang:x", "colour": "red"})
     body["submission"]["as_of"] = "not a date"
     body["submission"]["exposure"]["customer_assets"]["hot"] = -5
     body["terms"]["deductible"] = "lots"
-    r = service.client.post("/v1/quotes", json=body, headers=service.auth("underwriter"))
+    r = svc.client.post("/v1/quotes", json=body, headers=svc.auth("underwriter"))
     assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
     fields = {e["field"] for e in r.json()["errors"]}
     assert {"submission.as_of", "submission.exposure.customer_assets.hot", "terms.deductible", "regime",
@@ -149,16 +155,16 @@ def test_reproduce_from_the_ledger_entry(service):
     assert service.client.post("/v1/quotes/nope/reproduce", headers=service.auth("auditor")).status_code == 404
 
 
-def test_schemas_and_unknown_routes(service):
+def test_schemas_and_unknown_routes(svc):
     for kind in ("submission", "policy", "quote"):
-        r = service.client.get(f"/v1/schemas/{kind}", headers=service.auth("auditor"))
+        r = svc.client.get(f"/v1/schemas/{kind}", headers=svc.auth("auditor"))
         assert r.status_code == 200 and r.json()["type"] == "object"
-    r = service.client.get("/v1/schemas/nothing", headers=service.auth("auditor"))
+    r = svc.client.get("/v1/schemas/nothing", headers=svc.auth("auditor"))
     assert r.status_code == 404 and r.headers["content-type"].startswith(PROBLEM)
-    assert service.client.get("/v1/quotes/does-not-exist", headers=service.auth("auditor")).status_code == 404
-    bad = service.client.get("/v1/quotes", params={"from": "yesterday"}, headers=service.auth("auditor"))
+    assert svc.client.get("/v1/quotes/does-not-exist", headers=svc.auth("auditor")).status_code == 404
+    bad = svc.client.get("/v1/quotes", params={"from": "yesterday"}, headers=svc.auth("auditor"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "from"
-    assert service.client.get("/docs").status_code == 200
+    assert svc.client.get("/docs").status_code == 200
 
 
 def test_reserve_is_the_cli_assessment_and_is_ledgered(service):
@@ -178,7 +184,7 @@ def test_reserve_is_the_cli_assessment_and_is_ledgered(service):
     assert missing.status_code == 422 and "regime" in {e["field"] for e in missing.json()["errors"]}
 
 
-def test_price_is_the_cli_price(service):
+def test_price_is_the_cli_price(svc):
     args = ["--frequency", "poisson:0.3", "--severity", "lognormal:mu=11.512925465,sigma=2",
             "--deductible", "1000000", "--limit", "9000000", "--principle", "cost_of_capital:0.10"]
     code, out, err = run_cli("price", *args, "--json")
@@ -186,15 +192,40 @@ def test_price_is_the_cli_price(service):
     body = {"frequency": {"family": "poisson", "lam": 0.3},
             "severity": {"family": "lognormal", "mu": 11.512925465, "sigma": 2},
             "layer": {"deductible": 1e6, "limit": 9e6}, "principle": "cost_of_capital:0.10"}
-    r = service.client.post("/v1/price", json=body, headers=service.auth("underwriter"))
+    r = svc.client.post("/v1/price", json=body, headers=svc.auth("underwriter"))
     assert r.status_code == 200, r.text
     assert r.json() == json.loads(out)
-    bad = service.client.post("/v1/price", json={**body, "layer": {"deductible": 1e6, "limt": 9e6}},
-                              headers=service.auth("underwriter"))
+    bad = svc.client.post("/v1/price", json={**body, "layer": {"deductible": 1e6, "limt": 9e6}},
+                              headers=svc.auth("underwriter"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "layer.limt"
 
 
 @pytest.mark.parametrize("role", ["auditor", "admin"])
-def test_price_and_reserve_need_an_underwriting_role(service, role):
-    assert service.client.post("/v1/price", json={}, headers=service.auth(role)).status_code == 403
-    assert service.client.post("/v1/reserve", json={}, headers=service.auth(role)).status_code == 403
+def test_price_and_reserve_need_an_underwriting_role(svc, role):
+    assert svc.client.post("/v1/price", json={}, headers=svc.auth(role)).status_code == 403
+    assert svc.client.post("/v1/reserve", json={}, headers=svc.auth(role)).status_code == 403
+
+
+def test_model_promotion_is_ledgered(make_service, sqlite_url, tmp_path):
+    import shutil
+
+    from tests.service.conftest import ROOT
+
+    reg = tmp_path / "models"
+    shutil.copytree(ROOT / "models", reg)
+    svc = make_service(sqlite_url, registry=str(reg))
+    version = (reg / "risk_scorer" / "DEFAULT").read_text().strip()
+    h = svc.auth("actuary")
+    assert svc.client.post("/v1/models/promote", json={"name": "risk_scorer", "version": version},
+                           headers=svc.auth("underwriter")).status_code == 403
+    r = svc.client.post("/v1/models/promote", json={"name": "risk_scorer", "version": version, "note": "re-affirm"},
+                        headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["promotion"]["to"] == version
+    last = svc.client.get("/v1/ledger", headers=svc.auth("auditor")).json()["entries"][-1]
+    assert last["action"] == "model.promote" and last["detail"]["note"] == "re-affirm"
+    bad = svc.client.post("/v1/models/promote", json={"name": "risk_scorer", "version": "9.9.9"}, headers=h)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "version"
+    entries = svc.client.get("/v1/ledger", headers=svc.auth("auditor")).json()["entries"]
+    assert [e["action"] for e in entries].count("model.promote") == 1  # the refused one left no entry
+    assert svc.client.get("/v1/ledger/verify", headers=svc.auth("auditor")).json()["ok"]

@@ -101,6 +101,7 @@ def need(permission: str):
 
 CanKeysManage = Annotated[Principal, Depends(need("keys:manage"))]
 CanLedgerRead = Annotated[Principal, Depends(need("ledger:read"))]
+CanModelsPromote = Annotated[Principal, Depends(need("models:promote"))]
 CanModelsRead = Annotated[Principal, Depends(need("models:read"))]
 CanPrice = Annotated[Principal, Depends(need("price"))]
 CanQuoteCreate = Annotated[Principal, Depends(need("quote:create"))]
@@ -127,7 +128,7 @@ def _date(text: str | None, field: str) -> dt.date | None:
 
 
 def create_app(database_url: str | None = None, *, rate_limit_per_minute: float = RATE_LIMIT_PER_MINUTE,
-               max_body_bytes: int = MAX_BODY_BYTES, workbench: bool = True) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, workbench: bool = True, registry: str | None = None) -> FastAPI:
     """Build the service on ``database_url`` (migrated to the latest schema on start).
 
     Parameters
@@ -140,12 +141,14 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         Largest request body accepted (413 above).
     workbench : bool
         Also serve the browser workbench under ``/workbench``.
+    registry : str, optional
+        Model registry folder (default: ``$UNDERWRITING_REGISTRY`` or the shipped ``models/``).
     """
     app = FastAPI(title="underwriting service", version=__version__,
                   description="Quotes, reserve assessments and an audit ledger for crypto-exchange hack insurance.")
     db_engine, sessions = open_database(database_url)
     app.state.db_engine = db_engine
-    app.state.store = Store(sessions)
+    app.state.store = Store(sessions, registry)
     app.state.limiter = RateLimiter(rate_limit_per_minute)
     app.state.max_body_bytes = max_body_bytes
 
@@ -246,7 +249,15 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
     @app.get("/v1/models", tags=["models"])
     def get_models(p: CanModelsRead):
         """Registry models: versions and defaults (actuaries)."""
-        return {"models": engine.models()}
+        return {"models": engine.models(registry)}
+
+    @app.post("/v1/models/promote", tags=["models"])
+    async def promote_model(request: Request, p: CanModelsPromote):
+        """Make ``{"name", "version"}`` the default (or ``{"name", "rollback": true}``), as ``underwriting
+        promote`` does, recorded in the ledger (actuaries)."""
+        body = await read_json(request)
+        return _post_response(await run_in_threadpool(app.state.store.promote_model, p, body,
+                                                      request.headers.get("idempotency-key")))
 
     @app.get("/v1/ledger", tags=["ledger"])
     def get_ledger(p: CanLedgerRead, after: Annotated[int, Query(ge=0)] = 0,

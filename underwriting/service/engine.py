@@ -380,11 +380,46 @@ def schema(kind: str) -> dict[str, Any] | None:
     return None if model is None else model.model_json_schema()
 
 
-def models() -> list[dict[str, Any]]:
+def promote(body: Any, registry: str | None = None):
+    """Check a promotion request ``{"name", "version"?, "rollback"?, "note"?}``; return a callable that
+    performs it as ``underwriting promote`` does (returns the registry's history entry)."""
+    from underwriting.registry import Registry
+
+    if not isinstance(body, dict):
+        raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
+    col = _Collector()
+    for k in sorted(set(body) - {"name", "version", "rollback", "note"}):
+        col.add(k, "unknown field (not in the schema; check the spelling)")
+    name, version, rollback, note = body.get("name"), body.get("version"), body.get("rollback", False), body.get("note")
+    if not isinstance(name, str) or not name:
+        col.add("name", "required: the model's name (e.g. risk_scorer)")
+    if not isinstance(rollback, bool):
+        col.add("rollback", "expected true or false")
+    elif bool(version) == bool(rollback):
+        col.add("version", "give a version or rollback: true (not both)")
+    if note is not None and not isinstance(note, str):
+        col.add("note", "expected text")
+    col.raise_any()
+    reg = Registry(registry)
+
+    def run() -> dict[str, Any]:
+        from underwriting.errors import ModelIntegrityError
+
+        try:
+            return reg.rollback(name) if rollback else reg.promote(name, str(version), note=note)
+        except ModelIntegrityError as exc:
+            raise FieldErrors([{"field": "version", "message": str(exc)}]) from None
+        except InputError as exc:
+            raise FieldErrors([{"field": exc.field or "name", "message": exc.message}]) from None
+
+    return run
+
+
+def models(registry: str | None = None) -> list[dict[str, Any]]:
     """The registry's models: name, versions and the default (as ``underwriting models list``)."""
     from underwriting.registry import KINDS, Registry
 
-    reg = Registry(None)
+    reg = Registry(registry)
     out = []
     for name in sorted(KINDS):
         try:

@@ -26,7 +26,8 @@ from underwriting.service.db import ROLES, ApiKey, utcnow
 #: What each role may do.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "underwriter": frozenset({"quote:create", "quote:read", "price", "reserve", "schema"}),
-    "actuary": frozenset({"quote:create", "quote:read", "price", "reserve", "schema", "models:read"}),
+    "actuary": frozenset({"quote:create", "quote:read", "price", "reserve", "schema", "models:read",
+                          "models:promote"}),
     "auditor": frozenset({"quote:read", "ledger:read", "schema"}),
     "admin": frozenset({"keys:manage", "schema"}),
 }

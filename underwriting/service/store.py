@@ -60,8 +60,9 @@ class Result:
 class Store:
     """The service's operations on one database (a session factory)."""
 
-    def __init__(self, sessions: sessionmaker):
+    def __init__(self, sessions: sessionmaker, registry: str | None = None):
         self.sessions = sessions
+        self.registry = registry
         self._write_lock = threading.Lock()  # one writer per process; the database serialises processes
 
     # ---- idempotent POSTs -------------------------------------------------------------------
@@ -200,6 +201,25 @@ class Store:
         """Price a layer (``underwriting price``); not a record, so no ledger entry."""
         return self.post(p, "POST /v1/price", body, idem, engine.price, lambda s, out: (200, out, None),
                          ledgered=False)
+
+    # ---- models ----------------------------------------------------------------------------
+    def promote_model(self, p: Principal, body: Any, idem: str | None = None) -> Result:
+        """Promote (or roll back) a registry model as ``underwriting promote`` does, with a
+        ``model.promote`` ledger entry. The registry change happens inside the database transaction,
+        after the ledger head is locked: if it fails, nothing is recorded; if it succeeds, the entry
+        commits with it (a database failure at that very commit is the one window left)."""
+
+        def prepare(b: Any):
+            return engine.promote(b, self.registry)
+
+        def commit(s: Session, run) -> tuple[int, dict[str, Any], None]:
+            entry = run()
+            led = ledger.append(s, actor=p.key_id, action="model.promote", subject=str(entry.get("name")),
+                                input_hash=str(entry.get("manifest_sha256", "")),
+                                versions={str(entry.get("name")): str(entry.get("to"))}, detail=entry)
+            return 200, {"ledger_seq": led.seq, "promotion": entry}, None
+
+        return self.post(p, "POST /v1/models/promote", body, idem, prepare, commit)
 
     # ---- keys ------------------------------------------------------------------------------
     def create_key(self, p: Principal, body: Any, idem: str | None = None) -> Result:
