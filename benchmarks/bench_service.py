@@ -143,6 +143,20 @@ def run_load(url: str, clients: int, per_client: int) -> dict:
     }
 
 
+def engine_alone(n: int = 10) -> float:
+    """Median seconds of one warm in-process quote (the CLI's ``make_quote``) of the same request:
+    the part of each request's latency that is the quote engine, not the service."""
+    from underwriting.service import engine
+
+    engine.quote(_body(10**9 + 1))  # warm-up
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        engine.quote(_body(i))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> str:
     from underwriting.fileio import atomic_write_text
 
@@ -180,6 +194,12 @@ def main(argv: list[str] | None = None) -> str:
     for name, r in rows:
         lines.append(f"| {name} | {r['requests']} | {r['errors']} | {r['lost']} | {r['duplicated']} | "
                      f"{'yes' if r['ledger_verified'] else 'NO'} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['qps']:.1f} |")
+    eng_s = engine_alone()
+    lines += ["", f"The quote engine alone (in process, one warm quote, median of 10): {1000 * eng_s:.0f} ms, so one "
+              f"process serving quotes on one core tops out near {1 / eng_s:.1f} quotes/s; the rest of each "
+              "latency is queueing behind the other clients' quotes. The service targets need the engine's fast "
+              "warm quote (another issue). Command: `python benchmarks/bench_service.py "
+              + " ".join(argv or sys.argv[1:]) + "`."]
     if not pg:
         lines += ["", "PostgreSQL not measured: $UNDERWRITING_TEST_POSTGRES_URL was not set (run through `.ci/run`)."]
     for name, r in rows:
