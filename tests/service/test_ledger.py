@@ -106,3 +106,11 @@ def test_keys_create_prints_a_working_key_once(sqlite_url, make_service):
     assert code == 2 and "--role" in err
     code, _, err = run_cli("keys", "create", "--role", "admin", "--database", "nosuchdb://x")
     assert code == 2 and "--database" in err and "Traceback" not in err
+
+
+def test_cli_roles_match_the_service_roles():
+    from underwriting.cli.apikeys import ROLES as CLI_ROLES
+    from underwriting.service.db import ROLES
+    from underwriting.service.keys import PERMISSIONS
+
+    assert CLI_ROLES == ROLES == tuple(PERMISSIONS)
