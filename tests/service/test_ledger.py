@@ -114,3 +114,10 @@ def test_cli_roles_match_the_service_roles():
     from underwriting.service.keys import PERMISSIONS
 
     assert CLI_ROLES == ROLES == tuple(PERMISSIONS)
+
+
+def test_serve_refuses_a_bad_database_url_before_starting():
+    code, _, err = run_cli("serve", "--database", "nosuchdb://x", "--port", "1")
+    assert code == 2 and "--database" in err and "Traceback" not in err
+    code, _, err = run_cli("serve", "--port", "99999")
+    assert code == 2 and "--port" in err

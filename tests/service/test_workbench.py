@@ -132,3 +132,11 @@ def test_auditors_browse_the_ledger_underwriters_do_not(svc):
     r = svc.client.post("/workbench/quotes", data={}, files={"submission_file": ("a.json", b"{}")},
                         follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_the_rate_limit_applies_to_workbench_quotes(make_service, sqlite_url):
+    svc = make_service(sqlite_url, rate_limit_per_minute=1)
+    sign_in(svc, "underwriter")
+    assert upload(svc).status_code == 303
+    r = upload(svc)
+    assert r.status_code == 429 and "rate limit" in r.text and int(r.headers["retry-after"]) >= 1

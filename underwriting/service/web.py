@@ -57,6 +57,17 @@ def _signin_redirect() -> RedirectResponse:
     return RedirectResponse("/workbench/signin", status_code=303)
 
 
+def _limited(request: Request, p: Principal) -> HTMLResponse | None:
+    """The per-key rate limit of the API applies to the workbench's quotes too."""
+    wait = request.app.state.limiter.take(p.key_id)
+    if wait <= 0:
+        return None
+    resp = _page(request, "message.html", 429, title="Too many requests",
+                 message=f"This key's rate limit is reached; try again in {max(1, round(wait))} s.")
+    resp.headers["Retry-After"] = str(max(1, round(wait)))
+    return resp
+
+
 def _forbidden(request: Request, what: str) -> HTMLResponse:
     return _page(request, "message.html", 403, title="Not allowed",
                  message=f"Your role may not {what}.")
@@ -155,6 +166,8 @@ async def create_quote(request: Request):
         return _signin_redirect()
     if not p.can("quote:create"):
         return _forbidden(request, "create quotes")
+    if (limited := _limited(request, p)) is not None:
+        return limited
     form = await request.form()
     opts, values = _options(form)
     body: dict[str, Any] = {"options": opts}
@@ -303,6 +316,8 @@ async def questionnaire_submit(request: Request):
         return _signin_redirect()
     if not p.can("quote:create"):
         return _forbidden(request, "create quotes")
+    if (limited := _limited(request, p)) is not None:
+        return limited
     form = await request.form()
     ctx = _questionnaire_ctx()
     sub, raw, errs = build_from_form(ctx["fields"], form)
