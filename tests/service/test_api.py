@@ -229,3 +229,19 @@ def test_model_promotion_is_ledgered(make_service, sqlite_url, tmp_path):
     entries = svc.client.get("/v1/ledger", headers=svc.auth("auditor")).json()["entries"]
     assert [e["action"] for e in entries].count("model.promote") == 1  # the refused one left no entry
     assert svc.client.get("/v1/ledger/verify", headers=svc.auth("auditor")).json()["ok"]
+
+
+def test_an_internal_error_is_a_500_problem_and_logs_no_content(svc, monkeypatch, caplog):
+    from underwriting.service import engine
+
+    def boom(body):
+        raise RuntimeError(f"broken while reading {body['submission']['exchange']['name']}")
+
+    monkeypatch.setattr(engine, "quote", boom)
+    client = svc.client.__class__(svc.app, raise_server_exceptions=False)
+    r = client.post("/v1/quotes", json=quote_body(), headers=svc.auth("underwriter"))
+    assert r.status_code == 500 and r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["detail"].startswith("RuntimeError")
+    logged = caplog.text + r.text
+    assert "Sakura" not in logged and svc.keys["underwriter"] not in logged
+    assert "internal error on POST /v1/quotes: RuntimeError" in caplog.text

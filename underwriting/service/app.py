@@ -179,11 +179,16 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
     async def _http(request: Request, exc: StarletteHTTPException):
         return problem_response(Problem(exc.status_code, str(exc.detail)), request.url.path)
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception):
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem_response(Problem(500, "Internal error", f"{type(exc).__name__} (see the server log)"),
-                                request.url.path)
+    @app.middleware("http")
+    async def internal_errors(request: Request, call_next):
+        # an unexpected error becomes a 500 problem; the log names the error type only, never its
+        # message or traceback (they may quote a submission or a key)
+        try:
+            return await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+            return problem_response(Problem(500, "Internal error", f"{type(exc).__name__} (see the server log)"),
+                                    request.url.path)
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
