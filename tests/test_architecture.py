@@ -23,7 +23,7 @@ LAYERS = {
     "reserve": 7,
     "quoting": 8, "report": 8, "document": 8,
     "lifecycle": 9, "portfolio": 9, "models_build": 9,
-    "cli": 10, "api": 10, "__main__": 10, "__init__": 0,
+    "cli": 10, "api": 10, "service": 10, "__main__": 10, "__init__": 0,
 }
 HEAVY = {"pandas", "numpy", "scipy", "sklearn", "lifelines", "matplotlib", "joblib", "pyarrow", "pydantic"}
 

@@ -1,4 +1,5 @@
-"""Signing keys of the model registry: generate a key pair, trust a public key, list trusted keys.
+"""Keys: registry signing keys (generate a key pair, trust a public key, list trusted keys) and the
+service's API keys (``keys create --role R``, see :mod:`underwriting.cli.apikeys`).
 
 Every version and promotion a writer publishes is signed with its key (``UNDERWRITING_SIGNING_KEY``
 or the user's ``signing_key.pem``); readers accept only signatures by keys in their keyring: the
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-#: action -> (function name in this module, help); the service branch adds ``create`` (API keys).
+#: action -> help; ``create`` (service API keys) lives in :mod:`underwriting.cli.apikeys`.
 ACTIONS = {
+    "create": "create a service API key with a role (printed once, stored hashed)",
     "generate": "make an Ed25519 signing key pair (private key mode 0600) and trust its public key",
     "trust": "trust a public key file (PEM): registries it signs are accepted",
     "list": "list trusted keys (the release key shipped in the package and yours)",
@@ -28,9 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("file", metavar="FILE", help="public key (PEM, Ed25519)")
     a = sub.add_parser("list", help=ACTIONS["list"])
     a.add_argument("--json", action="store_true", help="print JSON")
+    from underwriting.cli.apikeys import add_create_parser
+
+    add_create_parser(sub)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.keys_action == "create":
+        from underwriting.cli.apikeys import run_create
+
+        return run_create(args)
     return {"generate": _generate, "trust": _trust, "list": _list}[args.keys_action](args)
 
 

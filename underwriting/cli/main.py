@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reserve": ("underwriting.cli.reserve", "the reserve requirement under a regime and the credit policies earn"),
     "compare-reserve": ("underwriting.cli.compare_reserve", "insurance versus cash: the cheapest compliant programme"),
     "keys": ("underwriting.cli.keys", "registry signing keys: generate, trust, list"),
+    "serve": ("underwriting.cli.serve", "run the quote service: API, workbench and audit ledger"),
+    "ledger": ("underwriting.cli.ledger", "verify or export the service's audit ledger"),
 }
 
 

@@ -1,0 +1,78 @@
+"""Run the quote service: the ``/v1`` API, the workbench and the audit ledger (FastAPI on uvicorn).
+
+The database is SQLite in ``./underwriting-data`` by default (or ``$UNDERWRITING_DATABASE``); give
+``--database postgresql+psycopg://user@host/db`` for a team server. OpenAPI is served at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from underwriting.errors import InputError
+
+
+def _port(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 < v < 65536:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535, got {text!r}")
+    return v
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return v
+
+
+def add_database_arg(p: argparse.ArgumentParser) -> None:
+    """``--database URL`` (shared by serve, ledger and keys create)."""
+    p.add_argument("--database", metavar="URL",
+                   help="SQLAlchemy URL (default: $UNDERWRITING_DATABASE, else sqlite in ./underwriting-data; "
+                        "PostgreSQL: postgresql+psycopg://user@host:port/db)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_database_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    p.add_argument("--rate-limit", type=_positive, default=600, metavar="N",
+                   help="requests a minute allowed per API key (default 600; 0: no limit)")
+    p.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
+                   help="largest request body accepted (default 1000000)")
+    p.add_argument("--no-workbench", action="store_true", help="serve the API only, not the browser workbench")
+
+
+def open_cli_database(url: str | None):
+    """Open (and migrate) the database for a command; a bad URL or an unreachable server is an input error."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from underwriting.service.db import open_database, redact_url
+
+    try:
+        return open_database(url)
+    except (SQLAlchemyError, ImportError, OSError) as exc:  # bad URL, server unreachable, driver missing
+        shown = redact_url(url) if url else "(default)"
+        raise InputError(f"cannot open database {shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                         field="--database") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from underwriting.service.app import create_app
+
+    if args.max_body <= 0:
+        raise InputError("must be a positive number of bytes", field="--max-body")
+    engine, _ = open_cli_database(args.database)  # a bad URL is reported before the server starts
+    engine.dispose()
+    app = create_app(args.database, rate_limit_per_minute=args.rate_limit, max_body_bytes=args.max_body,
+                     workbench=not args.no_workbench)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
