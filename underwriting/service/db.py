@@ -118,7 +118,7 @@ def default_url() -> str:
         return os.environ[DATABASE_ENV]
     folder = Path(os.environ.get(DATA_ENV) or "underwriting-data")
     folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(folder / 'underwriting.sqlite3').resolve()}"
+    return f"sqlite:///{(folder / 'service.sqlite3').resolve()}"
 
 
 def make_engine(url: str | None = None) -> Engine:
