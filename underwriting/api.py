@@ -232,8 +232,8 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
-    from underwriting.reserve.jurisdictions import default_regime
     from underwriting.quoting import assess_reserve
+    from underwriting.reserve.jurisdictions import default_regime
 
     sub = load_submission(submission)
     if as_of is not None:

@@ -45,6 +45,7 @@ from underwriting.domain.vocabulary import (
 from underwriting.errors import InputError
 from underwriting.pricing.premium import DEFAULT_PRINCIPLE
 
+
 @dataclass(frozen=True)
 class PricingBasis:
     """How a technical price becomes a premium (assumptions a user can change).
