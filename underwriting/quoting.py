@@ -236,6 +236,7 @@ def make_quote(
     frequency_model: str = "survival",
     basis: PricingBasis | None = None,
     registry: Any = None,
+    currency: str | None = None,
 ) -> Quote:
     """Quote one submission under one set of policy terms.
 
@@ -243,8 +244,9 @@ def make_quote(
     ----------
     sub : Submission
         Validated submission; its ``exposure.currency`` is the quote currency.
-    terms : PolicyTerms, optional
-        Policy terms; default :func:`default_terms` (ground-up cover, no reserve credit).
+    terms : PolicyTerms or Programme, optional
+        Policy terms of one layer, or a tower of layers priced together on one loss model; default
+        :func:`default_terms` (ground-up cover, no reserve credit).
     regime : str, optional
         Regime id or regime TOML path; default from the jurisdiction (:func:`default_regime`).
     seed : int
@@ -257,42 +259,73 @@ def make_quote(
         Premium principle and loads.
     registry : Registry, optional
         Model registry of the scorer and the survival model (default: :func:`underwriting.registry.default_root`).
+    currency : str, optional
+        Quote currency (any with a known rate); default the submission's. The exposure is converted at
+        the as-of year's rates, every rate recorded in ``fx``.
 
     Returns
     -------
     Quote
-        Amounts in the submission's currency; ``inputs`` holds everything needed to recompute it.
+        Amounts in the quote currency; ``inputs`` holds everything needed to recompute it. Layers,
+        defence block and guard rails: :mod:`underwriting.programme`.
     """
-    from underwriting.pricing.premium import Loadings, price_perils
+    from underwriting import programme as prog
 
     basis = basis or PricingBasis()
     user_terms = terms is not None
     terms = terms or default_terms(sub)
+    tower = terms if hasattr(terms, "layers") else None
+    layers = prog.layer_terms(terms)
+    terms = layers[0]  # the loss model's window and perils: every layer of a tower shares the period
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
+    orig_sub = sub
+    if currency is not None and currency.upper() != sub.currency:
+        sub = prog.submission_in_currency(sub, currency.upper(), fx)
     score, shared = _score(sub, fx, registry)
     lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, features=shared, registry=registry)
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
+    warnings = prog.check_terms(layers, sub, policy_per_sub=t_rate / q_rate, prefix=tower is not None)
+    fx_used = list(lm.fx_used)
+    if orig_sub is not sub and orig_sub.currency != "USD":
+        r = fx.rate(orig_sub.currency, sub.as_of.year)
+        fx_used.insert(0, {"currency": r.currency if hasattr(r, "currency") else orig_sub.currency,
+                           "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source,
+                           "purpose": f"submission amounts converted from {orig_sub.currency} to {sub.currency}"})
     version = score.model.get("version", "?")
     methods = {"risk_score": f"risk_scorer {version} (calibrated logistic; posture "
                              "effects learned from synthetic data)", **lm.methods}
     versions = {"risk_scorer": f"{version}@{str(score.model.get('sha256', ''))[:12]}",
                 **lm.versions, "underwriting": __version__}
 
-    loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
+    priced_layers: list[Any] = []
     if lm.perils:
-        priced = price_perils(list(lm.perils), lm.layer, principle=basis.principle, level=basis.level,
-                              loadings=loads, method="fft", random_state=seed)
-        el, sd, tv, prem = priced.expected_loss, priced.std, priced.tvar, priced.premium
-        comps = {k: v * q_rate for k, v in priced.components.to_dict().items() if k != "total"}
-        mcheck = MomentCheck(ok=bool(priced.moment_check), method=priced.method)
-        phi = lm.layer.reinstatement_factor(priced.distribution)
-        methods["aggregate"] = f"{priced.method} compound over {len(lm.perils)} perils"
+        priced_layers = prog.price_layers(lm.perils, [(t, t.to_layer(t_rate)) for t in layers], basis=basis,
+                                          seed=seed, policy_per_usd=t_rate, warnings=warnings)
+        first = priced_layers[0].priced
+        el = sum(lp.priced.expected_loss for lp in priced_layers)
+        sd = sum(lp.priced.std for lp in priced_layers)
+        tv = sum(lp.priced.tvar for lp in priced_layers)
+        prem = sum(lp.premium for lp in priced_layers)
+        comps: dict[str, float] = {}
+        for lp in priced_layers:
+            for k, v in lp.components.items():
+                if k != "total":
+                    comps[k] = comps.get(k, 0.0) + v * q_rate
+        mcheck = MomentCheck(ok=all(bool(lp.priced.moment_check) for lp in priced_layers), method=first.method)
+        # φ of the tower: expected reinstatement premiums over the upfront premium
+        phi = (sum(lp.layer.reinstatement_factor(lp.priced.distribution) * lp.premium for lp in priced_layers) / prem
+               if prem > 0 else 0.0)
+        methods["aggregate"] = f"{first.method} compound over {len(lm.perils)} perils"
+        if tower is not None:
+            methods["aggregate"] += (f", each of {len(layers)} layers on the same loss model (tower std and TVaR: "
+                                     "comonotonic sums of the layers')")
     else:
         el = sd = tv = prem = 0.0
         comps, mcheck, phi = {}, MomentCheck(ok=True, method="none (no covered peril)"), 0.0
         methods["aggregate"] = "none: the policy covers no peril with a breach record"
 
-    reserve = _reserve_block(sub, terms if user_terms else None, regime, fx)
+    reserve_fx: list[dict[str, Any]] = []
+    reserve = _reserve_block(sub, layers if user_terms else None, regime, fx, fx_out=reserve_fx)
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
 
@@ -304,7 +337,15 @@ def make_quote(
         "aggregate_limit": None if terms.aggregate_limit is None else terms.aggregate_limit * conv,
         "coinsurance": terms.coinsurance, "perils_covered": list(lm.covered), "default_terms": not user_terms,
     }
-    cover_usd = terms.limit * terms.coinsurance / t_rate
+    if terms.attachment > 0:
+        terms_out["attachment"] = terms.attachment * conv
+    if terms.minimum_premium > 0:
+        terms_out["minimum_premium"] = terms.minimum_premium * conv
+    if terms.sublimits:
+        terms_out["sublimits"] = {k: v * conv for k, v in terms.sublimits.items()}
+    if tower is not None:
+        terms_out = prog.programme_terms(tower, conv, lm.covered)
+    cover_usd = sum(t.limit * t.coinsurance for t in layers) / t_rate
     cal = record_calibration()
     freq = lm.frequency
     assumptions = [
@@ -316,16 +357,33 @@ def make_quote(
         f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
         " (custody mix of the record)",
     ] + list(freq.assumptions)
-    inputs = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
+    used = {u["currency"] for u in fx_used} | {sub.currency, orig_sub.currency} | {
+        c for u in reserve_fx for c in (u.get("from_currency"), u.get("to_currency"))}
+    warnings += prog.unused_fx_warnings(fx_rates or {}, used)
+    inputs = {"submission": orig_sub.model_dump(mode="json"),
+              "terms": (tower or terms).model_dump(mode="json") if user_terms else None,
               "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
               "frequency_model": frequency_model, "basis": asdict(basis)}
+    if orig_sub is not sub:
+        inputs["currency"] = sub.currency
+    defence: dict[str, Any] = {"severity": prog.severity_block(cal.severity_fit), "perils": [], "p_attach": 0.0,
+                               "p_exhaust": 0.0, "layers": [],
+                               "ep_points": [{"return_period": rp, "oep": 0.0, "aep": 0.0}
+                                             for rp in prog.EP_RETURN_PERIODS]}
+    if priced_layers:
+        defence.update(perils=prog.perils_block(lm.perils, priced_layers, q_rate),
+                       p_attach=max(lp.priced.prob_attach for lp in priced_layers),
+                       p_exhaust=min(lp.priced.prob_exhaust for lp in priced_layers),
+                       ep_points=prog.ep_points(priced_layers, q_rate),
+                       layers=prog.layer_blocks(priced_layers, q_rate, t_rate))
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
         risk_score=score.risk_score, risk_band=score.band, p_breach_1y=freq.p_breach_1y,
         expected_breaches_term=freq.expected_breaches, expected_loss=el * q_rate, std=sd * q_rate,
         tvar_995=tv * q_rate, premium=prem * q_rate, premium_components=comps, reinstatement_factor=phi,
         rate_on_line=(prem / cover_usd) if cover_usd > 0 else None,
-        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=list(lm.fx_used),
+        terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=fx_used, warnings=warnings,
+        **defence,
         reasons=score.reasons, score=score, frequency=FrequencyBlock.from_estimate(freq, frequency_model),
         moment_check=mcheck, versions=versions, seed=seed, inputs=inputs, input_hash=hash_inputs(inputs),
     )
@@ -395,7 +453,8 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
     return fe, methods, versions
 
 
-def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:
+def _reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None, regime: str | None, fx: FxTable,
+                   *, fx_out: list[dict[str, Any]] | None = None) -> ReserveBlock:
     from underwriting.reserve.assessment import assess
     from underwriting.reserve.jurisdictions import default_regime, regime_note
 
@@ -403,8 +462,10 @@ def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | Non
     if reg is None:
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
                             note=regime_note(sub.exchange.jurisdiction))
-    a = assess(sub, [terms] if terms is not None else [], reg, fx)
+    a = assess(sub, [] if terms is None else list(terms) if isinstance(terms, list) else [terms], reg, fx)
     d = a.to_dict()
+    if fx_out is not None:
+        fx_out.extend(d.get("fx", []))
     note = None if terms is not None else "no policy given: requirement only (pass --terms for the credit)"
     return ReserveBlock(regime=d["regime"], regime_version=d.get("regime_version"), requirement=d["requirement"],
                         credit=d["credit"], credit_share=d["credit_share"], residual_cash=d["residual_cash"],

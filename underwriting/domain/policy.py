@@ -2,7 +2,20 @@
 
 One flat, validated object serves both the pricing engine (layer terms) and the reserve engine
 (insurer, term and cancellation tests). Amounts are in ``currency``. ``limit`` is the width of
-per-occurrence cover above ``deductible`` ("9M xs 1M" is ``deductible = 1e6, limit = 9e6``).
+per-occurrence cover above the layer's attachment point ("9M xs 1M" is ``deductible = 1e6, limit = 9e6``).
+
+Primary and excess layers. A primary layer attaches at the insured's ``deductible`` (its retention):
+``limit xs deductible``, the deductible below the limit. An excess layer gives ``attachment``, the
+ground-up loss per occurrence above which it pays (``attachment = 200e6, limit = 50e6`` is "50m xs
+200m"; the attachment may exceed the limit). The insured's ``deductible`` then stays its retention at
+the bottom of the programme, part of what lies below the attachment (the retention plus the
+underlying layers), so it must not exceed the attachment and does not move the layer: the layer pays
+``min((X - attachment)+, limit)`` for an occurrence ``X``. :attr:`PolicyTerms.attachment_point` is the
+one attachment both engines use (pricing and the reserve tower). ``attachment = 0`` (the default)
+leaves a policy exactly as before.
+
+A programme (tower) of several layers in one file is a :class:`Programme`: the shared fields at the
+top and one ``[[layers]]`` table per layer with the fields that differ (at least ``limit``).
 """
 
 from __future__ import annotations
@@ -10,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from underwriting.domain._base import Amount, Count, Flag, Share, Strict
 from underwriting.domain.currency import CurrencyCode, FxTable
@@ -45,8 +58,15 @@ class PolicyTerms(Strict):
 
     Attributes
     ----------
-    deductible, limit : float
-        Per-occurrence retention and width of cover above it, in ``currency``.
+    deductible : float
+        The insured's per-occurrence retention, in ``currency``; a primary layer attaches there.
+    attachment : float
+        Ground-up per-occurrence attachment of an excess layer (0: a primary layer, attaching at the
+        deductible); may exceed the limit; the deductible must not exceed it.
+    limit : float
+        Width of per-occurrence cover above the attachment point.
+    minimum_premium : float
+        Floor on the upfront premium of this layer, in ``currency`` (0: none).
     aggregate_deductible, aggregate_limit : float
         Annual aggregate retention and cap on the insurer's payments (``None``: no cap).
     coinsurance : float
@@ -65,7 +85,11 @@ class PolicyTerms(Strict):
     claims_payment_days: Count = Field(default=30, ge=0, le=3650, description="Days to pay a valid claim.")
     currency: CurrencyCode
     deductible: Amount = 0.0
+    attachment: Amount = Field(default=0.0, description="Ground-up per-occurrence attachment of an excess layer "
+                               "('limit xs attachment'; 0: a primary layer attaching at the deductible). May exceed the "
+                               "limit; the deductible (the insured's retention) must not exceed it.")
     limit: Amount
+    minimum_premium: Amount = Field(default=0.0, description="Floor on the layer's upfront premium (policy currency).")
     aggregate_deductible: Amount = 0.0
     aggregate_limit: Amount | None = None
     coinsurance: Share = 1.0
@@ -81,8 +105,13 @@ class PolicyTerms(Strict):
     def _consistent(self) -> PolicyTerms:
         if self.limit <= 0:
             raise ValueError("limit: must be positive")
-        if self.deductible >= self.limit:
-            raise ValueError(f"deductible {self.deductible:,.2f} must be below the per-occurrence limit {self.limit:,.2f}")
+        if self.attachment > 0:
+            if self.deductible > self.attachment:
+                raise ValueError(f"deductible {self.deductible:,.2f} (the insured's retention) must not exceed the "
+                                 f"attachment {self.attachment:,.2f} of the excess layer")
+        elif self.deductible >= self.limit:
+            raise ValueError(f"deductible {self.deductible:,.2f} must be below the per-occurrence limit {self.limit:,.2f} "
+                             "(for an excess layer 'limit xs attachment' give attachment instead)")
         if self.expiry <= self.inception:
             raise ValueError(f"expiry {self.expiry} must be after inception {self.inception}")
         if self.aggregate_limit is not None and self.aggregate_limit < self.limit:
@@ -97,6 +126,21 @@ class PolicyTerms(Strict):
         if self.reinsured_out and not self.captive:
             raise ValueError("reinsured_out: only meaningful for a captive (set captive = true)")
         return self
+
+    @model_serializer(mode="wrap")
+    def _drop_new_defaults(self, handler):
+        # fields added after policies were archived (attachment, minimum_premium) are left out at their
+        # defaults, so an existing policy dumps, hashes and quotes exactly as before
+        d = handler(self)
+        for k in ("attachment", "minimum_premium"):
+            if k in d and not d[k]:
+                del d[k]
+        return d
+
+    @property
+    def attachment_point(self) -> float:
+        """Ground-up per-occurrence loss above which the layer pays: ``attachment`` if given, else ``deductible``."""
+        return self.attachment if self.attachment > 0 else self.deductible
 
     @property
     def term_years(self) -> float:
@@ -118,7 +162,7 @@ class PolicyTerms(Strict):
         Returns
         -------
         Layer
-            Per-occurrence deductible and limit, aggregate deductible and limit, share
+            Per-occurrence attachment point (:attr:`attachment_point`) and limit, aggregate deductible and limit, share
             (coinsurance), reinstatements and their premium, sub-limits and the term in years.
         """
         from underwriting.pricing.layers import Layer
@@ -135,15 +179,81 @@ class PolicyTerms(Strict):
         def conv(x: float | None) -> float | None:
             return None if x is None else x / rate
 
-        return Layer(deductible=conv(self.deductible), limit=conv(self.limit),
+        return Layer(deductible=conv(self.attachment_point), limit=conv(self.limit),
                      agg_deductible=conv(self.aggregate_deductible), agg_limit=conv(self.aggregate_limit),
                      share=self.coinsurance, reinstatements=self.reinstatements,
                      reinstatement_premium=self.reinstatement_premium_pct,
                      sublimits={k: v / rate for k, v in self.sublimits.items()}, term_years=self.term_years)
 
 
+#: Most layers one programme file may hold (a real crypto tower has a handful).
+MAX_LAYERS = 20
+
+
+class Programme(Strict):
+    """A tower of layers written in one file, priced together with the same loss model.
+
+    The file has the fields every layer shares at the top (insurer, dates, currency, perils...) and one
+    ``[[layers]]`` table per layer with the fields that differ (at least ``limit``; usually
+    ``attachment``, and ``policy_id``, default ``<programme_id>-L<n>``). Each layer is validated as a
+    full :class:`PolicyTerms` (errors name ``layers.<i>.<field>``, counting from 0). Every layer must
+    share the currency and the policy period (one loss model serves them all).
+
+    Attributes
+    ----------
+    programme_id : str
+        Name of the programme (the top-level ``policy_id`` or ``programme_id``).
+    layers : list of PolicyTerms
+        The layers, bottom first as written.
+    """
+
+    programme_id: str = Field(default="programme", min_length=1, max_length=100)
+    layers: list[PolicyTerms] = Field(min_length=1, max_length=MAX_LAYERS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_shared(cls, data):
+        if not isinstance(data, dict) or "layers" not in data:
+            return data
+        shared = {k: v for k, v in data.items() if k not in ("layers", "programme_id")}
+        pid = data.get("programme_id", shared.get("policy_id", "programme"))
+        shared.pop("policy_id", None)
+        raw = data["layers"]
+        if not isinstance(raw, list):
+            return {"programme_id": pid, "layers": raw}
+        layers = []
+        for i, lay in enumerate(raw):
+            if isinstance(lay, dict):
+                lay = {**shared, "policy_id": f"{pid}-L{i + 1}", **lay}
+            layers.append(lay)
+        return {"programme_id": pid, "layers": layers}
+
+    @model_validator(mode="after")
+    def _one_period(self) -> Programme:
+        first = self.layers[0]
+        for i, lay in enumerate(self.layers[1:], start=1):
+            for f in ("currency", "inception", "expiry"):
+                if getattr(lay, f) != getattr(first, f):
+                    raise ValueError(f"layers.{i}.{f}: every layer of a programme shares the {f} of the first "
+                                     f"({getattr(first, f)}); got {getattr(lay, f)}")
+        ids = [lay.policy_id for lay in self.layers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("layers: two layers have the same policy_id")
+        return self
+
+
 def load_policy(path: str) -> PolicyTerms:
-    """Read and validate a policy terms file (TOML or JSON)."""
+    """Read and validate a policy terms file (TOML or JSON) of one layer."""
     from underwriting.domain.validation import read_validated
 
     return read_validated(PolicyTerms, path)
+
+
+def load_terms(path: str) -> PolicyTerms | Programme:
+    """Read a policy file: a :class:`Programme` when it has ``[[layers]]``, else one :class:`PolicyTerms`."""
+    from underwriting.domain.validation import validate_model
+    from underwriting.fileio import read_document
+
+    data = read_document(path)
+    model = Programme if isinstance(data, dict) and "layers" in data else PolicyTerms
+    return validate_model(model, data, source=str(path))

@@ -118,6 +118,65 @@ class ReserveBlock(_Block):
     note: str | None = None
 
 
+class GofBlock(_Block):
+    """Goodness of fit of the severity the quote uses."""
+
+    test: str = Field(description="The test of `statistic` ('anderson_darling').")
+    statistic: float = Field(description="Anderson-Darling A² against the left-truncated fitted CDF.")
+    p_value: float = Field(description="p-value of `statistic` (method in `p_value_method`).")
+    p_value_method: str
+    ks_statistic: float
+    ks_p_value: float = Field(description="Nominal Kolmogorov-Smirnov p-value.")
+
+
+class SeverityBlock(_Block):
+    """The ground-up severity fitted to public losses (USD), before the custody-tier cap."""
+
+    family: str
+    parameters: dict[str, float] = Field(description="Fitted parameters (USD scale).")
+    currency: str = Field(description="Currency of the fitted amounts (USD).")
+    threshold: float = Field(description="Reporting threshold of the left truncation (USD).")
+    n: int = Field(description="Number of public losses fitted.")
+    aic: float
+    gof: GofBlock
+
+
+class PerilBlock(_Block):
+    """One covered peril: expected breaches of that kind in the term and the insured loss they cause."""
+
+    name: str
+    expected_count: float = Field(description="Expected occurrences over the term (ground up).")
+    expected_loss: float = Field(description="Expected insured loss over the term (quote currency, all layers).")
+
+
+class EpPoint(_Block):
+    """Loss exceeded once per `return_period` terms (quote currency, insurer's share, all layers)."""
+
+    return_period: float = Field(description="In policy terms (years for a one-year policy).")
+    oep: float = Field(description="Largest single occurrence payment (before aggregate terms).")
+    aep: float = Field(description="Total payments over the term (after aggregate terms).")
+
+
+class LayerBlock(_Block):
+    """One layer's result (quote currency); a single policy has one, a tower one per layer."""
+
+    policy_id: str
+    label: str = Field(description="'limit xs attachment' in the policy currency.")
+    attachment: float = Field(description="Ground-up per-occurrence attachment point.")
+    limit: float
+    coinsurance: float
+    expected_loss: float
+    std: float
+    tvar_995: float
+    premium: float
+    minimum_premium: float
+    premium_components: dict[str, float]
+    rate_on_line: float | None
+    p_attach: float
+    p_exhaust: float
+    risk_load_floored: bool = Field(description="The risk load was negative and floored at 0 (see warnings).")
+
+
 class Quote(BaseModel):
     """A priced quote for one exchange and one set of policy terms (amounts in ``currency``)."""
 
@@ -148,6 +207,15 @@ class Quote(BaseModel):
     frequency: FrequencyBlock = Field(description="Breach frequency over the term and its method.")
     portfolio: CapitalBlock | None = Field(default=None, description="Capital load from a book (quote --portfolio).")
     moment_check: MomentCheck
+    severity: SeverityBlock | None = Field(default=None, description="The severity used and its goodness of fit.")
+    perils: list[PerilBlock] | None = Field(default=None, description="Expected count and insured loss by peril.")
+    p_attach: float | None = Field(default=None, description="P(the insurer pays anything in the term); for a "
+                                   "tower, of its lowest-reaching layer.")
+    p_exhaust: float | None = Field(default=None, description="P(the limit is used up in the term); for a tower, "
+                                    "of its least-exhausted layer.")
+    ep_points: list[EpPoint] | None = Field(default=None, description="OEP and AEP at 10-250 year return periods.")
+    layers: list[LayerBlock] | None = Field(default=None, description="Per-layer results (one for a single policy).")
+    warnings: list[str] = Field(default_factory=list, description="Unusual terms or results the underwriter must see.")
     versions: dict[str, str]
     seed: int
     inputs: dict[str, Any] = Field(description="Everything needed to recompute the quote (submission, terms, "

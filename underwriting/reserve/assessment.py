@@ -357,7 +357,7 @@ def assess(
                                 f"{p.source} [{p.status}]", pol.policy_id, p.status))
                 factor *= 1.0 - h
         purpose = f"policy {pol.policy_id} layer"
-        att = log.convert(pol.deductible + pol.aggregate_deductible, pol.currency, req.currency, purpose)
+        att = log.convert(pol.attachment_point + pol.aggregate_deductible, pol.currency, req.currency, purpose)
         lim = log.convert(pol.limit, pol.currency, req.currency, purpose)
         widths = {}
         for cell in cells:

@@ -1,0 +1,288 @@
+"""Policy structure and the quote's defence: layers and towers, guard rails, currency, defence block.
+
+:func:`underwriting.quoting.make_quote` calls these functions; they hold the logic of issue #16 so the
+pipeline itself stays short.
+
+* **Layers and towers.** One :class:`~underwriting.domain.policy.PolicyTerms` is one layer; a
+  :class:`~underwriting.domain.policy.Programme` is a tower of them. Every layer is priced on the
+  same loss model (the same perils, counts and severities, in USD) by
+  :func:`underwriting.pricing.premium.price_perils`; the quote's expected loss and premium are the
+  sums over the layers (expected values add). The standard deviation and TVaR of a tower are the sums
+  of the layers' (comonotonic sums: upper bounds, since both are subadditive); the OEP of a tower at a
+  return period is the sum of the layers' (each layer's largest occurrence payment comes from the same
+  largest ground-up loss) and the AEP the comonotonic sum.
+* **Guard rails.** Terms that make the cover unreachable or worthless are refused (exit 2, naming the
+  field): a limit or sub-limit below one unit of the policy currency, a layer attaching at or above
+  the exchange's customer assets (no single loss can reach it: the severity is capped by them), and
+  an aggregate deductible no modelled term's losses reach (P(attach) = 0). Merely unusual terms are
+  quoted with a warning: a layer reached less than once in :data:`RARE_ATTACH_TERMS` terms. The
+  premium never falls below the expected loss and a risk load is never negative: a principle whose
+  discretised value falls below the mean (a layer far narrower than the grid's bucket) is floored at
+  the expected loss, and the quote says so.
+* **Currency.** A quote in another currency than the submission's converts the exposure at the
+  as-of year's rate (recorded), prices in USD as always and converts the results.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from underwriting.errors import InputError
+
+__all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
+           "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "layer_blocks",
+           "programme_terms", "unused_fx_warnings"]
+
+#: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
+EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
+#: A layer reached less often than once in this many terms is quoted with a warning.
+RARE_ATTACH_TERMS = 10_000.0
+#: Below this P(attach) the cover is unreachable (refused): the aggregate loss grid holds no mass there.
+UNREACHABLE_P = 1e-12
+
+
+def submission_in_currency(sub: Any, currency: str, fx: Any) -> Any:
+    """The submission with its exposure amounts converted into ``currency`` at the as-of year's rates.
+
+    ``fx`` is an :class:`~underwriting.domain.currency.FxTable`. Amounts are multiplied by
+    ``rate(currency) / rate(submission currency)`` (both in units per USD), so their USD value,
+    and with it every model input, is unchanged.
+    """
+    if currency == sub.currency:
+        return sub
+    year = sub.as_of.year
+    k = fx.rate(currency, year).units_per_usd / fx.rate(sub.currency, year).units_per_usd
+    e, a = sub.exposure, sub.exposure.customer_assets
+    assets = a.with_(hot=a.hot * k, warm=a.warm * k, cold=a.cold * k, total=a.total * k)
+    return sub.with_(exposure=e.with_(currency=currency, customer_assets=assets,
+                                      trading_volume_12m=e.trading_volume_12m * k, own_funds=e.own_funds * k,
+                                      fixed_overheads_prior_year=e.fixed_overheads_prior_year * k))
+
+
+def layer_terms(terms: Any) -> list[Any]:
+    """The layers of ``terms``: a Programme's layers, or ``[terms]`` for one PolicyTerms."""
+    return list(terms.layers) if hasattr(terms, "layers") else [terms]
+
+
+def check_terms(layers: Sequence[Any], sub: Any, *, policy_per_sub: float, prefix: bool = False) -> list[str]:
+    """Refuse terms that make a layer worthless before any pricing; return warnings for unusual ones.
+
+    Parameters
+    ----------
+    layers : sequence of PolicyTerms
+    sub : Submission
+    policy_per_sub : float
+        Units of the policy currency per unit of the submission's currency.
+    prefix : bool
+        Name fields ``layers.<i>.<field>`` (a programme) instead of ``<field>``.
+
+    Raises
+    ------
+    InputError
+        A limit or sub-limit below one currency unit, or a layer attaching at or above the customer
+        assets (no loss can reach it).
+    """
+    warnings: list[str] = []
+    assets = sub.exposure.customer_assets.total * policy_per_sub
+    for i, t in enumerate(layers):
+        name = (lambda f, i=i: f"layers.{i}.{f}") if prefix else (lambda f: f)
+        if t.limit < 1.0:
+            raise InputError(f"{t.limit:g} {t.currency} is below one currency unit: the cover is worthless",
+                             field=name("limit"))
+        for peril, amount in t.sublimits.items():
+            if amount < 1.0:
+                raise InputError(f"{amount:g} {t.currency} is below one currency unit: the {peril} cover is "
+                                 "worthless", field=name(f"sublimits.{peril}"))
+        att = t.attachment_point
+        if att > 0 and att >= assets:
+            f = "attachment" if t.attachment > 0 else "deductible"
+            raise InputError(f"the layer attaches at {att:,.0f} {t.currency}, at or above the exchange's customer "
+                             f"assets ({assets:,.0f} {t.currency}); no single loss (capped by the assets) can reach it",
+                             field=name(f))
+        if t.minimum_premium > 0 and t.minimum_premium > t.limit * t.coinsurance:
+            warnings.append(f"{t.policy_id}: minimum premium {t.minimum_premium:,.0f} {t.currency} exceeds the "
+                            "insurer's share of the limit")
+    return warnings
+
+
+@dataclass(frozen=True)
+class LayerPricing:
+    """One layer priced on the quote's loss model (amounts in USD over the term).
+
+    ``premium`` and ``components`` are the pricing engine's, or floored at the expected loss when
+    ``floored`` (see :func:`price_layers`).
+    """
+
+    terms: Any
+    layer: Any
+    priced: Any
+    premium: float
+    components: dict[str, float]
+    floored: bool
+
+
+def _floored(priced: Any, loads: Any) -> tuple[float, dict[str, float]]:
+    """Premium and components with the technical premium floored at the expected loss (risk load 0)."""
+    el = priced.expected_loss
+    phi = priced.layer.reinstatement_factor(priced.distribution)
+    before_tax = el / (1.0 - loads.expense - loads.commission)
+    gross = before_tax * (1.0 + loads.tax)
+    upfront = gross / (1.0 + phi)
+    uplift = max(loads.minimum_premium - upfront, 0.0)
+    premium = upfront + uplift
+    comps = {"expected_loss": el, "risk_load": 0.0, "expense": before_tax * loads.expense,
+             "commission": before_tax * loads.commission, "tax": before_tax * loads.tax, "minimum_uplift": uplift,
+             "reinstatement_credit": upfront - gross, "total": premium}
+    return premium, comps
+
+
+def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, basis: Any, seed: int,
+                 policy_per_usd: float, warnings: list[str]) -> list[LayerPricing]:
+    """Price each ``(PolicyTerms, Layer in USD)`` on the same perils; floors and warnings applied.
+
+    A layer's ``minimum_premium`` (policy currency) enters the loads in USD. A technical premium below
+    the expected loss (possible only through discretisation, for a layer much narrower than a bucket)
+    is floored at the expected loss, with a warning.
+    """
+    from underwriting.pricing.premium import Loadings, price_perils
+
+    out = []
+    for terms, layer in layers:
+        loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax,
+                         minimum_premium=terms.minimum_premium / policy_per_usd)
+        priced = price_perils(list(perils), layer, principle=basis.principle, level=basis.level, loadings=loads,
+                              method="fft", random_state=seed, return_periods=EP_RETURN_PERIODS)
+        floored = priced.technical_premium < priced.expected_loss
+        prem, comps = priced.premium, priced.components.to_dict()
+        if floored:
+            prem, comps = _floored(priced, loads)
+            warnings.append(f"{terms.policy_id}: the premium principle gave a risk load of "
+                            f"{priced.technical_premium - priced.expected_loss:.3g} USD (negative, a discretisation "
+                            "artefact of a very narrow layer); floored at the expected loss")
+        lp = LayerPricing(terms=terms, layer=layer, priced=priced, premium=prem, components=comps, floored=floored)
+        p_att = priced.prob_attach
+        agg = terms.aggregate_deductible > 0
+        if priced.expected_loss <= 0 or p_att < UNREACHABLE_P:
+            field = "aggregate_deductible" if agg else ("attachment" if terms.attachment > 0 else "deductible")
+            raise InputError(f"{terms.policy_id}: no loss the model can produce reaches this layer "
+                             f"(P(attach) = {p_att:.3g}, expected loss {priced.expected_loss:.3g} USD): "
+                             "the cover is worthless", field=field)
+        if p_att * RARE_ATTACH_TERMS < 1.0:
+            warnings.append(f"{terms.policy_id}: the layer is reached less than once in {RARE_ATTACH_TERMS:,.0f} "
+                            f"terms (P(attach) = {p_att:.3g}); its price rests on the far tail of the severity")
+        out.append(lp)
+    return out
+
+
+def severity_block(fit: Any) -> dict[str, Any]:
+    """The severity the quote uses: family, fitted parameters (USD, ground up) and goodness of fit.
+
+    ``gof`` holds the Anderson-Darling statistic against the left-truncated fitted CDF and its p-value
+    (a parametric-bootstrap p-value when the fit carries one, else the Kolmogorov-Smirnov p-value,
+    nominal, named in ``p_value_method``).
+    """
+    g = fit.gof
+    gof: dict[str, Any] = {"test": "anderson_darling", "statistic": float(g.ad_statistic)}
+    p = None
+    for attr in ("ad_pvalue", "ad_p_value", "p_value", "pvalue"):
+        v = getattr(g, attr, None)
+        if isinstance(v, int | float) and math.isfinite(v):
+            p = float(v)
+            gof["p_value_method"] = "parametric bootstrap (Anderson-Darling)"
+            break
+    if p is None:
+        p = float(g.ks_pvalue)
+        gof["p_value_method"] = ("Kolmogorov-Smirnov, nominal (optimistic: parameters estimated on the same "
+                                 "data)")
+    gof["p_value"] = p
+    gof["ks_statistic"] = float(g.ks_statistic)
+    gof["ks_p_value"] = float(g.ks_pvalue)
+    return {"family": fit.family, "parameters": {k: float(v) for k, v in fit.params.items()},
+            "currency": "USD", "threshold": float(fit.threshold), "n": int(fit.n), "aic": float(fit.aic),
+            "gof": gof}
+
+
+def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, Any]]:
+    """Per peril: expected count over the term and expected insured loss (quote currency), summed over layers.
+
+    Each layer's expected loss is split between the perils in proportion to their expected occurrence
+    payments ``E[N_p] × share × E[min((X_p - a)+, l_p)]`` (with the peril's sub-limit). Without
+    aggregate terms that is each peril's exact expected loss; with them the split is pro rata.
+    """
+    rows = {p.name: {"name": p.name, "expected_count": float(p.frequency.mean()), "expected_loss": 0.0}
+            for p in perils}
+    for lp in priced:
+        occ = {p.name: float(p.frequency.mean()) * lp.layer.share * lp.layer.expected_occurrence_loss(p.severity, p.name)
+               for p in perils}
+        tot = sum(occ.values())
+        if tot <= 0:
+            continue
+        for name, v in occ.items():
+            rows[name]["expected_loss"] += lp.priced.expected_loss * (v / tot) * q_rate
+    return list(rows.values())
+
+
+def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, float]]:
+    """``{return_period, oep, aep}`` for :data:`EP_RETURN_PERIODS` (quote currency, summed over layers)."""
+    out = []
+    for k, rp in enumerate(EP_RETURN_PERIODS):
+        oep = aep = 0.0
+        for lp in priced:
+            row = lp.priced.ep_curve[k]
+            aep += float(row["loss"])
+            oep += float(row.get("oep_loss", row["loss"]))
+        out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})
+    return out
+
+
+def layer_blocks(priced: Sequence[LayerPricing], q_rate: float, policy_per_usd: float) -> list[dict[str, Any]]:
+    """Per-layer results in the quote currency."""
+    conv = q_rate / policy_per_usd
+    out = []
+    for lp in priced:
+        t, r = lp.terms, lp.priced
+        prem = lp.premium * q_rate
+        cover = t.limit * t.coinsurance * conv
+        out.append({
+            "policy_id": t.policy_id, "label": f"{_short(t.limit)} xs {_short(t.attachment_point)} {t.currency}",
+            "attachment": t.attachment_point * conv, "limit": t.limit * conv, "coinsurance": t.coinsurance,
+            "expected_loss": r.expected_loss * q_rate, "std": r.std * q_rate, "tvar_995": r.tvar * q_rate,
+            "premium": prem, "minimum_premium": t.minimum_premium * conv,
+            "premium_components": {k: v * q_rate for k, v in lp.components.items() if k != "total"},
+            "rate_on_line": prem / cover if cover > 0 else None, "p_attach": r.prob_attach,
+            "p_exhaust": r.prob_exhaust, "risk_load_floored": lp.floored,
+        })
+    return out
+
+
+def _short(v: float) -> str:
+    for div, suf in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.6g}{suf}"
+    return f"{v:.6g}"
+
+
+def programme_terms(programme: Any, conv: float, covered: Sequence[str]) -> dict[str, Any]:
+    """The quote's ``terms`` block for a tower: its span (lowest attachment to highest top), in the quote currency."""
+    ls = list(programme.layers)
+    bottom = min(t.attachment_point for t in ls)
+    top = max(t.attachment_point + t.limit for t in ls)
+    shares = {t.coinsurance for t in ls}
+    first = ls[0]
+    return {"policy_id": programme.programme_id, "currency_of_policy": first.currency,
+            "inception": first.inception.isoformat(), "expiry": first.expiry.isoformat(),
+            "term_years": first.term_years, "deductible": min(t.deductible for t in ls) * conv,
+            "attachment": bottom * conv, "limit": (top - bottom) * conv, "aggregate_limit": None,
+            "coinsurance": shares.pop() if len(shares) == 1 else 1.0, "perils_covered": list(covered),
+            "default_terms": False, "layers": len(ls)}
+
+
+def unused_fx_warnings(user_rates: Mapping[str, float], used: set[str]) -> list[str]:
+    """A warning for each user rate (``--fx``) that no conversion of the quote used."""
+    return [f"--fx {c}={r:g}: no amount of this quote is in {c}, so the rate was not used"
+            for c, r in sorted(user_rates.items()) if c not in used and c != "USD"] + \
+           [f"--fx USD={r:g}: USD is the pricing currency (1 per USD by definition); the rate was not used"
+            for c, r in sorted(user_rates.items()) if c == "USD"]
