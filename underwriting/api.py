@@ -83,20 +83,21 @@ def load_policy(path_or_mapping: str | os.PathLike[str] | Mapping[str, Any] | Po
     return _load("policy", path_or_mapping)
 
 
-def _in_currency(sub: Submission, currency: str, fx: Mapping[str, float] | None) -> Submission:
-    """The submission with its exposure amounts converted into ``currency`` at the as-of year's rates."""
-    from underwriting.domain.currency import FxTable
+def _load_terms(obj: Any) -> Any:
+    """One layer (PolicyTerms) or a tower (Programme: a mapping or file with ``layers``)."""
+    from underwriting.domain.policy import Programme
 
-    if currency == sub.currency:
-        return sub
-    table = FxTable.bundled().with_user_rates(dict(fx or {}))
-    year = sub.as_of.year
-    k = table.rate(currency, year).units_per_usd / table.rate(sub.currency, year).units_per_usd
-    e, a = sub.exposure, sub.exposure.customer_assets
-    assets = a.with_(hot=a.hot * k, warm=a.warm * k, cold=a.cold * k, total=a.total * k)
-    return sub.with_(exposure=e.with_(currency=currency, customer_assets=assets,
-                                      trading_volume_12m=e.trading_volume_12m * k, own_funds=e.own_funds * k,
-                                      fixed_overheads_prior_year=e.fixed_overheads_prior_year * k))
+    if isinstance(obj, Programme):
+        return obj
+    if isinstance(obj, Mapping) and "layers" in obj:
+        from underwriting.domain.validation import validate_model
+
+        return validate_model(Programme, dict(obj))
+    if isinstance(obj, str | os.PathLike):
+        from underwriting.domain.policy import load_terms
+
+        return load_terms(str(obj))
+    return load_policy(obj)
 
 
 def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
@@ -108,16 +109,17 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
     ----------
     submission : Submission, mapping or path
         The exchange's submission.
-    terms : PolicyTerms, mapping or path, optional
-        Policy terms; default ground-up cover of the customer assets for one year from the day after
+    terms : PolicyTerms, Programme, mapping or path, optional
+        Policy terms of one layer, or a tower (a mapping or file with ``[[layers]]``); default ground-up cover of the customer assets for one year from the day after
         ``as_of`` (the cost of the risk, no reserve credit).
     regime : str, optional
         Reserve regime id or TOML path; default from the exchange's jurisdiction.
     fx : mapping, optional
         Conversion rates in units per USD (e.g. ``{"JPY": 150.0}``) overriding the bundled table.
     currency : str, optional
-        Quote in this currency (the exposure is converted at the as-of year's rate); default the
-        submission's currency.
+        Quote in this currency, any with a known rate (the exposure is converted at the as-of year's
+        rate, recorded in ``Quote.fx``); default the submission's currency. A rate in ``fx`` that
+        nothing uses is listed in ``Quote.warnings``.
     frequency_model : {"survival", "baseline"}, optional
         Default ``"survival"``.
     registry : Registry or path, optional
@@ -139,9 +141,7 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
     from underwriting.registry import Registry
 
     sub = load_submission(submission)
-    if currency is not None:
-        sub = _in_currency(sub, currency, fx)
-    pol = None if terms is None else load_policy(terms)
+    pol = None if terms is None else _load_terms(terms)
     basis = PricingBasis() if principle is None else PricingBasis(principle=principle)
     if principle is not None:
         from underwriting.pricing.premium import parse_principle
@@ -149,7 +149,7 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         parse_principle(principle)
     reg = registry if registry is None or isinstance(registry, Registry) else Registry(registry)
     kw = dict(regime=regime, seed=seed, fx_rates=dict(fx or {}), frequency_model=frequency_model or "survival",
-              basis=basis)
+              basis=basis, currency=None if currency is None else str(currency).strip().upper())
     if portfolio is not None:
         from underwriting.portfolio.capital import portfolio_quote
 

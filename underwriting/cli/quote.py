@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+import os
+
 from underwriting.cli._common import seed_arg
+from underwriting.errors import InputError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("submission", help="submission file (.json or .toml)")
-    p.add_argument("--terms", help="policy terms file (.toml or .json); default: ground-up cover of the "
-                   "customer assets for one year from the day after as_of")
+    p.add_argument("--terms", help="policy terms file (.toml or .json): one layer, or a tower with [[layers]]; "
+                   "default: ground-up cover of the customer assets for one year from the day after as_of")
+    p.add_argument("--currency", metavar="CUR", help="quote in this currency (any with a known rate, e.g. EUR); "
+                   "default: the submission's")
     p.add_argument("--regime", help="reserve regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp) "
                    "or a regime TOML file; default: chosen from the exchange's jurisdiction")
     p.add_argument("--seed", type=seed_arg, default=0, help="random seed (default 0)")
@@ -25,11 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="price the risk load as this exchange's capital share of BOOK (folder or CSV/JSON list)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
+    p.add_argument("--report", metavar="FILE.html", help="also write the quote document: a self-contained HTML "
+                   "page with its figures (never over an input)")
 
 
 def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import check_output_file, parse_fx, write_output
-    from underwriting.domain.policy import load_policy
+    from underwriting.domain.policy import load_terms
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
     from underwriting.pricing.premium import DEFAULT_PRINCIPLE, parse_principle
@@ -38,19 +45,39 @@ def run(args: argparse.Namespace) -> int:
     principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
     parse_principle(principle)  # a bad principle is an input error before any work
     check_output_file(args.out, "--out", args)
+    check_output_file(args.report, "--report", args)
+    if args.report and args.out and os.path.realpath(args.report) == os.path.realpath(args.out):
+        raise InputError("is the same file as --out", source="--report")
+    currency = _currency(args.currency)
     sub = load_submission(args.submission)
-    terms = load_policy(args.terms) if args.terms else None
+    terms = load_terms(args.terms) if args.terms else None
     basis = PricingBasis(principle=principle)
     if args.portfolio:
         from underwriting.portfolio.capital import portfolio_quote
 
         quote = portfolio_quote(sub, terms, args.portfolio, regime=args.regime, seed=args.seed,
-                                fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model, basis=basis)
+                                fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model, basis=basis,
+                                currency=currency)
     else:
         quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
-                           frequency_model=args.frequency_model, basis=basis)
+                           frequency_model=args.frequency_model, basis=basis, currency=currency)
     text = quote.to_json()
     if args.out:
         write_output(args.out, text, "--out", args)
+    if args.report:
+        from underwriting.document import build_quote_figures, render_quote_html
+
+        d = quote.to_dict()
+        write_output(args.report, render_quote_html(d, figures=build_quote_figures(d)), "--report", args)
     print(text if args.json else format_quote(quote), end="" if args.json else "\n")
     return 0
+
+
+def _currency(text: str | None) -> str | None:
+    """``--currency``: a three-letter ISO 4217 code (whether a rate is known is checked when quoting)."""
+    if text is None:
+        return None
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise InputError(f"expected a three-letter ISO 4217 currency code (e.g. EUR), got {text!r}", source="--currency")
+    return code

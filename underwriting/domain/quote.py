@@ -93,6 +93,7 @@ class CapitalBlock(_Block):
     quote_per_usd: float
     years: int = Field(description="Simulated years.")
     seed: int
+    book_exchanges: int = Field(default=0, description="Exchanges in the book (a thin book is flagged in warnings).")
     capital_load_quote_currency: float
     capital_quote_currency: float
     method: str

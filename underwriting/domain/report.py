@@ -37,10 +37,13 @@ def format_quote(q: Quote) -> str:
             (f"P(breach within 1 year), {q.frequency.method} model", _pct(q.p_breach_1y)),
             ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
         ], "Quote"),
+        *([("Warnings\n--------\n" + "\n".join(f"  ! {w}" for w in q.warnings))] if q.warnings else []),
         table([
             ("policy", str(t.get("policy_id"))),
             ("term", f"{t.get('inception')} to {t.get('expiry')}"),
-            ("cover", f"{_money(t.get('limit'), c)} xs {_money(t.get('deductible'), c)} per occurrence"),
+            ("cover", f"{_money(t.get('limit'), c)} xs {_money(t.get('attachment', t.get('deductible')), c)} "
+                      "per occurrence"),
+            *([("insured's retention (deductible)", _money(t.get("deductible"), c))] if "attachment" in t else []),
             ("aggregate limit", _money(t.get("aggregate_limit"), c) if t.get("aggregate_limit") else "none"),
             ("insurer's share", _pct(t.get("coinsurance"))),
         ], "Terms (in the quote currency)"),
@@ -53,6 +56,7 @@ def format_quote(q: Quote) -> str:
             ("rate on line", _pct(q.rate_on_line)),
         ], "Loss and premium"),
     ]
+    parts += format_defence(q)
     if q.portfolio:
         pf = q.portfolio
         parts.append(table([
@@ -87,9 +91,48 @@ def format_quote(q: Quote) -> str:
         for f in factors:
             lines.append(f"  x{f['multiplier']:<5} {f['factor']} = {f['answer']}: {f['reason']}")
         parts.append("\n".join(lines))
+    if q.fx:
+        parts.append(table([(u["currency"], f"{u['units_per_usd']:,.6g} per USD ({u.get('basis', '')}; "
+                                            f"{u.get('source', '')})" + (f" - {u['purpose']}" if u.get("purpose") else ""))
+                            for u in q.fx], "FX rates used"))
     prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
     prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]
     parts.append(table(prov, "Provenance"))
     if q.assumptions:
         parts.append("Assumptions\n-----------\n" + "\n".join(f"  - {a}" for a in q.assumptions))
     return "\n\n".join(parts)
+
+
+def format_defence(q: Quote) -> list[str]:
+    """The defence block as text: layers of a tower, severity and its fit, perils, P(attach), P(exhaust), EP points."""
+    c = q.currency
+    parts = []
+    if q.layers and len(q.layers) > 1:
+        lines = ["Layers", "------"]
+        for lay in q.layers:
+            lines.append(f"  {lay.policy_id}: {lay.label}  expected loss {_money(lay.expected_loss, c)}, premium "
+                         f"{_money(lay.premium, c)}, rate on line {_pct(lay.rate_on_line)}, P(attach) "
+                         f"{_pct(lay.p_attach)}, P(exhaust) {_pct(lay.p_exhaust)}")
+        parts.append("\n".join(lines))
+    rows: list[tuple[str, str]] = []
+    if q.severity is not None:
+        sv = q.severity
+        g = sv.gof
+        rows += [("severity", f"{sv.family} ({', '.join(f'{k} = {v:.6g}' for k, v in sv.parameters.items())}; "
+                              f"{sv.currency}, n = {sv.n}, truncated at {sv.threshold:,.0f})"),
+                 ("goodness of fit", f"Anderson-Darling A2 = {g.statistic:.4g}, p = {g.p_value:.3g} ({g.p_value_method})")]
+    if q.p_attach is not None:
+        rows += [("P(attach) in term", _pct(q.p_attach)), ("P(exhaust) in term", _pct(q.p_exhaust))]
+    if rows:
+        parts.append(table(rows, "Defence"))
+    if q.perils:
+        lines = ["Perils (expected count in term, expected insured loss)", "-------------------------------------------------------"]
+        for p in q.perils:
+            lines.append(f"  {p.name:<20} {p.expected_count:.5f}  {_money(p.expected_loss, c)}")
+        parts.append("\n".join(lines))
+    if q.ep_points:
+        lines = ["Exceedance points (return period in terms: OEP, AEP)", "-----------------------------------------------------"]
+        for e in q.ep_points:
+            lines.append(f"  1 in {e.return_period:>5g}  OEP {_money(e.oep, c)}  AEP {_money(e.aep, c)}")
+        parts.append("\n".join(lines))
+    return parts

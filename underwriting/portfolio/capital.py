@@ -17,9 +17,16 @@ from typing import Any
 
 from underwriting.errors import InputError
 
-__all__ = ["CapitalLoad", "capital_loads", "portfolio_capital_load", "loaded_premium", "DEFAULT_COST_OF_CAPITAL"]
+__all__ = ["CapitalLoad", "capital_loads", "portfolio_capital_load", "loaded_premium", "DEFAULT_COST_OF_CAPITAL",
+           "MIN_BOOK_EXCHANGES"]
 
 DEFAULT_COST_OF_CAPITAL = 0.10
+#: A book of fewer exchanges than this gives a capital allocation too thin to lean on: one or two large
+#: exchanges dominate the book's tail, so an exchange's co-TVaR mostly reflects its own stand-alone
+#: tail, and the load swings with which other exchanges happen to be in the book. The quote carries a
+#: warning below it. (20 is a judgement: the tail of a book of n similar exchanges is shared by
+#: about n of them only once n is in the tens.)
+MIN_BOOK_EXCHANGES = 20
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class CapitalLoad:
     quote_per_usd: float = 1.0
     years: int = 0
     seed: int = 0
+    book_exchanges: int = 0
 
     @property
     def capital_load_quote_currency(self) -> float:
@@ -65,7 +73,7 @@ def capital_loads(result: Any, *, rate: float = DEFAULT_COST_OF_CAPITAL, level: 
     tv = result.tvar_from_tail(level)
     return [CapitalLoad(b.ids[i], level, rate, float(aal[i]), float(se[i]), float(co[i]), float(co[i] - aal[i]),
                         float(rate * (co[i] - aal[i])), tv, result.aal, b.currencies[i], float(b.quote_per_usd[i]),
-                        result.years, int(result.run.get("seed", 0)))
+                        result.years, int(result.run.get("seed", 0)), int(b.n))
             for i in range(b.n)]
 
 
@@ -125,7 +133,8 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
 
 def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: str | None = None, seed: int = 0,
                     fx_rates: dict[str, float] | None = None, frequency_model: str = "survival", basis: Any = None,
-                    years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL, level: float = 0.995) -> Any:
+                    years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL, level: float = 0.995,
+                    currency: str | None = None) -> Any:
     """A quote whose risk load is the exchange's Euler capital load within ``book``.
 
     The standalone quote (:func:`~underwriting.quoting.make_quote`) is computed first; its premium is
@@ -139,8 +148,15 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     from underwriting.quoting import PricingBasis, make_quote
 
     basis = basis or PricingBasis()
+    if hasattr(terms, "layers"):
+        raise InputError("a portfolio quote prices one layer; quote the tower without --portfolio", field="--portfolio")
     q = make_quote(submission, terms, regime=regime, seed=seed, fx_rates=fx_rates,
-                   frequency_model=frequency_model, basis=basis)
+                   frequency_model=frequency_model, basis=basis, currency=currency)
+    if currency is not None and q.currency != submission.currency:
+        from underwriting.programme import submission_in_currency
+        from underwriting.domain.currency import FxTable
+
+        submission = submission_in_currency(submission, q.currency, FxTable.bundled().with_user_rates(fx_rates or {}))
     load = portfolio_capital_load(book, submission, terms, years=years, seed=seed, rate=rate, level=level,
                                   fx_rates=fx_rates, frequency_model=frequency_model)
     el = q.expected_loss
@@ -162,7 +178,13 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                                         "rate": rate, "level": level}}
     rol = premium / (q.terms["limit"] * q.terms["coinsurance"]) if q.terms["limit"] else None
     methods = {**q.methods, "premium": f"portfolio capital load: {load.to_dict()['method']}"}
+    warnings = list(q.warnings)
+    if load.book_exchanges < MIN_BOOK_EXCHANGES:
+        warnings.append(f"--portfolio: the book has {load.book_exchanges} exchange(s), fewer than "
+                        f"{MIN_BOOK_EXCHANGES} (portfolio.capital.MIN_BOOK_EXCHANGES): its capital allocation is "
+                        f"thin, and the capital load ({cap:,.0f} {q.currency}; stand-alone premium "
+                        f"{q.premium:,.0f}) rests on a handful of exchanges")
     # validated again (model_copy(update=...) would skip the checks of the typed blocks)
-    return Quote.model_validate({**dict(q), "premium": premium, "premium_components": comps, "rate_on_line": rol,
+    return Quote.model_validate({**dict(q), "premium": premium, "warnings": warnings, "premium_components": comps, "rate_on_line": rol,
                                  "portfolio": CapitalBlock(**load.to_dict()), "methods": methods, "inputs": inputs,
                                  "input_hash": hash_inputs(inputs)})
