@@ -18,7 +18,8 @@ pipeline itself stays short.
   quoted with a warning: a layer reached less than once in :data:`RARE_ATTACH_TERMS` terms. The
   premium never falls below the expected loss and a risk load is never negative: a principle whose
   discretised value falls below the mean (a layer far narrower than the grid's bucket) is floored at
-  the expected loss, and the quote says so.
+  the expected loss, and the quote says so; an upfront premium that a large reinstatement credit
+  would take under the expected loss is raised to it (with a warning).
 * **Currency.** A quote in another currency than the submission's converts the exposure at the
   as-of year's rate (recorded), prices in USD as always and converts the results.
 """
@@ -162,6 +163,15 @@ def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, ba
             warnings.append(f"{terms.policy_id}: the premium principle gave a risk load of "
                             f"{priced.technical_premium - priced.expected_loss:.3g} USD (negative, a discretisation "
                             "artefact of a very narrow layer); floored at the expected loss")
+        if prem < priced.expected_loss:
+            # a large reinstatement credit can push the upfront premium under the expected loss (the
+            # premium income, upfront plus expected reinstatement premiums, never is): floor it
+            lift = priced.expected_loss - prem
+            comps = {**comps, "minimum_uplift": comps.get("minimum_uplift", 0.0) + lift}
+            prem = priced.expected_loss
+            comps["total"] = prem
+            warnings.append(f"{terms.policy_id}: the reinstatement credit took the upfront premium below the "
+                            "expected loss; raised to the expected loss")
         lp = LayerPricing(terms=terms, layer=layer, priced=priced, premium=prem, components=comps, floored=floored)
         p_att = priced.prob_attach
         agg = terms.aggregate_deductible > 0

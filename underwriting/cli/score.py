@@ -52,14 +52,19 @@ def run(args: argparse.Namespace) -> int:
     result = score_submission(sub, fx, scorer=scorer, n_reasons=args.reasons)
     d = result.to_dict()
     if args.plot:
-        from underwriting.scoring.plots import plot_calibration, plot_reasons
+        # the quote document's figure style (titles inside the figure, no scientific notation)
+        from underwriting import figures
 
         out = Path(args.plot)
-        written = [plot_reasons(d["reasons"], out / "reason_codes.png",
-                                title=f"{result.exchange}: band {result.band}, P = {result.p_breach:.3f}")]
+        out.mkdir(parents=True, exist_ok=True)
+        reasons = [{"factor": r["factor"], "log_odds": r["log_odds"]} for r in d["reasons"]]
+        written = [figures.save_png(figures.factor_chart(
+            reasons, title=f"{result.exchange}: band {result.band}, P(breach) = {result.p_breach:.3f}; "
+            "reason codes (log-odds vs the reference exchange)"), out / "reason_codes.png")]
         cal = (getattr(scorer, "metadata_", {}) or {}).get("validation", {}).get("calibration")
         if cal:
-            written.append(plot_calibration(cal, out / "calibration.png", p=result.p_breach))
+            written.append(figures.save_png(figures.calibration_chart(cal["p_mean"], cal["y_rate"],
+                                                                      point=result.p_breach), out / "calibration.png"))
         d["plots"] = [str(p) for p in written]
     if args.json:
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
