@@ -23,6 +23,9 @@ def test_portfolio_quote_rebuilds_premium_from_capital_load(cli):
     assert q["premium"] == pytest.approx((el + load) / (1 - 0.10 - 0.10), rel=1e-12)
     assert sum(q["premium_components"].values()) == pytest.approx(q["premium"], rel=1e-12)
     assert q["inputs"]["portfolio"]["book_sha256"]
+    # the sample book has 3 exchanges: its thin capital allocation is flagged
+    assert pf["book_exchanges"] == 3
+    assert any("fewer than 20" in w and "MIN_BOOK_EXCHANGES" in w for w in q["warnings"])
     # same inputs, same bytes
     code2, out2, _ = cli(*args)
     assert code2 == 0 and out2 == out

@@ -313,8 +313,9 @@ def make_quote(
                     comps[k] = comps.get(k, 0.0) + v * q_rate
         mcheck = MomentCheck(ok=all(bool(lp.priced.moment_check) for lp in priced_layers), method=first.method)
         # φ of the tower: expected reinstatement premiums over the upfront premium
-        phi = (sum(lp.layer.reinstatement_factor(lp.priced.distribution) * lp.premium for lp in priced_layers) / prem
-               if prem > 0 else 0.0)
+        phis = [lp.layer.reinstatement_factor(lp.priced.distribution) for lp in priced_layers]
+        phi = phis[0] if len(phis) == 1 else (
+            sum(f * lp.premium for f, lp in zip(phis, priced_layers, strict=True)) / prem if prem > 0 else 0.0)
         methods["aggregate"] = f"{first.method} compound over {len(lm.perils)} perils"
         if tower is not None:
             methods["aggregate"] += (f", each of {len(layers)} layers on the same loss model (tower std and TVaR: "

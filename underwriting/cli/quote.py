@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-
 import os
 
 from underwriting.cli._common import seed_arg

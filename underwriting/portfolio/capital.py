@@ -153,8 +153,8 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     q = make_quote(submission, terms, regime=regime, seed=seed, fx_rates=fx_rates,
                    frequency_model=frequency_model, basis=basis, currency=currency)
     if currency is not None and q.currency != submission.currency:
-        from underwriting.programme import submission_in_currency
         from underwriting.domain.currency import FxTable
+        from underwriting.programme import submission_in_currency
 
         submission = submission_in_currency(submission, q.currency, FxTable.bundled().with_user_rates(fx_rates or {}))
     load = portfolio_capital_load(book, submission, terms, years=years, seed=seed, rate=rate, level=level,

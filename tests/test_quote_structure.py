@@ -1,0 +1,295 @@
+"""Issue #16: excess layers, towers, sub-limits, minimum premium, quote currency, defence block, guard rails.
+
+Numbers are checked against a second method: closed-form layer means (E[S] = Σ λ_p E[layer(X_p)] for
+Poisson counts without aggregate terms), layer additivity (a tower's layers against the same layers
+quoted alone), and conversion at the recorded rate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from underwriting.domain.policy import PolicyTerms, Programme, load_terms
+from underwriting.domain.submission import load_submission
+from underwriting.errors import InputError
+
+GLOBAL = EXAMPLES / "global_large_exchange.json"  # USD: no conversion in the oracles
+BASE = dict(policy_id="t", insurer="Example Re", insurer_rating="AA-", insurer_authorised=True,
+            inception="2026-10-01", expiry="2027-10-01", cancellation_notice_days=60, currency="USD",
+            perils=["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"])
+TOWER_TOML = """
+policy_id = "tower"
+insurer = "Example Re"
+insurer_rating = "AA-"
+insurer_authorised = true
+inception = 2026-10-01
+expiry = 2027-10-01
+cancellation_notice_days = 60
+currency = "USD"
+deductible = 1_000_000
+perils = ["hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"]
+
+[[layers]]
+policy_id = "primary"
+limit = 49_000_000
+
+[[layers]]
+policy_id = "excess"
+attachment = 50_000_000
+limit = 150_000_000
+"""
+
+
+def terms(**kw) -> PolicyTerms:
+    return PolicyTerms.model_validate({**BASE, **kw})
+
+
+@pytest.fixture(scope="module")
+def sub():
+    return load_submission(str(GLOBAL))
+
+
+def quote(sub, t, **kw):
+    from underwriting.quoting import make_quote
+
+    return make_quote(sub, t, frequency_model="baseline", **kw)
+
+
+def closed_form_el(sub, t: PolicyTerms) -> float:
+    """Σ_p λ_p share E[min((X_p - a)+, l_p)] from the loss model's perils (Poisson, no aggregate terms)."""
+    from underwriting.domain.currency import FxTable
+    from underwriting.quoting import build_loss_model
+
+    lm = build_loss_model(sub, t, fx=FxTable.bundled(), frequency_model="survival")
+    a = t.attachment_point
+    return sum(p.frequency.mean() * t.coinsurance * float(p.severity.lev(a + min(t.limit, t.sublimits.get(p.name, math.inf)))
+                                                       - p.severity.lev(a)) for p in lm.perils)
+
+
+# ---- item 1: excess layers, towers, sub-limits, minimum premium ------------------------------------------
+
+def test_50m_xs_200m_quotes_and_matches_the_closed_form(sub):
+    from underwriting.quoting import make_quote
+
+    t = terms(attachment=200e6, limit=50e6)
+    q = make_quote(sub, t)
+    assert q.terms["attachment"] == 200e6 and q.terms["limit"] == 50e6
+    assert q.expected_loss == pytest.approx(closed_form_el(sub, t), rel=1e-6)
+    assert q.premium > q.expected_loss > 0
+    assert q.layers[0].label == "50m xs 200m USD"
+    assert 0 < q.p_exhaust < q.p_attach < 1
+
+
+def test_the_insured_retention_does_not_move_an_excess_layer(sub):
+    a = quote(sub, terms(attachment=200e6, limit=50e6))
+    b = quote(sub, terms(attachment=200e6, limit=50e6, deductible=5e6))
+    assert b.premium == a.premium and b.expected_loss == a.expected_loss
+    assert b.terms["deductible"] == 5e6
+
+
+def test_attachment_rules_name_the_field():
+    from underwriting.domain.validation import validate_model
+
+    with pytest.raises(InputError, match="must not exceed the attachment"):
+        validate_model(PolicyTerms, {**BASE, "attachment": 1e6, "deductible": 2e6, "limit": 5e6})
+    with pytest.raises(InputError, match="give attachment instead"):
+        validate_model(PolicyTerms, {**BASE, "deductible": 200e6, "limit": 50e6})
+
+
+def test_an_existing_policy_dumps_as_before():
+    t = terms(deductible=1e6, limit=9e6)
+    assert "attachment" not in t.model_dump() and "minimum_premium" not in t.model_dump()
+    assert t.attachment_point == 1e6
+    assert terms(attachment=3e6, limit=9e6).model_dump()["attachment"] == 3e6
+
+
+def test_tower_has_per_layer_results_equal_to_each_layer_alone(sub, tmp_path):
+    path = tmp_path / "tower.toml"
+    path.write_text(TOWER_TOML, encoding="utf-8")
+    prog = load_terms(str(path))
+    assert isinstance(prog, Programme) and [lay.policy_id for lay in prog.layers] == ["primary", "excess"]
+    q = quote(sub, prog)
+    assert [lay.policy_id for lay in q.layers] == ["primary", "excess"]
+    for lay, t in zip(q.layers, prog.layers, strict=True):
+        alone = quote(sub, t)
+        assert lay.premium == pytest.approx(alone.premium, rel=1e-12)
+        assert lay.expected_loss == pytest.approx(alone.expected_loss, rel=1e-12)
+        assert lay.p_attach == pytest.approx(alone.p_attach, rel=1e-12)
+    assert q.premium == pytest.approx(sum(lay.premium for lay in q.layers), rel=1e-12)
+    assert q.expected_loss == pytest.approx(sum(lay.expected_loss for lay in q.layers), rel=1e-12)
+    # layer algebra: the two contiguous layers together are the single layer 199m xs 1m
+    whole = quote(sub, terms(deductible=1e6, limit=199e6))
+    assert q.expected_loss == pytest.approx(whole.expected_loss, rel=1e-4)
+    assert q.terms["attachment"] == 1e6 and q.terms["limit"] == 199e6 and q.terms["layers"] == 2
+    # the OEP of stacked layers is the whole span's OEP (comonotonic per occurrence)
+    for a, b in zip(q.ep_points, whole.ep_points, strict=True):
+        assert a.oep == pytest.approx(b.oep, rel=2e-3, abs=1.0)
+
+
+def test_tower_layers_must_share_period_and_currency(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(TOWER_TOML + '\n[[layers]]\nattachment = 200_000_000\nlimit = 1e8\ncurrency = "EUR"\n',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match="layers.2.currency"):
+        load_terms(str(path))
+
+
+def test_tower_from_the_cli_prints_layers(cli, tmp_path):
+    path = tmp_path / "tower.toml"
+    path.write_text(TOWER_TOML, encoding="utf-8")
+    code, out, err = cli("quote", GLOBAL, "--terms", path)
+    assert code == 0, err
+    assert "Layers" in out and "primary: 49m xs 1m USD" in out and "excess: 150m xs 50m USD" in out
+
+
+def test_sub_limits_are_honoured(sub):
+    full = quote(sub, terms(deductible=1e6, limit=99e6))
+    capped = quote(sub, terms(deductible=1e6, limit=99e6, sublimits={"hot_wallet_theft": 5e6}))
+    per = {p.name: p.expected_loss for p in capped.perils}
+    before = {p.name: p.expected_loss for p in full.perils}
+    assert per["hot_wallet_theft"] < before["hot_wallet_theft"]
+    for name in per:
+        if name != "hot_wallet_theft":
+            assert per[name] == pytest.approx(before[name], rel=1e-6)
+    # the hot-wallet peril pays at most the sub-limit per occurrence: its mean is E[N] E[min((X - 1m)+, 5m)]
+    from underwriting.domain.currency import FxTable
+    from underwriting.quoting import build_loss_model
+
+    lm = build_loss_model(sub, terms(deductible=1e6, limit=99e6), fx=FxTable.bundled(), frequency_model="baseline")
+    hot = next(p for p in lm.perils if p.name == "hot_wallet_theft")
+    oracle = hot.frequency.mean() * float(hot.severity.lev(6e6) - hot.severity.lev(1e6))
+    assert per["hot_wallet_theft"] == pytest.approx(oracle, rel=1e-6)
+    assert capped.expected_loss == pytest.approx(sum(per.values()), rel=1e-12)
+
+
+def test_minimum_premium_is_a_floor(sub):
+    base = quote(sub, terms(attachment=200e6, limit=50e6))
+    floor = 3 * base.premium
+    q = quote(sub, terms(attachment=200e6, limit=50e6, minimum_premium=floor))
+    assert q.premium == pytest.approx(floor, rel=1e-12)
+    assert q.premium_components["minimum_uplift"] == pytest.approx(floor - base.premium, rel=1e-9)
+    assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-12)
+
+
+# ---- item 2: currency ----------------------------------------------------------------------------------
+
+def test_quote_in_eur_is_the_usd_quote_at_the_recorded_rate(cli):
+    code, out, err = cli("quote", GLOBAL, "--json")
+    code2, out2, err2 = cli("quote", GLOBAL, "--currency", "eur", "--json")
+    assert code == 0 and code2 == 0, err + err2
+    usd, eur = json.loads(out), json.loads(out2)
+    assert eur["currency"] == "EUR"
+    (rate,) = [u["units_per_usd"] for u in eur["fx"] if u["currency"] == "EUR"]
+    for k in ("expected_loss", "premium", "tvar_995"):
+        assert eur[k] == pytest.approx(usd[k] * rate, rel=1e-9)
+    for a, b in zip(usd["ep_points"], eur["ep_points"], strict=True):
+        assert b["aep"] == pytest.approx(a["aep"] * rate, rel=1e-9, abs=1e-6)
+    code3, text, _ = cli("quote", GLOBAL, "--currency", "EUR")
+    assert code3 == 0 and "FX rates used" in text and f"EUR  {rate:,.6g} per USD" in text
+
+
+def test_quote_currency_records_the_submission_rate_too():
+    import underwriting.api as uw
+
+    q = uw.quote(EXAMPLES / "jp_small_exchange.json", currency="EUR", fx={"JPY": 150.0, "EUR": 0.9})
+    cur = {u["currency"]: u["units_per_usd"] for u in q.fx}
+    assert q.currency == "EUR" and cur == {"JPY": 150.0, "EUR": 0.9}
+    assert q.inputs["currency"] == "EUR" and q.inputs["submission"]["exposure"]["currency"] == "JPY"
+    assert q.warnings == []
+
+
+def test_an_unused_user_rate_is_a_warning(cli):
+    code, out, err = cli("quote", GLOBAL, "--fx", "USD=2", "--fx", "GBP=0.8", "--json")
+    assert code == 0, err
+    w = json.loads(out)["warnings"]
+    assert any("USD=2" in x for x in w) and any("GBP=0.8" in x for x in w)
+
+
+def test_unknown_quote_currency_is_refused(cli):
+    code, _, err = cli("quote", GLOBAL, "--currency", "E1R")
+    assert code == 2 and "--currency" in err
+    code, _, err = cli("quote", GLOBAL, "--currency", "XQZ")
+    assert code == 2 and "XQZ" in err and "Traceback" not in err
+
+
+# ---- item 3: the defence block -------------------------------------------------------------------------
+
+DEFENCE = {"severity", "perils", "p_attach", "p_exhaust", "ep_points", "warnings"}
+
+
+def test_defence_block_is_consistent(sub):
+    q = quote(sub, terms(deductible=10e6, limit=190e6))
+    d = q.to_dict()
+    assert DEFENCE <= set(d)
+    sev = d["severity"]
+    assert sev["family"] and sev["parameters"] and set(sev["gof"]) >= {"statistic", "p_value"}
+    assert 0 <= sev["gof"]["p_value"] <= 1
+    from underwriting.quoting import record_calibration
+
+    fit = record_calibration().severity_fit
+    assert sev["parameters"] == pytest.approx(fit.params) and sev["gof"]["statistic"] == fit.gof.ad_statistic
+    assert [e["return_period"] for e in d["ep_points"]] == [10, 25, 50, 100, 200, 250]
+    aep = [e["aep"] for e in d["ep_points"]]
+    assert aep == sorted(aep) and all(0 <= e["oep"] <= 190e6 for e in d["ep_points"])
+    # P(attach) is the probability of a positive loss; the EP point at 1/T is positive iff 1/T < P(attach)
+    for e in d["ep_points"]:
+        assert (e["aep"] > 0) == (1 / e["return_period"] < q.p_attach)
+    assert sum(p["expected_loss"] for p in d["perils"]) == pytest.approx(q.expected_loss, rel=1e-12)
+    assert sum(p["expected_count"] for p in d["perils"]) == pytest.approx(q.expected_breaches_term, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["global_large_exchange.json", "hk_exchange_with_incident.json",
+                                  "jp_small_exchange.json"])
+def test_every_example_has_the_defence_keys_in_json_and_text(cli, name):
+    code, out, err = cli("quote", EXAMPLES / name, "--json")
+    assert code == 0, err
+    q = json.loads(out)
+    assert DEFENCE <= set(q) and q["severity"] and q["perils"] and len(q["ep_points"]) == 6
+    code, text, _ = cli("quote", EXAMPLES / name)
+    for needle in ("Defence", "goodness of fit", "P(attach)", "P(exhaust)", "Perils", "1 in   250"):
+        assert needle in text
+
+
+# ---- item 4: guard rails -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra,field", [
+    ({"limit": 250e6, "aggregate_deductible": 2e9}, "aggregate_deductible"),
+    ({"limit": 1e-6}, "limit"),
+    ({"limit": 5e6, "sublimits": {"insider": 0.5}}, "sublimits.insider"),
+    ({"attachment": 5e12, "limit": 1e6}, "attachment"),
+])
+def test_worthless_terms_are_refused_naming_the_field(cli, tmp_path, extra, field):
+    t = terms(**extra)
+    path = tmp_path / "p.json"
+    path.write_text(t.model_dump_json(), encoding="utf-8")
+    code, out, err = cli("quote", GLOBAL, "--terms", path)
+    assert code == 2 and field in err and "Traceback" not in err and out == ""
+
+
+def test_a_layer_reached_very_rarely_is_quoted_with_a_warning(sub):
+    q = quote(sub, terms(attachment=3e9, limit=1e9))
+    assert q.p_attach * 10_000 < 1 and any("less than once in 10,000" in w for w in q.warnings)
+
+
+@pytest.mark.parametrize("lim", [1.0, 10.0, 1e3])
+def test_premium_never_below_expected_loss_and_no_negative_risk_load(sub, lim):
+    q = quote(sub, terms(attachment=1e6, limit=lim))
+    assert q.premium >= q.expected_loss > 0
+    assert q.premium_components["risk_load"] >= 0
+    assert all(lay.premium >= lay.expected_loss for lay in q.layers)
+
+
+def test_negative_risk_load_is_floored_with_a_warning(sub, monkeypatch):
+    """Force a principle that undercuts the mean (as discretisation can) and check the floor."""
+    from underwriting.pricing import premium as P
+
+    real = P.Principle.technical_premium
+    monkeypatch.setattr(P.Principle, "technical_premium", lambda self, r, level=0.995: 0.5 * real(self, r, level))
+    q = quote(sub, terms(deductible=1e6, limit=9e6))
+    assert q.premium_components["risk_load"] == 0.0
+    assert q.premium == pytest.approx(q.expected_loss / 0.8, rel=1e-12)
+    assert q.layers[0].risk_load_floored and any("floored at the expected loss" in w for w in q.warnings)
