@@ -93,7 +93,9 @@ def _exceedance_points(q: Mapping[str, Any]) -> tuple[list[tuple[float, float]],
         missing = [k for k in ("p_attach", "p_exhaust", "ep_points") if q.get(k) is None]
         why = f"missing {', '.join(missing)}" if missing else "fewer than two non-zero points"
         return f"the quote has too little exceedance information ({why})"
-    pts.sort()
+    # several points at one amount are a step of the curve (an atom of the loss, e.g. the loss capped by
+    # the custody tier's assets): highest probability first
+    pts.sort(key=lambda t: (t[0], -t[1]))
     # a curve of exceedance probabilities cannot rise with the amount: refuse to draw one that does
     if any(b[1] > a[1] * (1 + 1e-9) for a, b in zip(pts, pts[1:], strict=False)):
         return "the quote's exceedance points are not decreasing in the loss amount"
@@ -286,7 +288,12 @@ def _price(q: Mapping[str, Any], cur: str) -> str:
              f"<tr><th>standard deviation</th><td class='num'>{_amount(q.get('std'), cur)}</td></tr>"
              f"<tr><th>TVaR 99.5%</th><td class='num'>{_amount(q.get('tvar_995'), cur)}</td></tr>"
              f"<tr><th>rate on line</th><td class='num'>{_pct(q.get('rate_on_line'))}</td></tr></table>")
-    return f"<div class='two'><div>{comp}</div><div>{stats}</div></div>"
+    out = f"<div class='two'><div>{comp}</div><div>{stats}</div></div>"
+    layers = [lay for lay in q.get("layers") or [] if isinstance(lay, Mapping)]
+    if len(layers) > 1:  # a tower: each layer's result
+        keys = ("policy_id", "label", "expected_loss", "premium", "rate_on_line", "p_attach", "p_exhaust")
+        out += "<h3>Layers</h3>" + _rows_table([{k: lay.get(k) for k in keys} for lay in layers], cur)
+    return out
 
 
 def _defence(q: Mapping[str, Any], cur: str) -> str:

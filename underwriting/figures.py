@@ -314,7 +314,7 @@ def loss_exceedance_chart(amounts: Sequence[float], probabilities: Sequence[floa
         raise ValueError("exceedance probabilities must lie in (0, 1]")
     if not (limit > 0 and attachment >= 0):
         raise ValueError("the layer needs limit > 0 and attachment >= 0")
-    pts.sort()
+    pts.sort(key=lambda t: (t[0], -t[1]))  # points at one amount: a step of the curve (an atom of the loss)
     if any(b[1] > a[1] * (1 + 1e-9) for a, b in zip(pts, pts[1:], strict=False)):
         raise ValueError("exceedance probabilities must not increase with the amount")
     fig, ax = _figure(3.9)
