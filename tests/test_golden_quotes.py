@@ -31,7 +31,7 @@ def _without_added(text: str) -> str:
 def test_every_case_has_a_golden_file():
     names = {n for n, *_ in CASES}
     on_disk = {p.stem for p in OUT.glob("*.json")}
-    assert names == on_disk and len(names) == 23
+    assert names == on_disk and len(names) == 28
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -293,3 +293,16 @@ def test_negative_risk_load_is_floored_with_a_warning(sub, monkeypatch):
     assert q.premium_components["risk_load"] == 0.0
     assert q.premium == pytest.approx(q.expected_loss / 0.8, rel=1e-12)
     assert q.layers[0].risk_load_floored and any("floored at the expected loss" in w for w in q.warnings)
+
+
+def test_bundled_structures_quote_or_are_refused_for_a_reason(cli):
+    code, out, err = cli("quote", GLOBAL, "--terms", EXAMPLES / "excess_usd_50m_xs_200m.toml", "--json")
+    assert code == 0, err
+    q = json.loads(out)
+    assert q["terms"]["attachment"] == 200e6 and q["terms"]["deductible"] == 5e6 and len(q["layers"]) == 1
+    code, out, err = cli("quote", GLOBAL, "--terms", EXAMPLES / "tower_usd.toml", "--json")
+    assert code == 0, err
+    assert [lay["label"] for lay in json.loads(out)["layers"]] == ["45m xs 5m USD", "150m xs 50m USD"]
+    # the JP sample's custody tiers cap every loss far below 200m USD: the excess layer is unreachable
+    code, out, err = cli("quote", EXAMPLES / "jp_small_exchange.json", "--terms", EXAMPLES / "excess_usd_50m_xs_200m.toml")
+    assert code == 2 and "attachment" in err and "no loss the model can produce" in err and out == ""

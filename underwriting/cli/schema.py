@@ -6,18 +6,19 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["submission", "policy", "quote"],
-                   help="submission or policy (inputs), or quote (what `underwriting quote --json` prints)")
+    p.add_argument("kind", choices=["submission", "policy", "programme", "quote"],
+                   help="submission, policy (one layer) or programme (a tower of [[layers]]) (inputs), or quote "
+                   "(what `underwriting quote --json` prints)")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.policy import PolicyTerms, Programme
     from underwriting.domain.quote import Quote
     from underwriting.domain.submission import Submission
 
-    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote}[args.kind]
+    model = {"submission": Submission, "policy": PolicyTerms, "programme": Programme, "quote": Quote}[args.kind]
     # the quote's schema describes its JSON output (serialisation mode), the inputs' their validation
     mode = "serialization" if args.kind == "quote" else "validation"
     print(json.dumps(model.model_json_schema(mode=mode), indent=2, sort_keys=True))

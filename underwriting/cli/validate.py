@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.policy import PolicyTerms, Programme
     from underwriting.domain.submission import Submission
     from underwriting.domain.validation import validate_model
     from underwriting.fileio import read_document
@@ -21,8 +21,9 @@ def run(args: argparse.Namespace) -> int:
     kind = args.kind
     if kind == "auto":
         kind = "submission" if "exposure" in data or "posture" in data else "policy"
-    model = Submission if kind == "submission" else PolicyTerms
+    model = Submission if kind == "submission" else Programme if "layers" in data else PolicyTerms
     obj = validate_model(model, data, source=args.file)
-    label = obj.exchange.name if kind == "submission" else obj.policy_id
+    label = (obj.exchange.name if kind == "submission" else
+             f"{obj.programme_id}, {len(obj.layers)} layers" if isinstance(obj, Programme) else obj.policy_id)
     print(f"{args.file}: valid {kind} ({label})")
     return 0
