@@ -306,3 +306,15 @@ def test_bundled_structures_quote_or_are_refused_for_a_reason(cli):
     # the JP sample's custody tiers cap every loss far below 200m USD: the excess layer is unreachable
     code, out, err = cli("quote", EXAMPLES / "jp_small_exchange.json", "--terms", EXAMPLES / "excess_usd_50m_xs_200m.toml")
     assert code == 2 and "attachment" in err and "no loss the model can produce" in err and out == ""
+
+
+def test_a_tower_quoted_in_another_currency_reproduces_bit_for_bit(cli, tmp_path):
+    from underwriting.lifecycle.reproduction import reproduce
+
+    out = tmp_path / "q.json"
+    code, _, err = cli("quote", EXAMPLES / "jp_small_exchange.json", "--terms", EXAMPLES / "tower_usd.toml",
+                       "--currency", "EUR", "--out", out, "--json")
+    assert code == 0, err
+    r = reproduce(out)
+    assert r.identical, r.differences
+    assert r.quote.currency == "EUR" and len(r.quote.layers) == 2

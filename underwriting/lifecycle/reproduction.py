@@ -100,7 +100,7 @@ def recorded_models(versions: dict[str, str], reg: Registry) -> dict[str, tuple[
 
 def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reproduction:
     """Recompute a quote (a file or its dict) with its recorded inputs and model versions."""
-    from underwriting.domain.policy import PolicyTerms
+    from underwriting.domain.policy import PolicyTerms, Programme
     from underwriting.domain.submission import Submission
     from underwriting.domain.validation import validate_model
     from underwriting.fileio import canonical_json, read_document
@@ -120,7 +120,8 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
     reg = registry if isinstance(registry, Registry) else Registry(registry)
     models = recorded_models(doc["versions"], reg)
     sub = validate_model(Submission, inp["submission"], source=f"{src or 'quote'}: inputs.submission")
-    terms = (validate_model(PolicyTerms, inp["terms"], source=f"{src or 'quote'}: inputs.terms")
+    tmodel = Programme if isinstance(inp.get("terms"), dict) and "layers" in inp["terms"] else PolicyTerms
+    terms = (validate_model(tmodel, inp["terms"], source=f"{src or 'quote'}: inputs.terms")
              if inp.get("terms") is not None else None)
     try:
         basis = PricingBasis(**inp["basis"]) if inp.get("basis") else None
@@ -130,6 +131,8 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
           "basis": basis}
     if "frequency_model" in inp:
         kw["frequency_model"] = inp["frequency_model"]
+    if "currency" in inp:
+        kw["currency"] = inp["currency"]
     with _registry_env(reg), pinned({n: v for n, (v, _) in models.items()}):
         q = make_quote(sub, terms, **kw)
     new = json.loads(canonical_json(q.to_dict()))
