@@ -318,3 +318,15 @@ def test_a_tower_quoted_in_another_currency_reproduces_bit_for_bit(cli, tmp_path
     r = reproduce(out)
     assert r.identical, r.differences
     assert r.quote.currency == "EUR" and len(r.quote.layers) == 2
+
+
+def test_the_reserve_tower_places_an_excess_layer_at_its_attachment():
+    from underwriting.domain.policy import load_policy
+    from underwriting.quoting import make_quote
+
+    sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
+    primary = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))  # 5bn xs 100m JPY
+    excess = primary.with_(attachment=150e6)
+    (a,) = [c["reason"] for c in make_quote(sub, primary).reserve.checks if c["rule"] == "engine.retention"]
+    (b,) = [c["reason"] for c in make_quote(sub, excess).reserve.checks if c["rule"] == "engine.retention"]
+    assert "first 100,000,000.00 JPY" in a and "first 150,000,000.00 JPY" in b
