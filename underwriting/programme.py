@@ -35,7 +35,7 @@ from underwriting.errors import InputError
 
 __all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
            "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "layer_blocks",
-           "programme_terms", "unused_fx_warnings"]
+           "programme_terms", "incident_fx", "unused_fx_warnings"]
 
 #: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
@@ -288,6 +288,22 @@ def programme_terms(programme: Any, conv: float, covered: Sequence[str]) -> dict
             "attachment": bottom * conv, "limit": (top - bottom) * conv, "aggregate_limit": None,
             "coinsurance": shares.pop() if len(shares) == 1 else 1.0, "perils_covered": list(covered),
             "default_terms": False, "layers": len(ls)}
+
+
+def incident_fx(sub: Any, fx: Any) -> list[dict[str, Any]]:
+    """The rates that convert the submission's past incident amounts to USD (risk-score features), one per
+    currency and year, in the order met."""
+    out: list[dict[str, Any]] = []
+    seen = set()
+    for inc in sub.incidents:
+        key = (inc.currency, inc.date.year)
+        if inc.currency == "USD" or key in seen:
+            continue
+        seen.add(key)
+        r = fx.rate(inc.currency, inc.date.year)
+        out.append({"currency": inc.currency, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source,
+                    "purpose": f"incident amounts of {inc.date.year} (risk-score features)"})
+    return out
 
 
 def unused_fx_warnings(user_rates: Mapping[str, float], used: set[str]) -> list[str]:

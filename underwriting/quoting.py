@@ -358,6 +358,7 @@ def make_quote(
         f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
         " (custody mix of the record)",
     ] + list(freq.assumptions)
+    fx_used += prog.incident_fx(orig_sub, fx)
     used = {u["currency"] for u in fx_used} | {sub.currency, orig_sub.currency} | {
         c for u in reserve_fx for c in (u.get("from_currency"), u.get("to_currency"))}
     warnings += prog.unused_fx_warnings(fx_rates or {}, used)
