@@ -10,7 +10,7 @@ from scipy import stats
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate import Peril, compound, compound_batch, discretize_layer
-from underwriting.losses.frequency import NegativeBinomial, Poisson, geometric, make_frequency
+from underwriting.losses.counts import NegativeBinomial, Poisson, geometric, make_frequency
 from underwriting.losses.severity import Lognormal, Lomax, Weibull
 
 LN = Lognormal(math.log(1e5), 2.0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate import Peril
-from underwriting.losses.frequency import Poisson
+from underwriting.losses.counts import Poisson
 from underwriting.losses.severity import Lognormal, Lomax
 from underwriting.pricing.layers import Layer, split_gross, tower
 

@@ -10,7 +10,7 @@ import pytest
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate import Peril
-from underwriting.losses.frequency import NegativeBinomial, Poisson
+from underwriting.losses.counts import NegativeBinomial, Poisson
 from underwriting.losses.severity import Lognormal, cap_at_exposure
 from underwriting.pricing.layers import Layer
 from underwriting.pricing.premium import (

@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from underwriting.fileio import canonical_json
-    from underwriting.losses.frequency import make_frequency
+    from underwriting.losses.counts import make_frequency
     from underwriting.losses.severity import cap_at_exposure, make_severity
     from underwriting.pricing.layers import Layer
     from underwriting.pricing.premium import Loadings, parse_principle, price_layer

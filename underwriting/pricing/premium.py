@@ -41,7 +41,7 @@ from underwriting.losses.aggregate import (
     MomentCheck,
     Peril,
 )
-from underwriting.losses.frequency import Frequency
+from underwriting.losses.counts import Frequency
 from underwriting.losses.severity import Severity
 from underwriting.pricing.layers import Layer
 
@@ -393,7 +393,7 @@ def price_layer(frequency: Frequency, severity: Severity, layer: Layer | None = 
     Examples
     --------
     >>> import math
-    >>> from underwriting.losses.frequency import Poisson
+    >>> from underwriting.losses.counts import Poisson
     >>> from underwriting.losses.severity import Lognormal
     >>> r = price_layer(Poisson(0.3), Lognormal(math.log(1e5), 2.0), Layer(1e6, 9e6),
     ...                 principle="expected_value:0.3")
