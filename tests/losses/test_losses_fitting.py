@@ -88,7 +88,7 @@ def test_spliced_fit_runs_and_is_sensible(data):
 def test_estimator_api(data):
     est = SeverityEstimator("lognormal", threshold=THRESHOLD).fit(data.reshape(-1, 1))
     assert est.severity_.sigma == pytest.approx(est.fit_.params["sigma"])
-    assert est.score(data) == pytest.approx(est.fit_.loglik / data.size)
+    assert est.score(data.reshape(-1, 1)) == pytest.approx(est.fit_.loglik / data.size)
     assert est.get_params() == {"family": "lognormal", "threshold": THRESHOLD}
 
 

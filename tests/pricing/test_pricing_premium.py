@@ -14,6 +14,7 @@ from underwriting.losses.counts import NegativeBinomial, Poisson
 from underwriting.losses.severity import Lognormal, cap_at_exposure
 from underwriting.pricing.layers import Layer
 from underwriting.pricing.premium import (
+    DEFAULT_PRINCIPLE,
     Loadings,
     Principle,
     distortion_premium,
@@ -144,15 +145,9 @@ def test_bad_level():
 
 # --- CLI ------------------------------------------------------------------------------------
 def run_cli(capsys, *argv):
-    from underwriting.cli import main as m
-    saved = dict(m.COMMANDS)
-    m.COMMANDS.clear()
-    m.COMMANDS["price"] = ("underwriting.cli.price", "")
-    try:
-        rc = m.main(["price", *argv])
-    finally:
-        m.COMMANDS.clear()
-        m.COMMANDS.update(saved)
+    from underwriting.cli.main import main
+
+    rc = main(["price", *argv])
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -170,7 +165,12 @@ def test_cli_json(capsys):
     assert d["std"] == pytest.approx(698_262.16, rel=1e-6)
     assert d["tvar"] == pytest.approx(8.474e6, rel=1e-3)
     assert d["level"] == 0.995 and d["method"] == "fft" and d["moment_check"] is True
-    assert d["premium"] == pytest.approx(d["expected_loss"] + 0.1 * (d["tvar"] - d["expected_loss"]))
+    # the one default principle of every entry point
+    lib = price_layer(FREQ, LN, LAYER)
+    assert d["principle"] == str(parse_principle(DEFAULT_PRINCIPLE)) == lib.principle
+    assert d["premium"] == pytest.approx(lib.premium, rel=1e-12)
+    wang = price_layer(FREQ, LN, LAYER, principle="wang:0.25")
+    assert lib.premium == wang.premium
 
 
 def test_cli_mc_table_and_suffixes(capsys):

@@ -62,9 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="allow a deductible at or above the limit (an excess layer such as 5e6 xs 1e7)")
     p = parser.add_argument_group("pricing")
     p.add_argument("--level", default="0.995", metavar="P", help="VaR/TVaR level in (0, 1) (default 0.995)")
-    p.add_argument("--principle", default="cost_of_capital:0.10", metavar="NAME[:PARAM]",
+    p.add_argument("--principle", default=None, metavar="NAME[:PARAM]",
                    help="pure, expected_value:θ, std:k, variance:k, cost_of_capital:r, wang:λ, ph:ρ "
-                        "(default cost_of_capital:0.10)")
+                        "(default: the package default, wang:0.25)")
     p.add_argument("--expense", default="0", metavar="FRACTION", help="expense load (fraction of premium)")
     p.add_argument("--commission", default="0", metavar="FRACTION", help="commission (fraction of premium)")
     p.add_argument("--tax", default="0", metavar="FRACTION", help="premium tax rate, added on top")
@@ -223,7 +223,9 @@ def _run(args: argparse.Namespace) -> int:
     loadings = Loadings(expense=_number(args.expense, "--expense"), commission=_number(args.commission, "--commission"),
                         tax=_number(args.tax, "--tax"),
                         minimum_premium=_amount(args.minimum_premium, "--minimum-premium"))
-    principle = parse_principle(args.principle)
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE
+
+    principle = parse_principle(DEFAULT_PRINCIPLE if args.principle is None else args.principle)
     engine: dict[str, Any] = {}
     if args.buckets is not None:
         engine["n_buckets"] = _integer(args.buckets, "--buckets")
