@@ -168,7 +168,7 @@ def test_cli_json(capsys):
     # the one default principle of every entry point
     lib = price_layer(FREQ, LN, LAYER)
     assert d["principle"] == str(parse_principle(DEFAULT_PRINCIPLE)) == lib.principle
-    assert d["premium"] == pytest.approx(lib.premium, rel=1e-12)
+    assert d["premium"] == pytest.approx(lib.premium, rel=1e-9)
     wang = price_layer(FREQ, LN, LAYER, principle="wang:0.25")
     assert lib.premium == wang.premium
 
