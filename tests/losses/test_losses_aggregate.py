@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from underwriting.errors import InputError
-from underwriting.losses.aggregate import Peril, compound, compound_batch, discretize_layer
+from underwriting.losses.aggregate import Peril, PricingRefused, compound, compound_batch, discretize_layer
 from underwriting.losses.counts import NegativeBinomial, Poisson, geometric, make_frequency
 from underwriting.losses.severity import Lognormal, Lomax, Weibull
 
@@ -114,8 +114,14 @@ def test_two_perils_sum_of_compounds():
     assert sub.mean == pytest.approx(m_sub, rel=1e-6)
 
 
-def test_moment_check_flags_a_too_coarse_grid():
-    res = compound(Peril("all", Poisson(5.0), Lomax(1.2, 1e6)), n_buckets=256, eps=1e-3)
+def test_moment_check_flags_a_too_coarse_grid_and_the_engine_refuses_it():
+    model = Peril("all", Poisson(5.0), Lomax(1.2, 1e6))
+    # by default: finer grid, then Monte Carlo (impossible to check: infinite variance), then refusal
+    with pytest.raises(PricingRefused, match="refused") as e:
+        compound(model, n_buckets=256, eps=1e-3)
+    assert isinstance(e.value, InputError) and e.value.field == "n_buckets"
+    assert "1,024 buckets" in str(e.value) and "Monte Carlo" in str(e.value)
+    res = compound(model, n_buckets=256, eps=1e-3, escalate=False)  # diagnostics only
     assert not res.moment_check.ok
     # Lomax(1.2) has no variance: only the mean is checked, and it is the mean that disagrees
     assert math.isinf(res.moment_check.var_analytic) and math.isnan(res.moment_check.var_rel_err)

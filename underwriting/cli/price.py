@@ -18,10 +18,6 @@ from typing import Any
 
 from underwriting.errors import InputError
 
-#: Largest grid and Monte Carlo sample accepted from the command line (memory: a few GiB at most).
-MAX_BUCKETS = 2**25
-MAX_SIMS = 50_000_000
-
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "bn": 1e9, "b": 1e9}
 
 #: library field name -> command-line option (for error messages)
@@ -172,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from underwriting.fileio import canonical_json
+    from underwriting.losses.aggregate import MAX_BUCKETS, MAX_SIMS
     from underwriting.losses.counts import make_frequency
     from underwriting.losses.severity import cap_at_exposure, make_severity
     from underwriting.pricing.layers import Layer
@@ -231,16 +228,16 @@ def _run(args: argparse.Namespace) -> int:
         engine["n_buckets"] = _integer(args.buckets, "--buckets")
     elif method == "panjer":
         engine["n_buckets"] = 2**14
-    if engine.get("n_buckets", 0) > MAX_BUCKETS:
-        raise InputError(f"at most {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}), got {args.buckets!r}",
+    if engine.get("n_buckets", 0) > MAX_BUCKETS or engine.get("n_buckets", 64) < 64:
+        raise InputError(f"from 64 to {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}), got {args.buckets!r}",
                          source="--buckets")
     seed = None if args.seed is None else _integer(args.seed, "--seed")
     if seed is not None and not 0 <= seed < 2**32:
         raise InputError(f"must be a whole number from 0 to {2**32 - 1}, got {args.seed!r}", source="--seed")
     if method == "mc":
         engine["n_sims"] = _integer(args.sims, "--sims")
-        if engine["n_sims"] > MAX_SIMS:
-            raise InputError(f"at most {MAX_SIMS:,}, got {args.sims!r}", source="--sims")
+        if not 100 <= engine["n_sims"] <= MAX_SIMS:
+            raise InputError(f"from 100 to {MAX_SIMS:,}, got {args.sims!r}", source="--sims")
         engine["random_state"] = 0 if seed is None else seed
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)

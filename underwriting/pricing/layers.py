@@ -32,7 +32,11 @@ from underwriting.errors import InputError
 from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
 from underwriting.losses.severity import Severity
 
-__all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount"]
+__all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount", "MAX_REINSTATEMENTS"]
+
+
+#: Most reinstatements a layer may carry (each costs a pass over the aggregate distribution).
+MAX_REINSTATEMENTS = 100
 
 
 def format_amount(v: float) -> str:
@@ -100,6 +104,8 @@ class Layer:
         n = self.reinstatements
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InputError(f"must be a non-negative integer, got {n!r}", field="reinstatements")
+        if n > MAX_REINSTATEMENTS:
+            raise InputError(f"at most {MAX_REINSTATEMENTS} reinstatements, got {n!r}", field="reinstatements")
         set_(self, "reinstatements", int(n))
         if self.agg_limit is None:
             agg = (n + 1) * self.limit if n > 0 else math.inf

@@ -43,12 +43,22 @@ from underwriting.losses.aggregate.results import (
     AggregateResult,
     MomentCheck,
     Peril,
+    PricingRefused,
 )
-from underwriting.losses.aggregate.terms import check_amount
+from underwriting.losses.aggregate.terms import (
+    MAX_AUTO_BUCKETS,
+    MAX_BUCKETS,
+    MAX_FREQUENCY_MEAN,
+    MAX_MC_DRAWS,
+    MAX_SIMS,
+    check_amount,
+    check_limits,
+)
 
 __all__ = [
     "PERILS",
     "Peril",
+    "PricingRefused",
     "MomentCheck",
     "AggregateResult",
     "BatchResult",
@@ -56,6 +66,12 @@ __all__ = [
     "compound_batch",
     "discretize_layer",
     "check_amount",
+    "check_limits",
+    "MAX_AUTO_BUCKETS",
+    "MAX_BUCKETS",
+    "MAX_FREQUENCY_MEAN",
+    "MAX_MC_DRAWS",
+    "MAX_SIMS",
     "DEFAULT_RETURN_PERIODS",
     "METHODS",
     "TAIL_EPS",

@@ -10,6 +10,7 @@ from scipy import special
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate.results import (
+    DiscretisationError,
     Peril,
 )
 from underwriting.losses.severity import Severity
@@ -63,12 +64,18 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
     kmax = min(n - 1, int(math.ceil(cap / h - 1e-9)))
     if method == "dispersal":
         y = d + np.minimum(h * np.arange(kmax + 2), cap)
-        if math.isfinite(severity.mean()):
-            # D_k = ∫_{kh}^{(k+1)h} S_Y = π(d + kh) - π(d + (k+1)h): differences of the
-            # stop-loss transform keep their relative accuracy for remote layers
-            D = -np.diff(np.asarray(severity.stop_loss(y), dtype=float))
-        else:
-            D = np.diff(np.asarray(severity.lev(y), dtype=float))
+        # D_k = ∫_{kh}^{(k+1)h} S_Y = LEV(d + (k+1)h) - LEV(d + kh) = π(d + kh) - π(d + (k+1)h):
+        # each difference is taken in the form whose operands are smaller (less cancellation):
+        # stop-loss differences for remote layers, LEV differences for thin layers under a huge mean
+        with np.errstate(invalid="ignore", over="ignore"):
+            lev = np.asarray(severity.lev(y), dtype=float)
+            D = np.diff(lev)
+            if math.isfinite(severity.mean()):
+                sl = np.asarray(severity.stop_loss(y), dtype=float)
+                use_sl = np.abs(sl[:-1]) <= np.abs(lev[1:])
+                D = np.where(use_sl, -np.diff(sl), D)
+        if not np.all(np.isfinite(D)):
+            raise DiscretisationError("the severity's limited expected values are not finite on the grid")
         f = np.empty(kmax + 1)
         f[0] = 1.0 - D[0] / h
         f[1:] = (D[:-1] - D[1:]) / h

@@ -18,9 +18,16 @@ from underwriting.losses.aggregate.discretisation import (
 from underwriting.losses.aggregate.results import (
     METHODS,
     AggregateResult,
+    DiscretisationError,
     Peril,
+    PricingRefused,
 )
 from underwriting.losses.aggregate.terms import (
+    MAX_AUTO_BUCKETS,
+    MAX_MC_DRAWS,
+    MAX_SIMS,
+    MC_CHUNK_DRAWS,
+    _analytic_moments,
     _apply_aggregate_terms,
     _as_perils,
     _exact_attach_exhaust,
@@ -28,6 +35,7 @@ from underwriting.losses.aggregate.terms import (
     _oep_curve,
     _Terms,
     _terms,
+    check_limits,
 )
 from underwriting.losses.counts import Frequency, Poisson
 
@@ -37,7 +45,8 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
              agg_limit: float = math.inf, share: float = 1.0, method: str = "fft",
              n_buckets: int = 2**16, padding: int = 1, discretization: str = "dispersal",
              n_sims: int = 200_000, random_state: int | np.random.Generator | None = None,
-             eps: float = 1e-9, mean_rtol: float = 1e-6, var_rtol: float = 1e-3) -> AggregateResult:
+             eps: float = 1e-9, mean_rtol: float = 1e-6, var_rtol: float = 1e-3,
+             escalate: bool = True) -> AggregateResult:
     """Distribution of the insurer's loss over the term for one or more perils.
 
     Parameters
@@ -72,6 +81,18 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
         Target probability beyond the automatic range (Chernoff bound).
     mean_rtol, var_rtol : float
         Tolerances of the moment check (FFT and Panjer).
+    escalate : bool
+        When the moment check fails: retry the FFT on a grid four times finer (up to
+        :data:`MAX_AUTO_BUCKETS`), then Monte Carlo checked within four standard errors, and
+        raise :class:`PricingRefused` if that fails too. ``False`` returns the failing grid
+        result as it is (for diagnostics only; never print it as a price).
+
+    Raises
+    ------
+    PricingRefused
+        Limits exceeded (:data:`MAX_BUCKETS`, :data:`MAX_SIMS`, :data:`MAX_MC_DRAWS`,
+        :data:`MAX_FREQUENCY_MEAN`), closed-form moments that fail their quadrature
+        cross-check, or no method passing the moment check.
 
     Returns
     -------
@@ -84,9 +105,53 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
     n = int(n_buckets)
     if n < 64:
         raise InputError(f"n_buckets must be at least 64, got {n_buckets!r}", field="n_buckets")
+    n_sims = int(n_sims)
+    check_limits(perils, method, n, n_sims)
+    _analytic_moments(perils, terms)  # closed forms cross-checked by quadrature, or refused
     if method == "mc":
-        return _compound_mc(perils, terms, int(n_sims), random_state, mean_rtol, var_rtol)
+        res = _compound_mc(perils, terms, n_sims, random_state, mean_rtol, var_rtol)
+        if escalate and not res.moment_check:
+            raise PricingRefused(f"refused: Monte Carlo with {n_sims:,} terms fails its own check "
+                                 f"({res.moment_check.note}; mean {res.moment_check.mean_computed:.6g} vs "
+                                 f"analytic {res.moment_check.mean_analytic:.6g})", field="n_sims")
+        return res
 
+    grids = [n]
+    if escalate and method == "fft" and n < MAX_AUTO_BUCKETS:
+        grids.append(min(4 * n, MAX_AUTO_BUCKETS))
+    tried: list[str] = []
+    res = None
+    for n_try in grids:
+        try:
+            res = _compound_grid(perils, terms, method, n_try, padding, discretization, eps, mean_rtol, var_rtol)
+        except DiscretisationError as exc:
+            tried.append(f"{method} with {n_try:,} buckets: {exc}")
+            res = None
+            continue
+        if res.moment_check or not escalate:
+            if tried:
+                res.diagnostics["escalation"] = tried + [f"{method} with {n_try:,} buckets: passed"]
+            return res
+        mc = res.moment_check
+        tried.append(f"{method} with {n_try:,} buckets: mean error {mc.mean_rel_err:.2e}, variance error "
+                     f"{mc.var_rel_err:.2e}")
+    if not escalate:
+        raise PricingRefused("refused: " + "; ".join(tried), field="n_buckets")
+    # last resort: Monte Carlo, checked against the analytic moments with its standard error
+    total_mean = sum(float(p.frequency.mean()) for p in perils)
+    n_mc = int(min(n_sims, MAX_SIMS, MAX_MC_DRAWS // max(total_mean, 1e-12)))
+    if n_mc >= 10_000:
+        mc_res = _compound_mc(perils, terms, n_mc, 0 if random_state is None else random_state, mean_rtol, var_rtol)
+        if mc_res.moment_check:
+            mc_res.diagnostics["escalation"] = tried + [f"Monte Carlo with {n_mc:,} terms: passed"]
+            return mc_res
+        tried.append(f"Monte Carlo with {n_mc:,} terms: {mc_res.moment_check.note or 'failed'}")
+    raise PricingRefused("refused: no method reproduces the analytic moments of this loss model ("
+                         + "; ".join(tried) + ")", field="n_buckets")
+
+
+def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, discretization: str, eps: float,
+                   mean_rtol: float, var_rtol: float) -> AggregateResult:
     d = terms.deductible
     caps_trunc = [_occurrence_cap(p.severity, d, terms.peril_limit(p.name)) for p in perils]
     caps = [c for c, _ in caps_trunc]
@@ -95,14 +160,17 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
     R = _chernoff_range(perils, caps, d, eps)
     h = _choose_bucket(R, caps, n, pad) if R > 0 else 1.0
     fs = [discretize_layer(p.severity, d, c, h, n, discretization) for p, c in zip(perils, caps, strict=True)]
+    for f in fs:
+        if not (np.all(np.isfinite(f)) and abs(float(f.sum()) - 1.0) <= 1e-9):
+            raise DiscretisationError(f"the discretised severity has total mass {float(f.sum()):.6g}, not 1")
 
-    if method == "fft":
-        g = _fft_aggregate(perils, fs)
-    else:
-        g = _panjer_aggregate(perils, fs)
-    x = h * np.arange(n)
-    m_s = float(np.dot(x, g))
-    v_s = float(np.dot((x - m_s) ** 2, g))
+    with np.errstate(all="ignore"):
+        g = _fft_aggregate(perils, fs) if method == "fft" else _panjer_aggregate(perils, fs)
+        x = h * np.arange(n)
+        m_s = float(np.dot(x, g))
+        v_s = float(np.dot((x - m_s) ** 2, g))
+    if not (np.all(np.isfinite(g)) and abs(float(g.sum()) - 1.0) <= 1e-6):
+        raise DiscretisationError(f"the aggregate distribution has total mass {float(np.sum(g)):.6g}, not 1")
     check = _moment_check(perils, terms, m_s, v_s, mean_rtol, var_rtol)
 
     values = _apply_aggregate_terms(x, terms)
@@ -180,6 +248,8 @@ def _panjer_aggregate(perils, fs) -> np.ndarray:
 
 
 def _compound_mc(perils, terms: _Terms, n_sims: int, random_state, mean_rtol, var_rtol) -> AggregateResult:
+    """Monte Carlo in chunks of simulated terms, so at most about :data:`MC_CHUNK_DRAWS` losses
+    are held at once (the chunk layout is fixed, so a seed reproduces the result exactly)."""
     if n_sims < 100:
         raise InputError(f"n_sims must be at least 100, got {n_sims}", field="n_sims")
     rng = np.random.default_rng(random_state)
@@ -188,19 +258,39 @@ def _compound_mc(perils, terms: _Terms, n_sims: int, random_state, mean_rtol, va
     max_occ = np.zeros(n_sims)
     exhausted = np.zeros(n_sims, dtype=bool)
     d = terms.deductible
-    for p in perils:
-        lim = terms.peril_limit(p.name)
-        N = p.frequency.rvs(n_sims, rng)
-        total = int(N.sum())
-        if total == 0:
-            continue
-        X = p.severity.rvs(total, rng)
-        Y = np.clip(X - d, 0.0, lim)
-        owner = np.repeat(np.arange(n_sims), N)
-        S += np.bincount(owner, weights=Y, minlength=n_sims)
-        np.maximum.at(max_occ, owner, Y)
-        if math.isfinite(lim):
-            exhausted |= np.bincount(owner, weights=(Y >= lim).astype(float), minlength=n_sims) > 0
+    total_mean = sum(float(p.frequency.mean()) for p in perils)
+    rows = int(max(1, min(n_sims, MC_CHUNK_DRAWS // max(1.0, 2.0 * total_mean))))
+    for start in range(0, n_sims, rows):
+        stop = min(n_sims, start + rows)
+        m = stop - start
+        for p in perils:
+            lim = terms.peril_limit(p.name)
+            N = p.frequency.rvs(m, rng)
+            total = int(N.sum())
+            if total == 0:
+                continue
+            # draw the chunk's losses in pieces of at most MC_CHUNK_DRAWS
+            ends = np.cumsum(N)
+            lo_row = 0
+            while lo_row < m:
+                base = int(ends[lo_row - 1]) if lo_row else 0
+                hi_row = int(np.searchsorted(ends, base + MC_CHUNK_DRAWS, side="right"))
+                hi_row = max(hi_row, lo_row + 1)
+                Ns = N[lo_row:hi_row]
+                k = int(Ns.sum())
+                if k:
+                    X = p.severity.rvs(k, rng)
+                    Y = np.clip(X - d, 0.0, lim)
+                    owner = np.repeat(np.arange(hi_row - lo_row), Ns)
+                    sl = slice(start + lo_row, start + hi_row)
+                    S[sl] += np.bincount(owner, weights=Y, minlength=hi_row - lo_row)
+                    mo = np.zeros(hi_row - lo_row)
+                    np.maximum.at(mo, owner, Y)
+                    np.maximum(max_occ[sl], mo, out=max_occ[sl])
+                    if math.isfinite(lim):
+                        exhausted[sl] |= np.bincount(owner, weights=(Y >= lim).astype(float),
+                                                     minlength=hi_row - lo_row) > 0
+                lo_row = hi_row
     m_s = float(S.mean())
     v_s = float(S.var())
     m4 = float(np.mean((S - m_s) ** 4))

@@ -14,7 +14,22 @@ from underwriting.errors import InputError
 from underwriting.losses.counts import Frequency
 from underwriting.losses.severity import Severity
 
-__all__ = ["PERILS", "DEFAULT_RETURN_PERIODS", "METHODS", "Peril", "MomentCheck", "AggregateResult"]
+__all__ = ["PERILS", "DEFAULT_RETURN_PERIODS", "METHODS", "Peril", "MomentCheck", "AggregateResult",
+           "PricingRefused", "DiscretisationError"]
+
+
+class PricingRefused(InputError):
+    """The engine cannot produce a distribution its own checks accept, so it gives none.
+
+    Raised after escalation (a finer grid, then Monte Carlo with its standard error) when the
+    computed moments still disagree with the analytic ones, or when a request exceeds the
+    engine's documented limits. A subclass of :class:`~underwriting.errors.InputError`: the CLI
+    exits 2 with the reason.
+    """
+
+
+class DiscretisationError(ArithmeticError):
+    """A discretised severity is not a probability distribution (internal; triggers escalation)."""
 
 #: Return periods (years) reported on EP curves.
 DEFAULT_RETURN_PERIODS: tuple[float, ...] = (2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)

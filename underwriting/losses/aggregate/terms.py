@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from underwriting.losses.aggregate.results import (
     PERILS,
     MomentCheck,
     Peril,
+    PricingRefused,
     _rel,
 )
 
@@ -72,12 +74,96 @@ def _as_perils(perils: Peril | Sequence[Peril]) -> tuple[Peril, ...]:
 # --------------------------------------------------------------------------------------------
 # Analytic moments
 # --------------------------------------------------------------------------------------------
+#: Largest grid the engine accepts (FFT or Panjer length; memory about 50 bytes per bucket and peril).
+MAX_BUCKETS = 2**24
+#: Largest grid the engine escalates to on its own when the moment check fails.
+MAX_AUTO_BUCKETS = 2**20
+#: Largest Monte Carlo sample (simulated terms): its results hold about 24 bytes per term.
+MAX_SIMS = 10_000_000
+#: Largest expected number of simulated occurrences (terms x mean count over all perils); bounds time.
+MAX_MC_DRAWS = 100_000_000
+#: Largest expected count per peril over the term accepted by the engine.
+MAX_FREQUENCY_MEAN = 1e5
+#: Monte Carlo draws held in memory at once (a fixed memory budget of about 32 bytes a draw).
+MC_CHUNK_DRAWS = 2**21
+#: Relative agreement required between closed-form and quadrature layer moments.
+CLOSED_FORM_RTOL = 1e-6
+
+
+def check_limits(perils, method: str, n_buckets: int, n_sims: int) -> None:
+    """Refuse, before any work, requests beyond the engine's documented limits.
+
+    Raises
+    ------
+    PricingRefused
+        Naming ``n_buckets``, ``n_sims`` or ``frequency``.
+    """
+    if n_buckets > MAX_BUCKETS:
+        raise PricingRefused(f"at most {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}) buckets, got {n_buckets:,}",
+                             field="n_buckets")
+    total_mean = 0.0
+    for p in perils:
+        m = float(p.frequency.mean())
+        if not math.isfinite(m) or m > MAX_FREQUENCY_MEAN:
+            raise PricingRefused(f"mean count {m:.4g} of peril {p.name!r} exceeds the engine's limit "
+                                 f"{MAX_FREQUENCY_MEAN:.0e} per term", field="frequency")
+        total_mean += m
+    if method == "mc":
+        if n_sims > MAX_SIMS:
+            raise PricingRefused(f"at most {MAX_SIMS:,} simulated terms, got {n_sims:,}", field="n_sims")
+        if n_sims * total_mean > MAX_MC_DRAWS:
+            raise PricingRefused(
+                f"{n_sims:,} terms x {total_mean:.4g} expected occurrences exceeds the Monte Carlo budget of "
+                f"{MAX_MC_DRAWS:.0e} simulated losses; lower the number of simulations or use the FFT",
+                field="n_sims")
+
+
+def _layer_moments(severity, d: float, lim: float) -> tuple[float, float]:
+    """Closed-form layer moments, cross-checked by quadrature (cached for hashable severities)."""
+    try:
+        return _layer_moments_cached(severity, d, lim)
+    except TypeError:  # an unhashable severity
+        return _layer_moments_cached.__wrapped__(severity, d, lim)
+
+
+@functools.lru_cache(maxsize=4096)
+def _layer_moments_cached(severity, d: float, lim: float) -> tuple[float, float]:
+    """Closed-form ``(E[Y], E[Y^2])`` of one layer, cross-checked by quadrature.
+
+    Raises
+    ------
+    PricingRefused
+        When the closed forms and the quadrature disagree (the severity's formulas lose their
+        precision for this layer), or the moments are not finite numbers.
+    """
+    with np.errstate(all="ignore"):
+        e1 = float(severity.layer_moment(d, lim, 1))
+        finite2 = math.isfinite(lim) or math.isfinite(severity.moment(2))
+        e2 = float(severity.layer_moment(d, lim, 2)) if finite2 else math.inf
+        try:
+            q1, q2 = severity.layer_moments_by_quadrature(d, lim)
+        except (ArithmeticError, ValueError):
+            q1 = q2 = math.nan
+    bad = (not math.isfinite(e1)) or e1 < 0 or (finite2 and not math.isfinite(e2))
+    if math.isfinite(lim):
+        bad = bad or e1 > lim * (1 + 1e-12) or (finite2 and e2 > lim * lim * (1 + 1e-12))
+    if not bad and math.isfinite(q1):
+        bad = _rel(e1, q1) > CLOSED_FORM_RTOL and abs(e1 - q1) > 1e-12 * max(lim if math.isfinite(lim) else 0.0, 1.0)
+        if finite2 and math.isfinite(q2) and e2 > 0:
+            bad = bad or (_rel(e2, q2) > CLOSED_FORM_RTOL and abs(e2 - q2) > 1e-12 * max(e2, 1.0))
+    if bad or not math.isfinite(q1):
+        raise PricingRefused(
+            f"the layer moments of {severity!r} for {lim:.6g} xs {d:.6g} cannot be computed reliably "
+            f"(closed form E[Y] = {e1:.6g}, quadrature {q1:.6g}); check the severity's scale",
+            field="severity")
+    return e1, e2
+
+
 def _analytic_moments(perils, terms: _Terms) -> tuple[float, float]:
     mean = var = 0.0
     for p in perils:
         lim = terms.peril_limit(p.name)
-        e1 = p.severity.layer_moment(terms.deductible, lim, 1)
-        e2 = p.severity.layer_moment(terms.deductible, lim, 2) if math.isfinite(lim) or math.isfinite(p.severity.moment(2)) else math.inf
+        e1, e2 = _layer_moments(p.severity, float(terms.deductible), float(lim))
         en, vn = p.frequency.mean(), p.frequency.var()
         mean += en * e1
         var += en * e2 + (vn - en) * e1 * e1 if math.isfinite(e2) else math.inf
@@ -88,15 +174,20 @@ def _moment_check(perils, terms, m_comp, v_comp, mean_rtol, var_rtol, *, mc_n: i
                   mc_m4: float | None = None) -> MomentCheck:
     m_an, v_an = _analytic_moments(perils, terms)
     note = ""
+    finite = math.isfinite(m_comp) and math.isfinite(v_comp) and m_comp >= 0 and v_comp >= 0
     if mc_n is not None:  # Monte Carlo: compare within 4 standard errors
-        se_m = math.sqrt(v_comp / mc_n) if v_comp > 0 else 0.0
-        ok = abs(m_comp - m_an) <= 4 * se_m + 1e-12 * abs(m_an)
-        if math.isfinite(v_an) and mc_m4 is not None:
+        if not math.isfinite(v_an):
+            return MomentCheck(m_an, m_comp, v_an, v_comp, mean_rtol, var_rtol, False,
+                               "Monte Carlo cannot be checked: the analytic variance is infinite, so the "
+                               "standard error of the mean is undefined")
+        se_m = math.sqrt(v_an / mc_n)
+        ok = finite and abs(m_comp - m_an) <= 4 * se_m + 1e-12 * abs(m_an)
+        if mc_m4 is not None and finite:
             se_v = math.sqrt(max(mc_m4 - v_comp**2, 0.0) / mc_n)
             ok = ok and abs(v_comp - v_an) <= 4 * se_v + 1e-12 * v_an
         note = "Monte Carlo: agreement within 4 standard errors"
         return MomentCheck(m_an, m_comp, v_an, v_comp, mean_rtol, var_rtol, bool(ok), note)
-    ok = _rel(m_comp, m_an) <= mean_rtol
+    ok = finite and _rel(m_comp, m_an) <= mean_rtol
     if math.isfinite(v_an):
         ok = ok and _rel(v_comp, v_an) <= var_rtol
     else:
