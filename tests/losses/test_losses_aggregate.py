@@ -9,7 +9,13 @@ import pytest
 from scipy import stats
 
 from underwriting.errors import InputError
-from underwriting.losses.aggregate import Peril, PricingRefused, compound, compound_batch, discretize_layer
+from underwriting.losses.aggregate import (
+    Peril,
+    PricingRefused,
+    compound,
+    compound_batch,
+    discretize_layer,
+)
 from underwriting.losses.counts import NegativeBinomial, Poisson, geometric, make_frequency
 from underwriting.losses.severity import Lognormal, Lomax, Weibull
 
