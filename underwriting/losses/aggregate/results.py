@@ -224,7 +224,8 @@ class AggregateResult:
     def tvar(self, p: float) -> float:
         """TVaR (expected shortfall): mean of the worst ``1 - p`` of outcomes (currency units)."""
         p = _level(p)
-        return float(_tvar(self.values, self.probs, self._cdf, p))
+        # TVaR >= VaR holds exactly; the max only removes rounding in the tail sum
+        return max(float(_tvar(self.values, self.probs, self._cdf, p)), self.value_at_risk(p))
 
     def se_tvar(self, p: float, n_batches: int = 20) -> float:
         """Batch-means standard error of :meth:`tvar` (Monte Carlo only; 0 otherwise)."""
