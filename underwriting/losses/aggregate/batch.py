@@ -20,6 +20,8 @@ from underwriting.losses.aggregate.discretisation import (
 from underwriting.losses.aggregate.results import (
     Peril,
     _level,
+    _refined_var,
+    _tvar_at,
 )
 from underwriting.losses.aggregate.terms import (
     _exact_attach_exhaust,
@@ -139,30 +141,22 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
         s2 = G @ (k * k)
         m_s = H * s1
         v_s = np.maximum(H * H * (s2 - s1 * s1), 0.0)
-        # the automatic range holds all but eps of the mass in the first n / 2**padding buckets,
-        # so the level-quantile lies there (level < 1 - eps); the rest enters through the mean
-        usable = n if level > 1 - 100 * eps else min(n, (n >> padding) + 2)
-        C = np.cumsum(G[:, :usable], axis=1)
-        kstar = np.minimum(np.argmax(C >= level - 1e-13, axis=1), usable - 1)
         mean = np.empty(len(rows))
         std = np.empty(len(rows))
         var = np.empty(len(rows))
         tvar = np.empty(len(rows))
         for r in range(len(rows)):
             terms = infos[r][1]
-            ks = int(kstar[r])
             if terms.share == 1.0 and terms.agg_deductible == 0.0 and math.isinf(terms.agg_limit):
                 mean[r], std[r] = m_s[r], math.sqrt(v_s[r])
-                v = H[r] * ks
-                below = H[r] * float(np.dot(k[: ks + 1], G[r, : ks + 1]))
+                Lr = H[r] * k
             else:
                 Lr = terms.share * np.clip(H[r] * k - terms.agg_deductible, 0.0, terms.agg_limit)
                 mean[r] = float(np.dot(Lr, G[r]))
                 std[r] = math.sqrt(max(float(np.dot((Lr - mean[r]) ** 2, G[r])), 0.0))
-                v = Lr[ks]
-                below = float(np.dot(Lr[: ks + 1], G[r, : ks + 1]))
-            var[r] = v
-            tvar[r] = (mean[r] - below + v * (C[r, ks] - level)) / (1.0 - level)
+            cdf_r = np.cumsum(G[r])
+            var[r] = _refined_var(Lr, G[r], cdf_r, level)
+            tvar[r] = _tvar_at(Lr, G[r], var[r], level)
         X = None
         for r, i in enumerate(rows):
             peril, terms = infos[r]

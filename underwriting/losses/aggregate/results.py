@@ -135,6 +135,27 @@ def _tvar(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> f
     return (upper + v * (cdf[k] - p)) / (1.0 - p)
 
 
+def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> float:
+    """VaR of a mass-dispersal grid distribution, interpolated between mid-CDF points (see
+    :meth:`AggregateResult.value_at_risk`)."""
+    k = _var_index(cdf, p)
+    v = values
+    if v.size < 4:
+        return float(v[k])
+    mid = cdf - 0.5 * probs
+    j = int(np.searchsorted(mid, p, side="right")) - 1
+    if 1 <= j < v.size - 2 and v[j + 1] > v[j] > v[j - 1] and v[j + 2] > v[j + 1]:
+        lo, hi = mid[j], mid[j + 1]
+        if hi > lo and lo <= p <= hi:
+            return float(v[j] + (p - lo) / (hi - lo) * (v[j + 1] - v[j]))
+    return float(v[k])
+
+
+def _tvar_at(values: np.ndarray, probs: np.ndarray, v: float, p: float) -> float:
+    """:math:`v + E[(L - v)_+]/(1-p)`: TVaR at level ``p`` given its VaR ``v`` (never below ``v``)."""
+    return v + max(float(np.dot(np.maximum(values - v, 0.0), probs)), 0.0) / (1.0 - p)
+
+
 @dataclass(frozen=True)
 class AggregateResult:
     """Distribution of the insurer's loss over the term, with diagnostics (immutable).
@@ -215,17 +236,31 @@ class AggregateResult:
 
     # --- tail measures -----------------------------------------------------------------------
     def value_at_risk(self, p: float) -> float:
-        """VaR: smallest loss ``x`` with :math:`P(L \\le x) \\ge p` (currency units)."""
+        """VaR: the loss ``x`` with :math:`P(L \\le x) = p` (currency units).
+
+        Monte Carlo: the smallest sample ``x`` with empirical :math:`P(L \\le x) \\ge p`. Grid
+        methods: each grid point's mass stands for the interval around it (mass dispersal
+        spreads an interval over its two end points), so the continuous CDF at a grid point is
+        the cumulative mass less half the point's own mass; VaR interpolates linearly between
+        those points, an error of order ``h^2`` instead of one bucket ``h``. Atoms (no loss,
+        exhausted limits) and the ends of the grid keep the discrete quantile.
+        """
         p = _level(p)
-        return float(self.values[_var_index(self._cdf, p)])
+        if self.method == "mc" or not self.bucket:
+            return float(self.values[_var_index(self._cdf, p)])
+        return _refined_var(self.values, self.probs, self._cdf, p)
 
     quantile = value_at_risk
 
     def tvar(self, p: float) -> float:
-        """TVaR (expected shortfall): mean of the worst ``1 - p`` of outcomes (currency units)."""
+        """TVaR (expected shortfall): :math:`VaR_p + E[(L - VaR_p)_+]/(1-p)` (currency units).
+
+        For a discrete distribution and its discrete quantile this is the mean of the worst
+        ``1 - p`` of outcomes; with the refined VaR of the grid methods the stop-loss term is
+        the distribution's own (piecewise linear between grid points). Never below VaR.
+        """
         p = _level(p)
-        # TVaR >= VaR holds exactly; the max only removes rounding in the tail sum
-        return max(float(_tvar(self.values, self.probs, self._cdf, p)), self.value_at_risk(p))
+        return _tvar_at(self.values, self.probs, self.value_at_risk(p), p)
 
     def se_tvar(self, p: float, n_batches: int = 20) -> float:
         """Batch-means standard error of :meth:`tvar` (Monte Carlo only; 0 otherwise)."""
