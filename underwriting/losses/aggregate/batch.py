@@ -24,6 +24,7 @@ from underwriting.losses.aggregate.results import (
     _tvar_at,
 )
 from underwriting.losses.aggregate.terms import (
+    _analytic_moments,
     _exact_attach_exhaust,
     _moment_check,
     _terms,
@@ -172,6 +173,13 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
             out["mean_rel_err"][i] = chk.mean_rel_err
             out["var_rel_err"][i] = chk.var_rel_err
             ok[i] = chk.ok
+        for r, i in enumerate(rows):  # closed-form mean and SD where they exist (as compound does)
+            terms = infos[r][1]
+            if terms.agg_deductible == 0.0 and math.isinf(terms.agg_limit) and ok[i]:
+                m_full, v_full = _analytic_moments([infos[r][0]], terms)
+                mean[r] = terms.share * m_full
+                if math.isfinite(v_full):
+                    std[r] = terms.share * math.sqrt(v_full)
         out["mean"][idx], out["std"][idx], out["var"][idx], out["tvar"][idx] = mean, std, var, tvar
         out["bucket"][idx] = H
     for a in out.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -21,6 +22,7 @@ from underwriting.losses.aggregate.results import (
     DiscretisationError,
     Peril,
     PricingRefused,
+    _rel,
 )
 from underwriting.losses.aggregate.terms import (
     FALLBACK_MC_DRAWS,
@@ -171,25 +173,149 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
         v_s = float(np.dot((x - m_s) ** 2, g))
     if not (np.all(np.isfinite(g)) and abs(float(g.sum()) - 1.0) <= 1e-6):
         raise DiscretisationError(f"the aggregate distribution's total mass is off by {float(np.sum(g)) - 1.0:.2e}")
-    check = _moment_check(perils, terms, m_s, v_s, mean_rtol, var_rtol)
+    # the grid represents the model with each unlimited occurrence truncated at its cap (the
+    # 1 - TAIL_EPS quantile): check it against that model's closed-form moments
+    grid_terms = terms
+    if truncated > 0:
+        subs = dict(terms.sublimits)
+        for p, c in zip(perils, caps, strict=True):
+            subs[p.name] = max(min(terms.peril_limit(p.name), c), subs.get(p.name, 0.0) if p.name in subs and
+                               subs[p.name] < terms.peril_limit(p.name) else 0.0)
+        grid_terms = dataclasses.replace(terms, sublimits=subs)
+    check = _moment_check(perils, grid_terms, m_s, v_s, mean_rtol, var_rtol)
+    bucket = h
+    info: dict = {"used": False}
+    if method == "fft":  # also when the single grid fails: its body is the usual culprit
+        levels = []
+        cur_x, cur_g, cur_h = x, g, h
+        for _ in range(MAX_LEVELS):
+            fine = _two_scale(perils, terms, n, pad, discretization, eps, cur_x, cur_g, cur_h, caps,
+                              mean_rtol, var_rtol)
+            if fine is None:
+                break
+            cur_x, cur_g, cur_h, lvl = fine
+            levels.append(lvl)
+            if _body_resolved(cur_x, cur_g, cur_h):
+                break
+        if levels:
+            m_m = float(np.dot(cur_x, cur_g))
+            v_m = float(np.dot((cur_x - m_m) ** 2, cur_g))
+            merged = _moment_check(perils, grid_terms, m_m, v_m, mean_rtol, var_rtol)
+            info = {"levels": levels, "used": bool(merged)}
+            if merged:
+                x, g, bucket, check = cur_x, cur_g, cur_h, merged
+            else:  # keep the single grid (the caller escalates if it failed too)
+                info["reason"] = merged.note
 
     values = _apply_aggregate_terms(x, terms)
     p_occ_attach, p_occ_exhaust = _exact_attach_exhaust(perils, terms)
+    tol = 1e-9 * bucket
     if terms.agg_deductible == 0:
         p_attach = p_occ_attach
     else:
-        p_attach = float(g[x > terms.agg_deductible + 1e-9 * h].sum())
+        p_attach = float(g[x > terms.agg_deductible + tol].sum())
     if math.isfinite(terms.agg_limit):
-        p_exhaust = float(g[x >= terms.agg_deductible + terms.agg_limit - 1e-9 * h].sum())
+        p_exhaust = float(g[x >= terms.agg_deductible + terms.agg_limit - tol].sum())
     else:
         p_exhaust = p_occ_exhaust
-    oep_grid = x[: min(n, int(math.ceil(max(caps) / h)) + 2)] if max(caps) > 0 else x[:2]
+    oep_grid = x[x <= max(caps) + 2 * h] if max(caps) > 0 else x[:2]
     oep = (terms.share * oep_grid, _oep_curve(perils, terms, oep_grid))
     diag = {"n_buckets": n, "padding": pad, "range": R, "eps": eps, "truncated_severity_mass": truncated,
-            "discretization": discretization, "occurrence_caps": caps,
-            "mass_beyond_range": float(g[x > R].sum())}
+            "discretization": discretization, "occurrence_caps": caps, "coarse_bucket": h,
+            "mass_beyond_range": float(g[x > R].sum()), "two_scale": info}
+    exact = None
+    if terms.agg_deductible == 0 and math.isinf(terms.agg_limit):
+        m_full, v_full = _analytic_moments(perils, terms)
+        exact = (terms.share * m_full, terms.share**2 * v_full)
+        diag["truncation_mean_rel"] = _rel(check.mean_analytic, m_full)
     return AggregateResult(method, values, g.copy(), check, float(p_attach), float(p_exhaust),
-                           check.mean_analytic, bucket=h, diagnostics=diag, _oep=oep)
+                           check.mean_analytic, bucket=bucket, diagnostics=diag, _oep=oep, exact_moments=exact)
+
+
+#: Level below which the fine grid of the two-scale method must hold the aggregate quantile.
+FINE_LEVEL = 1 - 1e-4
+#: The fine grid is built only when it is at least this many times finer than the single grid.
+FINE_GAIN = 8.0
+#: A coarser level's bucket is at most this fraction of the splice point where the finer level takes over.
+SPLICE_RATIO = 1e-3
+#: At most this many grids are spliced (each one more FFT of the same length).
+MAX_LEVELS = 5
+#: The body counts as resolved when the bucket is at most this fraction of the median positive loss.
+BODY_RESOLUTION = 1 / 500
+
+
+def _body_resolved(x: np.ndarray, g: np.ndarray, h: float) -> bool:
+    cdf = np.cumsum(g)
+    p0 = float(g[0])
+    if p0 >= 1.0 - 1e-12:
+        return True
+    k = int(np.searchsorted(cdf, p0 + 0.5 * (1.0 - p0), side="left"))
+    return h <= BODY_RESOLUTION * float(x[min(k, x.size - 1)])
+
+
+def _two_scale(perils, terms: _Terms, n: int, pad: int, discretization: str, eps: float, x: np.ndarray,
+               g: np.ndarray, h: float, caps, mean_rtol: float, var_rtol: float):
+    r"""A fine grid for the body of the aggregate, spliced onto the single grid's tail.
+
+    With every occurrence payment truncated at ``T`` (``Y' = min(Y, T)``), the sums agree below
+    ``T``: :math:`S < T \iff S' < T`, and then :math:`S = S'`. So the distribution of ``S`` on
+    ``[0, T)`` is *exactly* that of ``S'``, whose grid is sized from ``T`` (a high quantile of
+    ``S``) instead of from the occurrence limit or the severity's far tail. The tail ``[T, inf)``
+    keeps the single grid's masses, rescaled to the fine grid's tail probability. Returns
+    ``None`` when it would not be finer, or when the fine grid fails its own moment check
+    against the analytic moments of ``S'``.
+    """
+    cdf = np.cumsum(g)
+    k_hi = int(np.searchsorted(cdf, FINE_LEVEL, side="left"))
+    if k_hi >= x.size - 2:
+        return None
+    # the splice point: far enough that this grid's buckets are small there, and above the
+    # FINE_LEVEL quantile (multiples of h on this grid)
+    k_T = max(int(math.ceil(1.0 / SPLICE_RATIO)), int(np.searchsorted(x, 2.0 * x[k_hi] + 4 * h)))
+    k_T = int(np.searchsorted(x, h * k_T - 1e-9 * h)) if x[1] - x[0] < h * 0.999 else k_T
+    if k_T >= x.size - 2:
+        return None
+    T = float(x[k_T])
+    caps_f = [min(c, T) for c in caps]
+    d = terms.deductible
+    R_f = _chernoff_range(perils, caps_f, d, eps)
+    if R_f <= 0:
+        return None
+    h_f = _choose_bucket(max(R_f, T), caps_f, n, pad)
+    if h_f * FINE_GAIN > h or T >= x[-1]:
+        return None
+    subs = {k: min(v, T) for k, v in terms.sublimits.items()}
+    terms_f = dataclasses.replace(terms, limit=min(terms.limit, T), sublimits=subs)
+    try:
+        fs = [discretize_layer(p.severity, d, min(terms.peril_limit(p.name), T), h_f, n, discretization)
+              for p in perils]
+    except DiscretisationError:
+        return None
+    with np.errstate(all="ignore"):
+        g_f = _fft_aggregate(perils, fs)
+        x_f = h_f * np.arange(n)
+        m_f = float(np.dot(x_f, g_f))
+        v_f = float(np.dot((x_f - m_f) ** 2, g_f))
+    if not (np.all(np.isfinite(g_f)) and abs(float(g_f.sum()) - 1.0) <= 1e-6):
+        return None
+    chk = _moment_check(perils, terms_f, m_f, v_f, mean_rtol, var_rtol)
+    if not chk:
+        return None
+    # splice: fine masses strictly below T (minus half the mass dispersed onto T's neighbour),
+    # coarse masses from T on, rescaled to the remaining probability
+    below = x_f < T - 1e-9 * h_f
+    p_below = float(g_f[below].sum())
+    tail = x >= T - 1e-9 * h
+    p_tail_coarse = float(g[tail].sum())
+    if p_tail_coarse <= 0 or not (0 < 1 - p_below):
+        return None
+    scale = (1.0 - p_below) / p_tail_coarse
+    xm = np.concatenate((x_f[below], x[tail]))
+    gm = np.concatenate((g_f[below], g[tail] * scale))
+    info = {"splice_point": T, "fine_bucket": h_f, "fine_mean_rel_err": chk.mean_rel_err,
+            "fine_var_rel_err": chk.var_rel_err, "tail_mass": 1.0 - p_below,
+            "tail_rescale": scale}
+    return xm, gm, h_f, info
 
 
 def _fft_aggregate(perils, fs) -> np.ndarray:

@@ -198,6 +198,7 @@ class AggregateResult:
     seed: int | None = None
     diagnostics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     _oep: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    exact_moments: tuple[float, float] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for a in (self.values, self.probs):
@@ -213,13 +214,21 @@ class AggregateResult:
     # --- moments -----------------------------------------------------------------------------
     @property
     def mean(self) -> float:
-        """Expected loss over the term (currency units)."""
+        """Expected loss over the term (currency units).
+
+        The closed form when the engine has one (no aggregate deductible or limit) and the grid
+        passed its check against it; otherwise the mean of the computed distribution.
+        """
+        if self.exact_moments is not None:
+            return float(self.exact_moments[0])
         return float(np.dot(self.values, self.probs))
 
     @property
     def variance(self) -> float:
-        """Variance of the loss (currency^2)."""
-        m = self.mean
+        """Variance of the loss (currency^2): closed form when available and finite (see :attr:`mean`)."""
+        if self.exact_moments is not None and math.isfinite(self.exact_moments[1]):
+            return float(self.exact_moments[1])
+        m = float(np.dot(self.values, self.probs))
         return float(np.dot((self.values - m) ** 2, self.probs))
 
     @property

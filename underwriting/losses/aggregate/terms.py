@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -138,7 +139,9 @@ def _layer_moments_cached(severity, d: float, lim: float) -> tuple[float, float]
         When the closed forms and the quadrature disagree (the severity's formulas lose their
         precision for this layer), or the moments are not finite numbers.
     """
-    with np.errstate(all="ignore"):
+    # quadrature warnings are moot here: the two methods are compared just below
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         e1 = float(severity.layer_moment(d, lim, 1))
         finite2 = math.isfinite(lim) or math.isfinite(severity.moment(2))
         e2 = float(severity.layer_moment(d, lim, 2)) if finite2 else math.inf
