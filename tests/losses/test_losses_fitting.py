@@ -98,4 +98,4 @@ def test_fitting_input_errors():
     with pytest.raises(InputError, match="at least 5"):
         fit_severity([1.0, 2.0], 0.0)
     with pytest.raises(InputError, match="unknown"):
-        fit_severity([1.0, 2.0, 3.0, 4.0, 5.0], 0.0, "gamma")
+        fit_severity([1.0, 2.0, 3.0, 4.0, 5.0], 0.0, "pareto9")

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--frequency", required=True, metavar="SPEC",
                    help="count over the term: poisson:LAMBDA, negbin:mean=M,var_lambda=V, geometric:beta=B")
     g.add_argument("--severity", required=True, metavar="SPEC",
-                   help="lognormal:mu=,sigma= | lomax:alpha=,theta= | weibull:shape=,scale= | "
+                   help="lognormal:mu=,sigma= | lomax:alpha=,theta= | weibull:shape=,scale= | gamma:shape=,scale= | "
                         "spliced:mu=,sigma=,threshold=,xi=,beta=,tail_prob=")
     g.add_argument("--cap", metavar="AMOUNT", help="exposure cap: assets in the custody tier hit (loss = min(X, cap))")
     t = parser.add_argument_group("policy terms")

@@ -199,7 +199,8 @@ class Layer:
         Reinstatement ``i`` (1-based) restores the limit used between ``(i-1) l`` and
         ``i l`` of aggregate occurrence payments (after the aggregate deductible), so its
         expected premium is ``c_i E[min((S - D_a - (i-1) l)+, l)] / l`` pro rata to amount, or
-        ``c_i P(S - D_a > (i-1) l)`` when charged in full.
+        ``c_i P(S - D_a > (i-1) l)`` when charged in full; for the first reinstatement without
+        an aggregate deductible that is the exact probability of attaching.
         """
         if self.reinstatements == 0:
             return 0.0
@@ -210,6 +211,11 @@ class Layer:
             if self.pro_rata_amount:
                 used = np.clip(s100 - lo, 0.0, self.limit)
                 total += c * float(np.dot(used, result.probs)) / self.limit
+            elif i == 1 and self.agg_deductible == 0:
+                # the first reinstatement is charged whenever the layer attaches: the engine's
+                # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by
+                # mass dispersal)
+                total += c * float(result.prob_attach)
             else:
                 total += c * float(result.probs[s100 > lo + 1e-9 * self.limit].sum())
         return total

@@ -11,6 +11,7 @@ Families
 ``lognormal``  :class:`Lognormal` (mu, sigma of log-amount)
 ``lomax``      :class:`Lomax` (Pareto II: alpha shape, theta scale)
 ``weibull``    :class:`Weibull` (shape, scale)
+``gamma``      :class:`Gamma` (shape, scale; closed-form moments and LEV)
 ``spliced``    :class:`SplicedLognormalGPD` (lognormal body below ``threshold``,
                generalised Pareto tail above it with probability ``tail_prob``)
 
@@ -39,7 +40,7 @@ from underwriting.losses.severity.exposure import (
     exposure_pit,
     exposure_severity,
 )
-from underwriting.losses.severity.families import Lognormal, Lomax, Weibull
+from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
 from underwriting.losses.severity.fitting import BootstrapResult, SeverityFit, fit_severity
 from underwriting.losses.severity.gof import GoodnessOfFit, goodness_of_fit
 from underwriting.losses.severity.selection import SeveritySelection, select_severity
@@ -51,6 +52,7 @@ __all__ = [
     "Lognormal",
     "Lomax",
     "Weibull",
+    "Gamma",
     "SplicedLognormalGPD",
     "CappedSeverity",
     "MixtureSeverity",

@@ -8,7 +8,7 @@ import numpy as np
 
 from underwriting.errors import InputError
 from underwriting.losses.severity.base import Severity
-from underwriting.losses.severity.families import Lognormal, Lomax, Weibull
+from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
 from underwriting.losses.severity.spliced import SplicedLognormalGPD
 
 FAMILIES: dict[str, type[Severity]] = {
@@ -16,6 +16,7 @@ FAMILIES: dict[str, type[Severity]] = {
     "lomax": Lomax,
     "pareto2": Lomax,
     "weibull": Weibull,
+    "gamma": Gamma,
     "spliced": SplicedLognormalGPD,
 }
 

@@ -14,7 +14,7 @@ from scipy import optimize, special, stats
 from underwriting.errors import InputError
 from underwriting.losses.severity.base import ArrayLike, Severity, _check_level, _rng
 from underwriting.losses.severity.catalogue import FAMILIES, make_severity
-from underwriting.losses.severity.families import Lognormal, Lomax, Weibull
+from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
 from underwriting.losses.severity.gof import GoodnessOfFit, goodness_of_fit
 from underwriting.losses.severity.spliced import SplicedLognormalGPD
 
@@ -67,6 +67,18 @@ def _spec(family: str, splice_at: float | None) -> _FamilySpec:
             lambda z: np.exp(z),
             lambda z: Weibull(math.exp(z[0]), math.exp(z[1])),
             weibull_start,
+        )
+    if family == "gamma":
+        def gamma_start(x, t):
+            m, v = float(np.mean(x)), float(np.var(x))
+            k0 = max(m * m / max(v, 1e-300), 1e-3)
+            return [np.log([k * k0, m / (k * k0)]) for k in (0.3, 1.0, 3.0)] + [np.log([0.5, 2 * m])]
+        return _FamilySpec(
+            ("shape", "scale"),
+            lambda z: np.exp(z),
+            lambda z: np.exp(z),
+            lambda z: Gamma(math.exp(z[0]), math.exp(z[1])),
+            gamma_start,
         )
     if family == "spliced":
         if splice_at is None:
@@ -311,7 +323,7 @@ def fit_severity(amounts: ArrayLike, threshold: float = 0.0, family: str = "logn
         Loss amounts (currency units), all ``>= threshold``.
     threshold : float
         Reporting threshold (currency units); 0 for no truncation.
-    family : {"lognormal", "lomax", "weibull", "spliced"}
+    family : {"lognormal", "lomax", "weibull", "gamma", "spliced"}
         Family to fit.
     splice_at : float, optional
         Splice point of the ``spliced`` family (currency units); default the 80th percentile of

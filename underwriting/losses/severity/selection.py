@@ -35,7 +35,7 @@ class SeveritySelection:
 
 
 def select_severity(amounts: ArrayLike, threshold: float = 0.0,
-                    families: Sequence[str] = ("lognormal", "lomax", "weibull", "spliced"),
+                    families: Sequence[str] = ("lognormal", "lomax", "weibull", "gamma", "spliced"),
                     **kwargs: Any) -> SeveritySelection:
     """Fit each family (left-truncated MLE) and rank by AIC; families that fail are skipped."""
     fits = []
