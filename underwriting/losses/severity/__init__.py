@@ -42,8 +42,13 @@ from underwriting.losses.severity.exposure import (
 )
 from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
 from underwriting.losses.severity.fitting import BootstrapResult, SeverityFit, fit_severity
-from underwriting.losses.severity.gof import GoodnessOfFit, goodness_of_fit
-from underwriting.losses.severity.selection import SeveritySelection, select_severity
+from underwriting.losses.severity.gof import GoodnessOfFit, ad_ks_statistics, goodness_of_fit
+from underwriting.losses.severity.selection import (
+    GofBootstrap,
+    SeveritySelection,
+    gof_bootstrap,
+    select_severity,
+)
 from underwriting.losses.severity.spliced import SplicedLognormalGPD
 
 __all__ = [
@@ -64,6 +69,9 @@ __all__ = [
     "exposure_pit",
     "fit_severity",
     "goodness_of_fit",
+    "ad_ks_statistics",
+    "gof_bootstrap",
+    "GofBootstrap",
     "select_severity",
     "SeverityFit",
     "GoodnessOfFit",
