@@ -65,15 +65,18 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
     if method == "dispersal":
         y = d + np.minimum(h * np.arange(kmax + 2), cap)
         # D_k = ∫_{kh}^{(k+1)h} S_Y = LEV(d + (k+1)h) - LEV(d + kh) = π(d + kh) - π(d + (k+1)h):
-        # each difference is taken in the form whose operands are smaller (less cancellation):
+        # the differences are taken in the form whose operands are smaller (less cancellation):
         # stop-loss differences for remote layers, LEV differences for thin layers under a huge mean
         with np.errstate(invalid="ignore", over="ignore"):
             lev = np.asarray(severity.lev(y), dtype=float)
             D = np.diff(lev)
             if math.isfinite(severity.mean()):
                 sl = np.asarray(severity.stop_loss(y), dtype=float)
-                use_sl = np.abs(sl[:-1]) <= np.abs(lev[1:])
-                D = np.where(use_sl, -np.diff(sl), D)
+                # LEV differences up to the first point where the stop-loss is the smaller operand,
+                # stop-loss differences from there on: one switch, so the masses still telescope
+                switch = np.abs(sl[:-1]) <= np.abs(lev[1:])
+                k0 = int(np.argmax(switch)) if switch.any() else D.size
+                D = np.concatenate((D[:k0], -np.diff(sl[k0:])))
         if not np.all(np.isfinite(D)):
             raise DiscretisationError("the severity's limited expected values are not finite on the grid")
         f = np.empty(kmax + 1)

@@ -163,7 +163,7 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
     h = _choose_bucket(R, caps, n, pad) if R > 0 else 1.0
     fs = [discretize_layer(p.severity, d, c, h, n, discretization) for p, c in zip(perils, caps, strict=True)]
     for f in fs:
-        if not (np.all(np.isfinite(f)) and abs(float(f.sum()) - 1.0) <= 1e-7):
+        if not (np.all(np.isfinite(f)) and abs(float(f.sum()) - 1.0) <= 1e-6):
             raise DiscretisationError(f"the discretised severity's total mass is off by {float(f.sum()) - 1.0:.2e}")
 
     with np.errstate(all="ignore"):
