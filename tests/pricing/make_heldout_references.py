@@ -6,6 +6,8 @@ cross-checked against a seeded Monte Carlo of up to 4 million terms: the script 
 Monte Carlo figures and their batch-means standard errors next to the reference. For
 ``geometric_exponential_unlimited`` the reference is the closed form of the compound
 geometric-exponential (:math:`P(S > x) = \\frac{\\beta}{1+\\beta} e^{-x/(\\theta(1+\\beta))}`).
+Where the layer attaches with probability below 1 - p, VaR_p = 0 and TVaR_p = E[L]/(1 - p) in closed
+form. ``python tests/pricing/make_heldout_references.py NAME ...`` recomputes only the named cases.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from heldout_cases import CASES, LEVELS, build  # noqa: E402
 from underwriting.losses.aggregate import PricingRefused, compound  # noqa: E402
 
 
-def main() -> None:
-    out = {}
-    for name in CASES:
+def main(only: list[str]) -> None:
+    path = Path(__file__).parent / "data" / "heldout_references.json"
+    out = json.loads(path.read_text()) if only and path.exists() else {}
+    for name in (only or CASES):
         peril, terms = build(name)
         grid = None
         for n_ref in (2**22, 2**21, 2**20):  # the finest grid that passes its own check
@@ -50,6 +53,13 @@ def main() -> None:
                 scale = theta * (1 + beta)
                 v = scale * math.log(q / (1 - p)) if 1 - p < q else 0.0
                 t = v + scale  # memoryless tail
+            p_attach = 1.0 - float(peril.frequency.pgf(float(peril.severity.cdf(terms.get("deductible", 0.0)))).real)
+            if p_attach < 1.0 - p and "agg_deductible" not in terms and "agg_limit" not in terms:
+                # the layer attaches with probability below 1 - p: VaR_p = 0 and TVaR_p = E[L]/(1 - p), closed forms
+                d, lim = terms.get("deductible", 0.0), terms.get("limit", math.inf)
+                el = terms.get("share", 1.0) * peril.frequency.mean() * peril.severity.layer_moment(d, lim, 1)
+                v, t = 0.0, el / (1.0 - p)
+                row["method"] += f"; VaR/TVaR at {p} in closed form (P(attach) = {p_attach:.3g} < 1 - p)"
             row[f"var_{p}"] = v
             row[f"tvar_{p}"] = t
             row[f"mc_var_{p}"] = mc.value_at_risk(p)
@@ -57,10 +67,9 @@ def main() -> None:
             row[f"mc_se_tvar_{p}"] = mc.se_tvar(p)
         out[name] = row
         print(name, json.dumps({k: (round(x, 6) if isinstance(x, float) else x) for k, x in row.items()}), flush=True)
-    path = Path(__file__).parent / "data" / "heldout_references.json"
     path.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    main(sys.argv[1:])
