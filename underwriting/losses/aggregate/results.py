@@ -153,7 +153,10 @@ def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: floa
 
 def _tvar_at(values: np.ndarray, probs: np.ndarray, v: float, p: float) -> float:
     """:math:`v + E[(L - v)_+]/(1-p)`: TVaR at level ``p`` given its VaR ``v`` (never below ``v``)."""
-    return v + max(float(np.dot(np.maximum(values - v, 0.0), probs)), 0.0) / (1.0 - p)
+    k = int(np.searchsorted(values, v, side="right"))  # values are non-decreasing
+    # einsum rather than np.dot: no BLAS threads (whose start-up dominates on a busy machine)
+    excess = float(np.einsum("i,i->", values[k:], probs[k:])) - v * float(probs[k:].sum())
+    return v + max(excess, 0.0) / (1.0 - p)
 
 
 @dataclass(frozen=True)
