@@ -222,3 +222,52 @@ def test_severity_beyond_any_plausible_loss_is_an_input_error(capsys):
                  "--deductible", "1e6", "--limit", "9e6", "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "severity" in err and "99.9% quantile" in err
+
+
+# --- never silently wrong (#15 items 3 and 4) -------------------------------------------------
+def test_issue_examples_are_now_correct_with_a_check_that_means_something(capsys):
+    from underwriting.losses.severity import Lomax
+
+    # geometric(0.3) x lognormal(30, 10), 1e12 xs 1e6: the stop-loss form cancelled to 0 before
+    rc, out, _ = run_cli(capsys, "--frequency", "geometric:beta=0.3", "--severity", "lognormal:mu=30,sigma=10",
+                         "--deductible", "1e6", "--limit", "1e12", "--json")
+    d = json.loads(out)
+    sev = Lognormal(30.0, 10.0)
+    q1, _ = sev.layer_moments_by_quadrature(1e6, 1e12)
+    assert rc == 0 and d["moment_check"] is True
+    assert d["expected_loss"] == pytest.approx(0.3 * q1, rel=1e-6) and d["expected_loss"] > 1e11
+    # poisson(5) x lomax(1.0001, 1e7), 1 xs 0: cannot exceed 5 x 1
+    rc, out, _ = run_cli(capsys, "--frequency", "poisson:5", "--severity", "lomax:alpha=1.0001,theta=1e7",
+                         "--deductible", "0", "--limit", "1", "--json")
+    d = json.loads(out)
+    assert rc == 0 and d["moment_check"] is True
+    assert d["expected_loss"] == pytest.approx(5 * float(Lomax(1.0001, 1e7).lev(1.0)), rel=1e-9)
+    assert d["expected_loss"] <= 5.0
+
+
+@pytest.mark.parametrize("extra,option", [
+    (["--buckets", "33554432"], "--buckets"),
+    (["--buckets", "8"], "--buckets"),
+    (["--method", "mc", "--sims", "50000000"], "--sims"),
+    (["--frequency", "poisson:1e4", "--method", "mc"], "--sims"),
+    (["--frequency", "poisson:1e6"], "--frequency"),
+    (["--reinstatements", "1000000"], "--reinstatements"),
+])
+def test_limits_are_checked_before_work_and_name_the_option(capsys, extra, option):
+    args = list(BASE) + ["--deductible", "1e6", "--limit", "9e6"]
+    for i in range(0, len(extra), 2):
+        if extra[i] in args:
+            args[args.index(extra[i]) + 1] = extra[i + 1]
+        else:
+            args += extra[i:i + 2]
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 2 and err.startswith("error: ") and option in err, err
+
+
+def test_the_library_refuses_rather_than_returning_a_failed_check():
+    from underwriting.losses.aggregate import PricingRefused
+    from underwriting.losses.severity import Lomax
+
+    with pytest.raises(PricingRefused) as e:
+        price_layer(Poisson(5.0), Lomax(1.2, 1e6), Layer(), n_buckets=256, eps=1e-3)
+    assert "refused" in str(e.value) and isinstance(e.value, InputError)
