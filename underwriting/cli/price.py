@@ -229,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     elif method == "panjer":
         engine["n_buckets"] = 2**14
     if engine.get("n_buckets", 0) > MAX_BUCKETS or engine.get("n_buckets", 64) < 64:
-        raise InputError(f"from 64 to {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}), got {args.buckets!r}",
+        raise InputError(f"at most {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}) and at least 64, got {args.buckets!r}",
                          source="--buckets")
     seed = None if args.seed is None else _integer(args.seed, "--seed")
     if seed is not None and not 0 <= seed < 2**32:
@@ -237,7 +237,7 @@ def _run(args: argparse.Namespace) -> int:
     if method == "mc":
         engine["n_sims"] = _integer(args.sims, "--sims")
         if not 100 <= engine["n_sims"] <= MAX_SIMS:
-            raise InputError(f"from 100 to {MAX_SIMS:,}, got {args.sims!r}", source="--sims")
+            raise InputError(f"at most {MAX_SIMS:,} and at least 100, got {args.sims!r}", source="--sims")
         engine["random_state"] = 0 if seed is None else seed
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
