@@ -84,7 +84,7 @@ MAX_SIMS = 10_000_000
 #: Largest expected number of simulated occurrences (terms x mean count over all perils); bounds time.
 MAX_MC_DRAWS = 100_000_000
 #: Simulated losses the engine spends on its own Monte Carlo fallback (about a second).
-FALLBACK_MC_DRAWS = 20_000_000
+FALLBACK_MC_DRAWS = 10_000_000
 #: Largest expected count per peril over the term accepted by the engine.
 MAX_FREQUENCY_MEAN = 1e5
 #: Monte Carlo draws held in memory at once (a fixed memory budget of about 32 bytes a draw).
