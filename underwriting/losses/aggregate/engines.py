@@ -235,9 +235,9 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
 
 
 #: Level below which the fine grid of the two-scale method must hold the aggregate quantile.
-FINE_LEVEL = 1 - 1e-4
+FINE_LEVEL = 1 - 1e-3
 #: The fine grid is built only when it is at least this many times finer than the single grid.
-FINE_GAIN = 8.0
+FINE_GAIN = 4.0
 #: A coarser level's bucket is at most this fraction of the splice point where the finer level takes over.
 SPLICE_RATIO = 1e-3
 #: Mean tolerance of a spliced (multi-level) distribution; a single grid keeps ``mean_rtol``.
