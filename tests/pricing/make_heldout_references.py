@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from heldout_cases import CASES, LEVELS, build  # noqa: E402
 
 from underwriting.losses.aggregate import PricingRefused, compound  # noqa: E402
+from underwriting.losses.aggregate.engines import _compound_mc  # noqa: E402
+from underwriting.losses.aggregate.terms import _terms  # noqa: E402
 
 
 def main(only: list[str]) -> None:
@@ -30,6 +32,11 @@ def main(only: list[str]) -> None:
     out = json.loads(path.read_text()) if only and path.exists() else {}
     for name in (only or CASES):
         peril, terms = build(name)
+        n_mc = int(min(4_000_000, 4e7 / max(peril.frequency.mean(), 1e-9)))
+        # the engine's Monte Carlo itself, past the CLI-facing limit on simulated losses (a one-off run)
+        mc = _compound_mc((peril,), _terms(terms.get("deductible", 0.0), terms.get("limit", math.inf), None,
+                                           terms.get("agg_deductible", 0.0), terms.get("agg_limit", math.inf),
+                                           terms.get("share", 1.0)), n_mc, 20261130, 1e-6, 1e-3)
         grid, n_ref, failed = None, None, None
         for n_try in (2**22, 2**21, 2**20, 2**19, 2**18):  # the passing grid with the finest bucket
             try:
@@ -41,9 +48,7 @@ def main(only: list[str]) -> None:
                 continue
             if grid is None or cand.bucket < grid.bucket:
                 grid, n_ref = cand, n_try
-        grid = grid or failed or compound(peril, method="mc", n_sims=1000, random_state=0, escalate=False, **terms)
-        n_mc = int(min(4_000_000, 4e7 / max(peril.frequency.mean(), 1e-9)))
-        mc = compound(peril, method="mc", n_sims=n_mc, random_state=20261130, escalate=False, **terms)
+        grid = grid or failed or mc
         ref = grid if grid.moment_check else mc
         how = (f"fft {n_ref:,} buckets (finest bucket {grid.bucket:.6g}), moment check passed" if grid.moment_check else
                f"Monte Carlo {n_mc:,} terms (the 2^18-2^22 grids failed their moment checks)")

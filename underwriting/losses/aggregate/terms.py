@@ -82,7 +82,7 @@ MAX_AUTO_BUCKETS = 2**20
 #: Largest Monte Carlo sample (simulated terms): its results hold about 24 bytes per term.
 MAX_SIMS = 10_000_000
 #: Largest expected number of simulated occurrences (terms x mean count over all perils); bounds time.
-MAX_MC_DRAWS = 100_000_000
+MAX_MC_DRAWS = 20_000_000
 #: Simulated losses the engine spends on its own Monte Carlo fallback (about a second).
 FALLBACK_MC_DRAWS = 10_000_000
 #: Largest expected count per peril over the term accepted by the engine.
