@@ -127,7 +127,7 @@ class GofBlock(_Block):
     p_value: float = Field(description="p-value of `statistic` (method in `p_value_method`).")
     p_value_method: str
     ks_statistic: float
-    ks_p_value: float = Field(description="Nominal Kolmogorov-Smirnov p-value.")
+    ks_p_value: float = Field(description="Kolmogorov-Smirnov p-value (same method as `p_value`).")
 
 
 class SeverityBlock(_Block):
