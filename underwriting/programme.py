@@ -26,7 +26,6 @@ pipeline itself stays short.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
