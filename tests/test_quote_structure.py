@@ -238,6 +238,12 @@ def test_defence_block_is_consistent(sub):
     boot = gof_bootstrap(fit, n_boot=200, random_state=0)
     assert sev["gof"]["p_value"] == boot.ad_pvalue and sev["gof"]["ks_p_value"] == boot.ks_pvalue
     assert sev["gof"]["statistic"] < 2 and "bootstrap" in sev["gof"]["p_value_method"]
+    sel = sev["selection"]
+    assert {r["family"] for r in sel} == {"lognormal", "lomax", "weibull", "gamma"} and sel[0]["delta_aic"] == 0
+    assert [r["aic"] for r in sel] == sorted(r["aic"] for r in sel)
+    assert sum(r["akaike_weight"] for r in sel) == pytest.approx(1.0)
+    (mine,) = [r for r in sel if r["family"] == sev["family"]]
+    assert mine["aic"] == pytest.approx(sev["aic"], rel=1e-12)
     assert [e["return_period"] for e in d["ep_points"]] == [10, 25, 50, 100, 200, 250]
     aep = [e["aep"] for e in d["ep_points"]]
     assert aep == sorted(aep) and all(0 <= e["oep"] <= 190e6 for e in d["ep_points"])

@@ -191,13 +191,21 @@ GOF_BOOTSTRAP = 200
 _GOF_CACHE: dict[int, tuple[Any, Any]] = {}
 
 
-def _gof_bootstrap(fit: Any) -> Any:
-    """The fit's parametric-bootstrap p-values, computed once per fit object (the quote's fit is cached)."""
+#: Families the quote's severity is compared with by AIC (``severity.selection``).
+SELECTION_FAMILIES = ("lognormal", "lomax", "weibull", "gamma")
+
+
+def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The fit's parametric-bootstrap p-values and the AIC table of the families on the same amounts,
+    computed once per fit object (the quote's fit is cached per process)."""
     hit = _GOF_CACHE.get(id(fit))
     if hit is None or hit[0] is not fit:
-        from underwriting.losses.severity import gof_bootstrap
+        from underwriting.losses.severity import gof_bootstrap, select_severity
 
-        hit = (fit, gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0))
+        table = select_severity(fit._amounts, fit.threshold, families=SELECTION_FAMILIES).table()
+        rows = [{"family": r["family"], "aic": float(r["aic"]), "delta_aic": float(r["delta_aic"]),
+                 "akaike_weight": float(r["akaike_weight"])} for r in table]
+        hit = (fit, (gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0), rows))
         _GOF_CACHE[id(fit)] = hit
     return hit[1]
 
@@ -209,15 +217,17 @@ def severity_block(fit: Any) -> dict[str, Any]:
     the reporting threshold handled, :func:`underwriting.losses.severity.ad_ks_statistics`) and its
     parametric-bootstrap p-value (:func:`underwriting.losses.severity.gof_bootstrap`, which refits
     every sample, so the estimated parameters are accounted for; :data:`GOF_BOOTSTRAP` samples, seed 0),
-    plus the Kolmogorov-Smirnov statistic with its bootstrap p-value.
+    plus the Kolmogorov-Smirnov statistic with its bootstrap p-value. ``selection``: the families of
+    :data:`SELECTION_FAMILIES` fitted to the same amounts, ranked by AIC (the quote's family need not be
+    the best ranked: it says so openly).
     """
-    b = _gof_bootstrap(fit)
+    b, selection = _gof_bootstrap(fit)
     gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
            "p_value_method": f"parametric bootstrap, {b.n_boot} refitted samples, seed {b.seed}",
            "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}
     return {"family": fit.family, "parameters": {k: float(v) for k, v in fit.params.items()},
             "currency": "USD", "threshold": float(fit.threshold), "n": int(fit.n), "aic": float(fit.aic),
-            "gof": gof}
+            "gof": gof, "selection": selection}
 
 
 def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, Any]]:

@@ -130,6 +130,15 @@ class GofBlock(_Block):
     ks_p_value: float = Field(description="Kolmogorov-Smirnov p-value (same method as `p_value`).")
 
 
+class FamilyFit(_Block):
+    """One severity family fitted to the same public losses, for comparison by AIC."""
+
+    family: str
+    aic: float
+    delta_aic: float = Field(description="AIC minus the lowest AIC of the families compared.")
+    akaike_weight: float
+
+
 class SeverityBlock(_Block):
     """The ground-up severity fitted to public losses (USD), before the custody-tier cap."""
 
@@ -140,6 +149,8 @@ class SeverityBlock(_Block):
     n: int = Field(description="Number of public losses fitted.")
     aic: float
     gof: GofBlock
+    selection: list[FamilyFit] = Field(default_factory=list, description="Families fitted to the same losses, "
+                                       "ranked by AIC (best first).")
 
 
 class PerilBlock(_Block):

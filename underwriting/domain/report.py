@@ -121,6 +121,9 @@ def format_defence(q: Quote) -> list[str]:
         rows += [("severity", f"{sv.family} ({', '.join(f'{k} = {v:.6g}' for k, v in sv.parameters.items())}; "
                               f"{sv.currency}, n = {sv.n}, truncated at {sv.threshold:,.0f})"),
                  ("goodness of fit", f"Anderson-Darling A2 = {g.statistic:.4g}, p = {g.p_value:.3g} ({g.p_value_method})")]
+        if sv.selection:
+            rows.append(("families by AIC", ", ".join(f"{f.family} {f.delta_aic:+.1f} (weight {f.akaike_weight:.2f})"
+                                                      for f in sv.selection)))
     if q.p_attach is not None:
         rows += [("P(attach) in term", _pct(q.p_attach)), ("P(exhaust) in term", _pct(q.p_exhaust))]
     if rows:
