@@ -34,7 +34,8 @@ from underwriting.errors import InputError
 
 __all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
            "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "layer_blocks",
-           "programme_terms", "incident_fx", "unused_fx_warnings"]
+           "programme_terms", "incident_fx", "unused_fx_warnings",
+           "premium_range"]
 
 #: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
@@ -208,6 +209,32 @@ def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
         hit = (fit, (gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0), rows))
         _GOF_CACHE[id(fit)] = hit
     return hit[1]
+
+
+def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], interval: Sequence[float], *,
+                  basis: Any, seed: int, policy_per_usd: float) -> list[float]:
+    """Premium (USD, all layers) at each end of the frequency interval of the term's expected breaches.
+
+    The counts become Poisson with mean ``lam`` split between the perils as in the point estimate;
+    every layer is priced as in :func:`price_layers` (loads, minimum premium, floors), so a tower's
+    range is the sum of its layers' ranges.
+    """
+    from underwriting.losses.aggregate import Peril
+    from underwriting.losses.frequency import Poisson
+
+    total = sum(float(p.frequency.mean()) for p in perils)
+    out = []
+    for lam in interval:
+        if total <= 0 or lam <= 0:
+            out.append(0.0)
+            continue
+        scaled = [Peril(p.name, Poisson(lam * float(p.frequency.mean()) / total), p.severity) for p in perils]
+        try:
+            out.append(sum(lp.premium for lp in price_layers(scaled, layers, basis=basis, seed=seed,
+                                                             policy_per_usd=policy_per_usd, warnings=[])))
+        except InputError:  # the layer is out of reach at the low end of the interval: only the floor applies
+            out.append(sum(t.minimum_premium / policy_per_usd for t, _ in layers))
+    return out
 
 
 def severity_block(fit: Any) -> dict[str, Any]:
