@@ -346,3 +346,16 @@ def test_the_reserve_tower_places_an_excess_layer_at_its_attachment():
     (a,) = [c["reason"] for c in make_quote(sub, primary).reserve.checks if c["rule"] == "engine.retention"]
     (b,) = [c["reason"] for c in make_quote(sub, excess).reserve.checks if c["rule"] == "engine.retention"]
     assert "first 100,000,000.00 JPY" in a and "first 150,000,000.00 JPY" in b
+
+
+def test_upfront_premium_never_below_expected_loss_with_a_large_reinstatement_credit(sub):
+    """Pure premium without loads and paid reinstatements: upfront = E[L] / (1 + φ) < E[L] would follow."""
+    from underwriting.quoting import PricingBasis
+
+    basis = PricingBasis(principle="pure", expense=0.0, commission=0.0)
+    t = terms(deductible=1e6, limit=2e6, reinstatements=5, reinstatement_premium_pct=1.0)
+    q = quote(sub, t, basis=basis)
+    assert q.reinstatement_factor > 0
+    assert q.premium == pytest.approx(q.expected_loss, rel=1e-12)
+    assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-12)
+    assert any("reinstatement credit took the upfront premium below" in w for w in q.warnings)

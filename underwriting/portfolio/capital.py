@@ -169,6 +169,17 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     comps = {"expected_loss": el, "risk_load": cap, "expense": before_tax * basis.expense,
              "commission": before_tax * basis.commission, "tax": before_tax * basis.tax,
              "reinstatement_credit": premium - gross}
+    floor_note = None
+    if cap < 0 or premium < el:  # guard rails: no negative risk load, no premium below the expected loss
+        floor_note = (f"--portfolio: the capital load ({cap:,.0f} {q.currency}) and reinstatement credit would put "
+                      "the premium below the expected loss or the risk load below 0; floored")
+        cap = max(cap, 0.0)
+        gross = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)
+        premium = max(gross / (1.0 + q.reinstatement_factor), el)
+        before_tax = gross / (1.0 + basis.tax)
+        comps = {"expected_loss": el, "risk_load": cap, "expense": before_tax * basis.expense,
+                 "commission": before_tax * basis.commission, "tax": before_tax * basis.tax,
+                 "reinstatement_credit": min(premium - gross, 0.0), "minimum_uplift": max(premium - gross, 0.0)}
     src = Path(book)
     files = sorted(p for p in (src.rglob("*") if src.is_dir() else [src]) if p.is_file())
     h = hashlib.sha256()
@@ -178,7 +189,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                                         "rate": rate, "level": level}}
     rol = premium / (q.terms["limit"] * q.terms["coinsurance"]) if q.terms["limit"] else None
     methods = {**q.methods, "premium": f"portfolio capital load: {load.to_dict()['method']}"}
-    warnings = list(q.warnings)
+    warnings = list(q.warnings) + ([floor_note] if floor_note else [])
     if load.book_exchanges < MIN_BOOK_EXCHANGES:
         warnings.append(f"--portfolio: the book has {load.book_exchanges} exchange(s), fewer than "
                         f"{MIN_BOOK_EXCHANGES} (portfolio.capital.MIN_BOOK_EXCHANGES): its capital allocation is "
