@@ -313,12 +313,14 @@ def _defence(q: Mapping[str, Any], cur: str) -> str:
         parts.append(f"<h3>Frequency</h3>{_na()}")
     sev = q.get("severity")
     if sev:
-        rest = {k: v for k, v in sev.items() if k not in ("family", "parameters", "gof")}
+        rest = {k: v for k, v in sev.items() if k not in ("family", "parameters", "gof", "selection")}
         gof = sev.get("gof")
+        sel = [r for r in sev.get("selection") or [] if isinstance(r, Mapping)]
         parts.append(f"<h3>Severity</h3><p>family: <b>{_e(sev.get('family', NA))}</b></p>"
                      f"<h4>Parameters</h4>{_kv_table(sev['parameters'], '') if sev.get('parameters') else _na()}"
                      f"<h4>Goodness of fit</h4>{_value(gof, cur, 'gof') if gof else _na()}"
-                     f"{_kv_table(rest, cur) if rest else ''}")
+                     f"{_kv_table(rest, cur) if rest else ''}"
+                     + (f"<h4>Families fitted to the same losses, by AIC</h4>{_rows_table(sel, '')}" if sel else ""))
     else:
         parts.append(f"<h3>Severity</h3>{_na()}")
     perils = q.get("perils")
