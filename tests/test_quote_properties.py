@@ -124,3 +124,25 @@ def test_score_quote_and_api_give_one_p_breach():
     assert s["p_breach"] == q["p_breach_1y"] == q["score"]["p_breach"] == a.p_breach_1y
     assert s["band"] == q["risk_band"] and s["risk_score"] == q["risk_score"]
     assert [r["factor"] for r in s["reasons"]] == [r["factor"] for r in q["reasons"]]
+
+
+def test_a_user_schedule_changes_the_quote_is_recorded_and_reproduces(jp, tmp_path):
+    """``schedule=`` (``--schedule FILE``): a harsher TOTP factor raises the JP sample's P(breach); the
+    quote records the table's hash and content, and ``reproduce`` recomputes it bit for bit without
+    the file."""
+    from underwriting.frequency.schedule import DEFAULT_SCHEDULE
+    from underwriting.lifecycle.reproduction import reproduce
+
+    text = DEFAULT_SCHEDULE.read_text(encoding="utf-8")
+    old = "factors = { hardware_key = 0.82, totp = 0.90, sms = 1.03, none = 1.22, unknown = 1.04 }"
+    assert old in text and jp.posture.admin_mfa == "totp"
+    path = tmp_path / "harsh.toml"
+    path.write_text(text.replace(old, old.replace("totp = 0.90", "totp = 1.0")), encoding="utf-8")
+    a = make_quote(jp)
+    b = make_quote(jp, schedule=str(path))
+    assert b.p_breach_1y > a.p_breach_1y
+    assert b.versions["schedule"] != a.versions["schedule"] and "schedule" in b.inputs
+    assert "schedule" not in a.inputs
+    path.unlink()
+    res = reproduce(json.loads(b.to_json()))
+    assert res.identical, res.differences
