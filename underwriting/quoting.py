@@ -380,11 +380,20 @@ def _premium_at(lm: LossModel, lam: float, basis: PricingBasis, loads: Any, seed
 def _schedule_table(schedule: Any):
     from underwriting.frequency.schedule import ScheduleTable, load_schedule, schedule_from_mapping
 
+    if schedule is None:
+        return _default_schedule()
     if isinstance(schedule, ScheduleTable):
-        return schedule
-    if isinstance(schedule, dict):
-        return schedule_from_mapping(schedule, source="schedule")
-    return _default_schedule() if schedule is None else load_schedule(schedule)
+        table = schedule
+    elif isinstance(schedule, dict):
+        table = schedule_from_mapping(schedule, source="schedule")
+    else:
+        table = load_schedule(schedule)
+    # factors in the questionnaire's order, whatever the order of the file or mapping (a quote stores
+    # the table as canonical JSON with sorted keys; reproduce must list the factors as the quote did)
+    order = [k for k in Submission.model_fields["posture"].annotation.model_fields if k in table.questions]
+    if list(table.questions) != order:
+        table = table.model_copy(update={"questions": {k: table.questions[k] for k in order}})
+    return table
 
 
 @functools.lru_cache(maxsize=1)
