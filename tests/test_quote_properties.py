@@ -146,3 +146,17 @@ def test_a_user_schedule_changes_the_quote_is_recorded_and_reproduces(jp, tmp_pa
     path.unlink()
     res = reproduce(json.loads(b.to_json()))
     assert res.identical, res.differences
+
+
+def test_comparison_frequencies_keep_the_one_p_breach_and_reproduce(jp):
+    """``--frequency-model baseline``/``survival`` change only the loss model's count: P(breach),
+    score, band and reasons stay the one risk model's, and the quote records and reproduces both."""
+    from underwriting.lifecycle.reproduction import reproduce
+
+    ref = make_quote(jp)
+    for model in ("baseline", "survival"):
+        q = make_quote(jp, frequency_model=model)
+        assert q.frequency.method == model
+        assert q.p_breach_1y == ref.p_breach_1y == q.score.p_breach and q.risk_band == ref.risk_band
+        assert q.versions["frequency"] == ref.versions["frequency"]
+        assert reproduce(json.loads(q.to_json())).identical

@@ -292,14 +292,15 @@ def make_quote(
     if frequency_model == "frequency":
         detail = lm.frequency.detail or {}
         score = score_block(sub, detail)
-    else:
-        score = frequency_score(sub, fx, registry=registry, schedule=table)[0]
+    else:  # the loss model uses a comparison frequency; score, band, reasons still from the one risk model
+        fe1, _, v1 = _one_risk_model(sub, sub.as_of + dt.timedelta(days=1), 1.0, 0.0, fx, registry, table)
+        score = score_block(sub, fe1.detail or {})
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
     methods = {"risk_score": "one risk model: log-linear in the annual breach rate of base x experience x schedule "
                              "(bands on the rate, reasons = largest log-rate factors)", **lm.methods}
     versions = {**lm.versions, "underwriting": __version__}
-    if "schedule" not in versions:
-        versions["schedule"] = _schedule_version(table)
+    if frequency_model != "frequency":
+        versions.update(v1)
 
     loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
     premium_range = None
@@ -350,7 +351,7 @@ def make_quote(
               "frequency_model": frequency_model, "basis": asdict(basis)}
     if schedule is not None:
         inputs["schedule"] = table.model_dump(mode="json", exclude={"path"})
-    p1 = freq.p_breach_1y if frequency_model != "frequency" else score.p_breach
+    p1 = score.p_breach  # one P(breach) per exchange, whatever frequency the loss model compares
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
         risk_score=score.risk_score, risk_band=score.band, p_breach_1y=p1,
@@ -401,12 +402,6 @@ def _default_schedule():
     from underwriting.frequency.schedule import load_schedule
 
     return load_schedule()
-
-
-def _schedule_version(table: Any) -> str:
-    from underwriting.frequency.model import schedule_sha
-
-    return f"{table.table.name} v{table.table.version}@{schedule_sha(table)[:12]}"
 
 
 def score_block(sub: Submission, detail: dict[str, Any], n_reasons: int = 5) -> ScoreBlock:
@@ -531,7 +526,7 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
         f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
         "launch date); the roster over-represents breached exchanges, so this is an upper estimate",))
     methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
-    versions = {"frequency": f"baseline@{cal.data_sha}"}
+    versions = {"baseline": f"baseline@{cal.data_sha}"}
     return fe, methods, versions
 
 

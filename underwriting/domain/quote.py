@@ -158,7 +158,8 @@ class Quote(BaseModel):
     currency: str
     risk_score: float = Field(description="Relative risk score, 0 (best) to 100 (worst).")
     risk_band: str
-    p_breach_1y: float = Field(description="Probability of at least one breach in one year.")
+    p_breach_1y: float = Field(description="Probability of at least one breach in one year, from the one risk "
+                               "model (base x experience x schedule); the same as score.p_breach.")
     expected_breaches_term: float = Field(description="Expected number of breaches in the policy term.")
     expected_loss: float = Field(description="Expected insured loss over the term.")
     std: float = Field(description="Standard deviation of the insured loss over the term.")

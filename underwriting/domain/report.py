@@ -33,7 +33,9 @@ def format_quote(q: Quote) -> str:
             ("exchange", q.exchange),
             ("as of", q.as_of.isoformat()),
             ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
-            (f"P(breach within 1 year), {q.frequency.method} model", _pct(q.p_breach_1y)),
+            ("P(breach within 1 year), the one risk model", _pct(q.p_breach_1y)),
+            *([(f"loss-model frequency ({q.frequency.method}, comparison): P(breach in term)",
+                _pct(q.frequency.p_at_least_one_in_term))] if q.frequency.method != "frequency" else []),
             ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
         ], "Quote"),
         table([
