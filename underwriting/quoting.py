@@ -322,7 +322,7 @@ def make_quote(
         if (lm.frequency.detail or {}).get("expected_breaches_interval"):
             premium_range = [0.0, 0.0]
 
-    reserve = _reserve_block(sub, terms if user_terms else None, regime, fx)
+    reserve = _reserve_block(sub, terms if user_terms else None, regime, fx, frequency_model=frequency_model)
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
 
@@ -530,20 +530,20 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
     return fe, methods, versions
 
 
-def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:
-    from underwriting.reserve.assessment import assess
+def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable, *,
+                   frequency_model: str = "frequency") -> ReserveBlock:
     from underwriting.reserve.jurisdictions import default_regime, regime_note
 
     reg = regime or default_regime(sub.exchange.jurisdiction)
     if reg is None:
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
                             note=regime_note(sub.exchange.jurisdiction))
-    a = assess(sub, [terms] if terms is not None else [], reg, fx)
+    a = assess_reserve(sub, [terms] if terms is not None else [], reg, fx, frequency_model=frequency_model)
     d = a.to_dict()
     note = None if terms is not None else "no policy given: requirement only (pass --terms for the credit)"
     return ReserveBlock(regime=d["regime"], regime_version=d.get("regime_version"), requirement=d["requirement"],
                         credit=d["credit"], credit_share=d["credit_share"], residual_cash=d["residual_cash"],
-                        checks=d["checks"], note=note)
+                        checks=d["checks"], risk_sizing=d.get("risk_sizing"), note=note)
 
 
 def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "frequency") -> Any:

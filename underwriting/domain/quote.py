@@ -145,6 +145,8 @@ class ReserveBlock(_Block):
     credit_share: float | None
     residual_cash: float | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    risk_sizing: dict[str, Any] | None = Field(default=None, description="The regime's risk-based sizing "
+                                               "scenario from the quote's own loss model, where it has one.")
     note: str | None = None
 
 
