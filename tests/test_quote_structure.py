@@ -64,7 +64,7 @@ def closed_form_el(sub, t: PolicyTerms) -> float:
     from underwriting.domain.currency import FxTable
     from underwriting.quoting import build_loss_model
 
-    lm = build_loss_model(sub, t, fx=FxTable.bundled(), frequency_model="survival")
+    lm = build_loss_model(sub, t, fx=FxTable.bundled())
     a = t.attachment_point
     return sum(p.frequency.mean() * t.coinsurance * float(p.severity.lev(a + min(t.limit, t.sublimits.get(p.name, math.inf)))
                                                        - p.severity.lev(a)) for p in lm.perils)

@@ -35,7 +35,7 @@ from underwriting.errors import InputError
 __all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
            "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "layer_blocks",
            "programme_terms", "incident_fx", "unused_fx_warnings",
-           "premium_range"]
+           "premium_range", "frequency_interval", "INTERVAL_LEVEL"]
 
 #: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
@@ -211,18 +211,40 @@ def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
     return hit[1]
 
 
+#: Coverage of the frequency interval (``frequency.interval``) and of the premium range.
+INTERVAL_LEVEL = 0.90
+
+
+def frequency_interval(fe: Any) -> list[float]:
+    """The 90% interval of the term's expected breaches: the one risk model's own interval (base-model
+    uncertainty), else the 5% and 95% quantiles of the gamma with the estimate's mean and parameter
+    variance (baseline, survival), else the point estimate twice (no parameter uncertainty recorded)."""
+    d = getattr(fe, "detail", None) or {}
+    iv = d.get("expected_breaches_interval")
+    if iv:
+        return [float(iv[0]), float(iv[1])]
+    lam, v = float(fe.expected_breaches), float(fe.variance_of_lambda)
+    if lam > 0 and v > 0:
+        from scipy import stats
+
+        lo, hi = stats.gamma(lam * lam / v, scale=v / lam).ppf([(1 - INTERVAL_LEVEL) / 2, (1 + INTERVAL_LEVEL) / 2])
+        return [float(lo), float(hi)]
+    return [lam, lam]
+
+
 def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], interval: Sequence[float], *,
-                  basis: Any, seed: int, policy_per_usd: float) -> list[float]:
+                  expected_breaches: float, basis: Any, seed: int, policy_per_usd: float) -> list[float]:
     """Premium (USD, all layers) at each end of the frequency interval of the term's expected breaches.
 
-    The counts become Poisson with mean ``lam`` split between the perils as in the point estimate;
-    every layer is priced as in :func:`price_layers` (loads, minimum premium, floors), so a tower's
-    range is the sum of its layers' ranges.
+    With ``lam`` breaches expected instead of ``expected_breaches`` (the point estimate, all perils,
+    covered or not), each covered peril's count becomes Poisson with mean ``lam × mean_p /
+    expected_breaches``; every layer is priced as in :func:`price_layers` (loads, minimum premium,
+    floors), so a tower's range is the sum of its layers' ranges.
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import Poisson
 
-    total = sum(float(p.frequency.mean()) for p in perils)
+    total = float(expected_breaches)
     out = []
     for lam in interval:
         if total <= 0 or lam <= 0:

@@ -2,7 +2,7 @@
 
 Run ``python -m tests.golden.make_quotes`` to regenerate ``tests/golden/quotes/`` after an intended
 change of a quote; ``tests/test_golden_quotes.py`` checks that the code still produces these bytes.
-Cases: each bundled submission with default terms and with each bundled policy (survival frequency),
+Cases: each bundled submission with default terms and with each bundled policy (the one risk model: base x experience x schedule),
 the same with the baseline frequency, the excess layer and the tower examples (issue #16), and the JP sample with each candidate programme of
 ``underwriting/reserve/examples/quotes_jp_small.toml`` (its defaults merged in, premium fields dropped).
 """
@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "datasets" / "examples"
 OUT = Path(__file__).resolve().parent / "quotes"
 SUBMISSIONS = ("global_large_exchange.json", "hk_exchange_with_incident.json", "jp_small_exchange.json")
 POLICIES = (None, "policy_jp_primary.toml", "policy_usd_excess.toml")
-#: Policy structures of issue #16 (survival frequency only): an excess layer 50m xs 200m and a two-layer
+#: Policy structures of issue #16 (the one risk model): an excess layer 50m xs 200m and a two-layer
 #: tower. The JP sample is not quoted on the excess layer: no loss its custody tiers allow reaches 200m USD
 #: (the quote refuses it, tests/test_quote_structure.py).
 STRUCTURES = (("excess_usd_50m_xs_200m.toml", SUBMISSIONS[:2]), ("tower_usd.toml", SUBMISSIONS))
@@ -28,20 +28,20 @@ def cases():
     """``(name, submission file, PolicyTerms or None, frequency model)`` for every golden quote."""
     from underwriting.domain.policy import PolicyTerms, load_policy, load_terms
 
-    for model in ("survival", "baseline"):
+    for model in ("frequency", "baseline"):
         for s in SUBMISSIONS:
             for p in POLICIES:
                 terms = None if p is None else load_policy(str(EXAMPLES / p))
                 yield f"{Path(s).stem}__{Path(p).stem if p else 'default'}__{model}", EXAMPLES / s, terms, model
     for p, subs in STRUCTURES:
         for s in subs:
-            yield (f"{Path(s).stem}__{Path(p).stem}__survival", EXAMPLES / s, load_terms(str(EXAMPLES / p)),
-                   "survival")
+            yield (f"{Path(s).stem}__{Path(p).stem}__frequency", EXAMPLES / s, load_terms(str(EXAMPLES / p)),
+                   "frequency")
     spec = tomllib.loads((ROOT / "underwriting/reserve/examples/quotes_jp_small.toml").read_text(encoding="utf-8"))
     for q in spec["quote"]:
         fields = {**spec["defaults"], **{k: v for k, v in q.items() if k not in ("premium", "expected_loss")}}
-        yield (f"jp_small_exchange__{q['policy_id']}__survival", EXAMPLES / "jp_small_exchange.json",
-               PolicyTerms.model_validate(fields), "survival")
+        yield (f"jp_small_exchange__{q['policy_id']}__frequency", EXAMPLES / "jp_small_exchange.json",
+               PolicyTerms.model_validate(fields), "frequency")
 
 
 def render(sub_path, terms, model) -> tuple[str, str]:
