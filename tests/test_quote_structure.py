@@ -359,3 +359,39 @@ def test_upfront_premium_never_below_expected_loss_with_a_large_reinstatement_cr
     assert q.premium == pytest.approx(q.expected_loss, rel=1e-12)
     assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-12)
     assert any("reinstatement credit took the upfront premium below" in w for w in q.warnings)
+
+
+ITEM3 = {"frequency", "severity", "perils", "p_attach", "p_exhaust", "ep_points", "premium_range", "warnings"}
+
+
+def test_every_golden_quote_carries_the_whole_defence_block():
+    """Each bundled example, under each frequency method and policy structure, has every key of #16 item 3."""
+    from tests.golden.make_quotes import OUT
+
+    files = sorted(OUT.glob("*.json"))
+    assert len(files) == 28
+    for f in files:
+        q = json.loads(f.read_text(encoding="utf-8"))
+        assert ITEM3 <= set(q), f.name
+        fr = q["frequency"]
+        assert fr["factors"] and len(fr["interval"]) == 2, f.name
+        assert fr["interval"][0] <= q["expected_breaches_term"] <= fr["interval"][1], f.name
+        lo, hi = q["premium_range"]
+        assert lo <= q["premium"] <= hi, f.name
+        assert {"statistic", "p_value"} <= set(q["severity"]["gof"]) and q["severity"]["parameters"]
+        assert [e["return_period"] for e in q["ep_points"]] == [10, 25, 50, 100, 200, 250]
+        assert q["premium"] >= q["expected_loss"] and q["premium_components"].get("risk_load", 0) >= 0, f.name
+
+
+def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
+    from underwriting.quoting import make_quote
+
+    path = tmp_path / "tower.toml"
+    path.write_text(TOWER_TOML, encoding="utf-8")
+    prog = load_terms(str(path))
+    q = make_quote(sub, prog)
+    alone = [make_quote(sub, t) for t in prog.layers]
+    assert q.frequency.interval == alone[0].frequency.interval
+    for k in (0, 1):
+        assert q.premium_range[k] == pytest.approx(sum(a.premium_range[k] for a in alone), rel=1e-12)
+    assert q.premium_range[0] < q.premium < q.premium_range[1]
