@@ -395,3 +395,20 @@ def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
     for k in (0, 1):
         assert q.premium_range[k] == pytest.approx(sum(a.premium_range[k] for a in alone), rel=1e-12)
     assert q.premium_range[0] < q.premium < q.premium_range[1]
+
+
+def test_the_service_engine_quotes_a_tower_in_another_currency():
+    import tomllib
+
+    from underwriting.quoting import make_quote
+    from underwriting.service import engine
+
+    sub = json.loads(GLOBAL.read_text(encoding="utf-8"))
+    tower = tomllib.loads(TOWER_TOML)
+    tower = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in tower.items()}
+    got = engine.quote({"submission": sub, "terms": tower, "options": {"currency": "eur"}})
+    want = make_quote(load_submission(str(GLOBAL)), Programme.model_validate(tower), currency="EUR")
+    assert got.to_json() == want.to_json() and got.currency == "EUR" and len(got.layers) == 2
+    with pytest.raises(engine.FieldErrors) as e:
+        engine.quote({"submission": sub, "options": {"currency": "euro"}})
+    assert e.value.errors[0]["field"] == "options.currency"

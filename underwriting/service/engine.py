@@ -162,7 +162,7 @@ def quote_options(options: Any) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise FieldErrors([{"field": "options", "message": "expected an object"}])
     errors = []
-    unknown = sorted(set(options) - {"seed", "fx", "frequency_model", "principle"})
+    unknown = sorted(set(options) - {"seed", "fx", "frequency_model", "principle", "currency"})
     errors += [{"field": f"options.{k}", "message": "unknown field (not in the schema; check the spelling)"}
                for k in unknown]
     seed = options.get("seed", 0)
@@ -181,9 +181,13 @@ def quote_options(options: Any) -> dict[str, Any]:
     except FieldErrors as exc:
         errors += exc.errors
         fx = {}
+    currency = options.get("currency")
+    if currency is not None and not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
+        errors.append({"field": "options.currency", "message": f"expected a three-letter ISO 4217 code, got {currency!r}"})
     if errors:
         raise FieldErrors(errors)
-    return {"seed": seed, "fx": fx, "frequency_model": fm, "principle": principle}
+    return {"seed": seed, "fx": fx, "frequency_model": fm, "principle": principle,
+            "currency": None if currency is None else currency.upper()}
 
 
 def quote(body: Any):
@@ -211,7 +215,12 @@ def quote(body: Any):
             col.take(exc)
     if body.get("terms") is not None:
         try:
-            terms = load_policy(body["terms"])
+            if isinstance(body["terms"], dict) and "layers" in body["terms"]:  # a tower (issue #16)
+                from underwriting.domain.policy import Programme
+
+                terms = _validate(Programme, body["terms"], "terms")
+            else:
+                terms = load_policy(body["terms"])
         except FieldErrors as exc:
             col.take(exc)
     try:
@@ -225,7 +234,8 @@ def quote(body: Any):
     col.raise_any()
     try:
         return make_quote(sub, terms, regime=regime, seed=opts["seed"], fx_rates=opts["fx"],
-                          frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]))
+                          frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]),
+                          currency=opts["currency"])
     except InputError as exc:
         raise FieldErrors([{"field": exc.field or "(quote)", "message": exc.message}], str(exc)) from None
 
