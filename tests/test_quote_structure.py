@@ -412,3 +412,16 @@ def test_the_service_engine_quotes_a_tower_in_another_currency():
     with pytest.raises(engine.FieldErrors) as e:
         engine.quote({"submission": sub, "options": {"currency": "euro"}})
     assert e.value.errors[0]["field"] == "options.currency"
+
+
+def test_reserve_takes_a_tower_file_as_its_layers(cli, tmp_path):
+    hk = EXAMPLES / "hk_exchange_with_incident.json"
+    prog = load_terms(str(EXAMPLES / "tower_usd.toml"))
+    files = []
+    for i, lay in enumerate(prog.layers):
+        files += ["--policy", tmp_path / f"l{i}.json"]
+        (tmp_path / f"l{i}.json").write_text(lay.model_dump_json(), encoding="utf-8")
+    code, a, err = cli("reserve", hk, "--policy", EXAMPLES / "tower_usd.toml", "--regime", "hk-sfc-vatp", "--json")
+    code2, b, err2 = cli("reserve", hk, *files, "--regime", "hk-sfc-vatp", "--json")
+    assert code == 0 and code2 == 0, err + err2
+    assert a == b and json.loads(a)["credit"] > 0

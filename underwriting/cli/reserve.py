@@ -95,13 +95,14 @@ def resolve_regime(sub: Any, regime: str | None) -> tuple[str | None, str | None
 
 
 def run(args: argparse.Namespace) -> int:
-    from underwriting.domain.policy import load_policy
+    from underwriting.domain.policy import load_terms
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.quoting import assess_reserve
 
     sub = load_submission(args.submission)
-    pols = [load_policy(p) for p in args.policy]
+    # a tower file ([[layers]]) contributes each of its layers as a policy
+    pols = [lay for p in args.policy for lay in (lambda t: getattr(t, "layers", None) or [t])(load_terms(p))]
     overrides = parse_params(args.param)
     as_of = parse_date(args.as_of)
     regime, note = resolve_regime(sub, args.regime)
