@@ -425,3 +425,15 @@ def test_reserve_takes_a_tower_file_as_its_layers(cli, tmp_path):
     code2, b, err2 = cli("reserve", hk, *files, "--regime", "hk-sfc-vatp", "--json")
     assert code == 0 and code2 == 0, err + err2
     assert a == b and json.loads(a)["credit"] > 0
+
+
+def test_the_api_quotes_a_tower_from_a_file_or_a_mapping(tmp_path):
+    import tomllib
+
+    import underwriting.api as uw
+
+    path = tmp_path / "tower.toml"
+    path.write_text(TOWER_TOML, encoding="utf-8")
+    a = uw.quote(GLOBAL, path)
+    b = uw.quote(GLOBAL, tomllib.loads(TOWER_TOML))
+    assert a.to_json() == b.to_json() and [lay.policy_id for lay in a.layers] == ["primary", "excess"]
