@@ -282,6 +282,14 @@ def test_worthless_terms_are_refused_naming_the_field(cli, tmp_path, extra, fiel
     assert code == 2 and field in err and "Traceback" not in err and out == ""
 
 
+def test_a_policy_that_excludes_everything_it_covers_is_refused(cli, tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(terms(limit=1e8, perils=["cold_wallet_theft"], exclusions=["cold_wallet"]).model_dump_json(),
+                    encoding="utf-8")
+    code, out, err = cli("quote", GLOBAL, "--terms", path)
+    assert code == 2 and "exclusions" in err and "nothing is covered" in err and out == ""
+
+
 def test_a_layer_reached_very_rarely_is_quoted_with_a_warning(sub):
     q = quote(sub, terms(attachment=3e9, limit=1e9))
     assert q.p_attach * 10_000 < 1 and any("less than once in 10,000" in w for w in q.warnings)

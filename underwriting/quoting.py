@@ -349,11 +349,9 @@ def make_quote(
         premium_range = [v * q_rate for v in prog.premium_range(
             lm.perils, layer_pairs, prog.frequency_interval(lm.frequency),
             expected_breaches=lm.frequency.expected_breaches, basis=basis, seed=seed, policy_per_usd=t_rate)]
-    else:
-        el = sd = tv = prem = 0.0
-        comps, mcheck, phi = {}, MomentCheck(ok=True, method="none (no covered peril)"), 0.0
-        methods["aggregate"] = "none: the policy covers no peril with a breach record"
-        premium_range = [0.0, 0.0]
+    else:  # guard rail: a policy whose exclusions remove every peril it lists covers nothing (no 0 premium)
+        raise InputError(f"the exclusions {list(terms.exclusions)} remove every peril the policy lists "
+                         f"({list(terms.perils)}): nothing is covered", field="exclusions")
 
     reserve_fx: list[dict[str, Any]] = []
     reserve = _reserve_block(sub, layers if user_terms else None, regime, fx, frequency_model=frequency_model,
