@@ -130,6 +130,17 @@ def test_tower_has_per_layer_results_equal_to_each_layer_alone(sub, tmp_path):
         assert a.oep == pytest.approx(b.oep, rel=2e-3, abs=1.0)
 
 
+def test_a_gap_or_an_overlap_in_a_tower_is_a_warning(sub, tmp_path):
+    gap = TOWER_TOML.replace("attachment = 50_000_000", "attachment = 60_000_000")
+    overlap = TOWER_TOML.replace("attachment = 50_000_000", "attachment = 40_000_000")
+    for text, needle in ((gap, "the gap between them is retained"), (overlap, "overlap from 40,000,000 to 50,000,000")):
+        path = tmp_path / "t.toml"
+        path.write_text(text, encoding="utf-8")
+        assert any(needle in w for w in quote(sub, load_terms(str(path))).warnings), needle
+    path.write_text(TOWER_TOML, encoding="utf-8")
+    assert quote(sub, load_terms(str(path))).warnings == []
+
+
 def test_tower_layers_must_share_period_and_currency(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(TOWER_TOML + '\n[[layers]]\nattachment = 200_000_000\nlimit = 1e8\ncurrency = "EUR"\n',

@@ -106,6 +106,16 @@ def check_terms(layers: Sequence[Any], sub: Any, *, policy_per_sub: float, prefi
         if t.minimum_premium > 0 and t.minimum_premium > t.limit * t.coinsurance:
             warnings.append(f"{t.policy_id}: minimum premium {t.minimum_premium:,.0f} {t.currency} exceeds the "
                             "insurer's share of the limit")
+    if len(layers) > 1:  # a tower: say where it leaves a gap (retained by the insured) or layers overlap
+        ordered = sorted(layers, key=lambda t: (t.attachment_point, t.limit))
+        for lo, hi in zip(ordered, ordered[1:], strict=False):
+            top = lo.attachment_point + lo.limit
+            if hi.attachment_point > top:
+                warnings.append(f"{lo.policy_id} ends at {top:,.0f} {lo.currency} but {hi.policy_id} attaches at "
+                                f"{hi.attachment_point:,.0f}: the gap between them is retained by the insured")
+            elif hi.attachment_point < top:
+                warnings.append(f"{lo.policy_id} and {hi.policy_id} overlap from {hi.attachment_point:,.0f} to "
+                                f"{min(top, hi.attachment_point + hi.limit):,.0f} {lo.currency}: both pay there")
     return warnings
 
 

@@ -138,6 +138,9 @@ def format_defence(q: Quote) -> list[str]:
         if sv.selection:
             rows.append(("families by AIC", ", ".join(f"{f.family} {f.delta_aic:+.1f} (weight {f.akaike_weight:.2f})"
                                                       for f in sv.selection)))
+    if q.frequency.interval:
+        lo, hi = q.frequency.interval
+        rows.append(("expected breaches in term", f"{q.frequency.expected_breaches:.5f}, 90% interval {lo:.5f} to {hi:.5f}"))
     if q.p_attach is not None:
         rows += [("P(attach) in term", _pct(q.p_attach)), ("P(exhaust) in term", _pct(q.p_exhaust))]
     if rows:
