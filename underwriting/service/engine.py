@@ -427,6 +427,7 @@ def promote(body: Any, registry: str | None = None):
 
 def models(registry: str | None = None) -> list[dict[str, Any]]:
     """The registry's models: name, versions and the default (as ``underwriting models list``)."""
+    import underwriting.lifecycle.loaders  # noqa: F401  (the packages owning each model kind register it)
     from underwriting.registry import KINDS, Registry
 
     reg = Registry(registry)
