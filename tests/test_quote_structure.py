@@ -208,7 +208,8 @@ def test_quote_currency_records_the_submission_rate_too():
 
     q = uw.quote(EXAMPLES / "jp_small_exchange.json", currency="EUR", fx={"JPY": 150.0, "EUR": 0.9})
     cur = {u["currency"]: u["units_per_usd"] for u in q.fx}
-    assert q.currency == "EUR" and cur == {"JPY": 150.0, "EUR": 0.9}
+    assert q.currency == "EUR" and cur == {"JPY": 150.0, "EUR": 0.9} and len(q.fx) == 2  # one row per currency
+    assert [u.get("purpose") for u in q.fx if u["currency"] == "JPY"] == ["submission amounts converted from JPY to EUR"]
     assert q.inputs["currency"] == "EUR" and q.inputs["submission"]["exposure"]["currency"] == "JPY"
     assert q.warnings == []
 
@@ -224,7 +225,7 @@ def test_unknown_quote_currency_is_refused(cli):
     code, _, err = cli("quote", GLOBAL, "--currency", "E1R")
     assert code == 2 and "--currency" in err
     code, _, err = cli("quote", GLOBAL, "--currency", "XQZ")
-    assert code == 2 and "XQZ" in err and "Traceback" not in err
+    assert code == 2 and "--currency" in err and "XQZ" in err and "Traceback" not in err
 
 
 # ---- item 3: the defence block -------------------------------------------------------------------------

@@ -310,11 +310,15 @@ def make_quote(
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
     warnings = prog.check_terms(layers, sub, policy_per_sub=t_rate / q_rate, prefix=tower is not None)
     fx_used = list(lm.fx_used)
-    if orig_sub is not sub and orig_sub.currency != "USD":
-        r = fx.rate(orig_sub.currency, sub.as_of.year)
-        fx_used.insert(0, {"currency": orig_sub.currency, "units_per_usd": r.units_per_usd, "basis": r.basis,
-                           "source": r.source,
-                           "purpose": f"submission amounts converted from {orig_sub.currency} to {sub.currency}"})
+    if orig_sub is not sub and orig_sub.currency != "USD":  # one row per currency, saying why it was used
+        purpose = f"submission amounts converted from {orig_sub.currency} to {sub.currency}"
+        same = [i for i, u in enumerate(fx_used) if u["currency"] == orig_sub.currency]
+        if same:
+            fx_used[same[0]] = {**fx_used[same[0]], "purpose": purpose}
+        else:
+            r = fx.rate(orig_sub.currency, sub.as_of.year)
+            fx_used.insert(0, {"currency": orig_sub.currency, "units_per_usd": r.units_per_usd, "basis": r.basis,
+                               "source": r.source, "purpose": purpose})
     methods = {"risk_score": "one risk model: log-linear in the annual breach rate of base x experience x schedule "
                              "(bands on the rate, reasons = largest log-rate factors)", **lm.methods}
     versions = {**lm.versions, "underwriting": __version__}

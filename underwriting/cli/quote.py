@@ -55,6 +55,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("is the same file as --out", source="--report")
     currency = _currency(args.currency)
     sub = load_submission(args.submission)
+    if currency is not None:  # a currency without a known rate is named as the option, before any work
+        from underwriting.domain.currency import FxTable
+
+        try:
+            FxTable.bundled().with_user_rates(parse_fx(args.fx)).rate(currency, sub.as_of.year)
+        except InputError as exc:
+            raise InputError(exc.message, source="--currency") from None
     terms = load_terms(args.terms) if args.terms else None
     basis = PricingBasis(principle=principle)
     schedule = None
