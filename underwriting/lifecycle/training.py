@@ -50,7 +50,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 _ALLOWED = {"seed": None, "data": {"horizon_years", "end", "synthetic", "path"},
             "model": {"C", "calibration", "cv", "band_thresholds"}, "search": {"folds", "C"},
-            "validation": {"method", "folds", "n_boot"}, "survival": None}
+            "validation": {"method", "folds", "n_boot"}, "survival": None, "frequency": None}
 
 
 def load_config(config: str | os.PathLike[str] | dict | None) -> dict[str, Any]:
@@ -144,8 +144,14 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
         files, manifest = _train_scorer(data, cfg, version, backend=backend, scheduler=scheduler, n_jobs=n_jobs)
     elif name == "survival":
         files, manifest = _train_survival(data, cfg, version)
+    elif name == "frequency":
+        from underwriting.lifecycle.frequency import train_frequency
+
+        src = None if config is None or isinstance(config, dict) else str(config)
+        files, manifest = train_frequency(data, cfg, version, config_source=src)
     else:
-        raise InputError(f"no trainer for model {name!r} (trainable: risk_scorer, survival)", field="--name")
+        raise InputError(f"no trainer for model {name!r} (trainable: risk_scorer, survival, frequency)",
+                         field="--name")
     build = manifest.pop("build", {})
     with reg.stage(name, version, replace=replace) as st:
         for rel, writer in files.items():
