@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -366,6 +365,7 @@ few breaches support few covariates. Plain data (`model.json`); no pickle.
 
 
 def _registry(registry: Any) -> Any:
+    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
     from underwriting.registry import Registry
 
     return registry if isinstance(registry, Registry) else Registry(registry)
@@ -540,7 +540,3 @@ def paired_metrics(ta: Any, tb: Any, *, level: float, n_boot: int, seed: int) ->
                   "B_minus_A": {"estimate": eb - ea, "interval": div}, "better": better,
                   "lower_is_better": lower_better[k]}
     return out
-
-
-def save_json(obj: Any, path: str | os.PathLike[str]) -> None:  # pragma: no cover - convenience
-    Path(path).write_text(json.dumps(obj, indent=1, default=float), encoding="utf-8")

@@ -136,6 +136,7 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
 
 def gate_check(reg: Any, version: str, *, book: Any = None, seed: int = 0) -> dict[str, Any]:
     """Numbers and verdict of promoting ``version`` of ``frequency`` over the current default."""
+    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
     from underwriting.errors import ModelIntegrityError
 
     gate = load_gate(reg)
