@@ -1,0 +1,182 @@
+"""Issue #14 for the premium-setting frequency model: user cohort data in, honest evaluation,
+compare with premium impact, the promotion gate, and the issue's "Done when" sequence end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _doubled(src: Path, dst: Path) -> int:
+    """Copy a cohort folder with every incident duplicated one day later (new id); returns rows added.
+
+    A duplicate that would fall after the exchange's recorded closure is dated one day earlier instead
+    (the roster check refuses incidents after closure), so every incident is still counted twice."""
+    import datetime as dt
+
+    shutil.copytree(src, dst)
+    with open(src / "exchanges.csv", encoding="utf-8", newline="") as fh:
+        closed = {r["exchange_id"]: r["closure_date"] for r in csv.DictReader(fh) if r["closure_date"]}
+    with open(src / "incidents.csv", encoding="utf-8", newline="") as fh:
+        rd = csv.DictReader(fh)
+        fields, rows = rd.fieldnames, list(rd)
+    extra = []
+    for r in rows:
+        d = dt.date.fromisoformat(r["incident_date"]) if len(r["incident_date"]) == 10 else None
+        if d is None:
+            continue
+        new = d + dt.timedelta(days=1)
+        c = closed.get(r["exchange_id"])
+        if c and len(c) == 10 and new > dt.date.fromisoformat(c):
+            new = d - dt.timedelta(days=1)
+        extra.append({**r, "incident_id": r["incident_id"] + "-dup", "incident_date": new.isoformat()})
+    with open(dst / "incidents.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows + extra)
+    return len(extra)
+
+
+def test_done_when_sequence(tmp_path, cli):
+    reg = tmp_path / "REG"
+    shutil.copytree(ROOT / "models", reg)
+    d, d2 = tmp_path / "DIR", tmp_path / "DIR2"
+    cfg = tmp_path / "fast.toml"
+    cfg.write_text("[validation]\nn_boot = 20\n", encoding="utf-8")
+
+    code, out, err = cli("datasets", "export-cohorts", d)
+    assert code == 0, err
+    assert {p.name for p in d.iterdir()} == {"cohorts.csv", "exchanges.csv", "incidents.csv", "exchange_aliases.csv"}
+    assert "398 exchanges" in out and "27 breaches" in out
+
+    code, out, err = cli("train", "--name", "frequency", "--data", d, "--config", cfg, "--registry", reg,
+                         "--version", "9.9.9")
+    assert code == 0, err
+    # the same data as the shipped model: the same coefficients, and alpha as docs/schedule.md reports
+    mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
+    shipped = json.loads((ROOT / "models" / "frequency" / "0.1.0" / "model.json").read_text())
+    assert mine["coef"] == shipped["coef"]
+    rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
+    assert len(rows) == 2815
+
+    code, out, err = cli("evaluate", "9.9.9", "--name", "frequency", "--data", d, "--registry", reg, "--json",
+                         "--n-boot", "20")
+    assert code == 0, err
+    ev = json.loads(out)
+    assert ev["in_sample"] is True
+    assert ev["out_of_time"]["cutoff"] == "2023-01-01"
+    assert ev["out_of_time"]["refit"]["calibration"]["observed"] + ev["out_of_time"]["fit_events"] == 27
+
+    code, out, err = cli("compare", "default", "9.9.9", "--name", "frequency", "--data", d, "--registry", reg,
+                         "--json", "--n-boot", "20")
+    assert code == 0, err
+    cmp_ = json.loads(out)
+    assert cmp_["in_sample"] is True and cmp_["winner"] is None and "in-sample" in cmp_["verdict"]
+    imp = cmp_["premium_impact"]
+    assert imp["summary"]["entries"] == 3 and {"median_change", "p5_change", "p95_change", "largest_change"} <= set(imp["summary"])
+    assert all(abs(r["change"]) < 1e-12 for r in imp["rows"])  # same coefficients, same premiums
+
+    assert _doubled(d, d2) >= 27
+    code, out, err = cli("train", "--name", "frequency", "--data", d2, "--config", cfg, "--registry", reg,
+                         "--version", "9.9.10")
+    assert code == 0, err
+    code, out, err = cli("promote", "9.9.10", "--name", "frequency", "--registry", reg)
+    assert code == 2
+    assert "refused by the gate" in err and "median premium moves" in err and "%" in err
+    assert (reg / "frequency" / "DEFAULT").read_text().strip() == "0.1.0"
+
+    code, out, err = cli("promote", "9.9.10", "--name", "frequency", "--registry", reg, "--accept-impact")
+    assert code == 2 and "--note" in err
+    code, out, err = cli("promote", "9.9.10", "--name", "frequency", "--registry", reg, "--accept-impact",
+                         "--note", "doubled incidents: stress test accepted")
+    assert code == 0, err
+    assert (reg / "frequency" / "DEFAULT").read_text().strip() == "9.9.10"
+    code, out, err = cli("models", "history", "--name", "frequency", "--registry", reg)
+    assert code == 0
+    assert "doubled incidents: stress test accepted" in out and "IMPACT ACCEPTED" in out
+    card = (reg / "frequency" / "9.9.10" / "MODEL_CARD.md").read_text()
+    assert "doubled incidents: stress test accepted" in card
+    code, out, err = cli("models", "verify", "--registry", reg)
+    assert code == 0, out + err
+
+
+def test_bad_cell_named(tmp_path, cli):
+    reg = tmp_path / "REG"
+    shutil.copytree(ROOT / "models", reg)
+    d = tmp_path / "DIR"
+    assert cli("datasets", "export-cohorts", d)[0] == 0
+    lines = (d / "cohorts.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = next(csv.reader([lines[4]]))
+    cells[header.index("volume_24h_usd")] = "lots"
+    buf = __import__("io").StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    lines[4] = buf.getvalue()
+    (d / "cohorts.csv").write_text("".join(lines), encoding="utf-8")
+    code, out, err = cli("train", "--name", "frequency", "--data", d, "--registry", reg, "--version", "9.9.9")
+    assert code == 2
+    assert "cohorts.csv" in err and "line 5" in err and "volume_24h_usd" in err
+    assert not (reg / "frequency" / "9.9.9").exists()
+
+
+def test_export_parquet_round_trip(tmp_path, cli):
+    from underwriting.lifecycle.cohort_data import load_cohort_data
+
+    code, out, err = cli("datasets", "export-cohorts", tmp_path / "pq", "--format", "parquet")
+    assert code == 0, err
+    a = load_cohort_data(tmp_path / "pq").panel()
+    b = load_cohort_data(None).panel()
+    assert a.equals(b)
+    code, out, err = cli("datasets", "export-cohorts", tmp_path / "pq")
+    assert code == 2 and "already exists" in err
+
+
+def test_gate_thresholds_from_registry(tmp_path):
+    from underwriting.errors import InputError
+    from underwriting.lifecycle.gate import load_gate
+    from underwriting.registry import Registry
+
+    reg = Registry(tmp_path)
+    assert load_gate(reg)["max_premium_change"] == 0.5
+    (tmp_path / "gate.toml").write_text("[frequency]\nmax_median_change = 0.05\n", encoding="utf-8")
+    g = load_gate(reg)
+    assert g["max_median_change"] == 0.05 and g["max_premium_change"] == 0.5
+    (tmp_path / "gate.toml").write_text("[frequency]\nmax_median = 0.05\n", encoding="utf-8")
+    with pytest.raises(InputError, match="max_median"):
+        load_gate(reg)
+
+
+def test_oe_interval_and_deciles_against_exact_counts():
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    from underwriting.lifecycle.frequency import concordance, deciles, oe_block
+
+    b = oe_block(14, 12.0, 0.9)
+    assert b["interval"][0] == pytest.approx(stats.chi2.ppf(0.05, 28) / 2 / 12)
+    assert b["interval"][1] == pytest.approx(stats.chi2.ppf(0.95, 30) / 2 / 12)
+    t = pd.DataFrame({"rate": np.arange(1, 21) / 100, "expected": np.arange(1, 21) / 100,
+                      "observed": [0] * 10 + [1] * 10, "exposure": np.ones(20),
+                      "duration": np.r_[np.ones(10), np.linspace(0.9, 0.1, 10)], "event": [False] * 10 + [True] * 10})
+    rows = deciles(t, 0.9)
+    assert len(rows) == 10 and sum(r["observed"] for r in rows) == 10
+    assert [r["observed"] for r in rows] == [0] * 5 + [2] * 5
+    # higher rate, earlier breach everywhere: perfect concordance
+    assert concordance(t) == pytest.approx(1.0)
+
+
+def test_write_book_on_generator_output(tmp_path):
+    from underwriting.datasets.synthetic import make_exchange_portfolio
+    from underwriting.lifecycle.data import files_book, write_book
+
+    book = make_exchange_portfolio(40, years=3, seed=5)
+    write_book(book, tmp_path / "b")
+    back = files_book(tmp_path / "b")
+    assert len(back.exchanges) == 40
