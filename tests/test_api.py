@@ -70,3 +70,13 @@ def test_lazy_names():
     assert uw.Layer is Layer and uw.Registry is Registry
     with pytest.raises(AttributeError):
         uw.NoSuchThing  # noqa: B018
+
+
+def test_top_level_package_reaches_the_api_lazily():
+    import subprocess
+    import sys
+
+    code = ("import sys, underwriting as u; assert 'underwriting.api' not in sys.modules; "
+            "import underwriting.api as a; assert u.quote is a.quote and u.api is a and u.Layer is a.Layer; print('ok')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "ok"

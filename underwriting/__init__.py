@@ -2,8 +2,23 @@
 
 Data flow: submission → features → risk score and survival → losses → pricing → reserve credit.
 The top-level import is kept light (no pandas/scikit-learn/lifelines/scipy) so the CLI starts fast.
+The public Python API is :mod:`underwriting.api` (``import underwriting.api as uw``); its functions
+are also reachable here (``underwriting.quote``), imported on first use.
 """
+
+from typing import Any
 
 from underwriting._version import __version__
 
-__all__ = ["__version__"]
+_API = ("quote", "price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry")
+
+__all__ = ["__version__", "api", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "api" or name in _API:
+        import importlib
+
+        api = importlib.import_module("underwriting.api")
+        return api if name == "api" else getattr(api, name)
+    raise AttributeError(f"module 'underwriting' has no attribute {name!r}")
