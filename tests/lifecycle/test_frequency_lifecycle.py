@@ -180,3 +180,28 @@ def test_write_book_on_generator_output(tmp_path):
     write_book(book, tmp_path / "b")
     back = files_book(tmp_path / "b")
     assert len(back.exchanges) == 40
+
+
+def test_held_out_when_trained_before_the_cutoff(tmp_path):
+    """A version fitted on follow-up to 2022-12-31 scored from 2023-01-01: not in-sample; compare then names
+    a winner only where an interval of B - A excludes 0."""
+    from underwriting.lifecycle.cohort_data import export_cohorts
+    from underwriting.lifecycle.frequency import compare_frequency, evaluate_frequency
+    from underwriting.lifecycle.training import train
+
+    reg = tmp_path / "REG"
+    shutil.copytree(ROOT / "models", reg)
+    d = tmp_path / "DIR"
+    export_cohorts(d)
+    cfg = {"validation": {"n_boot": 10}, "frequency": {"end": "2022-12-31", "cutoff": "2021-01-01"}}
+    train(d, cfg, registry=reg, name="frequency", version="0.5.0")
+    ev = evaluate_frequency("0.5.0", d, registry=reg, n_boot=10)
+    assert ev["in_sample"] is False and ev["out_of_time"]["version"]["overlap_rows"] == 0
+    c = compare_frequency(None, "0.5.0", d, registry=reg, n_boot=30)
+    assert c["in_sample"] is True  # 0.1.0 was fitted on the shipped rows to 2025-11-30
+    assert c["winner"] is None and "--allow-in-sample" in c["verdict"]
+    c2 = compare_frequency(None, "0.5.0", d, registry=reg, n_boot=30, allow_in_sample=True)
+    assert "IN-SAMPLE" in c2["verdict"] or c2["winner"] is None
+    for m in c2["metrics"].values():
+        lo, hi = m["B_minus_A"]["interval"]
+        assert (m["better"] is None) == (lo <= 0 <= hi or m["lower_is_better"] is None)
