@@ -274,12 +274,19 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
     oot, _ = out_of_time(data, params, cutoff, n_boot=int(cfg.get("validation", {}).get("n_boot", 200)),
                          seed=int(cfg["seed"]))
     keys = sorted(set(row_keys(panel)))
-    experience = {"prior_strength": _num(prior.alpha), "prior_strength_interval": [_num(x) for x in prior.interval],
-                  "prior_strength_moments": _num(prior.alpha_moments), "method": "negative binomial marginal likelihood "
-                  "over exchanges (underwriting.frequency.experience.estimate_prior_strength)",
-                  "exchanges": prior.n_exchanges, "breaches": float(prior.breaches), "expected": float(prior.expected)}
+    # stored as the quote reads it (BaseFrequencyModel.experience_prior_ -> model.json "experience_prior")
+    experience = {"alpha": _num(prior.alpha), "alpha_moments": _num(prior.alpha_moments),
+                  "se_log_alpha": _num(prior.se_log_alpha), "interval": [_num(x) for x in prior.interval],
+                  "level": 0.9, "method": "marginal likelihood (negative binomial) of cohort counts around the base model",
+                  "n_exchanges": int(prior.n_exchanges), "breaches": float(prior.breaches),
+                  "expected": float(prior.expected)}
+    if experience["alpha"] is None:
+        raise InputError("the breach counts show no over-dispersion around the fit (alpha = infinity): the quote's "
+                         "experience rating needs a finite prior strength; add data or keep the current version",
+                         field="--data")
+    model.experience_prior_ = experience
     doc = model.to_dict()
-    doc["experience"] = experience
+    doc.setdefault("experience_prior", experience)
     report = {
         "effects": {t: {k: float(v) for k, v in row.items()} for t, row in model.effects_.iterrows()},
         "trend_test": model.trend_test_, "experience": experience,
@@ -303,7 +310,7 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
         "metrics": {"summary": {"events": model.events_, "oe_out_of_time": cal["oe"],
                                 "oe_out_of_time_lo": cal["interval"][0], "oe_out_of_time_hi": cal["interval"][1],
                                 "concordance_out_of_time": oot["refit"]["concordance"]["estimate"],
-                                "prior_strength": experience["prior_strength"]},
+                                "prior_strength": experience["alpha"]},
                     "out_of_time": {"cutoff": oot["cutoff"], "calibration": cal}},
     }
 
@@ -322,6 +329,10 @@ def _num(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _fmt(x: float | None) -> str:
+    return "∞" if x is None else f"{x:.3g}"
+
+
 def frequency_card(version: str, model: Any, rep: dict[str, Any], manifest: dict[str, Any]) -> str:
     """MODEL_CARD.md of a frequency version trained on a cohort folder."""
     eff = "\n".join(f"| {t} | {e['coef']:+.3f} | {e['se']:.3f} | {e['rate_ratio']:.3f} | {e['lo']:.3f}–{e['hi']:.3f} |"
@@ -330,7 +341,7 @@ def frequency_card(version: str, model: Any, rep: dict[str, Any], manifest: dict
     cal = oot["refit"]["calibration"]
     conc = oot["refit"]["concordance"]
     ex = rep["experience"]
-    a = "∞ (no over-dispersion)" if ex["prior_strength"] is None else f"{ex['prior_strength']:.3g}"
+    a = f"{ex['alpha']:.3g}"
     ins = rep["in_sample"]
     return f"""# Frequency {version} — model card
 
@@ -348,7 +359,9 @@ trend test p = {rep['trend_test']['p']:.3f} ({'kept' if rep['trend_test']['kept'
 | --- | --- | --- | --- | --- |
 {eff}
 
-**Experience prior.** α = {a} (method of moments {ex['prior_strength_moments']}), interval {ex['prior_strength_interval']}.
+**Experience prior.** α = {a} (method of moments {_fmt(ex['alpha_moments'])}; 90% interval
+{_fmt(ex['interval'][0])}–{_fmt(ex['interval'][1])}), stored in `model.json` (`experience_prior`) for the quote's
+experience rating.
 
 **Out-of-time validation.** Refitted on {oot['fit_rows']} rows ending by {oot['cutoff']} ({oot['fit_events']} breaches),
 scored on {oot['scored_rows']} rows from it: observed {cal['observed']}, expected {cal['expected']:.2f},
