@@ -29,7 +29,7 @@ from underwriting.errors import InputError
 NAME = "frequency"
 DEFAULT_LEVEL = 0.9
 #: Keys of the ``[frequency]`` configuration table.
-CONFIG_KEYS = {"trend", "trend_alpha", "covariates", "cutoff", "end", "level"}
+CONFIG_KEYS = {"trend", "trend_alpha", "covariates", "cutoff", "end", "level", "prior_strength"}
 
 
 # --------------------------------------------------------------------------- configuration
@@ -45,7 +45,11 @@ def frequency_config(cfg: dict[str, Any] | None, source: str | None = None) -> d
             raise InputError(f"unknown key (known: {', '.join(sorted(CONFIG_KEYS))})", field=f"frequency.{k}",
                              source=source)
     out = {"trend": "auto", "trend_alpha": 0.05, "covariates": ["volume", "jurisdiction", "grade"],
-           "cutoff": None, "end": None, "level": DEFAULT_LEVEL, **user}
+           "cutoff": None, "end": None, "level": DEFAULT_LEVEL, "prior_strength": None, **user}
+    ps = out["prior_strength"]
+    if ps is not None and (isinstance(ps, bool) or not isinstance(ps, int | float) or not 0 < ps < math.inf):
+        raise InputError("must be a positive number (the experience prior strength alpha; omit it to estimate)",
+                         field="frequency.prior_strength", source=source)
     if out["trend"] not in ("auto", True, False):
         raise InputError("must be \"auto\", true or false", field="frequency.trend", source=source)
     if not isinstance(out["covariates"], list) or any(c not in COVARIATE_TERMS for c in out["covariates"]):
@@ -280,10 +284,14 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
                   "level": 0.9, "method": "marginal likelihood (negative binomial) of cohort counts around the base model",
                   "n_exchanges": int(prior.n_exchanges), "breaches": float(prior.breaches),
                   "expected": float(prior.expected)}
-    if experience["alpha"] is None:
-        raise InputError("the breach counts show no over-dispersion around the fit (alpha = infinity): the quote's "
-                         "experience rating needs a finite prior strength; add data or keep the current version",
-                         field="--data")
+    if params["prior_strength"] is not None:
+        experience["estimated_alpha"] = experience["alpha"]
+        experience["alpha"] = float(params["prior_strength"])
+        experience["method"] = "given in the configuration ([frequency] prior_strength); estimate kept as estimated_alpha"
+    elif experience["alpha"] is None:
+        raise InputError("the breach counts show no over-dispersion around the fit (estimated alpha = infinity), and "
+                         "the quote's experience rating needs a finite prior strength: set [frequency] prior_strength "
+                         "in --config (e.g. 3.55, the shipped estimate) or add data", field="frequency.prior_strength")
     model.experience_prior_ = experience
     doc = model.to_dict()
     doc.setdefault("experience_prior", experience)
