@@ -211,3 +211,52 @@ def test_held_out_when_trained_before_the_cutoff(tmp_path):
     for m in c2["metrics"].values():
         lo, hi = m["B_minus_A"]["interval"]
         assert (m["better"] is None) == (lo <= 0 <= hi or m["lower_is_better"] is None)
+
+
+def test_gate_refuses_an_out_of_time_interval_excluding_one(tmp_path, monkeypatch):
+    from underwriting.lifecycle.gate import gate_check, gate_summary
+    from underwriting.registry import Registry
+
+    shutil.copytree(ROOT / "models", tmp_path / "REG")
+    reg = Registry(tmp_path / "REG")
+    real = reg.read_manifest
+
+    def fake(name, version):
+        doc = dict(real(name, version))
+        doc["metrics"] = {"out_of_time": {"calibration": {"oe": 2.4, "interval": [1.6, 3.5], "level": 0.9}}}
+        return doc
+
+    monkeypatch.setattr(reg, "read_manifest", fake)
+    check = gate_check(reg, "0.1.0")  # the default itself: no premium impact to compute
+    assert not check["passed"] and check["premium_impact"] is None
+    assert "excludes 1" in check["reasons"][0] and "2.40" in check["reasons"][0]
+    assert "O/E 2.40 [1.60, 3.50]" in gate_summary(check)
+    (tmp_path / "REG" / "gate.toml").write_text("[frequency]\nrequire_calibration = false\n", encoding="utf-8")
+    assert gate_check(reg, "0.1.0")["passed"]
+
+
+def test_reference_book_adds_the_users_book(tmp_path):
+    from underwriting.errors import InputError
+    from underwriting.lifecycle.gate import reference_book
+
+    ex = ROOT / "datasets" / "examples"
+    book = tmp_path / "mybook"
+    book.mkdir()
+    shutil.copy(ex / "jp_small_exchange.json", book / "client_a.json")
+    shutil.copy(ex / "policy_usd_excess.toml", book / "policy.toml")
+    entries = reference_book(book)
+    labels = [e[0] for e in entries]
+    assert labels[:3] == ["examples/global_large_exchange.json", "examples/hk_exchange_with_incident.json",
+                          "examples/jp_small_exchange.json"]
+    assert labels[3:] == ["mybook/client_a.json"]
+    assert entries[3][2] != entries[0][2]  # the folder's policy.toml
+    with pytest.raises(InputError, match="no such"):
+        reference_book(tmp_path / "missing")
+
+
+def test_survival_block_printed_as_a_table(capsys):
+    from underwriting.cli.evaluate import _print_survival
+
+    _print_survival({"version": "0.1.0", "auc_at_horizon": 0.71234, "skipped": None})
+    out = capsys.readouterr().out
+    assert "{" not in out and "auc_at_horizon" in out and "0.7123" in out
