@@ -260,3 +260,25 @@ def test_survival_block_printed_as_a_table(capsys):
     _print_survival({"version": "0.1.0", "auc_at_horizon": 0.71234, "skipped": None})
     out = capsys.readouterr().out
     assert "{" not in out and "auc_at_horizon" in out and "0.7123" in out
+
+
+def test_train_promote_goes_through_the_gate(tmp_path, monkeypatch):
+    from underwriting.errors import InputError
+    from underwriting.lifecycle import gate
+    from underwriting.lifecycle.cohort_data import export_cohorts
+    from underwriting.lifecycle.training import train
+
+    shutil.copytree(ROOT / "models", tmp_path / "REG")
+    export_cohorts(tmp_path / "DIR")
+    seen = []
+
+    def refuse(reg, version, **kw):
+        seen.append(version)
+        raise InputError("promotion refused by the gate: median premium moves +99.0%", field="promote")
+
+    monkeypatch.setattr(gate, "promote_frequency", refuse)
+    with pytest.raises(InputError, match="published, not the default.*median premium moves"):
+        train(tmp_path / "DIR", {"validation": {"n_boot": 5}}, registry=tmp_path / "REG", name="frequency",
+              version="0.4.0", promote=True)
+    assert seen == ["0.4.0"] and (tmp_path / "REG" / "frequency" / "0.4.0").is_dir()
+    assert (tmp_path / "REG" / "frequency" / "DEFAULT").read_text().strip() == "0.1.0"

@@ -160,7 +160,15 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
         st.manifest["build"] = build
     doc = reg.verify(name, version)
     promoted = False
-    if promote:
+    if promote and name == "frequency":  # the premium-setting model goes through the promotion gate
+        from underwriting.lifecycle.gate import promote_frequency
+
+        try:
+            promote_frequency(reg, version, note="promoted at training")
+        except InputError as exc:
+            raise InputError(f"trained {name} {version} (published, not the default): {exc}") from None
+        promoted = True
+    elif promote:
         reg.promote(name, version, note="promoted at training")
         promoted = True
     return TrainResult(name=name, version=version, path=reg.path(name, version), manifest=doc, promoted=promoted)
