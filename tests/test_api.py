@@ -17,10 +17,12 @@ def test_reserve_is_the_assessment_of_the_loaded_inputs():
     from underwriting.domain.currency import FxTable
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
-    from underwriting.reserve.assessment import assess
+    from underwriting.quoting import assess_reserve
 
     got = uw.reserve(JP, POLICY, regime="jp-fsa-2026").to_dict()
-    want = assess(load_submission(str(JP)), [load_policy(str(POLICY))], "jp-fsa-2026", FxTable.bundled()).to_dict()
+    want = assess_reserve(load_submission(str(JP)), [load_policy(str(POLICY))], "jp-fsa-2026",
+                          FxTable.bundled()).to_dict()
+    assert got["risk_sizing"]["amount"] > 0  # the risk-based scenario is built from the quote's loss model
     assert got == want and got["requirement"] > 0
     # a mapping, a list and the jurisdiction's default regime give the same assessment
     import json

@@ -204,7 +204,8 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
 
 
 def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, as_of: Any = None,
-            fx: Mapping[str, float] | None = None) -> Any:
+            fx: Mapping[str, float] | None = None, overrides: Mapping[str, Any] | None = None,
+            risk_sizing: bool = True) -> Any:
     """Reserve requirement of an exchange under a regime and the credit its policies earn.
 
     Parameters
@@ -217,6 +218,10 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
         Assess on this date instead of the submission's ``as_of``.
     fx : mapping, optional
         Conversion rates in units per USD overriding the bundled table.
+    overrides : mapping, optional
+        Regime parameter changes, as ``--param PATH=VALUE`` gives them.
+    risk_sizing : bool
+        Build the regime's risk-based sizing scenario (where it has one) from the quote's loss model.
 
     Returns
     -------
@@ -227,8 +232,8 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
+    from underwriting.quoting import assess_reserve
     from underwriting.reserve.jurisdictions import default_regime
-    from underwriting.reserve.assessment import assess
 
     sub = load_submission(submission)
     if as_of is not None:
@@ -247,4 +252,5 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
     if reg is None:
         raise InputError(f"no bundled regime for jurisdiction {sub.exchange.jurisdiction}; pass regime=",
                          field="regime")
-    return assess(sub, pols, reg, FxTable.bundled().with_user_rates(dict(fx or {})))
+    return assess_reserve(sub, pols, reg, FxTable.bundled().with_user_rates(dict(fx or {})), as_of=None,
+                          overrides=dict(overrides or {}), risk_sizing=risk_sizing)

@@ -45,6 +45,7 @@ from underwriting.domain.vocabulary import (
 from underwriting.errors import InputError
 from underwriting.pricing.premium import DEFAULT_PRINCIPLE
 
+
 @dataclass(frozen=True)
 class PricingBasis:
     """How a technical price becomes a premium (assumptions a user can change).
@@ -408,3 +409,35 @@ def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | Non
     return ReserveBlock(regime=d["regime"], regime_version=d.get("regime_version"), requirement=d["requirement"],
                         credit=d["credit"], credit_share=d["credit_share"], residual_cash=d["residual_cash"],
                         checks=d["checks"], note=note)
+
+
+def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "survival") -> Any:
+    """The exchange's annual ground-up customer loss over all custody tiers, from the quote's own loss
+    model (for a regime's risk-based sizing scenario)."""
+    from underwriting.reserve.sizing import annual_ground_up_loss as _annual
+
+    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model)
+    desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
+            f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
+    return _annual(lm.perils, lm.quote_per_usd, description=desc)
+
+
+def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx: FxTable, *,
+                   as_of: dt.date | None = None, overrides: dict[str, Any] | None = None,
+                   risk_sizing: bool = True, frequency_model: str = "survival") -> Any:
+    """Reserve assessment with the regime's risk-based sizing built from the quote's loss model.
+
+    The one path of ``underwriting reserve``, ``underwriting.api.reserve`` and the service's
+    ``POST /v1/reserve``. ``regime`` is an id, a TOML path or a loaded regime; ``overrides`` are
+    ``--param`` style parameter changes; ``risk_sizing=False`` skips the loss model.
+    """
+    from underwriting.reserve import assess, load_regime
+
+    reg = load_regime(regime) if not hasattr(regime, "risk_sizing") else regime
+    if overrides:
+        reg = reg.with_overrides(overrides)
+    annual = None
+    if risk_sizing and reg.risk_sizing is not None:
+        annual = annual_ground_up_loss(sub, fx, frequency_model=frequency_model)
+    return assess(sub, policies, reg, fx, as_of=as_of, annual_loss=annual,
+                  loss_model_note=annual.description if annual is not None else "")

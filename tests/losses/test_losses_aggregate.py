@@ -9,8 +9,14 @@ import pytest
 from scipy import stats
 
 from underwriting.errors import InputError
-from underwriting.losses.aggregate import Peril, compound, compound_batch, discretize_layer
-from underwriting.losses.frequency import NegativeBinomial, Poisson, geometric, make_frequency
+from underwriting.losses.aggregate import (
+    Peril,
+    PricingRefused,
+    compound,
+    compound_batch,
+    discretize_layer,
+)
+from underwriting.losses.counts import NegativeBinomial, Poisson, geometric, make_frequency
 from underwriting.losses.severity import Lognormal, Lomax, Weibull
 
 LN = Lognormal(math.log(1e5), 2.0)
@@ -114,13 +120,21 @@ def test_two_perils_sum_of_compounds():
     assert sub.mean == pytest.approx(m_sub, rel=1e-6)
 
 
-def test_moment_check_flags_a_too_coarse_grid():
-    res = compound(Peril("all", Poisson(5.0), Lomax(1.2, 1e6)), n_buckets=256, eps=1e-3)
+def test_moment_check_flags_a_too_coarse_grid_and_the_engine_refuses_it():
+    model = Peril("all", Poisson(5.0), Lomax(1.2, 1e6))
+    # by default: finer grid, then Monte Carlo (impossible to check: infinite variance), then refusal
+    with pytest.raises(PricingRefused, match="refused") as e:
+        compound(model, n_buckets=256, eps=1e-3)
+    assert isinstance(e.value, InputError) and e.value.field == "n_buckets"
+    assert "1,024 buckets" in str(e.value) and "Monte Carlo" in str(e.value)
+    res = compound(model, n_buckets=256, eps=1e-3, escalate=False)  # diagnostics only
     assert not res.moment_check.ok
-    # Lomax(1.2) has no variance: only the mean is checked, and it is the mean that disagrees
-    assert math.isinf(res.moment_check.var_analytic) and math.isnan(res.moment_check.var_rel_err)
-    assert res.moment_check.mean_rel_err > res.moment_check.mean_rtol
-    assert "infinite" in res.moment_check.note and "disagree" in res.moment_check.note
+    # the grid is checked against the closed forms of the model it represents (occurrences
+    # truncated at the 1 - 1e-12 quantile); Lomax(1.2) itself has no variance
+    assert math.isinf(res.exact_moments[1]) and math.isfinite(res.moment_check.var_analytic)
+    mc = res.moment_check
+    assert mc.mean_rel_err > mc.mean_rtol or mc.var_rel_err > mc.var_rtol
+    assert "disagree" in mc.note
 
 
 def test_discretisation_keeps_the_mean_exactly():

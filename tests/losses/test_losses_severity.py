@@ -122,7 +122,7 @@ def test_exposure_pit_is_uniform_under_the_model():
 def test_make_severity_validation():
     assert make_severity("lognormal", mu=1.0, sigma=2.0) == Lognormal(1.0, 2.0)
     with pytest.raises(InputError, match="unknown severity"):
-        make_severity("gamma", a=1)
+        make_severity("gama", a=1)
     with pytest.raises(InputError, match="unknown parameter"):
         make_severity("lognormal", mu=1.0, sigma=1.0, nu=3.0)
     with pytest.raises(InputError, match="missing"):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate import Peril
-from underwriting.losses.frequency import Poisson
+from underwriting.losses.counts import Poisson
 from underwriting.losses.severity import Lognormal, Lomax
 from underwriting.pricing.layers import Layer, split_gross, tower
 
@@ -86,8 +86,10 @@ def test_reinstatements_define_aggregate_limit_and_premium_factor():
     f = (np.dot(np.clip(s, 0, 9e6), res.probs) + 0.5 * np.dot(np.clip(s - 9e6, 0, 9e6), res.probs)) / 9e6
     assert layer.reinstatement_factor(res) == pytest.approx(f, rel=1e-12)
     full = Layer(1e6, 9e6, reinstatements=1, pro_rata_amount=False)
-    assert full.reinstatement_factor(res) == pytest.approx(res.sf(0.0), rel=1e-9)
-    assert res.sf(0.0) == pytest.approx(res.prob_attach, rel=1e-3)  # grid vs exact P(attach)
+    # charged in full: the exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0)
+    exact = 1 - math.exp(-0.3 * float(LN.sf(1e6)))
+    assert full.reinstatement_factor(res) == pytest.approx(exact, rel=1e-12)
+    assert res.sf(0.0) == pytest.approx(exact, rel=1e-3)  # the grid's figure is close, not exact
 
 
 def test_sublimits_and_labels():
@@ -130,3 +132,18 @@ def test_layer_validation(kwargs, field):
     with pytest.raises(InputError) as exc:
         Layer(**kwargs)
     assert exc.value.field == field
+
+
+def test_first_reinstatement_charged_in_full_uses_the_exact_probability_of_attaching():
+    # geometric(beta) x exponential: P(S > 0) = beta / (1 + beta) exactly (Sundt's closed form
+    # of the compound geometric-exponential); the grid's own P(S > 0) is lowered by dispersal
+    from underwriting.losses.counts import geometric
+    from underwriting.losses.severity import Gamma
+    from underwriting.pricing.premium import price_layer
+
+    beta = 0.4
+    layer = Layer(0.0, 2e6, reinstatements=1, reinstatement_premium=1.0, pro_rata_amount=False)
+    r = price_layer(geometric(beta), Gamma(1.0, 1e6), layer, principle="pure")
+    assert r.expected_reinstatement_premium / r.premium == pytest.approx(beta / (1 + beta), rel=1e-12)
+    grid_p = float(r.distribution.probs[r.distribution.values > 0].sum())
+    assert abs(grid_p - beta / (1 + beta)) > 1e-9  # the discretised figure differs

@@ -10,10 +10,11 @@ import pytest
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate import Peril
-from underwriting.losses.frequency import NegativeBinomial, Poisson
+from underwriting.losses.counts import NegativeBinomial, Poisson
 from underwriting.losses.severity import Lognormal, cap_at_exposure
 from underwriting.pricing.layers import Layer
 from underwriting.pricing.premium import (
+    DEFAULT_PRINCIPLE,
     Loadings,
     Principle,
     distortion_premium,
@@ -144,15 +145,9 @@ def test_bad_level():
 
 # --- CLI ------------------------------------------------------------------------------------
 def run_cli(capsys, *argv):
-    from underwriting.cli import main as m
-    saved = dict(m.COMMANDS)
-    m.COMMANDS.clear()
-    m.COMMANDS["price"] = ("underwriting.cli.price", "")
-    try:
-        rc = m.main(["price", *argv])
-    finally:
-        m.COMMANDS.clear()
-        m.COMMANDS.update(saved)
+    from underwriting.cli.main import main
+
+    rc = main(["price", *argv])
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -170,7 +165,12 @@ def test_cli_json(capsys):
     assert d["std"] == pytest.approx(698_262.16, rel=1e-6)
     assert d["tvar"] == pytest.approx(8.474e6, rel=1e-3)
     assert d["level"] == 0.995 and d["method"] == "fft" and d["moment_check"] is True
-    assert d["premium"] == pytest.approx(d["expected_loss"] + 0.1 * (d["tvar"] - d["expected_loss"]))
+    # the one default principle of every entry point
+    lib = price_layer(FREQ, LN, LAYER)
+    assert d["principle"] == str(parse_principle(DEFAULT_PRINCIPLE)) == lib.principle
+    assert d["premium"] == pytest.approx(lib.premium, rel=1e-9)
+    wang = price_layer(FREQ, LN, LAYER, principle="wang:0.25")
+    assert lib.premium == wang.premium
 
 
 def test_cli_mc_table_and_suffixes(capsys):
@@ -222,3 +222,52 @@ def test_severity_beyond_any_plausible_loss_is_an_input_error(capsys):
                  "--deductible", "1e6", "--limit", "9e6", "--json"])
     err = capsys.readouterr().err
     assert code == 2 and "severity" in err and "99.9% quantile" in err
+
+
+# --- never silently wrong (#15 items 3 and 4) -------------------------------------------------
+def test_issue_examples_are_now_correct_with_a_check_that_means_something(capsys):
+    from underwriting.losses.severity import Lomax
+
+    # geometric(0.3) x lognormal(30, 10), 1e12 xs 1e6: the stop-loss form cancelled to 0 before
+    rc, out, _ = run_cli(capsys, "--frequency", "geometric:beta=0.3", "--severity", "lognormal:mu=30,sigma=10",
+                         "--deductible", "1e6", "--limit", "1e12", "--json")
+    d = json.loads(out)
+    sev = Lognormal(30.0, 10.0)
+    q1, _ = sev.layer_moments_by_quadrature(1e6, 1e12)
+    assert rc == 0 and d["moment_check"] is True
+    assert d["expected_loss"] == pytest.approx(0.3 * q1, rel=1e-6) and d["expected_loss"] > 1e11
+    # poisson(5) x lomax(1.0001, 1e7), 1 xs 0: cannot exceed 5 x 1
+    rc, out, _ = run_cli(capsys, "--frequency", "poisson:5", "--severity", "lomax:alpha=1.0001,theta=1e7",
+                         "--deductible", "0", "--limit", "1", "--json")
+    d = json.loads(out)
+    assert rc == 0 and d["moment_check"] is True
+    assert d["expected_loss"] == pytest.approx(5 * float(Lomax(1.0001, 1e7).lev(1.0)), rel=1e-9)
+    assert d["expected_loss"] <= 5.0
+
+
+@pytest.mark.parametrize("extra,option", [
+    (["--buckets", "33554432"], "--buckets"),
+    (["--buckets", "8"], "--buckets"),
+    (["--method", "mc", "--sims", "50000000"], "--sims"),
+    (["--frequency", "poisson:1e4", "--method", "mc"], "--sims"),
+    (["--frequency", "poisson:1e6"], "--frequency"),
+    (["--reinstatements", "1000000"], "--reinstatements"),
+])
+def test_limits_are_checked_before_work_and_name_the_option(capsys, extra, option):
+    args = list(BASE) + ["--deductible", "1e6", "--limit", "9e6"]
+    for i in range(0, len(extra), 2):
+        if extra[i] in args:
+            args[args.index(extra[i]) + 1] = extra[i + 1]
+        else:
+            args += extra[i:i + 2]
+    rc, _, err = run_cli(capsys, *args)
+    assert rc == 2 and err.startswith("error: ") and option in err, err
+
+
+def test_the_library_refuses_rather_than_returning_a_failed_check():
+    from underwriting.losses.aggregate import PricingRefused
+    from underwriting.losses.severity import Lomax
+
+    with pytest.raises(PricingRefused) as e:
+        price_layer(Poisson(5.0), Lomax(1.2, 1e6), Layer(), n_buckets=256, eps=1e-3)
+    assert "refused" in str(e.value) and isinstance(e.value, InputError)

@@ -18,10 +18,6 @@ from typing import Any
 
 from underwriting.errors import InputError
 
-#: Largest grid and Monte Carlo sample accepted from the command line (memory: a few GiB at most).
-MAX_BUCKETS = 2**25
-MAX_SIMS = 50_000_000
-
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "bn": 1e9, "b": 1e9}
 
 #: library field name -> command-line option (for error messages)
@@ -45,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--frequency", required=True, metavar="SPEC",
                    help="count over the term: poisson:LAMBDA, negbin:mean=M,var_lambda=V, geometric:beta=B")
     g.add_argument("--severity", required=True, metavar="SPEC",
-                   help="lognormal:mu=,sigma= | lomax:alpha=,theta= | weibull:shape=,scale= | "
+                   help="lognormal:mu=,sigma= | lomax:alpha=,theta= | weibull:shape=,scale= | gamma:shape=,scale= | "
                         "spliced:mu=,sigma=,threshold=,xi=,beta=,tail_prob=")
     g.add_argument("--cap", metavar="AMOUNT", help="exposure cap: assets in the custody tier hit (loss = min(X, cap))")
     t = parser.add_argument_group("policy terms")
@@ -62,9 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="allow a deductible at or above the limit (an excess layer such as 5e6 xs 1e7)")
     p = parser.add_argument_group("pricing")
     p.add_argument("--level", default="0.995", metavar="P", help="VaR/TVaR level in (0, 1) (default 0.995)")
-    p.add_argument("--principle", default="cost_of_capital:0.10", metavar="NAME[:PARAM]",
+    p.add_argument("--principle", default=None, metavar="NAME[:PARAM]",
                    help="pure, expected_value:θ, std:k, variance:k, cost_of_capital:r, wang:λ, ph:ρ "
-                        "(default cost_of_capital:0.10)")
+                        "(default: the package default, wang:0.25)")
     p.add_argument("--expense", default="0", metavar="FRACTION", help="expense load (fraction of premium)")
     p.add_argument("--commission", default="0", metavar="FRACTION", help="commission (fraction of premium)")
     p.add_argument("--tax", default="0", metavar="FRACTION", help="premium tax rate, added on top")
@@ -172,7 +168,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from underwriting.fileio import canonical_json
-    from underwriting.losses.frequency import make_frequency
+    from underwriting.losses.aggregate import MAX_BUCKETS, MAX_SIMS
+    from underwriting.losses.counts import make_frequency
     from underwriting.losses.severity import cap_at_exposure, make_severity
     from underwriting.pricing.layers import Layer
     from underwriting.pricing.premium import Loadings, parse_principle, price_layer
@@ -223,22 +220,24 @@ def _run(args: argparse.Namespace) -> int:
     loadings = Loadings(expense=_number(args.expense, "--expense"), commission=_number(args.commission, "--commission"),
                         tax=_number(args.tax, "--tax"),
                         minimum_premium=_amount(args.minimum_premium, "--minimum-premium"))
-    principle = parse_principle(args.principle)
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE
+
+    principle = parse_principle(DEFAULT_PRINCIPLE if args.principle is None else args.principle)
     engine: dict[str, Any] = {}
     if args.buckets is not None:
         engine["n_buckets"] = _integer(args.buckets, "--buckets")
     elif method == "panjer":
         engine["n_buckets"] = 2**14
-    if engine.get("n_buckets", 0) > MAX_BUCKETS:
-        raise InputError(f"at most {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}), got {args.buckets!r}",
+    if engine.get("n_buckets", 0) > MAX_BUCKETS or engine.get("n_buckets", 64) < 64:
+        raise InputError(f"at most {MAX_BUCKETS:,} (2^{MAX_BUCKETS.bit_length() - 1}) and at least 64, got {args.buckets!r}",
                          source="--buckets")
     seed = None if args.seed is None else _integer(args.seed, "--seed")
     if seed is not None and not 0 <= seed < 2**32:
         raise InputError(f"must be a whole number from 0 to {2**32 - 1}, got {args.seed!r}", source="--seed")
     if method == "mc":
         engine["n_sims"] = _integer(args.sims, "--sims")
-        if engine["n_sims"] > MAX_SIMS:
-            raise InputError(f"at most {MAX_SIMS:,}, got {args.sims!r}", source="--sims")
+        if not 100 <= engine["n_sims"] <= MAX_SIMS:
+            raise InputError(f"at most {MAX_SIMS:,} and at least 100, got {args.sims!r}", source="--sims")
         engine["random_state"] = 0 if seed is None else seed
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)

@@ -94,22 +94,11 @@ def resolve_regime(sub: Any, regime: str | None) -> tuple[str | None, str | None
     return default_regime(j), regime_note(j)
 
 
-def annual_loss_for(sub: Any, fx: Any, frequency_model: str) -> Any:
-    """The exchange's annual ground-up loss over all custody tiers, from the quote's loss model."""
-    from underwriting.quoting import build_loss_model, default_terms
-    from underwriting.reserve.sizing import annual_ground_up_loss
-
-    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model)
-    desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
-            f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
-    return annual_ground_up_loss(lm.perils, lm.quote_per_usd, description=desc)
-
-
 def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
-    from underwriting.reserve import assess, load_regime
+    from underwriting.quoting import assess_reserve
 
     sub = load_submission(args.submission)
     pols = [load_policy(p) for p in args.policy]
@@ -122,15 +111,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(f"{note}\n")
         return 0
-    reg = load_regime(regime)
-    if overrides:
-        reg = reg.with_overrides(overrides)
     fx = fx_table(args.fx)
-    annual, desc = None, ""
-    if reg.risk_sizing is not None and not args.no_risk_sizing:
-        annual = annual_loss_for(sub, fx, args.frequency_model)
-        desc = annual.description
-    result = assess(sub, pols, reg, fx, as_of=as_of, annual_loss=annual, loss_model_note=desc)
+    result = assess_reserve(sub, pols, regime, fx, as_of=as_of, overrides=overrides,
+                            risk_sizing=not args.no_risk_sizing, frequency_model=args.frequency_model)
     if args.json:
         sys.stdout.write(canonical_json(result.to_dict()))
     else:

@@ -5,6 +5,6 @@ the policy term. Heavy imports (numpy, scipy) happen when a sub-module is import
 the sub-modules directly::
 
     from underwriting.losses.severity import Lognormal, fit_severity
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
     from underwriting.losses.aggregate import Peril, compound
 """

@@ -32,7 +32,11 @@ from underwriting.errors import InputError
 from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
 from underwriting.losses.severity import Severity
 
-__all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount"]
+__all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount", "MAX_REINSTATEMENTS"]
+
+
+#: Most reinstatements a layer may carry (each costs a pass over the aggregate distribution).
+MAX_REINSTATEMENTS = 100
 
 
 def format_amount(v: float) -> str:
@@ -100,6 +104,8 @@ class Layer:
         n = self.reinstatements
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
             raise InputError(f"must be a non-negative integer, got {n!r}", field="reinstatements")
+        if n > MAX_REINSTATEMENTS:
+            raise InputError(f"at most {MAX_REINSTATEMENTS} reinstatements, got {n!r}", field="reinstatements")
         set_(self, "reinstatements", int(n))
         if self.agg_limit is None:
             agg = (n + 1) * self.limit if n > 0 else math.inf
@@ -193,7 +199,8 @@ class Layer:
         Reinstatement ``i`` (1-based) restores the limit used between ``(i-1) l`` and
         ``i l`` of aggregate occurrence payments (after the aggregate deductible), so its
         expected premium is ``c_i E[min((S - D_a - (i-1) l)+, l)] / l`` pro rata to amount, or
-        ``c_i P(S - D_a > (i-1) l)`` when charged in full.
+        ``c_i P(S - D_a > (i-1) l)`` when charged in full; for the first reinstatement without
+        an aggregate deductible that is the exact probability of attaching.
         """
         if self.reinstatements == 0:
             return 0.0
@@ -204,6 +211,11 @@ class Layer:
             if self.pro_rata_amount:
                 used = np.clip(s100 - lo, 0.0, self.limit)
                 total += c * float(np.dot(used, result.probs)) / self.limit
+            elif i == 1 and self.agg_deductible == 0:
+                # the first reinstatement is charged whenever the layer attaches: the engine's
+                # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by
+                # mass dispersal)
+                total += c * float(result.prob_attach)
             else:
                 total += c * float(result.probs[s100 > lo + 1e-9 * self.limit].sum())
         return total

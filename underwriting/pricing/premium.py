@@ -41,7 +41,7 @@ from underwriting.losses.aggregate import (
     MomentCheck,
     Peril,
 )
-from underwriting.losses.frequency import Frequency
+from underwriting.losses.counts import Frequency
 from underwriting.losses.severity import Severity
 from underwriting.pricing.layers import Layer
 
@@ -315,7 +315,7 @@ def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -
 
 
 def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
-                 principle: str | Principle = "cost_of_capital:0.10", level: float = 0.995,
+                 principle: str | Principle = DEFAULT_PRINCIPLE, level: float = 0.995,
                  loadings: Loadings | None = None, method: str = "fft",
                  ilf_limits: Sequence[float] = DEFAULT_ILF_LIMITS,
                  return_periods: Sequence[float] = DEFAULT_RETURN_PERIODS,
@@ -329,7 +329,7 @@ def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
     layer : Layer, optional
         Policy terms (default: unlimited ground-up cover).
     principle : str or Principle
-        Premium principle, e.g. ``"cost_of_capital:0.10"``.
+        Premium principle, e.g. ``"cost_of_capital:0.10"``; default :data:`DEFAULT_PRINCIPLE` (``"wang:0.25"``).
     level : float
         Level of VaR/TVaR reported and used by ``cost_of_capital``, in (0, 1).
     loadings : Loadings, optional
@@ -393,7 +393,7 @@ def price_layer(frequency: Frequency, severity: Severity, layer: Layer | None = 
     Examples
     --------
     >>> import math
-    >>> from underwriting.losses.frequency import Poisson
+    >>> from underwriting.losses.counts import Poisson
     >>> from underwriting.losses.severity import Lognormal
     >>> r = price_layer(Poisson(0.3), Lognormal(math.log(1e5), 2.0), Layer(1e6, 9e6),
     ...                 principle="expected_value:0.3")

@@ -246,12 +246,12 @@ def reserve(body: Any) -> dict[str, Any]:
     import datetime as dt
 
     from underwriting.domain.currency import FxTable
-    from underwriting.reserve import assess
+    from underwriting.quoting import assess_reserve
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
     errors: list[dict[str, str]] = []
-    unknown = sorted(set(body) - {"submission", "policies", "regime", "fx", "as_of", "params"})
+    unknown = sorted(set(body) - {"submission", "policies", "regime", "fx", "as_of", "params", "risk_sizing"})
     errors += [{"field": k, "message": "unknown field (not in the schema; check the spelling)"} for k in unknown]
     sub, pols, regime, fx, as_of = None, [], None, {}, None
     try:
@@ -288,8 +288,8 @@ def reserve(body: Any) -> dict[str, Any]:
         raise FieldErrors(errors)
     table = FxTable.bundled()
     try:
-        result = assess(sub, pols, regime, table.with_user_rates(fx) if fx else table, as_of=as_of,
-                        overrides=params)
+        result = assess_reserve(sub, pols, regime, table.with_user_rates(fx) if fx else table, as_of=as_of,
+                                overrides=params, risk_sizing=bool(body.get("risk_sizing", True)))
     except InputError as exc:
         raise FieldErrors([{"field": exc.field or exc.source or "(reserve)", "message": exc.message}],
                           str(exc)) from None

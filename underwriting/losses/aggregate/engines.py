@@ -1,0 +1,458 @@
+"""The compound engines: FFT, Panjer recursion and Monte Carlo (:func:`compound`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import fft as sfft
+
+from underwriting.errors import InputError
+from underwriting.losses.aggregate.discretisation import (
+    _chernoff_range,
+    _choose_bucket,
+    _occurrence_cap,
+    discretize_layer,
+)
+from underwriting.losses.aggregate.results import (
+    METHODS,
+    AggregateResult,
+    DiscretisationError,
+    Peril,
+    PricingRefused,
+    _rel,
+)
+from underwriting.losses.aggregate.terms import (
+    FALLBACK_MC_DRAWS,
+    MAX_AUTO_BUCKETS,
+    MAX_SIMS,
+    MC_CHUNK_DRAWS,
+    _analytic_moments,
+    _apply_aggregate_terms,
+    _as_perils,
+    _exact_attach_exhaust,
+    _moment_check,
+    _oep_curve,
+    _Terms,
+    _terms,
+    check_limits,
+)
+from underwriting.losses.counts import Frequency, Poisson
+
+
+def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit: float = math.inf,
+             sublimits: Mapping[str, float] | None = None, agg_deductible: float = 0.0,
+             agg_limit: float = math.inf, share: float = 1.0, method: str = "fft",
+             n_buckets: int = 2**16, padding: int = 1, discretization: str = "dispersal",
+             n_sims: int = 200_000, random_state: int | np.random.Generator | None = None,
+             eps: float = 1e-9, mean_rtol: float = 1e-6, var_rtol: float = 1e-3,
+             escalate: bool = True) -> AggregateResult:
+    """Distribution of the insurer's loss over the term for one or more perils.
+
+    Parameters
+    ----------
+    perils : Peril or sequence of Peril
+        Independent loss sources; their compound distributions are summed.
+    deductible : float
+        Per-occurrence deductible ``d`` (currency units).
+    limit : float
+        Per-occurrence limit ``l``: the width of cover above ``d`` ("9M xs 1M" pays
+        ``min((X - 1M)+, 9M)``); ``inf`` for unlimited.
+    sublimits : mapping of peril name to float, optional
+        Per-occurrence sub-limits; a peril's effective limit is ``min(limit, sublimit)``.
+    agg_deductible, agg_limit : float
+        Aggregate deductible and limit over the term (currency units).
+    share : float
+        Insurer's share (coinsurance), in (0, 1].
+    method : {"fft", "panjer", "mc"}
+        Computation method.
+    n_buckets : int
+        FFT length (power of two recommended), or the Panjer grid length.
+    padding : int
+        The automatic range fits in ``n_buckets / 2**padding`` buckets; the rest is zero
+        padding against wrap-around (FFT only).
+    discretization : {"dispersal", "round"}
+        Severity discretisation (see :func:`discretize_layer`).
+    n_sims : int
+        Monte Carlo sample size (number of simulated terms).
+    random_state : int or numpy.random.Generator, optional
+        Seed for Monte Carlo (reproducible; never the global state).
+    eps : float
+        Target probability beyond the automatic range (Chernoff bound).
+    mean_rtol, var_rtol : float
+        Tolerances of the moment check (FFT and Panjer).
+    escalate : bool
+        When the moment check fails: retry the FFT on a grid four times finer (up to
+        :data:`MAX_AUTO_BUCKETS`), then Monte Carlo checked within four standard errors, and
+        raise :class:`PricingRefused` if that fails too. ``False`` returns the failing grid
+        result as it is (for diagnostics only; never print it as a price).
+
+    Raises
+    ------
+    PricingRefused
+        Limits exceeded (:data:`MAX_BUCKETS`, :data:`MAX_SIMS`, :data:`MAX_MC_DRAWS`,
+        :data:`MAX_FREQUENCY_MEAN`), closed-form moments that fail their quadrature
+        cross-check, or no method passing the moment check.
+
+    Returns
+    -------
+    AggregateResult
+    """
+    perils = _as_perils(perils)
+    terms = _terms(deductible, limit, sublimits, agg_deductible, agg_limit, share)
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose from {list(METHODS)}", field="method")
+    n = int(n_buckets)
+    if n < 64:
+        raise InputError(f"n_buckets must be at least 64, got {n_buckets!r}", field="n_buckets")
+    n_sims = int(n_sims)
+    check_limits(perils, method, n, n_sims)
+    _analytic_moments(perils, terms)  # closed forms cross-checked by quadrature, or refused
+    if method == "mc":
+        res = _compound_mc(perils, terms, n_sims, random_state, mean_rtol, var_rtol)
+        if escalate and not res.moment_check:
+            raise PricingRefused(f"refused: Monte Carlo with {n_sims:,} terms fails its own check "
+                                 f"({res.moment_check.note}; mean {res.moment_check.mean_computed:.6g} vs "
+                                 f"analytic {res.moment_check.mean_analytic:.6g})", field="n_sims")
+        return res
+
+    grids = [n]
+    if escalate and method == "fft" and n < MAX_AUTO_BUCKETS:
+        grids.append(min(4 * n, MAX_AUTO_BUCKETS))
+    tried: list[str] = []
+    res = None
+    for n_try in grids:
+        try:
+            res = _compound_grid(perils, terms, method, n_try, padding, discretization, eps, mean_rtol, var_rtol)
+        except DiscretisationError as exc:
+            tried.append(f"{method} with {n_try:,} buckets: {exc}")
+            res = None
+            continue
+        if res.moment_check or not escalate:
+            if tried:
+                res.diagnostics["escalation"] = tried + [f"{method} with {n_try:,} buckets: passed"]
+            return res
+        mc = res.moment_check
+        tried.append(f"{method} with {n_try:,} buckets: mean error {mc.mean_rel_err:.2e}, variance error "
+                     f"{mc.var_rel_err:.2e}")
+    if not escalate:
+        raise PricingRefused("refused: " + "; ".join(tried), field="n_buckets")
+    # last resort: Monte Carlo, checked against the analytic moments with its standard error
+    total_mean = sum(float(p.frequency.mean()) for p in perils)
+    n_mc = int(min(n_sims, MAX_SIMS, FALLBACK_MC_DRAWS // max(total_mean, 1e-12)))
+    if n_mc >= 10_000:
+        mc_res = _compound_mc(perils, terms, n_mc, 0 if random_state is None else random_state, mean_rtol, var_rtol)
+        if mc_res.moment_check:
+            mc_res.diagnostics["escalation"] = tried + [f"Monte Carlo with {n_mc:,} terms: passed"]
+            return mc_res
+        tried.append(f"Monte Carlo with {n_mc:,} terms: {mc_res.moment_check.note or 'failed'}")
+    raise PricingRefused("refused: no method reproduces the analytic moments of this loss model ("
+                         + "; ".join(tried) + ")", field="n_buckets")
+
+
+def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, discretization: str, eps: float,
+                   mean_rtol: float, var_rtol: float) -> AggregateResult:
+    d = terms.deductible
+    caps_trunc = [_occurrence_cap(p.severity, d, terms.peril_limit(p.name)) for p in perils]
+    caps = [c for c, _ in caps_trunc]
+    truncated = max(t for _, t in caps_trunc)
+    pad = padding if method == "fft" else 0
+    R = _chernoff_range(perils, caps, d, eps)
+    h = _choose_bucket(R, caps, n, pad) if R > 0 else 1.0
+    fs = [discretize_layer(p.severity, d, c, h, n, discretization) for p, c in zip(perils, caps, strict=True)]
+    for f in fs:
+        if not (np.all(np.isfinite(f)) and abs(float(f.sum()) - 1.0) <= 1e-6):
+            raise DiscretisationError(f"the discretised severity's total mass is off by {float(f.sum()) - 1.0:.2e}")
+
+    with np.errstate(all="ignore"):
+        g = _fft_aggregate(perils, fs) if method == "fft" else _panjer_aggregate(perils, fs)
+        x = h * np.arange(n)
+        m_s = float(np.dot(x, g))
+        v_s = float(np.dot((x - m_s) ** 2, g))
+    if not (np.all(np.isfinite(g)) and abs(float(g.sum()) - 1.0) <= 1e-6):
+        raise DiscretisationError(f"the aggregate distribution's total mass is off by {float(np.sum(g)) - 1.0:.2e}")
+    # the grid represents the model with each unlimited occurrence truncated at its cap (the
+    # 1 - TAIL_EPS quantile): check it against that model's closed-form moments
+    grid_terms = terms
+    if truncated > 0:
+        subs = dict(terms.sublimits)
+        for p, c in zip(perils, caps, strict=True):
+            subs[p.name] = max(min(terms.peril_limit(p.name), c), subs.get(p.name, 0.0) if p.name in subs and
+                               subs[p.name] < terms.peril_limit(p.name) else 0.0)
+        grid_terms = dataclasses.replace(terms, sublimits=subs)
+    check = _moment_check(perils, grid_terms, m_s, v_s, mean_rtol, var_rtol)
+    bucket = h
+    info: dict = {"used": False}
+    if method == "fft":  # also when the single grid fails: its body is the usual culprit
+        levels = []
+        cur_x, cur_g, cur_h = x, g, h
+        for _ in range(MAX_LEVELS):
+            fine = _two_scale(perils, terms, n, pad, discretization, eps, cur_x, cur_g, cur_h, caps,
+                              mean_rtol, var_rtol)
+            if fine is None:
+                break
+            cur_x, cur_g, cur_h, lvl = fine
+            levels.append(lvl)
+            if _body_resolved(cur_x, cur_g, cur_h):
+                break
+        if levels:
+            m_m = float(np.dot(cur_x, cur_g))
+            v_m = float(np.dot((cur_x - m_m) ** 2, cur_g))
+            # each splice moves O(h_coarse) of probability by less than a coarse bucket: the
+            # spliced mean is held to SPLICED_MEAN_RTOL (the variance keeps var_rtol)
+            merged = _moment_check(perils, grid_terms, m_m, v_m, max(mean_rtol, SPLICED_MEAN_RTOL), var_rtol)
+            info = {"levels": levels, "used": bool(merged)}
+            if merged:
+                x, g, bucket, check = cur_x, cur_g, cur_h, merged
+            else:  # keep the single grid (the caller escalates if it failed too)
+                info["reason"] = merged.note
+
+    values = _apply_aggregate_terms(x, terms)
+    p_occ_attach, p_occ_exhaust = _exact_attach_exhaust(perils, terms)
+    tol = 1e-9 * bucket
+    if terms.agg_deductible == 0:
+        p_attach = p_occ_attach
+    else:
+        p_attach = float(g[x > terms.agg_deductible + tol].sum())
+    if math.isfinite(terms.agg_limit):
+        p_exhaust = float(g[x >= terms.agg_deductible + terms.agg_limit - tol].sum())
+    else:
+        p_exhaust = p_occ_exhaust
+    oep_grid = x[x <= max(caps) + 2 * h] if max(caps) > 0 else x[:2]
+    oep = (terms.share * oep_grid, _oep_curve(perils, terms, oep_grid))
+    diag = {"n_buckets": n, "padding": pad, "range": R, "eps": eps, "truncated_severity_mass": truncated,
+            "discretization": discretization, "occurrence_caps": caps, "coarse_bucket": h,
+            "mass_beyond_range": float(g[x > R].sum()), "two_scale": info}
+    exact = None
+    if terms.agg_deductible == 0 and math.isinf(terms.agg_limit):
+        m_full, v_full = _analytic_moments(perils, terms)
+        exact = (terms.share * m_full, terms.share**2 * v_full)
+        diag["truncation_mean_rel"] = _rel(check.mean_analytic, m_full)
+    return AggregateResult(method, values, g.copy(), check, float(p_attach), float(p_exhaust),
+                           check.mean_analytic, bucket=bucket, diagnostics=diag, _oep=oep, exact_moments=exact)
+
+
+#: Level below which the fine grid of the two-scale method must hold the aggregate quantile.
+FINE_LEVEL = 1 - 1e-3
+#: The fine grid is built only when it is at least this many times finer than the single grid.
+FINE_GAIN = 4.0
+#: A coarser level's bucket is at most this fraction of the splice point where the finer level takes over.
+SPLICE_RATIO = 1e-3
+#: Mean tolerance of a spliced (multi-level) distribution; a single grid keeps ``mean_rtol``.
+SPLICED_MEAN_RTOL = 1e-5
+#: At most this many grids are spliced (each one more FFT of the same length).
+MAX_LEVELS = 5
+#: The body counts as resolved when the bucket is at most this fraction of the median positive loss.
+BODY_RESOLUTION = 1 / 500
+
+
+def _body_resolved(x: np.ndarray, g: np.ndarray, h: float) -> bool:
+    cdf = np.cumsum(g)
+    p0 = float(g[0])
+    if p0 >= 1.0 - 1e-12:
+        return True
+    k = int(np.searchsorted(cdf, p0 + 0.5 * (1.0 - p0), side="left"))
+    return h <= BODY_RESOLUTION * float(x[min(k, x.size - 1)])
+
+
+def _two_scale(perils, terms: _Terms, n: int, pad: int, discretization: str, eps: float, x: np.ndarray,
+               g: np.ndarray, h: float, caps, mean_rtol: float, var_rtol: float):
+    r"""A fine grid for the body of the aggregate, spliced onto the single grid's tail.
+
+    With every occurrence payment truncated at ``T`` (``Y' = min(Y, T)``), the sums agree below
+    ``T``: :math:`S < T \iff S' < T`, and then :math:`S = S'`. So the distribution of ``S`` on
+    ``[0, T)`` is *exactly* that of ``S'``, whose grid is sized from ``T`` (a high quantile of
+    ``S``) instead of from the occurrence limit or the severity's far tail. The tail ``[T, inf)``
+    keeps the single grid's masses, rescaled to the fine grid's tail probability. Returns
+    ``None`` when it would not be finer, or when the fine grid fails its own moment check
+    against the analytic moments of ``S'``.
+    """
+    cdf = np.cumsum(g)
+    k_hi = int(np.searchsorted(cdf, FINE_LEVEL, side="left"))
+    if k_hi >= x.size - 2:
+        return None
+    # the splice point: far enough that this grid's buckets are small there, and above the
+    # FINE_LEVEL quantile (multiples of h on this grid)
+    k_T = max(int(math.ceil(1.0 / SPLICE_RATIO)), int(np.searchsorted(x, 2.0 * x[k_hi] + 4 * h)))
+    k_T = int(np.searchsorted(x, h * k_T - 1e-9 * h)) if x[1] - x[0] < h * 0.999 else k_T
+    if k_T >= x.size - 2:
+        return None
+    T = float(x[k_T])
+    caps_f = [min(c, T) for c in caps]
+    d = terms.deductible
+    R_f = _chernoff_range(perils, caps_f, d, eps)
+    if R_f <= 0:
+        return None
+    h_f = _choose_bucket(max(R_f, T), caps_f, n, pad)
+    if h_f * FINE_GAIN > h or T >= x[-1]:
+        return None
+    subs = {k: min(v, T) for k, v in terms.sublimits.items()}
+    terms_f = dataclasses.replace(terms, limit=min(terms.limit, T), sublimits=subs)
+    try:
+        fs = [discretize_layer(p.severity, d, min(terms.peril_limit(p.name), T), h_f, n, discretization)
+              for p in perils]
+    except DiscretisationError:
+        return None
+    with np.errstate(all="ignore"):
+        g_f = _fft_aggregate(perils, fs)
+        x_f = h_f * np.arange(n)
+        m_f = float(np.dot(x_f, g_f))
+        v_f = float(np.dot((x_f - m_f) ** 2, g_f))
+    if not (np.all(np.isfinite(g_f)) and abs(float(g_f.sum()) - 1.0) <= 1e-6):
+        return None
+    chk = _moment_check(perils, terms_f, m_f, v_f, mean_rtol, var_rtol)
+    if not chk:
+        return None
+    # splice: fine masses strictly below T (minus half the mass dispersed onto T's neighbour),
+    # coarse masses from T on, rescaled to the remaining probability
+    # S' piles every truncated occurrence at T, so its mass at T and above is not S's: keep the
+    # fine masses strictly below T. The coarse grid's point T holds half of (T - h, T) and half of
+    # (T, T + h) (mass dispersal): only the upper half belongs to the tail.
+    below = x_f < T - 1e-9 * h_f
+    p_below = float(g_f[below].sum())
+    above = x > T + 1e-9 * h
+    at_c = np.abs(x - T) <= 1e-9 * h
+    p_tail_coarse = float(g[above].sum() + 0.5 * g[at_c].sum())
+    if p_tail_coarse <= 0 or not (0 < 1 - p_below) or not at_c.any():
+        return None
+    scale = (1.0 - p_below) / p_tail_coarse
+    xm = np.concatenate((x_f[below], [T], x[above]))
+    gm = np.concatenate((g_f[below], [0.5 * float(g[at_c].sum()) * scale], g[above] * scale))
+    info = {"splice_point": T, "fine_bucket": h_f, "fine_mean_rel_err": chk.mean_rel_err,
+            "fine_var_rel_err": chk.var_rel_err, "tail_mass": 1.0 - p_below,
+            "tail_rescale": scale}
+    return xm, gm, h_f, info
+
+
+def _fft_aggregate(perils, fs) -> np.ndarray:
+    """Compound distribution on the grid by FFT.
+
+    The atom of "no event at all" (probability :math:`\\prod_j P_j(0)`) is taken out in the
+    Fourier domain and added back afterwards: the FFT's round-off floor is proportional to the
+    largest value transformed, and for rare events that atom (0.98 for a mean count of 0.02)
+    would otherwise set a floor 50 times higher than the distribution of actual losses needs —
+    noise that the far tail's variance picks up.
+    """
+    n = fs[0].size
+    acc = None
+    p_none = 1.0
+    for p, f in zip(perils, fs, strict=True):
+        phi = sfft.rfft(f, workers=-1)
+        z = p.frequency.pgf(phi)
+        acc = z if acc is None else acc * z
+        p_none *= float(np.real(p.frequency.pgf(0.0)))
+    rest = sfft.irfft(acc - p_none, n=n, workers=-1)
+    rest = _clean(rest)
+    rest[0] += p_none
+    return rest
+
+
+def _clean(g: np.ndarray) -> np.ndarray:
+    # FFT round-off leaves noise of about 1e-16 of the largest value, sometimes negative: zero it
+    g = np.where(np.abs(g) < 1e-16 * float(np.max(np.abs(g), initial=0.0)), 0.0, g)
+    return np.maximum(g, 0.0)
+
+
+def _panjer_one(freq: Frequency, f: np.ndarray) -> np.ndarray:
+    a, b = freq.panjer_ab()
+    n = f.size
+    nz = np.flatnonzero(f)
+    m = int(nz[-1]) if nz.size else 0
+    g = np.zeros(n)
+    g[0] = float(np.real(freq.pgf(f[0])))
+    if g[0] == 0.0:
+        raise InputError("Panjer recursion underflows (P(S = 0) is below the smallest float); use method='fft'",
+                         field="method")
+    f1 = f[1: m + 1]
+    jf1 = np.arange(1, m + 1) * f1
+    denom = 1.0 - a * f[0]
+    for k in range(1, n):
+        K = min(k, m)
+        if K == 0:
+            break
+        rev = g[k - 1::-1][:K] if k - 1 >= 0 else g[:0]
+        g[k] = (a * np.dot(f1[:K], rev) + (b / k) * np.dot(jf1[:K], rev)) / denom
+    return g
+
+
+def _panjer_aggregate(perils, fs) -> np.ndarray:
+    if all(isinstance(p.frequency, Poisson) for p in perils):
+        lam = sum(p.frequency.lam for p in perils)
+        if lam == 0:
+            g = np.zeros(fs[0].size)
+            g[0] = 1.0
+            return g
+        f = sum(p.frequency.lam / lam * fj for p, fj in zip(perils, fs, strict=True))
+        return _panjer_one(Poisson(lam), f)
+    g = None
+    for p, f in zip(perils, fs, strict=True):
+        gj = _panjer_one(p.frequency, f)
+        g = gj if g is None else np.convolve(g, gj)[: f.size]
+    return g
+
+
+def _compound_mc(perils, terms: _Terms, n_sims: int, random_state, mean_rtol, var_rtol) -> AggregateResult:
+    """Monte Carlo in chunks of simulated terms, so at most about :data:`MC_CHUNK_DRAWS` losses
+    are held at once (the chunk layout is fixed, so a seed reproduces the result exactly)."""
+    if n_sims < 100:
+        raise InputError(f"n_sims must be at least 100, got {n_sims}", field="n_sims")
+    rng = np.random.default_rng(random_state)
+    seed = random_state if isinstance(random_state, int) else None
+    S = np.zeros(n_sims)
+    max_occ = np.zeros(n_sims)
+    exhausted = np.zeros(n_sims, dtype=bool)
+    d = terms.deductible
+    total_mean = sum(float(p.frequency.mean()) for p in perils)
+    rows = int(max(1, min(n_sims, MC_CHUNK_DRAWS // max(1.0, 2.0 * total_mean))))
+    for start in range(0, n_sims, rows):
+        stop = min(n_sims, start + rows)
+        m = stop - start
+        for p in perils:
+            lim = terms.peril_limit(p.name)
+            N = p.frequency.rvs(m, rng)
+            total = int(N.sum())
+            if total == 0:
+                continue
+            # draw the chunk's losses in pieces of at most MC_CHUNK_DRAWS
+            ends = np.cumsum(N)
+            lo_row = 0
+            while lo_row < m:
+                base = int(ends[lo_row - 1]) if lo_row else 0
+                hi_row = int(np.searchsorted(ends, base + MC_CHUNK_DRAWS, side="right"))
+                hi_row = max(hi_row, lo_row + 1)
+                Ns = N[lo_row:hi_row]
+                k = int(Ns.sum())
+                if k:
+                    X = p.severity.rvs(k, rng)
+                    Y = np.clip(X - d, 0.0, lim)
+                    owner = np.repeat(np.arange(hi_row - lo_row), Ns)
+                    sl = slice(start + lo_row, start + hi_row)
+                    S[sl] += np.bincount(owner, weights=Y, minlength=hi_row - lo_row)
+                    mo = np.zeros(hi_row - lo_row)
+                    np.maximum.at(mo, owner, Y)
+                    np.maximum(max_occ[sl], mo, out=max_occ[sl])
+                    if math.isfinite(lim):
+                        exhausted[sl] |= np.bincount(owner, weights=(Y >= lim).astype(float),
+                                                     minlength=hi_row - lo_row) > 0
+                lo_row = hi_row
+    m_s = float(S.mean())
+    v_s = float(S.var())
+    m4 = float(np.mean((S - m_s) ** 4))
+    check = _moment_check(perils, terms, m_s, v_s, mean_rtol, var_rtol, mc_n=n_sims, mc_m4=m4)
+    L = _apply_aggregate_terms(S, terms)
+    order = np.sort(L)
+    probs = np.full(n_sims, 1.0 / n_sims)
+    p_attach = float(np.mean(L > 0))
+    if math.isfinite(terms.agg_limit):
+        p_exhaust = float(np.mean(S >= terms.agg_deductible + terms.agg_limit))
+    else:
+        p_exhaust = float(np.mean(exhausted))
+    oep_sorted = np.sort(max_occ) * terms.share
+    oep_sf = 1.0 - np.arange(1, n_sims + 1) / n_sims
+    diag = {"samples_in_order": L, "se_note": "standard errors from the sample standard deviation"}
+    return AggregateResult("mc", order, probs, check, p_attach, p_exhaust, check.mean_analytic,
+                           n_sims=n_sims, seed=seed, diagnostics=diag, _oep=(oep_sorted, oep_sf))
+
+

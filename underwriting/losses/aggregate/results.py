@@ -1,0 +1,358 @@
+"""Results of the aggregate engines: :class:`Peril`, :class:`MomentCheck`, :class:`AggregateResult`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from underwriting.domain.vocabulary import PERILS
+from underwriting.errors import InputError
+from underwriting.losses.counts import Frequency
+from underwriting.losses.severity import Severity
+
+__all__ = ["PERILS", "DEFAULT_RETURN_PERIODS", "METHODS", "Peril", "MomentCheck", "AggregateResult",
+           "PricingRefused", "DiscretisationError"]
+
+
+class PricingRefused(InputError):
+    """The engine cannot produce a distribution its own checks accept, so it gives none.
+
+    Raised after escalation (a finer grid, then Monte Carlo with its standard error) when the
+    computed moments still disagree with the analytic ones, or when a request exceeds the
+    engine's documented limits. A subclass of :class:`~underwriting.errors.InputError`: the CLI
+    exits 2 with the reason.
+    """
+
+
+class DiscretisationError(ArithmeticError):
+    """A discretised severity is not a probability distribution (internal; triggers escalation)."""
+
+#: Return periods (years) reported on EP curves.
+DEFAULT_RETURN_PERIODS: tuple[float, ...] = (2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+METHODS = ("fft", "panjer", "mc")
+
+
+@dataclass(frozen=True)
+class Peril:
+    """One source of losses: its own count and severity.
+
+    Parameters
+    ----------
+    name : str
+        Peril name (see :data:`PERILS`; ``"all"`` for a model that does not split perils).
+    frequency : Frequency
+        Number of events over the policy term.
+    severity : Severity
+        Size of one event's loss (currency units), already mapped to the exchange's exposure.
+    """
+
+    name: str
+    frequency: Frequency
+    severity: Severity
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InputError("peril name must be a non-empty string", field="peril")
+        if not isinstance(self.frequency, Frequency):
+            raise InputError(f"frequency must be a Frequency, got {type(self.frequency).__name__}",
+                             field=f"{self.name}.frequency")
+        if not isinstance(self.severity, Severity):
+            raise InputError(f"severity must be a Severity, got {type(self.severity).__name__}",
+                             field=f"{self.name}.severity")
+
+
+@dataclass(frozen=True)
+class MomentCheck:
+    """Computed vs analytic moments of the occurrence-layer aggregate ``S``.
+
+    ``bool(check)`` is ``check.ok``. The variance check is skipped (``var_rel_err = nan``) when
+    the analytic variance is infinite.
+    """
+
+    mean_analytic: float
+    mean_computed: float
+    var_analytic: float
+    var_computed: float
+    mean_rtol: float
+    var_rtol: float
+    ok: bool
+    note: str = ""
+
+    @property
+    def mean_rel_err(self) -> float:
+        """Relative error of the computed mean."""
+        return _rel(self.mean_computed, self.mean_analytic)
+
+    @property
+    def var_rel_err(self) -> float:
+        """Relative error of the computed variance (nan if the analytic one is infinite)."""
+        if not math.isfinite(self.var_analytic):
+            return math.nan
+        return _rel(self.var_computed, self.var_analytic)
+
+    def __bool__(self) -> bool:
+        return bool(self.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-ready; infinities become None)."""
+        d = {k: _finite_or_none(getattr(self, k)) for k in
+             ("mean_analytic", "mean_computed", "var_analytic", "var_computed", "mean_rtol", "var_rtol")}
+        d.update(mean_rel_err=_finite_or_none(self.mean_rel_err), var_rel_err=_finite_or_none(self.var_rel_err),
+                 ok=bool(self.ok), note=self.note)
+        return d
+
+
+def _rel(a: float, b: float) -> float:
+    if b == 0:
+        return abs(a)
+    return abs(a - b) / abs(b)
+
+
+def _finite_or_none(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+# --------------------------------------------------------------------------------------------
+# Discrete distribution statistics (shared by all methods)
+# --------------------------------------------------------------------------------------------
+def _var_index(cdf: np.ndarray, p: float) -> int:
+    # first index with F >= p (tolerant to rounding in the cumulative sum)
+    idx = int(np.searchsorted(cdf, p - 1e-13, side="left"))
+    return min(idx, cdf.size - 1)
+
+
+def _tvar(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> float:
+    k = _var_index(cdf, p)
+    v = values[k]
+    upper = float(np.dot(values[k + 1:], probs[k + 1:]))
+    return (upper + v * (cdf[k] - p)) / (1.0 - p)
+
+
+def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> float:
+    """VaR of a mass-dispersal grid distribution, interpolated between mid-CDF points (see
+    :meth:`AggregateResult.value_at_risk`)."""
+    k = _var_index(cdf, p)
+    v = values
+    if v.size < 4:
+        return float(v[k])
+    mid = cdf - 0.5 * probs
+    j = int(np.searchsorted(mid, p, side="right")) - 1
+    if 1 <= j < v.size - 2 and v[j + 1] > v[j] > v[j - 1] and v[j + 2] > v[j + 1]:
+        lo, hi = mid[j], mid[j + 1]
+        if hi > lo and lo <= p <= hi:
+            return float(v[j] + (p - lo) / (hi - lo) * (v[j + 1] - v[j]))
+    return float(v[k])
+
+
+def _tvar_at(values: np.ndarray, probs: np.ndarray, v: float, p: float) -> float:
+    """:math:`v + E[(L - v)_+]/(1-p)`: TVaR at level ``p`` given its VaR ``v`` (never below ``v``)."""
+    k = int(np.searchsorted(values, v, side="right"))  # values are non-decreasing
+    # einsum rather than np.dot: no BLAS threads (whose start-up dominates on a busy machine)
+    excess = float(np.einsum("i,i->", values[k:], probs[k:])) - v * float(probs[k:].sum())
+    return v + max(excess, 0.0) / (1.0 - p)
+
+
+@dataclass(frozen=True)
+class AggregateResult:
+    """Distribution of the insurer's loss over the term, with diagnostics (immutable).
+
+    Attributes
+    ----------
+    method : {"fft", "panjer", "mc"}
+        How the distribution was computed.
+    values, probs : numpy.ndarray
+        Support points (currency units, non-decreasing) and their probabilities.
+    moment_check : MomentCheck
+        Computed vs analytic mean and variance of the occurrence-layer aggregate ``S``
+        (truthy when they agree within tolerance).
+    prob_attach : float
+        Probability that the policy pays anything over the term.
+    prob_exhaust : float
+        Probability that the aggregate limit is used up (without an aggregate limit: that at
+        least one occurrence uses up its occurrence limit).
+    occurrence_mean : float
+        Analytic expected ``S`` (before aggregate terms and share).
+    bucket : float or None
+        Bucket size ``h`` in currency units (``None`` for Monte Carlo).
+    n_sims : int or None
+        Number of simulated terms (Monte Carlo only).
+    seed : int or None
+        Seed of the Monte Carlo Generator.
+    diagnostics : dict
+        Grid length, range, Chernoff bound on aliasing, truncated severity mass, etc.
+    """
+
+    method: str
+    values: np.ndarray = field(repr=False)
+    probs: np.ndarray = field(repr=False)
+    moment_check: MomentCheck
+    prob_attach: float
+    prob_exhaust: float
+    occurrence_mean: float
+    bucket: float | None = None
+    n_sims: int | None = None
+    seed: int | None = None
+    diagnostics: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    _oep: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    exact_moments: tuple[float, float] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for a in (self.values, self.probs):
+            a.setflags(write=False)
+        cdf = np.cumsum(self.probs)
+        # survival from the right (accurate far in the tail, unlike 1 - cdf)
+        tail = np.concatenate((np.cumsum(self.probs[::-1])[::-1][1:], [0.0]))
+        for a in (cdf, tail):
+            a.setflags(write=False)
+        object.__setattr__(self, "_cdf", cdf)
+        object.__setattr__(self, "_sf", tail)
+
+    # --- moments -----------------------------------------------------------------------------
+    @property
+    def mean(self) -> float:
+        """Expected loss over the term (currency units).
+
+        The closed form when the engine has one (no aggregate deductible or limit) and the grid
+        passed its check against it; otherwise the mean of the computed distribution.
+        """
+        if self.exact_moments is not None:
+            return float(self.exact_moments[0])
+        return float(np.dot(self.values, self.probs))
+
+    @property
+    def variance(self) -> float:
+        """Variance of the loss (currency^2): closed form when available and finite (see :attr:`mean`)."""
+        if self.exact_moments is not None and math.isfinite(self.exact_moments[1]):
+            return float(self.exact_moments[1])
+        m = float(np.dot(self.values, self.probs))
+        return float(np.dot((self.values - m) ** 2, self.probs))
+
+    @property
+    def std(self) -> float:
+        """Standard deviation of the loss (currency units)."""
+        return math.sqrt(self.variance)
+
+    @property
+    def se_mean(self) -> float:
+        """Standard error of :attr:`mean` (Monte Carlo only; 0 for FFT/Panjer)."""
+        if self.method != "mc":
+            return 0.0
+        return self.std / math.sqrt(self.n_sims)
+
+    # --- tail measures -----------------------------------------------------------------------
+    def value_at_risk(self, p: float) -> float:
+        """VaR: the loss ``x`` with :math:`P(L \\le x) = p` (currency units).
+
+        Monte Carlo: the smallest sample ``x`` with empirical :math:`P(L \\le x) \\ge p`. Grid
+        methods: each grid point's mass stands for the interval around it (mass dispersal
+        spreads an interval over its two end points), so the continuous CDF at a grid point is
+        the cumulative mass less half the point's own mass; VaR interpolates linearly between
+        those points, an error of order ``h^2`` instead of one bucket ``h``. Atoms (no loss,
+        exhausted limits) and the ends of the grid keep the discrete quantile.
+        """
+        p = _level(p)
+        if self.method == "mc" or not self.bucket:
+            return float(self.values[_var_index(self._cdf, p)])
+        return _refined_var(self.values, self.probs, self._cdf, p)
+
+    quantile = value_at_risk
+
+    def tvar(self, p: float) -> float:
+        """TVaR (expected shortfall): :math:`VaR_p + E[(L - VaR_p)_+]/(1-p)` (currency units).
+
+        For a discrete distribution and its discrete quantile this is the mean of the worst
+        ``1 - p`` of outcomes; with the refined VaR of the grid methods the stop-loss term is
+        the distribution's own (piecewise linear between grid points). Never below VaR.
+        """
+        p = _level(p)
+        return _tvar_at(self.values, self.probs, self.value_at_risk(p), p)
+
+    def se_tvar(self, p: float, n_batches: int = 20) -> float:
+        """Batch-means standard error of :meth:`tvar` (Monte Carlo only; 0 otherwise)."""
+        if self.method != "mc":
+            return 0.0
+        samples = np.asarray(self.diagnostics["samples_in_order"])
+        parts = np.array_split(samples, n_batches)
+        ests = []
+        for part in parts:
+            v = np.sort(part)
+            pr = np.full(v.size, 1.0 / v.size)
+            ests.append(_tvar(v, pr, np.cumsum(pr), p))
+        return float(np.std(ests, ddof=1) / math.sqrt(n_batches))
+
+    def cdf(self, x: Any) -> Any:
+        """:math:`P(L \\le x)` of the computed (discrete) distribution."""
+        out = 1.0 - np.asarray(self.sf(x))
+        return out if out.ndim else float(out)
+
+    def sf(self, x: Any, smooth: bool = False) -> Any:
+        """Survival function :math:`P(L > x)`.
+
+        Parameters
+        ----------
+        x : float or array
+            Loss amounts (currency units).
+        smooth : bool
+            FFT/Panjer only. ``False`` gives the survival function of the discrete
+            distribution (a step function). ``True`` estimates the continuous model's survival
+            function: at each grid point above zero half of the point's own mass is counted
+            (the mass-dispersal grid spreads each interval over its two end points), with
+            linear interpolation between grid points; the error is then of order ``h^2``
+            instead of ``h``.
+        """
+        xa = np.asarray(x, dtype=float)
+        idx = np.searchsorted(self.values, xa, side="right")  # number of support points <= x
+        out = np.where(idx > 0, self._sf[np.maximum(idx - 1, 0)], 1.0)
+        if smooth and self.method != "mc" and self.bucket:
+            v = self.values
+            s_mid = self._sf + 0.5 * self.probs
+            k = np.clip(idx - 1, 1, v.size - 2)
+            interior = (idx - 1 >= 1) & (idx - 1 <= v.size - 2) & (v[k + 1] > v[k]) & (v[k] > v[k - 1])
+            w = np.where(interior, (xa - v[k]) / np.where(interior, v[k + 1] - v[k], 1.0), 0.0)
+            out = np.where(interior, (1 - w) * s_mid[k] + w * s_mid[k + 1], out)
+        out = np.clip(out, 0.0, 1.0)
+        return out if out.ndim else float(out)
+
+    def ep_curve(self, return_periods: Sequence[float] = DEFAULT_RETURN_PERIODS) -> list[dict[str, float]]:
+        """Aggregate exceedance-probability (AEP) points: loss exceeded once per ``T`` terms.
+
+        Each point has ``return_period`` (terms), ``probability`` = 1/T and ``loss``
+        (currency units, the VaR at 1 - 1/T), plus ``oep_loss`` (largest single occurrence
+        payment, before aggregate terms) when available.
+        """
+        pts = []
+        for t in return_periods:
+            t = float(t)
+            if not t > 1:
+                raise InputError(f"return periods must be > 1, got {t!r}", field="return_periods")
+            row = {"return_period": t, "probability": 1.0 / t, "loss": self.value_at_risk(1.0 - 1.0 / t)}
+            if self._oep is not None:
+                grid, sf = self._oep
+                k = int(np.searchsorted(-sf, -1.0 / t, side="right"))  # first grid point with sf <= 1/T
+                row["oep_loss"] = float(grid[min(k, grid.size - 1)])
+            pts.append(row)
+        return pts
+
+    def summary(self, level: float = 0.995) -> dict[str, Any]:
+        """Plain-data summary at ``level``."""
+        return {"method": self.method, "mean": self.mean, "std": self.std,
+                "var": self.value_at_risk(level), "tvar": self.tvar(level), "level": level,
+                "prob_attach": self.prob_attach, "prob_exhaust": self.prob_exhaust,
+                "moment_check": bool(self.moment_check), "moment_detail": self.moment_check.to_dict(),
+                "bucket": self.bucket, "n_sims": self.n_sims, "seed": self.seed,
+                "se_mean": self.se_mean}
+
+
+def _level(p: float) -> float:
+    p = float(p)
+    if not (0.0 < p < 1.0):
+        raise InputError(f"level must be strictly between 0 and 1, got {p!r}", field="level")
+    return p
+
