@@ -22,7 +22,7 @@ def test_reserve_is_the_assessment_of_the_loaded_inputs():
     got = uw.reserve(JP, POLICY, regime="jp-fsa-2026").to_dict()
     want = assess_reserve(load_submission(str(JP)), [load_policy(str(POLICY))], "jp-fsa-2026",
                           FxTable.bundled()).to_dict()
-    assert got["risk_sizing"]["amount"] > 0  # the risk-based scenario is built from the quote's loss model
+    assert got["risk_sizing"]["tvar"] > 0  # the risk-based scenario is built from the quote's loss model
     assert got == want and got["requirement"] > 0
     # a mapping, a list and the jurisdiction's default regime give the same assessment
     import json

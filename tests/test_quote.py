@@ -240,8 +240,9 @@ def test_both_frequency_methods_return_one_type():
         assert fe.annual_rate == pytest.approx(fe.expected_breaches / fe.term_years, rel=1e-12)
 
 
-def test_features_are_built_once_per_quote(monkeypatch):
-    """The scorer and the survival model share one feature frame (about half of a warm quote's time)."""
+def test_default_quote_builds_no_synthetic_feature_frame(monkeypatch):
+    """The posture-only scorer and the landmark model left the quote path (issue #13): the default
+    quote builds none of their feature frames; the survival comparison builds one."""
     import underwriting.features as features
     from underwriting.quoting import make_quote
 
@@ -256,4 +257,6 @@ def test_features_are_built_once_per_quote(monkeypatch):
 
     monkeypatch.setattr(features, "exchange_features", counting)
     make_quote(sub)
-    assert len(calls) == 1
+    assert len(calls) == 0
+    make_quote(sub, frequency_model="survival")
+    assert len(calls) >= 1

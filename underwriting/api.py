@@ -101,7 +101,8 @@ def _in_currency(sub: Submission, currency: str, fx: Mapping[str, float] | None)
 
 def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
           currency: str | None = None, frequency_model: str | None = None, registry: Any = None,
-          portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None) -> Quote:
+          portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None,
+          schedule: Any = None) -> Quote:
     """Quote one exchange, as ``underwriting quote`` does.
 
     Parameters
@@ -118,17 +119,20 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
     currency : str, optional
         Quote in this currency (the exposure is converted at the as-of year's rate); default the
         submission's currency.
-    frequency_model : {"survival", "baseline"}, optional
-        Default ``"survival"``.
+    frequency_model : {"frequency", "baseline", "survival"}, optional
+        Default ``"frequency"``: the one risk model (base on real cohorts × experience × posture
+        schedule); ``"survival"`` (synthetic landmark model) is a comparison only.
     registry : Registry or path, optional
-        Model registry to take the scorer and the survival model from (default: the shipped models,
-        or ``UNDERWRITING_REGISTRY``).
+        Model registry to take the frequency model from (default: the shipped models, or
+        ``UNDERWRITING_REGISTRY``).
     portfolio : path, optional
         A book: the risk load becomes this exchange's capital share of the book.
     seed : int
         Seed of every random step.
     principle : str, optional
         Premium principle; default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`.
+    schedule : path, mapping or ScheduleTable, optional
+        Posture schedule table (as ``quote --schedule``); default the shipped ``schedule.toml``.
 
     Returns
     -------
@@ -148,8 +152,8 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
 
         parse_principle(principle)
     reg = registry if registry is None or isinstance(registry, Registry) else Registry(registry)
-    kw = dict(regime=regime, seed=seed, fx_rates=dict(fx or {}), frequency_model=frequency_model or "survival",
-              basis=basis)
+    kw = dict(regime=regime, seed=seed, fx_rates=dict(fx or {}), frequency_model=frequency_model or "frequency",
+              basis=basis, schedule=schedule)
     if portfolio is not None:
         from underwriting.portfolio.capital import portfolio_quote
 

@@ -121,13 +121,13 @@ def figure_inputs(quote_json: Mapping[str, Any]) -> dict[str, tuple[str, dict[st
     cur = str(q.get("currency") or "")
     out: dict[str, tuple[str, dict[str, Any]] | str] = {}
     fac = _factors(q)
-    reasons = [{"factor": r["factor"], "log_odds": r["log_odds"]} for r in q.get("reasons") or []
-               if isinstance(r, Mapping) and r.get("factor") and _num(r.get("log_odds")) is not None]
+    reasons = [{"factor": r["factor"], "log_rate": r["log_rate"]} for r in q.get("reasons") or []
+               if isinstance(r, Mapping) and r.get("factor") and _num(r.get("log_rate")) is not None]
     if fac and all(_num(f.get("multiplier")) for f in fac):
         out["factors"] = ("factor_chart", {"factors": fac})
     elif reasons:  # no rating schedule in this quote: show the risk score's reasons, titled as such
         out["factors"] = ("factor_chart", {"factors": reasons[:12], "title": "Risk score reasons: contribution "
-                                           "to the log-odds of a breach (the quote lists no frequency factors)"})
+                                           "to the log annual breach rate (the quote lists no frequency factors)"})
     else:
         out["factors"] = "the quote lists neither frequency factors with multipliers nor risk-score reasons"
     ep = _exceedance_points(q)
@@ -337,7 +337,7 @@ def _figures(q: Mapping[str, Any], figs: Mapping[str, bytes] | None) -> str:
     for i, (key, caption) in enumerate(FIGURES.items(), start=1):
         spec = reasons.get(key)
         if key == "factors" and not isinstance(spec, str) and spec and spec[1].get("title"):
-            caption = "Risk-score reasons: contribution to the log-odds of a breach (no frequency factors in this quote)"
+            caption = "Risk-score reasons: contribution to the log annual breach rate (no frequency factors in this quote)"
         png = (figs or {}).get(key)
         if png:
             src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -380,15 +380,14 @@ def _reasons(reasons: list[Any]) -> str:
         return _na("the quote lists no reasons")
     body = []
     for r in rows:
-        lo, pe = _num(r.get("log_odds")), _num(r.get("p_effect"))
-        feats = ", ".join(f"{f.get('feature')} {_num(f.get('log_odds')) or 0.0:+.3f}"
-                          for f in r.get("features") or [] if isinstance(f, Mapping))
+        lo, pe = _num(r.get("log_rate")), _num(r.get("p_effect"))
+        feats = str(r.get("detail") or "")
         body.append(f"<tr><td>{_e(r.get('factor', '?'))}</td><td>{_e(r.get('direction', ''))}</td>"
                     f"<td class='num'>{'' if lo is None else _e(f'{lo:+.3f}')}</td>"
                     f"<td class='num'>{'' if pe is None else _e(f'{100 * pe:+.2f} pts')}</td>"
                     f"<td class='small'>{_e(feats)}</td></tr>")
-    return ("<table class='grid'><thead><tr><th>factor</th><th>direction</th><th>log-odds</th>"
-            "<th>effect on P(breach)</th><th>features (log-odds)</th></tr></thead><tbody>"
+    return ("<table class='grid'><thead><tr><th>factor</th><th>direction</th><th>log rate</th>"
+            "<th>effect on P(breach)</th><th>detail</th></tr></thead><tbody>"
             + "".join(body) + "</tbody></table>")
 
 

@@ -11,7 +11,9 @@ Shipped models (:data:`SHIPPED`):
 * ``risk_scorer 0.1.0`` — the calibrated scorer on the calibrated synthetic book
   (4,000 exchanges, 10 years, seed 20261121), validated on the independent book (seed + 1);
 * ``survival 0.1.0`` — the landmark piecewise-exponential time-to-breach model of
-  :mod:`underwriting.survival.landmarks` (same book), which the quote's frequency uses.
+  :mod:`underwriting.survival.landmarks` (same book), kept as a comparison (``--frequency-model survival``);
+* ``frequency 0.1.0`` — the quote's base breach frequency on REAL exchange cohorts with the
+  experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness).
 """
 
 from __future__ import annotations
@@ -48,7 +50,15 @@ def build(root: str | Path | None = None, *, names: list[str] | None = None,
 
     reg = Registry(root if root is not None else _checkout_models())
     todo = configs if configs is not None else SHIPPED
-    out = {}
+    out: dict[str, Any] = {}
+    if configs is None and (not names or "frequency" in names):
+        from underwriting.frequency.base_build import VERSION
+        from underwriting.frequency.base_build import build as build_frequency
+
+        rep = build_frequency(reg.root, promote=promote)
+        out["frequency"] = _Built(f"frequency {VERSION}: base model on real cohorts, "
+                                  f"alpha {rep['experience_prior']['alpha']:.3f}, O/E out of time "
+                                  f"{rep['out_of_time']['oe']:.2f}")
     for name, (version, cfg) in todo.items():
         if names and name not in names:
             continue
@@ -57,6 +67,16 @@ def build(root: str | Path | None = None, *, names: list[str] | None = None,
             reg.promote(name, version, note="make models")
         out[name] = res
     return out
+
+
+class _Built:
+    """Summary line of a model built outside the lifecycle trainer."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def summary(self) -> str:
+        return self.text
 
 
 def _checkout_models() -> Path:
@@ -88,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m underwriting.models_build", description=__doc__.splitlines()[0])
     ap.add_argument("root", nargs="?", help="registry folder (default: models/ of the checkout)")
-    ap.add_argument("--only", action="append", choices=sorted(SHIPPED), help="build only this model (repeatable)")
+    ap.add_argument("--only", action="append", choices=sorted([*SHIPPED, "frequency"]),
+                    help="build only this model (repeatable)")
     ap.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare hashes")
     args = ap.parse_args(argv)
     root = Path(args.root) if args.root else _checkout_models()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from underwriting.domain.quote import (
     FrequencyBlock,
     MomentCheck,
     Quote,
+    ReasonBlock,
     ReserveBlock,
     ScoreBlock,
     hash_inputs,
@@ -44,6 +46,9 @@ from underwriting.domain.vocabulary import (
 )
 from underwriting.errors import InputError
 from underwriting.pricing.premium import DEFAULT_PRINCIPLE
+
+#: Frequency methods of :func:`build_loss_model`; the first is the default.
+FREQUENCY_MODELS = ("frequency", "baseline", "survival")
 
 
 @dataclass(frozen=True)
@@ -172,21 +177,27 @@ class LossModel:
     fx_used: tuple[dict[str, Any], ...]
 
 
-def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "survival",
-                     features: Any = None, registry: Any = None) -> LossModel:
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "frequency",
+                     features: Any = None, registry: Any = None, schedule: Any = None) -> LossModel:
     """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
 
     Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
     loss model its quotes are priced with. ``features`` (the submission's feature row, as
     :func:`underwriting.features.submission_features` builds it with the default parameters) is
-    reused by the survival model instead of being built again. ``registry``: the model registry
-    (default: the shipped models or ``UNDERWRITING_REGISTRY``).
+    reused by the survival comparison model instead of being built again. ``registry``: the model
+    registry (default: the shipped models or ``UNDERWRITING_REGISTRY``). ``schedule``: the posture
+    schedule table (path, mapping or ``ScheduleTable``; default the shipped ``schedule.toml``).
+
+    ``frequency_model``: ``"frequency"`` (default, the one risk model: base × experience ×
+    schedule, :func:`underwriting.frequency.model.load_breach_frequency`), ``"baseline"`` (the
+    documented roster baseline) or ``"survival"`` (the synthetic landmark model, a non-default
+    comparison only).
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import NegativeBinomial, Poisson
     from underwriting.losses.severity import exposure_severity
 
-    if frequency_model not in ("survival", "baseline"):
+    if frequency_model not in FREQUENCY_MODELS:
         raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
     year = sub.as_of.year
     fx_used: list[dict[str, Any]] = []
@@ -200,7 +211,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
     cal = record_calibration()
-    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry)
+    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry, schedule)
 
     assets = sub.exposure.customer_assets
     hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
@@ -233,9 +244,10 @@ def make_quote(
     regime: str | None = None,
     seed: int = 0,
     fx_rates: dict[str, float] | None = None,
-    frequency_model: str = "survival",
+    frequency_model: str = "frequency",
     basis: PricingBasis | None = None,
     registry: Any = None,
+    schedule: Any = None,
 ) -> Quote:
     """Quote one submission under one set of policy terms.
 
@@ -251,12 +263,18 @@ def make_quote(
         Seed for every random step (recorded in the quote).
     fx_rates : dict, optional
         User rates in units per USD, overriding the bundled yearly table.
-    frequency_model : {"survival", "baseline"}
-        Breach frequency from the shipped survival model or from the documented baseline.
+    frequency_model : {"frequency", "baseline", "survival"}
+        Breach frequency of the loss model: the one risk model (default; base × experience ×
+        schedule), the documented roster baseline, or the synthetic landmark survival model
+        (comparison only). The score, band, reasons and ``p_breach_1y`` always come from the one
+        risk model.
     basis : PricingBasis, optional
         Premium principle and loads.
     registry : Registry, optional
-        Model registry of the scorer and the survival model (default: :func:`underwriting.registry.default_root`).
+        Model registry (default: :func:`underwriting.registry.default_root`).
+    schedule : path, mapping or ScheduleTable, optional
+        Posture schedule table; default the shipped ``frequency/schedule.toml``. A user table is
+        recorded in ``inputs`` (as a mapping) so ``reproduce`` recomputes the quote exactly.
 
     Returns
     -------
@@ -269,16 +287,23 @@ def make_quote(
     user_terms = terms is not None
     terms = terms or default_terms(sub)
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
-    score, shared = _score(sub, fx, registry)
-    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, features=shared, registry=registry)
+    table = _schedule_table(schedule)
+    lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, registry=registry, schedule=table)
+    if frequency_model == "frequency":
+        detail = lm.frequency.detail or {}
+        score = score_block(sub, detail)
+    else:  # the loss model uses a comparison frequency; score, band, reasons still from the one risk model
+        fe1, _, v1 = _one_risk_model(sub, sub.as_of + dt.timedelta(days=1), 1.0, 0.0, fx, registry, table)
+        score = score_block(sub, fe1.detail or {})
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
-    version = score.model.get("version", "?")
-    methods = {"risk_score": f"risk_scorer {version} (calibrated logistic; posture "
-                             "effects learned from synthetic data)", **lm.methods}
-    versions = {"risk_scorer": f"{version}@{str(score.model.get('sha256', ''))[:12]}",
-                **lm.versions, "underwriting": __version__}
+    methods = {"risk_score": "one risk model: log-linear in the annual breach rate of base x experience x schedule "
+                             "(bands on the rate, reasons = largest log-rate factors)", **lm.methods}
+    versions = {**lm.versions, "underwriting": __version__}
+    if frequency_model != "frequency":
+        versions.update(v1)
 
     loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
+    premium_range = None
     if lm.perils:
         priced = price_perils(list(lm.perils), lm.layer, principle=basis.principle, level=basis.level,
                               loadings=loads, method="fft", random_state=seed)
@@ -287,12 +312,17 @@ def make_quote(
         mcheck = MomentCheck(ok=bool(priced.moment_check), method=priced.method)
         phi = lm.layer.reinstatement_factor(priced.distribution)
         methods["aggregate"] = f"{priced.method} compound over {len(lm.perils)} perils"
+        iv = (lm.frequency.detail or {}).get("expected_breaches_interval")
+        if iv:
+            premium_range = [_premium_at(lm, lam, basis, loads, seed) * q_rate for lam in iv]
     else:
         el = sd = tv = prem = 0.0
         comps, mcheck, phi = {}, MomentCheck(ok=True, method="none (no covered peril)"), 0.0
         methods["aggregate"] = "none: the policy covers no peril with a breach record"
+        if (lm.frequency.detail or {}).get("expected_breaches_interval"):
+            premium_range = [0.0, 0.0]
 
-    reserve = _reserve_block(sub, terms if user_terms else None, regime, fx)
+    reserve = _reserve_block(sub, terms if user_terms else None, regime, fx, frequency_model=frequency_model)
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
 
@@ -319,11 +349,15 @@ def make_quote(
     inputs = {"submission": sub.model_dump(mode="json"), "terms": terms.model_dump(mode="json") if user_terms else None,
               "regime": regime, "seed": seed, "fx_rates": dict(sorted((fx_rates or {}).items())),
               "frequency_model": frequency_model, "basis": asdict(basis)}
+    if schedule is not None:
+        inputs["schedule"] = table.model_dump(mode="json", exclude={"path"})
+    p1 = score.p_breach  # one P(breach) per exchange, whatever frequency the loss model compares
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
-        risk_score=score.risk_score, risk_band=score.band, p_breach_1y=freq.p_breach_1y,
+        risk_score=score.risk_score, risk_band=score.band, p_breach_1y=p1,
         expected_breaches_term=freq.expected_breaches, expected_loss=el * q_rate, std=sd * q_rate,
         tvar_995=tv * q_rate, premium=prem * q_rate, premium_components=comps, reinstatement_factor=phi,
+        premium_range=premium_range,
         rate_on_line=(prem / cover_usd) if cover_usd > 0 else None,
         terms=terms_out, reserve=reserve, methods=methods, assumptions=assumptions, fx=list(lm.fx_used),
         reasons=score.reasons, score=score, frequency=FrequencyBlock.from_estimate(freq, frequency_model),
@@ -331,38 +365,139 @@ def make_quote(
     )
 
 
-def _score(sub: Submission, fx: FxTable, registry: Any = None) -> tuple[ScoreBlock, Any]:
-    """The score block and the submission's feature row when the survival model can share it.
+def _premium_at(lm: LossModel, lam: float, basis: PricingBasis, loads: Any, seed: int) -> float:
+    """Premium (USD) with the term's expected breaches set to ``lam`` (Poisson, split by peril as
+    the point estimate): the premium at one end of the frequency interval."""
+    from underwriting.losses.aggregate import Peril
+    from underwriting.losses.frequency import Poisson
+    from underwriting.pricing.premium import price_perils
 
-    The features are built once: the scorer's feature parameters are the pipeline defaults for the
-    shipped models, so the survival model (built on the defaults) reuses the same frame; a scorer
-    trained with other parameters gets its own frame and the survival model builds the default one.
-    """
-    from underwriting.features import DEFAULT_FEATURE_PARAMS, feature_params, submission_features
-    from underwriting.scoring import load_scorer, score_submission
+    total = lm.frequency.expected_breaches
+    perils = [Peril(p.name, Poisson(lam * p.frequency.mean() / total), p.severity) for p in lm.perils]
+    return price_perils(perils, lm.layer, principle=basis.principle, level=basis.level, loadings=loads,
+                        method="fft", random_state=seed).premium
 
-    if registry is None:
-        scorer = load_scorer()
+
+def _schedule_table(schedule: Any):
+    from underwriting.frequency.schedule import ScheduleTable, load_schedule, schedule_from_mapping
+
+    if schedule is None:
+        return _default_schedule()
+    if isinstance(schedule, ScheduleTable):
+        table = schedule
+    elif isinstance(schedule, dict):
+        table = schedule_from_mapping(schedule, source="schedule")
     else:
-        scorer = registry.load("risk_scorer")
-    params = dict(getattr(scorer, "feature_params_", None) or {})
-    feats = submission_features(sub, fx, **params)
-    result = score_submission(sub, fx, scorer=scorer, features=feats).to_dict()
-    # the model is identified by version and content hash; its path differs between machines
-    result["model"] = {k: v for k, v in result.get("model", {}).items() if k != "path"}
-    same = feature_params(**params) == DEFAULT_FEATURE_PARAMS
-    return ScoreBlock.model_validate(result), (feats if same else None)
+        table = load_schedule(schedule)
+    # factors in the questionnaire's order, whatever the order of the file or mapping (a quote stores
+    # the table as canonical JSON with sorted keys; reproduce must list the factors as the quote did)
+    order = [k for k in Submission.model_fields["posture"].annotation.model_fields if k in table.questions]
+    if list(table.questions) != order:
+        table = table.model_copy(update={"questions": {k: table.questions[k] for k in order}})
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _default_schedule():
+    from underwriting.frequency.schedule import load_schedule
+
+    return load_schedule()
+
+
+def score_block(sub: Submission, detail: dict[str, Any], n_reasons: int = 5) -> ScoreBlock:
+    """The risk-score block of the one risk model from a frequency detail (see :func:`frequency_score`)."""
+    from underwriting.frequency.model import RATE_BAND_THRESHOLDS, rate_band, risk_score
+
+    rate = float(detail["annual_rate"])
+    p1 = -math.expm1(-rate)
+    reasons = []
+    for r in detail["reasons"][:n_reasons]:
+        c = float(r["log_contribution"])
+        reasons.append(ReasonBlock(factor=r["key"], direction="raises" if c > 0 else "lowers", log_rate=c,
+                                   multiplier=math.exp(c), p_effect=p1 + math.expm1(-rate / math.exp(c)),
+                                   detail=r["detail"]))
+    unknown = sorted(k for k, v in sub.posture.model_dump(mode="json").items() if v == "unknown")
+    return ScoreBlock(exchange=sub.exchange.name, as_of=sub.as_of.isoformat(), risk_score=risk_score(rate),
+                      band=rate_band(rate), p_breach=p1, horizon_years=1.0, reasons=reasons,
+                      band_thresholds=list(RATE_BAND_THRESHOLDS), unknown_answers=unknown,
+                      model=dict(detail.get("model") or {}))
+
+
+def frequency_score(sub: Submission, fx: FxTable | None = None, *, registry: Any = None, schedule: Any = None,
+                    n_reasons: int = 5) -> tuple[ScoreBlock, FrequencyEstimate]:
+    """Risk score, band, reasons and P(breach within 1 year) of the one risk model (``underwriting
+    score``); the same numbers as the quote's. Returns ``(score block, one-year FrequencyEstimate)``."""
+    fx = fx or FxTable.bundled()
+    table = _schedule_table(schedule)
+    start = sub.as_of + dt.timedelta(days=1)
+    fe, _, _ = _one_risk_model(sub, start, 1.0, 0.0, fx, registry, table)
+    return score_block(sub, fe.detail or {}, n_reasons), fe
+
+
+def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable, registry: Any,
+                    table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+    """Base × experience × schedule over a term of ``term`` years (the one risk model)."""
+    from scipy.stats import norm
+
+    from underwriting.frequency.base_model import covariates_from_submission
+    from underwriting.frequency.model import load_breach_frequency, schedule_sha
+
+    bf = load_breach_frequency(registry, table)
+    X = covariates_from_submission(sub, fx=fx)
+    res = bf.explain(X, [sub], years=term)[0]
+    base = bf.base_model
+    reg = getattr(base, "registry_", {}) or {}
+    prior = getattr(base, "experience_prior_", {}) or {}
+    version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
+    d = res.to_dict()
+    cov = X.iloc[0]
+    d["base"]["covariates"] = {
+        "volume_24h_usd": None if not math.isfinite(cov["volume_24h_usd"]) else float(cov["volume_24h_usd"]),
+        "country": cov["country"], "security_points": None,
+        "age_years": None if not math.isfinite(cov["age_years"]) else float(cov["age_years"])}
+    d["experience"]["prior_strength_interval"] = list(prior.get("interval") or [])
+    d["model"] = {"name": "frequency", "version": reg.get("version", "?"),
+                  "prior_strength": prior.get("alpha"), "prior_strength_interval": list(prior.get("interval") or []),
+                  "schedule": f"{table.table.name} v{table.table.version}", "schedule_sha256": schedule_sha(table)}
+    lam = res.expected_breaches
+    lo, hi = res.expected_breaches_interval
+    # gamma mixing of Λ: its coefficient of variation from the 90% interval read as lognormal
+    s = (math.log(hi) - math.log(lo)) / (2 * float(norm.ppf(0.5 + res.level / 2))) if hi > lo else 0.0
+    var_lam = lam * lam * math.expm1(s * s)
+    rows = [{"factor": r["key"], "block": r["block"], "multiplier": r["factor"], "answer": r["answer"],
+             "reason": r["source"], "log_contribution": r["log_contribution"]}
+            for r in res.factor_table() if r["block"] in ("experience", "schedule")]
+    fe = FrequencyEstimate(
+        expected_breaches=lam, variance_of_lambda=var_lam, p_at_least_one=res.p_breach,
+        start_years=start_years, end_years=start_years + term, method="frequency", term_years=term,
+        annual_rate=res.annual_rate, p_breach_1y=-math.expm1(-res.annual_rate), multiplier=None,
+        factors=tuple(rows), detail=d, assumptions=(
+            f"breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {reg.get('version', '?')}) "
+            f"x experience (Poisson-gamma credibility, prior strength alpha = {prior.get('alpha', float('nan')):.3g} "
+            "estimated on the same cohorts, 90% interval "
+            + "-".join(f"{x:.3g}" for x in (prior.get("interval") or []) if x is not None)
+            + f") x posture schedule ({table.table.name} v{table.table.version}: every factor an ASSUMPTION, capped)",
+            f"the {res.level:.0%} interval carries the base model's parameter uncertainty only; the expected loss "
+            "uses the negative binomial count from gamma mixing of the term's expected breaches with that spread",))
+    methods = {"frequency": "one risk model: base (real cohorts) x experience x schedule (docs/schedule.md)"}
+    versions = {"frequency": version, "schedule": f"{table.table.name} v{table.table.version}@{schedule_sha(table)[:12]}"}
+    return fe, methods, versions
 
 
 def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, frequency_model: str, fx: FxTable,
-               features: Any = None, registry: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+               features: Any = None, registry: Any = None,
+               schedule: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
     """Breach frequency over the policy window: ``(estimate, methods, versions)``.
 
-    ``survival`` (default): the shipped landmark survival model (:mod:`underwriting.survival.landmarks`),
+    ``survival`` (comparison only): the shipped landmark survival model (:mod:`underwriting.survival.landmarks`),
     expected breaches = cumulative hazard over the window from as-of to inception and expiry, variance
     from the coefficient covariance (delta method). ``baseline``: :mod:`underwriting.frequency.baseline`.
     ``features``: the submission's default feature row when the caller already built it.
+    ``frequency`` (default): :func:`_one_risk_model`.
     """
+    if frequency_model == "frequency":
+        start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
+        return _one_risk_model(sub, terms.inception, terms.term_years, start, fx, registry, _schedule_table(schedule))
     if frequency_model == "survival":
         from underwriting.registry import load_model
         from underwriting.survival.frequency import frequency_for_term
@@ -391,27 +526,27 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
         f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
         "launch date); the roster over-represents breached exchanges, so this is an upper estimate",))
     methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
-    versions = {"frequency": f"baseline@{cal.data_sha}"}
+    versions = {"baseline": f"baseline@{cal.data_sha}"}
     return fe, methods, versions
 
 
-def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable) -> ReserveBlock:
-    from underwriting.reserve.assessment import assess
+def _reserve_block(sub: Submission, terms: PolicyTerms | None, regime: str | None, fx: FxTable, *,
+                   frequency_model: str = "frequency") -> ReserveBlock:
     from underwriting.reserve.jurisdictions import default_regime, regime_note
 
     reg = regime or default_regime(sub.exchange.jurisdiction)
     if reg is None:
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
                             note=regime_note(sub.exchange.jurisdiction))
-    a = assess(sub, [terms] if terms is not None else [], reg, fx)
+    a = assess_reserve(sub, [terms] if terms is not None else [], reg, fx, frequency_model=frequency_model)
     d = a.to_dict()
     note = None if terms is not None else "no policy given: requirement only (pass --terms for the credit)"
     return ReserveBlock(regime=d["regime"], regime_version=d.get("regime_version"), requirement=d["requirement"],
                         credit=d["credit"], credit_share=d["credit_share"], residual_cash=d["residual_cash"],
-                        checks=d["checks"], note=note)
+                        checks=d["checks"], risk_sizing=d.get("risk_sizing"), note=note)
 
 
-def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "survival") -> Any:
+def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "frequency") -> Any:
     """The exchange's annual ground-up customer loss over all custody tiers, from the quote's own loss
     model (for a regime's risk-based sizing scenario)."""
     from underwriting.reserve.sizing import annual_ground_up_loss as _annual
@@ -424,7 +559,7 @@ def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str 
 
 def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx: FxTable, *,
                    as_of: dt.date | None = None, overrides: dict[str, Any] | None = None,
-                   risk_sizing: bool = True, frequency_model: str = "survival") -> Any:
+                   risk_sizing: bool = True, frequency_model: str = "frequency") -> Any:
     """Reserve assessment with the regime's risk-based sizing built from the quote's loss model.
 
     The one path of ``underwriting reserve``, ``underwriting.api.reserve`` and the service's

@@ -67,7 +67,7 @@ def test_values_equal_the_quote_json(full_quote, full_figures):
         assert f"version: {k.replace('_', ' ')}</th><td>{v}</td>" in html
     assert q["input_hash"] in html
     for r in q["reasons"]:
-        assert r["factor"] in html and f"{r['log_odds']:+.3f}" in html
+        assert r["factor"] in html and f"{r['log_rate']:+.3f}" in html
     assert str(q["fx"][0]["units_per_usd"]) in html
 
 
@@ -172,6 +172,6 @@ def test_factor_figure_falls_back_to_the_risk_score_reasons_and_says_so(demo_quo
     q["frequency"].pop("factors", None)
     name, kw = figure_inputs(q)["factors"]
     assert name == "factor_chart"
-    assert [f["log_odds"] for f in kw["factors"]] == [r["log_odds"] for r in q["reasons"]][:12]
+    assert [f["log_rate"] for f in kw["factors"]] == [r["log_rate"] for r in q["reasons"]][:12]
     html = render_quote_html(q, figures=build_quote_figures(q))
     assert "Figure 1. Risk-score reasons" in html

@@ -2,7 +2,7 @@
 
 Run ``python -m tests.golden.make_quotes`` to regenerate ``tests/golden/quotes/`` after an intended
 change of a quote; ``tests/test_golden_quotes.py`` checks that the code still produces these bytes.
-Cases: each bundled submission with default terms and with each bundled policy (survival frequency),
+Cases: each bundled submission with default terms and with each bundled policy (the one risk model: base x experience x schedule),
 the same with the baseline frequency, and the JP sample with each candidate programme of
 ``underwriting/reserve/examples/quotes_jp_small.toml`` (its defaults merged in, premium fields dropped).
 """
@@ -24,7 +24,7 @@ def cases():
     """``(name, submission file, PolicyTerms or None, frequency model)`` for every golden quote."""
     from underwriting.domain.policy import PolicyTerms, load_policy
 
-    for model in ("survival", "baseline"):
+    for model in ("frequency", "baseline"):
         for s in SUBMISSIONS:
             for p in POLICIES:
                 terms = None if p is None else load_policy(str(EXAMPLES / p))
@@ -32,8 +32,8 @@ def cases():
     spec = tomllib.loads((ROOT / "underwriting/reserve/examples/quotes_jp_small.toml").read_text(encoding="utf-8"))
     for q in spec["quote"]:
         fields = {**spec["defaults"], **{k: v for k, v in q.items() if k not in ("premium", "expected_loss")}}
-        yield (f"jp_small_exchange__{q['policy_id']}__survival", EXAMPLES / "jp_small_exchange.json",
-               PolicyTerms.model_validate(fields), "survival")
+        yield (f"jp_small_exchange__{q['policy_id']}__frequency", EXAMPLES / "jp_small_exchange.json",
+               PolicyTerms.model_validate(fields), "frequency")
 
 
 def render(sub_path, terms, model) -> tuple[str, str]:

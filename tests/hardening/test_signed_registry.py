@@ -26,15 +26,14 @@ from underwriting.registry import (
 from underwriting.registry.history import read_chain
 
 
-def _forge_scorer(root, version="0.1.0"):
+def _forge_scorer(root, version="0.1.0", name="risk_scorer", file="scorer.json"):
     """What the red team's script did: change a model file, then recompute its hash, size, the
     manifest entry and manifest_sha256, so every unkeyed check passes."""
-    d = root / "risk_scorer" / version
-    scorer = d / "scorer.json"
-    doc = json.loads(scorer.read_text(encoding="utf-8"))
-    scorer.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")  # any change of content
+    d = root / name / version
+    scorer = d / file
+    scorer.write_text(scorer.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # any change of content
     m = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    m["files"]["scorer.json"] = {"sha256": sha256_file(scorer), "bytes": scorer.stat().st_size}
+    m["files"][file] = {"sha256": sha256_file(scorer), "bytes": scorer.stat().st_size}
     m["manifest_sha256"] = manifest_digest(m)
     (d / "manifest.json").write_text(canonical_json(m), encoding="utf-8")
 
@@ -64,6 +63,7 @@ def test_forged_model_is_refused_by_verify_score_quote_and_reproduce(shipped_cop
     code, _, err = lc_cli("quote", sub, "--out", quote_file)
     assert code == 0, err
     _forge_scorer(shipped_copy)
+    _forge_scorer(shipped_copy, name="frequency", file="model.json")  # the model score and quote read
     with pytest.raises(ModelIntegrityError, match="signature does not match"):
         Registry(shipped_copy).load("risk_scorer")
     code, out, _ = lc_cli("models", "verify", "--registry", shipped_copy)

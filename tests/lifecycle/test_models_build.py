@@ -83,3 +83,16 @@ def test_rebuild_reproduces_the_shipped_models(tmp_path):
     a = json.loads((tmp_path / "risk_scorer" / version / "scorer.json").read_text(encoding="utf-8"))
     b = json.loads((ROOT / "models" / "risk_scorer" / version / "scorer.json").read_text(encoding="utf-8"))
     assert a["model"] == b["model"] and a["feature_params"] == b["feature_params"]
+
+
+def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(tmp_path):
+    """`make models` builds `frequency 0.1.0` (base model on the real cohorts with the experience
+    prior strength α) byte for byte as shipped (no randomness)."""
+    import json
+
+    build(tmp_path, names=["frequency"])
+    new, old = hashed_files(tmp_path), hashed_files(ROOT / "models")
+    freq = {k: v for k, v in old.items() if k.startswith("frequency/")}
+    assert len(freq) >= 4 and {k: new[k] for k in freq} == freq
+    doc = json.loads((tmp_path / "frequency/0.1.0/model.json").read_text(encoding="utf-8"))
+    assert doc["experience_prior"]["alpha"] == pytest.approx(3.554, abs=5e-4)

@@ -79,7 +79,8 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
     assert d["low"] <= d["estimate"] <= d["high"]
     rows = cmp_["premium_impact"]["rows"]
     assert len(rows) == 3 + 3 and any(r["entry"].startswith("examples/") for r in rows)
-    assert any(r["p_score_A"] != r["p_score_B"] for r in rows)
+    # the posture-only scorer left the quote path (issue #13): retraining it changes no quote
+    assert all(r["p_score_A"] == r["p_score_B"] for r in rows)
     # promote, quote with the new default, reproduce (pins 0.2.0 even after rolling back)
     code, out, err = lc_cli("promote", "0.2.0")
     assert code == 0 and "0.1.0 -> 0.2.0" in out
@@ -88,11 +89,11 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
                             ROOT / "datasets/examples/policy_jp_primary.toml", "--out", qpath, "--json")
     assert code == 0, err
     q = json.loads(qpath.read_text())
-    assert q["versions"]["risk_scorer"].startswith("0.2.0@")
+    assert "risk_scorer" not in q["versions"] and q["versions"]["frequency"].startswith("0.1.0@")
     code, out, err = lc_cli("promote", "--rollback")
     assert code == 0 and "-> 0.1.0" in out
     code, out, err = lc_cli("reproduce", qpath)
-    assert code == 0 and "identical" in out and "0.2.0" in out
+    assert code == 0 and "identical" in out and "frequency 0.1.0" in out
     # a changed result is reported with the differing keys
     q2 = dict(q, premium=q["premium"] * 1.01)
     (tmp_path / "q2.json").write_text(json.dumps(q2), encoding="utf-8")
@@ -100,7 +101,7 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
     assert code == 1 and "premium" in out and "DIFFERENT" in out
     # a recorded version missing from the registry: say so, exit non-zero
     q3 = json.loads(json.dumps(q))
-    q3["versions"]["risk_scorer"] = "7.7.7@000000000000"
+    q3["versions"]["frequency"] = "7.7.7@000000000000"
     (tmp_path / "q3.json").write_text(json.dumps(q3), encoding="utf-8")
     code, out, err = lc_cli("reproduce", tmp_path / "q3.json")
     assert code == 2 and "7.7.7" in err and "not in the registry" in err
@@ -114,17 +115,17 @@ def test_reproduce_a_shipped_default_quote(lc_cli, tmp_path):
     assert code == 0, out + err
 
 
-def test_reproduce_refuses_a_survival_model_that_is_not_the_one_recorded(lc_cli, tmp_path):
+def test_reproduce_refuses_a_frequency_model_that_is_not_the_one_recorded(lc_cli, tmp_path):
     qpath = tmp_path / "q.json"
     code, _, err = lc_cli("quote", ROOT / "datasets/examples/jp_small_exchange.json", "--out", qpath, "--json")
     assert code == 0, err
     q = json.loads(qpath.read_text(encoding="utf-8"))
-    version, _, sha = q["versions"]["survival"].partition("@")
+    version, _, sha = q["versions"]["frequency"].partition("@")
     assert len(sha) == 12
-    q["versions"]["survival"] = f"{version}@{'0' * 12}"
+    q["versions"]["frequency"] = f"{version}@{'0' * 12}"
     qpath.write_text(json.dumps(q), encoding="utf-8")
     code, out, err = lc_cli("reproduce", qpath)
-    assert code == 2 and "survival" in err and "not the model that made the quote" in err
+    assert code == 2 and "frequency" in err and "not the model that made the quote" in err
 
 
 @pytest.mark.parametrize(

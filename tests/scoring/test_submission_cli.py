@@ -97,7 +97,7 @@ def test_cli_text_and_plots(cli, tmp_path):
                          "--plot", tmp_path / "plots")
     assert code == 0, err
     assert "band" in out and "unknown" in out
-    for name in ("reason_codes.png", "calibration.png"):
+    for name in ("reason_codes.png",):
         data = (tmp_path / "plots" / name).read_bytes()
         assert data.startswith(b"\x89PNG")
     assert not list((tmp_path / "plots").glob(".*.tmp"))
@@ -105,7 +105,7 @@ def test_cli_text_and_plots(cli, tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--fx", "JPY150"], "--fx"),
-    (["--model", "nowhere.json"], "--model"),
+    (["--schedule", "nowhere.toml"], "nowhere.toml"),
     (["--reasons", "-1"], "--reasons"),
 ])
 def test_cli_bad_arguments_exit_2(cli, args, needle):

@@ -23,7 +23,7 @@ def sign_in(svc, role: str):
 
 def upload(svc, **files):
     names = {"submission_file": SUBMISSION, "terms_file": POLICY, **files}
-    return svc.client.post("/workbench/quotes", data={"seed": "0", "frequency_model": "survival",
+    return svc.client.post("/workbench/quotes", data={"seed": "0", "frequency_model": "frequency",
                                                       "principle": "wang:0.25", "regime": "",
                                                       "idempotency_key": "form-1"},
                            files={k: (p.name, p.read_bytes()) for k, p in names.items() if p is not None},
@@ -106,7 +106,7 @@ def test_questionnaire_is_generated_from_the_schema(svc, cli_quote):
                 form[f"q.{prefix}{k}"] = str(v)
 
     flatten(sub)
-    form.update({"seed": "0", "frequency_model": "survival", "principle": "wang:0.25", "regime": ""})
+    form.update({"seed": "0", "frequency_model": "frequency", "principle": "wang:0.25", "regime": ""})
     r = svc.client.post("/workbench/questionnaire", data=form, follow_redirects=False)
     assert r.status_code == 303, r.text[:3000]
     stored = svc.client.get(r.headers["location"].replace("/workbench/quotes/", "/v1/quotes/"),

@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--severity-median", metavar="AMOUNT",
                    help="override: lognormal severity median, policy currency (k/M/bn suffixes: 10M)")
     p.add_argument("--severity-sigma", metavar="SIGMA", help="override: lognormal severity sigma")
-    p.add_argument("--frequency-model", default="survival", choices=("survival", "baseline"),
-                   help="frequency model of the exchange's quote (default survival)")
+    p.add_argument("--frequency-model", default="frequency", choices=("frequency", "baseline", "survival"),
+                   help="frequency of the exchange's quote (default: the one risk model)")
     p.add_argument("--deductibles", metavar="A,B,...", help="grid deductibles, policy currency (k/M/bn: 0,10M,50M)")
     p.add_argument("--limits", metavar="X,Y,...", help="grid limits, policy currency (k/M/bn: 100M,1bn)")
     p.add_argument("--principle", default=None,

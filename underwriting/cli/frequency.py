@@ -6,7 +6,8 @@ on the 2019/2020 exchange cohorts, and the total with a 90% interval (parameter 
 FILE has the columns ``name, country`` (ISO 3166-1 alpha-2; blank = unknown),
 ``year_established`` (may be blank), ``volume_24h_usd`` (may be blank = unknown size: the rate
 is averaged over the cohort's sizes, never taken as zero) and ``as_of`` (the roster's date).
-``frequency explain SUBMISSION`` prints the base model's factor table for a submission.
+``frequency explain SUBMISSION [--schedule FILE]`` prints the full factor table of a submission, base ×
+experience × schedule, computed by the code the quote uses (``underwriting.quoting.frequency_score``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     c.add_argument("--start", required=True, help="window start (YYYY-MM-DD)")
     c.add_argument("--end", required=True, help="window end (YYYY-MM-DD; the window runs up to the start of that day)")
     c.add_argument("--json", action="store_true", help="print the result as JSON")
-    e = sub.add_parser("explain", help="the base model's factor table for a submission")
+    e = sub.add_parser("explain", help="the factor table of a submission: base x experience x schedule")
     e.add_argument("submission", help="submission file (.json or .toml)")
+    e.add_argument("--schedule", metavar="FILE", help="posture schedule table (TOML; default: the shipped one)")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -186,8 +188,9 @@ def cohort(path: str, start, end, model=None) -> dict:
                       "trend_kept": bool(model.trend_test_["kept"])}}
 
 
-def explain(path: str, model=None) -> dict:
-    """Factor table of the base model for a submission (log-rate contributions)."""
+def explain(path: str, model=None, schedule: str | None = None) -> dict:
+    """Factor table of a submission: the base model's terms (log-rate contributions) and, for the
+    shipped model, the one risk model's table (base × experience × schedule) as the quote computes it."""
     import math
 
     from underwriting.domain.submission import load_submission
@@ -210,7 +213,23 @@ def explain(path: str, model=None) -> dict:
                 "log_rate": float(values[t] * eff.loc[t, "coef"]),
                 "factor": float(math.exp(values[t] * eff.loc[t, "coef"])),
                 "rate_ratio_interval": [float(eff.loc[t, "lo"]), float(eff.loc[t, "hi"])]} for t in model.terms_]
-    return {"exchange": sub.exchange.name, "as_of": sub.as_of.isoformat(),
+    full = None
+    if model is None or getattr(model, "experience_prior_", None):
+        from underwriting.quoting import frequency_score
+
+        block, fe = frequency_score(sub, schedule=schedule)
+        det = fe.detail or {}
+        table = [{"block": "base", "factor": "base_rate", "answer": "", "multiplier": det["base"]["annual_rate"],
+                  "log_contribution": math.log(det["base"]["annual_rate"]), "reason": "base model (real cohorts)"}]
+        table += [dict(r) for r in fe.factors]
+        full = {"base_rate": det["base"]["annual_rate"], "base_interval": det["base"]["interval"],
+                "experience": det["experience"], "schedule_factor": det["schedule"]["factor"],
+                "schedule_raw_factor": det["schedule"]["raw_factor"], "schedule_cap": det["schedule"]["cap"],
+                "table": table, "annual_rate": fe.annual_rate, "annual_rate_interval": det["annual_rate_interval"],
+                "p_breach_1y": block.p_breach, "p_breach_interval": det["p_breach_interval"], "band": block.band,
+                "risk_score": block.risk_score, "reasons": [r.model_dump() for r in block.reasons],
+                "model": block.model}
+    return {"exchange": sub.exchange.name, "as_of": sub.as_of.isoformat(), "risk_model": full,
             "covariates": {"volume_24h_usd": float(X["volume_24h_usd"].iloc[0]), "country": X["country"].iloc[0],
                            "jurisdiction_group": jurisdiction_group(X["country"].iloc[0]),
                            "age_years": float(X["age_years"].iloc[0]), "security_points": None},
@@ -221,6 +240,8 @@ def explain(path: str, model=None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    import math
+
     if getattr(args, "frequency_command", None) is None:
         raise InputError("choose an action: cohort or explain", source="frequency")
     if args.frequency_command == "cohort":
@@ -238,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
         lo, hi = d["interval"]
         print(f"  total expected {d['expected_total']:.3f} (90% interval {lo:.3f}-{hi:.3f}, parameter uncertainty)")
         return 0
-    d = explain(args.submission)
+    d = explain(args.submission, schedule=args.schedule)
     if args.json:
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -249,4 +270,19 @@ def run(args: argparse.Namespace) -> int:
     for f in d["factors"]:
         print(f"  {f['term']:<22} {f['value']:>8.3f} {f['coef']:>+8.3f} {f['factor']:>8.3f}")
     print(f"  {d['note']}")
+    full = d["risk_model"]
+    if full:
+        ex = full["experience"]
+        print(f"Risk model (as in the quote): annual rate {full['annual_rate']:.5f} "
+              f"(90% {full['annual_rate_interval'][0]:.5f}-{full['annual_rate_interval'][1]:.5f}), "
+              f"P(breach within 1 year) {full['p_breach_1y']:.2%}, band {full['band']}")
+        print(f"  experience: prior rate {ex['prior_rate']:.5f}, alpha {ex['prior_strength']}, exposure "
+              f"{ex['exposure_years']:.2f} y, {ex['breaches']} breach(es), credibility {ex['credibility']:.4f}, "
+              f"posterior {ex['posterior_rate']:.5f}")
+        print(f"  {'block':<10} {'factor':<44} {'x':>9} {'log':>8}  answer")
+        for r in full["table"]:
+            print(f"  {r['block']:<10} {r['factor'][:44]:<44} {r['multiplier']:>9.4g} {r['log_contribution']:>+8.3f}  "
+                  f"{r['answer']}")
+        print(f"  {'total':<10} {'annual_rate':<44} {full['annual_rate']:>9.4g} "
+              f"{math.log(full['annual_rate']):>+8.3f}")
     return 0

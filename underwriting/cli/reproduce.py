@@ -1,5 +1,9 @@
 """Recompute a quote from its recorded inputs with the model versions recorded in it; exit 0 when
-identical, 1 with the differing keys when not, 2 when a recorded model is missing or altered."""
+identical, 1 with the differing keys when not, 2 when a recorded model is missing or altered.
+
+The frequency model version (``versions.frequency``) is pinned; the schedule table is recorded in the
+quote (``versions.schedule`` with its SHA-256, and the table itself in ``inputs.schedule`` when a
+user table was given), so a quote made with ``--schedule FILE`` reproduces without the file."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import underwriting.frequency  # noqa: F401  (registers the frequency kind, so its recorded version is pinned)
     from underwriting.lifecycle.cli_support import integrity_errors_as_input, print_json
     from underwriting.lifecycle.reproduction import reproduce
 

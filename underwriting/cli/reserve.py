@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="policy terms file; repeat for a tower of layers")
     parser.add_argument("--no-risk-sizing", action="store_true",
                         help="skip the risk-based sizing scenario (it builds the quote's loss model)")
-    parser.add_argument("--frequency-model", default="survival", choices=("survival", "baseline"),
-                        help="frequency model of the loss model behind the risk-based sizing (default survival)")
+    parser.add_argument("--frequency-model", default="frequency", choices=("frequency", "baseline", "survival"),
+                        help="frequency of the loss model behind the risk-based sizing (default: the quote's one risk model)")
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""score a submission: calibrated P(breach within the horizon), band A-E, risk score and reasons.
+"""score a submission: P(breach within one year), band A-E, risk score and reasons from the one risk model.
 
-The scorer is the shipped plain-data model (models/risk_scorer/<version>/scorer.json) unless
---model names another file. Its posture effects were learnt from SYNTHETIC data whose effects are
-assumptions: read its model card.
+The numbers are those of `underwriting quote` for the same submission: the annual breach rate is the
+base rate (Poisson regression on real exchange cohorts) x experience (credibility on the exchange's own
+breaches) x the posture schedule (credits and debits, every factor an assumption, capped). The band
+comes from documented thresholds on the annual rate; the reasons are the largest factors on the
+log-rate scale (underwriting.frequency.model).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from underwriting.errors import InputError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("submission", help="submission file (.json or .toml)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--plot", metavar="DIR", help="write reason_codes.png and calibration.png to DIR")
-    parser.add_argument("--model", metavar="PATH", help="scorer file (default: the shipped scorer)")
+    parser.add_argument("--plot", metavar="DIR", help="write reason_codes.png (factors on the log-rate scale) to DIR")
+    parser.add_argument("--schedule", metavar="FILE", help="posture schedule table (TOML; default: the shipped one)")
+    parser.add_argument("--registry", metavar="DIR", help="model registry folder (default: $UNDERWRITING_REGISTRY "
+                        "or models/)")
     parser.add_argument("--fx", metavar="CUR=RATE", action="append", default=[],
                         help="units of CUR per USD, e.g. --fx JPY=150 (repeatable; default: bundled table)")
     parser.add_argument("--reasons", metavar="N", type=int, default=5, help="number of reason codes (default 5)")
@@ -30,65 +34,59 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import check_output_dir, parse_fx
     from underwriting.domain.currency import FxTable
     from underwriting.domain.submission import load_submission
-    from underwriting.errors import ModelIntegrityError
-    from underwriting.scoring import load_scorer, score_submission
+    from underwriting.quoting import frequency_score
 
     if args.reasons < 0:
         raise InputError("must not be negative", source="--reasons")
     check_output_dir(args.plot, "--plot")
     sub = load_submission(args.submission)
-    fx = None
-    if args.fx:
-        base = FxTable.bundled() if _bundled_fx_exists() else FxTable()
-        fx = base.with_user_rates(parse_fx(args.fx))
-    try:
-        scorer = load_scorer(args.model)
-    except ModelIntegrityError as exc:
-        if args.model is not None:
-            raise InputError(str(exc), source="--model") from None
-        raise
-    except FileNotFoundError as exc:  # no shipped models/ folder
-        raise InputError(str(exc), source="--model") from None
-    result = score_submission(sub, fx, scorer=scorer, n_reasons=args.reasons)
-    d = result.to_dict()
+    fx = FxTable.bundled().with_user_rates(parse_fx(args.fx))
+    schedule = None
+    if args.schedule:
+        from underwriting.frequency.schedule import load_schedule
+
+        schedule = load_schedule(args.schedule)
+    registry = None
+    if args.registry:
+        from underwriting.registry import Registry
+
+        registry = Registry(args.registry)
+    block, fe = frequency_score(sub, fx, registry=registry, schedule=schedule, n_reasons=args.reasons)
+    d = block.model_dump(mode="json")
+    detail = fe.detail or {}
+    d["annual_rate"] = fe.annual_rate
+    d["annual_rate_interval"] = detail.get("annual_rate_interval")
+    d["p_breach_interval"] = detail.get("p_breach_interval")
     if args.plot:
-        from underwriting.scoring.plots import plot_calibration, plot_reasons
+        from underwriting.figures import factor_chart, save_png
 
         out = Path(args.plot)
-        written = [plot_reasons(d["reasons"], out / "reason_codes.png",
-                                title=f"{result.exchange}: band {result.band}, P = {result.p_breach:.3f}")]
-        cal = (getattr(scorer, "metadata_", {}) or {}).get("validation", {}).get("calibration")
-        if cal:
-            written.append(plot_calibration(cal, out / "calibration.png", p=result.p_breach))
-        d["plots"] = [str(p) for p in written]
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "reason_codes.png"
+        save_png(factor_chart([{"factor": r["factor"], "log_rate": r["log_rate"]} for r in d["reasons"]],
+                              title=f"{block.exchange}: band {block.band}, P = {block.p_breach:.3f}"), path)
+        d["plots"] = [str(path)]
     if args.json:
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    print(f"{result.exchange} (as of {result.as_of})")
-    print(f"  P(breach within {result.horizon_years:g} year{'s' if result.horizon_years != 1 else ''}): "
-          f"{result.p_breach:.2%}   band {result.band}   risk score {result.risk_score:.1f}/100")
-    th = result.band_thresholds
-    print("  bands: " + ", ".join(f"{b} < {t:.0%}" for b, t in zip("ABCD", th, strict=False))
-          + f", E >= {th[-1]:.0%}")
-    print("  reasons (log-odds vs the reference exchange):")
+    print(f"{block.exchange} (as of {block.as_of})")
+    iv = d["p_breach_interval"] or [float("nan")] * 2
+    print(f"  P(breach within 1 year): {block.p_breach:.2%} (90% {iv[0]:.2%}-{iv[1]:.2%})   band {block.band}   "
+          f"risk score {block.risk_score:.1f}/100")
+    print(f"  annual breach rate {fe.annual_rate:.5f} = base x experience x schedule")
+    th = block.band_thresholds
+    print("  bands on the annual rate: " + ", ".join(f"{b} < {t:.1%}" for b, t in zip("ABCD", th, strict=False))
+          + f", E >= {th[-1]:.1%}")
+    print("  reasons (factors on the log annual rate):")
     for r in d["reasons"]:
-        detail = ", ".join(f"{f['feature']} = {f['value']:.4g} (ref {f['reference']:.3g})"
-                           for f in r["features"] if f["log_odds"] != 0.0)
-        print(f"    {r['direction']:>6} {r['log_odds']:+.3f} (P {r['p_effect']:+.2%})  {r['factor']}: {detail}")
-    if result.unknown_answers:
-        print("  answered 'unknown' (scored with their own indicators): " + ", ".join(result.unknown_answers))
-    if result.model.get("trained_on"):
-        print(f"  model: {result.model.get('version', '?')}, trained on {result.model['trained_on']}")
+        print(f"    {r['direction']:>6} x{r['multiplier']:.3f} ({r['log_rate']:+.3f}; P {r['p_effect']:+.2%})  "
+              f"{r['factor']}: {r['detail']}")
+    if block.unknown_answers:
+        print("  answered 'unknown' (schedule's unknown factor): " + ", ".join(block.unknown_answers))
+    m = block.model
+    print(f"  model: frequency {m.get('version', '?')}, prior strength {m.get('prior_strength')}, "
+          f"schedule {m.get('schedule')} ({str(m.get('schedule_sha256', ''))[:12]})")
     for p in d.get("plots", []):
         print(f"  wrote {p}")
     return 0
-
-
-def _bundled_fx_exists() -> bool:
-    try:
-        from underwriting.resources import dataset_path
-
-        return dataset_path("fx_rates.csv").is_file()
-    except FileNotFoundError:
-        return False

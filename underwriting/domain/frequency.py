@@ -1,4 +1,4 @@
-"""The breach-frequency result every frequency method returns (survival model, baseline).
+"""The breach-frequency result every frequency method returns (the one risk model, baseline, survival).
 
 A quote needs the Poisson mean Λ of the number of breaches in the policy window and the variance of
 Λ from parameter uncertainty (the gamma mixing variance, which makes the claim count negative
@@ -43,6 +43,9 @@ class FrequencyEstimate:
         The posture multipliers applied, each with its reason (baseline only).
     assumptions : tuple of str
         What the method rests on, in words (shown with the quote).
+    detail : dict, optional
+        The one risk model's blocks (base rate with covariates, experience, schedule, intervals,
+        reasons, model versions), plain JSON (``frequency`` method only).
     """
 
     expected_breaches: float
@@ -57,6 +60,7 @@ class FrequencyEstimate:
     multiplier: float | None = None
     factors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     assumptions: tuple[str, ...] = field(default_factory=tuple)
+    detail: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.term_years is None:

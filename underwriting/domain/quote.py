@@ -23,34 +23,38 @@ class _Block(BaseModel):
 
 
 class ReasonBlock(_Block):
-    """One reason code of the risk score: a factor and how far it moves the log-odds."""
+    """One reason code: a factor of the one risk model and how far it moves the log annual rate."""
 
-    factor: str
-    direction: str
-    log_odds: float = Field(description="Effect on the log-odds of a breach against the reference exchange.")
-    p_effect: float = Field(description="Effect on P(breach within the horizon).")
-    features: list[dict[str, Any]] = Field(default_factory=list)
+    factor: str = Field(description="Factor key: 'experience', 'posture.<question>', 'vendors.<name>.<rule>', "
+                        "'schedule.cap'.")
+    direction: str = Field(description="'raises' or 'lowers'.")
+    log_rate: float = Field(description="Contribution to ln(annual rate) - ln(base rate).")
+    multiplier: float = Field(description="exp(log_rate): the factor on the annual rate.")
+    p_effect: float = Field(description="P(breach within 1 year) minus its value without this factor.")
+    detail: str = ""
 
 
 class ScoreBlock(_Block):
-    """The risk-score block (as ``underwriting score`` prints it, without the model's path)."""
+    """The risk-score block (as ``underwriting score`` prints it), from the one risk model."""
 
     exchange: str
     as_of: str
-    risk_score: float = Field(description="0 (best) to 100 (worst), rounded to 2 decimals.")
+    risk_score: float = Field(description="0 (best) to 100 (worst), log-linear in the annual rate (0 at 0.1%, "
+                              "100 at 10% a year), rounded to 2 decimals.")
     band: str
-    p_breach: float = Field(description="Calibrated P(at least one breach within horizon_years).")
+    p_breach: float = Field(description="P(at least one breach within horizon_years), the quote's p_breach_1y.")
     horizon_years: float
     reasons: list[ReasonBlock] = Field(default_factory=list)
-    band_thresholds: list[float] = Field(default_factory=list)
+    band_thresholds: list[float] = Field(default_factory=list, description="Annual-rate thresholds of bands A-E.")
     unknown_answers: list[str] = Field(default_factory=list)
-    model: dict[str, Any] = Field(default_factory=dict, description="Scorer version, SHA-256, training note.")
+    model: dict[str, Any] = Field(default_factory=dict, description="Frequency model version, prior strength, "
+                                  "schedule table and its SHA-256.")
 
 
 class FrequencyBlock(_Block):
     """Breach frequency over the policy term and the method that produced it."""
 
-    method: str = Field(description="'survival' or 'baseline'.")
+    method: str = Field(description="'frequency' (the one risk model), 'baseline' or 'survival'.")
     expected_breaches: float = Field(description="Poisson mean of the number of breaches in the term.")
     variance_of_lambda: float = Field(description="Parameter-uncertainty variance of that mean.")
     p_at_least_one_in_term: float
@@ -59,21 +63,47 @@ class FrequencyBlock(_Block):
     start_years: float = Field(description="Years from as_of to inception.")
     term_years: float
     uncertainty: str | None = Field(default=None, description="How the variance was obtained (survival).")
-    factors: list[dict[str, Any]] | None = Field(default=None, description="Posture multipliers (baseline).")
+    factors: list[dict[str, Any]] | None = Field(default=None, description="Multipliers: experience and schedule "
+                                                 "factors (frequency), posture multipliers (baseline).")
+    base: dict[str, Any] | None = Field(default=None, description="Base rate, its interval and covariates.")
+    experience: dict[str, Any] | None = Field(default=None, description="Prior rate, exposure years, breaches, "
+                                              "credibility weight, posterior rate.")
+    schedule: dict[str, Any] | None = Field(default=None, description="Every schedule factor, raw and capped.")
+    annual_rate_interval: list[float] | None = None
+    expected_breaches_interval: list[float] | None = None
+    p_breach_interval: list[float] | None = None
+    level: float | None = Field(default=None, description="Coverage of the intervals.")
+    reasons: list[dict[str, Any]] | None = None
+    model: dict[str, Any] | None = None
 
     @model_serializer(mode="wrap")
     def _drop_absent(self, handler):
         d = handler(self)
-        return {k: v for k, v in d.items() if not (k in ("uncertainty", "factors") and v is None)}
+        return {k: v for k, v in d.items() if not (k in _OPTIONAL_FREQUENCY and v is None)}
 
     @classmethod
     def from_estimate(cls, fe: FrequencyEstimate, model: str) -> FrequencyBlock:
         """The block of a :class:`~underwriting.domain.frequency.FrequencyEstimate` made by ``model``."""
+        d = fe.detail or {}
+        extra = {k: d[k] for k in ("base", "experience", "schedule", "annual_rate_interval",
+                                   "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model")
+                 if k in d}
+        if d:
+            return cls(method=model, expected_breaches=fe.expected_breaches, variance_of_lambda=fe.variance_of_lambda,
+                       p_at_least_one_in_term=fe.p_at_least_one, p_breach_1y=fe.p_breach_1y,
+                       annual_rate=fe.annual_rate, start_years=fe.start_years, term_years=fe.term_years,
+                       uncertainty="gamma mixing of the term's expected breaches, coefficient of variation from the "
+                                   "base model's 90% interval (lognormal reading): negative binomial count",
+                       factors=[dict(f) for f in fe.factors], **extra)
         return cls(method=model, expected_breaches=fe.expected_breaches, variance_of_lambda=fe.variance_of_lambda,
                    p_at_least_one_in_term=fe.p_at_least_one, p_breach_1y=fe.p_breach_1y, annual_rate=fe.annual_rate,
                    start_years=fe.start_years, term_years=fe.term_years,
                    uncertainty=None if fe.method == model else fe.method,
                    factors=[dict(f) for f in fe.factors] if fe.multiplier is not None else None)
+
+
+_OPTIONAL_FREQUENCY = ("uncertainty", "factors", "base", "experience", "schedule", "annual_rate_interval",
+                       "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model")
 
 
 class CapitalBlock(_Block):
@@ -115,6 +145,8 @@ class ReserveBlock(_Block):
     credit_share: float | None
     residual_cash: float | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    risk_sizing: dict[str, Any] | None = Field(default=None, description="The regime's risk-based sizing "
+                                               "scenario from the quote's own loss model, where it has one.")
     note: str | None = None
 
 
@@ -128,13 +160,16 @@ class Quote(BaseModel):
     currency: str
     risk_score: float = Field(description="Relative risk score, 0 (best) to 100 (worst).")
     risk_band: str
-    p_breach_1y: float = Field(description="Probability of at least one breach in one year.")
+    p_breach_1y: float = Field(description="Probability of at least one breach in one year, from the one risk "
+                               "model (base x experience x schedule); the same as score.p_breach.")
     expected_breaches_term: float = Field(description="Expected number of breaches in the policy term.")
     expected_loss: float = Field(description="Expected insured loss over the term.")
     std: float = Field(description="Standard deviation of the insured loss over the term.")
     tvar_995: float = Field(description="TVaR at 99.5% of the insured loss over the term.")
     premium: float
     premium_components: dict[str, float]
+    premium_range: list[float] | None = Field(default=None, description="Premium at the low and high ends of the "
+                                              "90% frequency interval (Poisson count at each end).")
     reinstatement_factor: float = Field(default=0.0, description="φ: expected reinstatement premiums as a fraction "
                                         "of the upfront premium (premium income = premium × (1 + φ)).")
     rate_on_line: float | None

@@ -32,9 +32,10 @@ def format_quote(q: Quote) -> str:
         table([
             ("exchange", q.exchange),
             ("as of", q.as_of.isoformat()),
-            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band}; scorer's P(breach within 1 year) "
-                           f"{_pct(q.score.p_breach)})"),
-            (f"P(breach within 1 year), {q.frequency.method} model", _pct(q.p_breach_1y)),
+            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
+            ("P(breach within 1 year), the one risk model", _pct(q.p_breach_1y)),
+            *([(f"loss-model frequency ({q.frequency.method}, comparison): P(breach in term)",
+                _pct(q.frequency.p_at_least_one_in_term))] if q.frequency.method != "frequency" else []),
             ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
         ], "Quote"),
         table([
@@ -50,6 +51,8 @@ def format_quote(q: Quote) -> str:
             ("TVaR 99.5%", _money(q.tvar_995, c)),
             *[(f"  {k}", _money(v, c)) for k, v in q.premium_components.items()],
             ("premium", _money(q.premium, c)),
+            *([("premium range (90% frequency interval)",
+                f"{_money(q.premium_range[0], c)} to {_money(q.premium_range[1], c)}")] if q.premium_range else []),
             ("rate on line", _pct(q.rate_on_line)),
         ], "Loss and premium"),
     ]
@@ -76,16 +79,27 @@ def format_quote(q: Quote) -> str:
             lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
         parts.append("\n".join(lines))
     if q.reasons:
-        lines = ["Risk score reasons (largest effects first)", "------------------------------------------"]
+        lines = ["Reasons (largest log-rate factors first)", "----------------------------------------"]
         for rs in q.reasons[:8]:
-            lines.append(f"  {rs.direction:>6}  {rs.factor}: {rs.log_odds:+.3f} log-odds "
-                         f"({rs.p_effect:+.2%} on P(breach))")
+            lines.append(f"  {rs.direction:>6}  {rs.factor}: x{rs.multiplier:.3f} ({rs.log_rate:+.3f} on the log rate, "
+                         f"{rs.p_effect:+.2%} on P(breach)) {rs.detail}")
         parts.append("\n".join(lines))
     factors = q.frequency.factors or []
     if factors:
-        lines = ["Frequency factors (baseline multipliers)", "----------------------------------------"]
+        fr = q.frequency
+        lines = [f"Frequency factors ({fr.method})", "-" * (20 + len(fr.method))]
+        if fr.base:
+            cv = fr.base.get("covariates") or {}
+            lines.append(f"  base rate {fr.base['annual_rate']:.5f}/yr [{fr.base['interval'][0]:.5f}, "
+                         f"{fr.base['interval'][1]:.5f}] from " + ", ".join(f"{k}={v}" for k, v in cv.items()))
         for f in factors:
-            lines.append(f"  x{f['multiplier']:<5} {f['factor']} = {f['answer']}: {f['reason']}")
+            m = f["multiplier"]
+            lines.append(f"  x{m:<7.4g} {f['factor']} = {f['answer']}: {f['reason']}")
+        if fr.annual_rate_interval:
+            lines.append(f"  annual rate {fr.annual_rate:.5f} [{fr.annual_rate_interval[0]:.5f}, "
+                         f"{fr.annual_rate_interval[1]:.5f}]; term expected breaches {fr.expected_breaches:.5f}; "
+                         f"P(breach in term) {_pct(fr.p_at_least_one_in_term)} [{_pct(fr.p_breach_interval[0])}, "
+                         f"{_pct(fr.p_breach_interval[1])}]")
         parts.append("\n".join(lines))
     prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
     prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,30 @@ def _data_fingerprint() -> dict[str, str]:
             for f in ("cohorts.csv", "exchange_aliases.csv", "exchanges.csv", "incidents.csv")}
 
 
+def experience_prior(model: Any, panel: Any) -> dict[str, Any]:
+    """Prior strength ``α`` of the experience rating, estimated on the same cohorts.
+
+    The marginal (negative binomial) likelihood of each cohort exchange's breach count around the
+    base model's expectation (:func:`underwriting.frequency.experience.estimate_prior_strength` on
+    :func:`underwriting.frequency.model.exchange_totals`); stored in ``model.json`` so the quote
+    uses the shipped estimate. Its 90% interval is very wide (27 breaches).
+    """
+    from underwriting.frequency.experience import estimate_prior_strength
+    from underwriting.frequency.model import exchange_totals
+
+    tot = exchange_totals(panel, model)
+    pf = estimate_prior_strength(tot["breaches"].to_numpy(float), tot["exposure_years"].to_numpy(float),
+                                 tot["expected"].to_numpy(float))
+
+    def fin(x: float) -> float | None:
+        return float(x) if math.isfinite(x) else None
+
+    return {"alpha": fin(pf.alpha), "alpha_moments": fin(pf.alpha_moments), "se_log_alpha": fin(pf.se_log_alpha),
+            "interval": [fin(pf.interval[0]), fin(pf.interval[1])], "level": 0.9,
+            "method": "marginal likelihood (negative binomial) of cohort counts around the base model",
+            "n_exchanges": int(pf.n_exchanges), "breaches": float(pf.breaches), "expected": float(pf.expected)}
+
+
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     """Fit the shipped model and run every validation; returns ``(model, panel, report)``."""
     from underwriting.frequency.base_model import fit_shipped
@@ -43,6 +68,7 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     )
 
     model, panel = fit_shipped()
+    model.experience_prior_ = experience_prior(model, panel)
     report = {
         "effects": {t: {k: float(v) for k, v in row.items()} for t, row in model.effects_.iterrows()},
         "trend_test": model.trend_test_,
@@ -53,6 +79,7 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
         "attrition": attrition_check(),
         "out_of_time": out_of_time(),
         "ever_breached": ever_breached(model, panel),
+        "experience_prior": model.experience_prior_,
     }
     return model, panel, report
 
@@ -88,6 +115,12 @@ observed {oot['observed']}, expected {oot['expected']:.2f}, O/E {oot['oe']:.2f} 
 Implied share ever breached over 67.8 months: {rep['ever_breached']['implied_share_2020_cohort']:.1%} (2020 cohort),
 {rep['ever_breached']['implied_share_2020_top_third']:.1%} (top third by volume); published 22.5%, 31%, 28%.
 Details: `docs/frequency_validation.md`.
+
+**Experience prior (REAL method, REAL data).** The quote's experience rating (Poisson–gamma credibility) uses
+the prior strength α estimated here by marginal likelihood on the same cohorts: α = {rep['experience_prior']['alpha']:.3f}
+(90% interval {rep['experience_prior']['interval'][0]:.3g}–{rep['experience_prior']['interval'][1]:.3g}: barely identified;
+method of moments {rep['experience_prior']['alpha_moments']:.2f}). Stored in `model.json` (`experience_prior`).
+The posture schedule that multiplies this rate in the quote is an ASSUMPTION (`underwriting/frequency/schedule.toml`).
 
 **Limits.** Hacks of small exchanges are under-recorded (the volume effect is partly a reporting effect);
 closures are known only for roster exchanges; {rep['in_sample']['observed']} events support few covariates (wide intervals).

@@ -518,6 +518,7 @@ class BaseFrequencyModel:
             "trend_test": self.trend_test_,
             "fit": {"loglik": self.loglik_, "n_obs": self.n_obs_, "events": self.events_,
                     "exposure_years": self.exposure_years_, "fingerprint_sha256": self.fingerprint_},
+            **({"experience_prior": dict(self.experience_prior_)} if getattr(self, "experience_prior_", None) else {}),
         }
 
     @classmethod
@@ -544,6 +545,8 @@ class BaseFrequencyModel:
         f = doc["fit"]
         m.loglik_, m.n_obs_, m.events_ = f["loglik"], f["n_obs"], f["events"]
         m.exposure_years_, m.fingerprint_ = f["exposure_years"], f["fingerprint_sha256"]
+        if doc.get("experience_prior") is not None:
+            m.experience_prior_ = dict(doc["experience_prior"])
         m._set_effects()
         return m
 

@@ -404,4 +404,76 @@ class BreachFrequency:
         }, index=X.index)
 
 
-__all__ = ["BreachFrequency", "FrequencyResult", "Reason", "exchange_totals", "term_years"]
+#: Band thresholds on the final annual breach rate (breaches a year): A below 0.5%, B below 1%,
+#: C below 2%, D below 4%, E from 4%. The cohorts' crude rates run from 0.3% (smallest third)
+#: to 1.9% (largest third) a year (docs/frequency_validation.md); the schedule moves a rate by
+#: at most ×0.5–×2 and a breach on record raises it.
+RATE_BAND_THRESHOLDS: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04)
+#: The risk score is log-linear in the annual rate: 0 at 0.1% a year, 100 at 10% a year (clipped).
+RISK_SCORE_RATES: tuple[float, float] = (0.001, 0.1)
+
+
+def rate_band(rate: float, thresholds: Sequence[float] = RATE_BAND_THRESHOLDS) -> str:
+    """Band letter ``A``–``E`` of an annual breach rate (see :data:`RATE_BAND_THRESHOLDS`)."""
+    import bisect
+
+    return "ABCDE"[bisect.bisect_right(list(thresholds), float(rate))]
+
+
+def risk_score(rate: float) -> float:
+    """0 (best) to 100 (worst), log-linear in the annual rate between :data:`RISK_SCORE_RATES`,
+    rounded to 2 decimals; non-decreasing in the rate."""
+    lo, hi = RISK_SCORE_RATES
+    x = (math.log(max(rate, 1e-300)) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return round(100.0 * min(max(x, 0.0), 1.0), 2)
+
+
+def schedule_sha(table: ScheduleTable) -> str:
+    """SHA-256 (hex) of a schedule table's content (canonical JSON, without the file path): the
+    hash a quote records, equal for the same table read from any file."""
+    import hashlib
+    import json
+
+    d = table.model_dump(mode="json", exclude={"path"})
+    return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def load_breach_frequency(registry: Any = None, schedule: Any = None) -> BreachFrequency:
+    """The quote's frequency model: the registry's ``frequency`` base model (default or pinned
+    version, verified) with the prior strength ``α`` stored in it, and a schedule table.
+
+    Parameters
+    ----------
+    registry : Registry, optional
+        Default: :func:`underwriting.registry.load_model` (``UNDERWRITING_REGISTRY`` or ``models/``).
+    schedule : ScheduleTable, mapping, path or None
+        The shipped ``schedule.toml`` by default; a mapping is validated like a file.
+
+    Returns
+    -------
+    BreachFrequency
+        Fitted (``prior_strength_`` from the model's ``experience_prior``).
+    """
+    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
+    from underwriting.errors import ModelIntegrityError
+    from underwriting.frequency.schedule import schedule_from_mapping
+
+    if registry is None:
+        from underwriting.registry import load_model
+
+        base = load_model("frequency")
+    else:
+        base = registry.load("frequency")
+    prior = getattr(base, "experience_prior_", None) or {}
+    alpha = prior.get("alpha")
+    if alpha is None:
+        raise ModelIntegrityError("the frequency model stores no experience prior strength (experience_prior.alpha); "
+                                  "rebuild it with python -m underwriting.frequency.base_build")
+    if isinstance(schedule, dict):
+        schedule = schedule_from_mapping(schedule, source="schedule")
+    table = schedule if isinstance(schedule, ScheduleTable) else load_schedule(schedule)
+    return BreachFrequency(base, schedule=table, prior_strength=float(alpha)).fit()
+
+
+__all__ = ["RATE_BAND_THRESHOLDS", "RISK_SCORE_RATES", "BreachFrequency", "FrequencyResult", "Reason",
+           "exchange_totals", "load_breach_frequency", "rate_band", "risk_score", "schedule_sha", "term_years"]

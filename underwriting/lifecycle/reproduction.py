@@ -130,6 +130,8 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
           "basis": basis}
     if "frequency_model" in inp:
         kw["frequency_model"] = inp["frequency_model"]
+    if inp.get("schedule") is not None:
+        kw["schedule"] = inp["schedule"]
     with _registry_env(reg), pinned({n: v for n, (v, _) in models.items()}):
         q = make_quote(sub, terms, **kw)
     new = json.loads(canonical_json(q.to_dict()))

@@ -80,8 +80,8 @@ def loaded_premium(expected_loss: float, capital_load: float, *, expense: float 
 def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exchange_id: str | None = None,
                            years: int = 20_000, seed: int = 0, rate: float = DEFAULT_COST_OF_CAPITAL,
                            level: float = 0.995, fx_rates: dict[str, float] | None = None,
-                           frequency_model: str = "survival", n_jobs: int = 1,
-                           dependence: dict[str, Any] | None = None) -> CapitalLoad:
+                           frequency_model: str = "frequency", n_jobs: int = 1,
+                           dependence: dict[str, Any] | None = None, schedule: Any = None) -> CapitalLoad:
     """Capital load of one quoted exchange within a book (for ``quote --portfolio BOOK``).
 
     The submission replaces the book's entry for the same exchange (matched by ``exchange_id`` or,
@@ -114,7 +114,7 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
         target = exchange_id or "(quoted exchange)"
         items.append((target, submission, terms, "quoted submission"))
     b = book_from_submissions(items, dep, fx_rates=fx_rates, frequency_model=frequency_model, label=label,
-                              source=str(src))
+                              source=str(src), schedule=schedule)
     res = simulate_book(b, years, seed, n_jobs=n_jobs, levels=(level,), progress=False)
     i = b.index(target)
     load = capital_loads(res, rate=rate, level=level)[i]
@@ -124,8 +124,9 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
 
 
 def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: str | None = None, seed: int = 0,
-                    fx_rates: dict[str, float] | None = None, frequency_model: str = "survival", basis: Any = None,
-                    years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL, level: float = 0.995) -> Any:
+                    fx_rates: dict[str, float] | None = None, frequency_model: str = "frequency", basis: Any = None,
+                    years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL, level: float = 0.995,
+                    schedule: Any = None) -> Any:
     """A quote whose risk load is the exchange's Euler capital load within ``book``.
 
     The standalone quote (:func:`~underwriting.quoting.make_quote`) is computed first; its premium is
@@ -140,9 +141,9 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
 
     basis = basis or PricingBasis()
     q = make_quote(submission, terms, regime=regime, seed=seed, fx_rates=fx_rates,
-                   frequency_model=frequency_model, basis=basis)
+                   frequency_model=frequency_model, basis=basis, schedule=schedule)
     load = portfolio_capital_load(book, submission, terms, years=years, seed=seed, rate=rate, level=level,
-                                  fx_rates=fx_rates, frequency_model=frequency_model)
+                                  fx_rates=fx_rates, frequency_model=frequency_model, schedule=schedule)
     el = q.expected_loss
     cap = load.capital_load_quote_currency
     gross = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)

@@ -191,7 +191,8 @@ def read_book_entries(path: str | Path) -> tuple[list[dict[str, Any]], Dependenc
 
 
 def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
-              fx_rates: Mapping[str, float] | None = None, frequency_model: str = "survival") -> Book:
+              fx_rates: Mapping[str, float] | None = None, frequency_model: str = "frequency",
+              schedule: Any = None) -> Book:
     """Load a book and build each exchange's loss model with :func:`underwriting.quoting.build_loss_model`.
 
     Parameters
@@ -202,7 +203,10 @@ def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
         Overrides of the book's ``[dependence]`` parameters (e.g. ``{"market_variance": 0}``).
     fx_rates : mapping, optional
         User conversion rates (units per USD) overriding the bundled table.
-    frequency_model : {"survival", "baseline"}
+    frequency_model : {"frequency", "baseline", "survival"}
+        Default the quote's one risk model (base × experience × schedule).
+    schedule : path, mapping or ScheduleTable, optional
+        Posture schedule table of the one risk model (default the shipped one).
     """
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
@@ -223,11 +227,12 @@ def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
             raise InputError(f"{exc}", field=f"{w}.policy", source=str(src)) from None
         pairs.append((e["exchange_id"], sub, terms, w))
     return book_from_submissions(pairs, dep, fx_rates=fx_rates, frequency_model=frequency_model, label=label,
-                                 source=str(src))
+                                 source=str(src), schedule=schedule)
 
 
 def book_from_submissions(items, dependence: Dependence | None = None, *, fx_rates=None,
-                          frequency_model: str = "survival", label: str = "book", source: str | None = None) -> Book:
+                          frequency_model: str = "frequency", label: str = "book", source: str | None = None,
+                          schedule: Any = None) -> Book:
     """A book from ``(exchange_id, Submission, PolicyTerms[, where])`` tuples (loss models built here)."""
     from underwriting.domain.currency import FxTable
     from underwriting.quoting import build_loss_model
@@ -238,7 +243,7 @@ def book_from_submissions(items, dependence: Dependence | None = None, *, fx_rat
         eid, sub, terms = item[0], item[1], item[2]
         where = item[3] if len(item) > 3 else f"exchanges[{r}]"
         try:
-            lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model)
+            lm = build_loss_model(sub, terms, fx=fx, frequency_model=frequency_model, schedule=schedule)
         except InputError as exc:
             raise InputError(f"{exc}", field=where, source=source) from None
         insureds.append(Insured(exchange_id=eid, perils=lm.perils, layer=lm.layer,

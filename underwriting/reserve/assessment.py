@@ -252,6 +252,11 @@ class ReserveAssessment:
                            f"{rs['position']}")
                 out.append(f"  credit against it (same programme, cap {self.cap_share:.0%}) "
                            f"{_fmt(rs['credit']):>22}; residual cash {_fmt(rs['residual_cash'])}")
+                if rs.get("tvar") is not None:
+                    out.append(f"  P(any loss in a year) {rs['p_any_loss']:.2%}; TVaR at the same level "
+                               f"{_fmt(rs['tvar'])} {cur}")
+                if rs.get("note"):
+                    out.append(f"  note: {rs['note']}")
                 out.append(f"  loss model: {rs['loss_model']}")
             out.append(f"  source: {rs['source']}")
         return "\n".join(out) + "\n"
@@ -463,7 +468,14 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
     pos = ("inside the band" if lo <= amount <= hi else
            f"below the band ({amount / lo:.2f}× its low end)" if amount < lo else
            f"above the band ({amount / hi:.2f}× its high end)")
-    out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note="")
+    note = ""
+    if hasattr(annual_loss, "tail_value_at_risk"):
+        p_any = annual_loss.p_any_loss
+        out.update(p_any_loss=p_any, tvar=annual_loss.tail_value_at_risk(q))
+        if amount == 0.0 and p_any < 1.0 - q:
+            note = (f"P(any loss in a year) = {p_any:.2%} is below {1.0 - q:.1%}, so the {q:.1%} quantile is 0: "
+                    f"a quantile-sized reserve would hold nothing; the TVaR at the same level is shown beside it")
+    out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note=note)
     return out
 
 

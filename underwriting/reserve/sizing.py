@@ -38,6 +38,15 @@ class AnnualLoss:
         """The ``q`` quantile of annual loss, in the submission currency."""
         return float(self.result.value_at_risk(q)) * self.units_per_usd
 
+    def tail_value_at_risk(self, q: float) -> float:
+        """Mean annual loss beyond the ``q`` quantile (TVaR), in the submission currency."""
+        return float(self.result.tvar(q)) * self.units_per_usd
+
+    @property
+    def p_any_loss(self) -> float:
+        """Probability of any loss in the year, P(S > 0)."""
+        return float(self.result.sf(0.0))
+
     @property
     def mean(self) -> float:
         """Expected annual loss, in the submission currency."""

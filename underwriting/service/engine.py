@@ -15,7 +15,7 @@ from typing import Any
 
 from underwriting.errors import InputError
 
-FREQUENCY_MODELS = ("survival", "baseline")
+FREQUENCY_MODELS = ("frequency", "baseline", "survival")
 DEFAULT_PRINCIPLE = "wang:0.25"  # the CLI's `quote --principle` default
 
 
@@ -168,9 +168,9 @@ def quote_options(options: Any) -> dict[str, Any]:
     seed = options.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         errors.append({"field": "options.seed", "message": f"must be a whole number from 0 to {2**32 - 1}, got {seed!r}"})
-    fm = options.get("frequency_model", "survival")
+    fm = options.get("frequency_model", "frequency")
     if fm not in FREQUENCY_MODELS:
-        errors.append({"field": "options.frequency_model", "message": f"choose survival or baseline, got {fm!r}"})
+        errors.append({"field": "options.frequency_model", "message": f"choose frequency, baseline or survival, got {fm!r}"})
     principle = options.get("principle", DEFAULT_PRINCIPLE)
     try:
         parse_principle(principle)
@@ -417,6 +417,7 @@ def promote(body: Any, registry: str | None = None):
 
 def models(registry: str | None = None) -> list[dict[str, Any]]:
     """The registry's models: name, versions and the default (as ``underwriting models list``)."""
+    import underwriting.lifecycle.loaders  # noqa: F401  (the packages owning each model kind register it)
     from underwriting.registry import KINDS, Registry
 
     reg = Registry(registry)

@@ -114,7 +114,7 @@ def signout(request: Request):
 
 def _quote_form_ctx(**extra: Any) -> dict[str, Any]:
     return {"regimes": engine.bundled_regimes(), "idem": secrets.token_urlsafe(16),
-            "values": {"seed": "0", "frequency_model": "survival", "principle": engine.DEFAULT_PRINCIPLE,
+            "values": {"seed": "0", "frequency_model": "frequency", "principle": engine.DEFAULT_PRINCIPLE,
                        "regime": ""}, "errors": {}, "error_list": [], **extra}
 
 
@@ -128,7 +128,7 @@ def home(request: Request):
 
 def _options(form) -> tuple[dict[str, Any], dict[str, str]]:
     values = {k: str(form.get(k) or "") for k in ("seed", "frequency_model", "principle", "regime")}
-    opts: dict[str, Any] = {"frequency_model": values["frequency_model"] or "survival",
+    opts: dict[str, Any] = {"frequency_model": values["frequency_model"] or "frequency",
                             "principle": values["principle"] or engine.DEFAULT_PRINCIPLE}
     try:
         opts["seed"] = int(values["seed"] or 0)
@@ -297,7 +297,7 @@ def _questionnaire_ctx(**extra: Any) -> dict[str, Any]:
     schema = engine.schema("submission")
     return {"fields": schema_fields(schema), "regimes": engine.bundled_regimes(), "idem": secrets.token_urlsafe(16),
             "raw": {}, "field_errors": {}, "error_list": [],
-            "values": {"seed": "0", "frequency_model": "survival", "principle": engine.DEFAULT_PRINCIPLE, "regime": ""},
+            "values": {"seed": "0", "frequency_model": "frequency", "principle": engine.DEFAULT_PRINCIPLE, "regime": ""},
             **extra}
 
 

@@ -2,5 +2,5 @@
   "algorithm": "ed25519",
   "format": "underwriting.registry.signature",
   "key_id": "7040b41d1262b5df",
-  "signature": "fg6zy4oaCJ7ve5n259RNI1rAiNtCFvOTu9SIbC28QvAamDeDcV2TDUj5WI2OFhxU4kA//J1gn+4NANSBscbeDA=="
+  "signature": "miCIzCjygrMuKKmhhkLZ4oMDVOzitdezuvFE+WbMZxqEIDEF10RRGl9BRyfj1Gk2xd+WjrF9PUYqmJY2eNUBAA=="
 }
