@@ -62,6 +62,7 @@ def test_done_when_sequence(tmp_path, cli):
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
     shipped = json.loads((ROOT / "models" / "frequency" / "0.1.0" / "model.json").read_text())
     assert mine["coef"] == shipped["coef"]
+    assert mine["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
     assert len(rows) == 2815
 

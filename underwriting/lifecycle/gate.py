@@ -106,6 +106,7 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
     ``summary``: entries, median, p5, p95 of the relative premium change and the largest change
     (by absolute size, with its entry).
     """
+    from underwriting.lifecycle.evaluation import _registry_env
     from underwriting.quoting import make_quote
     from underwriting.registry import pinned
 
@@ -114,7 +115,8 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
     for label, sub, terms in entries:
         q = {}
         for tag, v in (("A", a), ("B", b)):
-            with pinned({NAME: v}):
+            # UNDERWRITING_REGISTRY too: parts of the quote (its reserve block) load from the default root
+            with _registry_env(reg), pinned({NAME: v}):
                 q[tag] = make_quote(sub, terms, seed=seed, registry=reg)
         pa, pb = float(q["A"].premium), float(q["B"].premium)
         rows.append({"entry": label, "currency": q["A"].currency, "premium_A": pa, "premium_B": pb,
