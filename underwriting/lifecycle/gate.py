@@ -106,7 +106,6 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
     ``summary``: entries, median, p5, p95 of the relative premium change and the largest change
     (by absolute size, with its entry).
     """
-    from underwriting.lifecycle.evaluation import _registry_env
     from underwriting.quoting import make_quote
     from underwriting.registry import pinned
 
@@ -131,6 +130,27 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
                "largest_change": float(ch[big]) if big is not None else 0.0,
                "largest_entry": rows[big]["entry"] if big is not None else None}
     return {"rows": rows, "summary": summary}
+
+
+class _registry_env:
+    """Point ``UNDERWRITING_REGISTRY`` at ``reg`` for the quote path, restored afterwards."""
+
+    def __init__(self, reg: Any):
+        self.root = str(reg.root)
+
+    def __enter__(self) -> None:
+        from underwriting.registry import ENV_ROOT
+
+        self.old = os.environ.get(ENV_ROOT)
+        os.environ[ENV_ROOT] = self.root
+
+    def __exit__(self, *exc: Any) -> None:
+        from underwriting.registry import ENV_ROOT
+
+        if self.old is None:
+            os.environ.pop(ENV_ROOT, None)
+        else:
+            os.environ[ENV_ROOT] = self.old
 
 
 # --------------------------------------------------------------------------- the gate
