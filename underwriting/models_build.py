@@ -8,9 +8,13 @@ block: timestamp, git revision); ``--check`` rebuilds into a temporary folder an
 
 Shipped models (:data:`SHIPPED`):
 
-* ``risk_scorer 0.1.0`` — the calibrated scorer on the calibrated synthetic book
+Published versions are never rebuilt in place: when the shipped data change, the version is bumped
+(``risk_scorer`` and ``survival`` 0.1.0 were built before the cohort exchanges joined the roster; 0.1.1
+is the same pipeline on today's tables, and 0.1.0 stays in the registry for reproducing old quotes).
+
+* ``risk_scorer 0.1.1`` — the calibrated scorer on the calibrated synthetic book
   (4,000 exchanges, 10 years, seed 20261121), validated on the independent book (seed + 1);
-* ``survival 0.1.0`` — the landmark piecewise-exponential time-to-breach model of
+* ``survival 0.1.1`` — the landmark piecewise-exponential time-to-breach model of
   :mod:`underwriting.survival.landmarks` (same book), kept as a comparison (``--frequency-model survival``);
 * ``frequency 0.1.0`` — the quote's base breach frequency on REAL exchange cohorts with the
   experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness).
@@ -25,13 +29,13 @@ from typing import Any
 
 #: name -> (version, configuration) of every shipped model.
 SHIPPED: dict[str, tuple[str, dict[str, Any]]] = {
-    "risk_scorer": ("0.1.0", {
+    "risk_scorer": ("0.1.1", {
         "seed": 20261121,
         "data": {"horizon_years": 1.0, "synthetic": {"n_exchanges": 4000, "years": 10, "seed": 20261121}},
         "model": {"C": 0.05, "calibration": "platt", "cv": 5},
         "validation": {"method": "independent_book", "n_boot": 500},
     }),
-    "survival": ("0.1.0", {
+    "survival": ("0.1.1", {
         "seed": 20261121,
         "data": {"synthetic": {"n_exchanges": 4000, "years": 10, "seed": 20261121}},
         "survival": {"horizon": 3.0, "breakpoints": [0.5, 1.0, 2.0]},

@@ -15,6 +15,7 @@ from tests.conftest import EXAMPLES
 from tests.hardening.keys import sign_version
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.fileio import canonical_json
+from underwriting.models_build import SHIPPED
 from underwriting.registry import (
     Keyring,
     Registry,
@@ -25,8 +26,11 @@ from underwriting.registry import (
 )
 from underwriting.registry.history import read_chain
 
+#: the shipped scorer's current (default) version
+CUR = SHIPPED["risk_scorer"][0]
 
-def _forge_scorer(root, version="0.1.0", name="risk_scorer", file="scorer.json"):
+
+def _forge_scorer(root, version=CUR, name="risk_scorer", file="scorer.json"):
     """What the red team's script did: change a model file, then recompute its hash, size, the
     manifest entry and manifest_sha256, so every unkeyed check passes."""
     d = root / name / version
@@ -47,12 +51,13 @@ def test_shipped_models_carry_the_release_signature():
     release = [k for k in Keyring.default().keys.values() if k.origin == "release"]
     assert len(release) == 1                                 # ...the release key ships in the package
     reg = Registry(ROOT / "models", keyring=Keyring(release))
-    for name in ("risk_scorer", "survival"):
-        reg.verify(name, "0.1.0")
-        sig = json.loads((ROOT / "models" / name / "0.1.0" / "manifest.sig").read_text(encoding="utf-8"))
-        assert sig["key_id"] == release[0].key_id
-        assert reg.default(name) == "0.1.0"
-        assert [h["key_id"] for h in reg.history(name)] == [release[0].key_id]
+    for name in ("risk_scorer", "survival", "frequency"):
+        for version in reg.versions(name):
+            reg.verify(name, version)
+            sig = json.loads((ROOT / "models" / name / version / "manifest.sig").read_text(encoding="utf-8"))
+            assert sig["key_id"] == release[0].key_id
+        assert reg.default(name) == (SHIPPED[name][0] if name in SHIPPED else "0.1.0")
+        assert {h["key_id"] for h in reg.history(name)} == {release[0].key_id}
     assert not list(ROOT.rglob("*signing_key.pem"))          # no private key in the repository
 
 
@@ -63,11 +68,11 @@ def test_forged_model_is_refused_by_verify_score_quote_and_reproduce(shipped_cop
     code, _, err = lc_cli("quote", sub, "--out", quote_file)
     assert code == 0, err
     _forge_scorer(shipped_copy)
-    _forge_scorer(shipped_copy, name="frequency", file="model.json")  # the model score and quote read
+    _forge_scorer(shipped_copy, version="0.1.0", name="frequency", file="model.json")  # what score and quote read
     with pytest.raises(ModelIntegrityError, match="signature does not match"):
         Registry(shipped_copy).load("risk_scorer")
     code, out, _ = lc_cli("models", "verify", "--registry", shipped_copy)
-    assert code == 2 and "signature" in out and "risk_scorer  0.1.0" in out
+    assert code == 2 and "signature" in out and f"risk_scorer  {CUR}" in out
     for argv in (("score", sub), ("quote", sub), ("reproduce", quote_file, "--registry", shipped_copy)):
         code, out, err = lc_cli(*argv)
         assert code == 2, (argv, out, err)
@@ -99,7 +104,7 @@ def test_default_moved_to_another_valid_version_is_refused(small_registry, tmp_p
     reg = Registry(root)
     reg.verify("risk_scorer", "0.2.0")                       # a valid, signed version, never promoted
     (root / "risk_scorer/DEFAULT").write_text("0.2.0\n", encoding="utf-8")
-    with pytest.raises(ModelIntegrityError, match="DEFAULT: names 0.2.0.*last signed promotion.*0.1.0"):
+    with pytest.raises(ModelIntegrityError, match=f"DEFAULT: names 0.2.0.*last signed promotion.*{CUR}"):
         reg.load("risk_scorer")
     code, out, _ = lc_cli("models", "verify", "--registry", root)
     assert code == 2 and "DEFAULT" in out
@@ -130,7 +135,8 @@ def test_forged_promotion_appended_with_the_pointer_is_refused(small_registry, t
     reg = Registry(root)
     hist = root / "risk_scorer/history.jsonl"
     chain = read_chain(hist, "risk_scorer", Keyring.default())
-    forged = {"timestamp": "2026-12-01T00:00:00Z", "name": "risk_scorer", "action": "promote", "from": "0.1.0",
+    before = [h["to"] for h in reg.history("risk_scorer")]
+    forged = {"timestamp": "2026-12-01T00:00:00Z", "name": "risk_scorer", "action": "promote", "from": CUR,
               "to": "0.2.0", "manifest_sha256": "0" * 64, "prev": chain.last_hash,
               "key_id": chain.entries[-1]["key_id"], "signature": chain.entries[-1]["signature"]}
     with open(hist, "a", encoding="utf-8") as fh:
@@ -138,12 +144,12 @@ def test_forged_promotion_appended_with_the_pointer_is_refused(small_registry, t
     (root / "risk_scorer/DEFAULT").write_text("0.2.0\n", encoding="utf-8")
     with pytest.raises(ModelIntegrityError, match="DEFAULT: names 0.2.0"):
         reg.default("risk_scorer")
-    assert [h["to"] for h in reg.history("risk_scorer")] == ["0.1.0"]
+    assert [h["to"] for h in reg.history("risk_scorer")] == before
     # a legitimate promotion links past the forged line, and the registry verifies again
     reg.promote("risk_scorer", "0.2.0")
     assert reg.default("risk_scorer") == "0.2.0"
-    assert [h["to"] for h in reg.history("risk_scorer")] == ["0.1.0", "0.2.0"]
-    assert reg.rollback("risk_scorer")["to"] == "0.1.0"
+    assert [h["to"] for h in reg.history("risk_scorer")] == [*before, "0.2.0"]
+    assert reg.rollback("risk_scorer")["to"] == CUR
 
 
 def test_a_manifest_signature_cannot_sign_a_history_entry():
@@ -196,13 +202,14 @@ def test_a_new_version_signed_by_the_test_key_verifies(shipped_copy):
 
 def test_hostile_registry_files_are_refused_not_crashing(shipped_copy, lc_cli):
     reg = Registry(shipped_copy)
-    d = shipped_copy / "risk_scorer/0.1.0"
+    before = [h["to"] for h in reg.history("risk_scorer")]
+    d = shipped_copy / f"risk_scorer/{CUR}"
     (d / "manifest.sig").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
     with pytest.raises(ModelIntegrityError, match="manifest.sig"):
-        reg.verify("risk_scorer", "0.1.0")
+        reg.verify("risk_scorer", CUR)
     hist = shipped_copy / "risk_scorer/history.jsonl"
     hist.write_text(hist.read_text(encoding="utf-8") + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
-    assert [h["to"] for h in reg.history("risk_scorer")] == ["0.1.0"]
+    assert [h["to"] for h in reg.history("risk_scorer")] == before
     assert "is not JSON" in reg.chain("risk_scorer").problems[0]
     (d / "manifest.json").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
     code, out, err = lc_cli("models", "verify", "--registry", shipped_copy)

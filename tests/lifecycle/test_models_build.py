@@ -78,7 +78,7 @@ def test_rebuild_reproduces_the_shipped_models(tmp_path):
     cfg["validation"]["n_boot"] = 20
     build(tmp_path, configs={"survival": SHIPPED["survival"], "risk_scorer": (version, cfg)})
     new, old = hashed_files(tmp_path), hashed_files(ROOT / "models")
-    surv = {k: v for k, v in old.items() if k.startswith("survival/")}
+    surv = {k: v for k, v in old.items() if k.startswith(f"survival/{SHIPPED['survival'][0]}/")}
     assert surv and {k: new[k] for k in surv} == surv
     a = json.loads((tmp_path / "risk_scorer" / version / "scorer.json").read_text(encoding="utf-8"))
     b = json.loads((ROOT / "models" / "risk_scorer" / version / "scorer.json").read_text(encoding="utf-8"))

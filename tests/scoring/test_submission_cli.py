@@ -12,6 +12,7 @@ from tests.conftest import EXAMPLES
 from underwriting.domain.currency import FxTable
 from underwriting.domain.submission import Submission
 from underwriting.features.posture import ORDINAL_QUESTIONS, YES_NO_QUESTIONS
+from underwriting.models_build import SHIPPED
 from underwriting.scoring import default_model_path, load_scorer, score_submission
 
 FX = FxTable().with_user_rates({"JPY": 150.0, "HKD": 7.8})
@@ -38,7 +39,7 @@ def test_result_keys_and_ranges(example_submission):
     assert KEYS <= set(d)
     assert 0 < d["p_breach"] < 1 and d["band"] in "ABCDE" and 0 <= d["risk_score"] <= 100
     assert d["horizon_years"] == 1.0 and 1 <= len(d["reasons"]) <= 5
-    assert len(d["model"]["sha256"]) == 64 and d["model"]["version"] == "0.1.0"
+    assert len(d["model"]["sha256"]) == 64 and d["model"]["version"] == SHIPPED["risk_scorer"][0]
     with pytest.raises(AttributeError):
         r.band = "A"  # frozen
 
