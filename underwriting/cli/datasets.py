@@ -5,6 +5,7 @@ Examples::
     underwriting datasets describe
     underwriting datasets describe --json
     underwriting datasets validate --incidents my_incidents.csv --exchanges my_exchanges.csv
+    underwriting datasets export-cohorts mydata/ [--format csv|parquet]
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
     d.add_argument("--cutoff", default="2025-11-30", help="data cut-off date (default: 2025-11-30)")
     v.add_argument("--fx", metavar="PATH", help="FX rate table; the shipped one by default")
+    e = sub.add_parser("export-cohorts", help="write the real cohort data in the user layout (to add your own rows)",
+                       description="Writes cohorts, exchanges (roster), incidents and exchange_aliases tables to DIR: "
+                       "the layout `underwriting train --name frequency --data DIR` reads (docs/lifecycle.md).")
+    e.add_argument("dir", metavar="DIR", help="folder to write (created if needed)")
+    e.add_argument("--format", choices=["csv", "parquet"], default="csv", help="file format (default csv)")
+    e.add_argument("--overwrite", action="store_true", help="replace tables already in DIR")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +43,17 @@ def run(args: argparse.Namespace) -> int:
     as_json = getattr(args, "json", False)
     inc_path = getattr(args, "incidents", None)
     ex_path = getattr(args, "exchanges", None)
+    if action == "export-cohorts":
+        from underwriting.lifecycle.cohort_data import export_cohorts, load_cohort_data
+
+        paths = export_cohorts(args.dir, args.format, overwrite=args.overwrite)
+        data = load_cohort_data(args.dir)
+        panel = data.panel()
+        for p in paths:
+            print(f"wrote {p}")
+        print(f"{int(panel['exchange_id'].nunique())} exchanges, {float(panel['exposure_years'].sum()):,.1f} "
+              f"exchange-years, {int(panel['breaches'].sum())} breaches to {data.end.date()} (read back and checked)")
+        return 0
     if action == "validate":
         ex = loaders.load_exchanges(ex_path)
         inc = loaders.load_incidents(inc_path, exchanges=ex)

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
                 for h in rows:
                     print(f"{h['timestamp']}  {n}  {h.get('action', 'promote'):8s} {h.get('from') or '(none)'} -> "
                           f"{h['to']}  signed by {h.get('key_id')}")
+                    if h.get("note"):
+                        for part in str(h["note"]).split(" | "):
+                            print(f"    {part}")
                 for msg in reg.chain(n).problems:
                     print(f"  {msg}")
         return 0

@@ -1,7 +1,9 @@
 """Train a model on your data (or a synthetic book spec) and publish it as a new registry version.
 
 --data is a folder with exchanges / incidents / vendors frames (CSV or Parquet, the documented
-flat schema; see docs/lifecycle.md) or a TOML file with a [data.synthetic] book spec. The new
+flat schema; see docs/lifecycle.md) or a TOML file with a [data.synthetic] book spec. With
+--name frequency (the premium-setting model) it is a cohort folder (cohorts, exchanges,
+incidents, optional exchange_aliases) as written by `underwriting datasets export-cohorts DIR`. The new
 version gets manifest.json (SHA-256 of every file, data fingerprint, seed, configuration,
 metrics, library versions) and MODEL_CARD.md. It is not the default until promoted (--promote).
 """
@@ -18,7 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="CONFIG.toml", help="training configuration (model, search, validation)")
     p.add_argument("--seed", type=seed_arg, help="seed (overrides the config's seed)")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
-    p.add_argument("--name", default="risk_scorer", choices=["risk_scorer", "survival"], help="model (default risk_scorer)")
+    p.add_argument("--name", default="risk_scorer", choices=["risk_scorer", "survival", "frequency"],
+                   help="model (default risk_scorer; frequency = the premium-setting breach frequency)")
     p.add_argument("--version", help="version number (default: next minor version)")
     p.add_argument("--promote", action="store_true", help="make the new version the default")
     p.add_argument("--backend", choices=["local", "dask"], default="local", help="where cross-validation runs")

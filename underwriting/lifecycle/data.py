@@ -433,7 +433,19 @@ def load_book(path: str | os.PathLike[str] | None, config: dict[str, Any] | None
 
 def write_book(book: Book, directory: str | os.PathLike[str], fmt: str = "csv") -> Path:
     """Write a book as user frames (``exchanges``/``incidents``/``vendors`` in ``fmt``), e.g. to
-    try ``underwriting train --data DIR`` on a synthetic book."""
+    try ``underwriting train --data DIR`` on a synthetic book.
+
+    ``book`` is a :class:`Book` or the generator's output
+    (:func:`underwriting.datasets.synthetic.make_exchange_portfolio`), whose ``lifetimes`` give the
+    exit dates."""
+    if not isinstance(book, Book):
+        lifetimes = getattr(book, "lifetimes", None)
+        if lifetimes is None or not hasattr(book, "exchanges"):
+            raise InputError(f"expected a Book or a SyntheticPortfolio, got {type(book).__name__}", field="book")
+        book = Book(exchanges=book.exchanges, incidents=book.incidents, vendors=book.vendors,
+                    exit_dates=lifetimes.set_index("exchange_id")["exit_date"],
+                    start=pd.Timestamp(book.truth.start), end=pd.Timestamp(book.truth.end),
+                    source={"kind": "synthetic"}, description="synthetic portfolio")
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     ex = book.exchanges.copy()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import underwriting.frequency  # noqa: F401  registers the frequency kind
 import underwriting.scoring  # noqa: F401  registers the risk_scorer kind
 import underwriting.survival  # noqa: F401  registers the survival kind
-import underwriting.frequency  # noqa: F401  registers the frequency kind
 
 SCORER_FILE = "scorer.json"
 SURVIVAL_DIR = "."

@@ -50,7 +50,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 _ALLOWED = {"seed": None, "data": {"horizon_years", "end", "synthetic", "path"},
             "model": {"C", "calibration", "cv", "band_thresholds"}, "search": {"folds", "C"},
-            "validation": {"method", "folds", "n_boot"}, "survival": None}
+            "validation": {"method", "folds", "n_boot"}, "survival": None, "frequency": None}
 
 
 def load_config(config: str | os.PathLike[str] | dict | None) -> dict[str, Any]:
@@ -144,8 +144,14 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
         files, manifest = _train_scorer(data, cfg, version, backend=backend, scheduler=scheduler, n_jobs=n_jobs)
     elif name == "survival":
         files, manifest = _train_survival(data, cfg, version)
+    elif name == "frequency":
+        from underwriting.lifecycle.frequency import train_frequency
+
+        src = None if config is None or isinstance(config, dict) else str(config)
+        files, manifest = train_frequency(data, cfg, version, config_source=src)
     else:
-        raise InputError(f"no trainer for model {name!r} (trainable: risk_scorer, survival)", field="--name")
+        raise InputError(f"no trainer for model {name!r} (trainable: risk_scorer, survival, frequency)",
+                         field="--name")
     build = manifest.pop("build", {})
     with reg.stage(name, version, replace=replace) as st:
         for rel, writer in files.items():
@@ -154,7 +160,15 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
         st.manifest["build"] = build
     doc = reg.verify(name, version)
     promoted = False
-    if promote:
+    if promote and name == "frequency":  # the premium-setting model goes through the promotion gate
+        from underwriting.lifecycle.gate import promote_frequency
+
+        try:
+            promote_frequency(reg, version, note="promoted at training")
+        except InputError as exc:
+            raise InputError(f"trained {name} {version} (published, not the default): {exc}") from None
+        promoted = True
+    elif promote:
         reg.promote(name, version, note="promoted at training")
         promoted = True
     return TrainResult(name=name, version=version, path=reg.path(name, version), manifest=doc, promoted=promoted)

@@ -1,0 +1,563 @@
+"""Train, evaluate and compare the premium-setting ``frequency`` model on user cohort data.
+
+* :func:`train_frequency` fits the base Poisson model (:mod:`underwriting.frequency.base_model`)
+  and the experience prior strength ``α`` (:func:`underwriting.frequency.experience.estimate_prior_strength`)
+  on a cohort folder, and returns the files and manifest of a registry version, including the
+  per-row fingerprint of the training rows (``training_rows.json``) and its own out-of-time check;
+* :func:`evaluate_frequency`: out of time by default: the version's configuration is refitted on the
+  rows that end before a cut-off (a 1 January) and scored on the rows from it; the stored version is
+  scored on the same rows, labelled ``in_sample`` when they overlap the rows it was fitted on;
+  observed/expected with exact Poisson intervals overall and by decile of predicted rate, Harrell's
+  concordance of the predicted rate with the time to the first breach after the cut-off;
+* :func:`compare_frequency`: both versions scored on the same rows, paired exchange-bootstrap
+  intervals of B − A, and no winner named on in-sample rows unless ``allow_in_sample``.
+
+Rates of panel rows use the row's own within-list volume rank (``volume_pct``), as at fit time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from underwriting.errors import InputError
+
+NAME = "frequency"
+DEFAULT_LEVEL = 0.9
+#: Keys of the ``[frequency]`` configuration table.
+CONFIG_KEYS = {"trend", "trend_alpha", "covariates", "cutoff", "end", "level", "prior_strength"}
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def frequency_config(cfg: dict[str, Any] | None, source: str | None = None) -> dict[str, Any]:
+    """The ``[frequency]`` table with defaults; unknown keys and bad values are refused."""
+    from underwriting.frequency.base_model import COVARIATE_TERMS
+
+    user = dict((cfg or {}).get("frequency") or {})
+    for k in user:
+        if k not in CONFIG_KEYS:
+            raise InputError(f"unknown key (known: {', '.join(sorted(CONFIG_KEYS))})", field=f"frequency.{k}",
+                             source=source)
+    out = {"trend": "auto", "trend_alpha": 0.05, "covariates": ["volume", "jurisdiction", "grade"],
+           "cutoff": None, "end": None, "level": DEFAULT_LEVEL, "prior_strength": None, **user}
+    ps = out["prior_strength"]
+    if ps is not None and (isinstance(ps, bool) or not isinstance(ps, int | float) or not 0 < ps < math.inf):
+        raise InputError("must be a positive number (the experience prior strength alpha; omit it to estimate)",
+                         field="frequency.prior_strength", source=source)
+    if out["trend"] not in ("auto", True, False):
+        raise InputError("must be \"auto\", true or false", field="frequency.trend", source=source)
+    if not isinstance(out["covariates"], list) or any(c not in COVARIATE_TERMS for c in out["covariates"]):
+        raise InputError(f"must be a list drawn from {', '.join(COVARIATE_TERMS)}", field="frequency.covariates",
+                         source=source)
+    for k in ("trend_alpha", "level"):
+        if not isinstance(out[k], int | float) or not 0 < out[k] < 1:
+            raise InputError("must be a number between 0 and 1", field=f"frequency.{k}", source=source)
+    for k in ("cutoff", "end"):
+        if out[k] is not None:
+            out[k] = str(_date(out[k], f"frequency.{k}").date())
+    return out
+
+
+def _date(text: Any, field: str) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(str(text))
+    except (ValueError, TypeError):
+        raise InputError(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from None
+
+
+def default_cutoff(end: Any) -> Any:
+    """1 January about three years before the data end (2023-01-01 for data to 2025-11-30)."""
+    import pandas as pd
+
+    return pd.Timestamp(int(end.year) - 2, 1, 1)
+
+
+def check_cutoff(cutoff: Any, end: Any, field: str = "--cutoff") -> Any:
+    """A 1 January strictly inside the data (pieces are calendar years, so a cut-off splits none)."""
+    c = _date(cutoff, field)
+    if (c.month, c.day) != (1, 1):
+        raise InputError(f"{c.date()} is not a 1 January (follow-up pieces are calendar years)", field=field)
+    if not c < end:
+        raise InputError(f"{c.date()} is not before the data end {end.date()}", field=field)
+    return c
+
+
+# --------------------------------------------------------------------------- rates and metrics
+
+
+def panel_rates(model: Any, panel: Any) -> np.ndarray:
+    """Annual rate of each panel row under a fitted base model, with the row's ``volume_pct``."""
+    from underwriting.frequency.base_model import design
+
+    trend = "trend" in model.terms_
+    D = design(panel, model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
+               volume_pct=panel["volume_pct"].to_numpy(dtype=float))[:, model._columns(trend)]
+    return np.exp(D @ model.coef_.to_numpy())
+
+
+def _garwood(observed: float, level: float) -> tuple[float, float]:
+    from underwriting.frequency.base_validation import poisson_interval
+
+    return poisson_interval(int(round(observed)), level)
+
+
+def oe_block(observed: float, expected: float, level: float) -> dict[str, Any]:
+    """Observed, expected, O/E and the exact Poisson interval of O/E at ``level``."""
+    lo, hi = _garwood(observed, level)
+    oe = observed / expected if expected > 0 else math.nan
+    iv = [lo / expected, hi / expected] if expected > 0 else [math.nan, math.nan]
+    return {"observed": int(round(observed)), "expected": float(expected), "oe": float(oe), "interval": iv,
+            "level": level, "within": bool(iv[0] <= 1.0 <= iv[1])}
+
+
+def exchange_table(panel: Any, rates: np.ndarray, breach_dates: dict[str, list]) -> Any:
+    """One row per exchange of the scored rows: exposure, expected, observed, predicted rate, and the
+    time to the first breach in the window (years; censored at the end of its follow-up)."""
+    import pandas as pd
+
+    from underwriting.domain.vocabulary import DAYS_PER_YEAR
+
+    df = pd.DataFrame({"exchange_id": panel["exchange_id"].astype(str).to_numpy(),
+                       "start": panel["start"].to_numpy(), "stop": panel["stop"].to_numpy(),
+                       "exposure": panel["exposure_years"].to_numpy(float), "observed": panel["breaches"].to_numpy(float),
+                       "expected": rates * panel["exposure_years"].to_numpy(float)})
+    g = df.groupby("exchange_id", sort=True).agg(start=("start", "min"), stop=("stop", "max"), exposure=("exposure", "sum"),
+                                                 observed=("observed", "sum"), expected=("expected", "sum"))
+    g["rate"] = g["expected"] / g["exposure"]
+    dur, ev = [], []
+    for eid, s, t in zip(g.index, g["start"], g["stop"], strict=True):
+        first = next((d for d in breach_dates.get(eid, []) if s < d <= t), None)
+        dur.append(((first if first is not None else t) - s).days / DAYS_PER_YEAR)
+        ev.append(first is not None)
+    g["duration"] = np.maximum(np.asarray(dur, float), 1e-6)
+    g["event"] = np.asarray(ev, bool)
+    return g
+
+
+def concordance(table: Any) -> float:
+    """Harrell's C of the predicted rate against the time to first breach (higher rate, earlier breach)."""
+    from lifelines.utils import concordance_index
+
+    if not table["event"].any():
+        return math.nan
+    return float(concordance_index(table["duration"], -table["rate"], table["event"]))
+
+
+def deviance(table: Any) -> float:
+    """Poisson deviance per exchange-year of the exchanges' counts (lower is better)."""
+    y, mu = table["observed"].to_numpy(float), table["expected"].to_numpy(float)
+    term = np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0.0) - (y - mu)
+    return float(2 * term.sum() / table["exposure"].sum())
+
+
+def deciles(table: Any, level: float, n: int = 10) -> list[dict[str, Any]]:
+    """Observed/expected by decile of predicted rate (exchanges ranked, ties by id)."""
+    k = int(min(n, len(table)))
+    order = np.argsort(table["rate"].to_numpy(), kind="stable")
+    out = []
+    for i, idx in enumerate(np.array_split(order, k)):
+        t = table.iloc[idx]
+        e, o, x = float(t["expected"].sum()), float(t["observed"].sum()), float(t["exposure"].sum())
+        lo, hi = _garwood(o, level)
+        out.append({"decile": i + 1, "exchanges": int(len(t)), "exposure_years": x,
+                    "predicted_rate": e / x, "observed_rate": o / x, "expected": e, "observed": int(o),
+                    "oe": o / e if e > 0 else math.nan, "observed_interval": [lo, hi],
+                    "observed_rate_interval": [lo / x, hi / x]})
+    return out
+
+
+def score_block(table: Any, level: float, *, n_boot: int, seed: int) -> dict[str, Any]:
+    """O/E with its interval, deciles, concordance with an exchange-bootstrap interval, deviance."""
+    c = concordance(table)
+    rng = np.random.default_rng(seed)
+    boots = []
+    n = len(table)
+    for _ in range(n_boot):
+        s = table.iloc[rng.integers(0, n, n)]
+        boots.append(concordance(s))
+    b = np.asarray([x for x in boots if np.isfinite(x)])
+    a = (1 - level) / 2
+    civ = [float(np.quantile(b, a)), float(np.quantile(b, 1 - a))] if len(b) else [math.nan, math.nan]
+    return {"exchanges": int(n), "exposure_years": float(table["exposure"].sum()),
+            "calibration": oe_block(float(table["observed"].sum()), float(table["expected"].sum()), level),
+            "deciles": deciles(table, level),
+            "concordance": {"estimate": c, "interval": civ, "n_boot": n_boot},
+            "deviance_per_year": deviance(table)}
+
+
+# --------------------------------------------------------------------------- in-sample detection
+
+
+def training_keys(reg: Any, version: str) -> tuple[set[str] | None, str]:
+    """The row keys a version was fitted on, and where they come from.
+
+    ``training_rows.json`` when the version has one; for a version without it (the shipped 0.1.0),
+    the shipped cohort panel when the manifest's data file hashes equal the shipped files; else
+    ``None`` (unknown).
+    """
+    from underwriting.lifecycle.cohort_data import load_cohort_data, row_keys
+
+    folder = reg.path(NAME, version)
+    f = folder / "training_rows.json"
+    if f.is_file():
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        return set(doc["rows"]), "training_rows.json"
+    man = reg.read_manifest(NAME, version)
+    files = (man.get("data") or {}).get("files_sha256") or {}
+    shipped = load_cohort_data(None)
+    if files and all(shipped.files.get(k) == v for k, v in files.items() if k in shipped.files) \
+            and {"cohorts.csv", "incidents.csv", "exchanges.csv"} <= set(files):
+        return set(row_keys(shipped.panel())), "shipped data (manifest data hashes match)"
+    return None, "unknown (the version records no training rows)"
+
+
+def _in_sample(keys: set[str] | None, scored: list[str]) -> dict[str, Any]:
+    if keys is None:
+        return {"in_sample": None, "overlap_rows": None, "scored_rows": len(scored)}
+    n = sum(1 for k in scored if k in keys)
+    return {"in_sample": bool(n > 0), "overlap_rows": int(n), "scored_rows": len(scored)}
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _fit(data: Any, panel: Any, params: dict[str, Any]) -> Any:
+    from underwriting.frequency.base_model import BaseFrequencyModel
+
+    kw = {"trend": params["trend"], "trend_alpha": params["trend_alpha"], "level": params["level"],
+          "covariates": tuple(params["covariates"])}
+    return BaseFrequencyModel(**kw).fit(panel, panel["breaches"], reference_volume_usd=data.reference_volume())
+
+
+def out_of_time(data: Any, params: dict[str, Any], cutoff: Any, *, n_boot: int = 200, seed: int = 0,
+                extra_models: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Refit ``params`` on rows ending by ``cutoff``, score rows from it; optionally score stored models too."""
+    panel = data.panel()
+    train = panel[panel["stop"] <= cutoff].reset_index(drop=True)
+    test = panel[panel["start"] >= cutoff].reset_index(drop=True)
+    if train["breaches"].sum() == 0 or test.empty:
+        raise InputError(f"the cut-off {cutoff.date()} leaves no breach before it or no row after it",
+                         field="--cutoff")
+    refit = _fit(data, train, params)
+    bd = data.breach_dates()
+    level = params["level"]
+    out = {"cutoff": str(cutoff.date()), "end": str(data.end.date()),
+           "fit_rows": int(len(train)), "fit_events": int(train["breaches"].sum()),
+           "scored_rows": int(len(test)), "scored_events": int(test["breaches"].sum()),
+           "refit": {"terms": refit.terms_, "trend_kept": bool(refit.trend_test_["kept"]),
+                     **score_block(exchange_table(test, panel_rates(refit, test), bd), level, n_boot=n_boot, seed=seed)}}
+    for k, m in (extra_models or {}).items():
+        out[k] = score_block(exchange_table(test, panel_rates(m, test), bd), level, n_boot=n_boot, seed=seed)
+    return out, test
+
+
+def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config_source: str | None = None):
+    """Fit the base model and ``α`` on a cohort folder; return ``(files, manifest)`` for the registry."""
+    from underwriting.frequency.experience import estimate_prior_strength
+    from underwriting.frequency.model import exchange_totals
+    from underwriting.lifecycle.cohort_data import ROW_KEY, load_cohort_data, row_keys
+
+    if data_path is None:
+        raise InputError("pass --data DIR (a cohort folder; `underwriting datasets export-cohorts DIR` writes one)",
+                         field="--data")
+    params = frequency_config(cfg, config_source)
+    data = load_cohort_data(data_path, end=params["end"])
+    panel = data.panel()
+    model = _fit(data, panel, params)
+    totals = exchange_totals(panel, model)
+    prior = estimate_prior_strength(totals["breaches"], totals["exposure_years"], totals["expected"])
+    cutoff = check_cutoff(params["cutoff"], data.end, "frequency.cutoff") if params["cutoff"] else default_cutoff(data.end)
+    oot, _ = out_of_time(data, params, cutoff, n_boot=int(cfg.get("validation", {}).get("n_boot", 200)),
+                         seed=int(cfg["seed"]))
+    keys = sorted(set(row_keys(panel)))
+    # stored as the quote reads it (BaseFrequencyModel.experience_prior_ -> model.json "experience_prior")
+    experience = {"alpha": _num(prior.alpha), "alpha_moments": _num(prior.alpha_moments),
+                  "se_log_alpha": _num(prior.se_log_alpha), "interval": [_num(x) for x in prior.interval],
+                  "level": 0.9, "method": "marginal likelihood (negative binomial) of cohort counts around the base model",
+                  "n_exchanges": int(prior.n_exchanges), "breaches": float(prior.breaches),
+                  "expected": float(prior.expected)}
+    if params["prior_strength"] is not None:
+        experience["estimated_alpha"] = experience["alpha"]
+        experience["alpha"] = float(params["prior_strength"])
+        experience["method"] = "given in the configuration ([frequency] prior_strength); estimate kept as estimated_alpha"
+    elif experience["alpha"] is None:
+        raise InputError("the breach counts show no over-dispersion around the fit (estimated alpha = infinity), and "
+                         "the quote's experience rating needs a finite prior strength: set [frequency] prior_strength "
+                         "in --config (e.g. 3.55, the shipped estimate) or add data", field="frequency.prior_strength")
+    model.experience_prior_ = experience
+    doc = model.to_dict()
+    doc.setdefault("experience_prior", experience)
+    report = {
+        "effects": {t: {k: float(v) for k, v in row.items()} for t, row in model.effects_.iterrows()},
+        "trend_test": model.trend_test_, "experience": experience,
+        "in_sample": {"observed": model.events_, "fitted": float(model.fitted_.sum()),
+                      "exposure_years": model.exposure_years_, "rows": model.n_obs_,
+                      "exchanges": int(panel["exchange_id"].nunique())},
+        "out_of_time": oot, "config": params,
+    }
+    cal = oot["refit"]["calibration"]
+    manifest = {
+        "data": {
+            "description": f"cohort folder {data.source} (follow-up to {data.end.date()})",
+            "source": data.source, "events": model.events_, "rows": model.n_obs_,
+            "exposure_years": model.exposure_years_, "fingerprint_sha256": model.fingerprint_,
+            "files_sha256": data.files,
+            "row_fingerprint": {"file": "training_rows.json", "key": ROW_KEY, "rows": len(keys)},
+            "parts": {"real": ["the cohort folder's exchanges, covariates and breaches as given"], "synthetic": []},
+            "window": [str(panel["start"].min().date()), str(data.end.date())],
+        },
+        "training": {"seed": int(cfg["seed"]), "config": params},
+        "metrics": {"summary": {"events": model.events_, "oe_out_of_time": cal["oe"],
+                                "oe_out_of_time_lo": cal["interval"][0], "oe_out_of_time_hi": cal["interval"][1],
+                                "concordance_out_of_time": oot["refit"]["concordance"]["estimate"],
+                                "prior_strength": experience["alpha"]},
+                    "out_of_time": {"cutoff": oot["cutoff"], "calibration": cal}},
+    }
+
+    def dump(obj):
+        return lambda p: p.write_text(json.dumps(obj, indent=1, sort_keys=True, default=float, allow_nan=False) + "\n",
+                                      encoding="utf-8")
+
+    files = {"model.json": dump(doc), "training.json": dump(report),
+             "training_rows.json": dump({"key": ROW_KEY, "rows": keys}),
+             "MODEL_CARD.md": lambda p: p.write_text(frequency_card(version, model, report, manifest), encoding="utf-8")}
+    return files, manifest
+
+
+def _num(x: float) -> float | None:
+    """JSON-safe number (an infinite α is stored as null: counts no more spread out than Poisson)."""
+    return float(x) if math.isfinite(x) else None
+
+
+def _fmt(x: float | None) -> str:
+    return "∞" if x is None else f"{x:.3g}"
+
+
+def frequency_card(version: str, model: Any, rep: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """MODEL_CARD.md of a frequency version trained on a cohort folder."""
+    eff = "\n".join(f"| {t} | {e['coef']:+.3f} | {e['se']:.3f} | {e['rate_ratio']:.3f} | {e['lo']:.3f}–{e['hi']:.3f} |"
+                    for t, e in rep["effects"].items())
+    oot = rep["out_of_time"]
+    cal = oot["refit"]["calibration"]
+    conc = oot["refit"]["concordance"]
+    ex = rep["experience"]
+    a = f"{ex['alpha']:.3g}"
+    ins = rep["in_sample"]
+    return f"""# Frequency {version} — model card
+
+**Intended use.** The base annual breach rate of a centralised exchange (size, jurisdiction group,
+CryptoCompare grade) and the experience prior strength α: the premium-setting breach frequency.
+
+**Data.** {manifest['data']['description']}: {ins['exchanges']} exchanges, {ins['exposure_years']:,.1f}
+exchange-years, {ins['observed']} breaches, {ins['rows']} exchange × calendar-piece rows (row fingerprints in
+`training_rows.json`; data file hashes in the manifest). Synthetic parts: none.
+
+**Model.** Poisson regression with log-exposure offset (piecewise exponential), Newton-Raphson;
+trend test p = {rep['trend_test']['p']:.3f} ({'kept' if rep['trend_test']['kept'] else 'not kept'}).
+
+| term | coef | SE | rate ratio | {int(model.level * 100)}% Wald |
+| --- | --- | --- | --- | --- |
+{eff}
+
+**Experience prior.** α = {a} (method of moments {_fmt(ex['alpha_moments'])}; 90% interval
+{_fmt(ex['interval'][0])}–{_fmt(ex['interval'][1])}), stored in `model.json` (`experience_prior`) for the quote's
+experience rating.
+
+**Out-of-time validation.** Refitted on {oot['fit_rows']} rows ending by {oot['cutoff']} ({oot['fit_events']} breaches),
+scored on {oot['scored_rows']} rows from it: observed {cal['observed']}, expected {cal['expected']:.2f},
+O/E {cal['oe']:.2f} ({int(cal['level'] * 100)}% exact Poisson {cal['interval'][0]:.2f}–{cal['interval'][1]:.2f}:
+{'calibrated' if cal['within'] else 'OUTSIDE the interval'}); concordance {conc['estimate']:.3f}
+[{conc['interval'][0]:.3f}, {conc['interval'][1]:.3f}].
+
+**Limits.** Hacks of small exchanges are under-recorded; closures are known only for roster exchanges;
+few breaches support few covariates. Plain data (`model.json`); no pickle.
+"""
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _registry(registry: Any) -> Any:
+    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
+    from underwriting.registry import Registry
+
+    return registry if isinstance(registry, Registry) else Registry(registry)
+
+
+def _check_run(n_boot: Any, seed: Any) -> None:
+    if not isinstance(n_boot, int) or isinstance(n_boot, bool) or not 0 <= n_boot <= 100_000:
+        raise InputError(f"must be a whole number from 0 to 100000, got {n_boot!r}", field="--n-boot")
+
+
+def _cut(data: Any, cutoff: Any) -> Any:
+    return check_cutoff(cutoff, data.end) if cutoff is not None else default_cutoff(data.end)
+
+
+def _params_of(model: Any) -> dict[str, Any]:
+    p = model.get_params()
+    return {"trend": p["trend"], "trend_alpha": p["trend_alpha"], "level": p["level"],
+            "covariates": list(p["covariates"])}
+
+
+def evaluate_frequency(version: str | None, data_path: Any, *, registry: Any = None, cutoff: Any = None,
+                       n_boot: int = 200, seed: int = 0, plot_dir: Any = None) -> dict[str, Any]:
+    """Out-of-time evaluation of a ``frequency`` version on a cohort folder (see the module docstring)."""
+    from underwriting.lifecycle.cohort_data import load_cohort_data, row_keys
+
+    _check_run(n_boot, seed)
+    if data_path is None:
+        raise InputError("pass --data DIR (a cohort folder)", field="--data")
+    if plot_dir is not None and Path(plot_dir).exists() and not Path(plot_dir).is_dir():
+        raise InputError("exists and is not a directory", source="--plot")
+    reg = _registry(registry)
+    version = reg.resolve(NAME, version)
+    model = reg.load(NAME, version)
+    data = load_cohort_data(data_path)
+    cut = _cut(data, cutoff)
+    oot, test = out_of_time(data, _params_of(model), cut, n_boot=n_boot, seed=seed, extra_models={"version": model})
+    keys, origin = training_keys(reg, version)
+    ins = _in_sample(keys, row_keys(test))
+    oot["version"].update(ins)
+    out = {"name": NAME, "version": version, "data": data.source, "data_files": data.files,
+           "rows": int(len(data.panel())), "events": int(data.panel()["breaches"].sum()),
+           "in_sample": ins["in_sample"], "training_rows": origin, "out_of_time": oot,
+           "note": ("the stored version is scored on rows it was fitted on: its numbers are in-sample, not a "
+                    "validation" if ins["in_sample"] else
+                    "the stored version's training rows are unknown" if ins["in_sample"] is None else
+                    "the scored rows are not among the version's training rows")}
+    if plot_dir is not None:
+        out["plots"] = [str(calibration_plot(Path(plot_dir), version, oot, ins["in_sample"]))]
+    return out
+
+
+def calibration_plot(d: Path, version: str, oot: dict[str, Any], in_sample: bool | None) -> Path:
+    """Observed against predicted annual rate by decile (Poisson intervals), refit and stored version."""
+    from underwriting import figures as F
+
+    d.mkdir(parents=True, exist_ok=True)
+
+    @F._styled
+    def draw():
+        fig, ax = F._figure(4.4)
+        tag = "IN-SAMPLE" if in_sample else ("training rows unknown" if in_sample is None else "held out")
+        F._title(fig, ax, f"Frequency {version}: calibration by decile of predicted rate",
+                 f"scored {oot['cutoff']} to {oot['end']}; refit before the cut-off (out of time) and the stored "
+                 f"version ({tag})")
+        hi = 1e-3
+        for key, label, color, dx in (("refit", "refit before cut-off (out of time)", F.NEUTRAL, 0.0),
+                                      ("version", f"version {version} ({tag})", F.DEBIT if in_sample else F.MUTED, 0.0)):
+            rows = oot[key]["deciles"]
+            x = np.array([r["predicted_rate"] for r in rows]) * (1 + dx)
+            y = np.array([r["observed_rate"] for r in rows])
+            lo = np.array([r["observed_rate_interval"][0] for r in rows])
+            up = np.array([r["observed_rate_interval"][1] for r in rows])
+            ax.errorbar(x, y, yerr=[y - lo, up - y], marker="o", color=color, capsize=2, linewidth=1, label=label)
+            hi = max(hi, float(x.max()), float(np.minimum(up, 3 * max(y.max(), x.max())).max()))
+        ax.plot([0, hi], [0, hi], color=F.MUTED, linestyle="--", linewidth=1, label="observed = predicted")
+        ax.set_xlim(0, hi * 1.05)
+        ax.set_ylim(0, hi * 1.05)
+        ax.set_xlabel("predicted breaches per exchange-year")
+        ax.set_ylabel("observed breaches per exchange-year")
+        ax.legend(loc="upper left")
+        return fig
+
+    return F.save_png(draw(), d / "frequency_calibration.png")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare_frequency(a: str | None, b: str, data_path: Any, *, registry: Any = None, cutoff: Any = None,
+                      n_boot: int = 200, seed: int = 0, allow_in_sample: bool = False,
+                      book: Any = None) -> dict[str, Any]:
+    """Champion ``a`` against challenger ``b`` on the rows of ``data_path`` from the cut-off on."""
+    from underwriting.lifecycle.cohort_data import load_cohort_data, row_keys
+    from underwriting.lifecycle.gate import premium_impact
+
+    _check_run(n_boot, seed)
+    if data_path is None:
+        raise InputError("pass --data DIR (a cohort folder)", field="--data")
+    reg = _registry(registry)
+    a = reg.resolve(NAME, a)
+    b = reg.resolve(NAME, b)
+    ma, mb = reg.load(NAME, a), reg.load(NAME, b)
+    data = load_cohort_data(data_path)
+    cut = _cut(data, cutoff)
+    panel = data.panel()
+    test = panel[panel["start"] >= cut].reset_index(drop=True)
+    if test.empty:
+        raise InputError(f"no rows from {cut.date()}", field="--cutoff")
+    bd = data.breach_dates()
+    ta = exchange_table(test, panel_rates(ma, test), bd)
+    tb = exchange_table(test, panel_rates(mb, test), bd)
+    level = DEFAULT_LEVEL
+    metrics = paired_metrics(ta, tb, level=level, n_boot=n_boot, seed=seed)
+    scored = row_keys(test)
+    ins = {}
+    for tag, v in (("A", a), ("B", b)):
+        keys, origin = training_keys(reg, v)
+        ins[tag] = {**_in_sample(keys, scored), "training_rows": origin}
+    flags = [ins["A"]["in_sample"], ins["B"]["in_sample"]]
+    in_sample = True if any(f is True for f in flags) else (None if any(f is None for f in flags) else False)
+    better = {k: m["better"] for k, m in metrics.items() if m.get("better")}
+    if in_sample is not False and not allow_in_sample:
+        winner = None
+        verdict = ("no winner named: the scored rows overlap the rows a version was fitted on (in-sample)"
+                   if in_sample else "no winner named: a version does not record its training rows") + \
+            " - evaluate on later data, or pass --allow-in-sample"
+    else:
+        votes = set(better.values())
+        winner = votes.pop() if len(votes) == 1 else None
+        verdict = (f"{winner} is better on {', '.join(k for k, v in better.items() if v == winner)}" if winner
+                   else "no clear winner (intervals of B - A include 0, or metrics disagree)")
+        if in_sample:
+            verdict += " (IN-SAMPLE: allowed by --allow-in-sample)"
+    return {"name": NAME, "A": a, "B": b, "data": data.source, "cutoff": str(cut.date()), "end": str(data.end.date()),
+            "rows": int(len(test)), "events": int(test["breaches"].sum()), "exchanges": int(len(ta)),
+            "in_sample": in_sample, "in_sample_by_version": ins, "metrics": metrics,
+            "winner": winner, "verdict": verdict,
+            "premium_impact": premium_impact(reg, a, b, book, seed=seed)}
+
+
+def paired_metrics(ta: Any, tb: Any, *, level: float, n_boot: int, seed: int) -> dict[str, Any]:
+    """O/E, |ln O/E|, deviance per exchange-year and concordance for A and B, and B − A, with
+    intervals from the same exchange resamples."""
+    fns = {
+        "oe": lambda t: float(t["observed"].sum() / t["expected"].sum()),
+        "abs_log_oe": lambda t: abs(math.log(max(t["observed"].sum(), 0.5) / t["expected"].sum())),
+        "deviance_per_year": deviance,
+        "concordance": concordance,
+    }
+    lower_better = {"abs_log_oe": True, "deviance_per_year": True, "concordance": False, "oe": None}
+    rng = np.random.default_rng(seed)
+    n = len(ta)
+    draws = [rng.integers(0, n, n) for _ in range(n_boot)]
+    q = (1 - level) / 2
+    out = {}
+    for k, f in fns.items():
+        ea, eb = f(ta), f(tb)
+        ba = np.array([f(ta.iloc[i]) for i in draws])
+        bb = np.array([f(tb.iloc[i]) for i in draws])
+        ok = np.isfinite(ba) & np.isfinite(bb)
+
+        def iv(x, ok=ok):
+            return [float(np.quantile(x[ok], q)), float(np.quantile(x[ok], 1 - q))] if ok.any() else [math.nan, math.nan]
+
+        d = bb - ba
+        div = iv(d)
+        better = None
+        if lower_better[k] is not None and np.isfinite(div).all() and (div[0] > 0 or div[1] < 0):
+            b_lower = div[1] < 0
+            better = "B" if b_lower == lower_better[k] else "A"
+        out[k] = {"A": {"estimate": ea, "interval": iv(ba)}, "B": {"estimate": eb, "interval": iv(bb)},
+                  "B_minus_A": {"estimate": eb - ea, "interval": div}, "better": better,
+                  "lower_is_better": lower_better[k]}
+    return out
