@@ -359,7 +359,7 @@ def make_quote(
 
     reserve_fx: list[dict[str, Any]] = []
     reserve = _reserve_block(sub, layers if user_terms else None, regime, fx, frequency_model=frequency_model,
-                             fx_out=reserve_fx)
+                             fx_out=reserve_fx, registry=registry, schedule=table)
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
 
@@ -581,7 +581,8 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
 
 
 def _reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None, regime: str | None, fx: FxTable,
-                   *, frequency_model: str = "frequency", fx_out: list[dict[str, Any]] | None = None) -> ReserveBlock:
+                   *, frequency_model: str = "frequency", fx_out: list[dict[str, Any]] | None = None,
+                   registry: Any = None, schedule: Any = None) -> ReserveBlock:
     from underwriting.reserve.jurisdictions import default_regime, regime_note
 
     reg = regime or default_regime(sub.exchange.jurisdiction)
@@ -589,7 +590,7 @@ def _reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | Non
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
                             note=regime_note(sub.exchange.jurisdiction))
     a = assess_reserve(sub, [] if terms is None else list(terms) if isinstance(terms, list) else [terms], reg, fx,
-                       frequency_model=frequency_model)
+                       frequency_model=frequency_model, registry=registry, schedule=schedule)
     d = a.to_dict()
     if fx_out is not None:
         fx_out.extend(d.get("fx", []))
@@ -599,12 +600,14 @@ def _reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | Non
                         checks=d["checks"], risk_sizing=d.get("risk_sizing"), note=note)
 
 
-def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "frequency") -> Any:
+def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "frequency",
+                          registry: Any = None, schedule: Any = None) -> Any:
     """The exchange's annual ground-up customer loss over all custody tiers, from the quote's own loss
-    model (for a regime's risk-based sizing scenario)."""
+    model (for a regime's risk-based sizing scenario); ``registry`` and ``schedule`` as the quote's."""
     from underwriting.reserve.sizing import annual_ground_up_loss as _annual
 
-    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model)
+    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model, registry=registry,
+                          schedule=schedule)
     desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
             f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
     return _annual(lm.perils, lm.quote_per_usd, description=desc)
@@ -612,7 +615,8 @@ def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str 
 
 def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx: FxTable, *,
                    as_of: dt.date | None = None, overrides: dict[str, Any] | None = None,
-                   risk_sizing: bool = True, frequency_model: str = "frequency") -> Any:
+                   risk_sizing: bool = True, frequency_model: str = "frequency", registry: Any = None,
+                   schedule: Any = None) -> Any:
     """Reserve assessment with the regime's risk-based sizing built from the quote's loss model.
 
     The one path of ``underwriting reserve``, ``underwriting.api.reserve`` and the service's
@@ -626,6 +630,7 @@ def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx
         reg = reg.with_overrides(overrides)
     annual = None
     if risk_sizing and reg.risk_sizing is not None:
-        annual = annual_ground_up_loss(sub, fx, frequency_model=frequency_model)
+        annual = annual_ground_up_loss(sub, fx, frequency_model=frequency_model, registry=registry,
+                                       schedule=schedule)
     return assess(sub, policies, reg, fx, as_of=as_of, annual_loss=annual,
                   loss_model_note=annual.description if annual is not None else "")
