@@ -14,11 +14,20 @@ import time
 import pytest
 
 import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
+from tests.conftest import ROOT
+from underwriting.models_build import SHIPPED as _SHIPPED
 from underwriting.registry import PAUSE_POINTS, Registry
+from underwriting.registry import Registry as _Registry
 
 from .conftest import cli_argv
 
-#: A small writer: publish a copy of 0.1.0's files as a new version, or promote, or make a key.
+#: the shipped scorer's default version, its published versions and the targets of its history
+CUR = _SHIPPED["risk_scorer"][0]
+SHIPPED_VERSIONS = _Registry(ROOT / "models").versions("risk_scorer")
+HISTORY_TO = [h["to"] for h in _Registry(ROOT / "models").history("risk_scorer")]
+
+
+#: A small writer: publish a copy of the shipped default scorer's files as a new version, or promote, or make a key.
 WRITER = r"""
 import shutil, sys
 from pathlib import Path
@@ -26,12 +35,13 @@ from underwriting.registry import Registry
 from underwriting.registry import signing
 root, action, arg = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 reg = Registry(root)
+CUR = reg.default("risk_scorer")
 if action == "publish":
-    src = root / "risk_scorer" / "0.1.0"
+    src = root / "risk_scorer" / CUR
     with reg.stage("risk_scorer", arg) as st:
         for f in ("scorer.json", "MODEL_CARD.md"):
             shutil.copy(src / f, st.dir / f)
-        st.manifest.update(data={"description": "copy of 0.1.0 (kill test)"})
+        st.manifest.update(data={"description": f"copy of {CUR} (kill test)"})
 elif action == "promote":
     reg.promote("risk_scorer", arg)
 elif action == "key":
@@ -86,12 +96,12 @@ def test_every_write_step_has_a_kill_test():
 def test_kill_while_publishing_a_version(shipped_copy, tmp_path, point):
     _run_until_paused(_writer(shipped_copy, "publish", "0.2.0"), point, tmp_path)
     reg = _verifies(shipped_copy)
-    assert reg.versions("risk_scorer") == ["0.1.0"]          # nothing half-published
-    assert reg.default("risk_scorer") == "0.1.0"
+    assert reg.versions("risk_scorer") == SHIPPED_VERSIONS          # nothing half-published
+    assert reg.default("risk_scorer") == CUR
     assert list((shipped_copy / "risk_scorer").glob(".staging-*"))  # the dead writer's leftovers...
     _ok(_writer(shipped_copy, "publish", "0.2.0"))
     assert not list((shipped_copy / "risk_scorer").glob(".staging-*"))  # ...are cleaned by the next writer
-    assert reg.versions("risk_scorer") == ["0.1.0", "0.2.0"]
+    assert reg.versions("risk_scorer") == [*SHIPPED_VERSIONS, "0.2.0"]
     _verifies(shipped_copy)
 
 
@@ -101,11 +111,11 @@ def test_kill_while_appending_the_history(shipped_copy, tmp_path):
     hist = shipped_copy / "risk_scorer/history.jsonl"
     assert not hist.read_bytes().endswith(b"\n")               # a torn half line...
     reg = _verifies(shipped_copy)
-    assert reg.default("risk_scorer") == "0.1.0"               # ...is not a promotion
+    assert reg.default("risk_scorer") == CUR               # ...is not a promotion
     assert any("incomplete" in p for p in reg.chain("risk_scorer").problems)
     _ok(_writer(shipped_copy, "promote", "0.2.0"))
     assert reg.default("risk_scorer") == "0.2.0"
-    assert [h["to"] for h in reg.history("risk_scorer")] == ["0.1.0", "0.2.0"]
+    assert [h["to"] for h in reg.history("risk_scorer")] == [*HISTORY_TO, "0.2.0"]
     assert reg.chain("risk_scorer").problems == []             # the torn line was cut off first
     assert all(json.loads(line) for line in hist.read_text(encoding="utf-8").splitlines())
     _verifies(shipped_copy)
@@ -114,11 +124,11 @@ def test_kill_while_appending_the_history(shipped_copy, tmp_path):
 def test_kill_between_the_history_entry_and_the_pointer(shipped_copy, tmp_path):
     _ok(_writer(shipped_copy, "publish", "0.2.0"))
     _run_until_paused(_writer(shipped_copy, "promote", "0.2.0"), "promote", tmp_path)
-    assert (shipped_copy / "risk_scorer/DEFAULT").read_text(encoding="utf-8").strip() == "0.1.0"
+    assert (shipped_copy / "risk_scorer/DEFAULT").read_text(encoding="utf-8").strip() == CUR
     reg = _verifies(shipped_copy)
     assert reg.default("risk_scorer") == "0.2.0"   # the signed entry is the commit; DEFAULT lags one step
-    assert reg.rollback("risk_scorer")["to"] == "0.1.0"
-    assert (shipped_copy / "risk_scorer/DEFAULT").read_text(encoding="utf-8").strip() == "0.1.0"
+    assert reg.rollback("risk_scorer")["to"] == CUR
+    assert (shipped_copy / "risk_scorer/DEFAULT").read_text(encoding="utf-8").strip() == CUR
     _verifies(shipped_copy)
 
 

@@ -8,7 +8,15 @@ import shutil
 
 import pytest
 
+from underwriting.models_build import SHIPPED as _SHIPPED
+from underwriting.registry import Registry as _Registry
+
 from .conftest import ROOT
+
+#: the shipped scorer's default version, its published versions and the targets of its history
+CUR = _SHIPPED["risk_scorer"][0]
+SHIPPED_VERSIONS = _Registry(ROOT / "models").versions("risk_scorer")
+HISTORY_TO = [h["to"] for h in _Registry(ROOT / "models").history("risk_scorer")]
 
 
 def test_train_on_user_frames_csv_and_parquet(tmp_path, lc_cli):
@@ -83,7 +91,7 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
     assert all(r["p_score_A"] == r["p_score_B"] for r in rows)
     # promote, quote with the new default, reproduce (pins 0.2.0 even after rolling back)
     code, out, err = lc_cli("promote", "0.2.0")
-    assert code == 0 and "0.1.0 -> 0.2.0" in out
+    assert code == 0 and f"{CUR} -> 0.2.0" in out
     qpath = tmp_path / "quote.json"
     code, out, err = lc_cli("quote", ROOT / "datasets/examples/jp_small_exchange.json", "--terms",
                             ROOT / "datasets/examples/policy_jp_primary.toml", "--out", qpath, "--json")
@@ -91,7 +99,7 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
     q = json.loads(qpath.read_text())
     assert "risk_scorer" not in q["versions"] and q["versions"]["frequency"].startswith("0.1.0@")
     code, out, err = lc_cli("promote", "--rollback")
-    assert code == 0 and "-> 0.1.0" in out
+    assert code == 0 and f"-> {CUR}" in out
     code, out, err = lc_cli("reproduce", qpath)
     assert code == 0 and "identical" in out and "frequency 0.1.0" in out
     # a changed result is reported with the differing keys

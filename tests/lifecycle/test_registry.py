@@ -11,32 +11,39 @@ import pytest
 
 import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
 from underwriting.errors import InputError, ModelIntegrityError
+from underwriting.models_build import SHIPPED as _SHIPPED
 from underwriting.registry import ModelVersionWarning, Registry, pinned
+from underwriting.registry import Registry as _Registry
 
 from .conftest import ROOT
+
+#: the shipped scorer's default version, its published versions and the targets of its history
+CUR = _SHIPPED["risk_scorer"][0]
+SHIPPED_VERSIONS = _Registry(ROOT / "models").versions("risk_scorer")
+HISTORY_TO = [h["to"] for h in _Registry(ROOT / "models").history("risk_scorer")]
 
 
 def test_shipped_registry_verifies_and_loads():
     reg = Registry(ROOT / "models")
-    assert reg.default("risk_scorer") == "0.1.0"
-    doc = reg.verify("risk_scorer", "0.1.0")
+    assert reg.default("risk_scorer") == CUR
+    doc = reg.verify("risk_scorer", CUR)
     assert set(doc["files"]) == {"scorer.json", "MODEL_CARD.md"}
     for key in ("data", "training", "metrics", "environment", "build", "manifest_sha256"):
         assert key in doc
     assert len(doc["data"]["fingerprint_sha256"]) == 64
     assert doc["training"]["seed"] == 20261121
     scorer = reg.load("risk_scorer")
-    assert scorer.metadata_["version"] == "0.1.0"
-    assert "SYNTHETIC" in (ROOT / "models/risk_scorer/0.1.0/MODEL_CARD.md").read_text(encoding="utf-8")
+    assert scorer.metadata_["version"] == CUR
+    assert "SYNTHETIC" in (ROOT / f"models/risk_scorer/{CUR}/MODEL_CARD.md").read_text(encoding="utf-8")
 
 
 def test_load_scorer_goes_through_the_registry(shipped_copy, monkeypatch):
     from underwriting.scoring import default_model_path, load_scorer
 
     monkeypatch.setenv("UNDERWRITING_REGISTRY", str(shipped_copy))
-    assert default_model_path() == shipped_copy / "risk_scorer/0.1.0/scorer.json"
-    assert load_scorer().registry_["version"] == "0.1.0"
-    (shipped_copy / "risk_scorer/0.1.0/scorer.json").write_text("{}", encoding="utf-8")
+    assert default_model_path() == shipped_copy / f"risk_scorer/{CUR}/scorer.json"
+    assert load_scorer().registry_["version"] == CUR
+    (shipped_copy / f"risk_scorer/{CUR}/scorer.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelIntegrityError, match="scorer.json"):
         load_scorer()
 
@@ -44,36 +51,36 @@ def test_load_scorer_goes_through_the_registry(shipped_copy, monkeypatch):
 @pytest.mark.parametrize("name", ["scorer.json", "MODEL_CARD.md", "manifest.json"])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_flipping_any_byte_is_refused(shipped_copy, name, where):
-    p = shipped_copy / "risk_scorer/0.1.0" / name
+    p = shipped_copy / f"risk_scorer/{CUR}" / name
     raw = bytearray(p.read_bytes())
     i = {"first": 0, "middle": len(raw) // 2, "last": len(raw) - 1}[where]
     raw[i] = (raw[i] + 1) % 256
     p.write_bytes(bytes(raw))
     with pytest.raises(ModelIntegrityError) as exc:
-        Registry(shipped_copy).load("risk_scorer", "0.1.0")
+        Registry(shipped_copy).load("risk_scorer", CUR)
     assert name in str(exc.value)
 
 
 def test_truncated_unknown_pickled_and_missing_files_are_refused(shipped_copy):
     reg = Registry(shipped_copy)
-    d = shipped_copy / "risk_scorer/0.1.0"
+    d = shipped_copy / f"risk_scorer/{CUR}"
     scorer = d / "scorer.json"
     good = scorer.read_bytes()
     scorer.write_bytes(good[:-10])
     with pytest.raises(ModelIntegrityError, match="truncated"):
-        reg.load("risk_scorer", "0.1.0")
+        reg.load("risk_scorer", CUR)
     scorer.write_bytes(good)
     (d / "extra.pkl").write_bytes(pickle.dumps({"x": 1}))
     with pytest.raises(ModelIntegrityError, match="extra.pkl.*unknown file"):
-        reg.load("risk_scorer", "0.1.0")
+        reg.load("risk_scorer", CUR)
     (d / "extra.pkl").unlink()
     scorer.unlink()
     with pytest.raises(ModelIntegrityError, match="scorer.json: missing"):
-        reg.load("risk_scorer", "0.1.0")
+        reg.load("risk_scorer", CUR)
     scorer.write_bytes(good)
     (d / "manifest.json").unlink()
     with pytest.raises(ModelIntegrityError, match="missing manifest"):
-        reg.load("risk_scorer", "0.1.0")
+        reg.load("risk_scorer", CUR)
     with pytest.raises(ModelIntegrityError, match="not in the registry"):
         reg.load("risk_scorer", "9.9.9")
 
@@ -81,15 +88,15 @@ def test_truncated_unknown_pickled_and_missing_files_are_refused(shipped_copy):
 def test_a_pickle_listed_in_a_manifest_is_never_loaded(tmp_path):
     reg = Registry(tmp_path)
     with pytest.raises(ModelIntegrityError, match="not plain data"):
-        with reg.stage("risk_scorer", "0.1.0") as st:
+        with reg.stage("risk_scorer", CUR) as st:
             (st.dir / "model.pkl").write_bytes(pickle.dumps(object))
     assert reg.versions("risk_scorer") == []
 
 
 def test_cli_exit_2_names_the_file(shipped_copy, lc_cli, tmp_path):
-    p = shipped_copy / "risk_scorer/0.1.0/scorer.json"
+    p = shipped_copy / f"risk_scorer/{CUR}/scorer.json"
     p.write_bytes(p.read_bytes().replace(b'"C"', b'"D"', 1))
-    code, out, err = lc_cli("evaluate", "0.1.0", "--data", "nowhere.toml", "--registry", shipped_copy)
+    code, out, err = lc_cli("evaluate", CUR, "--data", "nowhere.toml", "--registry", shipped_copy)
     assert code == 2 and "scorer.json" in err and "refused" in err
     code, out, err = lc_cli("models", "verify", "--registry", shipped_copy)
     assert code == 2 and "refused" in out
@@ -97,12 +104,12 @@ def test_cli_exit_2_names_the_file(shipped_copy, lc_cli, tmp_path):
 
 def test_library_drift_is_a_warning(tmp_path):
     reg = Registry(tmp_path)
-    with reg.stage("risk_scorer", "0.1.0") as st:
+    with reg.stage("risk_scorer", CUR) as st:
         (st.dir / "note.json").write_text("{}", encoding="utf-8")
         st.manifest["environment"] = {"libraries": {"numpy": "0.1.0", "pandas": "0.1"}}
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        reg.verify("risk_scorer", "0.1.0")
+        reg.verify("risk_scorer", CUR)
     msgs = [str(x.message) for x in w if issubclass(x.category, ModelVersionWarning)]
     assert any("numpy 0.1.0" in m for m in msgs) and any("pandas" in m for m in msgs)
 
@@ -113,23 +120,23 @@ def test_promote_rollback_history_and_pins(small_registry, tmp_path):
     root = tmp_path / "reg"
     shutil.copytree(small_registry[0], root)
     reg = Registry(root)
-    assert reg.versions("risk_scorer") == ["0.1.0", "0.2.0"]
+    assert reg.versions("risk_scorer") == [*SHIPPED_VERSIONS, "0.2.0"]
     e = reg.promote("risk_scorer", "0.2.0")
-    assert (e["from"], e["to"]) == ("0.1.0", "0.2.0") and reg.default("risk_scorer") == "0.2.0"
-    with pinned(risk_scorer="0.1.0"):
-        assert reg.resolve("risk_scorer") == "0.1.0"
-        assert reg.load("risk_scorer").registry_["version"] == "0.1.0"
+    assert (e["from"], e["to"]) == (CUR, "0.2.0") and reg.default("risk_scorer") == "0.2.0"
+    with pinned(risk_scorer=CUR):
+        assert reg.resolve("risk_scorer") == CUR
+        assert reg.load("risk_scorer").registry_["version"] == CUR
     assert reg.resolve("risk_scorer") == "0.2.0"
     e = reg.rollback("risk_scorer")
-    assert (e["from"], e["to"], e["action"]) == ("0.2.0", "0.1.0", "rollback")
+    assert (e["from"], e["to"], e["action"]) == ("0.2.0", CUR, "rollback")
     hist = reg.history("risk_scorer")
-    assert [(h["from"], h["to"]) for h in hist[-2:]] == [("0.1.0", "0.2.0"), ("0.2.0", "0.1.0")]
+    assert [(h["from"], h["to"]) for h in hist[-2:]] == [(CUR, "0.2.0"), ("0.2.0", CUR)]
     assert all("timestamp" in h for h in hist)
     # a broken version is never made the default
     (root / "risk_scorer/0.2.0/MODEL_CARD.md").write_text("edited", encoding="utf-8")
     with pytest.raises(ModelIntegrityError):
         reg.promote("risk_scorer", "0.2.0")
-    assert reg.default("risk_scorer") == "0.1.0"
+    assert reg.default("risk_scorer") == CUR
     with pytest.raises(InputError):
         reg.promote("risk_scorer", "../0.1.0")
 
@@ -142,7 +149,7 @@ def test_read_only_registry_refuses_writes(shipped_copy):
         if os.access(shipped_copy, os.W_OK):  # running as root: permissions are not enforced
             pytest.skip("permissions not enforced for this user")
         with pytest.raises(InputError, match="read-only"):
-            Registry(shipped_copy).promote("risk_scorer", "0.1.0")
+            Registry(shipped_copy).promote("risk_scorer", CUR)
     finally:
         os.chmod(shipped_copy, 0o755)
 
@@ -152,7 +159,7 @@ def test_models_list_json(lc_cli, small_registry):
     assert code == 0, err
     rows = json.loads(out)["models"]
     by = {(r["name"], r["version"]): r for r in rows}
-    assert by[("risk_scorer", "0.1.0")]["default"] is True
+    assert by[("risk_scorer", CUR)]["default"] is True
     assert by[("risk_scorer", "0.2.0")]["default"] is False
     assert 0.5 < by[("risk_scorer", "0.2.0")]["metrics"]["auc"] < 1
     code, out, _ = lc_cli("models", "--registry", small_registry[0])
@@ -178,8 +185,10 @@ def test_rollback_twice_goes_back_two_promotions(small_registry, tmp_path):
     reg.promote("risk_scorer", "0.2.0")
     reg.promote("risk_scorer", "0.3.0")
     assert reg.rollback("risk_scorer")["to"] == "0.2.0"
-    assert reg.rollback("risk_scorer")["to"] == "0.1.0"   # never back to the withdrawn 0.3.0
-    assert reg.default("risk_scorer") == "0.1.0"
+    assert reg.rollback("risk_scorer")["to"] == CUR   # never back to the withdrawn 0.3.0
+    assert reg.default("risk_scorer") == CUR
+    for earlier in reversed(HISTORY_TO[:-1]):           # then the shipped defaults before it, in turn
+        assert reg.rollback("risk_scorer")["to"] == earlier
     with pytest.raises(InputError, match="no earlier default"):
         reg.rollback("risk_scorer")
 
@@ -199,7 +208,7 @@ def test_a_registry_path_that_is_a_file_is_an_input_error(tmp_path, lc_cli):
     f = tmp_path / "registry"
     f.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="not a folder"):
-        with Registry(f).stage("risk_scorer", "0.1.0"):
+        with Registry(f).stage("risk_scorer", CUR):
             pass
     code, _, err = lc_cli("train", "--data", "book.toml", "--registry", f)
     assert code == 2 and "--registry" in err and "not a folder" in err and "Traceback" not in err
