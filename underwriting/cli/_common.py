@@ -155,3 +155,18 @@ def add_model_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", default="risk_scorer", help="model (default risk_scorer)")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
     p.add_argument("--n-boot", type=int, default=500, help="bootstrap resamples (default 500)")
+
+
+def schedule_and_registry(args: argparse.Namespace) -> tuple[object | None, object | None]:
+    """The ``--schedule FILE`` table and the ``--registry DIR`` registry a command was given (``None``
+    where not given: the shipped schedule and the default registry)."""
+    schedule = registry = None
+    if getattr(args, "schedule", None):
+        from underwriting.frequency.schedule import load_schedule
+
+        schedule = load_schedule(args.schedule)
+    if getattr(args, "registry", None):
+        from underwriting.registry import Registry
+
+        registry = Registry(args.registry)
+    return schedule, registry

@@ -64,16 +64,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(exc.message, source="--currency") from None
     terms = load_terms(args.terms) if args.terms else None
     basis = PricingBasis(principle=principle)
-    schedule = None
-    if args.schedule:
-        from underwriting.frequency.schedule import load_schedule
+    from underwriting.cli._common import schedule_and_registry
 
-        schedule = load_schedule(args.schedule)
-    registry = None
-    if args.registry:
-        from underwriting.registry import Registry
-
-        registry = Registry(args.registry)
+    schedule, registry = schedule_and_registry(args)
     if args.portfolio:
         if registry is not None:
             raise InputError("a portfolio quote uses the default registry; drop --registry or set "

@@ -41,16 +41,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.plot, "--plot")
     sub = load_submission(args.submission)
     fx = FxTable.bundled().with_user_rates(parse_fx(args.fx))
-    schedule = None
-    if args.schedule:
-        from underwriting.frequency.schedule import load_schedule
+    from underwriting.cli._common import schedule_and_registry
 
-        schedule = load_schedule(args.schedule)
-    registry = None
-    if args.registry:
-        from underwriting.registry import Registry
-
-        registry = Registry(args.registry)
+    schedule, registry = schedule_and_registry(args)
     block, fe = frequency_score(sub, fx, registry=registry, schedule=schedule, n_reasons=args.reasons)
     d = block.model_dump(mode="json")
     detail = fe.detail or {}
