@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -101,6 +103,55 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
     AggregateResult
     """
     perils = _as_perils(perils)
+    key = _cache_key(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets,
+                     padding, discretization, n_sims, random_state, eps, mean_rtol, var_rtol, escalate)
+    if key is None:
+        return _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets,
+                         padding, discretization, n_sims, random_state, eps, mean_rtol, var_rtol, escalate)
+    # a private copy: the caller may change the result's diagnostics without touching the cache
+    return copy.deepcopy(_compound_cached(key))
+
+
+#: Bound on the per-process cache of :func:`compound` results (each holds a few grids of ``n_buckets``).
+COMPOUND_CACHE_SIZE = 32
+
+
+def _cache_key(perils, *args):
+    """The value key of one :func:`compound` call, or ``None`` when it must not be cached: Monte Carlo
+    (``method="mc"``), a random generator object, or any count or severity that is not one of the
+    package's frozen, value-compared types (a user subclass may be mutable or compared by identity)."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+    from underwriting.losses.counts import NegativeBinomial
+
+    (deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding, discretization,
+     n_sims, random_state, eps, mean_rtol, var_rtol, escalate) = args
+    if method == "mc" or not (random_state is None or type(random_state) is int):
+        return None
+    for p in perils:
+        if type(p) is not Peril or type(p.frequency) not in (Poisson, NegativeBinomial) \
+                or not cacheable_severity(p.severity):
+            return None
+    subs = None if sublimits is None else tuple(dict(sublimits).items())
+    key = (tuple(perils), deductible, limit, subs, agg_deductible, agg_limit, share, method, n_buckets, padding,
+           discretization, n_sims, random_state, eps, mean_rtol, var_rtol, escalate)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    # typed: 1 and 1.0 give the same hash but may reach different code (int vs float arithmetic)
+    return tuple((type(v).__name__, v) for v in key)
+
+
+@functools.lru_cache(maxsize=COMPOUND_CACHE_SIZE)
+def _compound_cached(key) -> AggregateResult:
+    (_, perils), *rest = key
+    (_, deductible), (_, limit), (_, subs), *tail = rest
+    args = [v for _, v in tail]
+    return _compound(list(perils), deductible, limit, None if subs is None else dict(subs), *args)
+
+
+def _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding,
+              discretization, n_sims, random_state, eps, mean_rtol, var_rtol, escalate) -> AggregateResult:
     terms = _terms(deductible, limit, sublimits, agg_deductible, agg_limit, share)
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose from {list(METHODS)}", field="method")
