@@ -147,7 +147,9 @@ def _compound_cached(key) -> AggregateResult:
     (_, perils), *rest = key
     (_, deductible), (_, limit), (_, subs), *tail = rest
     args = [v for _, v in tail]
-    return _compound(list(perils), deductible, limit, None if subs is None else dict(subs), *args)
+    res = _compound(list(perils), deductible, limit, None if subs is None else dict(subs), *args)
+    _ = res.mean, res.variance  # memoised on the result, so every copy handed out carries them
+    return res
 
 
 def _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding,

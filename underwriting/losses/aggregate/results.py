@@ -224,15 +224,24 @@ class AggregateResult:
         """
         if self.exact_moments is not None:
             return float(self.exact_moments[0])
-        return float(np.dot(self.values, self.probs))
+        return self._grid_moments()[0]
 
     @property
     def variance(self) -> float:
         """Variance of the loss (currency^2): closed form when available and finite (see :attr:`mean`)."""
         if self.exact_moments is not None and math.isfinite(self.exact_moments[1]):
             return float(self.exact_moments[1])
-        m = float(np.dot(self.values, self.probs))
-        return float(np.dot((self.values - m) ** 2, self.probs))
+        return self._grid_moments()[1]
+
+    def _grid_moments(self) -> tuple[float, float]:
+        """Mean and variance of the computed distribution, computed once (the arrays are read-only;
+        two dot products over the grid are most of a warm quote's pricing otherwise)."""
+        memo = self.__dict__.get("_moments_memo")
+        if memo is None:
+            m = float(np.dot(self.values, self.probs))
+            memo = (m, float(np.dot((self.values - m) ** 2, self.probs)))
+            object.__setattr__(self, "_moments_memo", memo)
+        return memo
 
     @property
     def std(self) -> float:
