@@ -102,6 +102,12 @@ def distortion_premium(result: AggregateResult, g: Callable[[np.ndarray], np.nda
     return float(v[0] * g(np.array([1.0]))[0] + np.dot(g(s[:-1]), gaps))
 
 
+def _memo(result: Any, key: Any, compute: Callable[[], float]) -> float:
+    """``compute()``, memoised on an :class:`AggregateResult` (its grid is read-only), else computed."""
+    memo = getattr(result, "memo", None)
+    return memo(key, compute) if memo is not None else compute()
+
+
 @dataclass(frozen=True)
 class Principle:
     """A premium principle: ``name`` with its ``parameter`` (see module docstring).
@@ -150,9 +156,9 @@ class Principle:
         if self.name == "cost_of_capital":
             return el + k * max(result.tvar(level) - el, 0.0)
         if self.name == "wang":
-            return distortion_premium(result, wang_distortion(k))
+            return _memo(result, ("wang", k), lambda: distortion_premium(result, wang_distortion(k)))
         if self.name == "ph":
-            return distortion_premium(result, ph_distortion(k))
+            return _memo(result, ("ph", k), lambda: distortion_premium(result, ph_distortion(k)))
         raise AssertionError(self.name)  # pragma: no cover
 
 

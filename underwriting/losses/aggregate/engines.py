@@ -108,8 +108,17 @@ def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit:
     if key is None:
         return _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets,
                          padding, discretization, n_sims, random_state, eps, mean_rtol, var_rtol, escalate)
-    # a private copy: the caller may change the result's diagnostics without touching the cache
-    return copy.deepcopy(_compound_cached(key))
+    return _private_copy(_compound_cached(key))
+
+
+def _private_copy(res: AggregateResult) -> AggregateResult:
+    """A copy of a cached result the caller may change (diagnostics, OEP arrays) without touching the
+    cache. The read-only grid arrays and the memo of derived statistics (``_memo``: values computed
+    from those arrays only) are shared with the cached result."""
+    out = copy.copy(res)
+    object.__setattr__(out, "diagnostics", copy.deepcopy(res.diagnostics))
+    object.__setattr__(out, "_oep", copy.deepcopy(res._oep))
+    return out
 
 
 #: Bound on the per-process cache of :func:`compound` results (each holds a few grids of ``n_buckets``).

@@ -236,12 +236,23 @@ class AggregateResult:
     def _grid_moments(self) -> tuple[float, float]:
         """Mean and variance of the computed distribution, computed once (the arrays are read-only;
         two dot products over the grid are most of a warm quote's pricing otherwise)."""
-        memo = self.__dict__.get("_moments_memo")
-        if memo is None:
+        def compute() -> tuple[float, float]:
             m = float(np.dot(self.values, self.probs))
-            memo = (m, float(np.dot((self.values - m) ** 2, self.probs)))
-            object.__setattr__(self, "_moments_memo", memo)
-        return memo
+            return m, float(np.dot((self.values - m) ** 2, self.probs))
+
+        return self.memo(("grid_moments",), compute)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """``compute()``, computed once per result and ``key``: for statistics that depend only on the
+        (read-only) grid, such as moments or a distortion premium. ``key`` must name everything else
+        the value depends on."""
+        d = self.__dict__.get("_memo")
+        if d is None:
+            d = {}
+            object.__setattr__(self, "_memo", d)
+        if key not in d:
+            d[key] = compute()
+        return d[key]
 
     @property
     def std(self) -> float:
