@@ -64,8 +64,8 @@ def test_user_severities_and_generators_are_never_cached():
 
 def test_discretised_severity_is_a_private_copy():
     sev = exposure_severity(Lognormal(mu=13.0, sigma=2.0), [5e7, 4e8], [0.8, 0.2])
-    f = discretize_layer(sev, 1e5, 2e7, 1e4, 4096)
-    ref = _discretize_impl(sev, 1e5, 2e7, 1e4, 4096, "dispersal")
+    f = discretize_layer(sev, 1e5, 2e7, 1e5, 512)
+    ref = _discretize_impl(sev, 1e5, 2e7, 1e5, 512, "dispersal")
     assert f.tobytes() == ref.tobytes()
     f[:] = 0.0
-    assert discretize_layer(sev, 1e5, 2e7, 1e4, 4096).tobytes() == ref.tobytes()
+    assert discretize_layer(sev, 1e5, 2e7, 1e5, 512).tobytes() == ref.tobytes()

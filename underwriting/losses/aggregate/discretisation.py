@@ -25,6 +25,10 @@ TAIL_EPS = 1e-12
 
 #: Bound on the per-process caches of :func:`_occurrence_cap` and :func:`discretize_layer`.
 CACHE_SIZE = 256
+#: Only grids up to this length are cached (the coarse grids of the Chernoff range, shared by the
+#: premium-range ends and the two-scale levels): at most ``CACHE_SIZE`` × 8 KiB. Full grids are not
+#: (0.5 MiB each at 2^16; a quote's whole distribution is cached by :func:`compound` instead).
+CACHED_GRID_MAX = 1024
 
 
 def cacheable_severity(sev: object) -> bool:
@@ -101,7 +105,7 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
         :math:`E[Y]` exactly, using only limited expected values. ``round`` puts the mass of
         ``((k-1/2)h, (k+1/2)h]`` at ``kh``.
     """
-    if cacheable_severity(severity):
+    if n <= CACHED_GRID_MAX and cacheable_severity(severity):
         try:
             hit = _discretize_cached(severity, deductible, limit, h, n, method)
         except TypeError:  # an unhashable argument: compute it
