@@ -225,7 +225,7 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
     pad = padding if method == "fft" else 0
     R = _chernoff_range(perils, caps, d, eps)
     h = _choose_bucket(R, caps, n, pad) if R > 0 else 1.0
-    fs = [discretize_layer(p.severity, d, c, h, n, discretization) for p, c in zip(perils, caps, strict=True)]
+    fs = _discretise_perils(perils, d, caps, h, n, discretization)
     for f in fs:
         if not (np.all(np.isfinite(f)) and abs(float(f.sum()) - 1.0) <= 1e-6):
             raise DiscretisationError(f"the discretised severity's total mass is off by {float(f.sum()) - 1.0:.2e}")
@@ -355,8 +355,8 @@ def _two_scale(perils, terms: _Terms, n: int, pad: int, discretization: str, eps
     subs = {k: min(v, T) for k, v in terms.sublimits.items()}
     terms_f = dataclasses.replace(terms, limit=min(terms.limit, T), sublimits=subs)
     try:
-        fs = [discretize_layer(p.severity, d, min(terms.peril_limit(p.name), T), h_f, n, discretization)
-              for p in perils]
+        fs = _discretise_perils(perils, d, [min(terms.peril_limit(p.name), T) for p in perils], h_f, n,
+                                discretization)
     except DiscretisationError:
         return None
     with np.errstate(all="ignore"):
@@ -390,6 +390,25 @@ def _two_scale(perils, terms: _Terms, n: int, pad: int, discretization: str, eps
     return xm, gm, h_f, info
 
 
+def _discretise_perils(perils, d: float, limits, h: float, n: int, discretization: str) -> list[np.ndarray]:
+    """One discretised occurrence payment per peril; perils with an equal (package) severity and limit
+    share one array (the same numbers: e.g. vendor and insider losses on one custody mixture), which
+    :func:`_fft_aggregate` transforms once. The arrays are never written to."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+
+    seen: dict = {}
+    out = []
+    for p, c in zip(perils, limits, strict=True):
+        key = (p.severity, c) if cacheable_severity(p.severity) else None
+        f = seen.get(key) if key is not None else None
+        if f is None:
+            f = discretize_layer(p.severity, d, c, h, n, discretization)
+            if key is not None:
+                seen[key] = f
+        out.append(f)
+    return out
+
+
 def _fft_aggregate(perils, fs) -> np.ndarray:
     """Compound distribution on the grid by FFT.
 
@@ -402,8 +421,12 @@ def _fft_aggregate(perils, fs) -> np.ndarray:
     n = fs[0].size
     acc = None
     p_none = 1.0
+    done: list[tuple[np.ndarray, np.ndarray]] = []  # one transform per distinct array
     for p, f in zip(perils, fs, strict=True):
-        phi = sfft.rfft(f, workers=-1)
+        phi = next((ph for g, ph in done if g is f), None)
+        if phi is None:
+            phi = sfft.rfft(f, workers=-1)
+            done.append((f, phi))
         z = p.frequency.pgf(phi)
         acc = z if acc is None else acc * z
         p_none *= float(np.real(p.frequency.pgf(0.0)))
