@@ -35,6 +35,7 @@ def _clear_engine_caches() -> None:
     engines._compound_cached.cache_clear()
     discretisation._discretize_cached.cache_clear()
     discretisation._occurrence_cap_cached.cache_clear()
+    discretisation._severity_top_cached.cache_clear()
     premium._layer_mean_cached.cache_clear()
 
 

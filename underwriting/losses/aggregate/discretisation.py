@@ -60,6 +60,19 @@ def cacheable_severity(sev: object) -> bool:
     return True
 
 
+def severity_top(sev: Severity) -> float:
+    """``float(sev.ppf(1.0))``, the largest possible loss (``inf`` when unbounded); cached by value for
+    the package's own severities (a custody-tier mixture finds it by bisection)."""
+    if cacheable_severity(sev):
+        return _severity_top_cached(sev)
+    return float(sev.ppf(1.0))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _severity_top_cached(sev: Severity) -> float:
+    return float(sev.ppf(1.0))
+
+
 def _occurrence_cap(sev: Severity, d: float, limit: float) -> tuple[float, float]:
     """Largest per-occurrence payment to discretise and the probability mass truncated (cached by value
     for the package's own severities: the quantiles of a mixture are found by bisection)."""
@@ -74,7 +87,7 @@ def _occurrence_cap_cached(sev: Severity, d: float, limit: float) -> tuple[float
 
 
 def _occurrence_cap_impl(sev: Severity, d: float, limit: float) -> tuple[float, float]:
-    top = float(sev.ppf(1.0))
+    top = severity_top(sev)
     cap = min(limit, top - d)
     truncated = 0.0
     if not math.isfinite(cap):
