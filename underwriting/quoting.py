@@ -14,6 +14,8 @@ mix). A peril the policy does not cover, or excludes, contributes nothing to the
 
 from __future__ import annotations
 
+import contextvars
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -125,6 +127,26 @@ def record_calibration() -> RecordCalibration:
     n_hot, n_cold = int((tiers == "hot").sum()), int((tiers == "cold").sum())
     return RecordCalibration(base_rate=base, severity_fit=sev, peril_shares=shares,
                        hot_share=n_hot / (n_hot + n_cold), data_sha=_sha_of_files("incidents.csv", "exchanges.csv"))
+
+
+#: Results shared between the stages of one :func:`make_quote` call (the reserve block's ground-up loss
+#: model and the quote's own use the same verified frequency model, and the same one-risk-model
+#: estimate when their windows agree). Set for the duration of one quote only, never across quotes.
+_QUOTE_SCOPE: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar("underwriting_quote_scope",
+                                                                                    default=None)
+
+
+def _in_quote_scope(key: tuple[Any, ...], keep: tuple[Any, ...], compute: Any) -> Any:
+    """``compute()``, reused within the current quote for the same ``key``. ``keep``: the objects whose
+    ``id`` is in ``key``, held with the value so no id can be reused while the quote runs."""
+    scope = _QUOTE_SCOPE.get()
+    if scope is None:
+        return compute()
+    hit = scope.get(key)
+    if hit is None:
+        hit = (compute(), keep)
+        scope[key] = hit
+    return hit[0]
 
 
 def default_terms(sub: Submission) -> PolicyTerms:
@@ -287,6 +309,17 @@ def make_quote(
         Amounts in the quote currency; ``inputs`` holds everything needed to recompute it. Layers,
         defence block and guard rails: :mod:`underwriting.programme`.
     """
+    token = _QUOTE_SCOPE.set({})
+    try:
+        return _make_quote(sub, terms, regime=regime, seed=seed, fx_rates=fx_rates, frequency_model=frequency_model,
+                           basis=basis, registry=registry, schedule=schedule, currency=currency)
+    finally:
+        _QUOTE_SCOPE.reset(token)
+
+
+def _make_quote(sub: Submission, terms: Any, *, regime: str | None, seed: int, fx_rates: dict[str, float] | None,
+                frequency_model: str, basis: PricingBasis | None, registry: Any, schedule: Any,
+                currency: str | None) -> Quote:
     from underwriting import programme as prog
 
     basis = basis or PricingBasis()
@@ -486,13 +519,23 @@ def frequency_score(sub: Submission, fx: FxTable | None = None, *, registry: Any
 
 def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable, registry: Any,
                     table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
-    """Base × experience × schedule over a term of ``term`` years (the one risk model)."""
+    """Base × experience × schedule over a term of ``term`` years (the one risk model); within one quote
+    computed once per window (callers get their own copies of the mutable parts)."""
+    key = ("one_risk_model", id(sub), start, term, start_years, id(fx), id(registry), id(table))
+    fe, methods, versions = _in_quote_scope(key, (sub, fx, registry, table), lambda: _one_risk_model_impl(
+        sub, start, term, start_years, fx, registry, table))
+    return copy.deepcopy((fe, methods, versions))
+
+
+def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable,
+                         registry: Any, table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
     from scipy.stats import norm
 
     from underwriting.frequency.base_model import covariates_from_submission
     from underwriting.frequency.model import load_breach_frequency, schedule_sha
 
-    bf = load_breach_frequency(registry, table)
+    bf = _in_quote_scope(("breach_frequency", id(registry), id(table)), (registry, table),
+                         lambda: load_breach_frequency(registry, table))
     X = covariates_from_submission(sub, fx=fx)
     res = bf.explain(X, [sub], years=term)[0]
     base = bf.base_model

@@ -26,6 +26,7 @@ expected reinstatement premium ``φP``, so the upfront premium is the target div
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,12 @@ def distortion_premium(result: AggregateResult, g: Callable[[np.ndarray], np.nda
     return float(v[0] * g(np.array([1.0]))[0] + np.dot(g(s[:-1]), gaps))
 
 
+def _memo(result: Any, key: Any, compute: Callable[[], float]) -> float:
+    """``compute()``, memoised on an :class:`AggregateResult` (its grid is read-only), else computed."""
+    memo = getattr(result, "memo", None)
+    return memo(key, compute) if memo is not None else compute()
+
+
 @dataclass(frozen=True)
 class Principle:
     """A premium principle: ``name`` with its ``parameter`` (see module docstring).
@@ -149,9 +156,9 @@ class Principle:
         if self.name == "cost_of_capital":
             return el + k * max(result.tvar(level) - el, 0.0)
         if self.name == "wang":
-            return distortion_premium(result, wang_distortion(k))
+            return _memo(result, ("wang", k), lambda: distortion_premium(result, wang_distortion(k)))
         if self.name == "ph":
-            return distortion_premium(result, ph_distortion(k))
+            return _memo(result, ("ph", k), lambda: distortion_premium(result, ph_distortion(k)))
         raise AssertionError(self.name)  # pragma: no cover
 
 
@@ -301,12 +308,32 @@ class PricingResult:
         }
 
 
+@functools.lru_cache(maxsize=1024, typed=True)
+def _layer_mean_cached(severity: Any, deductible: float, limit: float) -> float:
+    return float(severity.layer_mean(deductible, limit))
+
+
+def _layer_mean(severity: Any, deductible: float, limit: float) -> float:
+    """``severity.layer_mean(deductible, limit)`` as a float, cached by value for the package's own
+    (frozen, parameter-compared) severities: the ILF table of a quote's layer is the same at every
+    frequency (premium-range ends) and for every warm quote."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+
+    if cacheable_severity(severity):
+        try:
+            return _layer_mean_cached(severity, deductible, limit)
+        except TypeError:  # an unhashable argument
+            pass
+    return float(severity.layer_mean(deductible, limit))
+
+
 def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -> tuple[dict[str, float], ...]:
     lims = sorted({float(v) for v in limits if v > 0} | ({layer.limit} if math.isfinite(layer.limit) else set()))
     rows = []
     base = None
     for lim in lims:
-        el = sum(p.frequency.mean() * float(p.severity.layer_mean(layer.deductible, min(lim, layer.sublimits.get(p.name, math.inf))))
+        el = sum(p.frequency.mean() * _layer_mean(p.severity, layer.deductible,
+                                                  min(lim, layer.sublimits.get(p.name, math.inf)))
                  for p in perils) * layer.share
         if base is None:
             base = el

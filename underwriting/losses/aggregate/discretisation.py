@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -22,9 +23,71 @@ from underwriting.losses.severity import Severity
 TAIL_EPS = 1e-12
 
 
+#: Bound on the per-process caches of :func:`_occurrence_cap` and :func:`discretize_layer`.
+CACHE_SIZE = 256
+#: Only grids up to this length are cached (the coarse grids of the Chernoff range, shared by the
+#: premium-range ends and the two-scale levels): at most ``CACHE_SIZE`` × 8 KiB. Full grids are not
+#: (0.5 MiB each at 2^16; a quote's whole distribution is cached by :func:`compound` instead).
+CACHED_GRID_MAX = 1024
+
+
+def cacheable_severity(sev: object) -> bool:
+    """True when ``sev`` is one of the package's frozen, value-compared severities (hashable by its
+    parameters), so a pure function of it may be cached by value: the four families, the spliced
+    lognormal-GPD, and caps and mixtures of those. Any other severity (a user subclass, possibly
+    mutable or compared by identity) is never cached."""
+    from underwriting.losses.severity import (
+        CappedSeverity,
+        Gamma,
+        Lognormal,
+        Lomax,
+        MixtureSeverity,
+        SplicedLognormalGPD,
+        Weibull,
+    )
+
+    t = type(sev)
+    if t is CappedSeverity:
+        return cacheable_severity(sev.base)
+    if t is MixtureSeverity:
+        return all(cacheable_severity(c) for c in sev.components)
+    if t not in (Lognormal, Lomax, Weibull, Gamma, SplicedLognormalGPD):
+        return False
+    try:
+        hash(sev)
+    except TypeError:
+        return False
+    return True
+
+
+def severity_top(sev: Severity) -> float:
+    """``float(sev.ppf(1.0))``, the largest possible loss (``inf`` when unbounded); cached by value for
+    the package's own severities (a custody-tier mixture finds it by bisection)."""
+    if cacheable_severity(sev):
+        return _severity_top_cached(sev)
+    return float(sev.ppf(1.0))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _severity_top_cached(sev: Severity) -> float:
+    return float(sev.ppf(1.0))
+
+
 def _occurrence_cap(sev: Severity, d: float, limit: float) -> tuple[float, float]:
-    """Largest per-occurrence payment to discretise and the probability mass truncated."""
-    top = float(sev.ppf(1.0))
+    """Largest per-occurrence payment to discretise and the probability mass truncated (cached by value
+    for the package's own severities: the quantiles of a mixture are found by bisection)."""
+    if cacheable_severity(sev):
+        return _occurrence_cap_cached(sev, d, limit)
+    return _occurrence_cap_impl(sev, d, limit)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
+def _occurrence_cap_cached(sev: Severity, d: float, limit: float) -> tuple[float, float]:
+    return _occurrence_cap_impl(sev, d, limit)
+
+
+def _occurrence_cap_impl(sev: Severity, d: float, limit: float) -> tuple[float, float]:
+    top = severity_top(sev)
     cap = min(limit, top - d)
     truncated = 0.0
     if not math.isfinite(cap):
@@ -55,6 +118,25 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
         :math:`E[Y]` exactly, using only limited expected values. ``round`` puts the mass of
         ``((k-1/2)h, (k+1/2)h]`` at ``kh``.
     """
+    if n <= CACHED_GRID_MAX and cacheable_severity(severity):
+        try:
+            hit = _discretize_cached(severity, deductible, limit, h, n, method)
+        except TypeError:  # an unhashable argument: compute it
+            return _discretize_impl(severity, deductible, limit, h, n, method)
+        return hit.copy()
+    return _discretize_impl(severity, deductible, limit, h, n, method)
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
+def _discretize_cached(severity: Severity, deductible: float, limit: float, h: float, n: int,
+                       method: str) -> np.ndarray:
+    out = _discretize_impl(severity, deductible, limit, h, n, method)
+    out.setflags(write=False)
+    return out
+
+
+def _discretize_impl(severity: Severity, deductible: float, limit: float, h: float, n: int,
+                     method: str) -> np.ndarray:
     d = float(deductible)
     cap, _ = _occurrence_cap(severity, d, limit)
     out = np.zeros(n)

@@ -224,15 +224,35 @@ class AggregateResult:
         """
         if self.exact_moments is not None:
             return float(self.exact_moments[0])
-        return float(np.dot(self.values, self.probs))
+        return self._grid_moments()[0]
 
     @property
     def variance(self) -> float:
         """Variance of the loss (currency^2): closed form when available and finite (see :attr:`mean`)."""
         if self.exact_moments is not None and math.isfinite(self.exact_moments[1]):
             return float(self.exact_moments[1])
-        m = float(np.dot(self.values, self.probs))
-        return float(np.dot((self.values - m) ** 2, self.probs))
+        return self._grid_moments()[1]
+
+    def _grid_moments(self) -> tuple[float, float]:
+        """Mean and variance of the computed distribution, computed once (the arrays are read-only;
+        two dot products over the grid are most of a warm quote's pricing otherwise)."""
+        def compute() -> tuple[float, float]:
+            m = float(np.dot(self.values, self.probs))
+            return m, float(np.dot((self.values - m) ** 2, self.probs))
+
+        return self.memo(("grid_moments",), compute)
+
+    def memo(self, key: Any, compute: Any) -> Any:
+        """``compute()``, computed once per result and ``key``: for statistics that depend only on the
+        (read-only) grid, such as moments or a distortion premium. ``key`` must name everything else
+        the value depends on."""
+        d = self.__dict__.get("_memo")
+        if d is None:
+            d = {}
+            object.__setattr__(self, "_memo", d)
+        if key not in d:
+            d[key] = compute()
+        return d[key]
 
     @property
     def std(self) -> float:

@@ -213,6 +213,8 @@ def _moment_check(perils, terms, m_comp, v_comp, mean_rtol, var_rtol, *, mc_n: i
 # --------------------------------------------------------------------------------------------
 def _exact_attach_exhaust(perils, terms: _Terms) -> tuple[float | None, float | None]:
     """P(at least one occurrence exceeds the deductible) and P(one uses up its limit)."""
+    from underwriting.losses.aggregate.discretisation import severity_top
+
     p_none = 1.0
     p_no_exhaust = 1.0
     for p in perils:
@@ -220,7 +222,7 @@ def _exact_attach_exhaust(perils, terms: _Terms) -> tuple[float | None, float | 
         p_none *= float(np.real(p.frequency.pgf(float(p.severity.cdf(terms.deductible)))))
         if math.isfinite(lim):
             p_no_exhaust *= float(np.real(p.frequency.pgf(float(p.severity.cdf(terms.deductible + lim) if
-                                                                 terms.deductible + lim < float(p.severity.ppf(1.0)) else 1.0))))
+                                                                 terms.deductible + lim < severity_top(p.severity) else 1.0))))
     return 1.0 - p_none, 1.0 - p_no_exhaust
 
 
