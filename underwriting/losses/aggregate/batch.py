@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 from scipy import fft as sfft
+from scipy import special
 
 from underwriting.errors import InputError
 from underwriting.losses.aggregate.discretisation import (
@@ -28,7 +29,7 @@ from underwriting.losses.aggregate.terms import (
     _terms,
 )
 from underwriting.losses.counts import Frequency, Poisson
-from underwriting.losses.severity import Severity
+from underwriting.losses.severity import Lognormal, Severity
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,7 +121,8 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     al = _broadcast("agg_limits", agg_limits, B)
     sh = _broadcast("shares", shares, B)
     n = int(n_buckets)
-    k = np.arange(n, dtype=float)
+    kf = np.arange(max(n, 258) + 2, dtype=float)
+    k = kf[:n]
     k2 = k * k
     # Cantelli: P(S >= m + a) <= v / (v + a^2), so F(m + sd * sqrt(p / (1 - p))) >= p for any S;
     # the cumulative sum is taken only up to there (plus margin), never over the whole grid
@@ -139,9 +141,9 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
             terms = _terms(ded[i], lim[i], None, ad[i], al[i], sh[i])
             peril = Peril("all", frequencies[i], severities[i])
             cap, _ = _occurrence_cap(peril.severity, terms.deductible, terms.limit)
-            R = _chernoff_range_one(peril, cap, terms.deductible, eps)
+            R = _chernoff_range_one(peril, cap, terms.deductible, eps, kf)
             h = _choose_bucket(R, [cap], n, padding) if R > 0 else 1.0
-            _discretize_into(F[r], peril.severity, terms.deductible, cap, h)
+            _discretize_into(F[r], peril.severity, terms.deductible, cap, h, kf)
             H[r] = h
             infos.append((peril, terms))
         phi = sfft.rfft(F, axis=1, workers=-1, overwrite_x=True)
@@ -174,7 +176,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
                 mean_r = float(np.dot(Lr, g))
                 std_r = math.sqrt(max(float(np.dot((Lr - mean_r) ** 2, g)), 0.0))
                 L = n
-            var_r, tvar_r = _var_tvar(g, h, Lr, L, level)
+            var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k)
             chk = _moment_check([peril], terms, float(m_s[r]), float(v_s[r]), mean_rtol, var_rtol, verify=False)
             pa, pe = _exact_attach_exhaust([peril], terms)
             if terms.agg_deductible > 0 or math.isfinite(terms.agg_limit):
@@ -204,16 +206,21 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
                        out["var_rel_err"], ok, out["mean_grid"])
 
 
+_LOGNORMAL_STOP_LOSS = Lognormal.stop_loss
+
+
 # --------------------------------------------------------------------------------------------
 # Hot-loop helpers (same arithmetic as the single-layer engine, fewer passes)
 # --------------------------------------------------------------------------------------------
-def _discretize_into(row: np.ndarray, severity: Severity, d: float, cap: float, h: float) -> None:
+def _discretize_into(row: np.ndarray, severity: Severity, d: float, cap: float, h: float,
+                     kf: np.ndarray) -> None:
     """Mass-dispersal discretisation of ``min((X - d)_+, cap)`` written into ``row`` (zeroed).
 
     Same formula and operands as :func:`discretize_layer` (``method="dispersal"``). When the
     stop-loss operand is already the smaller one at the first grid point (the usual case for an
     excess layer) every difference is a stop-loss difference, and the limited expected values
     are not evaluated on the grid at all; otherwise this falls back on the full rule.
+    ``kf`` is ``0, 1, 2, ...`` as floats, at least ``row.size + 1`` long.
     """
     row[:] = 0.0
     if cap <= 0:
@@ -221,11 +228,11 @@ def _discretize_into(row: np.ndarray, severity: Severity, d: float, cap: float, 
         return
     n = row.size
     kmax = min(n - 1, int(math.ceil(cap / h - 1e-9)))
-    y = d + np.minimum(h * np.arange(kmax + 2), cap)
+    y = d + np.minimum(h * kf[: kmax + 2], cap)
     D = None
     with np.errstate(invalid="ignore", over="ignore"):
         if math.isfinite(severity.mean()):
-            sl = np.asarray(severity.stop_loss(y), dtype=float)
+            sl = _stop_loss(severity, y)
             if abs(float(sl[0])) <= abs(float(severity.lev(y[1:2])[0])):  # switch at k0 = 0
                 D = -np.diff(sl)
             else:
@@ -245,14 +252,30 @@ def _discretize_into(row: np.ndarray, severity: Severity, d: float, cap: float, 
     np.maximum(f, 0.0, out=f)
 
 
-def _chernoff_range_one(peril: Peril, cap: float, d: float, eps: float, n_prov: int = 256) -> float:
+def _stop_loss(severity: Severity, y: np.ndarray) -> np.ndarray:
+    """``severity.stop_loss(y)`` for finite ``y``; the lognormal's with its ``z`` computed once.
+
+    Same operations as :meth:`Lognormal.stop_loss` (``E[X; X > y] - y S(y)``, floored at 0),
+    which evaluates ``log y`` twice.
+    """
+    if type(severity) is not Lognormal or type(severity).stop_loss is not _LOGNORMAL_STOP_LOSS:
+        return np.asarray(severity.stop_loss(y), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.log(np.maximum(y, 0.0)) - severity.mu) / severity.sigma
+    out = severity.moment(1) * special.ndtr(1 * severity.sigma - z)
+    out -= y * special.ndtr(-z)
+    return np.maximum(out, 0.0, out=out)
+
+
+def _chernoff_range_one(peril: Peril, cap: float, d: float, eps: float, kf: np.ndarray,
+                        n_prov: int = 256) -> float:
     """:func:`_chernoff_range` for one peril, with a plain log-sum-exp (no per-call overhead)."""
     if cap <= 0:
         return 0.0
     h0 = cap / n_prov
     t = np.logspace(-4, 3, 40) / cap
     f = np.empty(n_prov + 2)
-    _discretize_into(f, peril.severity, d, cap, h0)
+    _discretize_into(f, peril.severity, d, cap, h0, kf)
     nz = np.flatnonzero(f > 0)
     a = np.log(f[nz])[None, :] + t[:, None] * (nz * h0)[None, :]
     amax = a.max(axis=1)
@@ -279,7 +302,8 @@ def _apply_pgf(phi: np.ndarray, freqs: Sequence[Frequency]) -> None:
         phi[r] = f.pgf(phi[r])
 
 
-def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: float) -> tuple[float, float]:
+def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: float,
+              k: np.ndarray) -> tuple[float, float]:
     """Refined VaR and TVaR at ``p`` of one grid row (as :func:`_refined_var` and :func:`_tvar_at`).
 
     With ``values=None`` the support is ``h * (0, 1, ..., n-1)`` and the cumulative sum is taken
@@ -297,9 +321,10 @@ def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: flo
         if L >= n:
             L = n
             c = np.cumsum(g)
-        v = _refined_var(h * np.arange(L, dtype=float), g[:L], c, p)
-        kk = int(np.searchsorted(h * np.arange(L, dtype=float), v, side="right"))
-        vals = h * np.arange(kk, n, dtype=float)
+        vals = h * k[:L]
+        v = _refined_var(vals, g[:L], c, p)
+        kk = int(np.searchsorted(vals, v, side="right"))
+        vals = h * k[kk:]
         excess = float(np.einsum("i,i->", vals, g[kk:])) - v * float(g[kk:].sum())
         return v, v + max(excess, 0.0) / (1.0 - p)
     cdf = np.cumsum(g)
