@@ -124,6 +124,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     kf = np.arange(max(n, 258) + 2, dtype=float)
     k = kf[:n]
     k2 = k * k
+    t_chernoff = np.logspace(-4, 3, 40)
     # Cantelli: P(S >= m + a) <= v / (v + a^2), so F(m + sd * sqrt(p / (1 - p))) >= p for any S;
     # the cumulative sum is taken only up to there (plus margin), never over the whole grid
     cantelli = math.sqrt(level / (1.0 - level))
@@ -141,7 +142,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
             terms = _terms(ded[i], lim[i], None, ad[i], al[i], sh[i])
             peril = Peril("all", frequencies[i], severities[i])
             cap, _ = _occurrence_cap(peril.severity, terms.deductible, terms.limit)
-            R = _chernoff_range_one(peril, cap, terms.deductible, eps, kf)
+            R = _chernoff_range_one(peril, cap, terms.deductible, eps, kf, t_chernoff)
             h = _choose_bucket(R, [cap], n, padding) if R > 0 else 1.0
             _discretize_into(F[r], peril.severity, terms.deductible, cap, h, kf)
             H[r] = h
@@ -268,12 +269,12 @@ def _stop_loss(severity: Severity, y: np.ndarray) -> np.ndarray:
 
 
 def _chernoff_range_one(peril: Peril, cap: float, d: float, eps: float, kf: np.ndarray,
-                        n_prov: int = 256) -> float:
-    """:func:`_chernoff_range` for one peril, with a plain log-sum-exp (no per-call overhead)."""
+                        s: np.ndarray, n_prov: int = 256) -> float:
+    """:func:`_chernoff_range` for one peril (``s = logspace(-4, 3, 40)``), plain log-sum-exp."""
     if cap <= 0:
         return 0.0
     h0 = cap / n_prov
-    t = np.logspace(-4, 3, 40) / cap
+    t = s / cap
     f = np.empty(n_prov + 2)
     _discretize_into(f, peril.severity, d, cap, h0, kf)
     nz = np.flatnonzero(f > 0)
