@@ -94,7 +94,7 @@ def _broadcast(name: str, v: Any, B: int) -> np.ndarray:
 def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severity], *,
                    deductibles: Any = 0.0, limits: Any = math.inf, agg_deductibles: Any = 0.0,
                    agg_limits: Any = math.inf, shares: Any = 1.0, level: float = 0.995,
-                   n_buckets: int = 2**16, padding: int = 1, eps: float = 1e-9, chunk: int = 32,
+                   n_buckets: int = 2**16, padding: int = 1, eps: float = 1e-9, chunk: int = 4,
                    mean_rtol: float = 1e-6, var_rtol: float = 1e-3) -> BatchResult:
     """Price many single-peril models/layers with one stacked FFT per chunk of rows.
 
@@ -106,6 +106,10 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     each row's ``moment_check`` says whether it passed, and a failed row must not be used as a
     price. For speed the closed-form layer moments are checked against their bounds and for
     finiteness, not re-derived by quadrature; VaR and TVaR use the same refined estimators.
+
+    ``chunk`` rows are transformed together; the default 4 keeps a chunk's real and complex
+    arrays (2 MB each at 2**16 buckets) in cache: on the shared 2-core test machine 8 or more
+    rows per chunk ran about twice as slow per layer (memory-bound), with identical results.
 
     Returns
     -------
