@@ -176,8 +176,11 @@ def main(argv=None) -> int:
     def ours(method, **kw):
         def f():
             r = compound(peril, deductible=DED, limit=LIM, method=method, **kw)
-            return {"mean": r.mean, "std": r.std, "tvar": r.tvar(LEVEL), "ok": bool(r.moment_check),
-                    "se": r.se_mean, "bucket": r.bucket}
+            # the engine reports the closed-form mean when its check passes; the grid's own mean
+            # (sum of value x probability) is what measures the discretisation
+            grid_mean = float(np.dot(r.values, r.probs))
+            return {"mean": r.mean, "grid_mean": grid_mean, "std": r.std, "tvar": r.tvar(LEVEL),
+                    "ok": bool(r.moment_check), "se": r.se_mean, "bucket": r.bucket}
         return f
 
     rows = {}
@@ -199,7 +202,10 @@ def main(argv=None) -> int:
     lim = np.array([c["lim"] for c in cases])
     tb, br = best_time(lambda: compound_batch(freqs, sevs, deductibles=ded, limits=lim, level=LEVEL), 2)
     exact_batch = np.array([f.lam * float(s.layer_mean(d, l_)) for f, s, d, l_ in zip(freqs, sevs, ded, lim, strict=True)])
-    rel = np.abs(br.mean - exact_batch) / exact_batch
+    # error of the mean read off each layer's discretised distribution (br.mean is the closed
+    # form wherever the moment check passed, so it cannot measure the grid)
+    rel = np.abs(br.mean_grid - exact_batch) / exact_batch
+    rel_reported = float(np.max(np.abs(br.mean - exact_batch) / exact_batch))
     ok_rows = np.asarray(br.moment_check)
     batch_mean_err = float(np.max(rel[ok_rows])) if ok_rows.any() else math.nan
     batch_mean_err_all = float(np.max(rel))
@@ -222,25 +228,29 @@ def main(argv=None) -> int:
         "",
         "## One layer",
         "",
-        "| engine | ms / layer | E[S] | rel. err vs closed form | SD | TVaR 0.995 | rel. diff vs aggregate's TVaR | moment check |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| engine | ms / layer | E[S] reported | rel. err vs closed form | E[S] of the distribution: rel. err "
+        "| SD | TVaR 0.995 | rel. diff vs aggregate's TVaR | moment check |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for label, r in rows.items():
         extra = f" (SE {r['se']:,.0f})" if r["se"] else ""
         lines.append(f"| {label} | {1e3 * r['seconds']:.1f} | {r['mean']:,.2f}{extra} | "
-                     f"{fmt_rel(r['mean'], exact_mean)} | {r['std']:,.2f} | {r['tvar']:,.0f} | "
+                     f"{fmt_rel(r['mean'], exact_mean)} | {fmt_rel(r['grid_mean'], exact_mean)} | "
+                     f"{r['std']:,.2f} | {r['tvar']:,.0f} | "
                      f"{fmt_rel(r['tvar'], agg_tvar)} | {'ok' if r['ok'] else 'FAILED'} |")
     for name, res in peers.items():
         if "error" in res:
-            lines.append(f"| {name} | not run: {res['error']} | | | | | | |")
+            lines.append(f"| {name} | not run: {res['error']} | | | | | | | |")
             continue
         s = res["single"]
         lines.append(f"| {name} {res['version']} | {1e3 * s['seconds']:.1f} | {s['mean']:,.2f} | "
-                     f"{fmt_rel(s['mean'], exact_mean)} | {s['std']:,.2f} | {s['tvar']:,.0f} | "
+                     f"{fmt_rel(s['mean'], exact_mean)} | {fmt_rel(s['mean'], exact_mean)} | "
+                     f"{s['std']:,.2f} | {s['tvar']:,.0f} | "
                      f"{fmt_rel(s['tvar'], agg_tvar)} | n/a |")
     fft_ms = 1e3 * rows["underwriting FFT (2^16)"]["seconds"]
     lines += ["", f"## Batch of {args.batch} different layers", "",
-              "| engine | layers | total s | ms / layer | speed-up vs engine | max rel. err of E[S] vs closed form | "
+              "| engine | layers | total s | ms / layer | speed-up vs engine | "
+              "max rel. err vs closed form of E[S] of the distribution | "
               "max rel. diff of TVaR 0.995 vs aggregate (common layers) |",
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     ours_ms = 1e3 * tb / args.batch
@@ -263,18 +273,24 @@ def main(argv=None) -> int:
         tvd = f"{float(np.max(np.abs(ptv - peer_tv[:n]) / peer_tv[:n])):.1e}" if peer_tv is not None else "n/a"
         lines.append(f"| {name} (one by one, first {n} layers) | {n} | {res['batch_seconds']:.2f} | {ms:.2f} | "
                      f"{ms / ours_ms:.1f}x slower | {err:.1e} | {tvd} |")
-    lines += ["", f"E[S] error of this engine over the {int(ok_rows.sum())} layers that pass the moment check: "
-              f"max {batch_mean_err:.1e}; over all {args.batch}: max {batch_mean_err_all:.1e}. "
+    lines += ["", "E[S] of the distribution is the mean read off each layer's discretised distribution "
+              "(this engine: `BatchResult.mean_grid`; aggregate: `est_m`; gemact: `LossModel.mean()`), so "
+              "the column measures the grid and can fail; the engine itself reports the closed form where "
+              f"its moment check passes (max rel. err of the reported E[S]: {rel_reported:.1e}).",
+              "",
+              f"E[S]-of-the-distribution error of this engine over the {int(ok_rows.sum())} layers that pass "
+              f"the moment check: max {batch_mean_err:.1e}; over all {args.batch}: max {batch_mean_err_all:.1e}. "
               f"{len(flagged)} layer(s) flagged by the moment check (index, closed-form E[S] in USD, rel. err): "
               + (", ".join(f"({i}, {m:.3g}, {e:.1e})" for i, m, e in flagged) or "none")
               + ". Flagged layers are remote (expected loss of a few cents): the FFT's round-off floor "
               "(~1e-17 of the largest probability) is then comparable to the layer's whole loss mass; "
               "the engine reports this rather than hiding it."]
     lines += ["", "Targets: E[S] within 1e-6 of the closed form; TVaR 0.995 within 1e-3 of aggregate's; "
-              ">= 10x faster per layer than aggregate in the batch.", ""]
+              ">= 30x faster per layer than aggregate in the batch (issue #15 item 7).", ""]
     verdict = []
-    verdict.append(f"- E[S] single layer (FFT): rel. err {fmt_rel(rows['underwriting FFT (2^16)']['mean'], exact_mean)} "
-                   f"({'met' if abs(rows['underwriting FFT (2^16)']['mean'] / exact_mean - 1) < 1e-6 else 'NOT met'}); "
+    fft_grid_mean = rows["underwriting FFT (2^16)"]["grid_mean"]
+    verdict.append(f"- E[S] of the distribution, single layer (FFT): rel. err {fmt_rel(fft_grid_mean, exact_mean)} "
+                   f"({'met' if abs(fft_grid_mean / exact_mean - 1) < 1e-6 else 'NOT met'}); "
                    f"batch max {batch_mean_err:.1e} over layers passing the moment check "
                    f"({'met' if batch_mean_err < 1e-6 else 'NOT met'}); {len(flagged)} flagged.")
     if agg_tvar is not None:
@@ -282,7 +298,7 @@ def main(argv=None) -> int:
         verdict.append(f"- TVaR 0.995 vs aggregate: {d:.1e} ({'met' if d < 1e-3 else 'NOT met'}); batch max {tv_diff}.")
         ams = 1e3 * agg["batch_seconds"] / len(agg["batch"])
         verdict.append(f"- Batch speed: {ams / ours_ms:.1f}x faster per layer than aggregate "
-                       f"({'met' if ams / ours_ms >= 10 else 'NOT met'}); single-layer FFT {fft_ms:.1f} ms vs "
+                       f"({'met' if ams / ours_ms >= 30 else 'NOT met'}); single-layer FFT {fft_ms:.1f} ms vs "
                        f"aggregate {1e3 * agg['single']['seconds']:.1f} ms.")
     else:
         verdict.append("- aggregate did not run: TVaR and speed targets could not be checked.")
