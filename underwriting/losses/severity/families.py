@@ -213,11 +213,33 @@ class Lomax(_ScipyBacked, Severity):
         return out if out.ndim else float(out)
 
 
+class _UpperMomentStopLoss:
+    """Stop-loss moments from a family's upper partial moments :math:`E[X^k; X > a]` (``_upper_moment``):
+    :math:`E[(X-a)_+] = E[X; X>a] - a S(a)` and :math:`E[(X-a)_+^2] = E[X^2; X>a] - 2aE[X; X>a] + a^2 S(a)`."""
+
+    def stop_loss(self, a):
+        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
+        af = np.where(np.isinf(a_arr), 0.0, a_arr)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 1) - af * self.sf(a_arr))
+        out = np.maximum(out, 0.0)
+        return out if out.ndim else float(out)
+
+    def stop_loss2(self, a):
+        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
+        af = np.where(np.isinf(a_arr), 0.0, a_arr)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 2) - 2 * af * self._upper_moment(a_arr, 1)
+                           + af * af * self.sf(a_arr))
+        out = np.maximum(out, 0.0)
+        return out if out.ndim else float(out)
+
+
 # --------------------------------------------------------------------------------------------
 # Weibull
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class Weibull(_ScipyBacked, Severity):
+class Weibull(_UpperMomentStopLoss, _ScipyBacked, Severity):
     """Weibull severity: :math:`S(x) = \\exp(-(x/\\lambda)^{\\tau})`.
 
     Parameters
@@ -264,23 +286,6 @@ class Weibull(_ScipyBacked, Severity):
         y = (np.maximum(np.asarray(a, dtype=float), 0.0) / self.scale) ** self.shape
         return self.moment(k) * special.gammaincc(1.0 + k / self.shape, y)
 
-    def stop_loss(self, a):
-        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
-        af = np.where(np.isinf(a_arr), 0.0, a_arr)
-        with np.errstate(invalid="ignore", over="ignore"):
-            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 1) - af * self.sf(a_arr))
-        out = np.maximum(out, 0.0)
-        return out if out.ndim else float(out)
-
-    def stop_loss2(self, a):
-        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
-        af = np.where(np.isinf(a_arr), 0.0, a_arr)
-        with np.errstate(invalid="ignore", over="ignore"):
-            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 2) - 2 * af * self._upper_moment(a_arr, 1)
-                           + af * af * self.sf(a_arr))
-        out = np.maximum(out, 0.0)
-        return out if out.ndim else float(out)
-
     def limited_moment(self, u, k: int = 1):
         """Closed form :math:`\\lambda^k\\Gamma(1+k/\\tau)P(1+k/\\tau,(u/\\lambda)^\\tau) + u^k e^{-(u/\\lambda)^\\tau}`."""
         u_arr = np.maximum(np.asarray(u, dtype=float), 0.0)
@@ -297,7 +302,7 @@ class Weibull(_ScipyBacked, Severity):
 # Gamma
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, repr=False)
-class Gamma(_ScipyBacked, Severity):
+class Gamma(_UpperMomentStopLoss, _ScipyBacked, Severity):
     """Gamma severity: density :math:`x^{k-1}e^{-x/\\theta}/(\\Gamma(k)\\theta^k)`.
 
     Closed forms (with :math:`P` and :math:`Q = 1 - P` the regularised incomplete gamma
@@ -343,23 +348,6 @@ class Gamma(_ScipyBacked, Severity):
     def _upper_moment(self, a, k: int):
         y = np.maximum(np.asarray(a, dtype=float), 0.0) / self.scale
         return self.moment(k) * special.gammaincc(self.shape + k, y)
-
-    def stop_loss(self, a):
-        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
-        af = np.where(np.isinf(a_arr), 0.0, a_arr)
-        with np.errstate(invalid="ignore", over="ignore"):
-            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 1) - af * self.sf(a_arr))
-        out = np.maximum(out, 0.0)
-        return out if out.ndim else float(out)
-
-    def stop_loss2(self, a):
-        a_arr = np.maximum(np.asarray(a, dtype=float), 0.0)
-        af = np.where(np.isinf(a_arr), 0.0, a_arr)
-        with np.errstate(invalid="ignore", over="ignore"):
-            out = np.where(np.isinf(a_arr), 0.0, self._upper_moment(a_arr, 2) - 2 * af * self._upper_moment(a_arr, 1)
-                           + af * af * self.sf(a_arr))
-        out = np.maximum(out, 0.0)
-        return out if out.ndim else float(out)
 
     def limited_moment(self, u, k: int = 1):
         """Closed form :math:`E[X^k]P(\\alpha+k, u/\\theta) + u^k Q(\\alpha, u/\\theta)`."""
