@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from underwriting.errors import InputError
+from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
 from underwriting.losses.severity import Severity
 
@@ -210,7 +211,7 @@ class Layer:
             lo = (i - 1) * self.limit
             if self.pro_rata_amount:
                 used = np.clip(s100 - lo, 0.0, self.limit)
-                total += c * float(np.dot(used, result.probs)) / self.limit
+                total += c * float(_fixed_order_dot(used, result.probs)) / self.limit
             elif i == 1 and self.agg_deductible == 0:
                 # the first reinstatement is charged whenever the layer attaches: the engine's
                 # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by

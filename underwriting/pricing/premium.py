@@ -36,6 +36,7 @@ import numpy as np
 from scipy import special
 
 from underwriting.errors import InputError
+from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import (
     DEFAULT_RETURN_PERIODS,
     AggregateResult,
@@ -99,7 +100,7 @@ def distortion_premium(result: AggregateResult, g: Callable[[np.ndarray], np.nda
     v = result.values
     s = result._sf  # P(L > v_k), accurate in the tail
     gaps = np.diff(v)
-    return float(v[0] * g(np.array([1.0]))[0] + np.dot(g(s[:-1]), gaps))
+    return float(v[0] * g(np.array([1.0]))[0] + _fixed_order_dot(g(s[:-1]), gaps))
 
 
 def _memo(result: Any, key: Any, compute: Callable[[], float]) -> float:

@@ -12,6 +12,7 @@ from scipy import fft as sfft
 from scipy import special
 
 from underwriting.errors import InputError
+from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate.discretisation import (
     _choose_bucket,
     _occurrence_cap,
@@ -161,8 +162,8 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
         # One pass: |g| < 1e-16 -> 0 and then max(g, 0) is exactly "g < 1e-16 -> 0".
         np.copyto(G, 0.0, where=G < 1e-16)
         # moments of S on the grid via matrix-vector products (k and k^2 weights)
-        s1 = G @ k
-        s2 = G @ k2
+        s1 = np.einsum("ij,j->i", G, k)
+        s2 = np.einsum("ij,j->i", G, k2)
         m_s = H * s1
         v_s = np.maximum(H * H * (s2 - s1 * s1), 0.0)
         for r in range(m):
@@ -178,8 +179,8 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
                 Lr = None
             else:
                 Lr = terms.share * np.clip(h * k - terms.agg_deductible, 0.0, terms.agg_limit)
-                mean_r = float(np.dot(Lr, g))
-                std_r = math.sqrt(max(float(np.dot((Lr - mean_r) ** 2, g)), 0.0))
+                mean_r = float(_fixed_order_dot(Lr, g))
+                std_r = math.sqrt(max(float(_fixed_order_dot((Lr - mean_r) ** 2, g)), 0.0))
                 L = n
             var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k)
             chk = _moment_check([peril], terms, float(m_s[r]), float(v_s[r]), mean_rtol, var_rtol, verify=False)

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from underwriting.errors import InputError
+from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate.discretisation import (
     _chernoff_range,
     _choose_bucket,
@@ -233,8 +234,8 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
     with np.errstate(all="ignore"):
         g = _fft_aggregate(perils, fs) if method == "fft" else _panjer_aggregate(perils, fs)
         x = h * np.arange(n)
-        m_s = float(np.dot(x, g))
-        v_s = float(np.dot((x - m_s) ** 2, g))
+        m_s = float(_fixed_order_dot(x, g))
+        v_s = float(_fixed_order_dot((x - m_s) ** 2, g))
     if not (np.all(np.isfinite(g)) and abs(float(g.sum()) - 1.0) <= 1e-6):
         raise DiscretisationError(f"the aggregate distribution's total mass is off by {float(np.sum(g)) - 1.0:.2e}")
     # the grid represents the model with each unlimited occurrence truncated at its cap (the
@@ -262,8 +263,8 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
             if _body_resolved(cur_x, cur_g, cur_h):
                 break
         if levels:
-            m_m = float(np.dot(cur_x, cur_g))
-            v_m = float(np.dot((cur_x - m_m) ** 2, cur_g))
+            m_m = float(_fixed_order_dot(cur_x, cur_g))
+            v_m = float(_fixed_order_dot((cur_x - m_m) ** 2, cur_g))
             # each splice moves O(h_coarse) of probability by less than a coarse bucket: the
             # spliced mean is held to SPLICED_MEAN_RTOL (the variance keeps var_rtol)
             merged = _moment_check(perils, grid_terms, m_m, v_m, max(mean_rtol, SPLICED_MEAN_RTOL), var_rtol)
@@ -362,8 +363,8 @@ def _two_scale(perils, terms: _Terms, n: int, pad: int, discretization: str, eps
     with np.errstate(all="ignore"):
         g_f = _fft_aggregate(perils, fs)
         x_f = h_f * np.arange(n)
-        m_f = float(np.dot(x_f, g_f))
-        v_f = float(np.dot((x_f - m_f) ** 2, g_f))
+        m_f = float(_fixed_order_dot(x_f, g_f))
+        v_f = float(_fixed_order_dot((x_f - m_f) ** 2, g_f))
     if not (np.all(np.isfinite(g_f)) and abs(float(g_f.sum()) - 1.0) <= 1e-6):
         return None
     chk = _moment_check(perils, terms_f, m_f, v_f, mean_rtol, var_rtol)
@@ -460,7 +461,7 @@ def _panjer_one(freq: Frequency, f: np.ndarray) -> np.ndarray:
         if K == 0:
             break
         rev = g[k - 1::-1][:K] if k - 1 >= 0 else g[:0]
-        g[k] = (a * np.dot(f1[:K], rev) + (b / k) * np.dot(jf1[:K], rev)) / denom
+        g[k] = (a * _fixed_order_dot(f1[:K], rev) + (b / k) * _fixed_order_dot(jf1[:K], rev)) / denom
     return g
 
 

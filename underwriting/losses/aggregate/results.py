@@ -11,6 +11,7 @@ import numpy as np
 
 from underwriting.domain.vocabulary import PERILS
 from underwriting.errors import InputError
+from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.counts import Frequency
 from underwriting.losses.severity import Severity
 
@@ -131,7 +132,7 @@ def _var_index(cdf: np.ndarray, p: float) -> int:
 def _tvar(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> float:
     k = _var_index(cdf, p)
     v = values[k]
-    upper = float(np.dot(values[k + 1:], probs[k + 1:]))
+    upper = float(_fixed_order_dot(values[k + 1:], probs[k + 1:]))
     return (upper + v * (cdf[k] - p)) / (1.0 - p)
 
 
@@ -237,8 +238,8 @@ class AggregateResult:
         """Mean and variance of the computed distribution, computed once (the arrays are read-only;
         two dot products over the grid are most of a warm quote's pricing otherwise)."""
         def compute() -> tuple[float, float]:
-            m = float(np.dot(self.values, self.probs))
-            return m, float(np.dot((self.values - m) ** 2, self.probs))
+            m = float(_fixed_order_dot(self.values, self.probs))
+            return m, float(_fixed_order_dot((self.values - m) ** 2, self.probs))
 
         return self.memo(("grid_moments",), compute)
 
