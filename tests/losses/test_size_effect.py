@@ -97,3 +97,17 @@ def test_documented_real_data_figures_match_the_code(covariate):
     res, matched = size_effect_on_incidents(covariate)
     assert res.n == len(matched) and (matched["amount_usd"] >= T).all()
     assert format_row(res) in DOC.read_text(encoding="utf-8")
+
+
+def test_documented_match_counts():
+    from underwriting.datasets.loaders import load_incidents
+    from underwriting.domain.vocabulary import BREACH_EVENT_TYPES
+
+    _, m = size_effect_on_incidents("volume_pct")
+    inc = load_incidents()
+    total = int((inc["event_type"].astype(str).isin(BREACH_EVENT_TYPES) & (inc["amount_usd"] >= T)).sum())
+    counts = m["snapshot"].value_counts()
+    doc = " ".join(DOC.read_text(encoding="utf-8").split())
+    assert (f"n = {len(m)} of the {total} breach losses ≥ 100,000 USD in the current `incidents.csv`" in doc)
+    assert f"({counts['coinpaprika']} sized by the 2019-09-07 CoinPaprika list, {counts['cryptocompare']} by" in doc
+    assert f"the other {total - len(m)} are at exchanges" in doc
