@@ -1,0 +1,136 @@
+"""The quote's loss model: default terms, covered perils and :func:`build_loss_model` (USD).
+
+Frequency by peril (split by the public record's vector mix) with exposure-capped severities per
+custody tier; shared by :func:`underwriting.quoting.make_quote` and the portfolio simulation.
+Re-exported by :mod:`underwriting.quoting`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from underwriting.domain.currency import FxTable
+from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.policy import PolicyTerms
+from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import (
+    EXCLUSION_TO_PERIL,
+    PERILS,
+)
+from underwriting.errors import InputError
+from underwriting.quote_frequency import _frequency, record_calibration
+
+#: Frequency methods of :func:`build_loss_model`; the first is the default.
+FREQUENCY_MODELS = ("frequency", "baseline", "survival")
+
+
+def default_terms(sub: Submission) -> PolicyTerms:
+    """Ground-up cover of all customer assets for one year from the day after ``as_of``: the cost of
+    the risk itself, before any policy structure."""
+    start = sub.as_of + dt.timedelta(days=1)
+    # one year later; a 29 February start ends on 28 February (no 29th next year)
+    expiry = start.replace(year=start.year + 1, day=28 if (start.month, start.day) == (2, 29) else start.day)
+    total = sub.exposure.customer_assets.total
+    return PolicyTerms(
+        policy_id="ground-up", insurer="(none: ground-up cost of risk)", insurer_rating="NR",
+        insurer_authorised=False, inception=start, expiry=expiry,
+        cancellation_notice_days=0, currency=sub.currency, deductible=0.0, limit=max(total, 1.0),
+        perils=list(PERILS))
+
+
+def _covered_perils(terms: PolicyTerms) -> list[str]:
+    removed = {EXCLUSION_TO_PERIL[e] for e in terms.exclusions if e in EXCLUSION_TO_PERIL}
+    return [p for p in terms.perils if p not in removed]
+
+
+@dataclass(frozen=True)
+class LossModel:
+    """One exchange's insured-loss model over the policy term, in USD.
+
+    Attributes
+    ----------
+    perils : tuple of Peril
+        Covered perils, each with its count over the term and its exposure-capped severity (USD).
+    layer : Layer
+        The policy's terms converted into USD.
+    covered : tuple of str
+        Perils the policy covers after exclusions.
+    frequency : FrequencyEstimate
+        Expected breaches over the term, their variance, P(breach within 1 year) and the method.
+    quote_per_usd, policy_per_usd : float
+        Conversion rates (units per USD) of the quote currency and of the policy currency.
+    fx_used : tuple of dict
+        Every rate used, with its basis and source.
+    """
+
+    perils: tuple[Any, ...]
+    layer: Any
+    covered: tuple[str, ...]
+    frequency: FrequencyEstimate
+    methods: dict[str, str]
+    versions: dict[str, str]
+    quote_per_usd: float
+    policy_per_usd: float
+    fx_used: tuple[dict[str, Any], ...]
+
+
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "frequency",
+                     features: Any = None, registry: Any = None, schedule: Any = None) -> LossModel:
+    """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
+
+    Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
+    loss model its quotes are priced with. ``features`` (the submission's feature row, as
+    :func:`underwriting.features.submission_features` builds it with the default parameters) is
+    reused by the survival comparison model instead of being built again. ``registry``: the model
+    registry (default: the shipped models or ``UNDERWRITING_REGISTRY``). ``schedule``: the posture
+    schedule table (path, mapping or ``ScheduleTable``; default the shipped ``schedule.toml``).
+
+    ``frequency_model``: ``"frequency"`` (default, the one risk model: base × experience ×
+    schedule, :func:`underwriting.frequency.model.load_breach_frequency`), ``"baseline"`` (the
+    documented roster baseline) or ``"survival"`` (the synthetic landmark model, a non-default
+    comparison only).
+    """
+    from underwriting.losses.aggregate import Peril
+    from underwriting.losses.frequency import NegativeBinomial, Poisson
+    from underwriting.losses.severity import exposure_severity
+
+    if frequency_model not in FREQUENCY_MODELS:
+        raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
+    year = sub.as_of.year
+    fx_used: list[dict[str, Any]] = []
+
+    def rate(c: str) -> float:
+        r = fx.rate(c, year)
+        if c != "USD" and not any(u["currency"] == c for u in fx_used):
+            fx_used.append({"currency": c, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source})
+        return r.units_per_usd
+
+    q_rate = rate(sub.currency)
+    t_rate = rate(terms.currency)
+    cal = record_calibration()
+    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry, schedule)
+
+    assets = sub.exposure.customer_assets
+    hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
+    cold_usd = max(assets.cold / q_rate, 1e-9)
+    ground = cal.severity_fit.severity
+    tier_sev = {"hot_wallet_theft": exposure_severity(ground, hot_usd),
+                "cold_wallet_theft": exposure_severity(ground, cold_usd)}
+    mixed = exposure_severity(ground, [hot_usd, cold_usd], [cal.hot_share, 1 - cal.hot_share])
+    covered = _covered_perils(terms)
+    lam, var_lam = freq.expected_breaches, freq.variance_of_lambda
+    perils = []
+    for p in covered:
+        share = cal.peril_shares.get(p, 0.0)
+        if share <= 0:
+            continue
+        f = NegativeBinomial(lam * share, var_lam * share * share) if var_lam > 0 else Poisson(lam * share)
+        perils.append(Peril(p, f, tier_sev.get(p, mixed)))
+
+    layer = terms.to_layer(t_rate)
+    methods["severity"] = f"{cal.severity_fit.family} (left-truncated MLE on public incidents), capped by tier assets"
+    versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})
+    return LossModel(perils=tuple(perils), layer=layer, covered=tuple(covered), frequency=freq, methods=methods,
+                     versions=versions, quote_per_usd=q_rate, policy_per_usd=t_rate, fx_used=tuple(fx_used))

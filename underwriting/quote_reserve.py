@@ -1,0 +1,74 @@
+"""The quote's reserve glue: the reserve block of a quote and the reserve assessment with risk-based sizing.
+
+:func:`assess_reserve` builds a regime's risk-based sizing scenario from the quote's own loss model
+(:func:`annual_ground_up_loss`); re-exported by :mod:`underwriting.quoting`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from underwriting.domain.currency import FxTable
+from underwriting.domain.policy import PolicyTerms
+from underwriting.domain.quote import (
+    ReserveBlock,
+)
+from underwriting.domain.submission import Submission
+from underwriting.quote_losses import build_loss_model, default_terms
+
+
+def _reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None, regime: str | None, fx: FxTable,
+                   *, frequency_model: str = "frequency", fx_out: list[dict[str, Any]] | None = None,
+                   registry: Any = None, schedule: Any = None) -> ReserveBlock:
+    from underwriting.reserve.jurisdictions import default_regime, regime_note
+
+    reg = regime or default_regime(sub.exchange.jurisdiction)
+    if reg is None:
+        return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
+                            note=regime_note(sub.exchange.jurisdiction))
+    a = assess_reserve(sub, [] if terms is None else list(terms) if isinstance(terms, list) else [terms], reg, fx,
+                       frequency_model=frequency_model, registry=registry, schedule=schedule)
+    d = a.to_dict()
+    if fx_out is not None:
+        fx_out.extend(d.get("fx", []))
+    note = None if terms is not None else "no policy given: requirement only (pass --terms for the credit)"
+    return ReserveBlock(regime=d["regime"], regime_version=d.get("regime_version"), requirement=d["requirement"],
+                        credit=d["credit"], credit_share=d["credit_share"], residual_cash=d["residual_cash"],
+                        checks=d["checks"], risk_sizing=d.get("risk_sizing"), note=note)
+
+
+def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = "frequency",
+                          registry: Any = None, schedule: Any = None) -> Any:
+    """The exchange's annual ground-up customer loss over all custody tiers, from the quote's own loss
+    model (for a regime's risk-based sizing scenario); ``registry`` and ``schedule`` as the quote's."""
+    from underwriting.reserve.sizing import annual_ground_up_loss as _annual
+
+    lm = build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model, registry=registry,
+                          schedule=schedule)
+    desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
+            f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
+    return _annual(lm.perils, lm.quote_per_usd, description=desc)
+
+
+def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx: FxTable, *,
+                   as_of: dt.date | None = None, overrides: dict[str, Any] | None = None,
+                   risk_sizing: bool = True, frequency_model: str = "frequency", registry: Any = None,
+                   schedule: Any = None) -> Any:
+    """Reserve assessment with the regime's risk-based sizing built from the quote's loss model.
+
+    The one path of ``underwriting reserve``, ``underwriting.api.reserve`` and the service's
+    ``POST /v1/reserve``. ``regime`` is an id, a TOML path or a loaded regime; ``overrides`` are
+    ``--param`` style parameter changes; ``risk_sizing=False`` skips the loss model.
+    """
+    from underwriting.reserve import assess, load_regime
+
+    reg = load_regime(regime) if not hasattr(regime, "risk_sizing") else regime
+    if overrides:
+        reg = reg.with_overrides(overrides)
+    annual = None
+    if risk_sizing and reg.risk_sizing is not None:
+        annual = annual_ground_up_loss(sub, fx, frequency_model=frequency_model, registry=registry,
+                                       schedule=schedule)
+    return assess(sub, policies, reg, fx, as_of=as_of, annual_loss=annual,
+                  loss_model_note=annual.description if annual is not None else "")
