@@ -58,7 +58,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "underwriting", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def run_load(url: str, clients: int, per_client: int) -> dict:
+def run_load(url: str, clients: int, per_client: int, workers: int = 1) -> dict:
     """Start a server on ``url``, send the load, check the records and the ledger; return the figures."""
     import httpx
     from sqlalchemy import create_engine, func, select
@@ -72,7 +72,8 @@ def run_load(url: str, clients: int, per_client: int) -> dict:
     port = _free_port()
     log = tempfile.TemporaryFile()
     server = subprocess.Popen([sys.executable, "-m", "underwriting", "serve", "--database", url, "--host",
-                               "127.0.0.1", "--port", str(port), "--rate-limit", "0"], cwd=ROOT,
+                               "127.0.0.1", "--port", str(port), "--rate-limit", "0",
+                               "--workers", str(workers)], cwd=ROOT,
                               stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -163,40 +164,46 @@ def main(argv: list[str] | None = None) -> str:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--per-client", type=int, default=1000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                    help="uvicorn worker processes; one run (on a fresh database) per value (default: 1 2)")
     ap.add_argument("--out", default=str(HERE / "results" / "service.md"))
     args = ap.parse_args(argv)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows.append(("SQLite (WAL)", run_load(f"sqlite:///{tmp}/bench.db", args.clients, args.per_client)))
+    for w in args.workers:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(("SQLite (WAL)", w, run_load(f"sqlite:///{tmp}/bench.db", args.clients, args.per_client, w)))
     pg = os.environ.get("UNDERWRITING_TEST_POSTGRES_URL")
     if pg:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
-        name = "uw_bench_" + uuid.uuid4().hex[:8]
         admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            rows.append(("PostgreSQL", run_load(make_url(pg).set(database=name).render_as_string(False),
-                                                args.clients, args.per_client)))
-        finally:
+        for w in args.workers:
+            name = "uw_bench_" + uuid.uuid4().hex[:8]
             with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                rows.append(("PostgreSQL", w, run_load(make_url(pg).set(database=name).render_as_string(False),
+                                                       args.clients, args.per_client, w)))
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
     lines = ["# Quote service under load", "",
-             f"{args.clients} concurrent clients x {args.per_client} quotes over loopback (`underwriting serve`, "
-             f"one uvicorn process, rate limit off); each request a distinct quote of the Japanese sample with its "
+             f"{args.clients} concurrent clients x {args.per_client} quotes over loopback (`underwriting serve "
+             f"--workers N`, rate limit off); each request a distinct quote of the Japanese sample with its "
              f"own Idempotency-Key. Machine: {os.cpu_count()} cores, shared. Targets (issue #19): 0 errors, 0 lost, "
              "p50 <= 50 ms, >= 40 quotes/s.", "",
-             "| database | requests | errors | lost | duplicated | ledger verified | p50 (ms) | p99 (ms) | quotes/s |",
-             "|---|---:|---:|---:|---:|---|---:|---:|---:|"]
-    for name, r in rows:
-        lines.append(f"| {name} | {r['requests']} | {r['errors']} | {r['lost']} | {r['duplicated']} | "
+             "| database | workers | requests | errors | lost | duplicated | ledger verified | p50 (ms) | p99 (ms) "
+             "| quotes/s |",
+             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+    for name, w, r in rows:
+        lines.append(f"| {name} | {w} | {r['requests']} | {r['errors']} | {r['lost']} | {r['duplicated']} | "
                      f"{'yes' if r['ledger_verified'] else 'NO'} | {r['p50_ms']:.0f} | {r['p99_ms']:.0f} | {r['qps']:.1f} |")
     eng_s = engine_alone()
     lines += ["", f"The quote engine alone (in process, one warm quote, median of 10): {1000 * eng_s:.0f} ms, so one "
-              f"process serving quotes on one core tops out near {1 / eng_s:.1f} quotes/s; the rest of each "
+              f"process serving quotes on one core tops out near {1 / eng_s:.1f} quotes/s (the engine holds the GIL, "
+              "so threads of one process do not add cores; worker processes do); the rest of each "
               "latency is queueing behind the other clients' quotes. The service targets need the engine's fast "
               "warm quote (another issue). Command: `python benchmarks/bench_service.py "
               + " ".join(argv or sys.argv[1:]) + "`."]
@@ -206,9 +213,9 @@ def main(argv: list[str] | None = None) -> str:
                   f"full load takes about {8000 * eng_s / 60:.0f} minutes per database."]
     if not pg:
         lines += ["", "PostgreSQL not measured: $UNDERWRITING_TEST_POSTGRES_URL was not set (run through `.ci/run`)."]
-    for name, r in rows:
+    for name, w, r in rows:
         if r["error_sample"]:
-            lines += ["", f"{name} errors (first 3): " + "; ".join(r["error_sample"])]
+            lines += ["", f"{name} ({w} workers) errors (first 3): " + "; ".join(r["error_sample"])]
     text = "\n".join(lines) + "\n"
     atomic_write_text(args.out, text)
     return text

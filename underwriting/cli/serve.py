@@ -31,6 +31,16 @@ def _positive(text: str) -> float:
     return v
 
 
+def _workers(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= v <= 64:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 64, got {text!r}")
+    return v
+
+
 def add_database_arg(p: argparse.ArgumentParser) -> None:
     """``--database URL`` (shared by serve, ledger and keys create)."""
     p.add_argument("--database", metavar="URL",
@@ -46,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="requests a minute allowed per API key (default 600; 0: no limit)")
     p.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
                    help="largest request body accepted (default 1000000)")
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="server processes (default 1; use the number of cores). They share the database safely "
+                        "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL); the rate limit is split between them")
     p.add_argument("--no-workbench", action="store_true", help="serve the API only, not the browser workbench")
 
 
@@ -72,7 +85,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("must be a positive number of bytes", field="--max-body")
     engine, _ = open_cli_database(args.database)  # a bad URL is reported before the server starts
     engine.dispose()
-    app = create_app(args.database, rate_limit_per_minute=args.rate_limit, max_body_bytes=args.max_body,
-                     workbench=not args.no_workbench)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    workers = getattr(args, "workers", 1)
+    config = {"database_url": args.database, "max_body_bytes": args.max_body, "workbench": not args.no_workbench,
+              # each worker keeps its own token buckets: split the limit so the total never exceeds it
+              "rate_limit_per_minute": args.rate_limit / workers}
+    if workers == 1:
+        uvicorn.run(create_app(**config), host=args.host, port=args.port, log_level="info")
+        return 0
+    import json
+    import os
+
+    from underwriting.service.app import SERVE_CONFIG_ENV
+
+    os.environ[SERVE_CONFIG_ENV] = json.dumps(config)
+    uvicorn.run("underwriting.service.app:app_from_env", factory=True, workers=workers, host=args.host,
+                port=args.port, log_level="info")
     return 0

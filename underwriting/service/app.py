@@ -304,3 +304,15 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
 
         app.include_router(router)
     return app
+
+
+#: Environment variable carrying :func:`create_app`'s arguments (JSON) to each uvicorn worker process.
+SERVE_CONFIG_ENV = "UNDERWRITING_SERVE_CONFIG"
+
+
+def app_from_env() -> FastAPI:
+    """:func:`create_app` with the arguments in ``$UNDERWRITING_SERVE_CONFIG`` (the factory each worker of
+    ``underwriting serve --workers N`` calls; a worker process cannot be handed an app object)."""
+    import os
+
+    return create_app(**json.loads(os.environ.get(SERVE_CONFIG_ENV) or "{}"))

@@ -2,9 +2,11 @@
 
 A key reads ``uwk_<id>_<secret>``: the 12-hex-digit ``id`` is public (it appears in the ledger as the
 actor); only the argon2 hash of the whole key is stored. Verifying an argon2 hash is deliberately slow
-(tens of milliseconds), so a successfully verified key is remembered in process memory by its SHA-256
-for :data:`CACHE_SECONDS`; a revoked key is dropped from that memory at once in the process that
-revoked it, and within :data:`CACHE_SECONDS` in any other.
+(tens of milliseconds), so a successfully verified key is remembered in process memory by the SHA-256
+of the presented key, with the argon2 hash it verified against, for :data:`CACHE_SECONDS`. A remembered
+key is still looked up on every request (one primary-key read): it is accepted only while its row is
+unrevoked and holds the same argon2 hash, so a key revoked or re-hashed by any process (another
+uvicorn worker, the CLI) is refused at once. A key that fails verification is never remembered.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
-_cache: dict[str, tuple[str, str, float]] = {}
+_cache: dict[str, tuple[str, str, float]] = {}  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
 
 
@@ -81,7 +83,7 @@ def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
         return False
     k.revoked_at = utcnow()
     ledger.append(session, actor=actor, action="key.revoke", subject=key_id, detail={"role": k.role})
-    with _cache_lock:
+    with _cache_lock:  # not needed for safety (every hit re-reads the row), only to free the memory
         for digest in [d for d, v in _cache.items() if v[0] == key_id]:
             del _cache[digest]
     return True
@@ -91,25 +93,32 @@ def authenticate(session: Session, presented: str | None) -> Principal | None:
     """The principal of a presented key, or ``None`` for a missing, malformed, unknown or revoked key."""
     if not presented or not presented.startswith("uwk_") or len(presented) > 200:
         return None
-    digest = hashlib.sha256(presented.encode()).hexdigest()
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(digest)
-    if hit is not None and hit[2] > now:
-        return Principal(hit[0], hit[1])
     parts = presented.split("_", 2)
     if len(parts) != 3:
         return None
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    now = time.monotonic()
     k = session.get(ApiKey, parts[1])
     if k is None or k.revoked_at is not None:
+        _forget(digest)
         return None
+    with _cache_lock:
+        hit = _cache.get(digest)
+    if hit is not None and hit[0] == k.id and hit[1] == k.secret_hash and hit[2] > now:
+        return Principal(k.id, k.role)
     try:
         _HASHER.verify(k.secret_hash, presented)
     except (VerificationError, InvalidHashError):
+        _forget(digest)
         return None
     with _cache_lock:
-        _cache[digest] = (k.id, k.role, now + CACHE_SECONDS)
+        _cache[digest] = (k.id, k.secret_hash, now + CACHE_SECONDS)
     return Principal(k.id, k.role)
+
+
+def _forget(digest: str) -> None:
+    with _cache_lock:
+        _cache.pop(digest, None)
 
 
 class RateLimiter:

@@ -120,10 +120,15 @@ class Store:
     def create_quote(self, p: Principal, body: Any, idem: str | None = None) -> Result:
         """Quote ``body`` with the engine, store it and its ledger entry; 201 with the id and the quote."""
 
-        def commit(s: Session, q) -> tuple[int, dict[str, Any], None]:
-            qid = str(uuid.uuid4())
+        def prepare(b: Any):
+            # the engine and the canonical JSON, outside the write transaction (which serialises writers)
+            q = engine.quote(b)
             doc = q.to_json()
-            sha = ledger.sha256_text(doc)
+            return q, doc, ledger.sha256_text(doc), json.loads(doc)
+
+        def commit(s: Session, prepared) -> tuple[int, dict[str, Any], None]:
+            q, doc, sha, parsed = prepared
+            qid = str(uuid.uuid4())
             entry = ledger.append(s, actor=p.key_id, action="quote.create", subject=qid, input_hash=q.input_hash,
                                   versions=q.versions,
                                   detail={"quote_sha256": sha, "exchange": q.exchange, "currency": q.currency,
@@ -133,9 +138,9 @@ class Store:
                               created_by=p.key_id, ledger_seq=entry.seq)
             s.add(rec)
             s.flush()
-            return 201, _quote_body(rec, json.loads(doc)), None
+            return 201, _quote_body(rec, parsed), None
 
-        return self.post(p, "POST /v1/quotes", body, idem, engine.quote, commit)
+        return self.post(p, "POST /v1/quotes", body, idem, prepare, commit)
 
     def get_quote(self, qid: str) -> dict[str, Any]:
         with self.sessions() as s:
