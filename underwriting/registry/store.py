@@ -27,6 +27,7 @@ Atomicity
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import warnings
@@ -255,18 +256,12 @@ class Registry(RegistryWriter):
 
     @staticmethod
     def _check_libraries(name: str, version: str, doc: dict[str, Any]) -> None:
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as installed
-
         recorded = (doc.get("environment") or {}).get("libraries") or {}
         for lib in KEY_LIBRARIES:
             was = recorded.get(lib)
             if not was:
                 continue
-            try:
-                now = installed(lib)
-            except PackageNotFoundError:
-                now = "not installed"
+            now = _installed_version(lib)
             if was.split(".")[:2] != now.split(".")[:2] and (name, version, lib) not in _WARNED:
                 _WARNED.add((name, version, lib))
                 warnings.warn(f"{name} {version} was trained with {lib} {was}; {now} is installed "
@@ -329,3 +324,15 @@ def load_model(name: str, version: str | None = None, *, root: str | os.PathLike
 
 def resolve(name: str, version: str | None = None, *, root: str | os.PathLike[str] | None = None) -> str:
     return Registry(root).resolve(name, version)
+
+
+@functools.cache
+def _installed_version(lib: str) -> str:
+    """Installed version of ``lib`` (read once per process: installed packages do not change under a
+    running process, and the metadata scan costs milliseconds on every verified load)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(lib)
+    except PackageNotFoundError:
+        return "not installed"
