@@ -154,6 +154,19 @@ def _errors_by_field(exc: Exception) -> tuple[dict[str, list[str]], list[dict[st
     return by, errs
 
 
+def _may_create_quotes(request: Request):
+    """``(principal, None)`` when the signed-in key may create a quote now, else ``(None, response)``:
+    the sign-in redirect, 403, or the rate limit's 429 (the gate of every page that creates a quote)."""
+    p = _principal(request)
+    if p is None:
+        return None, _signin_redirect()
+    if not p.can("quote:create"):
+        return None, _forbidden(request, "create quotes")
+    if (limited := _limited(request, p)) is not None:
+        return None, limited
+    return p, None
+
+
 async def _create(request: Request, p: Principal, body: dict[str, Any], idem: str):
     store = _store(request)
     return await run_in_threadpool(store.create_quote, p, body, idem or None)
@@ -161,13 +174,9 @@ async def _create(request: Request, p: Principal, body: dict[str, Any], idem: st
 
 @router.post("/quotes")
 async def create_quote(request: Request):
-    p = _principal(request)
-    if p is None:
-        return _signin_redirect()
-    if not p.can("quote:create"):
-        return _forbidden(request, "create quotes")
-    if (limited := _limited(request, p)) is not None:
-        return limited
+    p, refused = _may_create_quotes(request)
+    if refused is not None:
+        return refused
     form = await request.form()
     opts, values = _options(form)
     body: dict[str, Any] = {"options": opts}
@@ -311,13 +320,9 @@ def questionnaire(request: Request):
 
 @router.post("/questionnaire")
 async def questionnaire_submit(request: Request):
-    p = _principal(request)
-    if p is None:
-        return _signin_redirect()
-    if not p.can("quote:create"):
-        return _forbidden(request, "create quotes")
-    if (limited := _limited(request, p)) is not None:
-        return limited
+    p, refused = _may_create_quotes(request)
+    if refused is not None:
+        return refused
     form = await request.form()
     ctx = _questionnaire_ctx()
     sub, raw, errs = build_from_form(ctx["fields"], form)
