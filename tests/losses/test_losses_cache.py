@@ -69,3 +69,34 @@ def test_discretised_severity_is_a_private_copy():
     assert f.tobytes() == ref.tobytes()
     f[:] = 0.0
     assert discretize_layer(sev, 1e5, 2e7, 1e5, 512).tobytes() == ref.tobytes()
+
+
+def test_a_grid_result_is_shared_across_seeds_and_a_monte_carlo_fallback_is_not(monkeypatch):
+    engines._compound_cached.cache_clear()
+    a = compound(_perils(), **KW, random_state=1)
+    assert len(engines._compound_cached) == 1
+    b = compound(_perils(), **KW, random_state=2)  # the seed never reaches a grid: the same result
+    assert len(engines._compound_cached) == 1
+    assert a.probs.tobytes() == b.probs.tobytes() and (a.mean, a.std) == (b.mean, b.std)
+
+    calls = []
+
+    def fallback(perils, *args):  # every grid failed: the result is Monte Carlo with this seed
+        seed = args[11]
+        calls.append(seed)
+        return engines._compound_mc(perils, engines._terms(*args[:6]), 1000, seed, 1.0, 1.0)
+
+    monkeypatch.setattr(engines, "_compound", fallback)
+    kw = {**KW, "deductible": 2e5}
+    m1 = compound(_perils(), **kw, random_state=1)
+    m2 = compound(_perils(), **kw, random_state=2)
+    m1b = compound(_perils(), **kw, random_state=1)
+    assert calls == [1, 2] and m1.method == "mc"
+    assert m1.values.tobytes() == m1b.values.tobytes() and m1.values.tobytes() != m2.values.tobytes()
+
+
+def test_the_cache_keeps_at_most_its_size():
+    engines._compound_cached.cache_clear()
+    for i in range(engines.COMPOUND_CACHE_SIZE + 3):
+        compound(_perils(0.01 + 0.001 * i), **KW)
+    assert len(engines._compound_cached) == engines.COMPOUND_CACHE_SIZE

@@ -21,6 +21,7 @@ the layers of a :func:`tower` add up to ``min(x, top of tower)``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -185,7 +186,7 @@ class Layer:
     def expected_occurrence_loss(self, severity: Severity, peril: str | None = None) -> float:
         """Expected layer payment per occurrence at 100%: ``LEV(d + l) - LEV(d)``."""
         lim = self.peril_limit(peril) if peril else self.limit
-        return float(severity.layer_mean(self.deductible, lim))
+        return _layer_mean(severity, self.deductible, lim)
 
     # --- distribution -----------------------------------------------------------------------
     def loss_distribution(self, perils: Peril | Sequence[Peril], **engine: Any) -> AggregateResult:
@@ -295,3 +296,22 @@ def split_gross(x: Any, layers: Layer | Sequence[Layer]) -> tuple[np.ndarray, np
     for layer in ls:
         ceded = ceded + layer.ceded(xa)
     return xa - ceded, ceded
+
+
+@functools.lru_cache(maxsize=1024, typed=True)
+def _layer_mean_cached(severity: Any, deductible: float, limit: float) -> float:
+    return float(severity.layer_mean(deductible, limit))
+
+
+def _layer_mean(severity: Any, deductible: float, limit: float) -> float:
+    """``severity.layer_mean(deductible, limit)`` as a float, cached by value for the package's own
+    (frozen, parameter-compared) severities: the ILF table of a quote's layer is the same at every
+    frequency (premium-range ends) and for every warm quote."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+
+    if cacheable_severity(severity):
+        try:
+            return _layer_mean_cached(severity, deductible, limit)
+        except TypeError:  # an unhashable argument
+            pass
+    return float(severity.layer_mean(deductible, limit))

@@ -26,7 +26,6 @@ expected reinstatement premium ``φP``, so the upfront premium is the target div
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from underwriting.losses.aggregate import (
 )
 from underwriting.losses.counts import Frequency
 from underwriting.losses.severity import Severity
-from underwriting.pricing.layers import Layer
+from underwriting.pricing.layers import Layer, _layer_mean, _layer_mean_cached  # noqa: F401 (the tests clear it)
 
 __all__ = [
     "Principle",
@@ -307,25 +306,6 @@ class PricingResult:
             "moment_detail": self.moment_detail.to_dict(), "principle": self.principle,
             "layer": self.layer.to_dict(), "se_mean": self.se_mean, "bucket": self.bucket, "seed": self.seed,
         }
-
-
-@functools.lru_cache(maxsize=1024, typed=True)
-def _layer_mean_cached(severity: Any, deductible: float, limit: float) -> float:
-    return float(severity.layer_mean(deductible, limit))
-
-
-def _layer_mean(severity: Any, deductible: float, limit: float) -> float:
-    """``severity.layer_mean(deductible, limit)`` as a float, cached by value for the package's own
-    (frozen, parameter-compared) severities: the ILF table of a quote's layer is the same at every
-    frequency (premium-range ends) and for every warm quote."""
-    from underwriting.losses.aggregate.discretisation import cacheable_severity
-
-    if cacheable_severity(severity):
-        try:
-            return _layer_mean_cached(severity, deductible, limit)
-        except TypeError:  # an unhashable argument
-            pass
-    return float(severity.layer_mean(deductible, limit))
 
 
 def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -> tuple[dict[str, float], ...]:

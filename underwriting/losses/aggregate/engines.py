@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
-import functools
 import math
+import threading
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -154,14 +155,65 @@ def _cache_key(perils, *args):
     return tuple((type(v).__name__, v) for v in key)
 
 
-@functools.lru_cache(maxsize=COMPOUND_CACHE_SIZE)
-def _compound_cached(key) -> AggregateResult:
-    (_, perils), *rest = key
-    (_, deductible), (_, limit), (_, subs), *tail = rest
-    args = [v for _, v in tail]
-    res = _compound(list(perils), deductible, limit, None if subs is None else dict(subs), *args)
-    _ = res.mean, res.variance  # memoised on the result, so every copy handed out carries them
-    return res
+class _CompoundCache:
+    """The per-process LRU cache of :func:`compound` results, bounded by :data:`COMPOUND_CACHE_SIZE`.
+
+    A grid result (FFT or Panjer) does not depend on ``random_state``: the seed only reaches the
+    Monte Carlo fallback taken when every grid fails its moment check. So a grid result is stored
+    under its key *without* the seed, and a quote that differs only in its seed reuses it; a Monte
+    Carlo fallback is stored under its full key, seed included. Thread-safe (the service quotes
+    from a thread pool); two threads missing the same key both compute it, with the same numbers.
+    """
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._data: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _seedless(key):
+        return tuple(("*", None) if i == _SEED_POS else kv for i, kv in enumerate(key))
+
+    def _get(self, key):
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+            return hit
+
+    def _put(self, key, value) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __call__(self, key) -> AggregateResult:
+        seedless = self._seedless(key)
+        hit = self._get(seedless)
+        if hit is None:
+            hit = self._get(key)
+        if hit is not None:
+            return hit
+        (_, perils), *rest = key
+        (_, deductible), (_, limit), (_, subs), *tail = rest
+        args = [v for _, v in tail]
+        res = _compound(list(perils), deductible, limit, None if subs is None else dict(subs), *args)
+        _ = res.mean, res.variance  # memoised on the result, so every copy handed out carries them
+        self._put(key if res.method == "mc" else seedless, res)
+        return res
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+#: Position of ``random_state`` in a :func:`_cache_key` key.
+_SEED_POS = 12
+_compound_cached = _CompoundCache(COMPOUND_CACHE_SIZE)
 
 
 def _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding,
