@@ -10,6 +10,12 @@ from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
 
+#: The bundled sample quoted by ``underwriting demo`` (and by the service's warm-up): a small Japanese
+#: exchange, its primary policy and the regime it is assessed under.
+DEMO_SUBMISSION = "jp_small_exchange.json"
+DEMO_TERMS = "policy_jp_primary.toml"
+DEMO_REGIME = "jp-fsa-2026"
+
 
 def _root(kind: str) -> Path:
     bundled = _PKG / "_bundled" / kind

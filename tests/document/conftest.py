@@ -10,11 +10,10 @@ import pytest
 @pytest.fixture(scope="session")
 def demo_quote() -> dict:
     """The bundled demo's quote (``underwriting demo --json``) as a plain dict."""
-    from underwriting.cli.demo import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.quoting import make_quote
-    from underwriting.resources import example_path
+    from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     sub = load_submission(str(example_path(DEMO_SUBMISSION)))
     terms = load_policy(str(example_path(DEMO_TERMS)))

@@ -25,3 +25,45 @@ def test_bad_worker_counts_are_input_errors():
     for bad in ("0", "two", "65"):
         code, _, err = run_cli("serve", "--workers", bad)
         assert code == 2 and "--workers" in err and "Traceback" not in err
+
+
+def test_a_warm_app_loads_the_models_before_its_first_request_and_stores_nothing(sqlite_url, monkeypatch):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func, select
+
+    from underwriting.service import engine
+    from underwriting.service.app import create_app
+    from underwriting.service.db import LedgerEntry, QuoteRecord
+
+    calls = []
+    real = engine.warm_up
+    monkeypatch.setattr(engine, "warm_up", lambda: calls.append(real()))
+    for warm, expected in ((False, 0), (True, 1)):
+        calls.clear()
+        app = create_app(sqlite_url, warm=warm)
+        try:
+            with TestClient(app) as c:  # the lifespan runs on entering
+                assert len(calls) == expected
+                assert c.get("/health").status_code == 200
+            with app.state.store.sessions() as s:
+                assert s.execute(select(func.count()).select_from(QuoteRecord)).scalar_one() == 0
+                assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == 0
+        finally:
+            app.state.db_engine.dispose()
+
+
+def test_serve_warms_every_worker_unless_told_not_to(monkeypatch):
+    import argparse
+
+    from underwriting.cli import serve
+
+    p = argparse.ArgumentParser()
+    serve.add_arguments(p)
+    monkeypatch.setenv(SERVE_CONFIG_ENV, "")  # serve.run sets it; restored after the test
+    seen = {}
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: seen.update(json.loads(__import__("os").environ.get(
+        SERVE_CONFIG_ENV, "{}")), workers=k.get("workers")))
+    assert serve.run(p.parse_args(["--workers", "2", "--database", "sqlite://"])) == 0
+    assert seen["warm"] is True and seen["workers"] == 2
+    assert serve.run(p.parse_args(["--workers", "2", "--no-warm", "--database", "sqlite://"])) == 0
+    assert seen["warm"] is False

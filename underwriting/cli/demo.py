@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-DEMO_SUBMISSION = "jp_small_exchange.json"
-DEMO_TERMS = "policy_jp_primary.toml"
-DEMO_REGIME = "jp-fsa-2026"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -18,7 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
     from underwriting.quoting import make_quote
-    from underwriting.resources import example_path
+    from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     sub = load_submission(str(example_path(DEMO_SUBMISSION)))
     terms = load_policy(str(example_path(DEMO_TERMS)))

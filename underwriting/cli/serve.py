@@ -60,6 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="server processes (default 1; use the number of cores). They share the database safely "
                         "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL); the rate limit is split between them")
     p.add_argument("--no-workbench", action="store_true", help="serve the API only, not the browser workbench")
+    p.add_argument("--no-warm", action="store_true",
+                   help="accept requests at once instead of first loading the models in each worker (by quoting "
+                        "the bundled sample once, ~2 s); the first quote of each worker then waits for them")
 
 
 def open_cli_database(url: str | None):
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     engine.dispose()
     workers = getattr(args, "workers", 1)
     config = {"database_url": args.database, "max_body_bytes": args.max_body, "workbench": not args.no_workbench,
+              "warm": not getattr(args, "no_warm", False),
               # each worker keeps its own token buckets: split the limit so the total never exceeds it
               "rate_limit_per_minute": args.rate_limit / workers}
     if workers == 1:

@@ -6,6 +6,7 @@ Create it with :func:`create_app`; ``underwriting serve`` runs it on uvicorn. Op
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -128,7 +129,8 @@ def _date(text: str | None, field: str) -> dt.date | None:
 
 
 def create_app(database_url: str | None = None, *, rate_limit_per_minute: float = RATE_LIMIT_PER_MINUTE,
-               max_body_bytes: int = MAX_BODY_BYTES, workbench: bool = True, registry: str | None = None) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, workbench: bool = True, registry: str | None = None,
+               warm: bool = False) -> FastAPI:
     """Build the service on ``database_url`` (migrated to the latest schema on start).
 
     Parameters
@@ -143,8 +145,20 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         Also serve the browser workbench under ``/workbench``.
     registry : str, optional
         Model registry folder (default: ``$UNDERWRITING_REGISTRY`` or the shipped ``models/``).
+    warm : bool
+        Before accepting requests, load the models and the per-process calibration by quoting the
+        bundled sample once (:func:`underwriting.service.engine.warm_up`; a few seconds, nothing
+        stored), so no client waits for them. ``underwriting serve`` sets it; every worker process
+        warms itself.
     """
-    app = FastAPI(title="underwriting service", version=__version__,
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if warm:
+            await run_in_threadpool(engine.warm_up)
+        yield
+
+    app = FastAPI(title="underwriting service", version=__version__, lifespan=lifespan,
                   description="Quotes, reserve assessments and an audit ledger for crypto-exchange hack insurance.")
     db_engine, sessions = open_database(database_url)
     app.state.db_engine = db_engine

@@ -240,6 +240,19 @@ def quote(body: Any):
         raise FieldErrors([{"field": exc.field or "(quote)", "message": exc.message}], str(exc)) from None
 
 
+def warm_up() -> None:
+    """Quote the bundled sample once and discard it (``underwriting demo``'s inputs): loads the verified
+    models, the record calibration and the severity's goodness-of-fit bootstrap (about 2 s once per
+    process), so the first client of a new server process does not wait for them. Nothing is stored."""
+    from underwriting.domain.policy import load_policy as policy_from_path
+    from underwriting.domain.submission import load_submission as submission_from_path
+    from underwriting.quoting import make_quote
+    from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
+
+    make_quote(submission_from_path(str(example_path(DEMO_SUBMISSION))),
+               policy_from_path(str(example_path(DEMO_TERMS))), regime=DEMO_REGIME, seed=0)
+
+
 def reproduce(document: dict[str, Any]):
     """Recompute a stored quote with its recorded inputs and model versions (``underwriting reproduce``)."""
     from underwriting.errors import ModelIntegrityError
