@@ -26,6 +26,7 @@ expected reinstatement premium ``φP``, so the upfront premium is the target div
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -309,13 +310,44 @@ class PricingResult:
 
 
 def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -> tuple[dict[str, float], ...]:
-    lims = sorted({float(v) for v in limits if v > 0} | ({layer.limit} if math.isfinite(layer.limit) else set()))
+    lims = tuple(sorted({float(v) for v in limits if v > 0} | ({layer.limit} if math.isfinite(layer.limit) else set())))
+    key = _ilf_key(perils, layer, lims)
+    rows = _ilf_rows(perils, layer.deductible, layer.share, dict(layer.sublimits), lims) if key is None \
+        else _ilf_rows_cached(key)
+    return tuple(dict(r) for r in rows)  # the caller's own rows
+
+
+def _ilf_key(perils: Sequence[Peril], layer: Layer, lims: tuple[float, ...]) -> tuple | None:
+    """Value key of an ILF table, or ``None`` unless every peril is the package's frozen, value-compared
+    kind (the table then depends on the values only; a user's severity is never cached)."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+    from underwriting.losses.counts import NegativeBinomial, Poisson
+
+    for p in perils:
+        if type(p) is not Peril or type(p.frequency) not in (Poisson, NegativeBinomial) \
+                or not cacheable_severity(p.severity):
+            return None
+    key = (tuple(perils), layer.deductible, layer.share, tuple(sorted(layer.sublimits.items())), lims)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return tuple((type(v).__name__, v) for v in key)  # typed, as the compound cache's key
+
+
+@functools.lru_cache(maxsize=64)
+def _ilf_rows_cached(key) -> tuple[dict[str, float], ...]:
+    (_, perils), (_, deductible), (_, share), (_, subs), (_, lims) = key
+    return _ilf_rows(list(perils), deductible, share, dict(subs), lims)
+
+
+def _ilf_rows(perils: Sequence[Peril], deductible: float, share: float, sublimits: dict[str, float],
+              lims: tuple[float, ...]) -> tuple[dict[str, float], ...]:
     rows = []
     base = None
     for lim in lims:
-        el = sum(p.frequency.mean() * _layer_mean(p.severity, layer.deductible,
-                                                  min(lim, layer.sublimits.get(p.name, math.inf)))
-                 for p in perils) * layer.share
+        el = sum(p.frequency.mean() * _layer_mean(p.severity, deductible, min(lim, sublimits.get(p.name, math.inf)))
+                 for p in perils) * share
         if base is None:
             base = el
         rows.append({"limit": lim, "expected_loss": el, "ilf": el / base if base > 0 else math.nan})

@@ -281,7 +281,7 @@ class AggregateResult:
         p = _level(p)
         if self.method == "mc" or not self.bucket:
             return float(self.values[_var_index(self._cdf, p)])
-        return _refined_var(self.values, self.probs, self._cdf, p)
+        return self.memo(("var", p), lambda: _refined_var(self.values, self.probs, self._cdf, p))
 
     quantile = value_at_risk
 
