@@ -418,7 +418,7 @@ class BreachFrequency:
             "base_rate": [r.base_rate for r in res],
             "experience_factor": [r.experience.factor for r in res],
             "schedule_factor": [r.schedule.factor for r in res],
-        }, index=X.index)
+        }, index=getattr(X, "index", None))  # RawCovariates: a default range index
 
 
 #: Band thresholds on the final annual breach rate (breaches a year): A below 0.5%, B below 1%,
