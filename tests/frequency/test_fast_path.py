@@ -124,6 +124,9 @@ def test_explain_on_raw_covariates_equals_explain_on_the_frame(bf):
             a = bf.explain(raw, [s], years=years)[0]
             b = bf.explain(frame, [s], years=years)[0]
             assert a == b and a.to_dict() == b.to_dict()
+        iv = bf.base_model.predict_interval(frame, bf.level)
+        assert a.base_rate == bf.base_model.annual_rate(frame).iloc[0] == iv["annual_rate"].iloc[0]
+        assert a.base_interval == (iv["lo"].iloc[0], iv["hi"].iloc[0])
     frame = pd.concat([covariates_from_submission(s, fx=fx) for s in subs], ignore_index=True)
     raw = RawCovariates.from_records([submission_covariates(s, fx=fx) for s in subs])
     assert bf.explain(raw, subs) == bf.explain(frame, subs)
@@ -152,6 +155,7 @@ def test_quote_stage_uses_the_frame_numbers(bf):
         res = bf.explain(covariates_from_submission(s, fx=fx), [s], years=1.0)[0]
         assert fe.annual_rate == res.annual_rate and fe.expected_breaches == res.expected_breaches
         assert fe.detail["base"]["interval"] == list(res.base_interval)
+        assert fe.detail["base"]["annual_rate"] == bf.base_model.annual_rate(covariates_from_submission(s, fx=fx)).iloc[0]
         assert fe.detail["base"]["covariates"]["country"] == s.exchange.jurisdiction
 
 
