@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from underwriting.domain.currency import FxTable
@@ -166,26 +166,54 @@ def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: f
     key = ("one_risk_model", id(sub), start, term, start_years, id(fx), id(registry), id(table))
     fe, methods, versions = _in_quote_scope(key, (sub, fx, registry, table), lambda: _one_risk_model_impl(
         sub, start, term, start_years, fx, registry, table))
-    return copy.deepcopy((fe, methods, versions))
+    return _copy_estimate(fe), _plain_copy(methods), _plain_copy(versions)
+
+
+#: Types a copy may share with the original (immutable).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain_copy(obj: Any) -> Any:
+    """Deep copy of plain data (dicts, lists, tuples of strings, numbers, None), the result of
+    ``copy.deepcopy`` at a fraction of its cost; anything else goes through ``copy.deepcopy``."""
+    t = type(obj)
+    if t in _IMMUTABLE:
+        return obj
+    if t is dict:
+        return {k: _plain_copy(v) for k, v in obj.items()}
+    if t is list:
+        return [_plain_copy(v) for v in obj]
+    if t is tuple:
+        return tuple([_plain_copy(v) for v in obj])
+    return copy.deepcopy(obj)
+
+
+def _copy_estimate(fe: FrequencyEstimate) -> FrequencyEstimate:
+    """A :class:`FrequencyEstimate` whose mutable parts (``detail``, ``factors``' dicts) are the
+    caller's own: every field deep-copied with :func:`_plain_copy`."""
+    return replace(fe, **{f.name: _plain_copy(getattr(fe, f.name)) for f in fields(fe) if f.init})
 
 
 def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable,
                          registry: Any, table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
-    from scipy.stats import norm
-
-    from underwriting.frequency.base_model import covariates_from_submission
+    from underwriting.frequency.base_model import (
+        RawCovariates,
+        norm_quantile,
+        submission_covariates,
+    )
     from underwriting.frequency.model import load_breach_frequency, schedule_sha
 
     bf = _in_quote_scope(("breach_frequency", id(registry), id(table)), (registry, table),
                          lambda: load_breach_frequency(registry, table))
-    X = covariates_from_submission(sub, fx=fx)
-    res = bf.explain(X, [sub], years=term)[0]
+    # the covariate row as numpy columns (the numbers of covariates_from_submission, without a frame)
+    cov = submission_covariates(sub, fx=fx)
+    res = bf.explain(RawCovariates.from_records([cov]), [sub], years=term)[0]
     base = bf.base_model
     reg = getattr(base, "registry_", {}) or {}
     prior = getattr(base, "experience_prior_", {}) or {}
     version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
     d = res.to_dict()
-    cov = X.iloc[0]
+    sha = schedule_sha(table)
     d["base"]["covariates"] = {
         "volume_24h_usd": None if not math.isfinite(cov["volume_24h_usd"]) else float(cov["volume_24h_usd"]),
         "country": cov["country"], "security_points": None,
@@ -193,11 +221,11 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
     d["experience"]["prior_strength_interval"] = list(prior.get("interval") or [])
     d["model"] = {"name": "frequency", "version": reg.get("version", "?"),
                   "prior_strength": prior.get("alpha"), "prior_strength_interval": list(prior.get("interval") or []),
-                  "schedule": f"{table.table.name} v{table.table.version}", "schedule_sha256": schedule_sha(table)}
+                  "schedule": f"{table.table.name} v{table.table.version}", "schedule_sha256": sha}
     lam = res.expected_breaches
     lo, hi = res.expected_breaches_interval
     # gamma mixing of Λ: its coefficient of variation from the 90% interval read as lognormal
-    s = (math.log(hi) - math.log(lo)) / (2 * float(norm.ppf(0.5 + res.level / 2))) if hi > lo else 0.0
+    s = (math.log(hi) - math.log(lo)) / (2 * float(norm_quantile(0.5 + res.level / 2))) if hi > lo else 0.0
     var_lam = lam * lam * math.expm1(s * s)
     rows = [{"factor": r["key"], "block": r["block"], "multiplier": r["factor"], "answer": r["answer"],
              "reason": r["source"], "log_contribution": r["log_contribution"]}
@@ -215,7 +243,7 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
             f"the {res.level:.0%} interval carries the base model's parameter uncertainty only; the expected loss "
             "uses the negative binomial count from gamma mixing of the term's expected breaches with that spread",))
     methods = {"frequency": "one risk model: base (real cohorts) x experience x schedule (docs/schedule.md)"}
-    versions = {"frequency": version, "schedule": f"{table.table.name} v{table.table.version}@{schedule_sha(table)[:12]}"}
+    versions = {"frequency": version, "schedule": f"{table.table.name} v{table.table.version}@{sha[:12]}"}
     return fe, methods, versions
 
 

@@ -9,6 +9,7 @@ the model).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,13 +61,88 @@ def _is_missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
 
-def design(raw: pd.DataFrame, reference_sorted: np.ndarray, *, trend: bool, trend_cap: float | None = None,
+class RawCovariates:
+    """Raw covariate columns (:data:`RAW_COLUMNS`) as numpy arrays of equal length, without a DataFrame.
+
+    The frame-free form :meth:`BaseFrequencyModel.predict` works on internally (it converts a
+    DataFrame to it); the quote builds it directly from a submission to skip the frame, with the same
+    numbers. Numeric columns are float arrays (NaN = unknown), ``country`` an object array.
+    Read-only by convention: :meth:`take` and :meth:`with_column` return new instances.
+
+    Parameters
+    ----------
+    columns : mapping of str to array-like
+        Column name to values, one per row.
+    n_rows : int
+        Number of rows (every column has this length).
+    """
+
+    __slots__ = ("_cols", "_n")
+
+    def __init__(self, columns: Mapping[str, Any], n_rows: int):
+        cols = {}
+        for k, v in columns.items():
+            a = np.asarray(v, dtype=object if k == "country" else float)
+            if a.shape != (n_rows,):
+                raise ValueError(f"column {k!r} has shape {a.shape}, expected ({n_rows},)")
+            cols[k] = a
+        self._cols = cols
+        self._n = int(n_rows)
+
+    @classmethod
+    def from_records(cls, rows: Sequence[Mapping[str, Any]]) -> RawCovariates:
+        """One row per mapping (the keys of the first row are the columns)."""
+        names = list(rows[0]) if rows else []
+        return cls({k: [r.get(k) for r in rows] for k in names}, len(rows))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._cols
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._cols[name]
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names, in order."""
+        return list(self._cols)
+
+    def take(self, mask: np.ndarray) -> RawCovariates:
+        """The rows where ``mask`` (boolean, one per row) is true."""
+        return RawCovariates({k: v[mask] for k, v in self._cols.items()}, int(np.count_nonzero(mask)))
+
+    def with_column(self, name: str, values: Any) -> RawCovariates:
+        """A copy with column ``name`` set to ``values`` (a scalar is broadcast to every row)."""
+        cols = dict(self._cols)
+        cols[name] = np.full(self._n, values, dtype=object if name == "country" else float) if np.ndim(values) == 0 \
+            else values
+        return RawCovariates(cols, self._n)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The same rows as a pandas DataFrame (for base models that take frames only)."""
+        import pandas as pd
+
+        return pd.DataFrame(dict(self._cols))
+
+
+def _float_column(raw: Any, name: str) -> np.ndarray:
+    col = raw[name]
+    return col.to_numpy(dtype=float) if hasattr(col, "to_numpy") else np.asarray(col, dtype=float)
+
+
+def _list_column(raw: Any, name: str) -> list[Any]:
+    return raw[name].tolist()
+
+
+def design(raw: pd.DataFrame | RawCovariates, reference_sorted: np.ndarray, *, trend: bool, trend_cap: float | None = None,
            volume_pct: np.ndarray | None = None) -> np.ndarray:
     """Design matrix (rows x terms) from raw covariates; volume must be present (see ``predict``).
 
     Parameters
     ----------
-    raw : DataFrame
+    raw : DataFrame or RawCovariates
         Columns of :data:`RAW_COLUMNS` (``year`` only used with ``trend``; ``volume_24h_usd`` is
         ignored when ``volume_pct`` is given).
     reference_sorted : ndarray
@@ -78,17 +154,17 @@ def design(raw: pd.DataFrame, reference_sorted: np.ndarray, *, trend: bool, tren
         Percentiles already computed (within-snapshot ranks at fit time).
     """
     n = len(raw)
-    vp = _percentile(raw["volume_24h_usd"].to_numpy(dtype=float), reference_sorted) if volume_pct is None \
+    vp = _percentile(_float_column(raw, "volume_24h_usd"), reference_sorted) if volume_pct is None \
         else np.asarray(volume_pct, dtype=float)
-    groups = [jurisdiction_group(c) for c in raw["country"].tolist()]
+    groups = [jurisdiction_group(c) for c in _list_column(raw, "country")]
     offshore = np.array([g == "offshore" for g in groups], dtype=float)
     unknown = np.array([g == "unknown" for g in groups], dtype=float)
-    sec = raw["security_points"].to_numpy(dtype=float)
+    sec = _float_column(raw, "security_points")
     grade_missing = np.isnan(sec).astype(float)
     sec_c = np.where(np.isnan(sec), 0.0, (sec - SECURITY_CENTRE) / SECURITY_SCALE)
     cols = [np.ones(n), vp, offshore, unknown, sec_c, grade_missing]
     if trend:
-        yr = raw["year"].to_numpy(dtype=float)
+        yr = _float_column(raw, "year")
         if trend_cap is not None:
             yr = np.minimum(yr, trend_cap)
         cols.append(yr - TREND_ORIGIN)

@@ -50,6 +50,7 @@ method on the log rate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -69,6 +70,7 @@ from underwriting.frequency.base_design import (  # noqa: F401 - re-exported
     SECURITY_CENTRE,
     SECURITY_SCALE,
     TREND_ORIGIN,
+    RawCovariates,
     _is_missing,
     _percentile,
     design,
@@ -79,12 +81,27 @@ from underwriting.frequency.base_panel import (  # noqa: F401 - re-exported
     _decimal_year,
     cohort_panel,
     covariates_from_submission,
+    submission_covariates,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 MODEL_FORMAT = "underwriting.frequency.base_model/1"
+
+
+def _index(X: Any) -> Any:
+    """``X.index`` of a DataFrame; ``None`` (a default range index) for :class:`RawCovariates`."""
+    return None if isinstance(X, RawCovariates) else X.index
+
+
+@functools.lru_cache(maxsize=64)
+def norm_quantile(p: float) -> float:
+    """``scipy.stats.norm.ppf(p)``, cached per ``p`` (the same value: a quote asks for the same
+    level's quantile every time, and each ppf call costs about 0.1 ms)."""
+    from scipy import stats
+
+    return stats.norm.ppf(p)
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -237,45 +254,60 @@ class BaseFrequencyModel:
             raise InputError("this BaseFrequencyModel is not fitted yet: call fit() or load_base_model()", field="model")
 
     # ---------------------------------------------------------------- prediction
-    def _raw(self, X: pd.DataFrame, year: float | None) -> pd.DataFrame:
+    def _raw(self, X: pd.DataFrame | RawCovariates, year: float | None) -> RawCovariates:
+        """Numeric covariate columns of ``X`` (a DataFrame, or :class:`RawCovariates` already built),
+        with ``year`` filled in; no frame is built."""
         import pandas as pd
 
-        if not isinstance(X, pd.DataFrame):
-            raise InputError("X must be a pandas DataFrame", field="X")
-        out = pd.DataFrame(index=X.index)
-        for c in ("volume_24h_usd", "age_years", "security_points"):
-            out[c] = pd.to_numeric(X[c], errors="raise").astype(float) if c in X else np.nan
-        out["country"] = X["country"] if "country" in X else None
-        if year is not None:
-            out["year"] = float(year)
-        elif "year" in X:
-            out["year"] = X["year"].astype(float)
+        if isinstance(X, RawCovariates):
+            def num(c: str) -> np.ndarray:
+                return np.asarray(X[c], dtype=float)
+
+            def country() -> np.ndarray:
+                return X["country"]
+        elif isinstance(X, pd.DataFrame):
+            def num(c: str) -> np.ndarray:
+                return pd.to_numeric(X[c], errors="raise").astype(float).to_numpy()
+
+            def country() -> np.ndarray:
+                out = np.empty(len(X), dtype=object)
+                out[:] = X["country"].tolist()
+                return out
         else:
-            out["year"] = self.data_end_
-        bad = out["volume_24h_usd"] < 0
-        if bad.any():
+            raise InputError("X must be a pandas DataFrame", field="X")
+        n = len(X)
+        cols: dict[str, Any] = {c: num(c) if c in X else np.full(n, np.nan)
+                                for c in ("volume_24h_usd", "age_years", "security_points")}
+        cols["country"] = country() if "country" in X else np.full(n, None, dtype=object)
+        if year is not None:
+            cols["year"] = np.full(n, float(year))
+        elif "year" in X:
+            cols["year"] = num("year")
+        else:
+            cols["year"] = np.full(n, self.data_end_)
+        if np.any(cols["volume_24h_usd"] < 0):
             raise InputError("volume_24h_usd must be non-negative (blank = unknown)", field="volume_24h_usd")
-        return out
+        return RawCovariates(cols, n)
 
     def _log_rate_parts(self, X: pd.DataFrame, year: float | None) -> tuple[np.ndarray, np.ndarray]:
         """Rates and their gradients w.r.t. ``coef_`` (rows x terms), averaging missing volumes."""
         raw = self._raw(X, year)
         trend = "trend" in self.terms_
         beta = self.coef_.to_numpy()
-        vol = raw["volume_24h_usd"].to_numpy()
+        vol = raw["volume_24h_usd"]
         known = ~np.isnan(vol)
         rate = np.empty(len(raw))
         grad = np.empty((len(raw), len(beta)))
         if known.any():
-            D = design(raw[known], self.reference_log_volume_, trend=True, trend_cap=self.data_end_)[:, self._columns(trend)]
+            D = design(raw.take(known), self.reference_log_volume_, trend=True, trend_cap=self.data_end_)[:, self._columns(trend)]
             r = np.exp(D @ beta)
             rate[known] = r
             grad[known] = D * r[:, None]
         if (~known).any():
             # unknown size: average the rate over the reference list's volume percentiles
             ref_pct = (np.arange(len(self.reference_log_volume_)) + 0.5) / len(self.reference_log_volume_)
-            sub = raw[~known]
-            D = design(sub.assign(volume_24h_usd=0.0), self.reference_log_volume_, trend=True,
+            sub = raw.take(~known)
+            D = design(sub.with_column("volume_24h_usd", 0.0), self.reference_log_volume_, trend=True,
                        trend_cap=self.data_end_, volume_pct=np.zeros(len(sub)))[:, self._columns(trend)]
             base = np.exp(D @ beta)
             if "volume_pct" in self.terms_:
@@ -296,7 +328,7 @@ class BaseFrequencyModel:
 
         Parameters
         ----------
-        X : DataFrame
+        X : DataFrame or RawCovariates
             Columns ``volume_24h_usd`` (USD per day; NaN = unknown), ``age_years`` (NaN = unknown),
             ``country`` (ISO alpha-2; blank = unknown), ``security_points`` (CryptoCompare
             Security points; NaN = ungraded), optionally ``year`` (decimal calendar year).
@@ -313,7 +345,7 @@ class BaseFrequencyModel:
 
         self._check_fitted()
         rate, _ = self._log_rate_parts(X, year)
-        return pd.Series(rate, index=X.index, name="annual_rate")
+        return pd.Series(rate, index=_index(X), name="annual_rate")
 
     def annual_rate(self, X: pd.DataFrame, *, year: float | None = None) -> pd.Series:
         """Annual breach rate per row (alias of :meth:`predict`, the factor the schedule multiplies)."""
@@ -328,18 +360,42 @@ class BaseFrequencyModel:
             ``annual_rate``, ``lo``, ``hi`` per row (breaches per year), coverage ``level``.
         """
         import pandas as pd
-        from scipy import stats
 
         self._check_fitted()
         level = self.level if level is None else level
         if not 0 < level < 1:
             raise InputError("level must be between 0 and 1", field="level")
         rate, grad = self._log_rate_parts(X, year)
+        lo, hi = self._interval(rate, grad, level)
+        return pd.DataFrame({"annual_rate": rate, "lo": lo, "hi": hi}, index=_index(X))
+
+    def _interval(self, rate: np.ndarray, grad: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` of the delta-method interval on the log rate, from :meth:`_log_rate_parts`."""
         V = self.cov_.to_numpy()
         se_log = np.sqrt(np.einsum("ij,jk,ik->i", grad, V, grad)) / rate
-        z = stats.norm.ppf(0.5 + level / 2)
-        return pd.DataFrame({"annual_rate": rate, "lo": rate * np.exp(-z * se_log), "hi": rate * np.exp(z * se_log)},
-                            index=X.index)
+        z = norm_quantile(0.5 + level / 2)
+        return rate * np.exp(-z * se_log), rate * np.exp(z * se_log)
+
+    def _rate_and_interval(self, X: pd.DataFrame | RawCovariates,
+                           level: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(annual_rate, lo, hi)`` arrays at the data end: the numbers of :meth:`annual_rate` and
+        :meth:`predict_interval` (same operations, same order), computed in one pass with no frames.
+        ``X`` may be :class:`RawCovariates`. Internal fast path of
+        :meth:`underwriting.frequency.model.BreachFrequency.explain`; a subclass that overrides a
+        public prediction method is asked through that method instead."""
+        cls = type(self)
+        if (cls.annual_rate is not BaseFrequencyModel.annual_rate or cls.predict is not BaseFrequencyModel.predict
+                or cls.predict_interval is not BaseFrequencyModel.predict_interval):
+            Xf = X.to_frame() if isinstance(X, RawCovariates) else X
+            iv = self.predict_interval(Xf, level)
+            return self.annual_rate(Xf).to_numpy(float), iv["lo"].to_numpy(float), iv["hi"].to_numpy(float)
+        self._check_fitted()
+        rate, grad = self._log_rate_parts(X, None)
+        level = self.level if level is None else level
+        if not 0 < level < 1:
+            raise InputError("level must be between 0 and 1", field="level")
+        lo, hi = self._interval(rate, grad, level)
+        return rate, lo, hi
 
     def expected_breaches(self, X: pd.DataFrame, start: Any, end: Any, level: float | None = None) -> dict[str, Any]:
         """Expected breaches of each row between two dates, and a delta-method interval on the total.

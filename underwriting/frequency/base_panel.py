@@ -138,7 +138,16 @@ def covariates_from_submission(sub: Any, *, fx: Any | None = None) -> pd.DataFra
     * ``year``: ``as_of`` as a decimal year.
 
     A field that is missing from ``sub`` becomes NaN/None (documented missing), never zero.
+    The values are those of :func:`submission_covariates`.
     """
+    import pandas as pd
+
+    return pd.DataFrame([submission_covariates(sub, fx=fx)])
+
+
+def submission_covariates(sub: Any, *, fx: Any | None = None) -> dict[str, Any]:
+    """The row of :func:`covariates_from_submission` as a plain mapping (column to value: floats,
+    NaN for unknown, ``country`` a string or None), without building a frame."""
     import pandas as pd
 
     def get(obj: Any, *path: str) -> Any:
@@ -168,8 +177,8 @@ def covariates_from_submission(sub: Any, *, fx: Any | None = None) -> pd.DataFra
     if launch is not None and as_of_ts is not None:
         age = max(0.0, (as_of_ts - pd.Timestamp(launch)).days / DAYS_PER_YEAR)
     country = get(sub, "exchange", "jurisdiction")
-    return pd.DataFrame([{
+    return {
         "volume_24h_usd": vol, "age_years": age, "country": country if not _is_missing(country) else None,
         "security_points": np.nan,
         "year": _decimal_year(as_of_ts) if as_of_ts is not None else np.nan,
-    }])
+    }

@@ -168,6 +168,24 @@ def _interval_frame(base: Any, X: Any, level: float):
     return iv[lo].to_numpy(float), iv[hi].to_numpy(float)
 
 
+def _base_rates(base: Any, X: Any, level: float):
+    """``(m, lo, hi)`` arrays of a base model: ``annual_rate(X)`` and ``predict_interval(X, level)``.
+
+    A model with ``_rate_and_interval`` (:class:`~.base_model.BaseFrequencyModel`) gives the same
+    numbers in one pass without frames; ``X`` may then be a
+    :class:`~.base_design.RawCovariates`, which other models get as a DataFrame."""
+    from underwriting.frequency.base_design import RawCovariates
+
+    fast = getattr(base, "_rate_and_interval", None)
+    if fast is not None:
+        return fast(X, level)
+    if isinstance(X, RawCovariates):
+        X = X.to_frame()
+    m = base.annual_rate(X).to_numpy(float)
+    lo, hi = _interval_frame(base, X, level)
+    return m, lo, hi
+
+
 def exchange_totals(panel: Any, base_model: Any, *, id_column: str = "exchange_id") -> Any:
     """Breaches, exposure and base-model expected count per exchange, from a follow-up panel.
 
@@ -319,7 +337,7 @@ class BreachFrequency:
 
         Parameters
         ----------
-        X : pandas.DataFrame
+        X : pandas.DataFrame or RawCovariates
             Base-model covariates, one row per submission, in the same order.
         submissions : sequence of Submission
             Posture, vendors, incidents, ``as_of`` and launch date of each exchange.
@@ -348,8 +366,7 @@ class BreachFrequency:
             t = 1.0 if years is None else float(years)
             if not (math.isfinite(t) and t > 0):
                 raise InputError(f"term years must be positive, got {years!r}", field="term.years")
-        m = self.base_model.annual_rate(X).to_numpy(float)
-        lo, hi = _interval_frame(self.base_model, X, self.level)
+        m, lo, hi = _base_rates(self.base_model, X, self.level)
         bad = ~(np.isfinite(m) & (m > 0) & (lo <= m * (1 + 1e-12)) & (m <= hi * (1 + 1e-12)) & (lo > 0))
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
@@ -401,7 +418,7 @@ class BreachFrequency:
             "base_rate": [r.base_rate for r in res],
             "experience_factor": [r.experience.factor for r in res],
             "schedule_factor": [r.schedule.factor for r in res],
-        }, index=X.index)
+        }, index=getattr(X, "index", None))  # RawCovariates: a default range index
 
 
 #: Band thresholds on the final annual breach rate (breaches a year): A below 0.5%, B below 1%,
