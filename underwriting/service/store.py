@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from underwriting.fileio import canonical_json
 from underwriting.service import engine, ledger
 from underwriting.service.db import ApiKey, IdempotentResponse, LedgerEntry, QuoteRecord
 from underwriting.service.keys import Principal
@@ -123,8 +124,9 @@ class Store:
         def prepare(b: Any):
             # the engine and the canonical JSON, outside the write transaction (which serialises writers)
             q = engine.quote(b)
-            doc = q.to_json()
-            return q, doc, ledger.sha256_text(doc), json.loads(doc)
+            parsed = q.to_dict()
+            doc = canonical_json(parsed)  # = q.to_json(), without building the dict twice
+            return q, doc, ledger.sha256_text(doc), parsed
 
         def commit(s: Session, prepared) -> tuple[int, dict[str, Any], None]:
             q, doc, sha, parsed = prepared

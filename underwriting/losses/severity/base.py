@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
@@ -228,44 +229,41 @@ class Severity(ABC):
         return max(by_lev, 0.0)
 
     def layer_moments_by_quadrature(self, deductible: float = 0.0, limit: float = math.inf) -> tuple[float, float]:
-        """:math:`(E[Y], E[Y^2])` of the layer by adaptive quadrature of the survival function.
+        """:math:`(E[Y], E[Y^2])` of the layer by quadrature of the survival function.
 
         An independent second method for the closed forms: :math:`E[Y] = \\int_0^l S(d+y)\\,dy`
         and :math:`E[Y^2] = \\int_0^l 2y\\,S(d+y)\\,dy`, split at quantiles of ``X`` (and
         integrated in ``log`` of the amount above the deductible, where heavy tails are smooth).
-        Used by the engine's moment check; relative accuracy about 1e-9.
+        Each piece by adaptive Gauss-Legendre (20 against 40 nodes, bisected until they agree to
+        :data:`QUADRATURE_RTOL`, every piece's nodes in one vectorised call of ``sf``); should that
+        not converge, by scipy's adaptive ``quad`` as before (about four times slower for a quote's
+        layers). Used by the engine's moment check; relative accuracy about 1e-9 or better.
         """
         d, lim = float(deductible), float(limit)
+        pieces = self._quadrature_pieces(d, lim)
+        out = _sf_moments_gauss_legendre(self, d, pieces)
+        if out is None:
+            out = _sf_moments_quad(self, d, pieces)
+        if not math.isfinite(lim):
+            hi = pieces[-1][1]
+            # beyond hi: closed-form tail of the stop-loss transforms
+            with np.errstate(invalid="ignore", over="ignore"):
+                tail1 = float(self.stop_loss(d + hi))
+                tail2 = float(self.stop_loss2(d + hi)) + 2.0 * hi * tail1
+            out = (out[0] + tail1, out[1] + tail2)
+        return out
+
+    def _quadrature_pieces(self, d: float, lim: float) -> list[tuple[float, float]]:
+        """The intervals ``[a, b]`` of the amount above ``d`` that the quadrature integrates separately:
+        split at quantiles of ``X`` (where a cap or a mixture's kink may sit); the last ends at the
+        limit, or far in the tail (``10^6`` times the last knot) for an unlimited layer."""
         qs = np.asarray(self.ppf(np.array([1e-6, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 0.9999, 1 - 1e-6,
                                            1 - 1e-9, 1 - 1e-12])), dtype=float)
         top = d + lim
         knots = sorted({float(q) - d for q in qs if math.isfinite(q) and d < q < top})
         hi = lim if math.isfinite(lim) else max([*knots, 1.0]) * 1e6
         pts = [0.0, *[k for k in knots if 0 < k < hi], hi]
-        out = []
-        for power in (0, 1):
-            total = 0.0
-            for a, b in zip(pts[:-1], pts[1:], strict=False):
-                if b <= a:
-                    continue
-                if a <= 0:
-                    def f(y, pw=power):
-                        return (2.0 * y if pw else 1.0) * float(self.sf(d + y))
-                    val, _ = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-11, limit=200)
-                else:  # y = e^t
-                    def g(t, pw=power):
-                        y = math.exp(t)
-                        return y * (2.0 * y if pw else 1.0) * float(self.sf(d + y))
-                    val, _ = integrate.quad(g, math.log(a), math.log(b), epsabs=0.0, epsrel=1e-11, limit=200)
-                total += val
-            if not math.isfinite(lim):
-                # beyond hi: closed-form tail of the stop-loss transforms
-                with np.errstate(invalid="ignore", over="ignore"):
-                    tail1 = float(self.stop_loss(d + hi))
-                    tail2 = (float(self.stop_loss2(d + hi)) + 2.0 * hi * tail1) if power else tail1
-                total += tail2
-            out.append(total)
-        return out[0], out[1]
+        return [(a, b) for a, b in zip(pts[:-1], pts[1:], strict=False) if b > a]
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
@@ -286,3 +284,100 @@ class _ScipyBacked:
 
     def ppf(self, q):
         return self._dist.ppf(q)
+
+
+#: Relative agreement of the 20- and 40-node Gauss-Legendre sums at which the quadrature of
+#: :meth:`Severity.layer_moments_by_quadrature` stops bisecting.
+QUADRATURE_RTOL = 1e-11
+#: At most this many bisection rounds and sub-intervals before falling back to scipy's ``quad``.
+QUADRATURE_MAX_ROUNDS = 40
+QUADRATURE_MAX_INTERVALS = 20_000
+
+
+@functools.lru_cache(maxsize=1)
+def _gauss_legendre_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    x20, w20 = np.polynomial.legendre.leggauss(20)
+    x40, w40 = np.polynomial.legendre.leggauss(40)
+    return x20, w20, x40, w40
+
+
+def _adaptive_gauss_legendre(fun: Any, a: np.ndarray, b: np.ndarray) -> float | None:
+    """Sum of the integrals of ``fun`` (vectorised) over the intervals ``[a_i, b_i]``, or ``None`` when
+    the 20- and 40-node rules do not agree to :data:`QUADRATURE_RTOL` of the total within the limits.
+
+    Each round evaluates every open interval's nodes in one call, accepts the intervals whose error
+    estimate ``|G40 - G20|`` is within their share of the tolerance, and bisects the others.
+    """
+    x20, w20, x40, w40 = _gauss_legendre_nodes()
+    done = done_err = 0.0
+    for _ in range(QUADRATURE_MAX_ROUNDS):
+        mid, half = 0.5 * (a + b), 0.5 * (b - a)
+        n = a.size
+        fx = np.asarray(fun(np.concatenate(((mid[:, None] + half[:, None] * x20).ravel(),
+                                            (mid[:, None] + half[:, None] * x40).ravel()))), dtype=float)
+        i20 = half * (fx[: 20 * n].reshape(n, 20) @ w20)
+        i40 = half * (fx[20 * n:].reshape(n, 40) @ w40)
+        err = np.abs(i40 - i20)
+        if not (np.all(np.isfinite(i40)) and np.all(np.isfinite(err))):
+            return None
+        total = done + float(i40.sum())
+        tol = QUADRATURE_RTOL * abs(total)
+        if done_err + float(err.sum()) <= tol:
+            return total
+        ok = err <= 0.5 * tol / n
+        done += float(i40[ok].sum())
+        done_err += float(err[ok].sum())
+        a, b = a[~ok], b[~ok]
+        mid = 0.5 * (a + b)
+        a, b = np.concatenate((a, mid)), np.concatenate((mid, b))
+        if a.size > QUADRATURE_MAX_INTERVALS:
+            return None
+    return None
+
+
+def _sf_moments_gauss_legendre(sev: Any, d: float, pieces: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """``(int S(d+y) dy, int 2y S(d+y) dy)`` over ``pieces`` (the first from 0 in ``y``, the rest in
+    ``log y``) by :func:`_adaptive_gauss_legendre`, or ``None`` when it does not converge."""
+    lin = [(a, b) for a, b in pieces if a <= 0]
+    logs = [(math.log(a), math.log(b)) for a, b in pieces if a > 0]
+    out = []
+    with np.errstate(all="ignore"):
+        for power in (0, 1):
+            total = 0.0
+            if lin:
+                def f(y, pw=power):
+                    return (2.0 * y if pw else 1.0) * np.asarray(sev.sf(d + y), dtype=float)
+                v = _adaptive_gauss_legendre(f, np.array([p[0] for p in lin]), np.array([p[1] for p in lin]))
+                if v is None:
+                    return None
+                total += v
+            if logs:
+                def g(t, pw=power):
+                    y = np.exp(t)
+                    return y * (2.0 * y if pw else 1.0) * np.asarray(sev.sf(d + y), dtype=float)
+                v = _adaptive_gauss_legendre(g, np.array([p[0] for p in logs]), np.array([p[1] for p in logs]))
+                if v is None:
+                    return None
+                total += v
+            out.append(total)
+    return out[0], out[1]
+
+
+def _sf_moments_quad(sev: Any, d: float, pieces: list[tuple[float, float]]) -> tuple[float, float]:
+    """The same integrals by scipy's adaptive ``quad``, one scalar call of ``sf`` per node."""
+    out = []
+    for power in (0, 1):
+        total = 0.0
+        for a, b in pieces:
+            if a <= 0:
+                def f(y, pw=power):
+                    return (2.0 * y if pw else 1.0) * float(sev.sf(d + y))
+                val, _ = integrate.quad(f, a, b, epsabs=0.0, epsrel=1e-11, limit=200)
+            else:  # y = e^t
+                def g(t, pw=power):
+                    y = math.exp(t)
+                    return y * (2.0 * y if pw else 1.0) * float(sev.sf(d + y))
+                val, _ = integrate.quad(g, math.log(a), math.log(b), epsabs=0.0, epsrel=1e-11, limit=200)
+            total += val
+        out.append(total)
+    return out[0], out[1]
