@@ -456,7 +456,7 @@ def send_load(base_url: str, headers: dict[str, str], payloads: list[bytes], cli
     -------
     list of dict
         One per request: ``client``, ``index``, ``scheduled``, ``started``, ``done`` (perf_counter
-        seconds), ``ok`` (status 201), ``id`` (the stored quote's id or ``None``), ``error``.
+        seconds), ``ok`` (status 201), ``id`` and ``premium`` (of the answer, or ``None``), ``error``.
     """
     import httpx
 
@@ -488,12 +488,13 @@ def send_load(base_url: str, headers: dict[str, str], payloads: list[bytes], cli
                                   headers={**headers, "Content-Type": "application/json",
                                            "Idempotency-Key": f"bench-{uuid.uuid4()}"})
                     ok = r.status_code == 201
-                    rid = r.json().get("id") if ok else None
+                    answer = r.json() if ok else {}
                     err = None if ok else f"{r.status_code} {r.text[:200]}"
                 except (httpx.HTTPError, ValueError) as exc:
-                    ok, rid, err = False, None, f"{type(exc).__name__}: {exc}"
+                    ok, answer, err = False, {}, f"{type(exc).__name__}: {exc}"
                 mine.append({"client": c, "index": i, "scheduled": scheduled, "started": started,
-                             "done": time.perf_counter(), "ok": ok, "id": rid, "error": err})
+                             "done": time.perf_counter(), "ok": ok, "id": answer.get("id"),
+                             "premium": answer.get("premium"), "error": err})
         with lock:
             records.extend(mine)
 
@@ -860,6 +861,10 @@ def _postgres_database(base: str):
     return cm()
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def main(argv: list[str] | None = None) -> str:
     from underwriting.fileio import atomic_write_text
 
@@ -896,7 +901,7 @@ def main(argv: list[str] | None = None) -> str:
     print(f"{len(runs)} runs x {n} quotes ({', '.join(databases)}; workers {' '.join(map(str, args.workers))}; "
           f"{' '.join(args.workload)}; {' '.join(args.mode)}); engine alone "
           + ", ".join(f"{w} {1000 * s:.0f} ms/quote" for w, s in engine_s.items())
-          + f": estimated run time about {est / 60:.0f} min", file=sys.stderr, flush=True)
+          + f": estimated run time about {_duration(est)}", file=sys.stderr, flush=True)
 
     rows = []
     for d, wk, wl, m in runs:
