@@ -671,7 +671,7 @@ def method_text(clients: int, per_client: int, rate: float) -> list[str]:
     return [
         "## Method",
         "",
-        f"`benchmarks/bench_service.py` runs {clients} clients x {per_client} quotes over loopback against "
+        f"`benchmarks/bench_service.py` runs {clients} clients x {per_client:,} quotes over loopback against "
         "`underwriting serve --workers W` (rate limit off), each run on a fresh database (a new SQLite file in WAL "
         "mode; a new database on the PostgreSQL server of `.ci/run`) and a fresh server whose every worker is "
         "warmed up first (its first quote loads the data and fits the models). Two modes:",
@@ -693,8 +693,9 @@ def method_text(clients: int, per_client: int, rate: float) -> list[str]:
         "- **new-exchange**: every request an exchange the server has never seen, from a seeded pool of distinct "
         "submissions made by varying the three bundled samples (name, licensing country, 12-month volume, "
         "customer assets, every posture answer among its allowed values, incident history), each checked by "
-        "`underwriting.api.load_submission`; same policy terms. Nothing of one request is in the engine's caches "
-        "for the next: the cold path.",
+        "`underwriting.api.load_submission`; same policy terms, seeds vary. No two requests quote the same "
+        "exchange, so none finds its loss model in the engine's per-process caches (the data and fitted models "
+        "are loaded once per worker, at warm-up): the cold path of a warm server.",
         "",
         "Per run: errors (any answer but 201), quotes lost (a 201 whose id is not stored, or one id answered to "
         "two requests), duplicated (more stored quotes than distinct 201s, warm-up aside), the ledger verified "
@@ -714,7 +715,10 @@ def method_text(clients: int, per_client: int, rate: float) -> list[str]:
         f"when requests cost about the same. At {TARGET_QPS:g} quotes/s a closed loop of {clients} has "
         f"p50 ~ {1000 * clients / TARGET_QPS:.0f} ms; p50 <= {TARGET_P50_MS:g} ms in a closed loop would need "
         f"{little:.0f} quotes/s. A closed loop measures capacity, not the latency a client sees at a given load. "
-        "So the targets are read as:",
+        "The server's CPU per quote bounds that capacity: K cores sustain at most K / (CPU per quote), so "
+        f"{TARGET_QPS:g} quotes/s on 2 cores needs at most {2000 / TARGET_QPS:.0f} ms of server CPU per quote "
+        "(less the clients' share of the same cores), and at that bound the cores are always busy and the "
+        "queue, hence the paced p50, grows. So the targets are read as:",
         "",
         f"- **>= {TARGET_QPS:g} quotes/s sustained**: the closed run's throughput >= {TARGET_QPS:g}/s AND the "
         f"paced run at {TARGET_QPS:g}/s keeping up (achieved >= {KEEP_UP_SHARE:g} x offered, no request "
@@ -739,6 +743,9 @@ def commands_text() -> list[str]:
         "```",
         "bash .ci/run .venv/bin/python benchmarks/bench_service.py",
         "```",
+        "",
+        "That is 16 runs of 8,000 quotes (2 databases x workers 1 and 2 x 2 workloads x 2 modes); a paced run "
+        "lasts at least 8,000 / 40 = 200 s, a closed one 8,000 / its throughput.",
         "",
         "SQLite only: `.venv/bin/python benchmarks/bench_service.py --databases sqlite`. One combination, e.g. "
         "`--workers 2 --mode paced --workload new-exchange --rate 40`. A quick smoke run: "
