@@ -185,6 +185,24 @@ def test_verdict_reads_the_targets(bench):
     assert not ok and why == ["2 errors", "p50 nan > 50 ms"]
 
 
+def test_target_summary_combines_the_closed_and_paced_rows(bench):
+    key = {"database": "SQLite (WAL)", "workers": 2, "workload": "resubmit"}
+    closed = {**_row(qps=45.0), **key}
+    paced = {**_row(mode="paced", qps=39.9, p50_ms=30.0, late=0), **key}
+    (t,) = bench.target_summary([closed, paced])
+    assert t["sustained"] == (True, []) and t["p50"] == (True, [])
+    # saturation above 40/s is not enough when the paced run falls behind; and a slow closed run fails too
+    (t,) = bench.target_summary([{**closed, "qps": 12.0}, {**paced, "late": 5, "p50_ms": 900.0}])
+    assert t["sustained"] == (False, ["closed: 12.0 < 40 quotes/s", "paced: 5 late > 1 s"])
+    assert t["p50"] == (False, ["p50 900 > 50 ms"])
+    (t,) = bench.target_summary([{**closed, "lost": 1}])
+    assert t["sustained"] == (None, ["needs a closed and a paced run"]) and t["p50"] == (None, ["needs a paced run"])
+    other = {**paced, "workload": "new-exchange", "errors": 1}
+    s1, s2 = bench.target_summary([closed, paced, other], rate=20.0)
+    assert s1["workload"] == "resubmit" and s1["p50"] == (False, ["offered 20/s < the 40/s of the target"])
+    assert s2["sustained"][0] is None and s2["p50"] == (False, ["offered 20/s < the 40/s of the target", "1 errors"])
+
+
 def test_estimate_is_the_stated_arithmetic(bench):
     # engine 75 ms + service 25 ms on one core: 10 quotes/s; 1,000 quotes closed = 100 s, paced at 40/s
     # cannot go faster than the 10/s either; each run adds the fixed overhead
