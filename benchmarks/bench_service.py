@@ -78,8 +78,6 @@ TARGET_QPS = 40.0  #: issue #19: quotes per second sustained
 TARGET_P50_MS = 50.0  #: issue #19: median latency (ms), read at TARGET_QPS offered (paced)
 LATE_AFTER_S = 1.0  #: a paced request that starts later than this after its scheduled time is "late"
 KEEP_UP_SHARE = 0.95  #: a paced run keeps up if it achieves >= this share of the offered rate, none late
-WARM_CPU_S = 0.5  #: CPU seconds a worker must have spent on warm-up quotes (a cold first quote costs ~2-3 s)
-WARM_ROUNDS = 10  #: at most this many warm-up rounds of 2 x workers concurrent quotes
 ENGINE_REPEATS = 10  #: in-process quotes timed per workload (median)
 #: Rough per-request cost of the service around the engine (HTTP, JSON, storage, ledger), seconds;
 #: measured with cProfile on 2026-12-01 (benchmarks/results/service.md); used only for the run-time estimate.
@@ -588,44 +586,51 @@ def _start_server(url: str, workers: int) -> tuple[subprocess.Popen, str, typing
     return server, base, log
 
 
-def _warm_up(server: subprocess.Popen, base: str, headers: dict[str, str], workers: int) -> tuple[int, bool]:
-    """Warm every worker (its first quote loads data and fits models): rounds of ``2 x workers``
-    concurrent quotes of the Japanese sample (seeds from 10**9, never used by the load) until each
-    worker has spent ``WARM_CPU_S`` of CPU on them, at most ``WARM_ROUNDS`` rounds. Returns (quotes
-    stored, every worker warmed)."""
+#: What uvicorn logs once per worker when its lifespan start-up (``serve``'s warm-up quote) is done.
+STARTUP_DONE = "Application startup complete."
+
+
+def log_text(log: typing.IO) -> str:
+    """The server's log so far, read through a new file description (seeking the shared one would move
+    the server's write position)."""
+    with open(f"/proc/self/fd/{log.fileno()}", "rb") as fh:
+        return fh.read().decode(errors="replace")
+
+
+def _warm_up(server: subprocess.Popen, base: str, headers: dict[str, str], workers: int,
+             log: typing.IO) -> tuple[int, bool]:
+    """Wait until every worker has finished ``serve``'s own warm-up (each quotes the bundled sample once
+    before it accepts a request, and then logs :data:`STARTUP_DONE`), then send one round of
+    ``2 x workers`` concurrent quotes of the Japanese sample (seeds from 10**9, never used by the
+    load) to open the database connections. Returns (quotes stored, every worker warmed)."""
     import httpx
 
-    pids = worker_pids(server.pid, workers)
-    cpu0 = process_tree(server.pid)
-    sent = 0
-    warmed = False
-    for _ in range(WARM_ROUNDS):
-        payloads = encode(resubmit_bodies(2 * workers, first_seed=10**9 + sent))
-        errors: list[str] = []
+    deadline = time.monotonic() + 300
+    while log_text(log).count(STARTUP_DONE) < workers:
+        if server.poll() is not None or time.monotonic() > deadline:
+            return 0, False
+        time.sleep(0.2)
+    payloads = encode(resubmit_bodies(2 * workers, first_seed=10**9))
+    errors: list[str] = []
 
-        def one(p: bytes, errors: list[str] = errors) -> None:
-            try:
-                with httpx.Client(base_url=base, timeout=300) as http:
-                    r = http.post("/v1/quotes", content=p, headers={**headers, "Content-Type": "application/json",
-                                                                     "Idempotency-Key": f"warm-{uuid.uuid4()}"})
-                if r.status_code != 201:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-            except httpx.HTTPError as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+    def one(p: bytes) -> None:
+        try:
+            with httpx.Client(base_url=base, timeout=300) as http:
+                r = http.post("/v1/quotes", content=p, headers={**headers, "Content-Type": "application/json",
+                                                                 "Idempotency-Key": f"warm-{uuid.uuid4()}"})
+            if r.status_code != 201:
+                errors.append(f"{r.status_code} {r.text[:200]}")
+        except httpx.HTTPError as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
 
-        threads = [threading.Thread(target=one, args=(p,)) for p in payloads]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if errors:
-            raise SystemExit(f"warm-up quote failed: {errors[0]}")
-        sent += len(payloads)
-        cpu = process_tree(server.pid)
-        if all(cpu.get(p, 0.0) - cpu0.get(p, 0.0) >= WARM_CPU_S for p in pids):
-            warmed = True
-            break
-    return sent, warmed
+    threads = [threading.Thread(target=one, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"warm-up quote failed: {errors[0]}")
+    return len(payloads), True
 
 
 def _stored(url: str) -> tuple[set[str], int]:
@@ -655,7 +660,7 @@ def run_load(url: str, payloads: list[bytes], clients: int, per_client: int, wor
     headers = {"Authorization": f"Bearer {made.stdout.strip()}"}
     server, base, log = _start_server(url, workers)
     try:
-        n_warm, warmed = _warm_up(server, base, headers, workers)
+        n_warm, warmed = _warm_up(server, base, headers, workers, log)
         cpu_before = sum(process_tree(server.pid).values())
         client_before = time.process_time()
         load_before = os.getloadavg()[0]
@@ -711,7 +716,9 @@ def method_text(clients: int, per_client: int, rate: float) -> list[str]:
         f"`benchmarks/bench_service.py` runs {clients} clients x {per_client:,} quotes over loopback against "
         "`underwriting serve --workers W` (rate limit off), each run on a fresh database (a new SQLite file in WAL "
         "mode; a new database on the PostgreSQL server of `.ci/run`) and a fresh server whose every worker is "
-        "warmed up first (its first quote loads the data and fits the models). Two modes:",
+        "warmed up first: `serve` has each worker quote the bundled sample once before it accepts requests (the "
+        "first quote of a process loads the data and fits the models, ~2 s), the benchmark waits for every "
+        "worker's start-up to complete and sends one round of 2 x W quotes before the load. Two modes:",
         "",
         "- **closed**: every client sends its quotes back to back, no think time. Gives the saturation throughput "
         "(quotes/s) and the latency of each request from send to response.",
