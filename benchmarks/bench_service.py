@@ -898,29 +898,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _postgres_database(base: str):
-    """A context manager yielding the URL of a new database on the server of ``base`` (dropped after)."""
-    import contextlib
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    @contextlib.contextmanager
-    def cm():
-        name = "uw_bench_" + uuid.uuid4().hex[:8]
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-    return cm()
-
-
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
@@ -970,7 +947,9 @@ def main(argv: list[str] | None = None) -> str:
             with tempfile.TemporaryDirectory() as tmp:
                 r = run_load(f"sqlite:///{tmp}/bench.db", payloads[wl], args.clients, args.per_client, wk, m, args.rate)
         else:
-            with _postgres_database(pg) as url:
+            from underwriting.service.db import scratch_postgres_database
+
+            with scratch_postgres_database(pg, "uw_bench_") as url:
                 r = run_load(url, payloads[wl], args.clients, args.per_client, wk, m, args.rate)
         r.update(database="SQLite (WAL)" if d == "sqlite" else "PostgreSQL", workers=wk, workload=wl, mode=m)
         rows.append(r)

@@ -13,7 +13,6 @@ import socket
 import threading
 import time
 import tomllib
-import uuid
 from pathlib import Path
 
 import pytest
@@ -67,23 +66,6 @@ def _postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
-@contextlib.contextmanager
-def _fresh_postgres_database(base: str):
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = "uw_test_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh, empty database URL: a SQLite file, or a new database on the test PostgreSQL server."""
@@ -93,7 +75,9 @@ def db_url(request, tmp_path):
     base = _postgres_url()
     if base is None:
         pytest.skip(f"no PostgreSQL server: ${POSTGRES_ENV} is not set (.ci/run starts one and sets it)")
-    with _fresh_postgres_database(base) as url:
+    from underwriting.service.db import scratch_postgres_database
+
+    with scratch_postgres_database(base, "uw_test_") as url:
         yield url
 
 

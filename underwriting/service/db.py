@@ -8,8 +8,11 @@ in ``underwriting/service/migrations`` (:func:`migrate`), never by ``create_all`
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import (
@@ -174,3 +177,24 @@ def redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(server_url: str, prefix: str = "uw_scratch_") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of ``server_url``, dropped on exit (connections
+    forced closed): the URL of a throw-away database for a test or a benchmark run."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = prefix + uuid.uuid4().hex[:12]
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
