@@ -30,13 +30,13 @@ def _clear_engine_caches() -> None:
     """Empty the per-process caches keyed by loss-model values (not the data fits): what a warm
     process pays for an exchange it has not quoted yet."""
     from underwriting.losses.aggregate import discretisation, engines, terms
-    from underwriting.pricing import premium
+    from underwriting.pricing import layers, premium
 
     engines._compound_cached.cache_clear()
     discretisation._discretize_cached.cache_clear()
     discretisation._occurrence_cap_cached.cache_clear()
     discretisation._severity_top_cached.cache_clear()
-    premium._layer_mean_cached.cache_clear()
+    layers._layer_mean_cached.cache_clear()
     premium._ilf_rows_cached.cache_clear()
     terms._layer_moments_cached.cache_clear()
 

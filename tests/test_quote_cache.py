@@ -18,13 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _clear_caches():
     from underwriting.losses.aggregate import discretisation, engines
-    from underwriting.pricing import premium
+    from underwriting.pricing import layers, premium
 
     engines._compound_cached.cache_clear()
     discretisation._discretize_cached.cache_clear()
     discretisation._occurrence_cap_cached.cache_clear()
     discretisation._severity_top_cached.cache_clear()
-    premium._layer_mean_cached.cache_clear()
+    layers._layer_mean_cached.cache_clear()
+    premium._ilf_rows_cached.cache_clear()
 
 
 def test_a_cached_quote_never_answers_for_another_schedule(tmp_path):

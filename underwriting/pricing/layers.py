@@ -32,6 +32,7 @@ import numpy as np
 from underwriting.errors import InputError
 from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
+from underwriting.losses.aggregate.discretisation import cacheable_severity
 from underwriting.losses.severity import Severity
 
 __all__ = ["Layer", "tower", "split_gross", "layer_loss", "format_amount", "MAX_REINSTATEMENTS"]
@@ -307,8 +308,6 @@ def _layer_mean(severity: Any, deductible: float, limit: float) -> float:
     """``severity.layer_mean(deductible, limit)`` as a float, cached by value for the package's own
     (frozen, parameter-compared) severities: the ILF table of a quote's layer is the same at every
     frequency (premium-range ends) and for every warm quote."""
-    from underwriting.losses.aggregate.discretisation import cacheable_severity
-
     if cacheable_severity(severity):
         try:
             return _layer_mean_cached(severity, deductible, limit)

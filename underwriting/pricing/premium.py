@@ -43,9 +43,10 @@ from underwriting.losses.aggregate import (
     MomentCheck,
     Peril,
 )
-from underwriting.losses.counts import Frequency
+from underwriting.losses.aggregate.discretisation import cacheable_severity
+from underwriting.losses.counts import Frequency, NegativeBinomial, Poisson
 from underwriting.losses.severity import Severity
-from underwriting.pricing.layers import Layer, _layer_mean, _layer_mean_cached  # noqa: F401 (the tests clear it)
+from underwriting.pricing.layers import Layer, _layer_mean
 
 __all__ = [
     "Principle",
@@ -320,9 +321,6 @@ def _ilf_table(perils: Sequence[Peril], layer: Layer, limits: Sequence[float]) -
 def _ilf_key(perils: Sequence[Peril], layer: Layer, lims: tuple[float, ...]) -> tuple | None:
     """Value key of an ILF table, or ``None`` unless every peril is the package's frozen, value-compared
     kind (the table then depends on the values only; a user's severity is never cached)."""
-    from underwriting.losses.aggregate.discretisation import cacheable_severity
-    from underwriting.losses.counts import NegativeBinomial, Poisson
-
     for p in perils:
         if type(p) is not Peril or type(p.frequency) not in (Poisson, NegativeBinomial) \
                 or not cacheable_severity(p.severity):
