@@ -146,7 +146,10 @@ def load(directory: str | os.PathLike[str]):
                 raise ModelIntegrityError(f"{d}: Cox model without {BASELINE}")
             import pyarrow.parquet as pq
 
-            tab = pq.read_table(io.BytesIO(tables[BASELINE]))
+            # one thread: the table is small, and a parquet read with a thread pool from an in-memory
+            # buffer sometimes aborts the interpreter at exit (SIGABRT, "terminate called without an
+            # active exception": apache/arrow#34314; about 1 exit in 4 with pyarrow 26 here)
+            tab = pq.read_table(io.BytesIO(tables[BASELINE]), use_threads=False)
             s = tab.column("stratum").to_numpy()
             t = tab.column("time").to_numpy()
             h = tab.column("cumulative_hazard").to_numpy()
