@@ -205,7 +205,8 @@ def explain(path: str, model=None, schedule: str | None = None) -> dict:
     X = covariates_from_submission(sub)
     trend = "trend" in model.terms_
     raw = X.fillna({"volume_24h_usd": 0.0})
-    D = design(raw, model.reference_log_volume_, trend=True, trend_cap=model.data_end_)[0, model._columns(trend)]
+    D = design(raw, model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
+               unknown_as_offshore=model.unknown_as_offshore)[0, model._columns(trend)]
     values = dict(zip(model.terms_, D, strict=True))
     eff = model.effects_
     rate = model.predict_interval(X, 0.9)
@@ -228,14 +229,14 @@ def explain(path: str, model=None, schedule: str | None = None) -> dict:
                 "table": table, "annual_rate": fe.annual_rate, "annual_rate_interval": det["annual_rate_interval"],
                 "p_breach_1y": block.p_breach, "p_breach_interval": det["p_breach_interval"], "band": block.band,
                 "risk_score": block.risk_score, "reasons": [r.model_dump() for r in block.reasons],
-                "model": block.model}
+                "model": block.model, "survival": det.get("survival")}
     return {"exchange": sub.exchange.name, "as_of": sub.as_of.isoformat(), "risk_model": full,
             "covariates": {"volume_24h_usd": float(X["volume_24h_usd"].iloc[0]), "country": X["country"].iloc[0],
                            "jurisdiction_group": jurisdiction_group(X["country"].iloc[0]),
                            "age_years": float(X["age_years"].iloc[0]), "security_points": None},
             "factors": factors, "annual_rate": float(rate["annual_rate"].iloc[0]),
             "annual_rate_interval": [float(rate["lo"].iloc[0]), float(rate["hi"].iloc[0])], "level": 0.9,
-            "note": "base model only (size, jurisdiction, grade); the experience and schedule factors multiply it; "
+            "note": f"base model only ({', '.join(t for t in model.terms_ if t != 'intercept')}); the experience and schedule factors multiply it; "
                     "age is reported but not fitted (see docs/frequency_validation.md)"}
 
 
@@ -285,4 +286,10 @@ def run(args: argparse.Namespace) -> int:
                   f"{r['answer']}")
         print(f"  {'total':<10} {'annual_rate':<44} {full['annual_rate']:>9.4g} "
               f"{math.log(full['annual_rate']):>+8.3f}")
+        sv = full.get("survival")
+        if sv:
+            med = sv["median_years_to_breach"]
+            print("  survival (no breach) over one year: " + ", ".join(
+                f"S({t:g}y) = {p:.4f}" for t, p in zip(sv["times_years"], sv["survival"], strict=True))
+                + f"; median time to breach {'infinite (rate 0)' if med is None else f'{med:,.1f} years'}")
     return 0

@@ -75,6 +75,9 @@ class FrequencyBlock(_Block):
     level: float | None = Field(default=None, description="Coverage of the intervals.")
     reasons: list[dict[str, Any]] | None = None
     model: dict[str, Any] | None = None
+    survival: dict[str, Any] | None = Field(default=None, description="Survival curve over the term (probability of "
+                                            "no breach by each time, years from inception) and the median time to "
+                                            "breach in years (the one risk model).")
     interval: list[float] | None = Field(default=None, description="90% interval of expected_breaches: the one risk "
                                          "model's own interval; baseline and survival: the gamma with the estimate's "
                                          "mean and parameter variance (the premium range is priced at its ends).")
@@ -94,7 +97,8 @@ class FrequencyBlock(_Block):
         """The block of a :class:`~underwriting.domain.frequency.FrequencyEstimate` made by ``model``."""
         d = fe.detail or {}
         extra = {k: d[k] for k in ("base", "experience", "schedule", "annual_rate_interval",
-                                   "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model")
+                                   "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model",
+                                   "survival")
                  if k in d}
         if d:
             return cls(method=model, expected_breaches=fe.expected_breaches, variance_of_lambda=fe.variance_of_lambda,
@@ -111,7 +115,8 @@ class FrequencyBlock(_Block):
 
 
 _OPTIONAL_FREQUENCY = ("uncertainty", "factors", "base", "experience", "schedule", "annual_rate_interval",
-                       "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model", "interval")
+                       "expected_breaches_interval", "p_breach_interval", "level", "reasons", "model", "interval",
+                       "survival")
 
 
 class CapitalBlock(_Block):

@@ -141,6 +141,12 @@ def format_defence(q: Quote) -> list[str]:
     if q.frequency.interval:
         lo, hi = q.frequency.interval
         rows.append(("expected breaches in term", f"{q.frequency.expected_breaches:.5f}, 90% interval {lo:.5f} to {hi:.5f}"))
+    sv = q.frequency.survival
+    if sv:
+        med = sv.get("median_years_to_breach")
+        rows.append(("survival over the term", ", ".join(f"S({t:.3g}y) = {p:.4f}" for t, p in
+                                                         zip(sv["times_years"], sv["survival"], strict=True))))
+        rows.append(("median time to breach", "infinite (rate 0)" if med is None else f"{med:,.1f} years"))
     if q.p_attach is not None:
         rows += [("P(attach) in term", _pct(q.p_attach)), ("P(exhaust) in term", _pct(q.p_exhaust))]
     if rows:

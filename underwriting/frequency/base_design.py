@@ -34,7 +34,12 @@ BASE_TERMS: tuple[str, ...] = ("intercept", "volume_pct", "offshore", "jurisdict
 COVARIATE_TERMS: dict[str, tuple[str, ...]] = {
     "volume": ("volume_pct",), "jurisdiction": ("offshore", "jurisdiction_unknown"),
     "grade": ("security", "grade_missing"),
+    # offshore without the "no country in CryptoCompare" level: a blank country counts as offshore
+    "offshore": ("offshore",),
 }
+#: Terms that describe a data source (an aggregator's blank field), not the exchange: a model that
+#: carries one of them cannot price a submission free of data-source artefacts (issue #24).
+DATA_SOURCE_TERMS: tuple[str, ...] = ("jurisdiction_unknown", "security", "grade_missing")
 #: Raw covariate columns a caller passes to :meth:`BaseFrequencyModel.predict`.
 RAW_COLUMNS: tuple[str, ...] = ("volume_24h_usd", "age_years", "country", "security_points", "year")
 
@@ -137,7 +142,7 @@ def _list_column(raw: Any, name: str) -> list[Any]:
 
 
 def design(raw: pd.DataFrame | RawCovariates, reference_sorted: np.ndarray, *, trend: bool, trend_cap: float | None = None,
-           volume_pct: np.ndarray | None = None) -> np.ndarray:
+           volume_pct: np.ndarray | None = None, unknown_as_offshore: bool = False) -> np.ndarray:
     """Design matrix (rows x terms) from raw covariates; volume must be present (see ``predict``).
 
     Parameters
@@ -152,13 +157,19 @@ def design(raw: pd.DataFrame | RawCovariates, reference_sorted: np.ndarray, *, t
         Largest calendar time used by the trend term (the data end).
     volume_pct : ndarray, optional
         Percentiles already computed (within-snapshot ranks at fit time).
+    unknown_as_offshore : bool
+        A blank country takes ``offshore = 1`` (and ``jurisdiction_unknown = 0``): the rule of a model
+        without the ``jurisdiction_unknown`` term, where an unknown jurisdiction must never price
+        below a known offshore one.
     """
     n = len(raw)
     vp = _percentile(_float_column(raw, "volume_24h_usd"), reference_sorted) if volume_pct is None \
         else np.asarray(volume_pct, dtype=float)
     groups = [jurisdiction_group(c) for c in _list_column(raw, "country")]
-    offshore = np.array([g == "offshore" for g in groups], dtype=float)
     unknown = np.array([g == "unknown" for g in groups], dtype=float)
+    offshore = np.array([g == "offshore" for g in groups], dtype=float)
+    if unknown_as_offshore:
+        offshore, unknown = np.maximum(offshore, unknown), np.zeros(n)
     sec = _float_column(raw, "security_points")
     grade_missing = np.isnan(sec).astype(float)
     sec_c = np.where(np.isnan(sec), 0.0, (sec - SECURITY_CENTRE) / SECURITY_SCALE)

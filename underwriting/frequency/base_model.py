@@ -166,6 +166,13 @@ class BaseFrequencyModel:
             setattr(self, k, v)
         return self
 
+    @property
+    def unknown_as_offshore(self) -> bool:
+        """True when the model has ``offshore`` but no ``jurisdiction_unknown`` term: a blank country is
+        then priced as offshore (never below a known offshore country)."""
+        terms = {t for g in self.covariates for t in COVARIATE_TERMS.get(g, ())}
+        return "offshore" in terms and "jurisdiction_unknown" not in terms
+
     def _columns(self, trend: bool) -> list[int]:
         keep = {"intercept"} | {t for g in self.covariates for t in COVARIATE_TERMS[g]}
         idx = [i for i, t in enumerate(BASE_TERMS) if t in keep]
@@ -208,7 +215,8 @@ class BaseFrequencyModel:
         if unknown or not isinstance(self.covariates, (tuple, list)):
             raise InputError(f"unknown covariate group(s) {sorted(unknown)}; choose from {', '.join(COVARIATE_TERMS)}",
                              field="covariates")
-        full = design(X, self.reference_log_volume_, trend=True, volume_pct=vp)
+        full = design(X, self.reference_log_volume_, trend=True, volume_pct=vp,
+                      unknown_as_offshore=self.unknown_as_offshore)
         X0 = full[:, self._columns(False)]
         b0, c0, ll0, _ = fit_poisson(X0, yv, expo)
         X1 = full[:, self._columns(True)]
@@ -299,7 +307,8 @@ class BaseFrequencyModel:
         rate = np.empty(len(raw))
         grad = np.empty((len(raw), len(beta)))
         if known.any():
-            D = design(raw.take(known), self.reference_log_volume_, trend=True, trend_cap=self.data_end_)[:, self._columns(trend)]
+            D = design(raw.take(known), self.reference_log_volume_, trend=True, trend_cap=self.data_end_,
+                       unknown_as_offshore=self.unknown_as_offshore)[:, self._columns(trend)]
             r = np.exp(D @ beta)
             rate[known] = r
             grad[known] = D * r[:, None]
@@ -308,7 +317,8 @@ class BaseFrequencyModel:
             ref_pct = (np.arange(len(self.reference_log_volume_)) + 0.5) / len(self.reference_log_volume_)
             sub = raw.take(~known)
             D = design(sub.with_column("volume_24h_usd", 0.0), self.reference_log_volume_, trend=True,
-                       trend_cap=self.data_end_, volume_pct=np.zeros(len(sub)))[:, self._columns(trend)]
+                       trend_cap=self.data_end_, volume_pct=np.zeros(len(sub)),
+                       unknown_as_offshore=self.unknown_as_offshore)[:, self._columns(trend)]
             base = np.exp(D @ beta)
             if "volume_pct" in self.terms_:
                 iv = self.terms_.index("volume_pct")

@@ -28,6 +28,7 @@ from typing import Any
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
+from underwriting.frequency.base_survival import survival_curve
 from underwriting.frequency.experience import (
     ExperienceRating,
     estimate_prior_strength,
@@ -122,6 +123,7 @@ class FrequencyResult:
             "term_years": self.term_years, "expected_breaches": self.expected_breaches,
             "expected_breaches_interval": list(self.expected_breaches_interval),
             "p_breach": self.p_breach, "p_breach_interval": list(self.p_breach_interval), "level": self.level,
+            "survival": survival_curve(self.annual_rate, self.term_years),
             "reasons": [{"key": r.key, "log_contribution": r.log_contribution, "detail": r.detail}
                         for r in self.reasons],
         }

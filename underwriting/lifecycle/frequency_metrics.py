@@ -86,7 +86,8 @@ def panel_rates(model: Any, panel: Any) -> np.ndarray:
 
     trend = "trend" in model.terms_
     D = design(panel, model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
-               volume_pct=panel["volume_pct"].to_numpy(dtype=float))[:, model._columns(trend)]
+               volume_pct=panel["volume_pct"].to_numpy(dtype=float),
+               unknown_as_offshore=model.unknown_as_offshore)[:, model._columns(trend)]
     return np.exp(D @ model.coef_.to_numpy())
 
 
