@@ -16,7 +16,8 @@ is the same pipeline on today's tables, and 0.1.0 stays in the registry for repr
   (4,000 exchanges, 10 years, seed 20261121), validated on the independent book (seed + 1);
 * ``survival 0.1.1`` — the landmark piecewise-exponential time-to-breach model of
   :mod:`underwriting.survival.landmarks` (same book), kept as a comparison (``--frequency-model survival``);
-* ``frequency 0.1.0`` — the quote's base breach frequency on REAL exchange cohorts with the
+* ``frequency 0.2.0`` — the quote's base breach frequency on REAL exchange cohorts (recorded population, no
+  data-source terms; 0.1.0 stays for reproducing old quotes) with the
   experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness).
 """
 

@@ -1,6 +1,6 @@
 """Fit the base frequency model on the shipped cohorts and publish it as plain JSON in the registry.
 
-``python -m underwriting.frequency.base_build [MODELS_DIR]`` writes ``frequency/0.1.0``
+``python -m underwriting.frequency.base_build [MODELS_DIR]`` writes ``frequency/<VERSION>``
 (``model.json``: coefficients, covariance, covariate spec, data fingerprint; ``training.json``:
 the validation runs; ``MODEL_CARD.md``) with a registry manifest, and makes it the default.
 The registry loads it with :func:`underwriting.frequency.base_model.load_base_model` once the
@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 NAME = "frequency"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
+#: Published versions are never rewritten: 0.1.0 (all cohort rows, aggregator-grade terms) stays in the
+#: registry for reproducing old quotes; 0.2.0 is the recorded-population recipe without data-source terms.
+
+
+PROMOTION_NOTE = ("base frequency model on the recorded population of the real cohorts, no data-source terms "
+                  "(issue #24); premiums move on purpose; out-of-time segments inside their bands")
 
 
 def register() -> None:
@@ -57,27 +63,51 @@ def experience_prior(model: Any, panel: Any) -> dict[str, Any]:
             "n_exchanges": int(pf.n_exchanges), "breaches": float(pf.breaches), "expected": float(pf.expected)}
 
 
+def _jp_frame() -> Any:
+    """The Japanese registered-exchange cohort as a follow-up frame, or ``None`` when it is not shipped."""
+    return None
+
+
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     """Fit the shipped model and run every validation; returns ``(model, panel, report)``."""
-    from underwriting.frequency.base_model import fit_shipped
-    from underwriting.frequency.base_validation import (
-        attrition_check,
-        by_calendar_year,
-        ever_breached,
-        out_of_time,
+    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_survival import (
+        breach_dates,
+        fit_insured,
+        panel_with_dates,
+        recorded_mask,
+        survival_check,
     )
+    from underwriting.frequency.base_validation import by_calendar_year, ever_breached, segment_table
 
-    model, panel = fit_shipped()
+    full = cohort_panel()
+    model, panel = fit_insured(panel=full)
     model.experience_prior_ = experience_prior(model, panel)
+    tail = full[~recorded_mask(full)]
+
+    def part(d: Any) -> dict[str, Any]:
+        return {"exchanges": int(d["exchange_id"].nunique()), "rows": int(len(d)),
+                "exposure_years": float(d["exposure_years"].sum()), "breaches": int(d["breaches"].sum())}
+
+    jp = _jp_frame()
+    seg = segment_table(jp=jp)
+    whole = seg["rows"][0]
     report = {
+        "recipe": {"population": "recorded: exchanges with a CryptoCompare country (base_survival.recorded_mask)",
+                   "covariates": list(model.covariates), "data_source_terms": []},
+        "population": {"kept": part(panel), "removed_tail": part(tail)},
+        "survival_check": survival_check(panel_with_dates(panel, breach_dates()), model),
+        "segments_out_of_time": seg,
+        "segments_sensitivity_2021": segment_table("2021-12-31", jp=jp),
         "effects": {t: {k: float(v) for k, v in row.items()} for t, row in model.effects_.iterrows()},
         "trend_test": model.trend_test_,
         "in_sample": {"observed": model.events_, "fitted": float(model.fitted_.sum()),
                       "exposure_years": model.exposure_years_, "rows": model.n_obs_,
                       "exchanges": int(panel["exchange_id"].nunique())},
         "by_calendar_year": by_calendar_year(panel),
-        "attrition": attrition_check(),
-        "out_of_time": out_of_time(),
+        "out_of_time": {"fit_window": seg["fit_window"], "predict_window": seg["predict_window"],
+                        "fit_events": seg["fit_events"], "observed": whole["observed"], "expected": whole["expected"],
+                        "oe": whole["oe"], "oe_interval": whole["interval"], "level": whole["level"]},
         "ever_breached": ever_breached(model, panel),
         "experience_prior": model.experience_prior_,
     }
@@ -87,44 +117,56 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
 def _card(model: Any, rep: dict[str, Any]) -> str:
     eff = "\n".join(f"| {t} | {e['coef']:+.3f} | {e['se']:.3f} | {e['rate_ratio']:.3f} | {e['lo']:.3f}–{e['hi']:.3f} |"
                     for t, e in rep["effects"].items())
-    oot = rep["out_of_time"]
+    seg = rep["segments_out_of_time"]
+    rows = "\n".join(f"| {r['segment']} | {r['observed']} | {r['expected']:.2f} | {r['oe']:.2f} | "
+                     f"{r['interval'][0]:.2f}–{r['interval'][1]:.2f} | {'yes' if r['inside'] else 'NO'} |"
+                     for r in seg["rows"])
     tt = rep["trend_test"]
+    pop = rep["population"]
+    sc = rep["survival_check"]
+    tol = sc["time_on_list"]
     return f"""# Frequency (base model) {VERSION} — model card
 
-**Intended use.** The base annual breach rate of a centralised exchange from its size (24-hour volume in
-USD), jurisdiction group and CryptoCompare security grade: the factor the experience rating and the posture
-schedule multiply.
+**Intended use.** The base annual breach rate of a centralised exchange that buys cover, from its size
+(24-hour volume in USD, ranked against the CryptoCompare 2020 list) and whether it is registered outside the
+licensed regimes: the factor the experience rating and the posture schedule multiply. No term describes a data
+source: no aggregator grade, no "country blank in the aggregator" level (a blank country is priced as offshore).
 
 **Data (REAL).** The exchanges alive on two aggregator lists not chosen by hacks (CoinPaprika 2019-09-07,
 CryptoCompare 2020-12-10; `datasets/cohorts.csv`), followed to closure (roster) or 2025-11-30, breaches from
-`datasets/incidents.csv` (hack or insider, recurrent counted): {rep['in_sample']['exchanges']} exchanges,
-{rep['in_sample']['exposure_years']:,.1f} exchange-years, {rep['in_sample']['observed']} breaches. No synthetic data.
+`datasets/incidents.csv` (hack or insider, recurrent counted). Fitted on the **recorded population**: the exchanges
+with a country on CryptoCompare's list ({pop['kept']['exchanges']} exchanges, {pop['kept']['exposure_years']:,.1f}
+exchange-years, {pop['kept']['breaches']} breaches). Removed: the CoinPaprika-only tail ({pop['removed_tail']['exchanges']}
+exchanges, {pop['removed_tail']['exposure_years']:,.1f} exchange-years, {pop['removed_tail']['breaches']} breaches), venues
+whose breaches and closures are rarely recorded. No synthetic data.
 
-**Model.** Poisson regression with log-exposure offset on exchange × calendar-piece rows (piecewise
-exponential), Newton-Raphson, covariance = inverse observed information. Calendar trend tested by likelihood
-ratio: coefficient {tt['coef']:+.3f}/year (SE {tt['se']:.3f}), p = {tt['p']:.2f}: {'kept' if tt['kept'] else 'not kept: forecasts use a flat rate'}.
-No age term (launch dates exist only for exchanges on the incident-built roster: outcome-dependent).
+**Model.** Piecewise-exponential proportional hazards (Poisson regression with log-exposure offset on exchange ×
+calendar-piece rows), Newton-Raphson, covariance = inverse observed information. Calendar trend by likelihood ratio:
+{tt['coef']:+.3f}/year (SE {tt['se']:.3f}), p = {tt['p']:.2f}: {'kept' if tt['kept'] else 'not kept: a flat rate'}.
+Checked as a survival model of time to first breach with lifelines ({sc['exchanges']} exchanges, {sc['events']} first
+breaches): hazard by time on the list, piecewise vs constant, LR {tol['lr']:.2f} on {tol['df']} df, p = {tol['p']:.2f};
+Weibull shape {sc['weibull']['rho']:.2f} (90% {sc['weibull']['rho_interval'][0]:.2f}–{sc['weibull']['rho_interval'][1]:.2f});
+so the quote uses a constant hazard over the term, S(t) = exp(−rate·t), median time to breach ln 2 / rate.
 
 | term | coef | SE | rate ratio | 90% Wald |
 | --- | --- | --- | --- | --- |
 {eff}
 
-**Validation.** Sum of fitted = observed ({rep['in_sample']['fitted']:.6f} vs {rep['in_sample']['observed']}).
-Out of time (fit 2019 cohort to 2020-12-31, {oot['fit_events']} breaches; predict 2021-01-01 to 2025-11-30):
-observed {oot['observed']}, expected {oot['expected']:.2f}, O/E {oot['oe']:.2f} (90% Poisson {oot['oe_interval'][0]:.2f}–{oot['oe_interval'][1]:.2f}).
-Implied share ever breached over 67.8 months: {rep['ever_breached']['implied_share_2020_cohort']:.1%} (2020 cohort),
-{rep['ever_breached']['implied_share_2020_top_third']:.1%} (top third by volume); published 22.5%, 31%, 28%.
-Details: `docs/frequency_validation.md`.
+**Validation, out of time** (the recipe refitted on follow-up to {seg['fit_window'][1]}, {seg['fit_events']} breaches;
+predicting {seg['predict_window'][0]} to {seg['predict_window'][1]}; exact Poisson 90% interval of O/E):
 
-**Experience prior (REAL method, REAL data).** The quote's experience rating (Poisson–gamma credibility) uses
-the prior strength α estimated here by marginal likelihood on the same cohorts: α = {rep['experience_prior']['alpha']:.3f}
-(90% interval {rep['experience_prior']['interval'][0]:.3g}–{rep['experience_prior']['interval'][1]:.3g}: barely identified;
-method of moments {rep['experience_prior']['alpha_moments']:.2f}). Stored in `model.json` (`experience_prior`).
+| segment | observed | expected | O/E | 90% interval | inside |
+| --- | --- | --- | --- | --- | --- |
+{rows}
+
+**Experience prior (REAL method, REAL data).** α = {rep['experience_prior']['alpha'] if rep['experience_prior']['alpha'] is not None else float('inf'):.3f}
+estimated by marginal likelihood on the same rows (stored in `model.json`, `experience_prior`).
 The posture schedule that multiplies this rate in the quote is an ASSUMPTION (`underwriting/frequency/schedule.toml`).
 
-**Limits.** Hacks of small exchanges are under-recorded (the volume effect is partly a reporting effect);
-closures are known only for roster exchanges; {rep['in_sample']['observed']} events support few covariates (wide intervals).
-Plain data (`model.json`); no pickle.
+**Limits.** {rep['in_sample']['observed']} breaches support two covariates: intervals are wide. Breaches of small
+exchanges are under-recorded even inside the recorded population, so the volume effect is partly a reporting
+effect. Closures are known only for roster exchanges. Details: `docs/frequency_validation.md`. Plain data
+(`model.json`); no pickle.
 """
 
 
@@ -137,6 +179,13 @@ def build(root: str | Path | None = None, *, promote: bool = True) -> dict[str, 
         root = Path(__file__).resolve().parents[2] / "models"
     reg = Registry(root)
     model, _panel, rep = validation_report()
+    bad = [r for r in rep["segments_out_of_time"]["rows"] if not r["inside"]]
+    if bad:
+        from underwriting.errors import InputError
+
+        raise InputError("out-of-time O/E outside its 90% Poisson interval, not published: " + "; ".join(
+            f"{r['segment']} {r['observed']}/{r['expected']:.2f} = {r['oe']:.2f} "
+            f"[{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]" for r in bad), field="frequency")
     doc = model.to_dict()
     with reg.stage(NAME, VERSION, replace=True) as st:
         (st.dir / "model.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -145,16 +194,22 @@ def build(root: str | Path | None = None, *, promote: bool = True) -> dict[str, 
         (st.dir / "MODEL_CARD.md").write_text(_card(model, rep), encoding="utf-8")
         st.manifest.update({
             "data": {
-                "description": "REAL: exchange cohorts (CoinPaprika 2019-09-07, CryptoCompare 2020-12-10) followed to 2025-11-30",
+                "description": "REAL: exchange cohorts (CoinPaprika 2019-09-07, CryptoCompare 2020-12-10) followed to "
+                               "2025-11-30, recorded population (exchanges with a CryptoCompare country)",
                 "events": model.events_, "rows": model.n_obs_, "exposure_years": model.exposure_years_,
                 "fingerprint_sha256": model.fingerprint_, "files_sha256": _data_fingerprint(),
                 "parts": {"real": ["every exchange, covariate and breach"], "synthetic": []},
             },
             "metrics": {"summary": {"events": model.events_, "oe_out_of_time": rep["out_of_time"]["oe"],
-                                    "trend_p": rep["trend_test"]["p"]}},
+                                    "trend_p": rep["trend_test"]["p"]},
+                        "out_of_time": {
+                            "calibration": {"oe": rep["out_of_time"]["oe"], "interval": rep["out_of_time"]["oe_interval"],
+                                            "level": rep["out_of_time"]["level"]},
+                            "segments": [{k: r[k] for k in ("segment", "observed", "expected", "oe", "interval", "level",
+                                                            "inside")} for r in rep["segments_out_of_time"]["rows"]]}},
         })
     if promote and reg.default(NAME) != VERSION:
-        reg.promote(NAME, VERSION, note="base frequency model on real cohorts")
+        reg.promote(NAME, VERSION, note=PROMOTION_NOTE)
     return rep
 
 

@@ -16,6 +16,12 @@ registry, ``<registry>/gate.toml``::
     max_premium_change = 0.5
     max_median_change = 0.15
     require_calibration = true
+    require_segments = true
+
+``require_segments``: the candidate's signed manifest must carry the out-of-time validation table
+(``metrics.out_of_time.segments``: recorded population, each volume third, the largest exchanges of the
+latest list, the Japanese cohort when shipped) and every row's O/E interval must contain 1; a version
+without the table is refused (issue #24).
 
 The thresholds used are written into the signed history entry of every gated promotion.
 """
@@ -35,7 +41,8 @@ from underwriting.errors import InputError
 
 NAME = "frequency"
 GATE_FILE = "gate.toml"
-DEFAULT_GATE: dict[str, Any] = {"max_premium_change": 0.5, "max_median_change": 0.15, "require_calibration": True}
+DEFAULT_GATE: dict[str, Any] = {"max_premium_change": 0.5, "max_median_change": 0.15, "require_calibration": True,
+                                "require_segments": True}
 
 
 def load_gate(reg: Any, name: str = NAME) -> dict[str, Any]:
@@ -52,7 +59,7 @@ def load_gate(reg: Any, name: str = NAME) -> dict[str, Any]:
         for k, v in table.items():
             if k not in DEFAULT_GATE:
                 raise InputError(f"unknown key (known: {', '.join(DEFAULT_GATE)})", field=f"{name}.{k}", source=str(p))
-            if k == "require_calibration":
+            if k in ("require_calibration", "require_segments"):
                 if not isinstance(v, bool):
                     raise InputError("must be true or false", field=f"{name}.{k}", source=str(p))
             elif isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf:
@@ -188,8 +195,18 @@ def gate_check(reg: Any, version: str, *, book: Any = None, seed: int = 0) -> di
         elif not cal["interval"][0] <= 1.0 <= cal["interval"][1]:
             reasons.append(f"out-of-time O/E {cal['oe']:.2f} with {cal['level']:.0%} interval "
                            f"{cal['interval'][0]:.2f}-{cal['interval'][1]:.2f} excludes 1")
+    segments = ((man.get("metrics") or {}).get("out_of_time") or {}).get("segments")
+    if gate["require_segments"]:
+        if not segments:
+            reasons.append("the version records no out-of-time segment table (metrics.out_of_time.segments)")
+        else:
+            for r in segments:
+                lo, hi = r["interval"]
+                if not lo <= 1.0 <= hi:
+                    reasons.append(f"out-of-time O/E of {r['segment']} {r['oe']:.2f} with {r['level']:.0%} interval "
+                                   f"{lo:.2f}-{hi:.2f} excludes 1")
     return {"name": NAME, "from": current, "to": version, "gate": gate, "premium_impact": impact,
-            "calibration": cal, "passed": not reasons, "reasons": reasons}
+            "calibration": cal, "segments": segments, "passed": not reasons, "reasons": reasons}
 
 
 def gate_summary(check: dict[str, Any]) -> str:
@@ -205,8 +222,13 @@ def gate_summary(check: dict[str, Any]) -> str:
     if "oe" in cal:
         parts.append(f"out-of-time O/E {cal['oe']:.2f} [{cal['interval'][0]:.2f}, {cal['interval'][1]:.2f}]")
     g = check["gate"]
+    segs = check.get("segments") or []
+    if segs:
+        parts.append("segments " + ", ".join(f"{r['segment']} {r['oe']:.2f} [{r['interval'][0]:.2f}, {r['interval'][1]:.2f}]"
+                                             for r in segs))
     parts.append(f"limits: any premium ±{g['max_premium_change']:.0%}, median ±{g['max_median_change']:.0%}"
-                 f"{', calibration required' if g['require_calibration'] else ''}")
+                 f"{', calibration required' if g['require_calibration'] else ''}"
+                 f"{', segments inside their bands required' if g.get('require_segments') else ''}")
     return "; ".join(parts)
 
 
