@@ -114,13 +114,16 @@ def build(files: dict[str, Path]) -> list[dict[str, str]]:
     coh = [r for r in read_csv("cohorts.csv") if r["active"] == "yes" and r["centralized"] == "yes"]
     aliases = read_csv("exchange_aliases.csv")
     roster = {r["exchange_id"]: r for r in read_csv("exchanges.csv")}
-    # names of a source -> exchange_id; CryptoCompare names serve CryptoCompare lists,
-    # reviewed ``later_list`` aliases serve the other lists
-    keyed: dict[str, dict[str, str]] = {"cryptocompare": {}, "other": {}}
+    # names -> exchange_id: an aggregator's own names serve its later lists; the reviewed
+    # ``later_list`` aliases (renames, other lists' spellings) serve every later list
+    keyed: dict[str, dict[str, str]] = {"cryptocompare": {}, "coinpaprika": {}, "other": {}}
     for a in aliases:
-        tgt = "cryptocompare" if a["source"] == "cryptocompare" else "other" if a["source"] == "later_list" else None
-        if tgt:
-            keyed[tgt].setdefault(fold(a["alias"]), a["exchange_id"])
+        if a["source"] in ("cryptocompare", "coinpaprika"):
+            keyed[a["source"]].setdefault(fold(a["alias"]), a["exchange_id"])
+    for a in aliases:
+        if a["source"] == "later_list":
+            for tgt in keyed.values():
+                tgt.setdefault(fold(a["alias"]), a["exchange_id"])
     # evidence per exchange: list key -> active?
     seen: dict[str, dict[str, bool]] = {}
     for key, path in files.items():
