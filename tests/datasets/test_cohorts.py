@@ -44,31 +44,34 @@ def test_every_cohort_id_is_keyed_by_an_alias_and_reviewed_matches_have_reasons(
     rev = al[al["match"].isin(["reviewed", "kept_apart"])]
     assert len(rev) >= 40 and rev["reason"].str.len().gt(10).all()
     roster = set(load_exchanges()["exchange_id"])
-    on_roster = al[al["match"].isin(["roster_name", "reviewed"])]
+    on_roster = al[al["match"].isin(["roster_name", "reviewed"]) & (al["source"] != "later_list")]
     assert set(on_roster["exchange_id"]) - {"bitbay"} <= roster
+    later = al[(al["source"] == "later_list") & (al["match"] == "reviewed")]  # later lists key cohort ids
+    assert len(later) and set(later["exchange_id"]) <= set(cohorts["exchange_id"])
     assert dict(zip(al["alias"], al["exchange_id"], strict=False))["Huobi Global"] == "htx"
 
 
 def test_card_figures_are_recomputed_from_the_files(cohorts):
     card = (DATASETS / "cohorts.md").read_text(encoding="utf-8")
     for snap, label in (("coinpaprika", "CoinPaprika 2019-09-07"), ("cryptocompare", "CryptoCompare 2020-12-10")):
-        f = cohort_followup(snap)
+        f = cohort_followup(snap, exits=False)  # the card's table is follow-up without exit evidence
         ever = int((f["breaches"] > 0).sum())
         row = (f"| {label} | {len(f)} | {f['exposure_years'].sum():,.1f} | {int(f['breaches'].sum())} | "
                f"{ever} ({100 * ever / len(f):.1f}%) | {f['breaches'].sum() / f['exposure_years'].sum():.4f} |")
         assert row in card, row
-    assert f"One row per (alias, source), {len(load_aliases())} rows" in card
+    al = load_aliases()
+    assert f"One row per (alias, source), {int((al['source'] != 'later_list').sum())} rows" in card
     n_cp = int((cohorts["snapshot"] == "coinpaprika").sum())
     assert f"| coinpaprika | 2019-09-07 | {n_cp} (one per exchange)" in card
 
 
 def test_followup_counts_recurrent_breaches_inside_the_window():
-    f = cohort_followup("coinpaprika").set_index("exchange_id")
+    f = cohort_followup("coinpaprika", exits=False).set_index("exchange_id")
     assert f.loc["upbit", "breaches"] == 2  # 2019-11-27 and 2025-11-26, both after 2019-09-07
     assert f.loc["btcturk", "breaches"] == 2
     assert f.loc["livecoin", "stop"] == pd.Timestamp("2021-01-31")  # month-precision closure, end of month
     assert (f["stop"] <= pd.Timestamp("2025-11-30")).all() and (f["exposure_years"] > 0).all()
-    early = cohort_followup("coinpaprika", end="2020-12-31")
+    early = cohort_followup("coinpaprika", end="2020-12-31", exits=False)
     assert early["breaches"].sum() < f["breaches"].sum()
 
 
@@ -125,11 +128,12 @@ def test_the_build_script_is_not_part_of_the_package():
 def test_card_matching_counts_are_recomputed():
     card = (DATASETS / "cohorts.md").read_text(encoding="utf-8")
     al = load_aliases()
+    al = al[al["source"].astype(str) != "later_list"]  # later-list aliases: cohort_exits.md
     n = al["match"].astype(str).value_counts()
     assert f"{n['roster_name']} matched the roster by name" in card
     assert f"{n['reviewed']} reviewed matches" in card and f"{n['kept_apart']} listings deliberately kept apart" in card
     assert f"{n['coinpaprika_name']} CryptoCompare names matched a CoinPaprika listing; {n['new_id']} new ids" in card
     roster = set(load_exchanges()["exchange_id"])
-    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    cp, cc = cohort_followup("coinpaprika", exits=False), cohort_followup("cryptocompare", exits=False)
     assert (f"Cohort exchanges on the roster: {cp['exchange_id'].isin(roster).sum()} of {len(cp)} (CoinPaprika), "
             f"{cc['exchange_id'].isin(roster).sum()} of {len(cc)} (CryptoCompare)") in card
