@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
+from underwriting.errors import InputError
 from underwriting.frequency.base_design import _is_missing
+
+#: How follow-up ends (:func:`cohort_panel`): ``evidence`` (the model's rule), ``last_seen``, ``none``.
+EXIT_RULES: tuple[str, ...] = ("evidence", "last_seen", "none")
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,8 +36,19 @@ def _decimal_year(ts: pd.Timestamp) -> float:
 def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...] = ("coinpaprika", "cryptocompare"),
                  attrition_censor: bool = False, cohorts: pd.DataFrame | None = None,
                  exchanges: pd.DataFrame | None = None, incidents: pd.DataFrame | None = None,
-                 breach_types: tuple[str, ...] = BREACH_EVENT_TYPES) -> pd.DataFrame:
+                 breach_types: tuple[str, ...] = BREACH_EVENT_TYPES, exit_rule: str = "evidence",
+                 cohort_exits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Exchange x calendar-piece rows of the pooled cohorts, ready for :meth:`BaseFrequencyModel.fit`.
+
+    Exit (``exit_rule``, see :data:`EXIT_RULES`): ``"evidence"`` (the model's rule) ends an exchange's
+    follow-up at its sourced closure, or halfway between its last sighting and the first comprehensive
+    list that omits it (``omitted``); an exchange seen on the latest comprehensive list
+    (``seen_latest``: CryptoCompare 2021-12-14) stays at risk to ``end``, because the later 2026
+    directory is partial (it misses exchanges such as OKX, Bitfinex, bitFlyer and Upbit that
+    certainly operated in 2025), so absence from it is not evidence of exit. ``"last_seen"``
+    censors every exchange at its last sighting (the exit table's default; biased low where later
+    lists are partial: breaches after the last sighting are lost). ``"none"`` ignores the exit table
+    (roster closures only, the follow-up of frequency 0.1.0).
 
     An exchange enters at the first listed snapshot where it is active and centralised and is
     followed to closure (roster) or ``end``. Pieces are calendar years, split at 2020-12-10 where
@@ -60,7 +75,21 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     coh = load_cohorts() if cohorts is None else cohorts
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
-    fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types)
+    if exit_rule not in EXIT_RULES:
+        raise InputError(f"unknown exit_rule {exit_rule!r}; choose from {', '.join(EXIT_RULES)}", field="exit_rule")
+    xt = None
+    if exit_rule == "evidence":
+        from underwriting.datasets.cohorts import load_cohort_exits
+
+        xt = (load_cohort_exits() if cohort_exits is None else cohort_exits).copy()
+        kind = xt["exit_kind"].astype(str)
+        # seen on the latest comprehensive list: no evidence of exit before the cut-off
+        xt["exit_kind"] = kind.where(kind != "seen_latest", "alive_at_cutoff")
+    elif exit_rule == "last_seen":
+        xt = cohort_exits
+    fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types,
+                             exits=exit_rule != "none", cohort_exits=xt,
+                             omitted_rule="midpoint" if exit_rule == "evidence" else "last_seen")
           for s in snapshots}
     for f in fu.values():
         r = np.log1p(f["volume_24h_usd"].to_numpy(dtype=float))
