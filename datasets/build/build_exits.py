@@ -51,6 +51,16 @@ LISTS: dict[str, tuple[str, dt.date, bool, str, str]] = {
         "cryptocompare", dt.date(2021, 12, 14), True, "cc_page_csv",
         "https://github.com/pawelkunicki/datazaur_web/blob/0583f179c315a851ae1d7573cab58a9569753f5f/exchanges.csv",
     ),
+    "coingecko-2022-01-28": (
+        "coingecko", dt.date(2022, 1, 28), True, "cg_list_json",
+        "https://github.com/popcorndao/stablecoin-metrics/blob/9d94dcc8d71987d422588922c985379dbb634eea/"
+        "data/coingecko/exchanges.json",
+    ),
+    "kittycapital-2026-02-25": (
+        "other", dt.date(2026, 2, 25), False, "market_map_json",
+        "https://github.com/kittycapital/crypto-premium-dashboard/blob/3749d8c388217678518ddf8667cc9f5768687769/"
+        "data/exchange_map.json",
+    ),
     "bitsark-2026-05-22": (
         "other", dt.date(2026, 5, 22), False, "bitsark_json",
         "https://github.com/bitsARK-Labs/exchanges-api/blob/ca583ec666ae7f21fe346eeb87bba4128ea1066e/"
@@ -59,9 +69,16 @@ LISTS: dict[str, tuple[str, dt.date, bool, str, str]] = {
 }
 
 
+#: Parenthesised qualifiers that name a venue type or a former name of the same operator; any
+#: other qualifier (a country: "Probit (Korea)") keeps the listing apart.
+SAME_OPERATOR = {"futures", "derivatives", "perpetual", "spot", "bitmax", "v1", "v2", "v3", "mini",
+                 "arbitrum one", "optimism"}
+
+
 def fold(name: str) -> str:
-    """Case, punctuation and the word "exchange" folded away (the cohort build's rule)."""
-    s = re.sub(r"\(.*?\)", "", name.lower())
+    """Case, punctuation, same-operator qualifiers and the word "exchange" folded away."""
+    s = re.sub(r"\((.*?)\)", lambda m: "" if m.group(1).strip().lower() in SAME_OPERATOR else m.group(1),
+               name.lower())
     s = re.sub(r"\bexchange\b", "", s)
     return re.sub(r"[^a-z0-9]", "", s)
 
@@ -92,7 +109,23 @@ ALL = dict(LISTS) | {
     f"{s}-{d}": (s, d, True, "", SNAPSHOT_URLS[s]) for s, d in SNAPSHOT_DATES.items()
 }
 
-PARSERS = {"cc_page_csv": parse_cc_page_csv, "bitsark_json": parse_bitsark_json}
+def parse_cg_list_json(path: Path) -> list[tuple[str, bool]]:
+    """CoinGecko ``/exchanges/list``: ``[{"id", "name"}]`` of the exchanges CoinGecko tracks.
+
+    CoinGecko drops closed venues from this list (Livecoin, FCoin, Cobinhood, IDAX are absent in
+    January 2022), so a listing is taken as active.
+    """
+    return [(r["name"], True) for r in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def parse_market_map_json(path: Path) -> list[tuple[str, bool]]:
+    """A coin-to-market map generated from the exchanges' live market lists (``generated_at``)."""
+    d = json.loads(path.read_text(encoding="utf-8"))
+    return [(k, len(v) > 0) for k, v in d["exchanges"].items()]
+
+
+PARSERS = {"cc_page_csv": parse_cc_page_csv, "bitsark_json": parse_bitsark_json,
+           "cg_list_json": parse_cg_list_json, "market_map_json": parse_market_map_json}
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
@@ -116,10 +149,15 @@ def build(files: dict[str, Path]) -> list[dict[str, str]]:
     roster = {r["exchange_id"]: r for r in read_csv("exchanges.csv")}
     # names -> exchange_id: an aggregator's own names serve its later lists; the reviewed
     # ``later_list`` aliases (renames, other lists' spellings) serve every later list
-    keyed: dict[str, dict[str, str]] = {"cryptocompare": {}, "coinpaprika": {}, "other": {}}
+    keyed: dict[str, dict[str, str]] = {"cryptocompare": {}, "coinpaprika": {}, "coingecko": {}, "other": {}}
     for a in aliases:
         if a["source"] in ("cryptocompare", "coinpaprika"):
             keyed[a["source"]].setdefault(fold(a["alias"]), a["exchange_id"])
+    # other aggregators and lists: the snapshot names of the cohort exchanges, folded (the rule
+    # that matched the snapshots to the roster), then the reviewed later-list aliases
+    for r in read_csv("cohorts.csv"):
+        for tgt in ("coingecko", "other"):
+            keyed[tgt].setdefault(fold(r["name"]), r["exchange_id"])
     for a in aliases:
         if a["source"] == "later_list":
             for tgt in keyed.values():
