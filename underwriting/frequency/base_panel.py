@@ -43,8 +43,8 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     Exit (``exit_rule``, see :data:`EXIT_RULES`): ``"evidence"`` (the model's rule) ends an exchange's
     follow-up at its sourced closure, or halfway between its last sighting and the first comprehensive
     list that omits it (``omitted``); an exchange seen on the latest comprehensive list
-    (``seen_latest``: CryptoCompare 2021-12-14) stays at risk to ``end``, because the later 2026
-    directory is partial (it misses exchanges such as OKX, Bitfinex, bitFlyer and Upbit that
+    (``seen_latest``: CryptoCompare 2021-12-14, CoinGecko 2022-01-28) stays at risk to ``end``, because the 2026
+    lists are partial (they miss exchanges such as OKX, Bitfinex, bitFlyer and Gemini that
     certainly operated in 2025), so absence from it is not evidence of exit. ``"last_seen"``
     censors every exchange at its last sighting (the exit table's default; biased low where later
     lists are partial: breaches after the last sighting are lost). ``"none"`` ignores the exit table
