@@ -29,7 +29,7 @@ def shipped():
 
 def test_fitted_counts_sum_to_the_observed_counts(shipped):
     model, panel = shipped
-    assert model.events_ == int(panel["breaches"].sum()) == 27
+    assert model.events_ == int(panel["breaches"].sum()) > 0
     assert model.fitted_.sum() == pytest.approx(model.events_, rel=1e-9)
     # with an intercept and indicator terms, each indicator's fitted total equals its observed total too
     off = np.array([jurisdiction_group(c) == "offshore" for c in panel["country"]])
@@ -42,7 +42,8 @@ def test_newton_agrees_with_a_general_optimiser(shipped):
     from underwriting.frequency.base_model import design
 
     model, panel = shipped
-    X = design(panel, model.reference_log_volume_, trend=False, volume_pct=panel["volume_pct"].to_numpy())
+    X = design(panel, model.reference_log_volume_, trend=False, volume_pct=panel["volume_pct"].to_numpy(),
+               unknown_as_offshore=model.unknown_as_offshore)[:, model._columns(False)]
     y, e = panel["breaches"].to_numpy(float), panel["exposure_years"].to_numpy()
 
     def nll(b):
@@ -85,7 +86,7 @@ def test_trend_is_tested_and_a_rejected_trend_is_not_carried(shipped):
     assert 0 <= tt["p"] <= 1 and tt["kept"] == (tt["p"] < 0.05)
     assert ("trend" in model.terms_) == tt["kept"]
     X = pd.DataFrame({"volume_24h_usd": [1e7], "country": ["JP"], "security_points": [np.nan]})
-    forced = BaseFrequencyModel(trend=True).fit(shipped[1], shipped[1]["breaches"],
+    forced = BaseFrequencyModel(trend=True, covariates=model.covariates).fit(shipped[1], shipped[1]["breaches"],
                                                 reference_volume_usd=np.expm1(model.reference_log_volume_))
     # beyond the data end the trend is held at its last value, never extrapolated
     assert forced.predict(X, year=2030.0).iloc[0] == pytest.approx(forced.predict(X, year=forced.data_end_).iloc[0])
@@ -140,7 +141,8 @@ def test_delta_method_interval_agrees_with_parametric_draws(shipped):
     draws = rng.multivariate_normal(model.coef_.to_numpy(), model.cov_.to_numpy(), 20000)
     from underwriting.frequency.base_model import design
 
-    D = design(X.assign(year=2025.0), model.reference_log_volume_, trend=False)
+    D = design(X.assign(year=2025.0), model.reference_log_volume_, trend=False,
+               unknown_as_offshore=model.unknown_as_offshore)[:, model._columns(False)]
     sims = np.exp(draws @ D.T)
     q = np.quantile(sims, [0.05, 0.95], axis=0)
     assert np.allclose(iv["lo"], q[0], rtol=0.05) and np.allclose(iv["hi"], q[1], rtol=0.05)
@@ -244,23 +246,33 @@ def test_explain_prints_factor_table(monkeypatch, capsys):
 
 
 def test_rebuild_reproduces_the_shipped_files_byte_for_byte(tmp_path):
-    from underwriting.frequency.base_build import build
+    from underwriting.frequency.base_build import VERSION, build
     from underwriting.registry import Registry
 
     root = Path(__file__).resolve().parents[2]
     build(tmp_path)
     for f in ("model.json", "training.json", "MODEL_CARD.md"):
-        assert (tmp_path / "frequency/0.1.0" / f).read_bytes() == (root / "models/frequency/0.1.0" / f).read_bytes(), f
-    assert Registry(tmp_path).default("frequency") == "0.1.0"
+        assert (tmp_path / f"frequency/{VERSION}" / f).read_bytes() == (root / f"models/frequency/{VERSION}" / f).read_bytes(), f
+    assert Registry(tmp_path).default("frequency") == VERSION
 
 
 def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):
     from underwriting.datasets.cohorts import cohort_followup
+    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_survival import recorded_mask
 
-    _, panel = shipped
-    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    panel = cohort_panel(exit_rule="none")
+    cp, cc = cohort_followup("coinpaprika", exits=False), cohort_followup("cryptocompare", exits=False)
     cc_only = cc[~cc["exchange_id"].isin(cp["exchange_id"])]
     assert panel["exchange_id"].nunique() == len(cp) + len(cc_only)
     assert panel["breaches"].sum() == cp["breaches"].sum() + cc_only["breaches"].sum()
     days = ((cp["stop"] - cp["start"]).dt.days.sum() + (cc_only["stop"] - cc_only["start"]).dt.days.sum())
     assert panel["exposure_years"].sum() == pytest.approx(days / 365.25, rel=1e-12)
+    # the shipped fit: the recorded rows of the panel with exits by evidence, and nothing else
+    _, fitted = shipped
+    ev = cohort_panel()
+    rec = ev[recorded_mask(ev)]
+    assert len(fitted) == len(rec) and fitted["breaches"].sum() == rec["breaches"].sum()
+    assert fitted["exposure_years"].sum() == pytest.approx(rec["exposure_years"].sum(), rel=1e-12)
+    assert ev["exposure_years"].sum() < panel["exposure_years"].sum()  # exits remove exposure
+    assert all(isinstance(c, str) and c for c in fitted["country"])

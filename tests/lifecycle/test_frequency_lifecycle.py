@@ -232,8 +232,41 @@ def test_gate_refuses_an_out_of_time_interval_excluding_one(tmp_path, monkeypatc
     assert not check["passed"] and check["premium_impact"] is None
     assert "excludes 1" in check["reasons"][0] and "2.40" in check["reasons"][0]
     assert "O/E 2.40 [1.60, 3.50]" in gate_summary(check)
-    (tmp_path / "REG" / "gate.toml").write_text("[frequency]\nrequire_calibration = false\n", encoding="utf-8")
+    (tmp_path / "REG" / "gate.toml").write_text("[frequency]\nrequire_calibration = false\nrequire_segments = false\n",
+                                               encoding="utf-8")
     assert gate_check(reg, "0.1.0")["passed"]
+
+
+def test_gate_requires_every_out_of_time_segment_inside_its_band(tmp_path, monkeypatch):
+    """Issue #24: the candidate's signed manifest carries the segment table, and every row's interval
+    must contain 1; a version without the table (0.1.0) is refused."""
+    from underwriting.lifecycle.gate import gate_check, gate_summary
+    from underwriting.registry import Registry
+
+    shutil.copytree(ROOT / "models", tmp_path / "REG")
+    reg = Registry(tmp_path / "REG")
+    default = reg.default("frequency")
+    shipped = reg.read_manifest("frequency", default)["metrics"]["out_of_time"]["segments"]
+    assert {r["segment"] for r in shipped} >= {"recorded population", "volume third 1 (smallest)", "volume third 2",
+                                               "volume third 3 (largest)", "largest 100 of CryptoCompare 2020-12-10"}
+    assert all(r["interval"][0] <= 1 <= r["interval"][1] for r in shipped)
+    check = gate_check(reg, default)
+    assert check["passed"], check["reasons"]
+    assert "segments recorded population" in gate_summary(check)
+    real = reg.read_manifest
+
+    def fake(name, version):
+        doc = json.loads(json.dumps(real(name, version)))
+        doc["metrics"]["out_of_time"]["segments"][-1].update(oe=3.1, interval=[1.4, 5.9])
+        return doc
+
+    monkeypatch.setattr(reg, "read_manifest", fake)
+    check = gate_check(reg, default)
+    assert not check["passed"] and any("excludes 1" in r and "3.10" in r for r in check["reasons"])
+    monkeypatch.setattr(reg, "read_manifest", real)
+    old = [v for v in reg.versions("frequency") if v != default][0]
+    reasons = gate_check(reg, old)["reasons"]
+    assert any("no out-of-time segment table" in r for r in reasons)
 
 
 def test_reference_book_adds_the_users_book(tmp_path):

@@ -522,13 +522,11 @@ def load_base_model(folder: str | Path) -> BaseFrequencyModel:
 
 
 def fit_shipped(end: str | dt.date = DATA_CUTOFF, **kw: Any) -> tuple[BaseFrequencyModel, pd.DataFrame]:
-    """Fit the base model on the shipped pooled cohorts; return the model and its panel.
+    """Fit the shipped recipe (:func:`underwriting.frequency.base_survival.fit_insured`: the recorded
+    population, volume + offshore, exits by evidence); return the model and the rows it was fitted on.
 
     New volumes are ranked against the CryptoCompare 2020 list (the latest; daily USD volume).
     """
-    from underwriting.datasets.cohorts import cohort_followup
+    from underwriting.frequency.base_survival import fit_insured
 
-    panel = cohort_panel(end=end)
-    ref = cohort_followup("cryptocompare")["volume_24h_usd"].to_numpy(dtype=float)
-    model = BaseFrequencyModel(**kw).fit(panel, panel["breaches"], reference_volume_usd=ref)
-    return model, panel
+    return fit_insured(end, **kw)

@@ -62,17 +62,19 @@ def attrition_check(**kw: Any) -> dict[str, Any]:
     }
 
 
-def out_of_time(level: float = 0.9, fit_end: str = "2020-12-31") -> dict[str, Any]:
+def out_of_time(level: float = 0.9, fit_end: str = "2020-12-31", exit_rule: str = "none") -> dict[str, Any]:
     """Fit on the 2019 cohort with follow-up to ``fit_end`` (volume only, no trend: six breaches
     cannot carry more), predict the same exchanges' breaches from the next day to the data
-    cut-off, and compare observed with expected (exact Poisson interval on the observed count)."""
+    cut-off, and compare observed with expected (exact Poisson interval on the observed count).
+    The check of frequency 0.1.0 (no exits by default); the shipped version's table is
+    :func:`segment_table`."""
     import pandas as pd
 
     from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
 
-    early = cohort_panel(end=fit_end, snapshots=("coinpaprika",))
+    early = cohort_panel(end=fit_end, snapshots=("coinpaprika",), exit_rule=exit_rule)
     model = BaseFrequencyModel(trend=False, covariates=("volume",)).fit(early, early["breaches"])
-    full = cohort_panel(snapshots=("coinpaprika",))
+    full = cohort_panel(snapshots=("coinpaprika",), exit_rule=exit_rule)
     later = full[full["start"] > pd.Timestamp(fit_end)]
     beta = model.coef_.to_numpy()
     D = np.column_stack([np.ones(len(later)), later["volume_pct"].to_numpy()])
