@@ -1,0 +1,98 @@
+"""The Japanese operator cohort: schema of the shipped table, and follow-up counts recomputed here."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from underwriting.datasets.jp_cohort import JP_SCHEMA, jp_followup, load_jp_exchanges
+from underwriting.datasets.loaders import DatasetError
+
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
+CSV = DATASETS / "jp_exchanges.csv"
+START, END = dt.date(2018, 1, 1), dt.date(2025, 11, 30)
+
+
+def _rows() -> list[dict[str, str]]:
+    with CSV.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_schema_of_the_shipped_table():
+    rows = _rows()
+    assert list(rows[0]) == [c.name for c in JP_SCHEMA]
+    ids = [r["operator_id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    for r in rows:
+        for c in ("entry_source_url", "last_seen_source_url"):
+            assert r[c].startswith(("http://", "https://")), (r["operator_id"], c)
+        entry = dt.date.fromisoformat(r["entry_date"])
+        assert dt.date.fromisoformat(r["last_seen_date"]) >= entry
+        if r["exit_date"]:
+            assert r["exit_source_url"].startswith("http") and r["exit_kind"], r["operator_id"]
+            parts = [int(x) for x in r["exit_date"].split("-")]
+            assert dt.date(*(parts + [1] * (3 - len(parts)))) >= entry.replace(day=1), r["operator_id"]
+        if r["entry_kind"] == "deemed":
+            assert r["entry_date"] == "2017-04-01", r["operator_id"]
+    frame = load_jp_exchanges()
+    assert len(frame) == len(rows)
+
+
+def _naive_followup() -> tuple[float, int, int]:
+    """Second computation, from the CSV text and incidents.csv only: (exposure years, breaches, operators)."""
+    inc = list(csv.DictReader((DATASETS / "incidents.csv").open(encoding="utf-8", newline="")))
+    years, breaches, n = 0.0, 0, 0
+    for r in _rows():
+        a = max(dt.date.fromisoformat(r["entry_date"]), START)
+        if r["exit_date"]:
+            y, m, *d = (int(x) for x in r["exit_date"].split("-"))
+            if d:
+                own = dt.date(y, m, d[0])
+            else:  # month precision: last day of the month
+                own = dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+        else:
+            own = dt.date.fromisoformat(r["last_seen_date"])
+        b = min(own, END)
+        if b <= a:
+            continue
+        n += 1
+        years += (b - a).days / 365.25
+        breaches += sum(1 for i in inc if i["exchange_id"] == r["exchange_id"]
+                        and i["event_type"] in ("hack", "insider")
+                        and a < dt.date.fromisoformat(i["incident_date"]) <= b)
+    return years, breaches, n
+
+
+def test_followup_counts_match_a_second_computation():
+    f = jp_followup()
+    years, breaches, n = _naive_followup()
+    assert len(f) == n
+    assert f["exposure_years"].sum() == pytest.approx(years, rel=1e-12)
+    assert int(f["breaches"].sum()) == breaches
+    assert (f["start"] >= pd.Timestamp(START)).all() and (f["stop"] <= pd.Timestamp(END)).all()
+
+
+def test_unknown_exit_is_censored_at_last_seen(tmp_path):
+    rows = _rows()
+    xt = next(r for r in rows if r["operator_id"] == "xtheta")
+    assert not xt["exit_date"]
+    f = jp_followup().set_index("operator_id")
+    assert f.loc["xtheta", "end_reason"] == "last_seen"
+    assert f.loc["xtheta", "stop"] == pd.Timestamp(xt["last_seen_date"])
+
+
+def test_bad_rows_are_refused_with_line_and_column(tmp_path):
+    rows = _rows()
+    bad = dict(rows[0], exit_date="2016-01-01", exit_date_precision="day", exit_kind="merger",
+               exit_source_url="https://example.org/x")
+    p = tmp_path / "jp.csv"
+    with p.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerow(bad)
+    with pytest.raises(DatasetError, match=r"line 2.*exit_date"):
+        load_jp_exchanges(p)
