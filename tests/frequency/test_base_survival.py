@@ -153,6 +153,7 @@ def test_segment_table_rows_are_exact_poisson_intervals(training):
         assert r["inside"] == (r["interval"][0] <= 1 <= r["interval"][1])
     thirds = [r for r in seg["rows"] if r["segment"].startswith("volume third")]
     whole = seg["rows"][0]
+    assert any(r["segment"].startswith("Japanese") for r in seg["rows"])
     assert sum(r["observed"] for r in thirds) == whole["observed"]
     assert sum(r["expected"] for r in thirds) == pytest.approx(whole["expected"], rel=1e-9)
     assert seg["all_inside"]

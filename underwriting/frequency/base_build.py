@@ -64,8 +64,12 @@ def experience_prior(model: Any, panel: Any) -> dict[str, Any]:
 
 
 def _jp_frame() -> Any:
-    """The Japanese registered-exchange cohort as a follow-up frame, or ``None`` when it is not shipped."""
-    return None
+    """The Japanese registered-exchange cohort (``datasets/jp_exchanges.csv``) as a follow-up frame: every
+    FSA-registered or deemed operator from max(entry, 2018-01-01) to exit, last sighting or the cut-off,
+    country JP, size unknown (the rate is averaged over the reference list's sizes)."""
+    from underwriting.datasets.jp_cohort import jp_followup
+
+    return jp_followup().assign(country="JP")
 
 
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
@@ -89,8 +93,14 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
         return {"exchanges": int(d["exchange_id"].nunique()), "rows": int(len(d)),
                 "exposure_years": float(d["exposure_years"].sum()), "breaches": int(d["breaches"].sum())}
 
+    from underwriting.frequency.base_validation import jp_expected, oe_row
+
     jp = _jp_frame()
     seg = segment_table(jp=jp)
+    j = jp_expected(model, jp, "2018-01-01")
+    seg["rows"].append(oe_row("Japanese registered exchanges 2018-01-01 on (shipped model; in its fit window)",
+                              j["observed"], j["expected"], exchanges=j["exchanges"], exposure_years=j["exposure_years"]))
+    seg["all_inside"] = all(r["inside"] for r in seg["rows"])
     whole = seg["rows"][0]
     report = {
         "recipe": {"population": "recorded: exchanges with a CryptoCompare country (base_survival.recorded_mask)",

@@ -176,7 +176,7 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
                        exchanges=int(s["exchange_id"].nunique()), exposure_years=float(s["exposure_years"].sum())))
     if jp is not None:
         j = jp_expected(model, jp, cut)
-        rows.append(oe_row("Japanese registered exchanges", j["observed"], j["expected"], level,
+        rows.append(oe_row("Japanese registered exchanges (out of time)", j["observed"], j["expected"], level,
                            exchanges=j["exchanges"], exposure_years=j["exposure_years"]))
     info = [oe_row("whole cohort incl. unrecorded tail (information)", later["breaches"].sum(), later["mu"].sum(), level,
                    exchanges=int(later["exchange_id"].nunique()), exposure_years=float(later["exposure_years"].sum()))]
