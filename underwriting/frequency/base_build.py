@@ -120,8 +120,39 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
                         "oe": whole["oe"], "oe_interval": whole["interval"], "level": whole["level"]},
         "ever_breached": ever_breached(model, panel),
         "experience_prior": model.experience_prior_,
+        "example_rates": example_rates(model),
+        "exit_effect": exit_effect(),
     }
     return model, panel, report
+
+
+def exit_effect() -> list[dict[str, Any]]:
+    """Exposure and breaches of the recorded population by volume third under each exit rule
+    (:data:`underwriting.frequency.base_panel.EXIT_RULES`): what exits remove, by size."""
+    from underwriting.frequency.base_panel import EXIT_RULES, cohort_panel
+    from underwriting.frequency.base_survival import recorded_mask
+
+    out = []
+    for rule in EXIT_RULES:
+        p = cohort_panel(exit_rule=rule)
+        p = p[recorded_mask(p)]
+        for i in range(3):
+            s = p[(p["volume_pct"] >= i / 3) & ((p["volume_pct"] < (i + 1) / 3) | (i == 2))]
+            out.append({"exit_rule": rule, "volume_third": i + 1, "exposure_years": float(s["exposure_years"].sum()),
+                        "breaches": int(s["breaches"].sum())})
+    return out
+
+
+def example_rates(model: Any) -> list[dict[str, Any]]:
+    """Base rates (90% parameter interval) at a few daily volumes, licensed (JP) and offshore (SC)."""
+    import numpy as np
+    import pandas as pd
+
+    vols = [1e5, 1e7, 1e8, 1e9, np.nan]
+    X = pd.DataFrame({"volume_24h_usd": vols * 2, "country": ["JP"] * 5 + ["SC"] * 5, "security_points": np.nan})
+    iv = model.predict_interval(X, 0.9)
+    return [{"volume_24h_usd": None if not np.isfinite(v) else float(v), "country": c, "annual_rate": float(r.annual_rate),
+             "lo": float(r.lo), "hi": float(r.hi)} for v, c, r in zip(X["volume_24h_usd"], X["country"], iv.itertuples(), strict=True)]
 
 
 def _card(model: Any, rep: dict[str, Any]) -> str:
