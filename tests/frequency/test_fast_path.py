@@ -55,8 +55,8 @@ def _frame_rate(model: BaseFrequencyModel, X: pd.DataFrame) -> np.ndarray:
     raw["country"] = X["country"] if "country" in X else None
     raw["year"] = model.data_end_
     known = raw["volume_24h_usd"].notna()
-    D = design(raw[known], model.reference_log_volume_, trend=True,
-               trend_cap=model.data_end_)[:, model._columns("trend" in model.terms_)]
+    D = design(raw[known], model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
+               unknown_as_offshore=model.unknown_as_offshore)[:, model._columns("trend" in model.terms_)]
     return np.exp(D @ model.coef_.to_numpy())
 
 

@@ -60,11 +60,14 @@ def test_done_when_sequence(tmp_path, cli):
     assert code == 0, err
     # the same data as the shipped model: the same coefficients, and alpha as docs/schedule.md reports
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
-    shipped = json.loads((ROOT / "models" / "frequency" / "0.1.0" / "model.json").read_text())
-    assert mine["coef"] == shipped["coef"]
+    default = (ROOT / "models" / "frequency" / "DEFAULT").read_text().strip()
+    shipped = json.loads((ROOT / "models" / "frequency" / default / "model.json").read_text())
+    assert mine["terms"] == shipped["terms"] and mine["coef"] == pytest.approx(shipped["coef"], rel=1e-9)
     assert mine["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
-    assert len(rows) == 2815
+    assert len(rows) == shipped["fit"]["n_obs"]
+    man = json.loads((reg / "frequency" / "9.9.9" / "manifest.json").read_text())
+    assert [r["segment"] for r in man["metrics"]["out_of_time"]["segments"]][:2] == ["all scored rows", "volume third 1"]
 
     code, out, err = cli("evaluate", "9.9.9", "--name", "frequency", "--data", d, "--registry", reg, "--json",
                          "--n-boot", "20")
@@ -72,7 +75,7 @@ def test_done_when_sequence(tmp_path, cli):
     ev = json.loads(out)
     assert ev["in_sample"] is True
     assert ev["out_of_time"]["cutoff"] == "2023-01-01"
-    assert ev["out_of_time"]["refit"]["calibration"]["observed"] + ev["out_of_time"]["fit_events"] == 27
+    assert ev["out_of_time"]["refit"]["calibration"]["observed"] + ev["out_of_time"]["fit_events"] == shipped["fit"]["events"]
 
     code, out, err = cli("compare", "default", "9.9.9", "--name", "frequency", "--data", d, "--registry", reg,
                          "--json", "--n-boot", "20")
@@ -90,7 +93,7 @@ def test_done_when_sequence(tmp_path, cli):
     code, out, err = cli("promote", "9.9.10", "--name", "frequency", "--registry", reg)
     assert code == 2
     assert "refused by the gate" in err and "median premium moves" in err and "%" in err
-    assert (reg / "frequency" / "DEFAULT").read_text().strip() == "0.1.0"
+    assert (reg / "frequency" / "DEFAULT").read_text().strip() == default
 
     code, out, err = cli("promote", "9.9.10", "--name", "frequency", "--registry", reg, "--accept-impact")
     assert code == 2 and "--note" in err
@@ -228,13 +231,13 @@ def test_gate_refuses_an_out_of_time_interval_excluding_one(tmp_path, monkeypatc
         return doc
 
     monkeypatch.setattr(reg, "read_manifest", fake)
-    check = gate_check(reg, "0.1.0")  # the default itself: no premium impact to compute
+    check = gate_check(reg, reg.default("frequency"))  # the default itself: no premium impact to compute
     assert not check["passed"] and check["premium_impact"] is None
     assert "excludes 1" in check["reasons"][0] and "2.40" in check["reasons"][0]
     assert "O/E 2.40 [1.60, 3.50]" in gate_summary(check)
     (tmp_path / "REG" / "gate.toml").write_text("[frequency]\nrequire_calibration = false\nrequire_segments = false\n",
                                                encoding="utf-8")
-    assert gate_check(reg, "0.1.0")["passed"]
+    assert gate_check(reg, reg.default("frequency"))["passed"]
 
 
 def test_gate_requires_every_out_of_time_segment_inside_its_band(tmp_path, monkeypatch):
@@ -315,4 +318,4 @@ def test_train_promote_goes_through_the_gate(tmp_path, monkeypatch):
         train(tmp_path / "DIR", {"validation": {"n_boot": 5}}, registry=tmp_path / "REG", name="frequency",
               version="0.4.0", promote=True)
     assert seen == ["0.4.0"] and (tmp_path / "REG" / "frequency" / "0.4.0").is_dir()
-    assert (tmp_path / "REG" / "frequency" / "DEFAULT").read_text().strip() == "0.1.0"
+    assert (tmp_path / "REG" / "frequency" / "DEFAULT").read_text().strip() == (ROOT / "models" / "frequency" / "DEFAULT").read_text().strip()

@@ -86,13 +86,16 @@ def test_rebuild_reproduces_the_shipped_models(tmp_path):
 
 
 def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(tmp_path):
-    """`make models` builds `frequency 0.1.0` (base model on the real cohorts with the experience
-    prior strength α) byte for byte as shipped (no randomness)."""
+    """`make models` builds the shipped `frequency` version (base model on the real cohorts with the
+    experience prior strength α) byte for byte as shipped (no randomness); older versions are not rebuilt."""
     import json
+
+    from underwriting.frequency.base_build import VERSION
 
     build(tmp_path, names=["frequency"])
     new, old = hashed_files(tmp_path), hashed_files(ROOT / "models")
-    freq = {k: v for k, v in old.items() if k.startswith("frequency/")}
+    freq = {k: v for k, v in old.items() if k.startswith(f"frequency/{VERSION}/")}
     assert len(freq) >= 4 and {k: new[k] for k in freq} == freq
-    doc = json.loads((tmp_path / "frequency/0.1.0/model.json").read_text(encoding="utf-8"))
-    assert doc["experience_prior"]["alpha"] == pytest.approx(3.554, abs=5e-4)
+    doc = json.loads((tmp_path / f"frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
+    shipped = json.loads((ROOT / f"models/frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
+    assert doc["experience_prior"]["alpha"] == shipped["experience_prior"]["alpha"]

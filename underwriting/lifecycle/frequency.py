@@ -90,10 +90,39 @@ def _fit(data: Any, panel: Any, params: dict[str, Any]) -> Any:
     return BaseFrequencyModel(**kw).fit(panel, panel["breaches"], reference_volume_usd=data.reference_volume())
 
 
+def fit_panel(data: Any, params: dict[str, Any]) -> Any:
+    """The panel rows of ``data`` the configuration fits on: ``[frequency] population`` (``recorded``: rows
+    whose exchange has a country, the shipped recipe; ``all``: every row)."""
+    from underwriting.frequency.base_survival import recorded_mask
+
+    panel = data.panel()
+    if params.get("population", "recorded") == "recorded":
+        panel = panel[recorded_mask(panel)].reset_index(drop=True)
+    return panel
+
+
+def segments(test: Any, rates: Any, level: float, top_n: int = 100) -> list[dict[str, Any]]:
+    """Out-of-time O/E rows of the gate (``metrics.out_of_time.segments``): every scored row, each third of
+    within-list volume rank, and the ``top_n`` largest exchanges of the latest list in the rows."""
+    from underwriting.frequency.base_validation import oe_row
+
+    mu = np.asarray(rates, dtype=float) * test["exposure_years"].to_numpy(float)
+    t = test.assign(mu=mu)
+    rows = [oe_row("all scored rows", int(t["breaches"].sum()), float(t["mu"].sum()), level)]
+    for i in range(3):
+        s = t[(t["volume_pct"] >= i / 3) & ((t["volume_pct"] < (i + 1) / 3) | (i == 2))]
+        rows.append(oe_row(f"volume third {i + 1}", int(s["breaches"].sum()), float(s["mu"].sum()), level))
+    latest = t[t["snapshot"] == t["snapshot"].max()] if "snapshot" in t else t
+    big = latest.groupby("exchange_id")["volume_24h_usd"].first().sort_values(ascending=False).head(top_n).index
+    s = t[t["exchange_id"].isin(big)]
+    rows.append(oe_row(f"largest {top_n} of the latest list", int(s["breaches"].sum()), float(s["mu"].sum()), level))
+    return [{k: r[k] for k in ("segment", "observed", "expected", "oe", "interval", "level", "inside")} for r in rows]
+
+
 def out_of_time(data: Any, params: dict[str, Any], cutoff: Any, *, n_boot: int = 200, seed: int = 0,
                 extra_models: dict[str, Any] | None = None) -> dict[str, Any]:
     """Refit ``params`` on rows ending by ``cutoff``, score rows from it; optionally score stored models too."""
-    panel = data.panel()
+    panel = fit_panel(data, params)
     train = panel[panel["stop"] <= cutoff].reset_index(drop=True)
     test = panel[panel["start"] >= cutoff].reset_index(drop=True)
     if train["breaches"].sum() == 0 or test.empty:
@@ -106,7 +135,8 @@ def out_of_time(data: Any, params: dict[str, Any], cutoff: Any, *, n_boot: int =
            "fit_rows": int(len(train)), "fit_events": int(train["breaches"].sum()),
            "scored_rows": int(len(test)), "scored_events": int(test["breaches"].sum()),
            "refit": {"terms": refit.terms_, "trend_kept": bool(refit.trend_test_["kept"]),
-                     **score_block(exchange_table(test, panel_rates(refit, test), bd), level, n_boot=n_boot, seed=seed)}}
+                     **score_block(exchange_table(test, panel_rates(refit, test), bd), level, n_boot=n_boot, seed=seed)},
+           "segments": segments(test, panel_rates(refit, test), level)}
     for k, m in (extra_models or {}).items():
         out[k] = score_block(exchange_table(test, panel_rates(m, test), bd), level, n_boot=n_boot, seed=seed)
     return out, test
@@ -123,7 +153,7 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
                          field="--data")
     params = frequency_config(cfg, config_source)
     data = load_cohort_data(data_path, end=params["end"])
-    panel = data.panel()
+    panel = fit_panel(data, params)
     model = _fit(data, panel, params)
     totals = exchange_totals(panel, model)
     prior = estimate_prior_strength(totals["breaches"], totals["exposure_years"], totals["expected"])
@@ -172,7 +202,7 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
                                 "oe_out_of_time_lo": cal["interval"][0], "oe_out_of_time_hi": cal["interval"][1],
                                 "concordance_out_of_time": oot["refit"]["concordance"]["estimate"],
                                 "prior_strength": experience["alpha"]},
-                    "out_of_time": {"cutoff": oot["cutoff"], "calibration": cal}},
+                    "out_of_time": {"cutoff": oot["cutoff"], "calibration": cal, "segments": oot["segments"]}},
     }
 
     def dump(obj):
@@ -256,8 +286,10 @@ def _cut(data: Any, cutoff: Any) -> Any:
 
 def _params_of(model: Any) -> dict[str, Any]:
     p = model.get_params()
+    # a version with aggregator-field terms (grade, unknown country: frequency 0.1.0) was fitted on every row
+    legacy = bool({"grade", "jurisdiction"} & set(p["covariates"]))
     return {"trend": p["trend"], "trend_alpha": p["trend_alpha"], "level": p["level"],
-            "covariates": list(p["covariates"])}
+            "covariates": list(p["covariates"]), "population": "all" if legacy else "recorded"}
 
 
 def evaluate_frequency(version: str | None, data_path: Any, *, registry: Any = None, cutoff: Any = None,

@@ -16,7 +16,10 @@ from underwriting.errors import InputError
 
 DEFAULT_LEVEL = 0.9
 #: Keys of the ``[frequency]`` configuration table.
-CONFIG_KEYS = {"trend", "trend_alpha", "covariates", "cutoff", "end", "level", "prior_strength"}
+CONFIG_KEYS = {"trend", "trend_alpha", "covariates", "cutoff", "end", "level", "prior_strength", "population"}
+#: ``[frequency] population``: ``recorded`` (rows whose exchange has a country, the shipped recipe:
+#: ``underwriting.frequency.base_survival.recorded_mask``) or ``all`` (every panel row).
+POPULATIONS = ("recorded", "all")
 
 
 # --------------------------------------------------------------------------- configuration
@@ -31,8 +34,10 @@ def frequency_config(cfg: dict[str, Any] | None, source: str | None = None) -> d
         if k not in CONFIG_KEYS:
             raise InputError(f"unknown key (known: {', '.join(sorted(CONFIG_KEYS))})", field=f"frequency.{k}",
                              source=source)
-    out = {"trend": "auto", "trend_alpha": 0.05, "covariates": ["volume", "jurisdiction", "grade"],
+    out = {"trend": "auto", "trend_alpha": 0.05, "covariates": ["volume", "offshore"], "population": "recorded",
            "cutoff": None, "end": None, "level": DEFAULT_LEVEL, "prior_strength": None, **user}
+    if out["population"] not in POPULATIONS:
+        raise InputError(f"must be one of {', '.join(POPULATIONS)}", field="frequency.population", source=source)
     ps = out["prior_strength"]
     if ps is not None and (isinstance(ps, bool) or not isinstance(ps, int | float) or not 0 < ps < math.inf):
         raise InputError("must be a positive number (the experience prior strength alpha; omit it to estimate)",
