@@ -258,7 +258,7 @@ def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):
     from underwriting.datasets.cohorts import cohort_followup
 
     _, panel = shipped
-    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    cp, cc = cohort_followup("coinpaprika", exits=False), cohort_followup("cryptocompare", exits=False)
     cc_only = cc[~cc["exchange_id"].isin(cp["exchange_id"])]
     assert panel["exchange_id"].nunique() == len(cp) + len(cc_only)
     assert panel["breaches"].sum() == cp["breaches"].sum() + cc_only["breaches"].sum()

@@ -519,6 +519,6 @@ def fit_shipped(end: str | dt.date = DATA_CUTOFF, **kw: Any) -> tuple[BaseFreque
     from underwriting.datasets.cohorts import cohort_followup
 
     panel = cohort_panel(end=end)
-    ref = cohort_followup("cryptocompare")["volume_24h_usd"].to_numpy(dtype=float)
+    ref = cohort_followup("cryptocompare", exits=False)["volume_24h_usd"].to_numpy(dtype=float)
     model = BaseFrequencyModel(**kw).fit(panel, panel["breaches"], reference_volume_usd=ref)
     return model, panel

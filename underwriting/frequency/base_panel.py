@@ -32,7 +32,8 @@ def _decimal_year(ts: pd.Timestamp) -> float:
 def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...] = ("coinpaprika", "cryptocompare"),
                  attrition_censor: bool = False, cohorts: pd.DataFrame | None = None,
                  exchanges: pd.DataFrame | None = None, incidents: pd.DataFrame | None = None,
-                 breach_types: tuple[str, ...] = BREACH_EVENT_TYPES) -> pd.DataFrame:
+                 breach_types: tuple[str, ...] = BREACH_EVENT_TYPES, exits: bool = False,
+                 omitted_rule: str = "last_seen", cohort_exits: pd.DataFrame | None = None) -> pd.DataFrame:
     """Exchange x calendar-piece rows of the pooled cohorts, ready for :meth:`BaseFrequencyModel.fit`.
 
     An exchange enters at the first listed snapshot where it is active and centralised and is
@@ -41,7 +42,10 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     grade); before that, and for exchanges CryptoCompare does not list, the CoinPaprika values
     hold (no grade). ``attrition_censor=True`` ends the follow-up of CoinPaprika exchanges not
     listed as active by CryptoCompare at 2020-12-10 (a sensitivity analysis: they may have
-    closed unrecorded).
+    closed unrecorded). ``exits=True`` ends each exchange's follow-up at its sourced closure or
+    last sighting on a dated list (``datasets/cohort_exits.md``; ``omitted_rule`` and
+    ``cohort_exits`` as in :func:`~underwriting.datasets.cohorts.cohort_followup`); it is off here
+    until the shipped base model is refitted on the censored exposure (issue #24).
 
     Returns
     -------
@@ -60,7 +64,8 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     coh = load_cohorts() if cohorts is None else cohorts
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
-    fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types)
+    fu = {s: cohort_followup(s, end=end, cohorts=coh, exchanges=ex, incidents=inc, breach_types=breach_types,
+                             exits=exits, omitted_rule=omitted_rule, cohort_exits=cohort_exits)
           for s in snapshots}
     for f in fu.values():
         r = np.log1p(f["volume_24h_usd"].to_numpy(dtype=float))
