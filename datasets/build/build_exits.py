@@ -61,6 +61,11 @@ LISTS: dict[str, tuple[str, dt.date, bool, str, str]] = {
         "https://github.com/kittycapital/crypto-premium-dashboard/blob/3749d8c388217678518ddf8667cc9f5768687769/"
         "data/exchange_map.json",
     ),
+    # news sightings of the largest exchanges: no file, the source names the exchange
+    "news-okx-2025-12-31": (
+        "other", dt.date(2025, 12, 31), False, "news:OKX",
+        "https://www.0daily.cn/en/post/5206578",
+    ),
     "bitsark-2026-05-22": (
         "other", dt.date(2026, 5, 22), False, "bitsark_json",
         "https://github.com/bitsARK-Labs/exchanges-api/blob/ca583ec666ae7f21fe346eeb87bba4128ea1066e/"
@@ -149,29 +154,29 @@ def build(files: dict[str, Path]) -> list[dict[str, str]]:
     roster = {r["exchange_id"]: r for r in read_csv("exchanges.csv")}
     # names -> exchange_id: an aggregator's own names serve its later lists; the reviewed
     # ``later_list`` aliases (renames, other lists' spellings) serve every later list
-    keyed: dict[str, dict[str, str]] = {"cryptocompare": {}, "coinpaprika": {}, "coingecko": {}, "other": {}}
+    # a folded name may key more than one cohort id (the same venue under two snapshot ids)
+    keyed: dict[str, dict[str, set[str]]] = {"cryptocompare": {}, "coinpaprika": {}, "coingecko": {}, "other": {}}
     for a in aliases:
         if a["source"] in ("cryptocompare", "coinpaprika"):
-            keyed[a["source"]].setdefault(fold(a["alias"]), a["exchange_id"])
+            keyed[a["source"]].setdefault(fold(a["alias"]), set()).add(a["exchange_id"])
     # other aggregators and lists: the snapshot names of the cohort exchanges, folded (the rule
     # that matched the snapshots to the roster), then the reviewed later-list aliases
     for r in read_csv("cohorts.csv"):
         for tgt in ("coingecko", "other"):
-            keyed[tgt].setdefault(fold(r["name"]), r["exchange_id"])
+            keyed[tgt].setdefault(fold(r["name"]), set()).add(r["exchange_id"])
     for a in aliases:
-        if a["source"] == "later_list":
+        if a["source"] == "later_list" and a["match"] == "reviewed":
             for tgt in keyed.values():
-                tgt.setdefault(fold(a["alias"]), a["exchange_id"])
+                tgt.setdefault(fold(a["alias"]), set()).add(a["exchange_id"])
     # evidence per exchange: list key -> active?
     seen: dict[str, dict[str, bool]] = {}
     for key, path in files.items():
         agg, _d, _comp, parser, _url = LISTS[key]
-        for name, active in PARSERS[parser](path):
-            eid = keyed[agg].get(fold(name))
-            if eid is None:
-                continue
-            prev = seen.setdefault(eid, {}).get(key, False)
-            seen[eid][key] = prev or active
+        entries = [(parser.split(":", 1)[1], True)] if parser.startswith("news:") else PARSERS[parser](path)
+        for name, active in entries:
+            for eid in keyed[agg].get(fold(name), ()):
+                prev = seen.setdefault(eid, {}).get(key, False)
+                seen[eid][key] = prev or active
     # the snapshot lists themselves (every listing, active or not) are comprehensive lists too
     for r in read_csv("cohorts.csv"):
         key = f"{r['snapshot']}-{SNAPSHOT_DATES[r['snapshot']]}"
@@ -231,6 +236,9 @@ def main(argv: list[str]) -> int:
             print(f"{key}: lists dated 2023 are reserved for validation", file=sys.stderr)
             return 2
         files[key] = Path(p)
+    for key, spec in LISTS.items():  # news sightings need no file
+        if spec[3].startswith("news:"):
+            files.setdefault(key, Path("/dev/null"))
     rows = build(files)
     cols = ["exchange_id", "last_seen_date", "last_seen_url", "exit_date", "omitted_on", "exit_kind",
             "source_url", "note"]

@@ -31,7 +31,7 @@ def exits() -> pd.DataFrame:
 
 def _card_lists() -> dict[str, tuple[pd.Timestamp, str]]:
     """The card's source table: list key -> (date, url)."""
-    rows = re.findall(r"^\| ([a-z]+-\d{4}-\d{2}-\d{2}) \| [^|]+ \| (\d{4}-\d{2}-\d{2}) \| .*\| (https://\S+) \|$",
+    rows = re.findall(r"^\| ([a-z-]+-\d{4}-\d{2}-\d{2}) \| [^|]+ \| (\d{4}-\d{2}-\d{2}) \| .*\| (https://\S+) \|$",
                       CARD.read_text(encoding="utf-8"), flags=re.M)
     return {k: (pd.Timestamp(d), u) for k, d, u in rows}
 
@@ -59,7 +59,7 @@ def test_dates_parse_and_follow_the_rules(exits):
 
 def test_every_row_cites_a_source_and_no_list_is_dated_2023(exits):
     lists = _card_lists()
-    assert len(lists) == 6 and all(d.year != 2023 for d, _ in lists.values())
+    assert len(lists) == 7 and all(d.year != 2023 for d, _ in lists.values())
     urls = {u for _, u in lists.values()}
     # every sighting comes from a list of the card, at the date the card gives it (or its snapshot date)
     by_url = {u: d for d, u in lists.values()}
@@ -181,3 +181,19 @@ def test_card_counts_equal_the_code(exits):
         f = cohort_followup(s)
         ids = ", ".join(sorted(f.loc[f["breaches_after_stop"] > 0, "exchange_id"]))
         assert f"**{ids}** ({label} cohort)" in card.replace("\n", " "), s
+
+
+def test_model_panel_with_exits_adds_up_from_the_censored_followups():
+    from underwriting.frequency.base_panel import cohort_panel
+
+    panel = cohort_panel(exit_rule="last_seen")
+    cp, cc = cohort_followup("coinpaprika"), cohort_followup("cryptocompare")
+    cc_only = cc[~cc["exchange_id"].isin(cp["exchange_id"])]
+    assert panel["breaches"].sum() == cp["breaches"].sum() + cc_only["breaches"].sum()
+    days = (cp["stop"] - cp["start"]).dt.days.sum() + (cc_only["stop"] - cc_only["start"]).dt.days.sum()
+    assert panel["exposure_years"].sum() == pytest.approx(days / 365.25, rel=1e-12)
+    off = cohort_panel(exit_rule="none")  # roster closures only (frequency 0.1.0)
+    assert off["exposure_years"].sum() > 2 * panel["exposure_years"].sum()
+    # the model's rule (evidence) lies between the two
+    ev = cohort_panel()
+    assert panel["exposure_years"].sum() < ev["exposure_years"].sum() < off["exposure_years"].sum()

@@ -56,7 +56,8 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     grade); before that, and for exchanges CryptoCompare does not list, the CoinPaprika values
     hold (no grade). ``attrition_censor=True`` ends the follow-up of CoinPaprika exchanges not
     listed as active by CryptoCompare at 2020-12-10 (a sensitivity analysis: they may have
-    closed unrecorded).
+    closed unrecorded). ``cohort_exits``: the exit table (``datasets/cohort_exits.md``; the shipped
+    one if omitted), read as ``exit_rule`` says.
 
     Returns
     -------

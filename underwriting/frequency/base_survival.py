@@ -90,7 +90,7 @@ def fit_insured(end: Any = None, *, panel: pd.DataFrame | None = None, reference
     full = cohort_panel(end=end) if panel is None else panel
     rec = full[recorded_mask(full)].reset_index(drop=True)
     if reference_volume_usd is None:
-        reference_volume_usd = cohort_followup("cryptocompare")["volume_24h_usd"].to_numpy(dtype=float)
+        reference_volume_usd = cohort_followup("cryptocompare", exits=False)["volume_24h_usd"].to_numpy(dtype=float)
     kw.setdefault("covariates", INSURED_COVARIATES)
     model = BaseFrequencyModel(**kw).fit(rec, rec["breaches"], reference_volume_usd=reference_volume_usd)
     return model, rec

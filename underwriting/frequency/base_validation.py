@@ -169,7 +169,7 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
         s = rec[(rec["volume_pct"] >= i / 3) & ((rec["volume_pct"] < (i + 1) / 3) | (i == 2))]
         rows.append(oe_row(name, s["breaches"].sum(), s["mu"].sum(), level, exchanges=int(s["exchange_id"].nunique()),
                            exposure_years=float(s["exposure_years"].sum())))
-    cc = cohort_followup("cryptocompare").sort_values("volume_24h_usd", ascending=False)
+    cc = cohort_followup("cryptocompare", exits=False).sort_values("volume_24h_usd", ascending=False)
     top = set(cc["exchange_id"].head(TOP_N))
     s = later[later["exchange_id"].isin(top)]
     rows.append(oe_row(f"largest {TOP_N} of CryptoCompare 2020-12-10", s["breaches"].sum(), s["mu"].sum(), level,

@@ -79,7 +79,7 @@ class CohortData:
         snaps = set(self.cohorts["snapshot"].astype(str))
         latest = max((s for s in SNAPSHOTS if s in snaps), key=lambda s: SNAPSHOTS[s])
         return cohort_followup(latest, end=self.end.date(), cohorts=self.cohorts, exchanges=self.exchanges,
-                               incidents=self.incidents)["volume_24h_usd"].to_numpy(dtype=float)
+                               incidents=self.incidents, exits=False)["volume_24h_usd"].to_numpy(dtype=float)
 
     def breach_dates(self) -> dict[str, list]:
         """Breach dates (timestamps) per ``exchange_id``."""

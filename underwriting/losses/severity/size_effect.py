@@ -230,7 +230,7 @@ def matched_losses(threshold: float = REPORTING_THRESHOLD_USD, *, incidents: Any
     ex = load_exchanges() if exchanges is None else exchanges
     sizes = []
     for snap in SNAPSHOTS:
-        f = cohort_followup(snap, cohorts=coh, exchanges=ex, incidents=inc)
+        f = cohort_followup(snap, cohorts=coh, exchanges=ex, incidents=inc, exits=False)  # volumes only
         r = np.log1p(f["volume_24h_usd"].to_numpy(dtype=float))
         sizes.append(pd.DataFrame({
             "exchange_id": f["exchange_id"].astype(str).to_numpy(), "snapshot": snap,
