@@ -133,3 +133,10 @@ def test_overlapping_rows_of_one_exchange_are_refused():
 def test_window_must_be_positive():
     with pytest.raises(DatasetError, match="not after"):
         jp_followup(start="2025-12-01", end="2025-11-30")
+
+
+def test_exchange_only_drops_the_non_exchanges():
+    f, g = jp_followup(), jp_followup(exchange_only=True)
+    dropped = set(f["operator_id"]) - set(g["operator_id"])
+    assert dropped == set(f.loc[f["offers_exchange"].astype(str) == "no", "operator_id"]) == {"crypto-garage"}
+    assert g["exposure_years"].sum() < f["exposure_years"].sum()
