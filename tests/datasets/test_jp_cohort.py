@@ -96,3 +96,47 @@ def test_bad_rows_are_refused_with_line_and_column(tmp_path):
         w.writerow(bad)
     with pytest.raises(DatasetError, match=r"line 2.*exit_date"):
         load_jp_exchanges(p)
+
+
+#: Operators keyed to the roster on purpose (the same business); every other exchange_id must not be a roster id,
+#: so that a Japanese subsidiary never inherits a global exchange's breaches.
+ROSTER_MATCHES = {"bitbank", "bitflyer", "bitpoint", "coincheck", "dmm-bitcoin", "gmo-coin", "liquid", "zaif", "bit-station"}
+
+
+def test_roster_keys_are_the_reviewed_ones():
+    roster = {r["exchange_id"] for r in csv.DictReader((DATASETS / "exchanges.csv").open(encoding="utf-8", newline=""))}
+    on_roster = {r["exchange_id"] for r in _rows()} & roster
+    assert on_roster == ROSTER_MATCHES
+
+
+def test_the_issue_breaches_are_counted():
+    f = jp_followup()
+    got = {(o, d.date().isoformat()) for o, ds in zip(f["operator_id"], f["breach_dates"], strict=True) for d in ds}
+    assert got == {("coincheck", "2018-01-26"), ("bit-station", "2018-03-08"), ("tech-bureau", "2018-09-14"),
+                   ("bitpoint-japan", "2019-07-12"), ("quoine", "2021-08-18"), ("dmm-bitcoin", "2024-05-31")}
+
+
+def test_month_exit_ends_on_the_last_day_and_dateless_exit_is_censored():
+    f = jp_followup().set_index("operator_id")
+    assert f.loc["tech-bureau", "stop"] == pd.Timestamp("2018-11-30")
+    assert f.loc["tokyo-gateway", "end_reason"] == "last_seen"      # withdrawal known, date not
+    assert f.loc["tokyo-gateway", "stop"] == pd.Timestamp("2018-03-08")
+
+
+def test_overlapping_rows_of_one_exchange_are_refused():
+    ops = load_jp_exchanges()
+    dup = ops[ops["operator_id"] == "coincheck"].assign(operator_id="coincheck-copy")
+    with pytest.raises(DatasetError, match="overlap"):
+        jp_followup(operators=pd.concat([ops, dup], ignore_index=True))
+
+
+def test_window_must_be_positive():
+    with pytest.raises(DatasetError, match="not after"):
+        jp_followup(start="2025-12-01", end="2025-11-30")
+
+
+def test_exchange_only_drops_the_non_exchanges():
+    f, g = jp_followup(), jp_followup(exchange_only=True)
+    dropped = set(f["operator_id"]) - set(g["operator_id"])
+    assert dropped == set(f.loc[f["offers_exchange"].astype(str) == "no", "operator_id"]) == {"crypto-garage"}
+    assert g["exposure_years"].sum() < f["exposure_years"].sum()

@@ -5,6 +5,7 @@ Public API (imported lazily, so ``import underwriting.datasets`` stays cheap)::
     from underwriting.datasets import (
         load_incidents, load_exchanges, load_fx_rates, load_exchange_panel,
         make_exchange_portfolio, calibration_targets, describe, format_describe,
+        load_jp_exchanges, jp_followup,
     )
 """
 
@@ -19,6 +20,8 @@ _EXPORTS = {
     "load_fx_rates": "underwriting.datasets.loaders",
     "load_exchange_panel": "underwriting.datasets.loaders",
     "DatasetError": "underwriting.datasets.loaders",
+    "load_jp_exchanges": "underwriting.datasets.jp_cohort",
+    "jp_followup": "underwriting.datasets.jp_cohort",
     "build_exchange_panel": "underwriting.datasets.panel",
     "PANEL_COLUMNS": "underwriting.datasets.panel",
     "make_exchange_portfolio": "underwriting.datasets.synthetic",

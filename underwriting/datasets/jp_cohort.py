@@ -131,7 +131,7 @@ def load_jp_exchanges(path: str | os.PathLike[str] | None = None) -> pd.DataFram
 
 def jp_followup(*, start: str | dt.date = JP_FOLLOWUP_START, end: str | dt.date = DATA_CUTOFF,
                 operators: pd.DataFrame | None = None, incidents: pd.DataFrame | None = None,
-                breach_types: tuple[str, ...] = BREACH_EVENT_TYPES) -> pd.DataFrame:
+                breach_types: tuple[str, ...] = BREACH_EVENT_TYPES, exchange_only: bool = False) -> pd.DataFrame:
     """Follow-up of every Japanese operator at risk inside ``[start, end]``, with its breaches.
 
     Parameters
@@ -142,6 +142,8 @@ def jp_followup(*, start: str | dt.date = JP_FOLLOWUP_START, end: str | dt.date 
         Loaded tables (:func:`load_jp_exchanges`, ``load_incidents``); the shipped ones if omitted.
     breach_types : tuple of str
         Incident ``event_type`` values counted as breaches.
+    exchange_only : bool
+        Keep only operators that offer exchange to customers (``offers_exchange == "yes"``).
 
     Returns
     -------
@@ -167,7 +169,7 @@ def jp_followup(*, start: str | dt.date = JP_FOLLOWUP_START, end: str | dt.date 
         raise DatasetError(f"follow-up end {e0.date()} is not after its start {s0.date()}", source=None)
     ops = load_jp_exchanges() if operators is None else operators
     inc = load_incidents() if incidents is None else incidents
-    f = ops.copy()
+    f = ops[ops["offers_exchange"].astype(str) == "yes"].copy() if exchange_only else ops.copy()
     exit_end = [
         pd.NaT if pd.isna(x) else pd.Timestamp(_end_of(x.date(), str(p)))
         for x, p in zip(f["exit_date"], f["exit_date_precision"].astype(object), strict=True)
