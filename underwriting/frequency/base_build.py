@@ -65,11 +65,11 @@ def experience_prior(model: Any, panel: Any) -> dict[str, Any]:
 
 def _jp_frame() -> Any:
     """The Japanese registered-exchange cohort (``datasets/jp_exchanges.csv``) as a follow-up frame: every
-    FSA-registered or deemed operator from max(entry, 2018-01-01) to exit, last sighting or the cut-off,
+    FSA-registered or deemed operator offering exchange to customers from max(entry, 2018-01-01) to exit, last sighting or the cut-off,
     country JP, size unknown (the rate is averaged over the reference list's sizes)."""
     from underwriting.datasets.jp_cohort import jp_followup
 
-    return jp_followup().assign(country="JP")
+    return jp_followup(exchange_only=True).assign(country="JP")
 
 
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
