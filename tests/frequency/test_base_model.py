@@ -16,9 +16,9 @@ from underwriting.frequency.base_model import (
     BaseFrequencyModel,
     covariates_from_submission,
     fit_poisson,
-    fit_shipped,
     jurisdiction_group,
 )
+from underwriting.frequency.base_survival import fit_shipped
 from underwriting.frequency.base_validation import ever_breached, out_of_time, poisson_interval
 
 

@@ -82,7 +82,11 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
         recorded_mask,
         survival_check,
     )
-    from underwriting.frequency.base_validation import by_calendar_year, ever_breached, segment_table
+    from underwriting.frequency.base_validation import (
+        by_calendar_year,
+        ever_breached,
+        segment_table,
+    )
 
     full = cohort_panel()
     model, panel = fit_insured(panel=full)

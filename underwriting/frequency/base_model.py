@@ -49,7 +49,6 @@ method on the log rate.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
@@ -59,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from underwriting.domain.vocabulary import DATA_CUTOFF, DAYS_PER_YEAR
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.frequency.base_design import (  # noqa: F401 - re-exported
     BASE_TERMS,
@@ -518,15 +517,3 @@ def load_base_model(folder: str | Path) -> BaseFrequencyModel:
     """Registry loader: read ``model.json`` of a version folder (plain JSON, no code)."""
     p = Path(folder) / "model.json"
     return BaseFrequencyModel.from_dict(json.loads(p.read_text(encoding="utf-8")))
-
-
-
-def fit_shipped(end: str | dt.date = DATA_CUTOFF, **kw: Any) -> tuple[BaseFrequencyModel, pd.DataFrame]:
-    """Fit the shipped recipe (:func:`underwriting.frequency.base_survival.fit_insured`: the recorded
-    population, volume + offshore, exits by evidence); return the model and the rows it was fitted on.
-
-    New volumes are ranked against the CryptoCompare 2020 list (the latest; daily USD volume).
-    """
-    from underwriting.frequency.base_survival import fit_insured
-
-    return fit_insured(end, **kw)

@@ -96,6 +96,11 @@ def fit_insured(end: Any = None, *, panel: pd.DataFrame | None = None, reference
     return model, rec
 
 
+def fit_shipped(end: Any = None, **kw: Any) -> tuple[Any, pd.DataFrame]:
+    """The shipped recipe (:func:`fit_insured`) on the shipped cohorts to ``end``: the model and its rows."""
+    return fit_insured(end, **kw)
+
+
 def first_breach_table(panel: pd.DataFrame) -> pd.DataFrame:
     """One row per exchange: time on the list to its first breach, or to exit (censored).
 
@@ -148,7 +153,12 @@ def survival_check(panel: pd.DataFrame, model: Any) -> dict[str, Any]:
         ``rho`` with its 90% interval (rho = 1: constant hazard); ``cox``: log hazard ratios,
         their SEs and concordance, beside ``glm`` (the recurrent-event Poisson coefficients).
     """
-    from lifelines import CoxPHFitter, ExponentialFitter, PiecewiseExponentialFitter, WeibullAFTFitter
+    from lifelines import (
+        CoxPHFitter,
+        ExponentialFitter,
+        PiecewiseExponentialFitter,
+        WeibullAFTFitter,
+    )
     from scipy import stats
 
     tab = first_breach_table(panel)

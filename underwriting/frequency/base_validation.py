@@ -154,13 +154,11 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
     from underwriting.datasets.cohorts import cohort_followup
     from underwriting.frequency.base_model import cohort_panel
     from underwriting.frequency.base_survival import fit_insured, recorded_mask
-    from underwriting.lifecycle.frequency_metrics import panel_rates
-
     model, _ = fit_insured(end=fit_end)
     full = cohort_panel()
     cut = pd.Timestamp(fit_end) + pd.Timedelta(days=1)
     later = full[full["start"] >= cut].reset_index(drop=True)
-    mu = panel_rates(model, later) * later["exposure_years"].to_numpy(float)
+    mu = row_rates(model, later) * later["exposure_years"].to_numpy(float)
     later = later.assign(mu=mu)
     rec = later[recorded_mask(later)]
     rows = [oe_row("recorded population", rec["breaches"].sum(), rec["mu"].sum(), level,
@@ -184,6 +182,18 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
             "fit_events": model.events_, "fit_exposure_years": model.exposure_years_,
             "fit_terms": list(model.terms_), "coef": {k: float(v) for k, v in model.coef_.items()},
             "rows": rows, "information": info, "all_inside": all(r["inside"] for r in rows)}
+
+
+def row_rates(model: Any, panel: Any) -> np.ndarray:
+    """Annual rate of each panel row under a fitted base model, with the row's own ``volume_pct``
+    (within-list rank, as at fit time); breaches per year."""
+    from underwriting.frequency.base_design import design
+
+    trend = "trend" in model.terms_
+    D = design(panel, model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
+               volume_pct=panel["volume_pct"].to_numpy(dtype=float),
+               unknown_as_offshore=model.unknown_as_offshore)[:, model._columns(trend)]
+    return np.exp(D @ model.coef_.to_numpy())
 
 
 def jp_expected(model: Any, jp: Any, start: Any, end: Any = None) -> dict[str, Any]:
