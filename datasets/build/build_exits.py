@@ -6,7 +6,8 @@ Usage::
 
 where each KEY is one of :data:`LISTS` and FILE the list file as stored at the cited commit
 (for example ``git show COMMIT:PATH > FILE`` in a clone of the cited repository). The script
-reads only the files named and ``datasets/{cohorts,exchange_aliases,exchanges}.csv``, and
+reads only the files named and ``datasets/{cohorts,exchange_aliases,later_list_aliases,exchanges}.csv``,
+and
 rewrites ``datasets/cohort_exits.csv``. The package never imports it.
 
 Rules (``datasets/cohort_exits.md``):
@@ -150,7 +151,9 @@ def period_end(d: str, precision: str) -> dt.date:
 
 def build(files: dict[str, Path]) -> list[dict[str, str]]:
     coh = [r for r in read_csv("cohorts.csv") if r["active"] == "yes" and r["centralized"] == "yes"]
-    aliases = read_csv("exchange_aliases.csv")
+    # the snapshot aliases, then the reviewed aliases of later lists (kept in their own file so that
+    # exchange_aliases.csv, whose hash the shipped frequency model records, is unchanged)
+    aliases = read_csv("exchange_aliases.csv") + read_csv("later_list_aliases.csv")
     roster = {r["exchange_id"]: r for r in read_csv("exchanges.csv")}
     # names -> exchange_id: an aggregator's own names serve its later lists; the reviewed
     # ``later_list`` aliases (renames, other lists' spellings) serve every later list

@@ -82,6 +82,17 @@ def test_closed_rows_are_the_roster_closures(exits):
         assert r["last_seen_date"] <= r["exit_date"]
 
 
+def test_later_list_aliases_are_reviewed_and_key_cohort_exchanges(exits):
+    from underwriting.datasets.cohorts import load_aliases
+
+    al = load_aliases(DATASETS / "later_list_aliases.csv")
+    assert (al["source"] == "later_list").all() and al["reason"].str.len().gt(10).all()
+    assert set(al["match"].astype(str)) <= {"reviewed", "kept_apart"}
+    rev = al[al["match"] == "reviewed"]
+    assert len(rev) >= 10 and set(rev["exchange_id"]) <= set(exits["exchange_id"])
+    assert not (set(al.loc[al["match"] == "kept_apart", "exchange_id"]) & set(exits["exchange_id"]))
+
+
 def test_reviewed_renames_reach_the_exchange(exits):
     x = exits.set_index("exchange_id")
     # AscendEX (formerly BitMax) is on CoinGecko's January 2022 list under its new name
