@@ -67,6 +67,18 @@ LISTS: dict[str, tuple[str, dt.date, bool, str, str]] = {
         "other", dt.date(2025, 12, 31), False, "news:OKX",
         "https://www.0daily.cn/en/post/5206578",
     ),
+    "news-bitfinex-2026-01-10": (
+        "other", dt.date(2026, 1, 10), False, "news:Bitfinex",
+        "https://bitcoinnews.live/?p=26594",
+    ),
+    "news-gemini-2026-02-01": (  # events of February 2026: taken at the month's first day
+        "other", dt.date(2026, 2, 1), False, "news:Gemini",
+        "https://nextinweb3.com/?p=25380",
+    ),
+    "news-bitstamp-2026-04-23": (  # the exchange's own site, prerendered 2026-04-23 (timestamp in the URL)
+        "other", dt.date(2026, 4, 23), False, "news:Bitstamp",
+        "https://assets.bitstamp.net/msc/learn/crypto-trading/what-is-compound-interest/_payload.1776943800291.json",
+    ),
     "bitsark-2026-05-22": (
         "other", dt.date(2026, 5, 22), False, "bitsark_json",
         "https://github.com/bitsARK-Labs/exchanges-api/blob/ca583ec666ae7f21fe346eeb87bba4128ea1066e/"
