@@ -6,7 +6,8 @@ Usage::
 
 where each KEY is one of :data:`LISTS` and FILE the list file as stored at the cited commit
 (for example ``git show COMMIT:PATH > FILE`` in a clone of the cited repository). The script
-reads only the files named and ``datasets/{cohorts,exchange_aliases,exchanges}.csv``, and
+reads only the files named and ``datasets/{cohorts,exchange_aliases,later_list_aliases,exchanges}.csv``,
+and
 rewrites ``datasets/cohort_exits.csv``. The package never imports it.
 
 Rules (``datasets/cohort_exits.md``):
@@ -65,6 +66,18 @@ LISTS: dict[str, tuple[str, dt.date, bool, str, str]] = {
     "news-okx-2025-12-31": (
         "other", dt.date(2025, 12, 31), False, "news:OKX",
         "https://www.0daily.cn/en/post/5206578",
+    ),
+    "news-bitfinex-2026-01-10": (
+        "other", dt.date(2026, 1, 10), False, "news:Bitfinex",
+        "https://bitcoinnews.live/?p=26594",
+    ),
+    "news-gemini-2026-02-01": (  # events of February 2026: taken at the month's first day
+        "other", dt.date(2026, 2, 1), False, "news:Gemini",
+        "https://nextinweb3.com/?p=25380",
+    ),
+    "news-bitstamp-2026-04-23": (  # the exchange's own site, prerendered 2026-04-23 (timestamp in the URL)
+        "other", dt.date(2026, 4, 23), False, "news:Bitstamp",
+        "https://assets.bitstamp.net/msc/learn/crypto-trading/what-is-compound-interest/_payload.1776943800291.json",
     ),
     "bitsark-2026-05-22": (
         "other", dt.date(2026, 5, 22), False, "bitsark_json",
@@ -150,7 +163,9 @@ def period_end(d: str, precision: str) -> dt.date:
 
 def build(files: dict[str, Path]) -> list[dict[str, str]]:
     coh = [r for r in read_csv("cohorts.csv") if r["active"] == "yes" and r["centralized"] == "yes"]
-    aliases = read_csv("exchange_aliases.csv")
+    # the snapshot aliases, then the reviewed aliases of later lists (kept in their own file so that
+    # exchange_aliases.csv, whose hash the shipped frequency model records, is unchanged)
+    aliases = read_csv("exchange_aliases.csv") + read_csv("later_list_aliases.csv")
     roster = {r["exchange_id"]: r for r in read_csv("exchanges.csv")}
     # names -> exchange_id: an aggregator's own names serve its later lists; the reviewed
     # ``later_list`` aliases (renames, other lists' spellings) serve every later list

@@ -59,7 +59,7 @@ def test_dates_parse_and_follow_the_rules(exits):
 
 def test_every_row_cites_a_source_and_no_list_is_dated_2023(exits):
     lists = _card_lists()
-    assert len(lists) == 7 and all(d.year != 2023 for d, _ in lists.values())
+    assert len(lists) == 10 and all(d.year != 2023 for d, _ in lists.values())
     urls = {u for _, u in lists.values()}
     # every sighting comes from a list of the card, at the date the card gives it (or its snapshot date)
     by_url = {u: d for d, u in lists.values()}
@@ -80,6 +80,17 @@ def test_closed_rows_are_the_roster_closures(exits):
         end = d + pd.offsets.YearEnd(0) if p == "year" else d + pd.offsets.MonthEnd(0) if p == "month" else d
         assert r["exit_date"] == end, r["exchange_id"]
         assert r["last_seen_date"] <= r["exit_date"]
+
+
+def test_later_list_aliases_are_reviewed_and_key_cohort_exchanges(exits):
+    from underwriting.datasets.cohorts import load_aliases
+
+    al = load_aliases(DATASETS / "later_list_aliases.csv")
+    assert (al["source"] == "later_list").all() and al["reason"].str.len().gt(10).all()
+    assert set(al["match"].astype(str)) <= {"reviewed", "kept_apart"}
+    rev = al[al["match"] == "reviewed"]
+    assert len(rev) >= 10 and set(rev["exchange_id"]) <= set(exits["exchange_id"])
+    assert not (set(al.loc[al["match"] == "kept_apart", "exchange_id"]) & set(exits["exchange_id"]))
 
 
 def test_reviewed_renames_reach_the_exchange(exits):
