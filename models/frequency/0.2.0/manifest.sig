@@ -2,5 +2,5 @@
   "algorithm": "ed25519",
   "format": "underwriting.registry.signature",
   "key_id": "2fa94212330f86bc",
-  "signature": "E5jJo5zoJ8jvNQu8tx1mTnq5Wp+YUXImjml+zwx3Tdum0NbTm0O7AqjFyyjcM349CE7UcF4aRWY7R5w+13jfAA=="
+  "signature": "AkpnqnO1uejx9SYg1zmLOI2fp+hC1LLVfnJ4/L3dqS6Sq5gYRfuXH4Bu/7N5pufuna0qV6x1q+cXMVOVPbt4Ag=="
 }
