@@ -178,8 +178,10 @@ licensed regimes: the factor the experience rating and the posture schedule mult
 source: no aggregator grade, no "country blank in the aggregator" level (a blank country is priced as offshore).
 
 **Data (REAL).** The exchanges alive on two aggregator lists not chosen by hacks (CoinPaprika 2019-09-07,
-CryptoCompare 2020-12-10; `datasets/cohorts.csv`), followed to closure (roster) or 2025-11-30, breaches from
-`datasets/incidents.csv` (hack or insider, recurrent counted). Fitted on the **recorded population**: the exchanges
+CryptoCompare 2020-12-10; `datasets/cohorts.csv`), followed to exit or 2025-11-30 (sourced closure, or halfway
+between the last sighting and the first comprehensive list that omits the exchange: `datasets/cohort_exits.csv`,
+exit rule "evidence"), breaches from `datasets/incidents.csv` (hack or insider, recurrent counted). Fitted on the
+**recorded population**: the exchanges
 with a country on CryptoCompare's list ({pop['kept']['exchanges']} exchanges, {pop['kept']['exposure_years']:,.1f}
 exchange-years, {pop['kept']['breaches']} breaches). Removed: the CoinPaprika-only tail ({pop['removed_tail']['exchanges']}
 exchanges, {pop['removed_tail']['exposure_years']:,.1f} exchange-years, {pop['removed_tail']['breaches']} breaches), venues
@@ -210,7 +212,8 @@ The posture schedule that multiplies this rate in the quote is an ASSUMPTION (`u
 
 **Limits.** {rep['in_sample']['observed']} breaches support two covariates: intervals are wide. Breaches of small
 exchanges are under-recorded even inside the recorded population, so the volume effect is partly a reporting
-effect. Closures are known only for roster exchanges. Details: `docs/frequency_validation.md`. Plain data
+effect. The exit table is partial after 2022 (an exchange seen on the latest comprehensive list stays at risk).
+Details: `docs/frequency_validation.md`. Plain data
 (`model.json`); no pickle.
 """
 

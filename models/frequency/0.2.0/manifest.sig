@@ -2,5 +2,5 @@
   "algorithm": "ed25519",
   "format": "underwriting.registry.signature",
   "key_id": "2fa94212330f86bc",
-  "signature": "AkpnqnO1uejx9SYg1zmLOI2fp+hC1LLVfnJ4/L3dqS6Sq5gYRfuXH4Bu/7N5pufuna0qV6x1q+cXMVOVPbt4Ag=="
+  "signature": "b+kdd+3oIPf6zSRegi6x5qt+WtXcZ701EZYA0mb3OpHSKmVvzAJbE7xccmqKwkdnSR03j4oqr8y/nBo81ghhCw=="
 }
