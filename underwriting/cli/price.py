@@ -135,6 +135,18 @@ def parse_spec(spec: str, option: str, positional: dict[str, str]) -> tuple[str,
     return name, params
 
 
+def severity_echo(sev: Any) -> dict[str, Any]:
+    """Plain-data echo of a severity: its family and parameters. A severity capped at the exposure
+    (``--cap``) keeps its base family, with the cap as one more parameter
+    (``{"family": "lognormal", "mu": ..., "sigma": ..., "cap": ...}``), so the echo names the same
+    model as the ``--severity``/``--cap`` options that built it."""
+    from underwriting.losses.severity import CappedSeverity
+
+    if isinstance(sev, CappedSeverity):
+        return {**severity_echo(sev.base), "cap": float(sev.cap)}
+    return {"family": sev.family, **sev.params}
+
+
 def _with_source(exc: InputError) -> InputError:
     if exc.field in ("severity", "frequency", "principle"):
         exc.source, exc.field = exc.source or _FIELD_TO_OPTION[exc.field], None
@@ -243,7 +255,7 @@ def _run(args: argparse.Namespace) -> int:
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
     out = res.to_dict()
     out["frequency"] = {"family": freq.family, **freq.params}
-    out["severity"] = {"family": sev.family, **sev.params}
+    out["severity"] = severity_echo(sev)
     if args.json:
         sys.stdout.write(canonical_json(out))
         return 0
