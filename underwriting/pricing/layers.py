@@ -219,6 +219,11 @@ class Layer:
                 # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by
                 # mass dispersal)
                 total += c * float(result.prob_attach)
+            elif result.method != "mc" and result.bucket:
+                # the model's P(S - D_a > (i-1) l) on the grid: the mass above the grid point plus
+                # half its continuous mass, never its atom (S = (i-1) l exactly: whole limits used
+                # up and nothing else, which touches no reinstated limit)
+                total += c * float(result.sf(self.share * lo, smooth=True))
             else:
                 total += c * float(result.probs[s100 > lo + 1e-9 * self.limit].sum())
         return total

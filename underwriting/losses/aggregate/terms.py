@@ -240,3 +240,72 @@ def _apply_aggregate_terms(x: np.ndarray, terms: _Terms) -> np.ndarray:
     return terms.share * np.clip(x - terms.agg_deductible, 0.0, terms.agg_limit)
 
 
+
+
+def _grid_atoms(perils, terms: _Terms, x: np.ndarray) -> np.ndarray:
+    """Exact point masses of the occurrence aggregate ``S`` at the grid points ``x`` (0 elsewhere).
+
+    ``S`` has an atom where every occurrence pays nothing or exactly its full occurrence payment
+    ``c_j`` (the limit, or the largest possible loss above the deductible when that is lower, e.g.
+    an exposure cap): with ``p0_j = P(X_j <= d)`` and ``pf_j = P(X_j >= d + c_j)``, the measure of
+    "every occurrence of every peril is 0 or ``c_j``" is the compound of the defective two-point
+    measures ``p0_j δ_0 + pf_j δ_{c_j}``, i.e. ``prod_j P_j(p0_j + pf_j t^{q_j})`` as a series in ``t``
+    on the unit ``u = min c_j`` (``c_j = q_j u``). The coefficients are read off by a real FFT of twice
+    the needed length (no wrap-around within the grid). A full payment that is not a whole multiple
+    of ``u``, or that is not a grid point, is left out (its mass stays in the grid's continuous part),
+    as are atoms a severity has strictly inside the layer (a custody-tier cap below the limit).
+    The atom at 0 is the exact ``prod_j P_j(p0_j)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities aligned with ``x``.
+    """
+    from scipy import fft as sfft
+
+    from underwriting.losses.aggregate.discretisation import _occurrence_cap
+
+    d = terms.deductible
+    parts = []
+    for p in perils:
+        c, truncated = _occurrence_cap(p.severity, d, terms.peril_limit(p.name))
+        with np.errstate(all="ignore"):
+            p0 = min(max(float(p.severity.cdf(d)), 0.0), 1.0)
+            pf = 0.0
+            if c > 0 and truncated == 0.0:  # a real full payment (not the grid's cut of an unlimited tail)
+                pf = min(max(float(p.severity.sf(np.nextafter(d + c, -np.inf))), 0.0), 1.0 - p0)
+        parts.append((p.frequency, p0, pf, c))
+    out = np.zeros(x.size)
+    p_zero = 1.0
+    for freq, p0, _, _ in parts:
+        p_zero *= float(np.real(freq.pgf(p0)))
+    out[0] = p_zero if x[0] == 0 else 0.0
+    full = [c for _, _, pf, c in parts if pf > 0]
+    if not full or x.size < 2:
+        return out
+    u = min(full)
+    top = float(x[-1])
+    m_max = int(math.floor(top / u + 1e-9))
+    if m_max < 1:
+        return out
+    size = 1 << int(2 * (m_max + 1) - 1).bit_length()
+    if size > 2**22:  # pragma: no cover - more atoms than any grid holds
+        return out
+    acc = None
+    for freq, p0, pf, c in parts:
+        a = np.zeros(size)
+        a[0] = p0
+        q = c / u
+        if pf > 0 and abs(q - round(q)) <= 1e-9 * q and round(q) < size:
+            a[int(round(q))] += pf
+        z = freq.pgf(sfft.rfft(a))
+        acc = z if acc is None else acc * z
+    coef = sfft.irfft(acc, n=size)[: m_max + 1]
+    coef = np.where(coef > 1e-15 * max(float(np.max(coef)), 1e-300), coef, 0.0)
+    tol = 1e-9 * float(np.min(np.diff(x[: min(x.size, 3)])))
+    pos = u * np.arange(1, m_max + 1)
+    k = np.searchsorted(x, pos - tol)
+    k = np.minimum(k, x.size - 1)
+    hit = np.abs(x[k] - pos) <= max(tol, 1e-12 * top)
+    out[k[hit]] = coef[1:][hit]
+    return out
