@@ -23,3 +23,213 @@ def test_json_echo_of_a_capped_severity_keeps_its_base_family(capsys):
     rc, out, _ = run_cli(capsys, "--frequency", "poisson:0.3", "--severity", "gamma:shape=0.5,scale=2e6",
                          "--deductible", "1e6", "--limit", "9e6", "--json")
     assert json.loads(out)["severity"] == {"family": "gamma", "shape": 0.5, "scale": 2e6}
+
+
+# --- independent references: compound distributions of losses rounded down / up to a grid --------
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy import fft, stats  # noqa: E402
+
+from underwriting.losses.aggregate import Peril, compound  # noqa: E402
+from underwriting.losses.aggregate.results import _refined_var  # noqa: E402
+from underwriting.losses.counts import make_frequency  # noqa: E402
+from underwriting.losses.severity import make_severity  # noqa: E402
+from underwriting.pricing.layers import Layer  # noqa: E402
+
+
+def poisson_pgf(lam):
+    return lambda z: np.exp(lam * (z - 1))
+
+
+def negbin_pgf(mean, var_lambda):  # gamma-mixed Poisson: r = mean^2 / var_lambda, beta = var_lambda / mean
+    r, beta = mean**2 / var_lambda, var_lambda / mean
+    return lambda z: (1 - beta * (z - 1)) ** (-r)
+
+
+def rounded_compounds(cdf, pgf, d, l, h, n=2**19):
+    """Distributions of S_down <= S <= S_up on the grid h (l/h whole): every occurrence payment
+    Y = min((X - d)+, l) rounded down, resp. up, to the grid, compounded by FFT with the count's pgf."""
+    m = int(round(l / h))
+    assert abs(m * h - l) < 1e-9 * l
+    F = cdf(d + h * np.arange(m + 1))  # P(X <= d + kh)
+    dn, up = np.zeros(n), np.zeros(n)
+    dn[0] = F[1]
+    dn[1:m] = np.diff(F)[1:]
+    dn[m] = 1 - F[m]
+    up[0] = F[0]
+    up[1:m] = np.diff(F)[: m - 1]
+    up[m] = 1 - F[m - 1]
+    return [np.maximum(fft.irfft(pgf(fft.rfft(f)), n=n), 0.0) for f in (dn, up)]
+
+
+def ge(g, h, a):  # P(S >= a) of a grid distribution
+    return float(g[int(math.ceil(a / h - 1e-9)):].sum())
+
+
+def gt(g, h, a):  # P(S > a)
+    return float(g[int(math.floor(a / h + 1e-9)) + 1:].sum())
+
+
+# --- 1. VaR on a point mass --------------------------------------------------------------------
+def test_issue_repro_var_on_the_atom_is_exact(capsys):
+    rc, out, _ = run_cli(capsys, "--frequency", "poisson:0.35", "--severity", "gamma:shape=0.2229,scale=2.645e8",
+                         "--deductible", "50000000.0", "--limit", "150000000.0", "--share", "0.2", "--level", "0.995",
+                         "--json")
+    assert rc == 0
+    assert json.loads(out)["var"] == 30_000_000.0
+    # why it must be: P(S < 150M) < 0.99 < 0.995 <= P(S <= 150M), bounded in the test
+    lo, hi = rounded_compounds(stats.gamma(0.2229, scale=2.645e8).cdf, poisson_pgf(0.35), 5e7, 1.5e8, 1.5e8 / 4000)
+    h = 1.5e8 / 4000
+    f_below = 1 - ge(lo, h, 1.5e8)  # >= P(S < l)  (S_down <= S)
+    f_at = 1 - gt(hi, h, 1.5e8)  # <= P(S <= l)  (S_up >= S)
+    assert f_below < 0.99 and f_at >= 0.995
+    assert f_below == pytest.approx(0.9695, abs=1e-4) and f_at == pytest.approx(0.9972, abs=1e-4)
+    res = compound(Peril("all", make_frequency("poisson", lam=0.35), make_severity("gamma", shape=0.2229,
+                                                                                   scale=2.645e8)),
+                   deductible=5e7, limit=1.5e8, share=0.2)
+    assert res.value_at_risk(0.99) == 30_000_000.0
+
+
+ATOM_CASES = [
+    # (frequency, pgf, severity, scipy cdf, d, l, share, agg_limit, atom of S (100%))
+    (("poisson", {"lam": 0.5}), poisson_pgf(0.5), ("lognormal", {"mu": 16.36, "sigma": 2.13}),
+     stats.lognorm(2.13, scale=math.exp(16.36)).cdf, 1e7, 1.4e8, 1.0, None, 1.4e8),
+    (("poisson", {"lam": 1.2}), poisson_pgf(1.2), ("weibull", {"shape": 0.4668, "scale": 2.836e7}),
+     stats.weibull_min(0.4668, scale=2.836e7).cdf, 5e6, 5e7, 1.0, None, 5e7),
+    (("negbin", {"mean": 2.0, "var_lambda": 3.0}), negbin_pgf(2.0, 3.0), ("lomax", {"alpha": 0.8198, "theta": 1.04e7}),
+     stats.lomax(0.8198, scale=1.04e7).cdf, 2e7, 6e7, 1.0, None, 1.2e8),  # two exhausted limits
+    (("poisson", {"lam": 0.35}), poisson_pgf(0.35), ("gamma", {"shape": 0.2229, "scale": 2.645e8}),
+     stats.gamma(0.2229, scale=2.645e8).cdf, 5e7, 1.5e8, 0.8, None, 1.5e8),  # 0.8 share: 120M
+]
+
+
+@pytest.mark.parametrize("case", ATOM_CASES, ids=["lognormal-140M", "weibull-50M", "lomax-2x60M", "gamma-share"])
+def test_var_inside_an_atom_is_the_atom(case):
+    (ff, fp), pgf, (sf_, sp), cdf, d, l, share, agg, atom = case
+    h = l / 2000
+    lo, hi = rounded_compounds(cdf, pgf, d, l, h)
+    f_below, f_at = 1 - ge(lo, h, atom), 1 - gt(hi, h, atom)  # F(atom-) <= f_below, F(atom) >= f_at
+    assert f_at - f_below > 1e-4  # a real point mass
+    res = compound(Peril("all", make_frequency(ff, **fp), make_severity(sf_, **sp)), deductible=d, limit=l,
+                   share=share)
+    for w in (0.1, 0.5, 0.9):
+        p = f_below + w * (f_at - f_below)
+        assert res.value_at_risk(p) == share * atom
+    # just outside the atom the VaR leaves it, on the right side
+    assert res.value_at_risk(f_below - 2e-3) < share * atom < res.value_at_risk(min(f_at + 2e-3, 0.9999))
+
+
+def test_refined_var_on_point_masses():
+    h, n = 1.0, 400
+    x = h * np.arange(n)
+    dens = np.exp(-x / 60.0)
+    probs = dens / dens.sum() * 0.7
+    probs[0] += 0.1  # no loss
+    probs[200] += 0.2  # an exhausted limit
+    atoms = np.zeros(n)
+    atoms[0], atoms[200] = 0.1, 0.2
+    cdf = np.cumsum(probs)
+    cont = probs - atoms
+    # the model's CDF just below 200: the continuous mass at 200 splits about half each way (exactly
+    # half for a flat density; here within the point's continuous mass)
+    f_below = cdf[199] + cont[200]
+    f_at = cdf[200] - cont[200]
+    for p in np.linspace(f_below + 1e-9, f_at, 7):
+        assert _refined_var(x, probs, cdf, p, atoms) == 200.0
+    # between two grid points away from the atom: linear between the mid-CDF points, as without atoms
+    p = 0.5 * (cdf[50] - 0.5 * probs[50] + cdf[51] - 0.5 * probs[51])
+    assert _refined_var(x, probs, cdf, p, atoms) == pytest.approx(50.5, abs=1e-9)
+    assert _refined_var(x, probs, cdf, p, None) == pytest.approx(50.5, abs=1e-9)
+    # without the atom information the old estimator interpolates into the atom (the bug of #31)
+    assert _refined_var(x, probs, cdf, f_at - 0.01, None) != 200.0
+    # monotone in p across the atom
+    ps = np.linspace(cdf[190], cdf[210], 101)
+    vs = [_refined_var(x, probs, cdf, q, atoms) for q in ps]
+    assert all(b >= a for a, b in zip(vs, vs[1:], strict=False))
+    # a level below the continuous CDF just above 0 keeps the zero atom
+    assert _refined_var(x, probs, cdf, 0.05, atoms) == 0.0
+
+
+# --- 2. P(exhaust) with an aggregate limit within its bounds ----------------------------------------
+EXHAUST_CASES = [
+    # issue repro: 3 reinstatements of 9M xs 1M, aggregate limit 36M
+    (("negbin", {"mean": 2.5, "var_lambda": 5.0}), negbin_pgf(2.5, 5.0), ("lomax", {"alpha": 1.4, "theta": 2e6}),
+     stats.lomax(1.4, scale=2e6).cdf, 1e6, 9e6, {"reinstatements": 3, "reinstatement_premium": 0.5}, 36e6),
+    # an aggregate limit that is not a multiple of the occurrence limit
+    (("poisson", {"lam": 0.8}), poisson_pgf(0.8), ("lognormal", {"mu": 14.0, "sigma": 1.5}),
+     stats.lognorm(1.5, scale=math.exp(14.0)).cdf, 1e6, 4e6, {"agg_limit": 10e6}, 10e6),
+    # an aggregate deductible and limit
+    (("poisson", {"lam": 1.5}), poisson_pgf(1.5), ("gamma", {"shape": 0.5, "scale": 4e6}),
+     stats.gamma(0.5, scale=4e6).cdf, 5e5, 5e6, {"agg_deductible": 2e6, "agg_limit": 8e6}, 10e6),
+    # one reinstatement: aggregate limit twice the occurrence limit (an atom sits on it)
+    (("negbin", {"mean": 1.0, "var_lambda": 2.0}), negbin_pgf(1.0, 2.0),
+     ("weibull", {"shape": 0.4668, "scale": 2.836e7}), stats.weibull_min(0.4668, scale=2.836e7).cdf, 2e6, 3e7,
+     {"reinstatements": 1}, 6e7),
+]
+
+
+@pytest.mark.parametrize("case", EXHAUST_CASES, ids=["issue-negbin-lomax", "poisson-lognormal", "agg-ded", "one-reinst"])
+def test_prob_exhaust_lies_within_its_rounding_bounds(case):
+    (ff, fp), pgf, (sf_, sp), cdf, d, l, terms, a = case
+    layer = Layer(deductible=d, limit=l, **terms)
+    res = layer.loss_distribution(Peril("all", make_frequency(ff, **fp), make_severity(sf_, **sp)))
+    for m in (2000, 8000):
+        h = l / m
+        lo, hi = rounded_compounds(cdf, pgf, d, l, h)
+        lower, upper = ge(lo, h, a), ge(hi, h, a)
+        assert lower <= res.prob_exhaust <= upper, (m, lower, res.prob_exhaust, upper)
+
+
+def test_issue_repro_prob_exhaust(capsys):
+    rc, out, _ = run_cli(capsys, "--frequency", "negbin:mean=2.5,var_lambda=5", "--severity",
+                         "lomax:alpha=1.4,theta=2e6", "--deductible", "1000000.0", "--limit", "9000000.0",
+                         "--reinstatements", "3", "--reinstatement-premium", "0.5", "--level", "0.995", "--json")
+    assert rc == 0
+    pe = json.loads(out)["prob_exhaust"]
+    # the issue's strict upper bound and its reference (aggregate at 2^21 buckets, Monte Carlo)
+    assert pe < 0.0034555886
+    assert pe == pytest.approx(0.0034548055, abs=5e-9)
+
+
+# --- 3. reinstatements charged in full ----------------------------------------------------------------
+def sundt_in_full(prob_above, limit, premiums):
+    """Sundt's expected reinstatement premium (fraction of the upfront premium) when each
+    reinstatement is charged in full: sum_i c_i P(S > (i - 1) l)."""
+    return sum(c * prob_above((i - 1) * limit) for i, c in enumerate(premiums, start=1))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_in_full_factor_is_sundt_on_the_simulated_distribution(k):
+    peril = Peril("all", make_frequency("negbin", mean=2.5, var_lambda=5), make_severity("lomax", alpha=1.4,
+                                                                                          theta=2e6))
+    cs = [0.5, 1.0, 0.75, 0.25, 1.0][:k]
+    layer = Layer(deductible=1e6, limit=9e6, reinstatements=k, reinstatement_premium=tuple(cs),
+                  pro_rata_amount=False)
+    res = layer.loss_distribution(peril, method="mc", n_sims=100_000, random_state=3)
+    s = np.asarray(res.diagnostics["samples_in_order"])  # min(S, (k+1) l) per simulated term
+    ref = sundt_in_full(lambda x: float(np.mean(s > x + 1e-6)), 9e6, cs)
+    assert layer.reinstatement_factor(res) == pytest.approx(ref, abs=1e-9)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_in_full_factor_is_sundt_on_the_grid(k):
+    """FFT: equal to Sundt's formula on the test's own compound distributions (losses rounded down and
+    up to grids of 4000 and 16000 buckets per limit, each extrapolated to h -> 0, O(h^2))."""
+    peril = Peril("all", make_frequency("negbin", mean=2.5, var_lambda=5), make_severity("lomax", alpha=1.4,
+                                                                                          theta=2e6))
+    cs = [0.5] * k
+    layer = Layer(deductible=1e6, limit=9e6, reinstatements=k, reinstatement_premium=0.5, pro_rata_amount=False)
+    got = layer.reinstatement_factor(layer.loss_distribution(peril))
+    refs = []
+    for m in (4000, 16000):
+        h = 9e6 / m
+        lo, hi = rounded_compounds(stats.lomax(1.4, scale=2e6).cdf, negbin_pgf(2.5, 5.0), 1e6, 9e6, h, n=2**20)
+        refs.append([sundt_in_full(lambda x, g=g: gt(g, h, x), 9e6, cs) for g in (lo, hi)])
+        assert refs[-1][0] <= got <= refs[-1][1]
+    extrapolated = [(4 * refs[1][j] - refs[0][j]) / 3 for j in (0, 1)]
+    assert extrapolated[1] - extrapolated[0] < 2e-7
+    assert got == pytest.approx(0.5 * sum(extrapolated), abs=3e-7)
+    if k == 3:  # the issue's figure (Sundt's formula on aggregate at 2^21 buckets)
+        assert got == pytest.approx(0.4261255, abs=1e-7)

@@ -9,7 +9,8 @@ Vocabulary (all amounts in currency units, e.g. USD):
 * ``share``: the insurer's proportion (coinsurance) of what the layer pays;
 * ``reinstatements``: number of times the occurrence limit is restored after being used,
   each for a premium of ``reinstatement_premium`` (fraction of the upfront premium), pro rata
-  to the amount of limit reinstated; with ``n`` reinstatements and no explicit aggregate
+  to the amount of limit reinstated (``pro_rata_amount=True``, the default) or charged in full
+  as soon as the reinstated limit is used; with ``n`` reinstatements and no explicit aggregate
   limit, the aggregate limit is ``(n + 1) * limit``;
 * ``sublimits``: lower per-occurrence limits for named perils (see
   :data:`underwriting.losses.aggregate.PERILS`);
@@ -110,6 +111,9 @@ class Layer:
         if n > MAX_REINSTATEMENTS:
             raise InputError(f"at most {MAX_REINSTATEMENTS} reinstatements, got {n!r}", field="reinstatements")
         set_(self, "reinstatements", int(n))
+        if not isinstance(self.pro_rata_amount, bool | np.bool_):
+            raise InputError(f"must be true or false, got {self.pro_rata_amount!r}", field="pro_rata_amount")
+        set_(self, "pro_rata_amount", bool(self.pro_rata_amount))
         if self.agg_limit is None:
             agg = (n + 1) * self.limit if n > 0 else math.inf
         else:
