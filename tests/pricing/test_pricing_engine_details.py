@@ -233,3 +233,47 @@ def test_in_full_factor_is_sundt_on_the_grid(k):
     assert got == pytest.approx(0.5 * sum(extrapolated), abs=3e-7)
     if k == 3:  # the figure (Sundt's formula on aggregate at 2^21 buckets)
         assert got == pytest.approx(0.4261255, abs=1e-7)
+
+
+def test_in_full_basis_in_policy_terms_cli_and_api(capsys, tmp_path):
+    import tomllib
+    from pathlib import Path
+
+    import underwriting.api as uw
+    from underwriting.domain.policy import PolicyTerms, load_policy
+    from underwriting.quoting import default_terms, make_quote
+
+    root = Path(__file__).resolve().parents[2]
+    # policy terms (TOML): the basis reaches the pricing layer; the default is pro rata and is not dumped
+    text = (root / "datasets/examples/policy_jp_primary.toml").read_text(encoding="utf-8")
+    pol = load_policy(str(root / "datasets/examples/policy_jp_primary.toml"))
+    assert pol.reinstatement_premium_basis == "pro_rata_amount" and pol.to_layer().pro_rata_amount
+    assert "reinstatement_premium_basis" not in pol.model_dump()
+    f = tmp_path / "in_full.toml"
+    f.write_text('reinstatement_premium_basis = "in_full"\n' + text, encoding="utf-8")
+    full = load_policy(str(f))
+    assert tomllib.loads(f.read_text())["reinstatement_premium_basis"] == "in_full"
+    assert full.to_layer().pro_rata_amount is False
+    with pytest.raises(Exception):
+        PolicyTerms.model_validate({**pol.model_dump(), "reinstatement_premium_basis": "sometimes"})
+    # CLI: the in-full factor of the library
+    argv = ["--frequency", "negbin:mean=2.5,var_lambda=5", "--severity", "lomax:alpha=1.4,theta=2e6",
+            "--deductible", "1e6", "--limit", "9e6", "--reinstatements", "3", "--reinstatement-premium", "0.5",
+            "--json"]
+    rc, out, _ = run_cli(capsys, *argv, "--reinstatement-basis", "in-full")
+    d = json.loads(out)
+    assert rc == 0 and d["layer"]["pro_rata_amount"] is False
+    assert d["expected_reinstatement_premium"] / d["premium"] == pytest.approx(0.4261255, abs=1e-7)
+    rc, out, _ = run_cli(capsys, *argv)
+    assert json.loads(out)["layer"]["pro_rata_amount"] is True  # pro rata stays the default
+    rc, _, err = run_cli(capsys, *argv, "--reinstatement-basis", "sometimes")
+    assert rc == 2 and "--reinstatement-basis" in err
+    # API: a custom layer charged in full is the quote of the same terms
+    sub = uw.load_submission(root / "datasets/examples/jp_small_exchange.json")
+    layer = uw.Layer(deductible=20e6, limit=200e6, reinstatements=2, pro_rata_amount=False)
+    a = uw.price_layer(sub, layer, regime="jp-fsa-2026")
+    terms = default_terms(sub).with_(policy_id="custom-layer", deductible=20e6, limit=200e6, reinstatements=2,
+                                     aggregate_limit=600e6, reinstatement_premium_basis="in_full")
+    assert a.to_json() == make_quote(sub, terms, regime="jp-fsa-2026").to_json()
+    pro = uw.price_layer(sub, layer.with_(pro_rata_amount=True), regime="jp-fsa-2026")
+    assert a.reinstatement_factor > pro.reinstatement_factor  # in full charges at least the pro rata amount
