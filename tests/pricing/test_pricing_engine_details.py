@@ -121,6 +121,17 @@ def test_var_inside_an_atom_is_the_atom(case):
     assert res.value_at_risk(f_below - 2e-3) < share * atom < res.value_at_risk(min(f_at + 2e-3, 0.9999))
 
 
+def test_batch_rows_keep_the_atoms_too():
+    from underwriting.losses.aggregate import compound_batch
+
+    f, s = make_frequency("poisson", lam=0.35), make_severity("gamma", shape=0.2229, scale=2.645e8)
+    f2, s2 = make_frequency("negbin", mean=2.5, var_lambda=5), make_severity("lomax", alpha=1.4, theta=2e6)
+    b = compound_batch([f, f2], [s, s2], deductibles=[5e7, 1e6], limits=[1.5e8, 9e6], agg_limits=[math.inf, 36e6],
+                       shares=[0.2, 1.0], level=0.995)
+    assert b.var[0] == 30_000_000.0
+    assert b.prob_exhaust[1] == pytest.approx(0.0034548055, abs=5e-9)
+
+
 def test_refined_var_on_point_masses():
     h, n = 1.0, 400
     x = h * np.arange(n)
