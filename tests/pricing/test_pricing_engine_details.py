@@ -288,3 +288,46 @@ def test_in_full_basis_in_policy_terms_cli_and_api(capsys, tmp_path):
     assert a.to_json() == make_quote(sub, terms, regime="jp-fsa-2026").to_json()
     pro = uw.price_layer(sub, layer.with_(pro_rata_amount=True), regime="jp-fsa-2026")
     assert a.reinstatement_factor > pro.reinstatement_factor  # in full charges at least the pro rata amount
+
+
+def test_atoms_of_two_perils_with_a_sub_limit():
+    """A 45M limit and a 10M sub-limit: the atom at 90M is two exhausted limits of the first peril or
+    nine of the second (Poisson counts: closed form); P(exhaust) of a 90M aggregate limit lies
+    within its rounding bounds (both perils rounded on a grid dividing both limits)."""
+    la, lb = 0.6, 1.5
+    sa, sb = make_severity("lomax", alpha=0.8198, theta=1.04e7), make_severity("lognormal", mu=15.0, sigma=1.5)
+    perils = [Peril("cold_wallet_theft", make_frequency("poisson", lam=la), sa),
+              Peril("social_engineering", make_frequency("poisson", lam=lb), sb)]
+    d, l, sub = 5e6, 45e6, 10e6
+    layer = Layer(deductible=d, limit=l, reinstatements=1, sublimits={"social_engineering": sub})
+    res = layer.loss_distribution(perils)
+    cdf_a, cdf_b = stats.lomax(0.8198, scale=1.04e7).cdf, stats.lognorm(1.5, scale=math.exp(15.0)).cdf
+    p0a, pfa, p0b, pfb = cdf_a(d), 1 - cdf_a(d + l), cdf_b(d), 1 - cdf_b(d + sub)
+    ea, eb = math.exp(-la * (1 - p0a)), math.exp(-lb * (1 - p0b))
+    s = res.values  # no share, no aggregate deductible: S itself up to 90M
+    on_grid = 0
+    for amount, exact in [
+        (0.0, ea * eb),
+        (10e6, ea * eb * lb * pfb),
+        (45e6, ea * eb * la * pfa),  # 4.5 sub-limits is no whole number
+        (55e6, ea * eb * la * pfa * lb * pfb),
+        (90e6, ea * eb * ((la * pfa) ** 2 / 2 + (lb * pfb) ** 9 / math.factorial(9))),
+    ]:
+        k = np.flatnonzero(np.abs(s - amount) <= 1e-9 * 45e6)
+        if k.size:  # the grid holds 45M and its multiples; a sub-limit's atoms only where they fall on it
+            on_grid += 1
+            assert res.atoms[k[0]] == pytest.approx(exact, rel=1e-9, abs=1e-18), amount
+        else:
+            near = np.abs(s - amount) < res.bucket
+            assert not np.any(res.atoms[near] > 0)
+    assert on_grid >= 3
+    # P(exhaust): bounds from both perils' losses rounded down / up to a grid dividing 10M and 45M
+    h, n = 5e6 / 2000, 2**19
+    gs = []
+    for rounding in (0, 1):
+        acc = np.ones(n // 2 + 1, dtype=complex)
+        for cdf, lam, lim in ((cdf_a, la, l), (cdf_b, lb, sub)):
+            f = rounded_compounds(cdf, lambda z: z, d, lim, h, n)[rounding]  # identity pgf: one loss
+            acc *= np.exp(lam * (fft.rfft(f) - 1))
+        gs.append(np.maximum(fft.irfft(acc, n=n), 0.0))
+    assert ge(gs[0], h, 90e6) <= res.prob_exhaust <= ge(gs[1], h, 90e6)
