@@ -331,3 +331,22 @@ def test_atoms_of_two_perils_with_a_sub_limit():
             acc *= np.exp(lam * (fft.rfft(f) - 1))
         gs.append(np.maximum(fft.irfft(acc, n=n), 0.0))
     assert ge(gs[0], h, 90e6) <= res.prob_exhaust <= ge(gs[1], h, 90e6)
+
+
+def test_var_on_an_exhausted_aggregate_limit(capsys):
+    """VaR at the top of an aggregate limit (100M of 40M xs 0 with two reinstatements' worth of cover):
+    the quantile of the point mass P(S >= 100M), kept exactly, on the CLI too."""
+    cdf = stats.lomax(0.8198, scale=1.04e7).cdf
+    lo, hi = rounded_compounds(cdf, poisson_pgf(2.0), 0.0, 4e7, 4e7 / 4000)
+    h = 4e7 / 4000
+    f_below = 1 - ge(lo, h, 1e8)  # >= P(S < 100M)
+    assert f_below < 0.99
+    rc, out, _ = run_cli(capsys, "--frequency", "poisson:2", "--severity", "lomax:alpha=0.8198,theta=1.04e7",
+                         "--limit", "40M", "--agg-limit", "100M", "--level", "0.99", "--json")
+    assert rc == 0 and json.loads(out)["var"] == 100_000_000.0
+    res = compound(Peril("all", make_frequency("poisson", lam=2.0), make_severity("lomax", alpha=0.8198,
+                                                                                  theta=1.04e7)),
+                   limit=4e7, agg_limit=1e8)
+    for p in (f_below + 1e-3, 0.995, 0.9999):
+        assert res.value_at_risk(p) == 100_000_000.0
+    assert res.value_at_risk(f_below - 5e-3) < 100_000_000.0
