@@ -350,3 +350,20 @@ def test_var_on_an_exhausted_aggregate_limit(capsys):
     for p in (f_below + 1e-3, 0.995, 0.9999):
         assert res.value_at_risk(p) == 100_000_000.0
     assert res.value_at_risk(f_below - 5e-3) < 100_000_000.0
+
+
+def test_in_full_with_an_aggregate_deductible_within_its_bounds():
+    """With an aggregate deductible every reinstatement, the first too, is P(S > D_a + (i-1) l) of the
+    model: within the rounding bounds, and P(attach) too."""
+    cdf = stats.gamma(0.5, scale=4e6).cdf
+    peril = Peril("all", make_frequency("poisson", lam=1.5), make_severity("gamma", shape=0.5, scale=4e6))
+    layer = Layer(deductible=5e5, limit=5e6, agg_deductible=2e6, reinstatements=2, reinstatement_premium=(1.0, 0.5),
+                  pro_rata_amount=False)
+    res = layer.loss_distribution(peril)
+    got = layer.reinstatement_factor(res)
+    for m in (2000, 8000):
+        h = 5e6 / m
+        lo, hi = rounded_compounds(cdf, poisson_pgf(1.5), 5e5, 5e6, h)
+        assert gt(lo, h, 2e6) <= res.prob_attach <= gt(hi, h, 2e6)
+        bounds = [sundt_in_full(lambda x, g=g: gt(g, h, 2e6 + x), 5e6, (1.0, 0.5)) for g in (lo, hi)]
+        assert bounds[0] <= got <= bounds[1], (m, bounds, got)

@@ -218,10 +218,10 @@ class Layer:
             if self.pro_rata_amount:
                 used = np.clip(s100 - lo, 0.0, self.limit)
                 total += c * float(_fixed_order_dot(used, result.probs)) / self.limit
-            elif i == 1 and self.agg_deductible == 0:
+            elif i == 1:
                 # the first reinstatement is charged whenever the layer attaches: the engine's
-                # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by
-                # mass dispersal)
+                # P(attach), exact 1 - P_N(F_X(d)) without an aggregate deductible and the model's
+                # P(S > D_a) with one, not the grid's mass above (lowered by mass dispersal)
                 total += c * float(result.prob_attach)
             elif result.method != "mc" and result.bucket:
                 # the model's P(S - D_a > (i-1) l) on the grid: the mass above the grid point plus

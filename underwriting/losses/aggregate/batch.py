@@ -192,7 +192,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
             if terms.agg_deductible > 0 or math.isfinite(terms.agg_limit):
                 x = h * k
                 if terms.agg_deductible > 0:
-                    pa = float(g[x > terms.agg_deductible + 1e-9 * h].sum())
+                    pa = _prob_at_least(x, g, atoms, terms.agg_deductible, 1e-9 * h, strict=True)
                 if math.isfinite(terms.agg_limit):
                     pe = _prob_at_least(x, g, atoms, terms.agg_deductible + terms.agg_limit, 1e-9 * h)
             out["mean_grid"][i] = mean_r

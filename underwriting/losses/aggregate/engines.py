@@ -331,11 +331,11 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
     values = _apply_aggregate_terms(x, terms)
     p_occ_attach, p_occ_exhaust = _exact_attach_exhaust(perils, terms)
     tol = 1e-9 * bucket
+    atoms = _grid_atoms(perils, terms, x)
     if terms.agg_deductible == 0:
         p_attach = p_occ_attach
-    else:
-        p_attach = float(g[x > terms.agg_deductible + tol].sum())
-    atoms = _grid_atoms(perils, terms, x)
+    else:  # P(S > D_agg) of the model (as P(exhaust) below), not the grid's mass above
+        p_attach = _prob_at_least(x, g, atoms, terms.agg_deductible, tol, strict=True)
     if math.isfinite(terms.agg_limit):
         p_exhaust = _prob_at_least(x, g, atoms, terms.agg_deductible + terms.agg_limit, tol)
     else:

@@ -201,8 +201,10 @@ def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: floa
     return float(v[k])
 
 
-def _prob_at_least(x: np.ndarray, g: np.ndarray, atoms: np.ndarray, a: float, tol: float) -> float:
-    """:math:`P(S \\ge a)` of the model from its mass-dispersal grid ``(x, g)`` and exact atoms.
+def _prob_at_least(x: np.ndarray, g: np.ndarray, atoms: np.ndarray, a: float, tol: float,
+                   strict: bool = False) -> float:
+    """:math:`P(S \\ge a)` (``strict``: :math:`P(S > a)`) of the model from its mass-dispersal grid
+    ``(x, g)`` and exact atoms.
 
     The grid's mass at or above ``a`` overstates it by the continuous mass dispersed onto the grid
     point ``a`` from below: the model's probability is the mass above the point, plus the point's
@@ -221,7 +223,7 @@ def _prob_at_least(x: np.ndarray, g: np.ndarray, atoms: np.ndarray, a: float, to
     beyond = float(g[k + 1:].sum())
     s_below_k = beyond + at + float(above_mass[k])  # P(S >= x_k)
     if abs(x[k] - a) <= tol:
-        return s_below_k
+        return s_below_k - at if strict else s_below_k
     # a strictly between x_{k-1} and x_k: from P(S > x_{k-1}) to P(S >= x_k)
     s_at_prev = beyond + float(g[k]) + float(above_mass[k - 1])
     w = (a - float(x[k - 1])) / float(x[k] - x[k - 1])
