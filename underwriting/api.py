@@ -173,7 +173,8 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
 
     The layer replaces the structure of the default one-year ground-up terms (all perils covered):
     per-occurrence deductible and limit, aggregate deductible and limit, the insurer's share,
-    reinstatements and their premium, sub-limits. The term is the default one (one year from the
+    reinstatements, their premium and its basis (``layer.pro_rata_amount``: pro rata to the amount
+    reinstated, or charged in full), sub-limits. The term is the default one (one year from the
     day after ``as_of``); ``layer.term_years`` is not used.
 
     Returns
@@ -189,9 +190,6 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
         raise InputError(f"expected a Layer, got {type(layer).__name__}", field="layer")
     if not math.isfinite(layer.limit):
         raise InputError("a policy needs a finite per-occurrence limit", field="layer.limit")
-    if not layer.pro_rata_amount:
-        raise InputError("policy terms charge reinstatements pro rata to amount; use pro_rata_amount=True",
-                         field="layer.pro_rata_amount")
     rps = set(layer.reinstatement_premium)
     if len(rps) > 1:
         raise InputError("policy terms take one reinstatement premium for every reinstatement",
@@ -202,6 +200,7 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
         aggregate_deductible=layer.agg_deductible,
         aggregate_limit=None if math.isinf(layer.agg_limit) else layer.agg_limit, coinsurance=layer.share,
         reinstatements=layer.reinstatements, reinstatement_premium_pct=rps.pop() if rps else 1.0,
+        reinstatement_premium_basis="pro_rata_amount" if layer.pro_rata_amount else "in_full",
         sublimits={k: v for k, v in layer.sublimits.items() if math.isfinite(v)})
     return quote(sub, terms, regime=regime, fx=fx, frequency_model=frequency_model, registry=registry, seed=seed,
                  principle=principle)
