@@ -8,6 +8,7 @@ people (:meth:`ReserveAssessment.to_table`) and as JSON-ready data for systems
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from underwriting.domain.currency import FxTable
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
+from underwriting.reserve.allocation import allocate
 from underwriting.reserve.assessment_result import PolicyCredit, ReserveAssessment, _fmt  # noqa: F401 - re-exported
 from underwriting.reserve.figures import Check, FxLog
 from underwriting.reserve.regime import Regime, load_regime
@@ -30,6 +32,7 @@ from underwriting.reserve.tower import (
     coverage_share,
     layer_in_component,
     overlaps,
+    payable_amount,
     segments,
     tower_credit,
 )
@@ -139,27 +142,32 @@ def assess(
         for cell in cells:
             w = cell_width(pol, cell[0], cell[1], pol.limit) if has_coverage_rule else pol.limit
             widths[cell] = log.convert(w, pol.currency, req.currency, purpose)
-        layer = Layer(pol.policy_id, att, lim, widths, factor)
+        payable = log.convert(payable_amount(pol), pol.currency, req.currency, purpose)
+        layer = Layer(pol.policy_id, att, lim, widths, factor, payable)
         if coverage_rule is not None:
             pc.append(_coverage_check(coverage_rule, pol, layer, comps))
         layers.append(layer)
         checks.extend(pc)
 
-    comp_credits = tuple(component_credit(layers, k) for k in comps)
+    alloc = allocate(layers, comps)
+    comp_credits = alloc.component_credits
     raw = sum(comp_credits)
     cap_share = float(reg.credit.cap_share.value)
     credit = min(raw, cap_share * r)
     pcs = []
-    for pol, L in zip(pols, layers, strict=True):
+    for n, (pol, L) in enumerate(zip(pols, layers, strict=True)):
         _, share = coverage_share(L, comps)
+        alone = allocate([L], comps)
         per = []
-        for k in comps:
+        for j, k in enumerate(comps):
             info = layer_in_component(L, k)
             per.append({"component": k.name, "amount": k.amount, "band_from": info["band_from"],
                         "band_to": info["band_to"], "covered_share": info["covered_share"], "factor": L.factor,
-                        "credit": component_credit([L], k)})
+                        "credit": alone.policy_credits[0][j], "credit_in_tower": alloc.policy_credits[n][j]})
         pcs.append(PolicyCredit(L.policy_id, pol.currency, L.factor > 0, L.factor, L.attachment,
-                                L.attachment + L.limit, share, tower_credit([L], comps), tuple(per)))
+                                L.attachment + L.limit, share, alone.total, tuple(per), L.payable,
+                                L.factor * L.payable if math.isfinite(L.payable) else math.inf,
+                                sum(alloc.policy_credits[n]), _reasons(pc)))
 
     eng: list[Check] = []
     if when < reg.effective:
@@ -188,6 +196,13 @@ def assess(
             eng.append(Check("engine.tower_overlap", "info", 0.0,
                              f"{a} and {b} overlap on {lo:,.2f} to {hi:,.2f}: counted once, at the better factor",
                              ENGINE_SRC, None, "computed"))
+    for pid in alloc.binding:
+        L = next(x for x in layers if x.policy_id == pid)
+        eng.append(Check("engine.payable", "info", 0.0,
+                         f"{pid} can pay at most {L.payable:,.2f} {req.currency} over its period (aggregate limit, or "
+                         f"limit × (1 + reinstatements)); its credit over all components is held to factor × that = "
+                         f"{L.factor * L.payable:,.2f}, allocated to the components in order ({', '.join(k.name for k in comps)})",
+                         ENGINE_SRC, pid, "computed"))
     cp = reg.credit.cap_share
     if raw > cap_share * r + 1e-9:
         eng.append(Check("credit.cap", "haircut", 1.0 - credit / raw if raw > 0 else 0.0,
@@ -248,6 +263,11 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
                     f"a quantile-sized reserve would hold nothing; the TVaR at the same level is shown beside it")
     out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note=note)
     return out
+
+
+def _reasons(checks: list[Check]) -> tuple[str, ...]:
+    """Why a policy is ineligible: ``rule: reason`` of each failed check (empty if eligible)."""
+    return tuple(f"{c.rule}: {c.reason}" for c in checks if c.outcome == "fail")
 
 
 def default_fx() -> FxTable:

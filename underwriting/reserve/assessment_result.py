@@ -37,7 +37,17 @@ class PolicyCredit:
         Credit the policy would earn alone, before the regime cap, in the requirement currency.
     components : tuple of dict
         Per component: ``component``, ``amount``, ``band_from``, ``band_to``, ``covered_share``,
-        ``factor`` and ``credit`` (alone, before the cap).
+        ``factor``, ``credit`` (alone, before the cap) and ``credit_in_tower`` (its share of the
+        programme's credit, before the cap).
+    payable : float
+        Most loss the insurer pays on over the period (aggregate limit, or limit × (1 +
+        reinstatements)), converted; ``inf`` for no bound.
+    credit_bound : float
+        ``factor × payable``: the most credit the policy supplies over all components.
+    credit_in_tower : float
+        The policy's part of the programme's credit before the cap (≤ ``credit_bound``).
+    ineligible_reasons : tuple of str
+        ``rule: reason`` of every failed test (empty when eligible).
     """
 
     policy_id: str
@@ -49,10 +59,18 @@ class PolicyCredit:
     coverage_share: float
     standalone_credit: float
     components: tuple[dict[str, Any], ...] = ()
+    payable: float = float("inf")
+    credit_bound: float = float("inf")
+    credit_in_tower: float = 0.0
+    ineligible_reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["components"] = [dict(c) for c in self.components]
+        d["ineligible_reasons"] = list(self.ineligible_reasons)
+        for k in ("payable", "credit_bound"):  # JSON has no infinity: null means no bound
+            if d[k] == float("inf"):
+                d[k] = None
         return d
 
 
@@ -110,7 +128,8 @@ class ReserveAssessment:
             out.append({"component": k.name, "amount": k.amount, "tier_mix": dict(k.tier_mix),
                         "credit_before_cap": ck,
                         "policies": [{"policy_id": p.policy_id, **{x: p.components[i][x] for x in (
-                            "band_from", "band_to", "covered_share", "factor", "credit")}} for p in self.policies]})
+                            "band_from", "band_to", "covered_share", "factor", "credit", "credit_in_tower")}}
+                                     for p in self.policies]})
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,9 +201,13 @@ class ReserveAssessment:
         if not self.policies:
             out.append("  none")
         for p in self.policies:
+            pays = "no aggregate bound" if p.payable == float("inf") else f"pays at most {_fmt(p.payable)}"
             out.append(f"  {p.policy_id:<24} {'eligible' if p.eligible else 'INELIGIBLE':<10} "
                        f"band {_fmt(p.attachment)} to {_fmt(p.exhaustion)}  factor {p.factor:.4f}  "
-                       f"coverage {p.coverage_share:.1%}  alone {_fmt(p.standalone_credit)}")
+                       f"coverage {p.coverage_share:.1%}  alone {_fmt(p.standalone_credit)}  {pays}  "
+                       f"in the tower {_fmt(p.credit_in_tower)}")
+            for why in p.ineligible_reasons:
+                out.append(f"  {'':<24} ineligible: {why}")
         out.append("")
         out.append("Credit by requirement component (tier; causes weighted inside; before the cap):")
         for row in self.component_table():
@@ -194,7 +217,7 @@ class ReserveAssessment:
             for pp in row["policies"]:
                 out.append(f"    {pp['policy_id']:<22} band {_fmt(pp['band_from'])} to {_fmt(pp['band_to'])}  "
                            f"covered {pp['covered_share']:.1%}  factor {pp['factor']:.4f}  "
-                           f"alone {_fmt(pp['credit'])}")
+                           f"alone {_fmt(pp['credit'])}  in the tower {_fmt(pp['credit_in_tower'])}")
         out.append("")
         out.append("Checks:")
         for c in self.checks:

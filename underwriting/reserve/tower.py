@@ -58,6 +58,10 @@ class Layer:
         ``{(tier, cause): width}``: per-cell cover above the attachment (0 = not covered).
     factor : float
         Credit factor in [0, 1] (eligibility × haircuts × coinsurance).
+    payable : float
+        Most loss the insurer pays on over the period, before its share (:func:`payable_amount`),
+        converted; ``inf`` for no bound. Bounds the policy's credit summed over the components
+        (:mod:`underwriting.reserve.allocation`).
     """
 
     policy_id: str
@@ -65,6 +69,20 @@ class Layer:
     limit: float
     widths: dict[Cell, float]
     factor: float
+    payable: float = float("inf")
+
+
+def payable_amount(pol: PolicyTerms) -> float:
+    """Most loss ``pol`` pays on over its period, in its currency, before its share.
+
+    The aggregate limit when the terms state one; otherwise ``limit × (1 + reinstatements)``: a limit
+    that is not reinstated is paid once (the reserve reads no stated aggregate as no more than the
+    limit and its reinstatements, the conservative reading; the pricing engine prices such a layer
+    without an aggregate cap).
+    """
+    if pol.aggregate_limit is not None:
+        return float(pol.aggregate_limit)
+    return float(pol.limit) * (1 + int(pol.reinstatements))
 
 
 @dataclass(frozen=True)
@@ -165,8 +183,11 @@ def component_credit(layers: list[Layer], comp: Component) -> float:
 
 
 def tower_credit(layers: list[Layer], comps: list[Component]) -> float:
-    """Credit before the cap: the sum of the component credits."""
-    return sum(component_credit(layers, k) for k in comps)
+    """Credit before the cap: the sum of the component credits, each policy within its payable amount
+    (:func:`underwriting.reserve.allocation.allocate`)."""
+    from underwriting.reserve.allocation import allocate
+
+    return allocate(layers, comps).total
 
 
 def layer_in_component(layer: Layer, comp: Component) -> dict[str, float]:
