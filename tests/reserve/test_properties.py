@@ -150,7 +150,7 @@ def test_compare_reserve_credits_stay_within_what_the_policies_pay(regime, items
     sub = SUBS["hk_exchange_with_incident.json"]
     pols = _bounded_policies(items)
     cands = [Candidate(p, 1e6, 1e5) for p in pols]
-    comp = optimise(sub, REGIMES[regime], cands, FX, horizon_years=1, allow_overlap=True)
+    comp = optimise(sub, REGIMES[regime], cands, FX, horizon_years=1, allow_overlap=True, samples_per_year=4)
     by_id = {p.policy_id: p for p in pols}
     for prog in comp.programmes:
         bound = sum(by_id[i].coinsurance * _payable(by_id[i]) *

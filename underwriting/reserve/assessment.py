@@ -64,6 +64,7 @@ def assess(
     overrides: dict[str, Any] | None = None,
     annual_loss: AnnualLoss | None = None,
     loss_model_note: str = "",
+    fx_year: int | None = None,
 ) -> ReserveAssessment:
     """Assess how much of ``regime``'s requirement ``policies`` may replace.
 
@@ -92,6 +93,9 @@ def assess(
         the quote build it from the same frequency and severity the quote uses).
     loss_model_note : str
         One line describing ``annual_loss`` for the audit trail.
+    fx_year : int, optional
+        Year of the conversion rates (default: the assessment date's year); the credit through the
+        term (:mod:`underwriting.reserve.term`) holds the rates of the horizon's start.
 
     Returns
     -------
@@ -110,7 +114,7 @@ def assess(
     if overrides:
         reg = reg.with_overrides(overrides)
     when = as_of or sub.as_of
-    log = FxLog(fx if fx is not None else default_fx(), when.year)
+    log = FxLog(fx if fx is not None else default_fx(), fx_year or when.year)
     req = compute_requirement(sub, reg, log)
     r = req.amount
     comps = components(reg, sub, req)
