@@ -195,3 +195,8 @@ def _feasible(y, var, pieces, layers):
         if used[i] > layers[i].payable:
             y[j] *= layers[i].payable / used[i]
     return y
+
+
+def tower_credit(layers: list[Layer], comps: list[Component]) -> float:
+    """Credit before the cap: the sum of the component credits, each policy within its payable amount."""
+    return allocate(layers, comps).total

@@ -34,7 +34,6 @@ from underwriting.reserve.tower import (
     overlaps,
     payable_amount,
     segments,
-    tower_credit,
 )
 from underwriting.reserve.tower import (
     cell_weights as _cell_weights,

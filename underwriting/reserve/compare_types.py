@@ -8,6 +8,7 @@ policy and its price), ``ProgrammeCost`` (the cost lines of one programme) and `
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,10 +63,13 @@ class CostAssumptions:
                 continue
             if k not in vals or k == "pd_1y":
                 raise InputError(f"unknown cost assumption; known: {', '.join(sorted(set(vals) - {'pd_1y'}))}", field=k)
-            if not (isinstance(v, int | float) and -1.0 < float(v) < 10.0):
-                raise InputError(f"must be a number between -1 and 10 (got {v!r})", field=k)
-            if k in ("lgd", "expected_loss_ratio") and not 0.0 <= v <= 1.0 + 9.0 * (k == "expected_loss_ratio"):
-                raise InputError(f"out of range (got {v!r})", field=k)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise InputError(f"must be a number (got {v!r})", field=k)
+            top = 10.0 if k == "expected_loss_ratio" else 1.0
+            if not -1.0 < float(v) <= top:
+                raise InputError(f"must be a share per year between -1 and {top:g} (got {v!r}; 7% is 0.07)", field=k)
+            if k in ("lgd", "expected_loss_ratio") and v < 0.0:
+                raise InputError(f"must not be negative (got {v!r})", field=k)
             vals[k] = float(v)
             prov[k] = "command line [user]"
         return cls(**vals, provenance=prov)

@@ -19,7 +19,8 @@ Credit of component ``k`` before the regime cap::
 
     C_k = Σ_{t,c} m_k(t) w_c ∫_0^{R_k} max_{i pays (t, c) at x} f_i dx     ≤ R_k
 
-and the tower credit is ``Σ_k C_k``. Overlapping layers count once, at the best factor available at
+and the tower credit is ``Σ_k C_k`` (:func:`underwriting.reserve.allocation.tower_credit`, which also holds
+each policy to what it can pay over all components). Overlapping layers count once, at the best factor available at
 each amount; a policy's band is measured against the component it answers for (a hot-only policy
 earns credit on ``[0, R_hot]``, never on the cold part); adding a policy or widening a limit never
 lowers the credit.
@@ -180,14 +181,6 @@ def component_credit(layers: list[Layer], comp: Component) -> float:
               if L.widths[cell] > 0 and L.factor > 0]
         total += w * union_integral(iv, comp.amount)
     return min(total, comp.amount)
-
-
-def tower_credit(layers: list[Layer], comps: list[Component]) -> float:
-    """Credit before the cap: the sum of the component credits, each policy within its payable amount
-    (:func:`underwriting.reserve.allocation.allocate`)."""
-    from underwriting.reserve.allocation import allocate
-
-    return allocate(layers, comps).total
 
 
 def layer_in_component(layer: Layer, comp: Component) -> dict[str, float]:
