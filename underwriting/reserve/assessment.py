@@ -243,7 +243,7 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
         return out
     amount = _quantile(annual_loss, q)
     if not amount >= 0 or amount == float("inf"):
-        raise InputError(f"the loss model's {q:.1%} quantile is {amount!r}, not a finite amount",
+        raise InputError(f"the loss model's {pct(q)} quantile is {amount!r}, not a finite amount",
                          field="risk_sizing.quantile")
     # the same programme against the scenario's requirement: one component over all tiers
     mix: dict[str, float] = {}
@@ -259,13 +259,29 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
            f"above the band ({amount / hi:.2f}× its high end)")
     note = ""
     if hasattr(annual_loss, "tail_value_at_risk"):
-        p_any = annual_loss.p_any_loss
-        out.update(p_any_loss=p_any, tvar=annual_loss.tail_value_at_risk(q))
-        if amount == 0.0 and p_any < 1.0 - q:
-            note = (f"P(any loss in a year) = {p_any:.2%} is below {1.0 - q:.1%}, so the {q:.1%} quantile is 0: "
-                    f"a quantile-sized reserve would hold nothing; the TVaR at the same level is shown beside it")
+        p_any = float(annual_loss.p_any_loss)
+        tvar = float(annual_loss.tail_value_at_risk(q))
+        # the q quantile of the loss in a year that has a loss: P(S <= x | S > 0) = q <=> P(S <= x) = 1 - p(1 - q)
+        cond = _quantile(annual_loss, 1.0 - p_any * (1.0 - q)) if p_any > 0 else 0.0
+        out.update(p_any_loss=p_any, tvar=tvar, conditional_quantile=cond,
+                   tvar_credit=min(component_credit(layers, Component("all tiers", tvar, mix,
+                                                                      dict(comps[0].cause_weights))), cap_share * tvar),
+                   conditional_credit=min(component_credit(layers, Component("all tiers", cond, mix,
+                                                                             dict(comps[0].cause_weights))),
+                                          cap_share * cond))
+        if p_any < 1.0 - q:
+            note = (f"P(any loss in a year) = {p_any:.2%} is below {pct(1.0 - q)}, so the {pct(q)} quantile is "
+                    f"{'0' if amount == 0 else 'set by the loss-free years'}: a quantile-sized reserve would hold "
+                    f"{'nothing' if amount == 0 else 'little'}; the TVaR at the same level and the {pct(q)} quantile "
+                    "of a loss year are shown beside it")
     out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note=note)
     return out
+
+
+def pct(q: float) -> str:
+    """A probability as a percentage with the digits it needs: 0.995 → ``99.5%``, 0.9999 → ``99.99%``."""
+    text = f"{q * 100:.6f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def _reasons(checks: list[Check]) -> tuple[str, ...]:

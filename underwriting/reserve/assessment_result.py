@@ -246,20 +246,29 @@ class ReserveAssessment:
             if rs.get("amount") is None:
                 out.append(f"  not computed: {rs['note']}")
             else:
-                out.append(f"  {rs['quantile']:.1%} quantile of annual ground-up customer loss (all custody tiers)"
+                out.append(f"  {_pct(rs['quantile'])} quantile of annual ground-up customer loss (all custody tiers)"
                            f"{_fmt(rs['amount']):>24} {cur}")
                 out.append(f"  precedent sanity band {_fmt(rs['band_low'])} to {_fmt(rs['band_high'])} {cur}: "
                            f"{rs['position']}")
                 out.append(f"  credit against it (same programme, cap {self.cap_share:.0%}) "
                            f"{_fmt(rs['credit']):>22}; residual cash {_fmt(rs['residual_cash'])}")
                 if rs.get("tvar") is not None:
-                    out.append(f"  P(any loss in a year) {rs['p_any_loss']:.2%}; TVaR at the same level "
-                               f"{_fmt(rs['tvar'])} {cur}")
+                    out.append(f"  P(any loss in a year) {rs['p_any_loss']:.2%}; beside the quantile:")
+                    out.append(f"    TVaR at {_pct(rs['quantile'])} (mean loss beyond the quantile) "
+                               f"{_fmt(rs['tvar']):>24} {cur}; credit against it {_fmt(rs['tvar_credit'])}")
+                    out.append(f"    {_pct(rs['quantile'])} quantile of a year with a loss "
+                               f"{_fmt(rs['conditional_quantile']):>24} {cur}; credit against it "
+                               f"{_fmt(rs['conditional_credit'])}")
                 if rs.get("note"):
                     out.append(f"  note: {rs['note']}")
                 out.append(f"  loss model: {rs['loss_model']}")
             out.append(f"  source: {rs['source']}")
         return "\n".join(out) + "\n"
+
+
+def _pct(q: float) -> str:
+    text = f"{q * 100:.6f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def _fmt(v: float | str | bool) -> str:
