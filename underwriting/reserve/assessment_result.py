@@ -162,6 +162,7 @@ class ReserveAssessment:
             "scenarios": self.scenarios,
             "risk_sizing": self.risk_sizing,
             "facts": [f.model_dump(mode="json") for f in reg.facts],
+            "choices": [{**c.model_dump(mode="json"), "in_effect": c.in_effect} for c in reg.choices],
             "warnings": [c.reason for c in self.warnings],
             "checks": [c.to_dict() for c in self.checks],
         }
@@ -193,6 +194,14 @@ class ReserveAssessment:
                 when = f" ({fct.date})" if fct.date else ""
                 out.append(f"  [{fct.status}] {fct.fact}{when}")
                 out.append(f"  {'':<12}source: {fct.source}")
+        for ch in reg.choices:
+            out.append("")
+            out.append(f"Scenario choice {ch.name} ({ch.description}); in effect: {ch.in_effect}"
+                       f"{'' if ch.selected else ' (default)'}; change with --param choices.{ch.name}=OPTION")
+            for label, opt in ch.options.items():
+                mark = "*" if label == ch.in_effect else " "
+                out.append(f"  {mark} {label:<12} [{opt.status}] {opt.reading}")
+                out.append(f"  {'':<15}source: {opt.source}")
         out.append("")
         if reg.requirement_only:
             out.append("Requirement only: this regime states no way for insurance to meet it (credit cap 0%).")

@@ -243,6 +243,11 @@ def caveats(a: ReserveAssessment, start: dt.date) -> tuple[str, ...]:
     if reg.provisional:
         out.append(f"{reg.id} is PROVISIONAL (status {reg.status}): the rules are not published; every figure is a "
                    "scenario, not a compliance position")
+    for ch in reg.choices:
+        opt = ch.options[ch.in_effect]
+        others = ", ".join(f"{k} ({v.source})" for k, v in ch.options.items() if k != ch.in_effect)
+        out.append(f"scenario choice {ch.name} = {ch.in_effect} [{opt.status}]: {opt.reading}; other reading(s): "
+                   f"{others}")
     cp = reg.credit.cap_share
     if cp.status != "confirmed":
         out.append(f"the cap on insurance ({float(cp.value):.0%} of the requirement) is [{cp.status}]: {cp.source}; "

@@ -63,8 +63,11 @@ def caveat_lines(comp: Comparison, width: int = 125) -> list[str]:
     """The comparison's caveats, renewal assumption and cap scenarios as short lines (for the chart)."""
     import textwrap
 
+    import re
+
     out = []
-    for c in comp.caveats:
+    for c in comp.caveats:  # the chart's font has no CJK glyphs: romanise the one Japanese term, drop others
+        c = re.sub(r"[\u3000-\u30ff\u4e00-\u9fff]+", "[JP]", c.replace("履行保証暗号資産", "riko hosho angoshisan"))
         out += textwrap.wrap("! " + c, width)
     out += textwrap.wrap(f"renewal [assumption]: {comp.renewal}", width)
     for name, sc in comp.cap_scenarios.items():

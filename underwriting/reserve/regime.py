@@ -26,6 +26,7 @@ from underwriting.domain.currency import CurrencyCode
 from underwriting.domain.policy import RATINGS, DeclaredCoverage
 from underwriting.domain.vocabulary import EXCLUSIONS, Exclusion, Peril
 from underwriting.errors import InputError
+from underwriting.reserve.regime_choices import Choice, expand
 
 Status = Literal["confirmed", "reported", "assumption", "user"]
 
@@ -189,6 +190,7 @@ class Regime(_Model):
     facts: list[Fact] = Field(default_factory=list)
     risk_sizing: RiskSizingSpec | None = None
     requirement_only: bool = False
+    choices: list[Choice] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self) -> Regime:
@@ -224,7 +226,15 @@ class Regime(_Model):
             Unknown path, naming it (``field="--param <path>"``).
         """
         data = self.model_dump(mode="python")
-        for path, value in overrides.items():
+        plain: dict[str, Any] = {}
+        for path, value in overrides.items():  # a scenario choice expands into its option's overrides
+            if path.startswith("choices."):
+                name, extra = expand(self.choices, path, value)
+                plain.update(extra)
+                next(c for c in data["choices"] if c["name"] == name)["selected"] = value
+            else:
+                plain[path] = value
+        for path, value in plain.items():
             user = {"value": value, "status": "user", "source": "command-line override (--param)"}
             parts = path.split(".")
             fld = f"--param {path}"
@@ -243,12 +253,15 @@ class Regime(_Model):
                     raise InputError(f"no rule named {name!r}; rules: {', '.join(r['rule'] for r in data['rules'])}",
                                      field=fld)
                 match[0]["params"][parts[-1]] = user
+            elif path in ("coverage.tier_weights", "coverage.fixed_tier_weights"):
+                data["coverage"][parts[1]] = value
             elif len(parts) == 2 and parts[0] == "risk_sizing" and data.get("risk_sizing") and \
                     parts[1] in ("quantile", "band_low", "band_high"):
                 data["risk_sizing"][parts[1]] = {**data["risk_sizing"][parts[1]], **user}
             else:
                 raise InputError("unknown parameter path; use requirement.<name>, credit.cap_share, "
-                                 "rules.<rule>.<param> or risk_sizing.quantile", field=fld)
+                                 "rules.<rule>.<param>, risk_sizing.quantile, coverage.tier_weights or "
+                                 "choices.<name>", field=fld)
         return validate_regime(data, source="--param")
 
 
