@@ -61,9 +61,8 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
 
 def caveat_lines(comp: Comparison, width: int = 125) -> list[str]:
     """The comparison's caveats, renewal assumption and cap scenarios as short lines (for the chart)."""
-    import textwrap
-
     import re
+    import textwrap
 
     out = []
     for c in comp.caveats:  # the chart's font has no CJK glyphs: romanise the one Japanese term, drop others
