@@ -65,7 +65,10 @@ def test_done_when_sequence(tmp_path, cli):
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
     default = (ROOT / "models" / "frequency" / "DEFAULT").read_text().strip()
     shipped = json.loads((ROOT / "models" / "frequency" / default / "model.json").read_text())
-    assert mine["terms"] == shipped["terms"] and mine["coef"] == pytest.approx(shipped["coef"], rel=1e-9)
+    # the shipped model was fitted on another CPU: equal to cross-CPU precision (docs/reproducibility.md)
+    from underwriting.lifecycle.rebuild_check import compare_json
+
+    assert mine["terms"] == shipped["terms"] and compare_json(shipped["coef"], mine["coef"]) == []
     assert mine["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
     assert len(rows) == shipped["fit"]["n_obs"]

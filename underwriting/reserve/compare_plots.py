@@ -35,7 +35,9 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
     progs = [p for p in comp.programmes if p.compliant][:top]
     if comp.cash_only not in progs:
         progs.append(comp.cash_only)
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(progs) + 2.0))
+    notes = caveat_lines(comp)
+    foot = 0.14 * len(notes) + 0.2
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(progs) + 2.0 + foot))
     labels = [p.label for p in progs][::-1]
     vals = [p.npv for p in progs][::-1]
     colors = ["#999999" if not p.policies else ("#2a7f62" if p is comp.best else "#4c72b0") for p in progs][::-1]
@@ -46,12 +48,30 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
     lo, hi = min(0.0, *vals), max(0.0, *vals)
     ax.set_xlim(lo - 0.05 * (hi - lo or 1.0), hi + 0.05 * (hi - lo or 1.0))
     ax.set_ylim(-0.6, len(progs) + 1.2)  # room for the title inside the axes
-    _title_inside(ax, f"Insurance vs cash under {comp.regime}\nNPV cost; cheapest compliant in green")
-    fig.tight_layout()
+    prov = " (PROVISIONAL)" if comp.best_assessment.regime.provisional else ""
+    _title_inside(ax, f"Insurance vs cash under {comp.regime}{prov}\nNPV cost through the term; cheapest compliant in green")
+    fig.tight_layout(rect=(0.0, foot / fig.get_figheight(), 1.0, 1.0))
+    fig.text(0.01, 0.01, "\n".join(notes), ha="left", va="bottom", fontsize=7, family="monospace")
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return out
+
+
+def caveat_lines(comp: Comparison, width: int = 125) -> list[str]:
+    """The comparison's caveats, renewal assumption and cap scenarios as short lines (for the chart)."""
+    import re
+    import textwrap
+
+    out = []
+    for c in comp.caveats:  # the chart's font has no CJK glyphs: romanise the one Japanese term, drop others
+        c = re.sub(r"[\u3000-\u30ff\u4e00-\u9fff]+", "[JP]", c.replace("履行保証暗号資産", "riko hosho angoshisan"))
+        out += textwrap.wrap("! " + c, width)
+    out += textwrap.wrap(f"renewal [assumption]: {comp.renewal}", width)
+    for name, sc in comp.cap_scenarios.items():
+        out.append(f"cap {sc['cap_share']:.0%} ({name}): best {sc['best']}, NPV {short_amount(sc['npv'])}, saving vs cash "
+                   f"{short_amount(sc['saving_vs_cash'])} {comp.currency}")
     return out
 
 
@@ -112,6 +132,6 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path) -> Path:
 
 def _partial_credit(a: ReserveAssessment, idx: list[int]) -> float:
     """Tower credit (before cap) of a subset of the assessed policies."""
-    from underwriting.reserve.tower import tower_credit
+    from underwriting.reserve.allocation import tower_credit
 
     return tower_credit([a.layers[i] for i in idx], list(a.components))
