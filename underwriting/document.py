@@ -149,7 +149,9 @@ def figure_inputs(quote_json: Mapping[str, Any]) -> dict[str, tuple[str, dict[st
     if r.get("regime") and req is not None and cred is not None and res is not None \
             and abs(req - cred - res) <= 1e-6 * max(1.0, req):
         pid = str((q.get("terms") or {}).get("policy_id") or "this policy")
-        out["reserve"] = ("reserve_waterfall", {"requirement": req, "credits": [(f"credit: {pid}", cred)],
+        from underwriting.i18n import _
+
+        out["reserve"] = ("reserve_waterfall", {"requirement": req, "credits": [(_("credit: {policy}").format(policy=pid), cred)],
                                                 "retention": _retention(q), "residual": res, "currency": cur})
     elif not r.get("regime"):
         out["reserve"] = "no reserve regime was applied to this quote"
