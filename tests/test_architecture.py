@@ -22,7 +22,7 @@ LAYERS = {
     "pricing": 6,
     "reserve": 7,
     "quoting": 8, "quote_frequency": 8, "quote_losses": 8, "quote_reserve": 8, "programme": 8, "report": 8,
-    "document": 8, "document_letter": 8, "document_pdf": 8,
+    "document": 8, "document_letter": 8, "document_pdf": 8, "reserve_report": 8,
     "lifecycle": 9, "portfolio": 9, "models_build": 9,
     "cli": 10, "api": 10, "service": 10, "__main__": 10, "__init__": 0,
 }

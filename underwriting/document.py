@@ -241,7 +241,7 @@ figure { margin: 3mm 0; break-inside: avoid; }
 figure img { width: 100%; max-width: 170mm; display: block; border: 1px solid #e5e8e8; }
 figcaption { font-size: 8pt; color: #566573; margin-top: 1mm; }
 footer { margin-top: 6mm; border-top: 1px solid #aab7b8; padding-top: 2mm; font-size: 7.5pt; color: #566573; }
-code { font-size: 8pt; overflow-wrap: anywhere; }
+code { font-size: 7.5pt; }
 .small, td.small, span.small { font-size: 7.5pt; color: #566573; }
 @media print { body { padding: 0; max-width: none; } h2, h3, h4 { break-after: avoid; }
   .figs figure { display: inline-block; vertical-align: top; width: 49%; margin: 0 0 2mm 0; }

@@ -119,6 +119,10 @@ def _register_japanese_font() -> str | None:
         from matplotlib_fontja import get_font_ttf_path
     except ImportError:  # pragma: no cover - a dependency of the package
         return None
+    import logging
+
+    # IPAexGothic has no bold face: matplotlib draws the regular one and would log that on every bold title
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     path = get_font_ttf_path()
     font_manager.fontManager.addfont(path)
     name = font_manager.FontProperties(fname=path).get_name()
