@@ -136,3 +136,26 @@ def test_language_from_the_environment(cli, monkeypatch):
     monkeypatch.setenv("UNDERWRITING_LANG", "en")
     code, out, _err = cli("quote", ROOT / "datasets/examples/jp_small_exchange.json")
     assert code == 0 and "premium" in out and "保険料" not in out
+
+
+def test_api_lang():
+    import io
+
+    import underwriting.api as uw
+
+    q = uw.quote(ROOT / "datasets/examples/jp_small_exchange.json", ROOT / "datasets/examples/policy_jp_primary.toml")
+    ja = uw.summary_text(q, lang="ja")
+    assert "保険料" in ja and uw.summary_text(q, lang="en").startswith("Quote\n")
+    buf = io.StringIO()
+    q.summary(file=buf, lang="ja")
+    assert buf.getvalue() == ja + "\n"
+    page = uw.quote_letter(q, terms=ROOT / "datasets/examples/policy_jp_primary.toml", lang="ja")
+    assert '<html lang="ja">' in page and "てん補限度額" in page and "Example Marine &amp; Fire" in page
+    q2 = uw.quote(ROOT / "datasets/examples/jp_small_exchange.json", ROOT / "datasets/examples/policy_jp_primary.toml",
+                  pricing_basis={"expense": 0.2, "commission": 0.1})
+    assert q2.premium > q.premium and q2.inputs["basis"]["expense"] == 0.2
+    with pytest.raises(InputError):
+        uw.summary_text(q, lang="xx")
+    r = uw.reserve(ROOT / "datasets/examples/jp_small_exchange.json", ROOT / "datasets/examples/policy_jp_primary.toml",
+                   regime="jp-fsa-2026", risk_sizing=False)
+    assert "責任準備金の評価" in uw.reserve_text(r, lang="ja") and uw.reserve_text(r, lang="en") == r.to_table()
