@@ -11,6 +11,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from underwriting.domain.quote import Quote
 
 
+#: The premium build-up in the order it is built (others after, sorted).
+COMPONENT_ORDER = ("expected_loss", "risk_load", "expense", "commission", "tax", "minimum_uplift", "reinstatement_credit")
+
+
+def _component_order(components: dict) -> list[str]:
+    return [k for k in COMPONENT_ORDER if k in components] + sorted(k for k in components if k not in COMPONENT_ORDER)
+
 def _money(x: float | None, cur: str) -> str:
     """An exact amount with its currency in the current language ("5,000,000 JPY"; Japanese "5,000,000円")."""
     return _i18n_money(x, cur, na=_("n/a"))
@@ -88,7 +95,7 @@ def format_quote(q: Quote) -> str:
             (_("expected loss"), _money(q.expected_loss, c)),
             (_("standard deviation"), _money(q.std, c)),
             (_("TVaR 99.5%"), _money(q.tvar_995, c)),
-            *[(f"  {component_label(k)}", _money(v, c)) for k, v in q.premium_components.items()],
+            *[(f"  {component_label(k)}", _money(q.premium_components[k], c)) for k in _component_order(q.premium_components)],
             (_("premium"), _headline_money(q.premium, c)),
             *([(_("premium range (90% frequency interval)"),
                 _("{low} to {high}").format(low=_money(q.premium_range[0], c), high=_money(q.premium_range[1], c)))]
@@ -137,7 +144,7 @@ def format_quote(q: Quote) -> str:
             cv = fr.base.get("covariates") or {}
             lines.append("  " + _("base rate {rate}/yr [{low}, {high}] from {covariates}").format(
                 rate=f"{fr.base['annual_rate']:.5f}", low=f"{fr.base['interval'][0]:.5f}",
-                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={v}" for k, v in cv.items())))
+                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={cv[k]}" for k in sorted(cv))))
         for f in factors:
             m = f["multiplier"]
             lines.append(f"  x{m:<7.4g} {f['factor']} = {f['answer']}: {f['reason']}")
@@ -153,8 +160,9 @@ def format_quote(q: Quote) -> str:
         parts.append(table([(u["currency"], _("{rate} per USD ({basis}; {source})").format(
             rate=f"{u['units_per_usd']:,.6g}", basis=u.get("basis", ""), source=u.get("source", ""))
             + (f" - {u['purpose']}" if u.get("purpose") else "")) for u in q.fx], _("FX rates used")))
-    prov = [(k, v) for k, v in q.methods.items()] + [(_("version {name}").format(name=k), v)
-                                                     for k, v in q.versions.items()]
+    # sorted, so a quote read back from its JSON (sorted keys) prints the same report
+    prov = [(k, q.methods[k]) for k in sorted(q.methods)] + [(_("version {name}").format(name=k), q.versions[k])
+                                                             for k in sorted(q.versions)]
     prov += [(_("seed"), str(q.seed)), (_("input hash"), q.input_hash[:16] + "…")]
     parts.append(table(prov, _("Provenance")))
     if q.assumptions:
@@ -191,7 +199,7 @@ def format_defence(q: Quote) -> list[str]:
         sv = q.severity
         g = sv.gof
         rows += [(_("severity"), _("{family} ({parameters}; {currency}, n = {n}, truncated at {threshold})").format(
-                     family=sv.family, parameters=", ".join(f"{k} = {v:.6g}" for k, v in sv.parameters.items()),
+                     family=sv.family, parameters=", ".join(f"{k} = {sv.parameters[k]:.6g}" for k in sorted(sv.parameters)),
                      currency=sv.currency, n=sv.n, threshold=f"{sv.threshold:,.0f}")),
                  (_("goodness of fit"), _("Anderson-Darling A2 = {a2}, p = {p} ({method})").format(
                      a2=f"{g.statistic:.4g}", p=f"{g.p_value:.3g}", method=g.p_value_method))]
