@@ -262,5 +262,5 @@ DATA_WORDS: tuple[str, ...] = (
     N_("Loss exceedance over the term, with the layer marked"), N_("Expected loss by peril"),
     N_("Reserve credit waterfall, with the retention that stays in cash"),
     N_("Risk-score reasons: contribution to the log annual breach rate (no frequency factors in this quote)"),
-    N_("the figure was not supplied"),
+    N_("the figure was not supplied"), N_("cash only"),
 )

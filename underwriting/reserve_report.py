@@ -113,7 +113,7 @@ def compare_table(d: Mapping[str, Any], top: int = 15) -> str:
     head = [_("programme"), _("compliant"), _("credit"), _("residual cash"), _("premium/yr"), _("NPV cost")]
     rows = []
     for p in (d.get("programmes") or [])[:top]:
-        rows.append([str(p.get("label")), _("yes") if p.get("compliant") else _("no"), _amt(p.get("credit"), cur),
+        rows.append([str(p.get("label")) if p.get("policies") else _(str(p.get("label"))), _("yes") if p.get("compliant") else _("no"), _amt(p.get("credit"), cur),
                      _amt(p.get("residual_cash"), cur), _amt(p.get("premium"), cur), _amt(p.get("npv"), cur)])
     widths = [max(display_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
@@ -127,6 +127,6 @@ def compare_table(d: Mapping[str, Any], top: int = 15) -> str:
     best, cash = d.get("best") or {}, d.get("cash_only") or {}
     if best and cash:
         out += ["", _("cheapest compliant: {label}: NPV {npv} vs cash only {cash} (saving {saving})").format(
-            label=best.get("label"), npv=_amt(best.get("npv"), cur, short=True), cash=_amt(cash.get("npv"), cur, short=True),
+            label=best.get("label") if best.get("policies") else _(str(best.get("label"))), npv=_amt(best.get("npv"), cur, short=True), cash=_amt(cash.get("npv"), cur, short=True),
             saving=_amt(float(cash.get("npv", 0)) - float(best.get("npv", 0)), cur, short=True))]
     return "\n".join(out) + "\n"

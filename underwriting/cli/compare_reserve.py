@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         d = Path(args.plot)
         with use_lang(lang):
             plots = [str(plot_costs(comp, d / "cost_by_programme.png")),
-                     str(plot_waterfall(comp.best_assessment, d / "waterfall.png"))]
+                     str(plot_waterfall(comp.best_assessment, d / "waterfall.png", comp))]
     if args.json:
         out = comp.to_dict()
         out["plots"] = plots
