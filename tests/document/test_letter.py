@@ -73,13 +73,14 @@ def test_loads_are_inputs_shown_in_the_build_up(cli, tmp_path):
     html, q2, _ = _letter(cli, tmp_path, "--pricing-basis", mine)
     c = q2["premium_components"]
     assert q2["inputs"]["basis"]["expense"] == 0.15 and q2["inputs"]["basis"]["commission"] == 0.125
-    assert sum(c.values()) == pytest.approx(q2["premium"], rel=1e-9)
+    # the canonical quote rounds each amount to the yen: the identities hold to a few yen
+    assert sum(c.values()) == pytest.approx(q2["premium"], abs=4)
     before_tax = q2["premium"] - c["tax"]
-    assert c["expense"] == pytest.approx(0.15 * before_tax, rel=1e-9)
-    assert c["commission"] == pytest.approx(0.125 * before_tax, rel=1e-9)
-    assert c["tax"] == pytest.approx(0.05 * before_tax, rel=1e-9)
+    assert c["expense"] == pytest.approx(0.15 * before_tax, abs=2)
+    assert c["commission"] == pytest.approx(0.125 * before_tax, abs=2)
+    assert c["tax"] == pytest.approx(0.05 * before_tax, abs=2)
     assert q2["premium"] > q0["premium"] and q2["input_hash"] != q0["input_hash"]
-    assert c["expected_loss"] == pytest.approx(q0["premium_components"]["expected_loss"], rel=1e-12)
+    assert c["expected_loss"] == pytest.approx(q0["premium_components"]["expected_loss"], abs=1)
     text = _text(html)
     assert f"expense {c['expense']:,.0f} JPY 15% of premium" in text
     assert f"commission {c['commission']:,.0f} JPY 12.5% of premium" in text
