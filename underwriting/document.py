@@ -17,7 +17,6 @@ available" rather than left out silently.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Mapping
 from typing import Any

@@ -15,7 +15,6 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from underwriting.i18n import _
 from underwriting.figure_style import (  # noqa: F401 - re-exported
     _RC,
     _SYMBOLS,
@@ -43,6 +42,7 @@ from underwriting.figure_style import (  # noqa: F401 - re-exported
     save_png,
     to_png_bytes,
 )
+from underwriting.i18n import _
 
 __all__ = [
     "money", "percent", "factor_chart", "loss_exceedance_chart", "peril_split_chart",

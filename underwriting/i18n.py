@@ -108,7 +108,7 @@ def catalogue_path(lang: str) -> Path:
     return _LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The gettext catalogue of ``lang``, compiled from its ``.po`` source with Babel (cached).
 

@@ -64,11 +64,16 @@ def test_a_missing_glyph_is_detected():
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_board_figures_in_each_language(tmp_path, lang):
+    from underwriting.cli.reserve import fx_table
     from underwriting.domain.submission import load_submission
     from underwriting.reserve import load_regime
-    from underwriting.reserve.compare import CostAssumptions, load_quotes, optimise, plot_costs, plot_waterfall
-
-    from underwriting.cli.reserve import fx_table
+    from underwriting.reserve.compare import (
+        CostAssumptions,
+        load_quotes,
+        optimise,
+        plot_costs,
+        plot_waterfall,
+    )
 
     sub = load_submission(str(ROOT / "datasets/examples/jp_small_exchange.json"))
     ca = CostAssumptions.default()

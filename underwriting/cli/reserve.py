@@ -100,9 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_terms
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
-    from underwriting.quoting import assess_reserve
-
     from underwriting.i18n import resolve_lang
+    from underwriting.quoting import assess_reserve
 
     lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)
