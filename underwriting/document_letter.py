@@ -242,6 +242,8 @@ def price_section(q: Mapping[str, Any], letter: Mapping[str, Any] | None) -> str
         (_("premium range (90% frequency interval)"),
          e(_("{low} to {high}").format(low=money(num(pr[0]), cur), high=money(num(pr[1]), cur)))
          if isinstance(pr, list | tuple) and len(pr) == 2 else na()),
+        (_("minimum premium (policy terms)"), amount(sum(num(lay.get("minimum_premium")) or 0.0 for lay in q.get("layers") or []), cur)
+         if q.get("layers") else not_given()),
         (_("quote valid until"), e(date_long(valid)) if valid else not_given()),
     ]
     return f"<div class='two'><div>{table}</div><div>{_kv(stats)}{{signature}}</div></div>"
