@@ -204,8 +204,9 @@ def slip_section(q: Mapping[str, Any], slip: Mapping[str, Any] | None, letter: M
     att = num(t.get("attachment", t.get("deductible")))
     lead = ""
     if lim is not None:
-        lead = (f'<p class="lead">{e(_("Cover"))}: <b>{amount(lim, cur)}</b> {e(_("excess of"))} '
-                f'<b>{amount(att or 0.0, cur)}</b> {e(_("per occurrence"))}.</p>')
+        cover = e(_("Cover: {limit} excess of {attachment} per occurrence.")).format(
+            limit=f"<b>{amount(lim, cur)}</b>", attachment=f"<b>{amount(att or 0.0, cur)}</b>")
+        lead = f'<p class="lead">{cover}</p>'
     return lead + _kv(rows) + _grid(head, body, num_cols=(1, 2, 3, 4))
 
 
@@ -220,6 +221,9 @@ def price_section(q: Mapping[str, Any], letter: Mapping[str, Any] | None) -> str
     for k, v in comps.items():
         rate = num(rates.get(k))
         basis_txt = e(_("{rate} of premium").format(rate=percent(rate))) if rate is not None else ""
+        if k == "minimum_uplift" and q.get("layers"):  # the floor is a term of each layer
+            floor = sum(num(lay.get("minimum_premium")) or 0.0 for lay in q["layers"])
+            basis_txt = e(_("minimum premium {amount}").format(amount=money(floor, cur)))
         rows.append(f"<tr><th>{e(label(k))}</th><td class='num'>{amount(v, cur)}</td><td class='num'>{basis_txt}</td></tr>")
     rows.append(f"<tr class='total'><th>{e(_('premium'))}</th><td class='num'>{amount(prem, cur)}</td>"
                 f"<td class='num'>{e(_('tax included')) if comps else ''}</td></tr>")
@@ -242,8 +246,6 @@ def price_section(q: Mapping[str, Any], letter: Mapping[str, Any] | None) -> str
         (_("premium range (90% frequency interval)"),
          e(_("{low} to {high}").format(low=money(num(pr[0]), cur), high=money(num(pr[1]), cur)))
          if isinstance(pr, list | tuple) and len(pr) == 2 else na()),
-        (_("minimum premium (policy terms)"), amount(sum(num(lay.get("minimum_premium")) or 0.0 for lay in q.get("layers") or []), cur)
-         if q.get("layers") else not_given()),
         (_("quote valid until"), e(date_long(valid)) if valid else not_given()),
     ]
     return f"<div class='two'><div>{table}</div><div>{_kv(stats)}{{signature}}</div></div>"
