@@ -24,7 +24,8 @@ def _footnote(fig: Any, text: str) -> None:
     from underwriting.figures import _wrap
 
     cols = int(fig.get_figwidth() * 72 / (7 * 0.62))  # 7 pt text: about 0.62 em a column
-    fig.text(0.01, 0.005, _wrap(text, cols), fontsize=7, color="#555555", ha="left", va="bottom")
+    fig.text(0.01, 0.005, "\n".join(_wrap(line, cols) for line in text.split("\n")), fontsize=7, color="#555555",
+             ha="left", va="bottom")
 
 
 def _assumptions_note(comp: Comparison | None, a: ReserveAssessment) -> str:
@@ -64,7 +65,9 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
             progs.append(comp.cash_only)
         progs = progs[::-1]
         cur = comp.currency
-        fig, ax = plt.subplots(figsize=(9, 0.5 * len(progs) + 2.6))
+        notes = caveat_lines(comp)
+        foot = 0.14 * len(notes) + 0.45
+        fig, ax = plt.subplots(figsize=(9, 0.5 * len(progs) + 2.6 + foot))
         names = [_label(_(p.label) if not p.policies else p.label) for p in progs]
         vals = [p.npv for p in progs]
         colors = ["#999999" if not p.policies else ("#2a7f62" if p is comp.best else "#4c72b0") for p in progs]
@@ -77,13 +80,30 @@ def plot_costs(comp: Comparison, path: str | Path, top: int = 12) -> Path:
         lo, hi = min(0.0, *vals), max(0.0, *vals)
         ax.set_xlim(lo - 0.05 * (hi - lo or 1.0), hi + 0.25 * (hi - lo or 1.0))
         saving = comp.cash_only.npv - comp.best.npv
+        prov = _(" (PROVISIONAL)") if comp.best_assessment.regime.provisional else ""
         ax.set_title(_("Insurance vs cash under {regime}: the cheapest compliant programme (green) saves {saving} "
-                       "against cash only").format(regime=comp.regime, saving=money(saving, cur)),
+                       "against cash only").format(regime=f"{comp.regime}{prov}", saving=money(saving, cur)),
                      loc="left", fontsize=10, fontweight="bold", wrap=True)
-        fig.tight_layout(rect=(0, 0.09, 1, 1))
-        _footnote(fig, _assumptions_note(comp, comp.best_assessment))
+        fig.tight_layout(rect=(0, foot / fig.get_figheight(), 1, 1))
+        _footnote(fig, _assumptions_note(comp, comp.best_assessment) + "\n" + "\n".join(notes))
         out = save_png(fig, Path(path))
     return Path(out)
+
+
+def caveat_lines(comp: Comparison, width: int = 125) -> list[str]:
+    """The comparison's caveats, renewal assumption and cap scenarios as short lines (for the chart)."""
+    import re
+    import textwrap
+
+    out = []
+    for c in comp.caveats:  # the chart's font has no CJK glyphs: romanise the one Japanese term, drop others
+        c = re.sub(r"[\u3000-\u30ff\u4e00-\u9fff]+", "[JP]", c.replace("履行保証暗号資産", "riko hosho angoshisan"))
+        out += textwrap.wrap("! " + c, width)
+    out += textwrap.wrap(f"renewal [assumption]: {comp.renewal}", width)
+    for name, sc in comp.cap_scenarios.items():
+        out.append(f"cap {sc['cap_share']:.0%} ({name}): best {sc['best']}, NPV {short_amount(sc['npv'])}, saving vs cash "
+                   f"{short_amount(sc['saving_vs_cash'])} {comp.currency}")
+    return out
 
 
 def plot_waterfall(a: ReserveAssessment, path: str | Path, comp: Comparison | None = None) -> Path:
@@ -148,6 +168,6 @@ def plot_waterfall(a: ReserveAssessment, path: str | Path, comp: Comparison | No
 
 def _partial_credit(a: ReserveAssessment, idx: list[int]) -> float:
     """Tower credit (before cap) of a subset of the assessed policies."""
-    from underwriting.reserve.tower import tower_credit
+    from underwriting.reserve.allocation import tower_credit
 
     return tower_credit([a.layers[i] for i in idx], list(a.components))
