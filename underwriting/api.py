@@ -13,6 +13,7 @@ when called. Amounts are in the submission's currency unless stated.
 Names
 -----
 quote, price_layer, reserve, compare_reserve, load_submission, load_policy : functions
+summary_text, quote_letter, reserve_text : the human-readable outputs, ``lang="ja"`` or ``"en"``
 Layer : :class:`underwriting.pricing.layers.Layer` (a per-occurrence and aggregate layer)
 Registry : :class:`underwriting.registry.Registry` (a model registry folder)
 Quote, Submission, PolicyTerms : the domain objects
@@ -32,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from underwriting.pricing.layers import Layer
     from underwriting.registry import Registry
 
-__all__ = ["quote", "price_layer", "reserve", "compare_reserve", "load_submission", "load_policy", "Layer", "Registry", "Quote",
-           "Submission", "PolicyTerms"]
+__all__ = ["quote", "price_layer", "reserve", "compare_reserve", "load_submission", "load_policy", "summary_text",
+           "quote_letter", "reserve_text", "Layer", "Registry", "Quote", "Submission", "PolicyTerms"]
 
 _LAZY = {
     "Layer": "underwriting.pricing.layers",
@@ -103,7 +104,7 @@ def _load_terms(obj: Any) -> Any:
 def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
           currency: str | None = None, frequency_model: str | None = None, registry: Any = None,
           portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None,
-          schedule: Any = None) -> Quote:
+          schedule: Any = None, pricing_basis: Any = None) -> Quote:
     """Quote one exchange, as ``underwriting quote`` does.
 
     Parameters
@@ -135,18 +136,25 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         Premium principle; default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`.
     schedule : path, mapping or ScheduleTable, optional
         Posture schedule table (as ``quote --schedule``); default the shipped ``schedule.toml``.
+    pricing_basis : path, mapping or PricingBasisFile, optional
+        Loads (expense, commission, tax: fractions of premium) as ``quote --pricing-basis`` reads
+        them; default expense 10%, commission 10%, tax 0%.
 
     Returns
     -------
     Quote
-        Amounts in the quote currency; ``Quote.summary()`` prints it.
+        Amounts in the quote currency; ``Quote.summary(lang=...)`` prints it, :func:`quote_letter`
+        writes the letter.
     """
     from underwriting.quoting import PricingBasis, make_quote
     from underwriting.registry import Registry
 
     sub = load_submission(submission)
     pol = None if terms is None else _load_terms(terms)
-    basis = PricingBasis() if principle is None else PricingBasis(principle=principle)
+    loads = _pricing_basis(pricing_basis)
+    basis = PricingBasis(**({} if principle is None else {"principle": principle}),
+                         **({} if loads is None else {"expense": loads.expense, "commission": loads.commission,
+                                                      "tax": loads.tax}))
     if principle is not None:
         from underwriting.pricing.premium import parse_principle
 
@@ -164,6 +172,82 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
                              "UNDERWRITING_REGISTRY", field="registry")
         return portfolio_quote(sub, pol, portfolio, **kw)
     return make_quote(sub, pol, registry=reg, **kw)
+
+
+def _pricing_basis(obj: Any) -> Any:
+    """A validated :class:`~underwriting.domain.pricing_basis.PricingBasisFile` from a path or mapping, or None."""
+    if obj is None:
+        return None
+    from underwriting.domain.pricing_basis import PricingBasisFile, load_pricing_basis
+
+    if isinstance(obj, PricingBasisFile):
+        return obj
+    if isinstance(obj, Mapping):
+        from underwriting.domain.validation import validate_model
+
+        return validate_model(PricingBasisFile, dict(obj), source="pricing_basis")
+    return load_pricing_basis(str(obj))
+
+
+def summary_text(q: Quote, *, lang: str | None = None) -> str:
+    """The quote as ``underwriting quote`` prints it, in ``lang`` ("en" or "ja"; default
+    ``UNDERWRITING_LANG``, then the locale, then English)."""
+    from underwriting.domain.report import format_quote
+    from underwriting.i18n import use_lang
+
+    with use_lang(lang):
+        return format_quote(q)
+
+
+def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang: str | None = None,
+                 pdf: bool = False) -> str | bytes:
+    """The quote letter of ``q``: self-contained HTML (str), or with ``pdf=True`` the A4 PDF (bytes, headless Chromium).
+
+    Parameters
+    ----------
+    q : Quote
+    terms : PolicyTerms, Programme, mapping or path, optional
+        The policy file the quote was made with: the slip fields the quote does not carry (insurer,
+        reinstatements, exclusions, conditions). Without it they read "not given".
+    pricing_basis : path, mapping or PricingBasisFile, optional
+        Validity days, subjectivities and signatory (default: 30 days, the standard subjectivities).
+    lang : {"en", "ja"}, optional
+    pdf : bool
+        Print to PDF (needs Debian's ``chromium``; an input error says so when it is missing).
+    """
+    from underwriting.document import build_quote_figures, render_quote_html
+    from underwriting.domain.pricing_basis import PricingBasisFile
+    from underwriting.i18n import resolve_lang, use_lang
+
+    code = resolve_lang(lang, field="lang")
+    if pdf:
+        from underwriting.document_pdf import require_chromium
+
+        require_chromium("pdf")
+    d = q.to_dict()
+    with use_lang(code):
+        figs = build_quote_figures(d)
+    slip = None if terms is None else _load_terms(terms).model_dump(mode="json")
+    letter = (_pricing_basis(pricing_basis) or PricingBasisFile()).model_dump(mode="json")
+    page = render_quote_html(d, figures=figs, slip=slip, letter=letter, lang=code)
+    if not pdf:
+        return page
+    from underwriting.document_pdf import html_to_pdf
+
+    return html_to_pdf(page)
+
+
+def reserve_text(assessment: Any, *, lang: str | None = None) -> str:
+    """A reserve assessment (from :func:`reserve`) as ``underwriting reserve`` prints it, in ``lang``."""
+    from underwriting.i18n import resolve_lang, use_lang
+
+    code = resolve_lang(lang, field="lang")
+    if code == "en":
+        return assessment.to_table()
+    from underwriting.reserve_report import reserve_table
+
+    with use_lang(code):
+        return reserve_table(assessment.to_dict())
 
 
 def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx: Mapping[str, float] | None = None,

@@ -133,6 +133,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     check_output_dir(args.plot, "--plot")
+    from underwriting.i18n import resolve_lang, use_lang
+
+    lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)
     regime_id, note = resolve_regime(sub, args.regime)
     if regime_id is None:
@@ -196,14 +199,20 @@ def run(args: argparse.Namespace) -> int:
     plots = []
     if args.plot:
         d = Path(args.plot)
-        plots = [str(plot_costs(comp, d / "cost_by_programme.png")),
-                 str(plot_waterfall(comp.best_assessment, d / "waterfall.png"))]
+        with use_lang(lang):
+            plots = [str(plot_costs(comp, d / "cost_by_programme.png")),
+                     str(plot_waterfall(comp.best_assessment, d / "waterfall.png", comp))]
     if args.json:
         out = comp.to_dict()
         out["plots"] = plots
         sys.stdout.write(canonical_json(out))
-    else:
+    elif lang == "en":
         sys.stdout.write(comp.to_table())
+    else:
+        from underwriting.reserve_report import compare_table
+
+        with use_lang(lang):
+            sys.stdout.write(compare_table(comp.to_dict()))
         for p in plots:
             sys.stdout.write(f"saved {p}\n")
     return 0

@@ -49,7 +49,6 @@ from underwriting.reserve.candidates import (  # noqa: F401 - re-exported
 )
 from underwriting.reserve.compare_plots import (  # noqa: F401 - re-exported
     _partial_credit,
-    _title_inside,
     plot_costs,
     plot_waterfall,
     short_amount,
