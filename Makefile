@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench lint models clean venv
+.PHONY: demo test test-portable bench lint models clean venv messages
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -30,6 +30,19 @@ demo: $(STAMP)
 test: $(TESTSTAMP)
 	$(PY) -m pytest -q
 
+## test-portable: the golden, reproduce and model-rebuild tests again with numpy's SIMD dispatch reduced
+## (NPY_DISABLE_CPU_FEATURES), first without the top dispatch targets, then without any: a CPU unlike this
+## one (no AVX-512, no AVX2; on ARM no SVE/ASIMD extensions), simulated on every CI run (issue #23)
+PORTABLE_TESTS := tests/test_golden_quotes.py tests/test_reproducibility.py tests/lifecycle/test_rebuild_check.py \
+	tests/lifecycle/test_models_build.py tests/frequency/test_base_model.py::test_rebuild_reproduces_the_shipped_files \
+	tests/frequency/test_base_model.py::test_registry_copy_reproduces_the_fit_exactly
+test-portable: $(TESTSTAMP)
+	@for keep in 1 0; do \
+	  feats="$$($(PY) -c "from numpy._core._multiarray_umath import __cpu_dispatch__ as d; print(' '.join(d[$$keep:]))")"; \
+	  echo "test-portable: NPY_DISABLE_CPU_FEATURES=\"$$feats\""; \
+	  NPY_DISABLE_CPU_FEATURES="$$feats" $(PY) -m pytest -q -p no:cacheprovider $(PORTABLE_TESTS) || exit 1; \
+	done
+
 PEERS := .venv-peers
 $(PEERS)/.installed:
 	$(PYTHON) -m venv $(PEERS)
@@ -50,6 +63,11 @@ lint: $(TESTSTAMP)
 models: $(STAMP)
 	@test -n "$$UNDERWRITING_SIGNING_KEY" || { echo "make models: set UNDERWRITING_SIGNING_KEY=PATH of the release signing key" >&2; exit 2; }
 	$(PY) -m underwriting.models_build
+
+## messages: extract every _("...") into a template and merge it into each language's .po (then translate the new ids)
+messages: $(TESTSTAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header -o build/underwriting.pot .
+	$(VENV)/bin/pybabel update -i build/underwriting.pot -d underwriting/locale -D underwriting --no-location --omit-header --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist *.egg-info .pytest_cache .ruff_cache

@@ -61,7 +61,10 @@ def test_done_when_sequence(tmp_path, cli):
     # the same data as the shipped model: the same coefficients, and alpha as docs/schedule.md reports
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
     shipped = json.loads((ROOT / "models" / "frequency" / "0.1.0" / "model.json").read_text())
-    assert mine["coef"] == shipped["coef"]
+    # the shipped model was fitted on another CPU: equal to cross-CPU precision (docs/reproducibility.md)
+    from underwriting.lifecycle.rebuild_check import compare_json
+
+    assert compare_json(shipped["coef"], mine["coef"]) == []
     assert mine["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
     assert len(rows) == 2815

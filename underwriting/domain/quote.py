@@ -277,7 +277,7 @@ class Quote(BaseModel):
                                    "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
 
-    def summary(self, *, file: Any = None) -> None:
+    def summary(self, *, file: Any = None, lang: str | None = None) -> None:
         """Print the quote for people (as ``underwriting quote`` does): the figures, the premium
         build-up, the reserve, the reasons, the methods and versions, and the assumptions.
 
@@ -285,14 +285,27 @@ class Quote(BaseModel):
         ----------
         file : file-like, optional
             Where to print (default ``sys.stdout``).
+        lang : {"en", "ja"}, optional
+            Language (default ``UNDERWRITING_LANG``, then the locale, then English).
         """
         from underwriting.domain.report import format_quote
+        from underwriting.i18n import use_lang
 
-        print(format_quote(self), file=file)
+        with use_lang(lang):
+            print(format_quote(self), file=file)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict (dates as ISO strings)."""
         return self.model_dump(mode="json")
+
+    def canonical(self) -> Quote:
+        """This quote in canonical form: money to its currency's minor unit, every other computed
+        number to fixed significant digits, inputs kept exactly (:mod:`underwriting.domain.canonical`,
+        ``docs/reproducibility.md``). Every quote the toolkit publishes is canonical, so it is the same
+        on any CPU except at a rounding tie."""
+        from underwriting.domain.canonical import canonicalise
+
+        return Quote.model_validate(canonicalise(self.to_dict()))
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, two-space indent, newline at end)."""
