@@ -175,7 +175,8 @@ def test_sub_limits_are_honoured(sub):
     hot = next(p for p in lm.perils if p.name == "hot_wallet_theft")
     oracle = hot.frequency.mean() * float(hot.severity.lev(6e6) - hot.severity.lev(1e6))
     assert per["hot_wallet_theft"] == pytest.approx(oracle, rel=1e-6)
-    assert capped.expected_loss == pytest.approx(sum(per.values()), rel=1e-12)
+    # each peril's figure and the total are rounded to the cent on their own (canonical quote): the sum holds to that
+    assert capped.expected_loss == pytest.approx(sum(per.values()), abs=0.005 * (len(per) + 1))
 
 
 def test_minimum_premium_is_a_floor(sub):
