@@ -98,7 +98,11 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import NegativeBinomial, Poisson
-    from underwriting.losses.perils import hot_wallet_assumption, hot_wallet_severity, state_actor_split
+    from underwriting.losses.perils import (
+        hot_wallet_assumption,
+        hot_wallet_severity,
+        state_actor_split,
+    )
     from underwriting.losses.severity import MixtureSeverity, exposure_severity
 
     if frequency_model not in FREQUENCY_MODELS:
