@@ -416,6 +416,7 @@ def test_every_golden_quote_carries_the_whole_defence_block():
 
 
 def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
+    from underwriting.domain.canonical import minor_unit
     from underwriting.quoting import make_quote
 
     path = tmp_path / "tower.toml"
@@ -425,7 +426,9 @@ def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
     alone = [make_quote(sub, t) for t in prog.layers]
     assert q.frequency.interval == alone[0].frequency.interval
     for k in (0, 1):
-        assert q.premium_range[k] == pytest.approx(sum(a.premium_range[k] for a in alone), rel=1e-12)
+        # canonical money: each figure rounded to the minor unit, so the sum holds to one unit per layer
+        unit = 10.0 ** -minor_unit(q.currency)
+        assert q.premium_range[k] == pytest.approx(sum(a.premium_range[k] for a in alone), abs=unit * len(alone))
     assert q.premium_range[0] < q.premium < q.premium_range[1]
 
 
