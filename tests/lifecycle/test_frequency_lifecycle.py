@@ -186,7 +186,6 @@ def test_write_book_on_generator_output(tmp_path):
 def test_held_out_when_trained_before_the_cutoff(tmp_path):
     """A version fitted on follow-up to 2022-12-31 scored from 2023-01-01: not in-sample; compare then names
     a winner only where an interval of B - A excludes 0."""
-    from underwriting.errors import InputError
     from underwriting.lifecycle.cohort_data import export_cohorts
     from underwriting.lifecycle.frequency import compare_frequency, evaluate_frequency
     from underwriting.lifecycle.training import train
@@ -196,12 +195,16 @@ def test_held_out_when_trained_before_the_cutoff(tmp_path):
     d = tmp_path / "DIR"
     export_cohorts(d)
     cfg = {"validation": {"n_boot": 10}, "frequency": {"end": "2022-12-31", "cutoff": "2021-01-01"}}
-    with pytest.raises(InputError, match="prior_strength"):  # counts to 2022 show no over-dispersion: alpha = inf
-        train(d, cfg, registry=reg, name="frequency", version="0.5.0")
+    # counts to 2022 show no over-dispersion (unbounded alpha = inf): the bounded, cross-validated prior still
+    # trains, at its upper bound, and shows the infinite ends honestly
+    train(d, cfg, registry=reg, name="frequency", version="0.4.0")
+    prior = json.loads((reg / "frequency" / "0.4.0" / "model.json").read_text())["experience_prior"]
+    assert prior["alpha"] == pytest.approx(5.0) and prior["at_bound"] and prior["bounds"] == [0.25, 5.0]
+    assert prior["mle_alpha"] is None and prior["interval"][1] is None and prior["interval"][0] > 0
     cfg["frequency"]["prior_strength"] = 3.55
     train(d, cfg, registry=reg, name="frequency", version="0.5.0")
     prior = json.loads((reg / "frequency" / "0.5.0" / "model.json").read_text())["experience_prior"]
-    assert prior["alpha"] == 3.55 and prior["estimated_alpha"] is None
+    assert prior["alpha"] == 3.55 and prior["estimated_alpha"] == pytest.approx(5.0)
     ev = evaluate_frequency("0.5.0", d, registry=reg, n_boot=10)
     assert ev["in_sample"] is False and ev["out_of_time"]["version"]["overlap_rows"] == 0
     c = compare_frequency(None, "0.5.0", d, registry=reg, n_boot=30)
