@@ -214,14 +214,16 @@ def test_worked_example_of_docs():
     e = experience_rating(hk, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
     assert e.prior_years == pytest.approx(41.667, abs=5e-4)
     assert e.exposure_years == pytest.approx(2798 / 365.25) and e.breaches == 1
-    # HKD 42m of HKD 8bn = 0.525%: size weight 0.5 + log10(5.25) / 2 = 0.8601; age 1235 days: 0.5 ** (3.3812 / 5)
-    assert round(e.breach_weights[0], 4) == round((0.5 + math.log10(5.25) / 2) * 0.5 ** (1235 / 365.25 / 5), 4) == 0.5382
+    # HKD 42m at 7.796 HKD per USD (2026) = USD 5.387m: size weight 0.5 + log10(5.387) / 2 = 0.8657; age 1235 days
+    usd = 42e6 / 7.796
+    assert round(e.breach_weights[0], 4) == round((0.5 + math.log10(usd / 1e6) / 2) * 0.5 ** (1235 / 365.25 / 5), 4) \
+        == 0.5417
     assert round(e.weighted_exposure_years, 4) == round(5 / math.log(2) * (1 - 0.5 ** (2798 / 365.25 / 5)), 4) == 4.7192
-    assert round(e.credibility, 4) == 0.1017 and round(e.posterior_rate, 6) == 0.022382
+    assert round(e.credibility, 4) == 0.1017 and round(e.posterior_rate, 6) == 0.022458
     s = load_schedule().rate(hk)
     assert round(s.factor, 4) == 1.4482
     rate = e.posterior_rate * s.factor
-    assert round(rate, 6) == 0.032415 and round(100 * -math.expm1(-rate), 2) == 3.19
+    assert round(rate, 6) == 0.032525 and round(100 * -math.expm1(-rate), 2) == 3.20
     jp = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     e = experience_rating(jp, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
     assert round(e.exposure_years, 4) == 8.4983 and round(e.weighted_exposure_years, 4) == 4.9927

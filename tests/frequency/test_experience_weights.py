@@ -33,18 +33,18 @@ DOC = json.loads((EXAMPLES / "jp_small_exchange.json").read_text())
 AS_OF = dt.date.fromisoformat(DOC["as_of"])
 LAUNCH = dt.date.fromisoformat(DOC["exchange"]["launch_date"])
 ASSETS = DOC["exposure"]["customer_assets"]["total"]
-shares = st.floats(0.0, 10.0, allow_nan=False)
+shares = st.floats(0.0, 1e10, allow_nan=False)
 ages = st.floats(0.0, 40.0, allow_nan=False)
 
 
 def test_weights_at_documented_points():
-    """experience.toml: 0.5 at <= 0.1% of assets, 1 at 1%, 1.5 at >= 10%; half weight after 5 years."""
-    got = breach_size_weight([0.0, 1e-4, 1e-3, 1e-2, 0.1, 0.5, np.nan], **SIZE)
+    """experience.toml: 0.5 at <= USD 1m, 1 at USD 10m, 1.5 at >= USD 100m; half weight after 5 years."""
+    got = breach_size_weight([0.0, 1e5, 1e6, 1e7, 1e8, 5e8, np.nan], **SIZE)
     assert got == pytest.approx([0.5, 0.5, 0.5, 1.0, 1.5, 1.5, 1.5], rel=1e-12)
     assert breach_age_weight([0.0, 5.0, 10.0], 5.0) == pytest.approx([1.0, 0.5, 0.25])
-    # the issue's three breaches of one exchange with USD 3bn of customer assets
-    w = breach_size_weight([300e6 / 3e9, 1e6 / 3e9], **SIZE)
-    assert w[0] == 1.5 and w[1] == 0.5
+    # the issue's three breaches: USD 300m, USD 1m, JPY 2bn (about USD 13.3m at 150 JPY per USD)
+    w = breach_size_weight([300e6, 1e6, 2e9 / 150], **SIZE)
+    assert w[0] == 1.5 and w[1] == 0.5 and w[2] == pytest.approx(0.5 + math.log10(2e9 / 150 / 1e6) / 2)
     # decayed exposure is the integral of the age weight (trapezoid check on a fine grid)
     t = np.linspace(0, 7.3, 200001)
     assert decayed_exposure(7.3, 5.0) == pytest.approx(np.trapezoid(0.5 ** (t / 5.0), t), rel=1e-9)
@@ -73,9 +73,9 @@ def test_decayed_exposure_is_monotone_and_bounded(h, t1, t2):
 
 def test_bad_weight_parameters_are_refused():
     with pytest.raises(InputError):
-        breach_size_weight([0.1], share_low=0.1, share_high=0.01, weight_min=0.5, weight_max=1.5)
+        breach_size_weight([0.1], loss_low=1e8, loss_high=1e6, weight_min=0.5, weight_max=1.5)
     with pytest.raises(InputError):
-        breach_size_weight([0.1], share_low=0.01, share_high=0.1, weight_min=2.0, weight_max=1.5)
+        breach_size_weight([0.1], loss_low=1e6, loss_high=1e8, weight_min=2.0, weight_max=1.5)
     with pytest.raises(InputError):
         breach_age_weight([-1.0], 5.0)
     with pytest.raises(InputError):
@@ -121,9 +121,9 @@ def test_a_bigger_or_more_recent_breach_never_rates_lower(d1, d2, a1, a2, alpha)
 
 def test_three_breaches_no_longer_add_the_same():
     """The issue's complaint: a large hack, a small hack and an old theft each added exactly +26%."""
-    big = _rate([_incident(AS_OF - dt.timedelta(days=400), 0.2 * ASSETS)])
-    small = _rate([_incident(AS_OF - dt.timedelta(days=400), 1e-5 * ASSETS)])
-    old = _rate([_incident(LAUNCH + dt.timedelta(days=10), 0.2 * ASSETS)])
+    big = _rate([_incident(AS_OF - dt.timedelta(days=400), 30e9)])  # JPY 30bn: above USD 100m
+    small = _rate([_incident(AS_OF - dt.timedelta(days=400), 1e6)])  # JPY 1m: below USD 1m
+    old = _rate([_incident(LAUNCH + dt.timedelta(days=10), 30e9)])
     assert big.factor > old.factor > 1.0 and big.factor > small.factor >= 1.0
     assert big.breach_weights[0] == pytest.approx(1.5 * 0.5 ** (400 / 365.25 / 5))
     assert small.breach_weights[0] == pytest.approx(0.5 * 0.5 ** (400 / 365.25 / 5))
@@ -138,6 +138,19 @@ def test_recent_breaches_for_the_referral_rule():
     sub = Submission.model_validate(doc)
     got = recent_breaches(sub, inception, 12)
     assert [i.date for i in got] == [inception - dt.timedelta(days=365)]
+
+
+def test_declared_assets_do_not_move_the_experience():
+    """The size weight is absolute: raising the declared customer assets cannot lower a breach's weight."""
+    doc = copy.deepcopy(DOC)
+    doc["incidents"] = [_incident(AS_OF - dt.timedelta(days=400), 3e9)]
+    rates = []
+    for k in (1, 10, 100):
+        d = copy.deepcopy(doc)
+        d["exposure"]["customer_assets"] = {t: v * k for t, v in DOC["exposure"]["customer_assets"].items()}
+        rates.append(experience_rating(Submission.model_validate(d), 0.01, 4.0, look_back_years=10,
+                                       quiet_floor=0.7).posterior_rate)
+    assert rates[0] == rates[1] == rates[2]
 
 
 def test_quote_warns_of_a_breach_in_the_last_12_months():

@@ -46,7 +46,7 @@ def test_helper_base_recovers_its_truth(base):
 
 def _weighted_by_hand(sub, start, years):
     """Weighted breaches and decayed exposure written out from experience.toml's [weights] (half-life 5 y;
-    size 0.5 at <= 0.1% of customer assets, 1.5 at >= 10%, log-linear between)."""
+    size 0.5 at <= USD 1m, 1.5 at >= USD 100m, log-linear between)."""
     from underwriting.domain.currency import FxTable
 
     fx = FxTable.bundled()
@@ -54,9 +54,8 @@ def _weighted_by_hand(sub, start, years):
     for i in sub.incidents:
         if i.vector == "exit_scam_or_fraud" or not start <= i.date <= sub.as_of:
             continue
-        loss = fx.convert(i.amount, i.currency, sub.currency, sub.as_of.year)
-        share = loss / sub.exposure.customer_assets.total
-        x = min(max(math.log10(share / 0.001) / 2.0, 0.0), 1.0)
+        loss = fx.convert(i.amount, i.currency, "USD", sub.as_of.year)
+        x = min(max(math.log10(loss / 1e6) / 2.0, 0.0), 1.0)
         nw += (0.5 + x) * 2 ** (-((sub.as_of - i.date).days / 365.25) / 5.0)
     return nw, 5.0 / math.log(2) * (1 - 2 ** (-years / 5.0))
 

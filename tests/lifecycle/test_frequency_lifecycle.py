@@ -58,11 +58,17 @@ def test_done_when_sequence(tmp_path, cli):
     code, out, err = cli("train", "--name", "frequency", "--data", d, "--config", cfg, "--registry", reg,
                          "--version", "9.9.9")
     assert code == 0, err
-    # the same data as the shipped model: the same coefficients, and alpha as docs/schedule.md reports
+    # the same data as the shipped model: the same coefficients, and the bounded cross-validated alpha that
+    # experience_fitted.json stores for the shipped version (docs/frequency_validation.md)
+    from underwriting.frequency.experience_prior import FITTED_FILE
+
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
     shipped = json.loads((ROOT / "models" / "frequency" / "0.1.0" / "model.json").read_text())
     assert mine["coef"] == shipped["coef"]
-    assert mine["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
+    fitted = json.loads(FITTED_FILE.read_text(encoding="utf-8"))["0.1.0"]["experience_prior"]
+    assert mine["experience_prior"]["alpha"] == pytest.approx(fitted["alpha"], rel=1e-9)
+    assert mine["experience_prior"]["interval"][0] == pytest.approx(fitted["interval"][0], rel=1e-6)
+    assert mine["experience_prior"]["interval"][1] is None  # infinite upper end, stored as null
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
     assert len(rows) == 2815
 

@@ -171,25 +171,26 @@ class IncidentHistoryFeatures(FrameTransformer):
 
 # --------------------------------------------------------------------------- breach weights of experience rating
 #
-# The experience rating (underwriting.frequency.experience) counts each past breach with a weight: its size
-# relative to the exchange times its age decay. The numbers are computed here, the one place where incident
+# The experience rating (underwriting.frequency.experience) counts each past breach with a weight: the size of
+# its loss times its age decay. The numbers are computed here, the one place where incident
 # history becomes numbers; the parameters are data (underwriting/frequency/experience.toml, [weights]).
 
 
-def breach_size_weight(loss_share, *, share_low: float, share_high: float, weight_min: float,
+def breach_size_weight(loss_usd, *, loss_low: float, loss_high: float, weight_min: float,
                        weight_max: float) -> np.ndarray:
-    """Weight of a breach by its loss as a share of the exchange's customer assets (dimensionless).
+    """Weight of a breach by the size of its loss, in USD.
 
-    ``weight_min`` up to ``share_low``, ``weight_max`` from ``share_high``, log-linear in the share between:
-    non-decreasing in the share and bounded by ``[weight_min, weight_max]`` by construction. An unknown share
-    (NaN: amount or assets not known) takes ``weight_max`` (unknown is never a credit).
+    ``weight_min`` up to ``loss_low``, ``weight_max`` from ``loss_high``, log-linear in the loss between:
+    non-decreasing in the loss and bounded by ``[weight_min, weight_max]`` by construction. An unknown loss
+    (NaN) takes ``weight_max`` (unknown is never a credit). The loss is not divided by the exchange's
+    declared customer assets: that would let a larger declared figure lower the weight, and so the price.
 
     Parameters
     ----------
-    loss_share : array-like of float
-        Loss / customer assets, both in one currency (≥ 0; NaN = unknown).
-    share_low, share_high : float
-        Shares (0 < low < high) where the weight reaches its lower and upper bound.
+    loss_usd : array-like of float
+        Loss of each breach, USD (≥ 0; NaN = unknown).
+    loss_low, loss_high : float
+        Losses in USD (0 < low < high) where the weight reaches its lower and upper bound.
     weight_min, weight_max : float
         Bounds of the weight (0 < min ≤ max < ∞).
 
@@ -197,17 +198,17 @@ def breach_size_weight(loss_share, *, share_low: float, share_high: float, weigh
     -------
     numpy.ndarray of float
     """
-    if not (0 < share_low < share_high and np.isfinite(share_high)):
-        raise InputError(f"need 0 < share_low < share_high, got {share_low!r}, {share_high!r}",
-                         field="experience.weights.size_share")
+    if not (0 < loss_low < loss_high and np.isfinite(loss_high)):
+        raise InputError(f"need 0 < loss_low < loss_high, got {loss_low!r}, {loss_high!r}",
+                         field="experience.weights.loss_low_usd")
     if not (0 < weight_min <= weight_max and np.isfinite(weight_max)):
         raise InputError(f"need 0 < weight_min <= weight_max < inf, got {weight_min!r}, {weight_max!r}",
-                         field="experience.weights.size_weight")
-    s = np.asarray(loss_share, dtype=float)
+                         field="experience.weights.weight_min")
+    s = np.asarray(loss_usd, dtype=float)
     if np.any(s < 0):
-        raise InputError("a loss share must not be negative", field="incidents.amount")
+        raise InputError("a loss must not be negative", field="incidents.amount")
     with np.errstate(divide="ignore"):
-        x = (np.log(np.maximum(s, 1e-300)) - np.log(share_low)) / (np.log(share_high) - np.log(share_low))
+        x = (np.log(np.maximum(s, 1e-300)) - np.log(loss_low)) / (np.log(loss_high) - np.log(loss_low))
     w = weight_min + (weight_max - weight_min) * np.clip(x, 0.0, 1.0)
     return np.where(np.isnan(s), weight_max, w)
 
@@ -241,10 +242,10 @@ def decayed_exposure(years: float, half_life_years: float) -> float:
     return float(h / np.log(2.0) * -np.expm1(-np.log(2.0) * t / h))
 
 
-def breach_weights(loss_share, age_years, *, half_life_years: float, share_low: float, share_high: float,
+def breach_weights(loss_usd, age_years, *, half_life_years: float, loss_low: float, loss_high: float,
                    weight_min: float, weight_max: float) -> np.ndarray:
     """Weight of each breach in the experience rating: size weight × age weight (see
     :func:`breach_size_weight` and :func:`breach_age_weight`); in ``(0, weight_max]``, non-decreasing in the
-    loss share and non-increasing in the age."""
-    return breach_size_weight(loss_share, share_low=share_low, share_high=share_high, weight_min=weight_min,
+    loss and non-increasing in the age."""
+    return breach_size_weight(loss_usd, loss_low=loss_low, loss_high=loss_high, weight_min=weight_min,
                               weight_max=weight_max) * breach_age_weight(age_years, half_life_years)

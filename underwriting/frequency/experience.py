@@ -20,8 +20,8 @@ counts in a cohort (:func:`estimate_prior_strength`): with the base model's expe
    :data:`~underwriting.domain.vocabulary.BREACH_EVENT_TYPES`) dated in the look-back window
    ``[max(launch, as_of − look_back_years), as_of]`` counts with a weight ``w`` = size weight × age
    weight (:func:`underwriting.features.history.breach_weights`, parameters in ``experience.toml``
-   ``[weights]``): the size weight rises with the loss as a share of customer assets, between bounds
-   (a €50m unreimbursed insider loss is a breach like any other, weighed by its size); the age weight is
+   ``[weights]``): the size weight rises with the loss in USD, between bounds (a €50m unreimbursed
+   insider loss is a breach like any other, weighed by its size); the age weight is
    ``0.5 ** (age / half_life)``. The window's exposure years are decayed alike
    (:func:`~underwriting.features.history.decayed_exposure`), so ``N_w = Σ w`` and ``E_w`` replace
    ``N`` and ``E`` (exponentially smoothed experience);
@@ -366,23 +366,15 @@ def count_breaches(dates: Iterable[dt.date], start: dt.date, as_of: dt.date) -> 
     return sum(1 for d in dates if start <= d <= as_of)
 
 
-def loss_shares(submission: Submission, incidents: Sequence[Incident], fx: Any = None) -> list[float]:
-    """Loss of each incident as a share of the exchange's total customer assets (dimensionless).
-
-    The loss is converted to the exposure currency at the as-of year's rates, the year of the assets it is
-    compared with (the bundled FX table unless ``fx`` is given); ``nan`` (unknown, weighed as the largest
-    breach) when the customer assets are zero."""
-    assets = float(submission.exposure.customer_assets.total)
-    if any(i.currency != submission.currency for i in incidents) and fx is None:
+def losses_usd(submission: Submission, incidents: Sequence[Incident], fx: Any = None) -> list[float]:
+    """Loss of each incident in USD, at the as-of year's rates (the year the quote converts the exposure at;
+    the bundled FX table unless ``fx`` is given)."""
+    if any(i.currency != "USD" for i in incidents) and fx is None:
         from underwriting.domain.currency import FxTable
 
         fx = FxTable.bundled()
-    out = []
-    for i in incidents:
-        amt = float(i.amount) if i.currency == submission.currency else fx.convert(
-            float(i.amount), i.currency, submission.currency, submission.as_of.year)
-        out.append(amt / assets if assets > 0 else math.nan)
-    return out
+    return [float(i.amount) if i.currency == "USD" else fx.convert(float(i.amount), i.currency, "USD",
+                                                                     submission.as_of.year) for i in incidents]
 
 
 def experience_rating(submission: Submission, prior_rate: float, prior_strength: float, *,
@@ -393,7 +385,7 @@ def experience_rating(submission: Submission, prior_rate: float, prior_strength:
     Parameters
     ----------
     submission : Submission
-        Its ``incidents``, ``as_of``, ``exchange.launch_date`` and customer assets are used.
+        Its ``incidents``, ``as_of`` and ``exchange.launch_date`` are used.
     prior_rate : float
         The base model's annual rate for this exchange.
     prior_strength : float
@@ -413,7 +405,7 @@ def experience_rating(submission: Submission, prior_rate: float, prior_strength:
     hits = sorted((i for i in submission.incidents if is_breach(i) and start <= i.date <= submission.as_of),
                   key=lambda i: i.date)
     ages = [(submission.as_of - i.date).days / DAYS_PER_YEAR for i in hits]
-    w = breach_weights(loss_shares(submission, hits, fx), ages, **s.weight_params()) if hits else ()
+    w = breach_weights(losses_usd(submission, hits, fx), ages, **s.weight_params()) if hits else ()
     return rate_with_experience(prior_rate, prior_strength, len(hits), years, quiet_floor=quiet_floor,
                                 look_back_years=look_back_years, weighted_breaches=float(sum(w)),
                                 weighted_exposure_years=decayed_exposure(years, s.half_life_years),
@@ -465,6 +457,6 @@ def breach_counts(incidents, exchange_ids: Sequence[str], starts, ends):
 
 __all__ = [
     "ALPHA_BOUNDS", "ExperienceRating", "PriorStrength", "VECTOR_EVENT_TYPE", "breach_counts", "count_breaches",
-    "credibility_posterior", "estimate_prior_strength", "experience_rating", "is_breach", "loss_shares",
+    "credibility_posterior", "estimate_prior_strength", "experience_rating", "is_breach", "losses_usd",
     "rate_with_experience", "recent_breaches", "window",
 ]

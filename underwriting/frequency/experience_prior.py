@@ -57,7 +57,7 @@ class ExperienceSettings:
         Points of the log grid searched.
     half_life_years : float
         Age at which a breach counts half, years.
-    share_low, share_high, weight_min, weight_max : float
+    loss_low, loss_high, weight_min, weight_max : float
         Size weight of a breach (:func:`underwriting.features.history.breach_size_weight`).
     referral_months : int
         A breach this recent before inception adds a referral warning.
@@ -68,8 +68,8 @@ class ExperienceSettings:
     alpha_max: float
     grid_points: int
     half_life_years: float
-    share_low: float
-    share_high: float
+    loss_low: float
+    loss_high: float
     weight_min: float
     weight_max: float
     referral_months: int
@@ -77,7 +77,7 @@ class ExperienceSettings:
 
     def weight_params(self) -> dict[str, float]:
         """Keyword arguments of :func:`underwriting.features.history.breach_weights`."""
-        return {"half_life_years": self.half_life_years, "share_low": self.share_low, "share_high": self.share_high,
+        return {"half_life_years": self.half_life_years, "loss_low": self.loss_low, "loss_high": self.loss_high,
                 "weight_min": self.weight_min, "weight_max": self.weight_max}
 
 
@@ -111,15 +111,15 @@ def load_settings(path: str | Path | None = None) -> ExperienceSettings:
     s = ExperienceSettings(
         alpha_min=num("prior", "alpha_min"), alpha_max=num("prior", "alpha_max"),
         grid_points=int(num("prior", "grid_points")), half_life_years=num("weights", "half_life_years"),
-        share_low=num("weights", "share_low"), share_high=num("weights", "share_high"),
+        loss_low=num("weights", "loss_low_usd"), loss_high=num("weights", "loss_high_usd"),
         weight_min=num("weights", "weight_min"), weight_max=num("weights", "weight_max"),
         referral_months=int(num("referral", "months")), path=str(p))
     if not s.alpha_min < s.alpha_max:
         raise InputError("alpha_min must be below alpha_max", field="prior.alpha_min", source=str(p))
     if s.grid_points < 2:
         raise InputError("need at least 2 grid points", field="prior.grid_points", source=str(p))
-    if not s.share_low < s.share_high:
-        raise InputError("share_low must be below share_high", field="weights.share_low", source=str(p))
+    if not s.loss_low < s.loss_high:
+        raise InputError("loss_low_usd must be below loss_high_usd", field="weights.loss_low_usd", source=str(p))
     if not s.weight_min <= s.weight_max:
         raise InputError("weight_min must not exceed weight_max", field="weights.weight_min", source=str(p))
     _SETTINGS_CACHE[key] = s
