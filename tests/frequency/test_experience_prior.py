@@ -17,7 +17,6 @@ from underwriting.frequency.experience_prior import (
     ExperienceSettings,
     fit_experience_prior,
     load_settings,
-    predictive_loglik,
     prior_for_model,
     profile_interval,
 )

@@ -369,10 +369,9 @@ def prior_for_model(base_model: Any, settings: ExperienceSettings | None = None)
 def write_shipped_fit(path: str | Path | None = None) -> dict[str, Any]:
     """Refit the shipped base model on the shipped cohorts, choose ``α`` and store it in
     ``experience_fitted.json`` under the default model's version (with its data fingerprint)."""
+    import underwriting.frequency  # noqa: F401  (registers the kind)
     from underwriting.frequency.base_model import fit_shipped
     from underwriting.registry import load_model
-
-    import underwriting.frequency  # noqa: F401  (registers the kind)
 
     shipped = load_model("frequency")
     model, panel = fit_shipped()
