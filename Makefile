@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test bench lint models clean venv
+.PHONY: demo test test-portable bench lint models clean venv
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -29,6 +29,19 @@ demo: $(STAMP)
 ## test: the whole suite: unit and property tests, golden files, notebooks, the wheel install test
 test: $(TESTSTAMP)
 	$(PY) -m pytest -q
+
+## test-portable: the golden, reproduce and model-rebuild tests again with numpy's SIMD dispatch reduced
+## (NPY_DISABLE_CPU_FEATURES), first without the top dispatch targets, then without any: a CPU unlike this
+## one (no AVX-512, no AVX2; on ARM no SVE/ASIMD extensions), simulated on every CI run (issue #23)
+PORTABLE_TESTS := tests/test_golden_quotes.py tests/test_reproducibility.py tests/lifecycle/test_rebuild_check.py \
+	tests/lifecycle/test_models_build.py tests/frequency/test_base_model.py::test_rebuild_reproduces_the_shipped_files \
+	tests/frequency/test_base_model.py::test_registry_copy_reproduces_the_fit_exactly
+test-portable: $(TESTSTAMP)
+	@for keep in 1 0; do \
+	  feats="$$($(PY) -c "from numpy._core._multiarray_umath import __cpu_dispatch__ as d; print(' '.join(d[$$keep:]))")"; \
+	  echo "test-portable: NPY_DISABLE_CPU_FEATURES=\"$$feats\""; \
+	  NPY_DISABLE_CPU_FEATURES="$$feats" $(PY) -m pytest -q -p no:cacheprovider $(PORTABLE_TESTS) || exit 1; \
+	done
 
 PEERS := .venv-peers
 $(PEERS)/.installed:

@@ -162,7 +162,8 @@ def test_amounts_in_two_currencies_are_each_converted_once():
     assert q.terms["deductible"] == pytest.approx(d * rate, rel=1e-12)
     assert q.terms["limit"] == pytest.approx(lim * rate, rel=1e-12)
     # the rate on line is currency-free: premium over the insurer's share of the limit, same currency
-    assert q.rate_on_line == pytest.approx(q.premium / (lim * rate * terms.coinsurance), rel=1e-12)
+    # (both canonical: the premium to the yen, the rate to 6 significant digits, docs/reproducibility.md)
+    assert q.rate_on_line == pytest.approx(q.premium / (lim * rate * terms.coinsurance), rel=1e-5)
     assert sum(q.premium_components.values()) == pytest.approx(q.premium, rel=1e-9)
 
 

@@ -114,19 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("root", nargs="?", help="registry folder (default: models/ of the checkout)")
     ap.add_argument("--only", action="append", choices=sorted([*SHIPPED, "frequency"]),
                     help="build only this model (repeatable)")
-    ap.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare hashes")
+    ap.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare every file as data (floats within their tolerance)")
     args = ap.parse_args(argv)
     root = Path(args.root) if args.root else _checkout_models()
     if args.check:
+        from underwriting.lifecycle.rebuild_check import ILL_CONDITIONED, REL_TOL, compare_registries
+
         with tempfile.TemporaryDirectory() as tmp:
             build(tmp, names=args.only)
-            new, old = hashed_files(tmp), hashed_files(root)
-        keys = sorted(k for k in new if not args.only or k.split("/")[0] in args.only)
-        diff = [k for k in keys if new.get(k) != old.get(k)]
-        for k in diff:
-            print(f"DIFFERS: {k}: shipped {str(old.get(k))[:12]}, rebuilt {new[k][:12]}")
-        print(f"{len(keys) - len(diff)}/{len(keys)} hashed files identical")
-        return 1 if diff else 0
+            files, bad = compare_registries(root, tmp, names=args.only)
+        for m in bad:
+            print(f"DIFFERS: {m}")
+        print(f"{len(files)} files compared as data: {len(files) - len({m.file for m in bad})} equal "
+              f"(floats within {REL_TOL:g} relative; {len(ILL_CONDITIONED)} ill-conditioned number pattern(s) with "
+              "their own tolerance, see underwriting/lifecycle/rebuild_check.py)")
+        return 1 if bad else 0
     for res in build(root, names=args.only).values():
         print(res.summary())
     return 0

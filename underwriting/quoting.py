@@ -138,13 +138,14 @@ def make_quote(
     Returns
     -------
     Quote
-        Amounts in the quote currency; ``inputs`` holds everything needed to recompute it. Layers,
-        defence block and guard rails: :mod:`underwriting.programme`.
+        In canonical form (:meth:`Quote.canonical`: money to the currency's minor unit, other numbers to
+        fixed significant digits), amounts in the quote currency; ``inputs`` holds everything needed to
+        recompute it. Layers, defence block and guard rails: :mod:`underwriting.programme`.
     """
     token = _QUOTE_SCOPE.set({})
     try:
         return _make_quote(sub, terms, regime=regime, seed=seed, fx_rates=fx_rates, frequency_model=frequency_model,
-                           basis=basis, registry=registry, schedule=schedule, currency=currency)
+                           basis=basis, registry=registry, schedule=schedule, currency=currency).canonical()
     finally:
         _QUOTE_SCOPE.reset(token)
 

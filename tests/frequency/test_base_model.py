@@ -156,7 +156,8 @@ def test_registry_copy_reproduces_the_fit_exactly(shipped):
     assert stored.fingerprint_ == model.fingerprint_
     X = pd.DataFrame({"volume_24h_usd": [1e3, 1e8, np.nan], "country": ["JP", "VG", None],
                       "security_points": [np.nan, 6.3, np.nan]})
-    assert np.array_equal(stored.predict(X).to_numpy(), model.predict(X).to_numpy())
+    # the shipped registry copy was fitted on another CPU: equal to cross-CPU precision (docs/reproducibility.md)
+    np.testing.assert_allclose(stored.predict(X).to_numpy(), model.predict(X).to_numpy(), rtol=1e-9, atol=0)
     assert stored.annual_rate(X).name == "annual_rate"
 
 
@@ -243,14 +244,18 @@ def test_explain_prints_factor_table(monkeypatch, capsys):
     assert math.prod(f["factor"] for f in d["factors"]) == pytest.approx(d["annual_rate"], rel=1e-9)
 
 
-def test_rebuild_reproduces_the_shipped_files_byte_for_byte(tmp_path):
+def test_rebuild_reproduces_the_shipped_files(tmp_path):
+    """Same text, every number within its cross-CPU tolerance (underwriting.lifecycle.rebuild_check)."""
     from underwriting.frequency.base_build import build
+    from underwriting.lifecycle.rebuild_check import compare_file
     from underwriting.registry import Registry
 
     root = Path(__file__).resolve().parents[2]
     build(tmp_path)
     for f in ("model.json", "training.json", "MODEL_CARD.md"):
-        assert (tmp_path / "frequency/0.1.0" / f).read_bytes() == (root / "models/frequency/0.1.0" / f).read_bytes(), f
+        bad = compare_file(f, (root / "models/frequency/0.1.0" / f).read_bytes(),
+                           (tmp_path / "frequency/0.1.0" / f).read_bytes())
+        assert not bad, [str(m) for m in bad]
     assert Registry(tmp_path).default("frequency") == "0.1.0"
 
 

@@ -1,5 +1,7 @@
-"""Recompute a quote from its recorded inputs with the model versions recorded in it; exit 0 when
-identical, 1 with the differing keys when not, 2 when a recorded model is missing or altered.
+"""Recompute a quote from its recorded inputs with the model versions recorded in it and compare
+canonical values: exit 0 when identical or equal within the documented tolerance (a rounding tie
+flipped by another CPU; the largest relative difference and its key are printed), 1 with each key
+and both values when different beyond it, 2 when a recorded model is missing or altered.
 
 The frequency model version (``versions.frequency``) is pinned; the schedule table is recorded in the
 quote (``versions.schedule`` with its SHA-256, and the table itself in ``inputs.schedule`` when a
@@ -24,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     with integrity_errors_as_input():
         res = reproduce(args.quote, registry=args.registry)
     if args.json:
-        print_json({"identical": res.identical, "versions": res.versions,
-                    "differences": [{"key": k, "recorded": a, "recomputed": b} for k, a, b in res.differences]})
+        print_json(res.to_dict())
     else:
         print(res.report())
-    return 0 if res.identical else 1
+    return 0 if res.reproduced else 1

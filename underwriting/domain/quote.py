@@ -294,6 +294,15 @@ class Quote(BaseModel):
         """Plain-JSON dict (dates as ISO strings)."""
         return self.model_dump(mode="json")
 
+    def canonical(self) -> Quote:
+        """This quote in canonical form: money to its currency's minor unit, every other computed
+        number to fixed significant digits, inputs kept exactly (:mod:`underwriting.domain.canonical`,
+        ``docs/reproducibility.md``). Every quote the toolkit publishes is canonical, so it is the same
+        on any CPU except at a rounding tie."""
+        from underwriting.domain.canonical import canonicalise
+
+        return Quote.model_validate(canonicalise(self.to_dict()))
+
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, two-space indent, newline at end)."""
         from underwriting.fileio import canonical_json

@@ -8,6 +8,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from underwriting.domain.quote import Quote
 
 
+#: The premium build-up in the order it is built (others after, sorted).
+COMPONENT_ORDER = ("expected_loss", "risk_load", "expense", "commission", "tax", "minimum_uplift", "reinstatement_credit")
+
+
+def _component_order(components: dict) -> list[str]:
+    return [k for k in COMPONENT_ORDER if k in components] + sorted(k for k in components if k not in COMPONENT_ORDER)
+
 def _money(x: float | None, cur: str) -> str:
     return "n/a" if x is None else f"{x:,.0f} {cur}"
 
@@ -52,7 +59,7 @@ def format_quote(q: Quote) -> str:
             ("expected loss", _money(q.expected_loss, c)),
             ("standard deviation", _money(q.std, c)),
             ("TVaR 99.5%", _money(q.tvar_995, c)),
-            *[(f"  {k}", _money(v, c)) for k, v in q.premium_components.items()],
+            *[(f"  {k}", _money(q.premium_components[k], c)) for k in _component_order(q.premium_components)],
             ("premium", _money(q.premium, c)),
             *([("premium range (90% frequency interval)",
                 f"{_money(q.premium_range[0], c)} to {_money(q.premium_range[1], c)}")] if q.premium_range else []),
@@ -95,7 +102,7 @@ def format_quote(q: Quote) -> str:
         if fr.base:
             cv = fr.base.get("covariates") or {}
             lines.append(f"  base rate {fr.base['annual_rate']:.5f}/yr [{fr.base['interval'][0]:.5f}, "
-                         f"{fr.base['interval'][1]:.5f}] from " + ", ".join(f"{k}={v}" for k, v in cv.items()))
+                         f"{fr.base['interval'][1]:.5f}] from " + ", ".join(f"{k}={cv[k]}" for k in sorted(cv)))
         for f in factors:
             m = f["multiplier"]
             lines.append(f"  x{m:<7.4g} {f['factor']} = {f['answer']}: {f['reason']}")
@@ -109,7 +116,8 @@ def format_quote(q: Quote) -> str:
         parts.append(table([(u["currency"], f"{u['units_per_usd']:,.6g} per USD ({u.get('basis', '')}; "
                                             f"{u.get('source', '')})" + (f" - {u['purpose']}" if u.get("purpose") else ""))
                             for u in q.fx], "FX rates used"))
-    prov = [(k, v) for k, v in q.methods.items()] + [(f"version {k}", v) for k, v in q.versions.items()]
+    # sorted, so a quote read back from its JSON (sorted keys) prints the same report
+    prov = [(k, q.methods[k]) for k in sorted(q.methods)] + [(f"version {k}", q.versions[k]) for k in sorted(q.versions)]
     prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]
     parts.append(table(prov, "Provenance"))
     if q.assumptions:
@@ -132,7 +140,7 @@ def format_defence(q: Quote) -> list[str]:
     if q.severity is not None:
         sv = q.severity
         g = sv.gof
-        rows += [("severity", f"{sv.family} ({', '.join(f'{k} = {v:.6g}' for k, v in sv.parameters.items())}; "
+        rows += [("severity", f"{sv.family} ({', '.join(f'{k} = {sv.parameters[k]:.6g}' for k in sorted(sv.parameters))}; "
                               f"{sv.currency}, n = {sv.n}, truncated at {sv.threshold:,.0f})"),
                  ("goodness of fit", f"Anderson-Darling A2 = {g.statistic:.4g}, p = {g.p_value:.3g} ({g.p_value_method})")]
         if sv.selection:

@@ -4,7 +4,8 @@ A quote records ``inputs`` (submission, terms, regime, seed, FX rates, frequency
 basis) and ``versions`` (``"risk_scorer": "0.2.0@<sha256[:12]>"``, ...). :func:`reproduce` loads
 exactly those registry versions (pinned with :func:`underwriting.registry.pinned`, not the current
 defaults), checks each one's content hash against the recorded prefix, recomputes the quote and
-lists every key whose value differs.
+compares the two on their canonical values (:mod:`underwriting.domain.canonical`): identical, equal
+within the documented tolerance (a rounding tie flipped by another CPU), or different.
 """
 
 from __future__ import annotations
@@ -15,29 +16,71 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import underwriting.lifecycle.loaders  # noqa: F401  the model kinds register on import
+from underwriting.domain.canonical import compare
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.registry import KINDS, Registry, pinned, split_recorded
 
 
 @dataclass(frozen=True)
 class Reproduction:
-    """Outcome of :func:`reproduce`: ``identical`` and the differing keys ``[(path, recorded, recomputed)]``."""
+    """Outcome of :func:`reproduce`, compared on canonical values (:func:`underwriting.domain.canonical.compare`).
 
-    identical: bool
+    Attributes
+    ----------
+    status : {"identical", "within", "different"}
+        ``within``: every difference is at most one unit in its last canonical place (a rounding tie
+        flipped by another CPU's floating-point noise); the quote is reproduced.
+    differences : list of (path, recorded, recomputed)
+        Every differing key.
+    largest : (path, relative difference) or None
+        The largest numeric difference.
+    """
+
+    status: str
     differences: list[tuple[str, Any, Any]] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     quote: Any = None
+    largest: tuple[str, float] | None = None
+    beyond: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """True when every canonical value is the same."""
+        return self.status == "identical"
+
+    @property
+    def reproduced(self) -> bool:
+        """True when identical or within the documented tolerance."""
+        return self.status != "different"
 
     def report(self, limit: int = 40) -> str:
         used = ", ".join(f"{k} {v}" for k, v in sorted(self.versions.items())) or "no registry models"
-        if self.identical:
-            return f"identical: the quote was recomputed bit for bit (models: {used})"
-        lines = [f"DIFFERENT: {len(self.differences)} key(s) differ (models: {used})"]
-        for path, old, new in self.differences[:limit]:
+        if self.status == "identical":
+            return f"identical: every canonical value recomputed the same (models: {used})"
+        if self.status == "within":
+            path, rel = self.largest or ("?", 0.0)
+            return (f"equal within tolerance: {len(self.differences)} value(s) differ by one unit in their last "
+                    f"canonical place, largest relative difference {rel:.3g} at {path} (models: {used}); this "
+                    "machine's floating-point arithmetic differs from the one that made the quote "
+                    "(docs/reproducibility.md)")
+        lines = [f"DIFFERENT: {len(self.beyond)} key(s) differ beyond tolerance (models: {used})"]
+        beyond = set(self.beyond)
+        shown = [d for d in self.differences if d[0] in beyond]
+        for path, old, new in shown[:limit]:
             lines.append(f"  {path}: recorded {_show(old)} -> recomputed {_show(new)}")
-        if len(self.differences) > limit:
-            lines.append(f"  ... and {len(self.differences) - limit} more")
+        if len(shown) > limit:
+            lines.append(f"  ... and {len(shown) - limit} more")
         return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready outcome (``reproduce --json`` and the service's reproduce route)."""
+        beyond = set(self.beyond)
+        return {"status": self.status, "identical": self.identical, "reproduced": self.reproduced,
+                "largest_relative_difference": None if self.largest is None else
+                {"key": self.largest[0], "relative": self.largest[1]},
+                "versions": self.versions,
+                "differences": [{"key": k, "recorded": a, "recomputed": b, "within_tolerance": k not in beyond}
+                                for k, a, b in self.differences]}
 
 
 def _show(v: Any) -> str:
@@ -45,33 +88,9 @@ def _show(v: Any) -> str:
     return s if len(s) <= 80 else s[:77] + "..."
 
 
-def diff(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """Leaf-level differences between two JSON values (``a.b[2].c`` paths)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for k in sorted(set(old) | set(new), key=str):
-            p = f"{path}.{k}" if path else str(k)
-            if k not in old:
-                out.append((p, "(absent)", new[k]))
-            elif k not in new:
-                out.append((p, old[k], "(absent)"))
-            else:
-                out.extend(diff(old[k], new[k], p))
-        return out
-    if isinstance(old, list) and isinstance(new, list):
-        out = []
-        for i in range(max(len(old), len(new))):
-            p = f"{path}[{i}]"
-            if i >= len(old):
-                out.append((p, "(absent)", new[i]))
-            elif i >= len(new):
-                out.append((p, old[i], "(absent)"))
-            else:
-                out.extend(diff(old[i], new[i], p))
-        return out
-    return [] if (old == new and type(old) is type(new)) or (
-        isinstance(old, int | float) and isinstance(new, int | float) and not isinstance(old, bool)
-        and old == new) else [(path, old, new)]
+def diff(old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """Leaf-level differences between two quotes' canonical values (``a.b[2].c`` paths)."""
+    return [(p, a, b) for p, a, b, _ in compare(old, new).differences]
 
 
 def recorded_models(versions: dict[str, str], reg: Registry) -> dict[str, tuple[str, str | None]]:
@@ -137,7 +156,7 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
         kw["currency"] = inp["currency"]
     with _registry_env(reg), pinned({n: v for n, (v, _) in models.items()}):
         q = make_quote(sub, terms, **kw)
-    new = json.loads(canonical_json(q.to_dict()))
-    old = json.loads(canonical_json(doc))
-    d = diff(old, new)
-    return Reproduction(identical=not d, differences=d, versions={n: v for n, (v, _) in models.items()}, quote=q)
+    c = compare(json.loads(canonical_json(doc)), json.loads(canonical_json(q.to_dict())))
+    return Reproduction(status=c.status, differences=[(p, a, b) for p, a, b, _ in c.differences],
+                        versions={n: v for n, (v, _) in models.items()}, quote=q, largest=c.largest,
+                        beyond=[p for p, _, _, ok in c.differences if not ok])

@@ -198,4 +198,4 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     # validated again (model_copy(update=...) would skip the checks of the typed blocks)
     return Quote.model_validate({**dict(q), "premium": premium, "warnings": warnings, "premium_components": comps, "rate_on_line": rol,
                                  "portfolio": CapitalBlock(**load.to_dict()), "methods": methods, "inputs": inputs,
-                                 "input_hash": hash_inputs(inputs)})
+                                 "input_hash": hash_inputs(inputs)}).canonical()

@@ -165,7 +165,8 @@ class Store:
             return [_summary(r) for r in s.execute(q.limit(limit).offset(offset)).scalars()]
 
     def reproduce_quote(self, qid: str) -> dict[str, Any]:
-        """Recompute quote ``qid`` from the inputs and versions in its ledger entry and compare bit for bit."""
+        """Recompute quote ``qid`` from the inputs and versions in its ledger entry and compare canonical values
+        (identical, within the documented tolerance, or different: ``underwriting reproduce``'s logic)."""
         with self.sessions() as s:
             rec = s.get(QuoteRecord, qid)
             if rec is None:
@@ -180,11 +181,12 @@ class Store:
         recorded = {**stored, "inputs": detail["inputs"], "versions": json.loads(entry.versions)}
         res = engine.reproduce(recorded)
         new_sha = ledger.sha256_text(res.quote.to_json())
-        return {"id": qid, "ledger_seq": entry.seq, "identical": res.identical and new_sha == detail["quote_sha256"],
-                "quote_sha256_recorded": detail["quote_sha256"], "quote_sha256_recomputed": new_sha,
-                "stored_document_matches_ledger": ledger.sha256_text(rec.document) == detail["quote_sha256"],
-                "versions": res.versions,
-                "differences": [{"key": k, "recorded": a, "recomputed": b} for k, a, b in res.differences]}
+        out = res.to_dict()
+        same_bytes = new_sha == detail["quote_sha256"]
+        return {**out, "id": qid, "ledger_seq": entry.seq, "identical": res.identical and same_bytes,
+                "reproduced": res.reproduced, "quote_sha256_recorded": detail["quote_sha256"],
+                "quote_sha256_recomputed": new_sha,
+                "stored_document_matches_ledger": ledger.sha256_text(rec.document) == detail["quote_sha256"]}
 
     # ---- reserve and price -----------------------------------------------------------------
     def assess_reserve(self, p: Principal, body: Any, idem: str | None = None) -> Result:
