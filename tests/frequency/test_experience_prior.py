@@ -186,3 +186,13 @@ def test_a_panel_without_breaches_or_origins_is_refused():
         fit_experience_prior(_Flat(), _panel([0.1, 0.2], [[], []]))
     with pytest.raises(InputError):
         fit_experience_prior(_Flat(), _panel([0.1, 0.2], [[2018], []], years=[2018]))
+
+
+def test_stored_fit_is_reproduced_by_the_function(fits_by_data_end):
+    """experience_fitted.json is what fit_experience_prior gives on the shipped cohorts (data end 2025-11-30)."""
+    stored = json.loads(FITTED_FILE.read_text(encoding="utf-8"))["0.1.0"]["experience_prior"]
+    fresh = fits_by_data_end["2025-11-30"]
+    assert fresh["alpha"] == pytest.approx(stored["alpha"], rel=1e-9)
+    assert fresh["interval"][0] == pytest.approx(stored["interval"][0], rel=1e-6) and stored["interval"][1] is None
+    assert {k: fresh[k] for k in ("bounds", "n_exchanges", "breaches", "data_end", "method")} == \
+        {k: stored[k] for k in ("bounds", "n_exchanges", "breaches", "data_end", "method")}
