@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-portable bench lint models clean venv
+.PHONY: demo test test-portable bench lint models clean venv messages
 
 $(PY):
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -63,6 +63,11 @@ lint: $(TESTSTAMP)
 models: $(STAMP)
 	@test -n "$$UNDERWRITING_SIGNING_KEY" || { echo "make models: set UNDERWRITING_SIGNING_KEY=PATH of the release signing key" >&2; exit 2; }
 	$(PY) -m underwriting.models_build
+
+## messages: extract every _("...") into a template and merge it into each language's .po (then translate the new ids)
+messages: $(TESTSTAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header -o build/underwriting.pot .
+	$(VENV)/bin/pybabel update -i build/underwriting.pot -d underwriting/locale -D underwriting --no-location --omit-header --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist *.egg-info .pytest_cache .ruff_cache

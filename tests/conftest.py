@@ -20,6 +20,13 @@ def throwaway_signing_key(tmp_path_factory):
         yield home
 
 
+@pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch):
+    """The suite's expected texts are English: a developer's Japanese locale (LANG=ja_JP.UTF-8) or
+    UNDERWRITING_LANG must not change them; the language tests set the language they test."""
+    monkeypatch.setenv("UNDERWRITING_LANG", "en")
+
+
 SUBMISSIONS = sorted(p.name for p in EXAMPLES.glob("*.json"))
 POLICIES = sorted(p.name for p in EXAMPLES.glob("policy_*.toml"))
 

@@ -63,3 +63,8 @@ def test_wheel_installs_and_quotes_outside_the_source_tree(tmp_path):
     assert proc.returncode == 0, proc.stderr
     q = json.loads(proc.stdout)
     assert q["exchange"].startswith("Sakura") and q["premium"] > 0 and q["reserve"]["requirement"] > 0
+    # the Japanese catalogue ships as its .po source and is compiled on first use, from the wheel too
+    ja = subprocess.run([str(py), "-c", "from underwriting.i18n import use_lang, _\n"
+                         "with use_lang('ja'):\n    print(_('premium'), _('Reserve'))"],
+                        cwd=outside, capture_output=True, text=True, env=env, timeout=300)
+    assert ja.returncode == 0 and ja.stdout.split() == ["保険料", "責任準備金"], ja.stderr

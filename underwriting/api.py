@@ -12,7 +12,8 @@ when called. Amounts are in the submission's currency unless stated.
 
 Names
 -----
-quote, price_layer, reserve, load_submission, load_policy : functions
+quote, price_layer, reserve, compare_reserve, load_submission, load_policy : functions
+summary_text, quote_letter, reserve_text : the human-readable outputs, ``lang="ja"`` or ``"en"``
 Layer : :class:`underwriting.pricing.layers.Layer` (a per-occurrence and aggregate layer)
 Registry : :class:`underwriting.registry.Registry` (a model registry folder)
 Quote, Submission, PolicyTerms : the domain objects
@@ -32,8 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from underwriting.pricing.layers import Layer
     from underwriting.registry import Registry
 
-__all__ = ["quote", "price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry", "Quote",
-           "Submission", "PolicyTerms"]
+__all__ = ["quote", "price_layer", "reserve", "compare_reserve", "load_submission", "load_policy", "summary_text",
+           "quote_letter", "reserve_text", "Layer", "Registry", "Quote", "Submission", "PolicyTerms"]
 
 _LAZY = {
     "Layer": "underwriting.pricing.layers",
@@ -103,7 +104,7 @@ def _load_terms(obj: Any) -> Any:
 def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
           currency: str | None = None, frequency_model: str | None = None, registry: Any = None,
           portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None,
-          schedule: Any = None) -> Quote:
+          schedule: Any = None, pricing_basis: Any = None) -> Quote:
     """Quote one exchange, as ``underwriting quote`` does.
 
     Parameters
@@ -135,18 +136,25 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         Premium principle; default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`.
     schedule : path, mapping or ScheduleTable, optional
         Posture schedule table (as ``quote --schedule``); default the shipped ``schedule.toml``.
+    pricing_basis : path, mapping or PricingBasisFile, optional
+        Loads (expense, commission, tax: fractions of premium) as ``quote --pricing-basis`` reads
+        them; default expense 10%, commission 10%, tax 0%.
 
     Returns
     -------
     Quote
-        Amounts in the quote currency; ``Quote.summary()`` prints it.
+        Amounts in the quote currency; ``Quote.summary(lang=...)`` prints it, :func:`quote_letter`
+        writes the letter.
     """
     from underwriting.quoting import PricingBasis, make_quote
     from underwriting.registry import Registry
 
     sub = load_submission(submission)
     pol = None if terms is None else _load_terms(terms)
-    basis = PricingBasis() if principle is None else PricingBasis(principle=principle)
+    loads = _pricing_basis(pricing_basis)
+    basis = PricingBasis(**({} if principle is None else {"principle": principle}),
+                         **({} if loads is None else {"expense": loads.expense, "commission": loads.commission,
+                                                      "tax": loads.tax}))
     if principle is not None:
         from underwriting.pricing.premium import parse_principle
 
@@ -166,6 +174,82 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
     return make_quote(sub, pol, registry=reg, **kw)
 
 
+def _pricing_basis(obj: Any) -> Any:
+    """A validated :class:`~underwriting.domain.pricing_basis.PricingBasisFile` from a path or mapping, or None."""
+    if obj is None:
+        return None
+    from underwriting.domain.pricing_basis import PricingBasisFile, load_pricing_basis
+
+    if isinstance(obj, PricingBasisFile):
+        return obj
+    if isinstance(obj, Mapping):
+        from underwriting.domain.validation import validate_model
+
+        return validate_model(PricingBasisFile, dict(obj), source="pricing_basis")
+    return load_pricing_basis(str(obj))
+
+
+def summary_text(q: Quote, *, lang: str | None = None) -> str:
+    """The quote as ``underwriting quote`` prints it, in ``lang`` ("en" or "ja"; default
+    ``UNDERWRITING_LANG``, then the locale, then English)."""
+    from underwriting.domain.report import format_quote
+    from underwriting.i18n import use_lang
+
+    with use_lang(lang):
+        return format_quote(q)
+
+
+def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang: str | None = None,
+                 pdf: bool = False) -> str | bytes:
+    """The quote letter of ``q``: self-contained HTML (str), or with ``pdf=True`` the A4 PDF (bytes, headless Chromium).
+
+    Parameters
+    ----------
+    q : Quote
+    terms : PolicyTerms, Programme, mapping or path, optional
+        The policy file the quote was made with: the slip fields the quote does not carry (insurer,
+        reinstatements, exclusions, conditions). Without it they read "not given".
+    pricing_basis : path, mapping or PricingBasisFile, optional
+        Validity days, subjectivities and signatory (default: 30 days, the standard subjectivities).
+    lang : {"en", "ja"}, optional
+    pdf : bool
+        Print to PDF (needs Debian's ``chromium``; an input error says so when it is missing).
+    """
+    from underwriting.document import build_quote_figures, render_quote_html
+    from underwriting.domain.pricing_basis import PricingBasisFile
+    from underwriting.i18n import resolve_lang, use_lang
+
+    code = resolve_lang(lang, field="lang")
+    if pdf:
+        from underwriting.document_pdf import require_chromium
+
+        require_chromium("pdf")
+    d = q.to_dict()
+    with use_lang(code):
+        figs = build_quote_figures(d)
+    slip = None if terms is None else _load_terms(terms).model_dump(mode="json")
+    letter = (_pricing_basis(pricing_basis) or PricingBasisFile()).model_dump(mode="json")
+    page = render_quote_html(d, figures=figs, slip=slip, letter=letter, lang=code)
+    if not pdf:
+        return page
+    from underwriting.document_pdf import html_to_pdf
+
+    return html_to_pdf(page)
+
+
+def reserve_text(assessment: Any, *, lang: str | None = None) -> str:
+    """A reserve assessment (from :func:`reserve`) as ``underwriting reserve`` prints it, in ``lang``."""
+    from underwriting.i18n import resolve_lang, use_lang
+
+    code = resolve_lang(lang, field="lang")
+    if code == "en":
+        return assessment.to_table()
+    from underwriting.reserve_report import reserve_table
+
+    with use_lang(code):
+        return reserve_table(assessment.to_dict())
+
+
 def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
                 frequency_model: str | None = None, registry: Any = None, seed: int = 0,
                 principle: str | None = None) -> Quote:
@@ -173,7 +257,8 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
 
     The layer replaces the structure of the default one-year ground-up terms (all perils covered):
     per-occurrence deductible and limit, aggregate deductible and limit, the insurer's share,
-    reinstatements and their premium, sub-limits. The term is the default one (one year from the
+    reinstatements, their premium and its basis (``layer.pro_rata_amount``: pro rata to the amount
+    reinstated, or charged in full), sub-limits. The term is the default one (one year from the
     day after ``as_of``); ``layer.term_years`` is not used.
 
     Returns
@@ -189,9 +274,6 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
         raise InputError(f"expected a Layer, got {type(layer).__name__}", field="layer")
     if not math.isfinite(layer.limit):
         raise InputError("a policy needs a finite per-occurrence limit", field="layer.limit")
-    if not layer.pro_rata_amount:
-        raise InputError("policy terms charge reinstatements pro rata to amount; use pro_rata_amount=True",
-                         field="layer.pro_rata_amount")
     rps = set(layer.reinstatement_premium)
     if len(rps) > 1:
         raise InputError("policy terms take one reinstatement premium for every reinstatement",
@@ -202,6 +284,7 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
         aggregate_deductible=layer.agg_deductible,
         aggregate_limit=None if math.isinf(layer.agg_limit) else layer.agg_limit, coinsurance=layer.share,
         reinstatements=layer.reinstatements, reinstatement_premium_pct=rps.pop() if rps else 1.0,
+        reinstatement_premium_basis="pro_rata_amount" if layer.pro_rata_amount else "in_full",
         sublimits={k: v for k, v in layer.sublimits.items() if math.isfinite(v)})
     return quote(sub, terms, regime=regime, fx=fx, frequency_model=frequency_model, registry=registry, seed=seed,
                  principle=principle)
@@ -258,3 +341,116 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
                          field="regime")
     return assess_reserve(sub, pols, reg, FxTable.bundled().with_user_rates(dict(fx or {})), as_of=None,
                           overrides=dict(overrides or {}), risk_sizing=risk_sizing)
+
+
+def _python_field(field: str | None) -> str | None:
+    """A CLI flag in an error (``--horizon-years``, ``--param credit.cap_share``) as the Python argument."""
+    if not field or not field.startswith("--"):
+        return field
+    if field.startswith("--param "):
+        return f"params[{field[len('--param '):]!r}]"
+    return field[2:].replace("-", "_")
+
+
+def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None = None, horizon_years: int = 3,
+                    template: Any = None, deductibles: Any = None, limits: Any = None, as_of: Any = None,
+                    fx: Mapping[str, float] | None = None, params: Mapping[str, Any] | None = None,
+                    assumptions: Mapping[str, float] | None = None, max_layers: int = 3, allow_overlap: bool = False,
+                    frequency_model: str = "frequency", principle: str | None = None,
+                    samples_per_year: int = 24) -> Any:
+    """Insurance versus cash for a reserve, as ``underwriting compare-reserve`` does.
+
+    Parameters
+    ----------
+    submission : Submission, mapping or path
+    quotes : path or sequence of Candidate, optional
+        Candidate policies with premiums (a ``[defaults]``/``[[quote]]`` file, or
+        :class:`underwriting.reserve.compare.Candidate` objects). Or give ``template``.
+    regime : str, optional
+        Regime id or TOML path; default from the exchange's jurisdiction.
+    horizon_years : int
+        Whole years (1 to 50).
+    template : PolicyTerms, mapping or path, optional
+        Terms of a deductible × limit grid priced with the exchange's own quote loss model.
+    deductibles, limits : sequence of float, optional
+        The grid, in the template's currency (with ``template``).
+    as_of : date or ISO string, optional
+        Assessment date (default the submission's).
+    fx : mapping, optional
+        Units per USD overriding the bundled table.
+    params : mapping, optional
+        Regime parameter changes (``{"credit.cap_share": 0.2}``).
+    assumptions : mapping, optional
+        Cost assumptions as shares per year (``{"funding_cost": 0.07}``; 7% is 0.07, a value above 1
+        is refused except ``expected_loss_ratio``).
+    max_layers, allow_overlap, frequency_model, principle, samples_per_year
+        As the command's options.
+
+    Returns
+    -------
+    Comparison
+        :class:`underwriting.reserve.compare_types.Comparison`: ``best``, ``cash_only``,
+        ``saving_vs_cash``, ``caveats``, ``cap_scenarios``, ``renewal``, ``to_dict()``, ``to_table()``.
+
+    Raises
+    ------
+    InputError
+        Naming the Python argument (``horizon_years``, ``assumptions.funding_cost``, ``params[...]``).
+    """
+    import datetime as dt
+
+    from underwriting.domain.currency import FxTable
+    from underwriting.errors import InputError
+    from underwriting.reserve import load_regime
+    from underwriting.reserve.compare import CostAssumptions, load_quotes, optimise
+    from underwriting.reserve.jurisdictions import default_regime
+
+    sub = load_submission(submission)
+    day = None
+    if as_of is not None:
+        day = as_of if isinstance(as_of, dt.date) else None
+        if day is None:
+            try:
+                day = dt.date.fromisoformat(str(as_of))
+            except ValueError:
+                raise InputError(f"not an ISO date: {as_of!r}", field="as_of") from None
+    reg_id = regime or default_regime(sub.exchange.jurisdiction)
+    if reg_id is None:
+        raise InputError(f"no bundled regime for jurisdiction {sub.exchange.jurisdiction}; pass regime=",
+                         field="regime")
+    try:
+        given = dict(assumptions or {})
+        try:
+            ca = CostAssumptions.default(**given)
+        except InputError as exc:
+            raise InputError(exc.message, field=f"assumptions.{exc.field}") from None
+        except TypeError as exc:
+            raise InputError(str(exc), field="assumptions") from None
+        reg = load_regime(reg_id)
+        if params:
+            reg = reg.with_overrides(dict(params))
+        table = FxTable.bundled().with_user_rates(dict(fx or {}))
+        note = ""
+        if quotes is not None and template is not None:
+            raise InputError("give quotes or template, not both", field="quotes")
+        if quotes is not None:
+            cands = (load_quotes(quotes, expected_loss_ratio=ca.expected_loss_ratio)
+                     if isinstance(quotes, str | os.PathLike) else list(quotes))
+        elif template is not None:
+            from underwriting.quote_reserve import grid_from_quote_model
+
+            if not deductibles or not limits:
+                raise InputError("give deductibles and limits with template", field="deductibles" if not deductibles
+                                 else "limits")
+            cands, note = grid_from_quote_model(sub, load_policy(template), [float(x) for x in deductibles],
+                                                [float(x) for x in limits], table, frequency_model=frequency_model,
+                                                principle=principle)
+        else:
+            raise InputError("give candidate policies: quotes=PATH or a list of Candidate, or template= with "
+                             "deductibles= and limits=", field="quotes")
+        return optimise(sub, reg, cands, table, horizon_years=horizon_years, assumptions=ca, max_layers=max_layers,
+                        as_of=day, allow_overlap=allow_overlap, pricing_note=note, samples_per_year=samples_per_year)
+    except InputError as exc:
+        if exc.field and exc.field.startswith("--"):
+            raise InputError(exc.message, field=_python_field(exc.field), source=exc.source) from None
+        raise

@@ -17,7 +17,6 @@ available" rather than left out silently.
 from __future__ import annotations
 
 import base64
-import html
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -149,7 +148,9 @@ def figure_inputs(quote_json: Mapping[str, Any]) -> dict[str, tuple[str, dict[st
     if r.get("regime") and req is not None and cred is not None and res is not None \
             and abs(req - cred - res) <= 1e-6 * max(1.0, req):
         pid = str((q.get("terms") or {}).get("policy_id") or "this policy")
-        out["reserve"] = ("reserve_waterfall", {"requirement": req, "credits": [(f"credit: {pid}", cred)],
+        from underwriting.i18n import _
+
+        out["reserve"] = ("reserve_waterfall", {"requirement": req, "credits": [(_("credit: {policy}").format(policy=pid), cred)],
                                                 "retention": _retention(q), "residual": res, "currency": cur})
     elif not r.get("regime"):
         out["reserve"] = "no reserve regime was applied to this quote"
@@ -174,274 +175,89 @@ def build_quote_figures(quote_json: Mapping[str, Any]) -> dict[str, bytes]:
 
 # ---- HTML -----------------------------------------------------------------------------------------
 
-def _e(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _plain(x: float | int) -> str:
-    """A number in positional notation (never "1e+08"): thousands separated, six significant figures."""
-    if isinstance(x, int):
-        return f"{x:,}"
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e5:
-        return f"{x:,.0f}"
-    d = min(12, max(0, 5 - int(math.floor(math.log10(abs(x))))))
-    text = f"{x:,.{d}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _amount(x: Any, cur: str) -> str:
-    v = _num(x)
-    if v is None:
-        return f'<span class="na">{NA}</span>'
-    return f"{v:,.0f} {_e(cur)}"
-
-
-def _pct(x: Any) -> str:
-    v = _num(x)
-    return f'<span class="na">{NA}</span>' if v is None else _e(_fig.percent(v))
-
-
-def _na(what: str = "") -> str:
-    extra = f": {_e(what)}" if what else ""
-    return f'<p class="na">{NA}{extra}</p>'
-
-
-def _value(x: Any, cur: str, key: str = "") -> str:
-    """Render one scalar, formatting amounts and shares by the key's name."""
-    if x is None:
-        return '<span class="na">none</span>'
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int | float):
-        k = key.lower()
-        if (any(w in k for w in ("share", "coinsurance", "rate_on_line", "probab", "haircut"))
-                or k.startswith("p_")) and abs(x) <= 1:
-            return _e(_fig.percent(float(x)))
-        if cur and any(w in k for w in ("limit", "deductible", "attachment", "premium", "amount", "retention",
-                                        "loss", "requirement", "credit", "cash", "capital", "tvar", "std",
-                                        "oep", "aep")):
-            return _amount(x, cur)
-        return _e(_plain(x))
-    if isinstance(x, list):
-        if all(not isinstance(v, Mapping | list) for v in x):
-            return _e(", ".join(str(v) for v in x)) if x else '<span class="na">none</span>'
-        return _rows_table(x, cur)
-    if isinstance(x, Mapping):
-        return _kv_table(x, cur)
-    return _e(x)
-
-
-def _kv_table(d: Mapping[str, Any], cur: str, cls: str = "kv") -> str:
-    rows = "".join(f"<tr><th>{_e(str(k).replace('_', ' '))}</th><td>{_value(v, cur, str(k))}</td></tr>"
-                   for k, v in d.items())
-    return f'<table class="{cls}">{rows}</table>'
-
-
-def _rows_table(rows: list[Any], cur: str) -> str:
-    rows = [r for r in rows if isinstance(r, Mapping)]
-    if not rows:
-        return '<span class="na">none</span>'
-    cols: list[str] = []
-    for r in rows:
-        cols += [k for k in r if k not in cols]
-    head = "".join(f"<th>{_e(c.replace('_', ' '))}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{_value(r.get(c), cur, c)}</td>" for c in cols) + "</tr>"
-                   for r in rows)
-    return f'<table class="grid"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _section(sid: str, title: str, body: str) -> str:
-    return f'<section id="{_e(sid)}"><h2>{_e(title)}</h2>{body}</section>'
-
-
-def _terms(q: Mapping[str, Any], cur: str) -> str:
-    t = dict(q.get("terms") or {})
-    if not t:
-        return _na("the quote carries no terms")
-    att, lim, _ = _layer(q)
-    head = ""
-    if lim is not None:
-        head = (f'<p class="lead">Cover: <b>{_amount(lim, cur)}</b> excess of <b>{_amount(att or 0.0, cur)}</b>'
-                f" per occurrence, {_e(t.get('inception', '?'))} to {_e(t.get('expiry', '?'))}.</p>")
-    return head + _kv_table(t, cur)
-
-
-def _price(q: Mapping[str, Any], cur: str) -> str:
-    comps = q.get("premium_components") or {}
-    prem = _num(q.get("premium"))
-    rows = []
-    for k, v in comps.items():
-        share = _num(v)
-        frac = f"{_fig.percent(share / prem, digits=3)}" if prem and share is not None else ""
-        rows.append(f"<tr><th>{_e(str(k).replace('_', ' '))}</th><td class='num'>{_amount(v, cur)}</td>"
-                    f"<td class='num'>{_e(frac)}</td></tr>")
-    rows.append(f"<tr class='total'><th>premium</th><td class='num'>{_amount(prem, cur)}</td>"
-                f"<td class='num'>{'100%' if prem else ''}</td></tr>")
-    comp = ("<table class='grid'><thead><tr><th>component</th><th>amount</th><th>share of premium</th></tr>"
-            f"</thead><tbody>{''.join(rows)}</tbody></table>")
-    stats = ("<table class='kv'>"
-             f"<tr><th>expected loss</th><td class='num'>{_amount(q.get('expected_loss'), cur)}</td></tr>"
-             f"<tr><th>standard deviation</th><td class='num'>{_amount(q.get('std'), cur)}</td></tr>"
-             f"<tr><th>TVaR 99.5%</th><td class='num'>{_amount(q.get('tvar_995'), cur)}</td></tr>"
-             f"<tr><th>rate on line</th><td class='num'>{_pct(q.get('rate_on_line'))}</td></tr></table>")
-    out = f"<div class='two'><div>{comp}</div><div>{stats}</div></div>"
-    layers = [lay for lay in q.get("layers") or [] if isinstance(lay, Mapping)]
-    if len(layers) > 1:  # a tower: each layer's result
-        keys = ("policy_id", "label", "expected_loss", "premium", "rate_on_line", "p_attach", "p_exhaust")
-        out += "<h3>Layers</h3>" + _rows_table([{k: lay.get(k) for k in keys} for lay in layers], cur)
-    return out
-
-
-def _defence(q: Mapping[str, Any], cur: str) -> str:
-    parts = []
-    fr = q.get("frequency")
-    if fr:
-        interval = fr.get("interval")
-        itxt = (_e(", ".join(f"{k}: {v}" for k, v in interval.items())) if isinstance(interval, Mapping)
-                else _e(" to ".join(f"{_num(v):.4g}" if _num(v) is not None else str(v) for v in interval))
-                if isinstance(interval, list | tuple) else f'<span class="na">{NA}</span>')
-        scal = {k: v for k, v in fr.items() if k not in ("factors", "interval")}
-        fac = _factors(q)
-        ftab = _rows_table(fac, cur) if fac else _na("no frequency factors")
-        parts.append(f"<h3>Frequency</h3><p>90% interval: {itxt}</p>{_kv_table(scal, cur) if scal else ''}"
-                     f"<h4>Factors</h4>{ftab}")
-    else:
-        parts.append(f"<h3>Frequency</h3>{_na()}")
-    sev = q.get("severity")
-    if sev:
-        rest = {k: v for k, v in sev.items() if k not in ("family", "parameters", "gof", "selection")}
-        gof = sev.get("gof")
-        sel = [r for r in sev.get("selection") or [] if isinstance(r, Mapping)]
-        parts.append(f"<h3>Severity</h3><p>family: <b>{_e(sev.get('family', NA))}</b></p>"
-                     f"<h4>Parameters</h4>{_kv_table(sev['parameters'], '') if sev.get('parameters') else _na()}"
-                     f"<h4>Goodness of fit</h4>{_value(gof, cur, 'gof') if gof else _na()}"
-                     f"{_kv_table(rest, cur) if rest else ''}"
-                     + (f"<h4>Families fitted to the same losses, by AIC</h4>{_rows_table(sel, '')}" if sel else ""))
-    else:
-        parts.append(f"<h3>Severity</h3>{_na()}")
-    perils = q.get("perils")
-    parts.append("<h3>Perils</h3>" + (_rows_table(list(perils), cur) if perils else _na()))
-    parts.append("<h3>Layer probabilities</h3><table class='kv'>"
-                 f"<tr><th>P(attach): a loss reaches the layer</th><td id='p_attach'>{_pct(q.get('p_attach'))}</td></tr>"
-                 f"<tr><th>P(exhaust): a loss uses the whole limit</th><td id='p_exhaust'>{_pct(q.get('p_exhaust'))}"
-                 "</td></tr></table>")
-    ep = q.get("ep_points")
-    parts.append("<h3>Exceedance points (return period in years)</h3>" + (_rows_table(list(ep), cur) if ep else _na()))
-    pr = q.get("premium_range")
-    if isinstance(pr, list | tuple) and len(pr) == 2:
-        parts.append(f"<h3>Premium range</h3><p>{_amount(pr[0], cur)} to {_amount(pr[1], cur)} "
-                     "(from the frequency interval)</p>")
-    else:
-        parts.append(f"<h3>Premium range</h3>{_na()}")
-    return "".join(parts)
-
-
 def _figures(q: Mapping[str, Any], figs: Mapping[str, bytes] | None) -> str:
+    from underwriting.document_letter import e
+    from underwriting.i18n import _
+
     reasons = figure_inputs(q)
     out = []
     for i, (key, caption) in enumerate(FIGURES.items(), start=1):
         spec = reasons.get(key)
         if key == "factors" and not isinstance(spec, str) and spec and spec[1].get("title"):
             caption = "Risk-score reasons: contribution to the log annual breach rate (no frequency factors in this quote)"
+        caption = _(caption)
         png = (figs or {}).get(key)
+        fig_no = _("Figure {n}").format(n=i)
         if png:
             src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            out.append(f'<figure id="fig-{key}"><img src="{src}" alt="{_e(caption)}">'
-                       f"<figcaption>Figure {i}. {_e(caption)}.</figcaption></figure>")
+            out.append(f'<figure id="fig-{key}"><img src="{src}" alt="{e(caption)}">'
+                       f"<figcaption>{e(fig_no)}. {e(caption)}.</figcaption></figure>")
         else:
-            why = reasons.get(key)
-            why = why if isinstance(why, str) else "the figure was not supplied"
-            out.append(f'<figure id="fig-{key}" class="missing"><p class="na">Figure {i} ({_e(caption)}): '
-                       f"{NA}: {_e(why)}.</p></figure>")
-    return "".join(out)
-
-
-def _reserve(q: Mapping[str, Any], cur: str) -> str:
-    r = dict(q.get("reserve") or {})
-    if not r:
-        return _na()
-    checks = r.pop("checks", [])
-    body = _kv_table(r, cur)
-    if checks:
-        rows = []
-        for c in checks:
-            if not isinstance(c, Mapping):
-                continue
-            h = _num(c.get("haircut"))
-            who = f"<br><span class='small'>{_e(c['policy'])}</span>" if c.get("policy") else ""
-            rows.append(f"<tr><td>{_e(c.get('rule', '?'))}{who}</td><td>{_e(c.get('outcome', ''))}</td>"
-                        f"<td class='num'>{'' if h is None else _e(_fig.percent(h))}</td>"
-                        f"<td>{_e(c.get('reason', ''))}<br><span class='small'>{_e(c.get('status', ''))}: "
-                        f"{_e(c.get('source', ''))}</span></td></tr>")
-        body += ("<h3>Checks</h3><table class='grid checks'><thead><tr><th>rule</th><th>outcome</th>"
-                 "<th>haircut</th><th>reason, status and source</th></tr></thead><tbody>"
-                 + "".join(rows) + "</tbody></table>")
-    return body
-
-
-def _reasons(reasons: list[Any]) -> str:
-    rows = [r for r in reasons if isinstance(r, Mapping)]
-    if not rows:
-        return _na("the quote lists no reasons")
-    body = []
-    for r in rows:
-        lo, pe = _num(r.get("log_rate")), _num(r.get("p_effect"))
-        feats = str(r.get("detail") or "")
-        body.append(f"<tr><td>{_e(r.get('factor', '?'))}</td><td>{_e(r.get('direction', ''))}</td>"
-                    f"<td class='num'>{'' if lo is None else _e(f'{lo:+.3f}')}</td>"
-                    f"<td class='num'>{'' if pe is None else _e(f'{100 * pe:+.2f} pts')}</td>"
-                    f"<td class='small'>{_e(feats)}</td></tr>")
-    return ("<table class='grid'><thead><tr><th>factor</th><th>direction</th><th>log rate</th>"
-            "<th>effect on P(breach)</th><th>detail</th></tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
+            why = spec if isinstance(spec, str) else "the figure was not supplied"
+            out.append(f'<figure id="fig-{key}" class="missing"><p class="na">{e(fig_no)} ({e(caption)}): '
+                       f"{e(_('not available'))}: {e(_(why))}.</p></figure>")
+    return '<div class="figs">' + "".join(out) + "</div>"
 
 
 _CSS = """
-@page { size: A4; margin: 16mm 15mm 16mm 15mm; }
+@page { size: A4; margin: 14mm 14mm 16mm 14mm;
+        @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; color: #566573; } }
 * { box-sizing: border-box; }
 html { background: #ffffff; }
-body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; font-size: 10pt; color: #1c2833;
-       line-height: 1.4; max-width: 180mm; margin: 0 auto; padding: 10mm 0; }
-header { border-bottom: 3px solid #1c2833; padding-bottom: 4mm; margin-bottom: 5mm; }
-header h1 { font-size: 19pt; margin: 0 0 1mm 0; }
-header .sub { color: #566573; }
-.headline { display: flex; gap: 6mm; margin: 4mm 0; }
-.headline > div { flex: 1; border: 1px solid #d5d8dc; border-radius: 2mm; padding: 2.5mm 3mm; }
-.headline .label { font-size: 8pt; color: #566573; text-transform: uppercase; letter-spacing: .04em; }
-.headline .big { font-size: 14pt; font-weight: bold; }
-h2 { font-size: 13pt; border-bottom: 1px solid #aab7b8; padding-bottom: 1mm; margin: 7mm 0 3mm; }
-h3 { font-size: 11pt; margin: 4mm 0 2mm; }
-h4 { font-size: 9.5pt; margin: 3mm 0 1.5mm; color: #34495e; }
-table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm; font-size: 9pt; }
-th, td { text-align: left; vertical-align: top; padding: 1.2mm 2mm; border-bottom: 1px solid #e5e8e8; }
-table.kv th { width: 42%; font-weight: normal; color: #566573; }
+body { font-family: "DejaVu Sans", "IPAexGothic", "Helvetica Neue", Arial, sans-serif; font-size: 9.5pt;
+       color: #1c2833; line-height: 1.38; max-width: 182mm; margin: 0 auto; padding: 8mm 0; }
+header { border-bottom: 3px solid #1c2833; padding-bottom: 3mm; margin-bottom: 4mm; }
+header h1 { font-size: 16pt; margin: 0 0 1mm 0; }
+header .sub { color: #566573; font-size: 8.5pt; }
+.headline { display: flex; gap: 4mm; margin: 3mm 0; }
+.headline > div { flex: 1; border: 1px solid #d5d8dc; border-radius: 2mm; padding: 2mm 3mm; }
+.headline .label { font-size: 7.5pt; color: #566573; text-transform: uppercase; letter-spacing: .04em; }
+.headline .big { font-size: 12pt; font-weight: bold; white-space: nowrap; }
+h2 { font-size: 12pt; border-bottom: 1px solid #aab7b8; padding-bottom: 1mm; margin: 5mm 0 2.5mm; }
+h3 { font-size: 10.5pt; margin: 3.5mm 0 1.5mm; }
+h4 { font-size: 9pt; margin: 2.5mm 0 1mm; color: #34495e; }
+table { border-collapse: collapse; width: 100%; margin: 1mm 0 2.5mm; font-size: 8.5pt; table-layout: auto; }
+th, td { text-align: left; vertical-align: top; padding: 1mm 1.8mm; border-bottom: 1px solid #e5e8e8; }
+table.kv th { width: 34%; font-weight: normal; color: #566573; }
 table.grid thead th { background: #f2f3f4; font-weight: bold; border-bottom: 1px solid #aab7b8; }
-td.num { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
+th.num, td.num { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
 tr.total th, tr.total td { font-weight: bold; border-top: 2px solid #1c2833; }
-.two { display: flex; gap: 6mm; } .two > div { flex: 1; }
+.two { display: flex; gap: 5mm; } .two > div { flex: 1; min-width: 0; }
+table.factors, table.checks { font-size: 7.5pt; } table.factors td, table.checks td { padding: 0.6mm 1.5mm; }
+table.factors td:first-child { width: 34%; } table.factors td:last-child { width: 46%; }
+table.checks td:first-child { width: 22%; } table.checks td:nth-child(2) { width: 9%; }
+td { overflow-wrap: break-word; }
+ul { margin: 0; padding-left: 4.5mm; }
 .na { color: #a04000; font-style: italic; }
-.warnings { border-left: 4px solid #c0392b; background: #fdedec; padding: 2mm 4mm; margin: 4mm 0; }
-.warnings h2 { border: none; margin: 1mm 0; color: #922b21; }
-.ok { border-left: 4px solid #1e8449; background: #eafaf1; padding: 2mm 4mm; margin: 4mm 0; }
-figure { margin: 4mm 0; page-break-inside: avoid; break-inside: avoid; }
+.warnings { border-left: 4px solid #c0392b; background: #fdedec; padding: 1.5mm 4mm; margin: 3mm 0; }
+.warnings h2 { border: none; margin: 1mm 0; color: #922b21; font-size: 11pt; }
+.ok { border-left: 4px solid #1e8449; background: #eafaf1; padding: 2mm 4mm; margin: 3mm 0; }
+.signature { margin-top: 2mm; break-inside: avoid; } .sigline { border-bottom: 1px solid #1c2833; height: 9mm; }
+.signature p { margin: 1mm 0; }
+.page1 { break-after: page; } .page1 table { font-size: 8pt; margin-bottom: 1.5mm; }
+.page1 th, .page1 td { padding: 0.7mm 1.5mm; } .page1 h2 { margin: 3mm 0 1.5mm; } .page1 .lead { margin: 1mm 0; }
+figure { margin: 3mm 0; break-inside: avoid; }
 figure img { width: 100%; max-width: 170mm; display: block; border: 1px solid #e5e8e8; }
-figcaption { font-size: 8.5pt; color: #566573; margin-top: 1mm; }
-section { break-inside: auto; }
-footer { margin-top: 8mm; border-top: 1px solid #aab7b8; padding-top: 2mm; font-size: 8pt; color: #566573; }
-code { font-size: 8.5pt; }
-td.small, span.small { font-size: 7.5pt; color: #566573; }
-table.checks td:first-child { width: 28%; word-break: break-word; }
-table { table-layout: auto; } td { overflow-wrap: anywhere; }
-@media print { body { padding: 0; } h2 { break-after: avoid; } }
+figcaption { font-size: 8pt; color: #566573; margin-top: 1mm; }
+footer { margin-top: 6mm; border-top: 1px solid #aab7b8; padding-top: 2mm; font-size: 7.5pt; color: #566573; }
+code { font-size: 7.5pt; }
+.small, td.small, span.small { font-size: 7.5pt; color: #566573; }
+@media print { body { padding: 0; max-width: none; } h2, h3, h4 { break-after: avoid; }
+  .figs figure { display: inline-block; vertical-align: top; width: 49%; margin: 0 0 2mm 0; }
+  .figs figure#fig-factors { display: block; width: 100%; }
+  #fig-factors img { width: auto; max-width: 100%; max-height: 80mm; margin: 0 auto; }
+  table.checks, table.factors { font-size: 7pt; } }
 """
 
 
-def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, bytes] | None = None) -> str:
-    """Render a quote as one self-contained HTML page (A4, inline CSS, embedded PNG figures).
+def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, bytes] | None = None,
+                      slip: Mapping[str, Any] | None = None, letter: Mapping[str, Any] | None = None,
+                      lang: str | None = None) -> str:
+    """Render a quote as a quote letter: one self-contained HTML page (A4, inline CSS, embedded PNG figures).
+
+    Page one is the summary a broker sends (warnings, the slip, the premium build-up, the validity
+    date and the signature block); then the defence, the figures, the reserve credit with its
+    caveats, the reasons, assumptions, exchange rates, versions and the input hash.
 
     Parameters
     ----------
@@ -450,65 +266,83 @@ def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, by
     figures : dict of str to bytes, optional
         PNG bytes by figure key (see :data:`FIGURES`), e.g. from :func:`build_quote_figures`. A figure
         not given is shown as "not available" with the reason.
+    slip : dict, optional
+        The policy terms file as JSON (``PolicyTerms``/``Programme`` ``model_dump(mode="json")``): the
+        insurer, reinstatements, exclusions and conditions the quote JSON does not carry.
+    letter : dict, optional
+        The pricing-basis file as JSON (validity days, subjectivities, signatory).
+    lang : {"en", "ja"}, optional
+        Language of the letter (default: ``UNDERWRITING_LANG``, then the locale, then English).
 
     Returns
     -------
     str
-        The HTML document (UTF-8 text). Amounts are in the quote's currency.
+        The HTML document (UTF-8 text). Amounts are in the quote's currency, with the currency.
     """
+    from underwriting import document_letter as L
+    from underwriting.i18n import _, use_lang
+
     q = quote_json
-    cur = str(q.get("currency") or "")
-    exch = q.get("exchange", "?")
-    warnings = q.get("warnings")
-    if warnings:
-        wblock = ('<div class="warnings" id="warnings"><h2>Warnings</h2><ul>'
-                  + "".join(f"<li>{_e(w)}</li>" for w in warnings) + "</ul></div>")
-    elif warnings is None:
-        wblock = f'<div class="warnings" id="warnings"><h2>Warnings</h2>{_na("the quote carries no warnings list")}</div>'
-    else:
-        wblock = '<div class="ok" id="warnings">No warnings.</div>'
-    fx = q.get("fx") or []
-    reasons = q.get("reasons") or []
-    assumptions = q.get("assumptions") or []
-    versions = dict(q.get("versions") or {})
-    prov = {**{f"method: {k}": v for k, v in (q.get("methods") or {}).items()},
-            **{f"version: {k}": v for k, v in versions.items()},
-            "seed": q.get("seed"), "input hash": q.get("input_hash")}
-    pf = q.get("portfolio")
-    body = [
-        f"<header><h1>Crypto-exchange hack and theft insurance: quote for {_e(exch)}</h1>"
-        f"<div class='sub'>as of {_e(q.get('as_of', '?'))} · amounts in {_e(cur)} · reference "
-        f"<code>{_e(str(q.get('input_hash', ''))[:16])}</code></div></header>",
-        "<div class='headline'>"
-        f"<div><div class='label'>premium</div><div class='big' id='premium'>{_amount(q.get('premium'), cur)}</div></div>"
-        f"<div><div class='label'>rate on line</div><div class='big'>{_pct(q.get('rate_on_line'))}</div></div>"
-        f"<div><div class='label'>expected loss</div><div class='big'>{_amount(q.get('expected_loss'), cur)}</div></div>"
-        f"<div><div class='label'>risk score</div><div class='big'>{_e(_plain(round(_num(q.get('risk_score')) or 0.0, 1)) if _num(q.get('risk_score')) is not None else NA)} / 100"
-        f" (band {_e(q.get('risk_band', NA))})</div></div></div>",
-        wblock,
-        _section("exchange", "The exchange", _kv_table({
-            "exchange": exch, "as of": q.get("as_of"), "risk score (0 best, 100 worst)": q.get("risk_score"),
-            "risk band": q.get("risk_band"), "P(breach within 1 year)": _fig.percent(_num(q.get("p_breach_1y")))
-            if _num(q.get("p_breach_1y")) is not None else None,
-            "expected breaches in the term": q.get("expected_breaches_term")}, cur)),
-        _section("terms", "The terms", _terms(q, cur)),
-        _section("price", "The price and its components", _price(q, cur)),
-        _section("defence", "How the price is built (defence)", _defence(q, cur)),
-        _section("figures", "Figures", _figures(q, figures)),
-        _section("reserve", "Reserve", _reserve(q, cur)),
-    ]
-    if pf:
-        body.append(_section("portfolio", "Portfolio capital", _kv_table(pf, cur)))
-    body += [
-        _section("reasons", "Reasons (risk score, largest effects first)", _reasons(reasons)),
-        _section("assumptions", "Assumptions",
-                 ("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in assumptions) + "</ul>") if assumptions else _na()),
-        _section("fx", "Exchange rates used", _rows_table(list(fx), cur) if fx else
-                 "<p>None: every amount was already in the quote currency.</p>"),
-        _section("versions", "Methods, versions and reproduction", _kv_table(prov, cur)),
-        f"<footer>Generated by underwriting {_e(versions.get('underwriting', ''))} from the quote's canonical JSON. "
-        "Figures are embedded; this page loads nothing from the network.</footer>",
-    ]
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>Quote: {_e(exch)}</title><meta name=\"viewport\" content=\"width=device-width\">"
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    with use_lang(lang) as code:
+        cur = str(q.get("currency") or "")
+        e = L.e
+        exch = q.get("exchange", "?")
+        warns = L.warnings_list(q)
+        if warns:
+            wblock = (f'<div class="warnings" id="warnings"><h2>{e(_("Warnings"))}</h2><ul>'
+                      + "".join(f"<li>{e(w)}</li>" for w in warns) + "</ul></div>")
+        elif warns is None:
+            wblock = (f'<div class="warnings" id="warnings"><h2>{e(_("Warnings"))}</h2><p class="na">'
+                      f'{e(_("not available"))}: {e(_("the quote carries no warnings list"))}</p></div>')
+        else:
+            wblock = f'<div class="ok" id="warnings">{e(_("No warnings."))}</div>'
+        fx = [u for u in q.get("fx") or [] if isinstance(u, Mapping)]
+        versions = dict(q.get("versions") or {})
+        prov = [(_("method: {name}").format(name=k), e(v)) for k, v in (q.get("methods") or {}).items()]
+        prov += [(_("version: {name}").format(name=k.replace("_", " ")), e(v)) for k, v in versions.items()]
+        prov += [(_("seed"), e(q.get("seed"))), (_("input hash"), f"<code>{e(q.get('input_hash', ''))}</code>")]
+        score = L.num(q.get("risk_score"))
+        exch_rows = [(_("insured"), e(exch)), (_("as of"), e(L.date_long(q.get("as_of")))),
+                     (_("risk score (0 best, 100 worst)"),
+                      e(f"{score:.1f} / 100 ({_('band')} {q.get('risk_band', '?')})") if score is not None else L.na()),
+                     (_("P(breach within 1 year)"), L.pct(q.get("p_breach_1y"))),
+                     (_("expected breaches in the term"), L.sig(q.get("expected_breaches_term"), 3))]
+        pf = q.get("portfolio")
+        title = _("Crypto-exchange hack and theft insurance: quotation for {exchange}").format(exchange=exch)
+        page1 = [
+            f"<header><h1>{e(title)}</h1><div class='sub'>{e(_('as of'))} {e(L.date_long(q.get('as_of')))} · "
+            f"{e(_('amounts in {currency}').format(currency=cur))} · {e(_('reference'))} "
+            f"<code>{e(str(q.get('input_hash', ''))[:16])}</code></div></header>",
+            wblock, L.headline(q, cur),
+            L.section("terms", _("The slip"), L.slip_section(q, slip, letter)),
+            L.section("price", _("The premium and its build-up"),
+                      L.price_section(q, letter).replace("{signature}", L.signature_block(q, slip, letter))),
+        ]
+        body = [
+            "<div class='page1'>" + "\n".join(page1) + "</div>",
+            L.section("exchange", _("The insured"), L._kv(exch_rows)),
+            L.section("defence", _("How the price is built (defence)"), L.defence_section(q)),
+            L.section("figures", _("Figures"), _figures(q, figures)),
+            L.section("reserve", _("Reserve credit"), L.reserve_section(q)),
+        ]
+        if pf:
+            body.append(L.section("portfolio", _("Portfolio capital"), L._kv(
+                [(_(str(k).replace("_", " ")), L.amount(v, cur) if L.num(v) is not None and "capital" in k else e(v))
+                 for k, v in pf.items()])))
+        assumptions = q.get("assumptions") or []
+        body += [
+            L.section("reasons", _("Reasons (risk score, largest effects first)"), L.reasons_section(q)),
+            L.section("assumptions", _("Assumptions"),
+                      ("<ul>" + "".join(f"<li>{e(a)}</li>" for a in assumptions) + "</ul>") if assumptions
+                      else f"<p>{L.na()}</p>"),
+            L.section("fx", _("Exchange rates used"), L._grid(
+                [_("currency"), _("units per USD"), _("basis and source")],
+                [[e(u.get("currency", "?")), e(u.get("units_per_usd", "")),
+                  e(f"{u.get('basis', '')}; {u.get('source', '')}" + (f" ({u['purpose']})" if u.get("purpose") else ""))]
+                 for u in fx], num_cols=(1,)) if fx else f"<p>{e(_('None: every amount was already in the quote currency.'))}</p>"),
+            L.section("versions", _("Methods, versions and reproduction"), L._kv(prov)),
+            f"<footer>{e(_('Generated by underwriting {version} from the quote canonical JSON; this page loads nothing from the network.').format(version=versions.get('underwriting', '')))}</footer>",
+        ]
+        return (f"<!DOCTYPE html>\n<html lang=\"{code}\"><head><meta charset=\"utf-8\">"
+                f"<title>{e(title)}</title><meta name=\"viewport\" content=\"width=device-width\">"
+                f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -57,6 +57,12 @@ def money(x: float, currency: str | None = None, *, decimals: int | None = None,
     """
     if x is None or not math.isfinite(x):
         return "n/a"
+    from underwriting.i18n import current_lang
+
+    if current_lang() == "ja":  # the Japanese edition: 億円 / 百万円 units (a forced axis unit is ignored)
+        from underwriting.i18n import money_short
+
+        return money_short(x, currency or "", lang="ja")
     sign = "-" if x < 0 else ""
     a = abs(x)
     if unit is None and decimals is None and a > 0:
@@ -97,7 +103,31 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    _register_japanese_font()
     return plt
+
+
+_FONT_REGISTERED: list[str] = []
+
+
+def _register_japanese_font() -> str | None:
+    """Add IPAexGothic (from ``matplotlib-fontja``) to matplotlib's font list once; its family name, or None."""
+    if _FONT_REGISTERED:
+        return _FONT_REGISTERED[0]
+    try:
+        from matplotlib import font_manager
+        from matplotlib_fontja import get_font_ttf_path
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return None
+    import logging
+
+    # IPAexGothic has no bold face: matplotlib draws the regular one and would log that on every bold title
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    path = get_font_ttf_path()
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    _FONT_REGISTERED.append(name)
+    return name
 
 
 _RC = {
@@ -107,6 +137,9 @@ _RC = {
     "axes.formatter.useoffset": False, "axes.formatter.limits": (-99, 99),
     "svg.fonttype": "none", "figure.dpi": DPI,
     "text.parse_math": False,  # "$" is a currency symbol here (HK$, US$), never the start of mathtext
+    # DejaVu Sans first (Latin text unchanged); glyphs it lacks fall back to IPAexGothic (Japanese),
+    # shipped by the matplotlib-fontja package and registered in _plt()
+    "font.family": ["DejaVu Sans", "IPAexGothic"],
 }
 
 

@@ -42,11 +42,27 @@ from underwriting.figure_style import (  # noqa: F401 - re-exported
     save_png,
     to_png_bytes,
 )
+from underwriting.i18n import _
 
 __all__ = [
     "money", "percent", "factor_chart", "loss_exceedance_chart", "peril_split_chart",
     "reserve_waterfall", "calibration_chart", "cost_chart", "to_png_bytes", "save_png", "close",
 ]
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap a tick label to ``width`` display columns (a Japanese character counts two; no break inside a word)."""
+    from underwriting.i18n import display_width
+
+    if display_width(text) == len(text):
+        return textwrap.fill(text, width, break_on_hyphens=False, break_long_words=False)
+    lines, cur = [], ""
+    for ch in text:
+        if display_width(cur + ch) > width:
+            lines.append(cur)
+            cur = ""
+        cur += ch
+    return "\n".join([*lines, cur])
 
 
 # ---- charts ---------------------------------------------------------------------------------------
@@ -98,11 +114,11 @@ def factor_chart(factors: Any, *, title: str | None = None) -> Any:
     names = [names[i] for i in order]
     vals = [vals[i] for i in order]
     fig, ax = _figure(max(2.4, 0.32 * len(vals) + 1.5))
-    _title(fig, ax, title or "Rating factors: contribution to the log rate",
-           "debits (raise the rate) in red, credits (lower it) in green; label = multiplier"
-           if kind == "log-rate" else "raises the odds in red, lowers them in green")
+    _title(fig, ax, title or _("Rating factors: contribution to the log rate"),
+           _("debits (raise the rate) in red, credits (lower it) in green; label = multiplier")
+           if kind == "log-rate" else _("raises the odds in red, lowers them in green"))
     if not vals:
-        ax.text(0.5, 0.5, "no factor differs from the base rate", ha="center", va="center",
+        ax.text(0.5, 0.5, _("no factor differs from the base rate"), ha="center", va="center",
                 transform=ax.transAxes)
         ax.set_yticks([])
         return fig
@@ -112,8 +128,8 @@ def factor_chart(factors: Any, *, title: str | None = None) -> Any:
     labels = [f"×{math.exp(v):.3g}" if kind == "log-rate" else f"{v:+.2f}" for v in vals]
     ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
     _pad_x(ax, min(0.0, *vals), max(0.0, *vals), 0.22)
-    ax.set_xlabel("log of the multiplier (0 = no effect)" if kind == "log-rate"
-                  else "contribution to the log-odds of a breach")
+    ax.set_xlabel(_("log of the multiplier (0 = no effect)") if kind == "log-rate"
+                  else _("contribution to the log-odds of a breach"))
     return fig
 
 
@@ -154,14 +170,16 @@ def loss_exceedance_chart(amounts: Sequence[float], probabilities: Sequence[floa
         raise ValueError("exceedance probabilities must not increase with the amount")
     fig, ax = _figure(3.9)
     top = attachment + limit
-    _title(fig, ax, title or f"Loss exceedance: {money(limit, currency)} xs {money(attachment, currency)}",
-           "probability that a loss exceeds each amount during the policy term; the layer is shaded")
+    _title(fig, ax, title or _("Loss exceedance: {limit} xs {attachment}").format(
+        limit=money(limit, currency), attachment=money(attachment, currency)),
+           _("probability that a loss exceeds each amount during the policy term; the layer is shaded"))
     xs, ps = [x for x, _ in pts], [p for _, p in pts]
     lo_x = min([*xs, top, attachment if attachment > 0 else top]) / 2.0
     hi_x = max([*xs, top]) * 2.0
     ax.axvspan(attachment if attachment > 0 else lo_x, top, color=LAYER, alpha=0.25, lw=0,
-               label=f"layer {money(limit, currency)} xs {money(attachment, currency)}")
-    for x, name in ((attachment, "attachment"), (top, "exhaustion")):
+               label=_("layer {limit} xs {attachment}").format(limit=money(limit, currency),
+                                                               attachment=money(attachment, currency)))
+    for x, name in ((attachment, _("attachment")), (top, _("exhaustion"))):
         if x > 0:
             ax.axvline(x, color="#b9770e", linewidth=1, linestyle="--")
             ax.annotate(f"{name}\n{money(x, currency)}", xy=(x, 1.0), xycoords=("data", "axes fraction"),
@@ -183,8 +201,8 @@ def loss_exceedance_chart(amounts: Sequence[float], probabilities: Sequence[floa
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(_prob_formatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel(f"loss ({currency})")
-    ax.set_ylabel("probability of exceeding")
+    ax.set_xlabel(_("loss ({currency})").format(currency=currency))
+    ax.set_ylabel(_("probability of exceeding"))
     ax.grid(True, which="major", color="#e5e5e5", linewidth=0.6)
     ax.legend(loc="lower left")
     return fig
@@ -214,11 +232,11 @@ def peril_split_chart(perils: Any, currency: str, *, title: str | None = None) -
     rows.sort(key=lambda r: float(r["expected_loss"]))
     total = sum(float(r["expected_loss"]) for r in rows)
     fig, ax = _figure(max(2.4, 0.34 * len(rows) + 1.5))
-    _title(fig, ax, title or f"Expected loss by peril (total {money(total, currency)})")
+    _title(fig, ax, title or _("Expected loss by peril (total {total})").format(total=money(total, currency)))
     if not rows:
-        ax.text(0.5, 0.5, "no peril", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _("no peril"), ha="center", va="center", transform=ax.transAxes)
         return fig
-    names = [str(r["name"]).replace("_", " ") for r in rows]
+    names = [_(str(r["name"]).replace("_", " ")) for r in rows]
     vals = [float(r["expected_loss"]) for r in rows]
     bars = ax.barh(range(len(vals)), vals, color=NEUTRAL, height=0.6)
     ax.set_yticks(range(len(vals)), names)
@@ -226,12 +244,12 @@ def peril_split_chart(perils: Any, currency: str, *, title: str | None = None) -
     for r, v in zip(rows, vals, strict=True):
         s = f"{money(v, currency)} ({percent(v / total, digits=2) if total > 0 else '0%'})"
         if r.get("expected_count") is not None:
-            s += f", {float(r['expected_count']):.3g} events"
+            s += _(", {n} events").format(n=f"{float(r['expected_count']):.3g}")
         labels.append(s)
     ax.bar_label(bars, labels=labels, padding=3, fontsize=8)
     _pad_x(ax, 0.0, max(vals) if max(vals) > 0 else 1.0, 0.55)
     ax.xaxis.set_major_formatter(_money_formatter(currency))
-    ax.set_xlabel(f"expected loss over the term ({currency})")
+    ax.set_xlabel(_("expected loss over the term ({currency})").format(currency=currency))
     return fig
 
 
@@ -270,10 +288,11 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
     if abs(requirement - total - residual) > 1e-6 * max(1.0, requirement):
         raise ValueError(f"requirement {requirement} - credits {total} != residual {residual}")
     fig, ax = _figure(4.2)
-    _title(fig, ax, title or f"Reserve: requirement {money(requirement, currency)} to residual cash "
-           f"{money(residual, currency)}",
-           f"credits earned by the policy in green; the retention ({money(retention, currency)}) stays in cash")
-    names = ["requirement"]
+    _title(fig, ax, title or _("Reserve: requirement {requirement} to residual cash {residual}").format(
+        requirement=money(requirement, currency), residual=money(residual, currency)),
+           _("credits earned by the policy in green; the retention ({retention}) stays in cash").format(
+               retention=money(retention, currency)))
+    names = [_("requirement")]
     ax.bar(0, requirement, color=NEUTRAL, width=0.6)
     ax.text(0, requirement, money(requirement, currency), ha="center", va="bottom", fontsize=8)
     level = requirement
@@ -284,15 +303,15 @@ def reserve_waterfall(requirement: float, credits: Any, retention: float, residu
         ax.text(i, hi, ("−" if v >= 0 else "+") + money(abs(v), currency), ha="center", va="bottom",
                 fontsize=8)
         ax.plot([i - 1 - 0.3, i + 0.3], [level, level], color=MUTED, linewidth=0.8, linestyle=":")
-        names.append(textwrap.fill(str(name), 22, break_on_hyphens=False, break_long_words=False))
+        names.append(_wrap(str(name), 22))
         level -= v
     k = len(steps) + 1
     ret = min(retention, residual)
-    ax.bar(k, residual - ret, bottom=ret, color=MUTED, width=0.6, label="other residual cash")
+    ax.bar(k, residual - ret, bottom=ret, color=MUTED, width=0.6, label=_("other residual cash"))
     ax.bar(k, ret, color="white", edgecolor="#7e5109", hatch="///", width=0.6,
-           label=f"retention below the lowest attachment: {money(retention, currency)}")
+           label=_("retention below the lowest attachment: {retention}").format(retention=money(retention, currency)))
     ax.text(k, residual, money(residual, currency), ha="center", va="bottom", fontsize=8)
-    names.append("residual cash")
+    names.append(_("residual cash"))
     if retention > 0:
         ax.axhline(retention, color="#7e5109", linewidth=0.9, linestyle="--")
     ax.set_xticks(range(len(names)), names)

@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     root = Path(args.root) if args.root else _checkout_models()
     if args.check:
-        from underwriting.lifecycle.rebuild_check import ILL_CONDITIONED, REL_TOL, compare_registries
+        from underwriting.lifecycle.rebuild_check import (
+            ILL_CONDITIONED,
+            REL_TOL,
+            compare_registries,
+        )
 
         with tempfile.TemporaryDirectory() as tmp:
             build(tmp, names=args.only)

@@ -72,3 +72,28 @@ def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx
                                        schedule=schedule)
     return assess(sub, policies, reg, fx, as_of=as_of, annual_loss=annual,
                   loss_model_note=annual.description if annual is not None else "")
+
+
+def grid_from_quote_model(sub: Submission, template: PolicyTerms, deductibles: list[float], limits: list[float],
+                          fx: FxTable, *, frequency_model: str = "frequency",
+                          principle: str | None = None) -> tuple[list[Any], str]:
+    """Candidates over a deductible × limit grid priced with the exchange's own quote loss model.
+
+    Each layer is priced under the quote's principle (default ``DEFAULT_PRINCIPLE``) with its expense
+    and commission loads, so the premium is the one charged. Returns ``(candidates, pricing_note)``;
+    used by ``underwriting compare-reserve --template`` and :func:`underwriting.api.compare_reserve`.
+    """
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
+    from underwriting.quoting import PricingBasis
+    from underwriting.reserve.compare import grid_candidates, perils_pricer
+
+    basis = PricingBasis()
+    principle = principle or DEFAULT_PRINCIPLE
+    loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
+    lm = build_loss_model(sub, template, fx=fx, frequency_model=frequency_model)
+    price, loss = perils_pricer(lm.perils, lm.policy_per_usd, template, principle=principle, loadings=loads,
+                                level=basis.level)
+    note = (f"grid priced with the exchange's own quote loss model ({lm.methods.get('frequency', '')}; "
+            f"{lm.methods.get('severity', '')}); {principle} with expense {basis.expense:.0%} and "
+            f"commission {basis.commission:.0%}: premiums as charged")
+    return grid_candidates(template, deductibles, limits, price, loss_fn=loss), note

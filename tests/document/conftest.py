@@ -32,7 +32,7 @@ def with_defence(q: dict) -> dict:
         {"factor": "admin_mfa", "answer": "totp", "multiplier": 1.1, "reason": "TOTP, not hardware keys"},
     ]
     q["frequency"]["interval"] = [0.012, 0.055]
-    q["severity"] = {"family": "weibull", "parameters": {"shape": 0.42, "scale": 21_000_000.0},
+    q["severity"] = {"family": "weibull", "parameters": {"shape": 0.42, "scale": 21_000_000.0}, "n": 86,
                      "gof": {"statistic": "anderson_darling", "value": 0.61, "p_value": 0.84}}
     q["perils"] = [
         {"name": "hot_wallet_theft", "expected_count": 0.0187, "expected_loss": 18_300_000.0},

@@ -37,15 +37,18 @@ def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
     bf = load_breach_frequency()
     res = bf.explain(covariates_from_submission(sub, fx=FxTable.bundled()), [sub], years=q.terms["term_years"])[0]
     f = q.frequency
-    assert f.method == "frequency" and f.annual_rate == res.annual_rate
-    assert f.expected_breaches == res.expected_breaches
-    assert q.p_breach_1y == -math.expm1(-res.annual_rate)
-    assert f.experience["prior_strength"] == bf.prior_strength_ and f.experience["breaches"] == 1
+    # the quote is canonical (docs/reproducibility.md): the same numbers to 6 significant digits
+    from underwriting.domain.canonical import round_significant as r6
+
+    assert f.method == "frequency" and f.annual_rate == r6(res.annual_rate)
+    assert f.expected_breaches == r6(res.expected_breaches)
+    assert q.p_breach_1y == r6(-math.expm1(-res.annual_rate))
+    assert f.experience["prior_strength"] == r6(bf.prior_strength_) and f.experience["breaches"] == 1
     lo, hi = f.expected_breaches_interval
     assert lo < f.expected_breaches < hi
     # gamma mixing: CV² = exp(s²) − 1 with s from the 90% interval read as lognormal
     s = math.log(hi / lo) / (2 * 1.6448536269514722)
-    assert f.variance_of_lambda == pytest.approx(f.expected_breaches ** 2 * math.expm1(s * s), rel=1e-9)
+    assert f.variance_of_lambda == pytest.approx(f.expected_breaches ** 2 * math.expm1(s * s), rel=3e-5)  # 6 digits
     assert q.premium_range[0] < q.premium < q.premium_range[1]
     assert q.score.p_breach == q.p_breach_1y and q.risk_band == "C"
 

@@ -87,3 +87,73 @@ def test_adding_a_policy_never_lowers_the_credit(sc, items, new):
     kw, d, w = new
     extra = make_policy(policy_id="new", deductible=min(d, w), limit=max(d, w) + 1.0, **kw)
     assert _assess(*sc, pols + [extra]).credit >= _assess(*sc, pols).credit * (1 - 1e-12) - 1e-6
+
+
+# ---- issue #26: one payable amount per policy across the components --------------------------------
+
+def _payable(p):
+    """What the insurer can pay on ``p`` (policy currency): the aggregate, else limit × (1 + reinstatements)."""
+    return p.aggregate_limit if p.aggregate_limit is not None else p.limit * (1 + p.reinstatements)
+
+
+def _bounded_policies(items):
+    out = []
+    for i, (kw, d, w, agg_extra, reinst) in enumerate(items):
+        lim = max(d, w) + 1.0
+        agg = None if agg_extra is None else lim + agg_extra
+        out.append(make_policy(policy_id=f"p{i}", deductible=min(d, w), limit=lim, aggregate_limit=agg,
+                               reinstatements=reinst, **kw))
+    return out
+
+
+bounded_items = st.lists(st.tuples(policies(), amounts, amounts, st.none() | st.floats(0.0, 5e10),
+                                   st.integers(0, 2)), min_size=1, max_size=3)
+
+
+@SETTINGS
+@given(scenario, bounded_items)
+def test_no_policy_earns_more_than_it_can_pay(sc, items):
+    """Each policy's credit over all components ≤ share × payable (converted), and the total ≤ their sum,
+    checked against the policy terms directly (not the engine's own bound)."""
+    pols = _bounded_policies(items)
+    a = _assess(*sc, pols)
+    cur = a.currency
+    total_bound = 0.0
+    for p, pc in zip(pols, a.policies, strict=True):
+        rate = FX.convert(1.0, p.currency, cur, a.as_of.year)
+        bound = p.coinsurance * _payable(p) * rate
+        total_bound += bound
+        assert pc.credit_in_tower <= bound * (1 + 1e-9) + 1e-6
+        assert pc.standalone_credit <= bound * (1 + 1e-9) + 1e-6
+        assert sum(c["credit"] for c in pc.components) <= bound * (1 + 1e-9) + 1e-6
+    assert a.credit_before_cap <= total_bound * (1 + 1e-9) + 1e-6
+    assert abs(sum(pc.credit_in_tower for pc in a.policies) - a.credit_before_cap) <= 1e-6 * max(a.credit_before_cap, 1)
+
+
+@SETTINGS
+@given(scenario, bounded_items, st.integers(0, 2), st.floats(0.0, 5e10))
+def test_a_larger_aggregate_never_lowers_the_credit(sc, items, which, more):
+    pols = _bounded_policies(items)
+    i = which % len(pols)
+    p = pols[i]
+    wider = p.model_copy(update={"aggregate_limit": _payable(p) + more})
+    b = pols[:i] + [wider] + pols[i + 1:]
+    assert _assess(*sc, b).credit >= _assess(*sc, pols).credit * (1 - 1e-9) - 1e-3
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(REGIMES)), bounded_items)
+def test_compare_reserve_credits_stay_within_what_the_policies_pay(regime, items):
+    """The same bound in every programme ``compare-reserve`` costs."""
+    from underwriting.reserve.compare import Candidate, optimise
+
+    sub = SUBS["hk_exchange_with_incident.json"]
+    pols = _bounded_policies(items)
+    cands = [Candidate(p, 1e6, 1e5) for p in pols]
+    comp = optimise(sub, REGIMES[regime], cands, FX, horizon_years=1, allow_overlap=True, samples_per_year=4)
+    by_id = {p.policy_id: p for p in pols}
+    for prog in comp.programmes:
+        bound = sum(by_id[i].coinsurance * _payable(by_id[i]) *
+                    FX.convert(1.0, by_id[i].currency, comp.currency, 2026)
+                    for i in prog.policies)
+        assert prog.credit <= bound * (1 + 1e-9) + 1e-6

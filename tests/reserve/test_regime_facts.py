@@ -144,11 +144,14 @@ def test_jp_reported_facts_have_sources():
 
     reg = load_regime("jp-fsa-2026")
     facts = {f.fact: f for f in reg.facts}
-    assert all(f.status == "reported" and f.source for f in reg.facts)
+    # reported, except the statutes in force (issue #26: the 履行保証暗号資産 duty and the 5% hot-wallet limit)
+    assert all(f.status in ("reported", "confirmed") and f.source for f in reg.facts)
+    assert {f.source.split(" (")[0] for f in reg.facts if f.status == "confirmed"} == {
+        "Payment Services Act", "Cabinet Office Ordinance on Crypto-Asset Exchange Service Providers"}
     cabinet = next(f for f in reg.facts if "cabinet approved" in f.fact)
     assert cabinet.date == dt.date(2026, 4, 10)
-    for needle in ("cold wallets", "FY2027", "trading volume and incident history", "'part'",
-                   "without case-by-case approval", "stolen login credentials"):
+    for needle in ("Cold-wallet", "spring 2027", "past outflows", "part of it",
+                   "without case-by-case approval", "stolen login credentials", "履行保証暗号資産"):
         assert any(needle in k for k in facts), needle
     # open parameters stay assumptions, with scenarios for the share
     assert reg.credit.cap_share.status == "assumption"
@@ -184,3 +187,47 @@ def test_fx_conversion_recorded(jp_sub, fx):
     assert use.rate == pytest.approx(150.0)
     d = a.to_dict()
     assert d["fx"][0]["rate"] == pytest.approx(150.0)
+
+
+# ---- issue #26 (4): Japan's facts and the hot/cold scope as a scenario choice ------------------------
+
+def test_jp_facts_cite_the_sources_of_issue_26():
+    from underwriting.reserve import load_regime
+
+    reg = load_regime("jp-fsa-2026")
+    srcs = " ".join(f.source for f in reg.facts)
+    facts = " ".join(f.fact for f in reg.facts)
+    for bad in ("AInvest", "AIBC", "novaist"):  # machine-generated or only relaying them
+        assert bad not in srcs
+    assert "2025-12-10" in facts and "Art. 63-11-2" in srcs and "bitFlyer" in srcs
+    assert "minutes" in srcs and "case-by-case approval" in facts
+    assert all(f.source for f in reg.facts) and len({f.fact for f in reg.facts}) == len(reg.facts)
+
+
+def test_default_scope_option_leaves_the_file_as_it_is():
+    from underwriting.reserve import load_regime
+    from underwriting.reserve.regime import typed_rule_params
+
+    reg = load_regime("jp-fsa-2026")
+    ch = next(c for c in reg.choices if c.name == "reserve_scope")
+    same = reg.with_overrides({"choices.reserve_scope": ch.default})
+    assert same.coverage.tier_weights == reg.coverage.tier_weights
+    for a, b in zip(reg.rules, same.rules, strict=True):
+        assert typed_rule_params(reg, a) == typed_rule_params(same, b)
+
+
+def test_cold_only_scope_changes_what_the_reserve_answers_for(fx):
+    from tests.reserve.helpers import load_example, make_policy
+    from underwriting.reserve import assess
+
+    sub = load_example("jp_small_exchange.json")
+    cold_only_policy = make_policy(perils=["cold_wallet_theft", "third_party_vendor", "insider", "social_engineering"],
+                                   limit=4e8)
+    both = assess(sub, [cold_only_policy], "jp-fsa-2026", fx)
+    cold = assess(sub, [cold_only_policy], "jp-fsa-2026", fx, overrides={"choices.reserve_scope": "cold_only"})
+    assert both.credit == 0.0 and any(c.rule == "jp.required_perils" and c.outcome == "fail" for c in both.checks)
+    assert cold.credit > 0.0
+    assert cold.components[0].tier_mix == {"hot": 0.0, "cold": 1.0}
+    assert both.components[0].tier_mix["hot"] == pytest.approx(0.05)
+    d = cold.to_dict()
+    assert d["choices"][0]["in_effect"] == "cold_only" and "Scenario choice reserve_scope" in cold.to_table()

@@ -148,6 +148,17 @@ def write_output(path: str, text: str, option: str, args: argparse.Namespace | N
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
 
 
+def write_output_bytes(path: str, data: bytes, option: str, args: argparse.Namespace | None = None) -> None:
+    """:func:`write_output` for bytes (a PDF): atomic, never over an input; an OS refusal names ``option``."""
+    from underwriting.fileio import atomic_write_bytes
+
+    target = check_output_file(path, option, args)
+    try:
+        atomic_write_bytes(target, data)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
+
+
 def add_model_data_args(p: argparse.ArgumentParser) -> None:
     """``--data``, ``--config``, ``--name``, ``--registry`` and ``--n-boot``, shared by ``evaluate`` and ``compare``."""
     p.add_argument("--data", metavar="PATH", help="data folder or file, or a .toml book spec")

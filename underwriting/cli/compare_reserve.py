@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also cost programmes whose policies insure the same losses twice (double insurance)")
     g = parser.add_argument_group("cost assumptions (defaults: underwriting/reserve/cost_assumptions.toml)")
     for name in ("funding-cost", "reserve-yield", "discount-rate", "lgd", "expected-loss-ratio", "basis-risk-load"):
-        g.add_argument(f"--{name}", type=float, default=None, metavar="X")
+        g.add_argument(f"--{name}", default=None, metavar="X",
+                       help="a share per year: 0.07 or 7%% (a value above 1 must carry %%)")
     p = parser.add_argument_group(
         "pricing a grid instead of --quotes (through underwriting.pricing; by default with the exchange's own "
         "quote loss model: its frequency and exposure-capped severities)")
@@ -81,6 +82,28 @@ def _positive(text: str | None, flag: str, *, amount: bool = False) -> float:
     return v
 
 
+def parse_share(text: str | None, flag: str) -> float | None:
+    """``"0.07"`` or ``"7%"`` → 0.07. A bare number above 1 is refused (``7`` would mean 700%)."""
+    import math
+
+    if text is None:
+        return None
+    s = str(text).strip()
+    pct = s.endswith("%")
+    try:
+        v = float(s[:-1].strip() if pct else s)
+    except ValueError:
+        raise InputError(f"expected a share such as 0.07 or 7%, got {text!r}", field=flag) from None
+    if not math.isfinite(v):
+        raise InputError(f"must be finite, got {text!r}", field=flag)
+    if pct:
+        return v / 100.0
+    if abs(v) > 1.0:
+        raise InputError(f"{text} would mean {v:.0%}: write a share (e.g. {v / 100:g}) or a percentage with % "
+                         f"(e.g. {text}%)", field=flag)
+    return v
+
+
 def _amounts(text: str | None, flag: str) -> list[float]:
     if not text:
         raise InputError("required with --template (comma-separated amounts, k/M/bn suffixes allowed)", field=flag)
@@ -105,12 +128,14 @@ def run(args: argparse.Namespace) -> int:
         layer_pricer,
         load_quotes,
         optimise,
-        perils_pricer,
         plot_costs,
         plot_waterfall,
     )
 
     check_output_dir(args.plot, "--plot")
+    from underwriting.i18n import resolve_lang, use_lang
+
+    lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)
     regime_id, note = resolve_regime(sub, args.regime)
     if regime_id is None:
@@ -119,22 +144,23 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_params(args.param)
     if overrides:
         regime = regime.with_overrides(overrides)
-    ca = CostAssumptions.default(**{k.replace("-", "_"): getattr(args, k.replace("-", "_")) for k in (
-        "funding-cost", "reserve-yield", "discount-rate", "lgd", "expected-loss-ratio", "basis-risk-load")})
+    names = ("funding-cost", "reserve-yield", "discount-rate", "lgd", "expected-loss-ratio", "basis-risk-load")
+    try:
+        ca = CostAssumptions.default(**{k.replace("-", "_"): parse_share(getattr(args, k.replace("-", "_")), f"--{k}")
+                                        for k in names})
+    except InputError as exc:
+        if exc.field and not exc.field.startswith("--"):
+            raise InputError(exc.message, field="--" + exc.field.replace("_", "-")) from None
+        raise
     fx = fx_table(args.fx)
     pricing_note = ""
     if args.quotes:
         cands = load_quotes(args.quotes, expected_loss_ratio=ca.expected_loss_ratio)
     elif args.template:
         from underwriting.domain.policy import load_policy
-        from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
-        from underwriting.quoting import PricingBasis
 
         template = load_policy(args.template)
         deds, lims = _amounts(args.deductibles, "--deductibles"), _amounts(args.limits, "--limits")
-        basis = PricingBasis()
-        principle = args.principle or DEFAULT_PRINCIPLE
-        loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
         given = [f for f, v in (("--frequency", args.frequency), ("--severity-median", args.severity_median),
                                 ("--severity-sigma", args.severity_sigma)) if v is not None]
         if given and len(given) < 3:
@@ -144,7 +170,12 @@ def run(args: argparse.Namespace) -> int:
         if given:
             from underwriting.losses.frequency import Poisson
             from underwriting.losses.severity import Lognormal
+            from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
+            from underwriting.quoting import PricingBasis
 
+            basis = PricingBasis()
+            principle = args.principle or DEFAULT_PRINCIPLE
+            loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
             lam = _positive(args.frequency, "--frequency")
             med = _positive(args.severity_median, "--severity-median", amount=True)
             sig = _positive(args.severity_sigma, "--severity-sigma")
@@ -153,16 +184,12 @@ def run(args: argparse.Namespace) -> int:
             pricing_note = (f"grid priced with the user's Poisson({lam:g}) x lognormal(median {med:,.0f}, sigma "
                             f"{sig:g}); {principle} with expense {basis.expense:.0%} and commission "
                             f"{basis.commission:.0%}: premiums as charged")
+            cands = grid_candidates(template, deds, lims, price, loss_fn=loss)
         else:
-            from underwriting.quoting import build_loss_model
+            from underwriting.quote_reserve import grid_from_quote_model
 
-            lm = build_loss_model(sub, template, fx=fx, frequency_model=args.frequency_model)
-            price, loss = perils_pricer(lm.perils, lm.policy_per_usd, template, principle=principle,
-                                        loadings=loads, level=basis.level)
-            pricing_note = (f"grid priced with the exchange's own quote loss model ({lm.methods.get('frequency', '')}; "
-                            f"{lm.methods.get('severity', '')}); {principle} with expense {basis.expense:.0%} and "
-                            f"commission {basis.commission:.0%}: premiums as charged")
-        cands = grid_candidates(template, deds, lims, price, loss_fn=loss)
+            cands, pricing_note = grid_from_quote_model(sub, template, deds, lims, fx,
+                                                        frequency_model=args.frequency_model, principle=args.principle)
     else:
         raise InputError("give candidate programmes: --quotes FILE, or --template POLICY.toml with --deductibles and "
                          "--limits (priced with the exchange's own quote loss model)", field="--quotes")
@@ -172,14 +199,20 @@ def run(args: argparse.Namespace) -> int:
     plots = []
     if args.plot:
         d = Path(args.plot)
-        plots = [str(plot_costs(comp, d / "cost_by_programme.png")),
-                 str(plot_waterfall(comp.best_assessment, d / "waterfall.png"))]
+        with use_lang(lang):
+            plots = [str(plot_costs(comp, d / "cost_by_programme.png")),
+                     str(plot_waterfall(comp.best_assessment, d / "waterfall.png", comp))]
     if args.json:
         out = comp.to_dict()
         out["plots"] = plots
         sys.stdout.write(canonical_json(out))
-    else:
+    elif lang == "en":
         sys.stdout.write(comp.to_table())
+    else:
+        from underwriting.reserve_report import compare_table
+
+        with use_lang(lang):
+            sys.stdout.write(compare_table(comp.to_dict()))
         for p in plots:
             sys.stdout.write(f"saved {p}\n")
     return 0

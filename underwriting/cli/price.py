@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--reinstatements", default="0", metavar="N", help="number of reinstatements (default 0)")
     t.add_argument("--reinstatement-premium", default="1", metavar="FRACTION",
                    help="premium per reinstatement as a fraction of the upfront premium (default 1)")
+    t.add_argument("--reinstatement-basis", default="pro-rata", metavar="{pro-rata,in-full}",
+                   help="reinstatement premium pro rata to the amount reinstated (default) or charged in full "
+                        "as soon as the reinstated limit is used")
     t.add_argument("--term", default="1", metavar="YEARS", help="policy term in years (default 1)")
     t.add_argument("--high-layer", action="store_true",
                    help="allow a deductible at or above the limit (an excess layer such as 5e6 xs 1e7)")
@@ -103,6 +106,16 @@ def _integer(text: str, option: str) -> int:
         return int(str(text).strip())
     except ValueError:
         raise InputError(f"expected a whole number, got {text!r}", source=option) from None
+
+
+def _basis(text: str) -> bool:
+    """``--reinstatement-basis``: True for pro rata to amount, False for charged in full."""
+    s = str(text).strip().lower().replace("_", "-")
+    if s in ("pro-rata", "pro-rata-amount"):
+        return True
+    if s in ("in-full", "full"):
+        return False
+    raise InputError(f"expected pro-rata or in-full, got {text!r}", source="--reinstatement-basis")
 
 
 def parse_spec(spec: str, option: str, positional: dict[str, str]) -> tuple[str, dict[str, float]]:
@@ -216,6 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     layer = Layer(deductible=ded, limit=lim, agg_deductible=_amount(args.agg_deductible, "--agg-deductible"),
                   agg_limit=agg_limit, share=share, reinstatements=_integer(args.reinstatements, "--reinstatements"),
                   reinstatement_premium=_number(args.reinstatement_premium, "--reinstatement-premium"),
+                  pro_rata_amount=_basis(args.reinstatement_basis),
                   term_years=_number(args.term, "--term"))
     loadings = Loadings(expense=_number(args.expense, "--expense"), commission=_number(args.commission, "--commission"),
                         tax=_number(args.tax, "--tax"),
@@ -243,7 +257,9 @@ def _run(args: argparse.Namespace) -> int:
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
     out = res.to_dict()
     out["frequency"] = {"family": freq.family, **freq.params}
-    out["severity"] = {"family": sev.family, **sev.params}
+    from underwriting.losses.severity.exposure import severity_echo
+
+    out["severity"] = severity_echo(sev)
     if args.json:
         sys.stdout.write(canonical_json(out))
         return 0

@@ -35,8 +35,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="price the risk load as this exchange's capital share of BOOK (folder or CSV/JSON list)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--out", help="also write the quote JSON to this file (atomically)")
-    p.add_argument("--report", metavar="FILE.html", help="also write the quote document: a self-contained HTML "
-                   "page with its figures (never over an input)")
+    p.add_argument("--report", metavar="FILE.html|FILE.pdf", help="also write the quote letter: a self-contained "
+                   "HTML page with its figures, or (name ending .pdf) the same page printed to A4 PDF by headless "
+                   "Chromium (never over an input)")
+    p.add_argument("--pricing-basis", metavar="FILE", help="loads and letter terms (TOML/JSON, the layout of "
+                   "datasets/examples/pricing_basis_default.toml): expense, commission, tax (fractions of premium), "
+                   "validity_days, subjectivities, signatory; default: expense 10%%, commission 10%%, tax 0%%")
+    p.add_argument("--lang", metavar="ja|en", help="language of the table and the letter (default: "
+                   "$UNDERWRITING_LANG, then the locale, then en); --json is always in English keys")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +57,19 @@ def run(args: argparse.Namespace) -> int:
     parse_principle(principle)  # a bad principle is an input error before any work
     check_output_file(args.out, "--out", args)
     check_output_file(args.report, "--report", args)
+    from underwriting.i18n import resolve_lang
+
+    lang = resolve_lang(args.lang)
+    pdf = bool(args.report) and args.report.lower().endswith(".pdf")
+    if pdf:  # a PDF needs Chromium: refuse before any work
+        from underwriting.document_pdf import require_chromium
+
+        require_chromium("--report")
+    letter = None
+    if args.pricing_basis:
+        from underwriting.domain.pricing_basis import load_pricing_basis
+
+        letter = load_pricing_basis(args.pricing_basis)
     if args.report and args.out and os.path.realpath(args.report) == os.path.realpath(args.out):
         raise InputError("is the same file as --out", source="--report")
     currency = _currency(args.currency)
@@ -63,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         except InputError as exc:
             raise InputError(exc.message, source="--currency") from None
     terms = load_terms(args.terms) if args.terms else None
-    basis = PricingBasis(principle=principle)
+    basis = (PricingBasis(principle=principle) if letter is None else
+             PricingBasis(principle=principle, expense=letter.expense, commission=letter.commission, tax=letter.tax))
     from underwriting.cli._common import schedule_and_registry
 
     schedule, registry = schedule_and_registry(args)
@@ -85,10 +105,28 @@ def run(args: argparse.Namespace) -> int:
         write_output(args.out, text, "--out", args)
     if args.report:
         from underwriting.document import build_quote_figures, render_quote_html
+        from underwriting.domain.pricing_basis import PricingBasisFile
+        from underwriting.i18n import use_lang
 
         d = quote.to_dict()
-        write_output(args.report, render_quote_html(d, figures=build_quote_figures(d)), "--report", args)
-    print(text if args.json else format_quote(quote), end="" if args.json else "\n")
+        with use_lang(lang):
+            figs = build_quote_figures(d)
+        page = render_quote_html(d, figures=figs, lang=lang, slip=terms.model_dump(mode="json") if terms else None,
+                                 letter=(letter or PricingBasisFile()).model_dump(mode="json"))
+        if pdf:
+            from underwriting.cli._common import write_output_bytes
+            from underwriting.document_pdf import html_to_pdf
+
+            write_output_bytes(args.report, html_to_pdf(page), "--report", args)
+        else:
+            write_output(args.report, page, "--report", args)
+    if args.json:
+        print(text, end="")
+    else:
+        from underwriting.i18n import use_lang
+
+        with use_lang(lang):
+            print(format_quote(quote))
     return 0
 
 

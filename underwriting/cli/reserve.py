@@ -32,6 +32,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                         help="assessment date (default: the submission's as_of)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--lang", metavar="ja|en", help="language of the table (default: $UNDERWRITING_LANG, "
+                        "then the locale, then en); --json is always in English keys")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_terms
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
+    from underwriting.i18n import resolve_lang
     from underwriting.quoting import assess_reserve
 
+    lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)
     # a tower file ([[layers]]) contributes each of its layers as a policy
     pols = [lay for p in args.policy for lay in (lambda t: getattr(t, "layers", None) or [t])(load_terms(p))]
@@ -117,6 +121,12 @@ def run(args: argparse.Namespace) -> int:
                             risk_sizing=not args.no_risk_sizing, frequency_model=args.frequency_model)
     if args.json:
         sys.stdout.write(canonical_json(result.to_dict()))
-    else:
+    elif lang == "en":
         sys.stdout.write(result.to_table())
+    else:
+        from underwriting.i18n import use_lang
+        from underwriting.reserve_report import reserve_table
+
+        with use_lang(lang):
+            sys.stdout.write(reserve_table(result.to_dict()))
     return 0

@@ -60,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
                               title=f"{block.exchange}: band {block.band}, P = {block.p_breach:.3f}"), path)
         d["plots"] = [str(path)]
     if args.json:
+        from underwriting.domain.canonical import canonicalise
+
+        # the same canonical numbers as the quote's score block (docs/reproducibility.md)
+        d = canonicalise({**d, "currency": sub.currency})
+        d.pop("currency")
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0

@@ -47,11 +47,17 @@ MONEY_KEYS: frozenset[str] = frozenset({
     "premium_components", "oep", "aep", "limit", "attachment", "deductible", "aggregate_limit",
     "aggregate_deductible", "sublimits", "credit", "requirement", "residual_cash", "amount", "band_low",
     "band_high", "commission", "expense", "risk_load", "tax", "minimum_uplift", "reinstatement_credit",
-    "cash", "cost", "saving", "insurance_cost", "cash_cost", "payable",
+    "cash", "cost", "saving", "insurance_cost", "cash_cost", "payable", "capital_load_quote_currency",
+    "capital_quote_currency",
 })
+#: Keys whose numbers are amounts in US dollars whatever the quote currency (besides ``*_usd`` keys): the
+#: book figures of ``quote --portfolio`` (``CapitalBlock``).
+USD_MONEY_KEYS: frozenset[str] = frozenset({"aal", "aal_se", "co_tvar", "capital", "capital_load", "book_tvar",
+                                            "book_aal"})
 #: Subtrees kept exactly: the recorded inputs (what a reproduction recomputes from), the FX rates
-#: used (data, not computation) and the versions.
-KEPT_KEYS: frozenset[str] = frozenset({"inputs", "fx", "versions"})
+#: used (data, not computation, also where a block repeats one) and the versions.
+KEPT_KEYS: frozenset[str] = frozenset({"inputs", "fx", "versions", "quote_per_usd", "units_per_usd",
+                                       "policy_per_usd"})
 #: Relative size of one canonical unit's allowance: a difference up to one unit in the last place,
 #: with this slack for the binary representation of the rounded decimals.
 _SLACK = 1.0 + 1e-9
@@ -90,8 +96,12 @@ def round_money(x: float, currency: str) -> float:
     return round(x, minor_unit(currency)) + 0.0
 
 
+def _is_money(key: str) -> bool:
+    return key in MONEY_KEYS or key in USD_MONEY_KEYS or key.endswith("_usd")
+
+
 def _money_currency(key: str, currency: str) -> str:
-    return "USD" if key.endswith("_usd") else currency
+    return "USD" if key.endswith("_usd") or key in USD_MONEY_KEYS else currency
 
 
 def _canon(v: Any, currency: str, money: str | None) -> Any:
@@ -106,7 +116,7 @@ def _canon(v: Any, currency: str, money: str | None) -> Any:
                 out[k] = x
             elif money is not None:
                 out[k] = _canon(x, currency, money)
-            elif k in MONEY_KEYS or k.endswith("_usd"):
+            elif _is_money(k):
                 out[k] = _canon(x, currency, _money_currency(k, currency))
             else:
                 out[k] = _canon(x, currency, None)
@@ -136,7 +146,7 @@ def canonical_unit(key_path: str, value: float, currency: str) -> float:
     """One unit in the last canonical place of ``value`` at ``key_path`` (``a.b[2].c``)."""
     keys = [k.split("[")[0] for k in key_path.split(".")]
     for k in keys:
-        if k in MONEY_KEYS or k.endswith("_usd"):
+        if _is_money(k):
             return 10.0 ** -minor_unit(_money_currency(k, currency))
     if value == 0.0:
         return 10.0 ** -DECIMALS

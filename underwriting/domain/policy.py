@@ -95,6 +95,11 @@ class PolicyTerms(Strict):
     coinsurance: Share = 1.0
     reinstatements: Count = Field(default=0, ge=0, le=100)
     reinstatement_premium_pct: Share = 1.0
+    reinstatement_premium_basis: Literal["pro_rata_amount", "in_full"] = Field(
+        default="pro_rata_amount",
+        description="How each reinstatement is charged: 'pro_rata_amount' (the default: reinstatement_premium_pct of "
+                    "the upfront premium times the fraction of the limit reinstated) or 'in_full' (the whole "
+                    "reinstatement_premium_pct as soon as the reinstated limit is used at all, regardless of amount).")
     perils: list[Peril] = Field(min_length=1)
     sublimits: dict[Peril, Amount] = Field(default_factory=dict)
     exclusions: list[Exclusion] = Field(default_factory=list)
@@ -129,12 +134,15 @@ class PolicyTerms(Strict):
 
     @model_serializer(mode="wrap")
     def _drop_new_defaults(self, handler):
-        # fields added after policies were archived (attachment, minimum_premium) are left out at their
+        # fields added after policies were archived (attachment, minimum_premium, the reinstatement
+        # premium basis) are left out at their
         # defaults, so an existing policy dumps, hashes and quotes exactly as before
         d = handler(self)
         for k in ("attachment", "minimum_premium"):
             if k in d and not d[k]:
                 del d[k]
+        if d.get("reinstatement_premium_basis") == "pro_rata_amount":
+            del d["reinstatement_premium_basis"]
         return d
 
     @property
@@ -163,7 +171,8 @@ class PolicyTerms(Strict):
         -------
         Layer
             Per-occurrence attachment point (:attr:`attachment_point`) and limit, aggregate deductible and limit, share
-            (coinsurance), reinstatements and their premium, sub-limits and the term in years.
+            (coinsurance), reinstatements, their premium and its basis (pro rata to amount or in full),
+            sub-limits and the term in years.
         """
         from underwriting.pricing.layers import Layer
 
@@ -183,6 +192,7 @@ class PolicyTerms(Strict):
                      agg_deductible=conv(self.aggregate_deductible), agg_limit=conv(self.aggregate_limit),
                      share=self.coinsurance, reinstatements=self.reinstatements,
                      reinstatement_premium=self.reinstatement_premium_pct,
+                     pro_rata_amount=self.reinstatement_premium_basis == "pro_rata_amount",
                      sublimits={k: v / rate for k, v in self.sublimits.items()}, term_years=self.term_years)
 
 

@@ -277,7 +277,7 @@ class Quote(BaseModel):
                                    "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
 
-    def summary(self, *, file: Any = None) -> None:
+    def summary(self, *, file: Any = None, lang: str | None = None) -> None:
         """Print the quote for people (as ``underwriting quote`` does): the figures, the premium
         build-up, the reserve, the reasons, the methods and versions, and the assumptions.
 
@@ -285,10 +285,14 @@ class Quote(BaseModel):
         ----------
         file : file-like, optional
             Where to print (default ``sys.stdout``).
+        lang : {"en", "ja"}, optional
+            Language (default ``UNDERWRITING_LANG``, then the locale, then English).
         """
         from underwriting.domain.report import format_quote
+        from underwriting.i18n import use_lang
 
-        print(format_quote(self), file=file)
+        with use_lang(lang):
+            print(format_quote(self), file=file)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON dict (dates as ISO strings)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from underwriting.i18n import _, ljust
+from underwriting.i18n import money as _i18n_money
+
 if TYPE_CHECKING:  # pragma: no cover
     from underwriting.domain.quote import Quote
 
@@ -16,113 +19,167 @@ def _component_order(components: dict) -> list[str]:
     return [k for k in COMPONENT_ORDER if k in components] + sorted(k for k in components if k not in COMPONENT_ORDER)
 
 def _money(x: float | None, cur: str) -> str:
-    return "n/a" if x is None else f"{x:,.0f} {cur}"
+    """An exact amount with its currency in the current language ("5,000,000 JPY"; Japanese "5,000,000円")."""
+    return _i18n_money(x, cur, na=_("n/a"))
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.2f}%"
+    return _("n/a") if x is None else f"{100 * x:.2f}%"
+
+
+def _date(d: object) -> str:
+    """A date: ISO in English (as printed before), ``2026年10月1日`` in Japanese."""
+    from underwriting.i18n import current_lang, date_long
+
+    return str(d) if current_lang() == "en" else date_long(d)  # type: ignore[arg-type]
+
+
+def _headline_money(x: float | None, cur: str) -> str:
+    """An exact amount, and in Japanese also its 億円/百万円 form: "9,325,448円（9.33百万円）"."""
+    from underwriting.i18n import current_lang, money_short
+
+    exact = _money(x, cur)
+    if current_lang() == "en" or x is None:
+        return exact
+    return f"{exact}（{money_short(x, cur)}）"
+
+
+def _rule(title: str) -> str:
+    """The underline of a title, as wide as the title is on screen (wide characters count two)."""
+    from underwriting.i18n import display_width
+
+    return "-" * display_width(title)
 
 
 def table(rows: list[tuple[str, str]], title: str | None = None) -> str:
-    """Two-column text table."""
-    width = max(len(k) for k, _ in rows)
-    out = [title, "-" * len(title)] if title else []
-    out += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+    """Two-column text table (columns aligned by display width, so Japanese labels line up)."""
+    from underwriting.i18n import display_width
+
+    width = max(display_width(k) for k, _v in rows)
+    out = [title, _rule(title)] if title else []
+    out += [f"  {ljust(k, width)}  {v}" for k, v in rows]
     return "\n".join(out)
 
 
 def format_quote(q: Quote) -> str:
-    """Render a quote for people: summary, premium build-up, reserve, reasons, provenance."""
+    """Render a quote for people: summary, premium build-up, reserve, reasons, provenance.
+
+    Written in the language of :func:`underwriting.i18n.use_lang` (English by default); amounts in
+    the quote currency.
+    """
     c = q.currency
     t = q.terms
     parts = [
         table([
-            ("exchange", q.exchange),
-            ("as of", q.as_of.isoformat()),
-            ("risk score", f"{q.risk_score:.1f} / 100 (band {q.risk_band})"),
-            ("P(breach within 1 year), the one risk model", _pct(q.p_breach_1y)),
-            *([(f"loss-model frequency ({q.frequency.method}, comparison): P(breach in term)",
+            (_("exchange"), q.exchange),
+            (_("as of"), _date(q.as_of.isoformat())),
+            (_("risk score"), _("{score} / 100 (band {band})").format(score=f"{q.risk_score:.1f}", band=q.risk_band)),
+            (_("P(breach within 1 year), the one risk model"), _pct(q.p_breach_1y)),
+            *([(_("loss-model frequency ({method}, comparison): P(breach in term)").format(method=q.frequency.method),
                 _pct(q.frequency.p_at_least_one_in_term))] if q.frequency.method != "frequency" else []),
-            ("expected breaches in term", f"{q.expected_breaches_term:.4f}"),
-        ], "Quote"),
-        *([("Warnings\n--------\n" + "\n".join(f"  ! {w}" for w in q.warnings))] if q.warnings else []),
+            (_("expected breaches in term"), f"{q.expected_breaches_term:.4f}"),
+        ], _("Quote")),
+        *([(_("Warnings") + "\n" + _rule(_("Warnings")) + "\n" + "\n".join(f"  ! {w}" for w in q.warnings))]
+          if q.warnings else []),
         table([
-            ("policy", str(t.get("policy_id"))),
-            ("term", f"{t.get('inception')} to {t.get('expiry')}"),
-            ("cover", f"{_money(t.get('limit'), c)} xs {_money(t.get('attachment', t.get('deductible')), c)} "
-                      "per occurrence"),
-            *([("insured's retention (deductible)", _money(t.get("deductible"), c))] if "attachment" in t else []),
-            ("aggregate limit", _money(t.get("aggregate_limit"), c) if t.get("aggregate_limit") else "none"),
-            ("insurer's share", _pct(t.get("coinsurance"))),
-        ], "Terms (in the quote currency)"),
+            (_("policy"), str(t.get("policy_id"))),
+            (_("term"), _("{inception} to {expiry}").format(inception=_date(t.get("inception")), expiry=_date(t.get("expiry")))),
+            (_("cover"), _("{limit} xs {attachment} per occurrence").format(
+                limit=_headline_money(t.get("limit"), c),
+                attachment=_headline_money(t.get("attachment", t.get("deductible")), c))),
+            *([(_("insured's retention (deductible)"), _money(t.get("deductible"), c))] if "attachment" in t else []),
+            (_("aggregate limit"), _money(t.get("aggregate_limit"), c) if t.get("aggregate_limit") else _("none")),
+            (_("insurer's share"), _pct(t.get("coinsurance"))),
+        ], _("Terms (in the quote currency)")),
         table([
-            ("expected loss", _money(q.expected_loss, c)),
-            ("standard deviation", _money(q.std, c)),
-            ("TVaR 99.5%", _money(q.tvar_995, c)),
-            *[(f"  {k}", _money(q.premium_components[k], c)) for k in _component_order(q.premium_components)],
-            ("premium", _money(q.premium, c)),
-            *([("premium range (90% frequency interval)",
-                f"{_money(q.premium_range[0], c)} to {_money(q.premium_range[1], c)}")] if q.premium_range else []),
-            ("rate on line", _pct(q.rate_on_line)),
-        ], "Loss and premium"),
+            (_("expected loss"), _money(q.expected_loss, c)),
+            (_("standard deviation"), _money(q.std, c)),
+            (_("TVaR 99.5%"), _money(q.tvar_995, c)),
+            *[(f"  {component_label(k)}", _money(q.premium_components[k], c)) for k in _component_order(q.premium_components)],
+            (_("premium"), _headline_money(q.premium, c)),
+            *([(_("premium range (90% frequency interval)"),
+                _("{low} to {high}").format(low=_money(q.premium_range[0], c), high=_money(q.premium_range[1], c)))]
+              if q.premium_range else []),
+            (_("rate on line"), _pct(q.rate_on_line)),
+        ], _("Loss and premium")),
     ]
     parts += format_defence(q)
     if q.portfolio:
         pf = q.portfolio
         parts.append(table([
-            ("book AAL (USD)", f"{pf.book_aal:,.0f}"), ("book TVaR (USD)", f"{pf.book_tvar:,.0f}"),
-            ("this exchange's co-TVaR (USD)", f"{pf.co_tvar:,.0f}"),
-            ("allocated capital", _money(pf.capital_quote_currency, c)),
-            ("capital load in premium", _money(pf.capital_load_quote_currency, c)),
-            ("method", pf.method),
-        ], "Portfolio capital"))
+            (_("book AAL (USD)"), f"{pf.book_aal:,.0f}"), (_("book TVaR (USD)"), f"{pf.book_tvar:,.0f}"),
+            (_("this exchange's co-TVaR (USD)"), f"{pf.co_tvar:,.0f}"),
+            (_("allocated capital"), _money(pf.capital_quote_currency, c)),
+            (_("capital load in premium"), _money(pf.capital_load_quote_currency, c)),
+            (_("method"), pf.method),
+        ], _("Portfolio capital")))
     r = q.reserve
-    rrows = [("regime", f"{r.regime} {r.regime_version or ''}".strip() if r.regime else "none")]
+    rrows = [(_("regime"), f"{r.regime} {r.regime_version or ''}".strip() if r.regime else _("none"))]
     if r.regime:
-        rrows += [("requirement", _money(r.requirement, c)), ("credit from this policy", _money(r.credit, c)),
-                  ("credit share", _pct(r.credit_share)), ("residual cash reserve", _money(r.residual_cash, c))]
+        rrows += [(_("requirement"), _money(r.requirement, c)), (_("credit from this policy"), _money(r.credit, c)),
+                  (_("credit share"), _pct(r.credit_share)), (_("residual cash reserve"), _money(r.residual_cash, c))]
     if r.note:
-        rrows.append(("note", r.note))
-    parts.append(table(rrows, "Reserve"))
+        rrows.append((_("note"), r.note))
+    parts.append(table(rrows, _("Reserve")))
     if r.checks:
-        lines = ["Reserve checks", "--------------"]
+        lines = [_("Reserve checks"), _rule(_("Reserve checks"))]
         for ch in r.checks:
             lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
         parts.append("\n".join(lines))
     if q.reasons:
-        lines = ["Reasons (largest log-rate factors first)", "----------------------------------------"]
+        head = _("Reasons (largest log-rate factors first)")
+        lines = [head, _rule(head)]
         for rs in q.reasons[:8]:
-            lines.append(f"  {rs.direction:>6}  {rs.factor}: x{rs.multiplier:.3f} ({rs.log_rate:+.3f} on the log rate, "
-                         f"{rs.p_effect:+.2%} on P(breach)) {rs.detail}")
+            lines.append("  " + _("{direction}  {factor}: x{multiplier} ({log_rate} on the log rate, {p_effect} on "
+                                  "P(breach)) {detail}").format(
+                direction=f"{_(rs.direction):>6}", factor=rs.factor, multiplier=f"{rs.multiplier:.3f}",
+                log_rate=f"{rs.log_rate:+.3f}", p_effect=f"{rs.p_effect:+.2%}", detail=rs.detail))
         parts.append("\n".join(lines))
     factors = q.frequency.factors or []
     if factors:
         fr = q.frequency
-        lines = [f"Frequency factors ({fr.method})", "-" * (20 + len(fr.method))]
+        head = _("Frequency factors ({method})").format(method=fr.method)
+        lines = [head, _rule(head)]
         if fr.base:
             cv = fr.base.get("covariates") or {}
-            lines.append(f"  base rate {fr.base['annual_rate']:.5f}/yr [{fr.base['interval'][0]:.5f}, "
-                         f"{fr.base['interval'][1]:.5f}] from " + ", ".join(f"{k}={cv[k]}" for k in sorted(cv)))
+            lines.append("  " + _("base rate {rate}/yr [{low}, {high}] from {covariates}").format(
+                rate=f"{fr.base['annual_rate']:.5f}", low=f"{fr.base['interval'][0]:.5f}",
+                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={cv[k]}" for k in sorted(cv))))
         for f in factors:
             m = f["multiplier"]
             lines.append(f"  x{m:<7.4g} {f['factor']} = {f['answer']}: {f['reason']}")
         if fr.annual_rate_interval:
-            lines.append(f"  annual rate {fr.annual_rate:.5f} [{fr.annual_rate_interval[0]:.5f}, "
-                         f"{fr.annual_rate_interval[1]:.5f}]; term expected breaches {fr.expected_breaches:.5f}; "
-                         f"P(breach in term) {_pct(fr.p_at_least_one_in_term)} [{_pct(fr.p_breach_interval[0])}, "
-                         f"{_pct(fr.p_breach_interval[1])}]")
+            lines.append("  " + _("annual rate {rate} [{low}, {high}]; term expected breaches {breaches}; "
+                                  "P(breach in term) {p} [{p_low}, {p_high}]").format(
+                rate=f"{fr.annual_rate:.5f}", low=f"{fr.annual_rate_interval[0]:.5f}",
+                high=f"{fr.annual_rate_interval[1]:.5f}", breaches=f"{fr.expected_breaches:.5f}",
+                p=_pct(fr.p_at_least_one_in_term), p_low=_pct(fr.p_breach_interval[0]),
+                p_high=_pct(fr.p_breach_interval[1])))
         parts.append("\n".join(lines))
     if q.fx:
-        parts.append(table([(u["currency"], f"{u['units_per_usd']:,.6g} per USD ({u.get('basis', '')}; "
-                                            f"{u.get('source', '')})" + (f" - {u['purpose']}" if u.get("purpose") else ""))
-                            for u in q.fx], "FX rates used"))
+        parts.append(table([(u["currency"], _("{rate} per USD ({basis}; {source})").format(
+            rate=f"{u['units_per_usd']:,.6g}", basis=u.get("basis", ""), source=u.get("source", ""))
+            + (f" - {u['purpose']}" if u.get("purpose") else "")) for u in q.fx], _("FX rates used")))
     # sorted, so a quote read back from its JSON (sorted keys) prints the same report
-    prov = [(k, q.methods[k]) for k in sorted(q.methods)] + [(f"version {k}", q.versions[k]) for k in sorted(q.versions)]
-    prov += [("seed", str(q.seed)), ("input hash", q.input_hash[:16] + "…")]
-    parts.append(table(prov, "Provenance"))
+    prov = [(k, q.methods[k]) for k in sorted(q.methods)] + [(_("version {name}").format(name=k), q.versions[k])
+                                                             for k in sorted(q.versions)]
+    prov += [(_("seed"), str(q.seed)), (_("input hash"), q.input_hash[:16] + "…")]
+    parts.append(table(prov, _("Provenance")))
     if q.assumptions:
-        parts.append("Assumptions\n-----------\n" + "\n".join(f"  - {a}" for a in q.assumptions))
+        parts.append(_("Assumptions") + "\n" + _rule(_("Assumptions")) + "\n" + "\n".join(f"  - {a}" for a in q.assumptions))
     return "\n\n".join(parts)
+
+
+def component_label(key: str) -> str:
+    """The label of a premium component key (``risk_load`` → "risk_load" in English, 危険保険料 ... in Japanese).
+
+    English keeps the key as printed before (the golden text files); other languages translate it.
+    """
+    from underwriting.i18n import current_lang
+
+    if current_lang() == "en":
+        return key
+    return _(key.replace("_", " "))
 
 
 def format_defence(q: Quote) -> list[str]:
@@ -130,37 +187,58 @@ def format_defence(q: Quote) -> list[str]:
     c = q.currency
     parts = []
     if q.layers and len(q.layers) > 1:
-        lines = ["Layers", "------"]
+        lines = [_("Layers"), _rule(_("Layers"))]
         for lay in q.layers:
-            lines.append(f"  {lay.policy_id}: {lay.label}  expected loss {_money(lay.expected_loss, c)}, premium "
-                         f"{_money(lay.premium, c)}, rate on line {_pct(lay.rate_on_line)}, P(attach) "
-                         f"{_pct(lay.p_attach)}, P(exhaust) {_pct(lay.p_exhaust)}")
+            lines.append("  " + _("{policy}: {label}  expected loss {el}, premium {premium}, rate on line {rol}, "
+                                  "P(attach) {p_attach}, P(exhaust) {p_exhaust}").format(
+                policy=lay.policy_id, label=lay.label, el=_money(lay.expected_loss, c), premium=_money(lay.premium, c),
+                rol=_pct(lay.rate_on_line), p_attach=_pct(lay.p_attach), p_exhaust=_pct(lay.p_exhaust)))
         parts.append("\n".join(lines))
     rows: list[tuple[str, str]] = []
     if q.severity is not None:
         sv = q.severity
         g = sv.gof
-        rows += [("severity", f"{sv.family} ({', '.join(f'{k} = {sv.parameters[k]:.6g}' for k in sorted(sv.parameters))}; "
-                              f"{sv.currency}, n = {sv.n}, truncated at {sv.threshold:,.0f})"),
-                 ("goodness of fit", f"Anderson-Darling A2 = {g.statistic:.4g}, p = {g.p_value:.3g} ({g.p_value_method})")]
+        rows += [(_("severity"), _("{family} ({parameters}; {currency}, n = {n}, truncated at {threshold})").format(
+                     family=sv.family, parameters=", ".join(f"{k} = {sv.parameters[k]:.6g}" for k in sorted(sv.parameters)),
+                     currency=sv.currency, n=sv.n, threshold=f"{sv.threshold:,.0f}")),
+                 (_("goodness of fit"), _("Anderson-Darling A2 = {a2}, p = {p} ({method})").format(
+                     a2=f"{g.statistic:.4g}", p=f"{g.p_value:.3g}", method=g.p_value_method))]
         if sv.selection:
-            rows.append(("families by AIC", ", ".join(f"{f.family} {f.delta_aic:+.1f} (weight {f.akaike_weight:.2f})"
-                                                      for f in sv.selection)))
+            rows.append((_("families by AIC"), ", ".join(
+                _("{family} {delta} (weight {weight})").format(family=f.family, delta=f"{f.delta_aic:+.1f}",
+                                                              weight=f"{f.akaike_weight:.2f}")
+                for f in sv.selection)))
     if q.frequency.interval:
         lo, hi = q.frequency.interval
-        rows.append(("expected breaches in term", f"{q.frequency.expected_breaches:.5f}, 90% interval {lo:.5f} to {hi:.5f}"))
+        rows.append((_("expected breaches in term"), _("{mean}, 90% interval {low} to {high}").format(
+            mean=f"{q.frequency.expected_breaches:.5f}", low=f"{lo:.5f}", high=f"{hi:.5f}")))
     if q.p_attach is not None:
-        rows += [("P(attach) in term", _pct(q.p_attach)), ("P(exhaust) in term", _pct(q.p_exhaust))]
+        rows += [(_("P(attach) in term"), _pct(q.p_attach)), (_("P(exhaust) in term"), _pct(q.p_exhaust))]
     if rows:
-        parts.append(table(rows, "Defence"))
+        parts.append(table(rows, _("Defence")))
     if q.perils:
-        lines = ["Perils (expected count in term, expected insured loss)", "-------------------------------------------------------"]
+        from underwriting.i18n import display_width
+
+        head = _("Perils (expected count in term, expected insured loss)")
+        lines = [head, _rule(head) + "-"]  # one dash longer than the title, as the golden text has it
+        width = max(20, *(display_width(peril_label(p.name)) for p in q.perils))
         for p in q.perils:
-            lines.append(f"  {p.name:<20} {p.expected_count:.5f}  {_money(p.expected_loss, c)}")
+            lines.append(f"  {ljust(peril_label(p.name), width)} {p.expected_count:.5f}  {_money(p.expected_loss, c)}")
         parts.append("\n".join(lines))
     if q.ep_points:
-        lines = ["Exceedance points (return period in terms: OEP, AEP)", "-----------------------------------------------------"]
+        head = _("Exceedance points (return period in terms: OEP, AEP)")
+        lines = [head, _rule(head) + "-"]  # one dash longer than the title, as the golden text has it
         for e in q.ep_points:
-            lines.append(f"  1 in {e.return_period:>5g}  OEP {_money(e.oep, c)}  AEP {_money(e.aep, c)}")
+            lines.append("  " + _("1 in {rp}  OEP {oep}  AEP {aep}").format(
+                rp=f"{e.return_period:>5g}", oep=_money(e.oep, c), aep=_money(e.aep, c)))
         parts.append("\n".join(lines))
     return parts
+
+
+def peril_label(name: str) -> str:
+    """A peril's name: the vocabulary key in English (as printed before), translated in other languages."""
+    from underwriting.i18n import current_lang
+
+    if current_lang() == "en":
+        return name
+    return _(name.replace("_", " "))

@@ -9,7 +9,8 @@ Vocabulary (all amounts in currency units, e.g. USD):
 * ``share``: the insurer's proportion (coinsurance) of what the layer pays;
 * ``reinstatements``: number of times the occurrence limit is restored after being used,
   each for a premium of ``reinstatement_premium`` (fraction of the upfront premium), pro rata
-  to the amount of limit reinstated; with ``n`` reinstatements and no explicit aggregate
+  to the amount of limit reinstated (``pro_rata_amount=True``, the default) or charged in full
+  as soon as the reinstated limit is used; with ``n`` reinstatements and no explicit aggregate
   limit, the aggregate limit is ``(n + 1) * limit``;
 * ``sublimits``: lower per-occurrence limits for named perils (see
   :data:`underwriting.losses.aggregate.PERILS`);
@@ -110,6 +111,9 @@ class Layer:
         if n > MAX_REINSTATEMENTS:
             raise InputError(f"at most {MAX_REINSTATEMENTS} reinstatements, got {n!r}", field="reinstatements")
         set_(self, "reinstatements", int(n))
+        if not isinstance(self.pro_rata_amount, bool | np.bool_):
+            raise InputError(f"must be true or false, got {self.pro_rata_amount!r}", field="pro_rata_amount")
+        set_(self, "pro_rata_amount", bool(self.pro_rata_amount))
         if self.agg_limit is None:
             agg = (n + 1) * self.limit if n > 0 else math.inf
         else:
@@ -214,11 +218,16 @@ class Layer:
             if self.pro_rata_amount:
                 used = np.clip(s100 - lo, 0.0, self.limit)
                 total += c * float(_fixed_order_dot(used, result.probs)) / self.limit
-            elif i == 1 and self.agg_deductible == 0:
+            elif i == 1:
                 # the first reinstatement is charged whenever the layer attaches: the engine's
-                # exact P(attach) = 1 - P_N(F_X(d)), not the grid's P(S > 0) (lowered by
-                # mass dispersal)
+                # P(attach), exact 1 - P_N(F_X(d)) without an aggregate deductible and the model's
+                # P(S > D_a) with one, not the grid's mass above (lowered by mass dispersal)
                 total += c * float(result.prob_attach)
+            elif result.method != "mc" and result.bucket:
+                # the model's P(S - D_a > (i-1) l) on the grid: the mass above the grid point plus
+                # half its continuous mass, never its atom (S = (i-1) l exactly: whole limits used
+                # up and nothing else, which touches no reinstated limit)
+                total += c * float(result.sf(self.share * lo, smooth=True))
             else:
                 total += c * float(result.probs[s100 > lo + 1e-9 * self.limit].sum())
         return total

@@ -8,6 +8,7 @@ people (:meth:`ReserveAssessment.to_table`) and as JSON-ready data for systems
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from underwriting.domain.currency import FxTable
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
+from underwriting.reserve.allocation import allocate
 from underwriting.reserve.assessment_result import PolicyCredit, ReserveAssessment, _fmt  # noqa: F401 - re-exported
 from underwriting.reserve.figures import Check, FxLog
 from underwriting.reserve.regime import Regime, load_regime
@@ -30,8 +32,8 @@ from underwriting.reserve.tower import (
     coverage_share,
     layer_in_component,
     overlaps,
+    payable_amount,
     segments,
-    tower_credit,
 )
 from underwriting.reserve.tower import (
     cell_weights as _cell_weights,
@@ -61,6 +63,7 @@ def assess(
     overrides: dict[str, Any] | None = None,
     annual_loss: AnnualLoss | None = None,
     loss_model_note: str = "",
+    fx_year: int | None = None,
 ) -> ReserveAssessment:
     """Assess how much of ``regime``'s requirement ``policies`` may replace.
 
@@ -89,6 +92,9 @@ def assess(
         the quote build it from the same frequency and severity the quote uses).
     loss_model_note : str
         One line describing ``annual_loss`` for the audit trail.
+    fx_year : int, optional
+        Year of the conversion rates (default: the assessment date's year); the credit through the
+        term (:mod:`underwriting.reserve.term`) holds the rates of the horizon's start.
 
     Returns
     -------
@@ -107,7 +113,7 @@ def assess(
     if overrides:
         reg = reg.with_overrides(overrides)
     when = as_of or sub.as_of
-    log = FxLog(fx if fx is not None else default_fx(), when.year)
+    log = FxLog(fx if fx is not None else default_fx(), fx_year or when.year)
     req = compute_requirement(sub, reg, log)
     r = req.amount
     comps = components(reg, sub, req)
@@ -139,27 +145,32 @@ def assess(
         for cell in cells:
             w = cell_width(pol, cell[0], cell[1], pol.limit) if has_coverage_rule else pol.limit
             widths[cell] = log.convert(w, pol.currency, req.currency, purpose)
-        layer = Layer(pol.policy_id, att, lim, widths, factor)
+        payable = log.convert(payable_amount(pol), pol.currency, req.currency, purpose)
+        layer = Layer(pol.policy_id, att, lim, widths, factor, payable)
         if coverage_rule is not None:
             pc.append(_coverage_check(coverage_rule, pol, layer, comps))
         layers.append(layer)
         checks.extend(pc)
 
-    comp_credits = tuple(component_credit(layers, k) for k in comps)
+    alloc = allocate(layers, comps)
+    comp_credits = alloc.component_credits
     raw = sum(comp_credits)
     cap_share = float(reg.credit.cap_share.value)
     credit = min(raw, cap_share * r)
     pcs = []
-    for pol, L in zip(pols, layers, strict=True):
+    for n, (pol, L) in enumerate(zip(pols, layers, strict=True)):
         _, share = coverage_share(L, comps)
+        alone = allocate([L], comps)
         per = []
-        for k in comps:
+        for j, k in enumerate(comps):
             info = layer_in_component(L, k)
             per.append({"component": k.name, "amount": k.amount, "band_from": info["band_from"],
                         "band_to": info["band_to"], "covered_share": info["covered_share"], "factor": L.factor,
-                        "credit": component_credit([L], k)})
+                        "credit": alone.policy_credits[0][j], "credit_in_tower": alloc.policy_credits[n][j]})
         pcs.append(PolicyCredit(L.policy_id, pol.currency, L.factor > 0, L.factor, L.attachment,
-                                L.attachment + L.limit, share, tower_credit([L], comps), tuple(per)))
+                                L.attachment + L.limit, share, alone.total, tuple(per), L.payable,
+                                L.factor * L.payable if math.isfinite(L.payable) else math.inf,
+                                sum(alloc.policy_credits[n]), _reasons(pc)))
 
     eng: list[Check] = []
     if when < reg.effective:
@@ -188,6 +199,13 @@ def assess(
             eng.append(Check("engine.tower_overlap", "info", 0.0,
                              f"{a} and {b} overlap on {lo:,.2f} to {hi:,.2f}: counted once, at the better factor",
                              ENGINE_SRC, None, "computed"))
+    for pid in alloc.binding:
+        L = next(x for x in layers if x.policy_id == pid)
+        eng.append(Check("engine.payable", "info", 0.0,
+                         f"{pid} can pay at most {L.payable:,.2f} {req.currency} over its period (aggregate limit, or "
+                         f"limit × (1 + reinstatements)); its credit over all components is held to factor × that = "
+                         f"{L.factor * L.payable:,.2f}, allocated to the components in order ({', '.join(k.name for k in comps)})",
+                         ENGINE_SRC, pid, "computed"))
     cp = reg.credit.cap_share
     if raw > cap_share * r + 1e-9:
         eng.append(Check("credit.cap", "haircut", 1.0 - credit / raw if raw > 0 else 0.0,
@@ -225,7 +243,7 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
         return out
     amount = _quantile(annual_loss, q)
     if not amount >= 0 or amount == float("inf"):
-        raise InputError(f"the loss model's {q:.1%} quantile is {amount!r}, not a finite amount",
+        raise InputError(f"the loss model's {pct(q)} quantile is {amount!r}, not a finite amount",
                          field="risk_sizing.quantile")
     # the same programme against the scenario's requirement: one component over all tiers
     mix: dict[str, float] = {}
@@ -241,13 +259,34 @@ def _risk_sizing(reg: Regime, comps: list[Component], layers: list[Layer], cap_s
            f"above the band ({amount / hi:.2f}× its high end)")
     note = ""
     if hasattr(annual_loss, "tail_value_at_risk"):
-        p_any = annual_loss.p_any_loss
-        out.update(p_any_loss=p_any, tvar=annual_loss.tail_value_at_risk(q))
-        if amount == 0.0 and p_any < 1.0 - q:
-            note = (f"P(any loss in a year) = {p_any:.2%} is below {1.0 - q:.1%}, so the {q:.1%} quantile is 0: "
-                    f"a quantile-sized reserve would hold nothing; the TVaR at the same level is shown beside it")
+        p_any = float(annual_loss.p_any_loss)
+        tvar = float(annual_loss.tail_value_at_risk(q))
+        # the q quantile of the loss in a year that has a loss: P(S <= x | S > 0) = q <=> P(S <= x) = 1 - p(1 - q)
+        cond = _quantile(annual_loss, 1.0 - p_any * (1.0 - q)) if p_any > 0 else 0.0
+        out.update(p_any_loss=p_any, tvar=tvar, conditional_quantile=cond,
+                   tvar_credit=min(component_credit(layers, Component("all tiers", tvar, mix,
+                                                                      dict(comps[0].cause_weights))), cap_share * tvar),
+                   conditional_credit=min(component_credit(layers, Component("all tiers", cond, mix,
+                                                                             dict(comps[0].cause_weights))),
+                                          cap_share * cond))
+        if p_any < 1.0 - q:
+            note = (f"P(any loss in a year) = {p_any:.2%} is below {pct(1.0 - q)}, so the {pct(q)} quantile is "
+                    f"{'0' if amount == 0 else 'set by the loss-free years'}: a quantile-sized reserve would hold "
+                    f"{'nothing' if amount == 0 else 'little'}; the TVaR at the same level and the {pct(q)} quantile "
+                    "of a loss year are shown beside it")
     out.update(amount=amount, credit=credit, residual_cash=amount - credit, position=pos, note=note)
     return out
+
+
+def pct(q: float) -> str:
+    """A probability as a percentage with the digits it needs: 0.995 → ``99.5%``, 0.9999 → ``99.99%``."""
+    text = f"{q * 100:.6f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _reasons(checks: list[Check]) -> tuple[str, ...]:
+    """Why a policy is ineligible: ``rule: reason`` of each failed check (empty if eligible)."""
+    return tuple(f"{c.rule}: {c.reason}" for c in checks if c.outcome == "fail")
 
 
 def default_fx() -> FxTable:

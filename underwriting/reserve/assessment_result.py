@@ -37,7 +37,17 @@ class PolicyCredit:
         Credit the policy would earn alone, before the regime cap, in the requirement currency.
     components : tuple of dict
         Per component: ``component``, ``amount``, ``band_from``, ``band_to``, ``covered_share``,
-        ``factor`` and ``credit`` (alone, before the cap).
+        ``factor``, ``credit`` (alone, before the cap) and ``credit_in_tower`` (its share of the
+        programme's credit, before the cap).
+    payable : float
+        Most loss the insurer pays on over the period (aggregate limit, or limit × (1 +
+        reinstatements)), converted; ``inf`` for no bound.
+    credit_bound : float
+        ``factor × payable``: the most credit the policy supplies over all components.
+    credit_in_tower : float
+        The policy's part of the programme's credit before the cap (≤ ``credit_bound``).
+    ineligible_reasons : tuple of str
+        ``rule: reason`` of every failed test (empty when eligible).
     """
 
     policy_id: str
@@ -49,10 +59,18 @@ class PolicyCredit:
     coverage_share: float
     standalone_credit: float
     components: tuple[dict[str, Any], ...] = ()
+    payable: float = float("inf")
+    credit_bound: float = float("inf")
+    credit_in_tower: float = 0.0
+    ineligible_reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["components"] = [dict(c) for c in self.components]
+        d["ineligible_reasons"] = list(self.ineligible_reasons)
+        for k in ("payable", "credit_bound"):  # JSON has no infinity: null means no bound
+            if d[k] == float("inf"):
+                d[k] = None
         return d
 
 
@@ -110,7 +128,8 @@ class ReserveAssessment:
             out.append({"component": k.name, "amount": k.amount, "tier_mix": dict(k.tier_mix),
                         "credit_before_cap": ck,
                         "policies": [{"policy_id": p.policy_id, **{x: p.components[i][x] for x in (
-                            "band_from", "band_to", "covered_share", "factor", "credit")}} for p in self.policies]})
+                            "band_from", "band_to", "covered_share", "factor", "credit", "credit_in_tower")}}
+                                     for p in self.policies]})
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +162,7 @@ class ReserveAssessment:
             "scenarios": self.scenarios,
             "risk_sizing": self.risk_sizing,
             "facts": [f.model_dump(mode="json") for f in reg.facts],
+            "choices": [{**c.model_dump(mode="json"), "in_effect": c.in_effect} for c in reg.choices],
             "warnings": [c.reason for c in self.warnings],
             "checks": [c.to_dict() for c in self.checks],
         }
@@ -174,6 +194,14 @@ class ReserveAssessment:
                 when = f" ({fct.date})" if fct.date else ""
                 out.append(f"  [{fct.status}] {fct.fact}{when}")
                 out.append(f"  {'':<12}source: {fct.source}")
+        for ch in reg.choices:
+            out.append("")
+            out.append(f"Scenario choice {ch.name} ({ch.description}); in effect: {ch.in_effect}"
+                       f"{'' if ch.selected else ' (default)'}; change with --param choices.{ch.name}=OPTION")
+            for label, opt in ch.options.items():
+                mark = "*" if label == ch.in_effect else " "
+                out.append(f"  {mark} {label:<12} [{opt.status}] {opt.reading}")
+                out.append(f"  {'':<15}source: {opt.source}")
         out.append("")
         if reg.requirement_only:
             out.append("Requirement only: this regime states no way for insurance to meet it (credit cap 0%).")
@@ -182,9 +210,13 @@ class ReserveAssessment:
         if not self.policies:
             out.append("  none")
         for p in self.policies:
+            pays = "no aggregate bound" if p.payable == float("inf") else f"pays at most {_fmt(p.payable)}"
             out.append(f"  {p.policy_id:<24} {'eligible' if p.eligible else 'INELIGIBLE':<10} "
                        f"band {_fmt(p.attachment)} to {_fmt(p.exhaustion)}  factor {p.factor:.4f}  "
-                       f"coverage {p.coverage_share:.1%}  alone {_fmt(p.standalone_credit)}")
+                       f"coverage {p.coverage_share:.1%}  alone {_fmt(p.standalone_credit)}  {pays}  "
+                       f"in the tower {_fmt(p.credit_in_tower)}")
+            for why in p.ineligible_reasons:
+                out.append(f"  {'':<24} ineligible: {why}")
         out.append("")
         out.append("Credit by requirement component (tier; causes weighted inside; before the cap):")
         for row in self.component_table():
@@ -194,7 +226,7 @@ class ReserveAssessment:
             for pp in row["policies"]:
                 out.append(f"    {pp['policy_id']:<22} band {_fmt(pp['band_from'])} to {_fmt(pp['band_to'])}  "
                            f"covered {pp['covered_share']:.1%}  factor {pp['factor']:.4f}  "
-                           f"alone {_fmt(pp['credit'])}")
+                           f"alone {_fmt(pp['credit'])}  in the tower {_fmt(pp['credit_in_tower'])}")
         out.append("")
         out.append("Checks:")
         for c in self.checks:
@@ -223,20 +255,29 @@ class ReserveAssessment:
             if rs.get("amount") is None:
                 out.append(f"  not computed: {rs['note']}")
             else:
-                out.append(f"  {rs['quantile']:.1%} quantile of annual ground-up customer loss (all custody tiers)"
+                out.append(f"  {_pct(rs['quantile'])} quantile of annual ground-up customer loss (all custody tiers)"
                            f"{_fmt(rs['amount']):>24} {cur}")
                 out.append(f"  precedent sanity band {_fmt(rs['band_low'])} to {_fmt(rs['band_high'])} {cur}: "
                            f"{rs['position']}")
                 out.append(f"  credit against it (same programme, cap {self.cap_share:.0%}) "
                            f"{_fmt(rs['credit']):>22}; residual cash {_fmt(rs['residual_cash'])}")
                 if rs.get("tvar") is not None:
-                    out.append(f"  P(any loss in a year) {rs['p_any_loss']:.2%}; TVaR at the same level "
-                               f"{_fmt(rs['tvar'])} {cur}")
+                    out.append(f"  P(any loss in a year) {rs['p_any_loss']:.2%}; beside the quantile:")
+                    out.append(f"    TVaR at {_pct(rs['quantile'])} (mean loss beyond the quantile) "
+                               f"{_fmt(rs['tvar']):>24} {cur}; credit against it {_fmt(rs['tvar_credit'])}")
+                    out.append(f"    {_pct(rs['quantile'])} quantile of a year with a loss "
+                               f"{_fmt(rs['conditional_quantile']):>24} {cur}; credit against it "
+                               f"{_fmt(rs['conditional_credit'])}")
                 if rs.get("note"):
                     out.append(f"  note: {rs['note']}")
                 out.append(f"  loss model: {rs['loss_model']}")
             out.append(f"  source: {rs['source']}")
         return "\n".join(out) + "\n"
+
+
+def _pct(q: float) -> str:
+    text = f"{q * 100:.6f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def _fmt(v: float | str | bool) -> str:

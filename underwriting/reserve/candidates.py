@@ -195,6 +195,7 @@ def perils_pricer(perils: Sequence[Any], policy_per_usd: float, template: Policy
                                  agg_limit=None if agg is None else max(agg, lim) / r, share=template.coinsurance,
                                  reinstatements=template.reinstatements,
                                  reinstatement_premium=template.reinstatement_premium_pct,
+                                 pro_rata_amount=template.reinstatement_premium_basis == "pro_rata_amount",
                                  sublimits={k: min(v, lim) / r for k, v in template.sublimits.items()},
                                  term_years=template.term_years)
             cache[(d, lim)] = price_perils(list(perils), layer, principle=principle, **kwargs)

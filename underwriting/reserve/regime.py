@@ -23,9 +23,30 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from underwriting.domain.currency import CurrencyCode
-from underwriting.domain.policy import RATINGS, DeclaredCoverage
-from underwriting.domain.vocabulary import EXCLUSIONS, Exclusion, Peril
+from underwriting.domain.vocabulary import EXCLUSIONS
 from underwriting.errors import InputError
+from underwriting.reserve.regime_choices import Choice, expand
+from underwriting.reserve.regime_params import (  # noqa: F401 - re-exported
+    _P,
+    DECLARABLE,
+    METHOD_PARAMS,
+    RULE_PARAMS,
+    BaselBiaParams,
+    CustodyCoverParams,
+    DaysParams,
+    DeclaredCoverageParams,
+    ForbiddenExclusionsParams,
+    MicaParams,
+    NoParams,
+    PaymentUncertaintyParams,
+    RatingParams,
+    RequiredPerilsParams,
+    ResidualTermParams,
+    ThirdPartyParams,
+    VaraCapitalParams,
+    VolumeIncidentParams,
+    WordingParams,
+)
 
 Status = Literal["confirmed", "reported", "assumption", "user"]
 
@@ -35,8 +56,6 @@ REQUIREMENT_METHODS = ("volume_incident", "mica_art67", "basel_bia", "custody_co
 RULE_KINDS = ("initial_term", "cancellation_notice", "authorised_insurer", "third_party", "insurer_rating",
               "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check",
               "declared_coverage", "required_perils")
-#: Items a ``declared_coverage`` rule may ask for (fields of :class:`~underwriting.domain.policy.DeclaredCoverage`).
-DECLARABLE = tuple(DeclaredCoverage.model_fields)
 #: Custody tiers and causes of loss the coverage model splits a reserve's purpose into.
 TIERS = ("hot", "cold")
 CAUSES = ("external_hack", "third_party_vendor", "insider", "social_engineering")
@@ -189,6 +208,7 @@ class Regime(_Model):
     facts: list[Fact] = Field(default_factory=list)
     risk_sizing: RiskSizingSpec | None = None
     requirement_only: bool = False
+    choices: list[Choice] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self) -> Regime:
@@ -224,7 +244,15 @@ class Regime(_Model):
             Unknown path, naming it (``field="--param <path>"``).
         """
         data = self.model_dump(mode="python")
-        for path, value in overrides.items():
+        plain: dict[str, Any] = {}
+        for path, value in overrides.items():  # a scenario choice expands into its option's overrides
+            if path.startswith("choices."):
+                name, extra = expand(self.choices, path, value)
+                plain.update(extra)
+                next(c for c in data["choices"] if c["name"] == name)["selected"] = value
+            else:
+                plain[path] = value
+        for path, value in plain.items():
             user = {"value": value, "status": "user", "source": "command-line override (--param)"}
             parts = path.split(".")
             fld = f"--param {path}"
@@ -243,155 +271,16 @@ class Regime(_Model):
                     raise InputError(f"no rule named {name!r}; rules: {', '.join(r['rule'] for r in data['rules'])}",
                                      field=fld)
                 match[0]["params"][parts[-1]] = user
+            elif path in ("coverage.tier_weights", "coverage.fixed_tier_weights"):
+                data["coverage"][parts[1]] = value
             elif len(parts) == 2 and parts[0] == "risk_sizing" and data.get("risk_sizing") and \
                     parts[1] in ("quantile", "band_low", "band_high"):
                 data["risk_sizing"][parts[1]] = {**data["risk_sizing"][parts[1]], **user}
             else:
                 raise InputError("unknown parameter path; use requirement.<name>, credit.cap_share, "
-                                 "rules.<rule>.<param> or risk_sizing.quantile", field=fld)
+                                 "rules.<rule>.<param>, risk_sizing.quantile, coverage.tier_weights or "
+                                 "choices.<name>", field=fld)
         return validate_regime(data, source="--param")
-
-
-# ---- method and rule parameter schemas ------------------------------------------------------------
-
-class _P(_Model):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VolumeIncidentParams(_P):
-    base_rate: float = Field(ge=0, le=1)
-    floor: float = Field(ge=0)
-    cap: float = Field(gt=0)
-    incident_window_years: float = Field(gt=0, le=20)
-    volume_base_years: float = Field(gt=0, le=20)
-    incident_measure: Literal["losses", "compensation"]
-    partial_reimbursement_share: float = Field(ge=0, le=1)
-    incident_multiplier: float = Field(ge=0)
-    incident_factor_cap: float = Field(ge=1)
-
-    @model_validator(mode="after")
-    def _fc(self) -> VolumeIncidentParams:
-        if self.floor > self.cap:
-            raise ValueError(f"floor {self.floor:,.0f} is above cap {self.cap:,.0f}")
-        return self
-
-
-class MicaParams(_P):
-    casp_class: Literal[1, 2, 3]
-    class_minimums: dict[Literal["1", "2", "3"], float]
-    overheads_fraction: float = Field(ge=0, le=1)
-
-
-class BaselBiaParams(_P):
-    alpha: float = Field(ge=0, le=1)
-    gross_income: float | Literal["proxy", "submission"]
-    gross_income_fee_rate: float = Field(ge=0, le=1)
-
-
-class CustodyCoverParams(_P):
-    hot_share: float = Field(ge=0, le=1)
-    warm_share: float = Field(ge=0, le=1)
-    cold_share: float = Field(ge=0, le=1)
-
-
-class VaraCapitalParams(_P):
-    aed_per_usd: float = Field(gt=0)
-    uses_licensed_custodian: bool
-    exchange_min_with_custodian: float = Field(ge=0)
-    exchange_fraction_with_custodian: float = Field(ge=0, le=1)
-    exchange_min_otherwise: float = Field(ge=0)
-    exchange_fraction_otherwise: float = Field(ge=0, le=1)
-    custody_min: float = Field(ge=0)
-    custody_fraction: float = Field(ge=0, le=1)
-    combine: Literal["sum", "max"]
-
-
-METHOD_PARAMS: dict[str, type[_P]] = {
-    "volume_incident": VolumeIncidentParams, "mica_art67": MicaParams,
-    "basel_bia": BaselBiaParams, "custody_cover": CustodyCoverParams, "vara_capital": VaraCapitalParams,
-}
-
-
-class DaysParams(_P):
-    min_days: int = Field(ge=0, le=3650)
-
-
-class NoParams(_P):
-    pass
-
-
-class ThirdPartyParams(_P):
-    captive_allowed_if_reinsured: bool
-
-
-class RatingParams(_P):
-    min_rating: Literal["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
-                        "B+", "B", "B-", "CCC"]
-
-
-class ResidualTermParams(_P):
-    full_credit_days: int = Field(ge=1, le=3650)
-    zero_credit_days: int = Field(ge=0, le=3650)
-    shape: Literal["linear"] = "linear"
-
-    @model_validator(mode="after")
-    def _order(self) -> ResidualTermParams:
-        if self.zero_credit_days >= self.full_credit_days:
-            raise ValueError("zero_credit_days must be below full_credit_days")
-        return self
-
-
-class ForbiddenExclusionsParams(_P):
-    exclusions: list[Exclusion]
-
-
-class DeclaredCoverageParams(_P):
-    items: dict[str, str] = Field(description="{declared-coverage field: label shown in the reason}")
-
-    @field_validator("items")
-    @classmethod
-    def _known(cls, v: dict[str, str]) -> dict[str, str]:
-        for k in v:
-            if k not in DECLARABLE:
-                raise ValueError(f"{k}: unknown declared-coverage item; known: {', '.join(DECLARABLE)}")
-        return v
-
-
-class RequiredPerilsParams(_P):
-    perils: list[Peril]
-
-
-class PaymentUncertaintyParams(_P):
-    rating_haircuts: dict[str, float]
-    prompt_payment_days: int = Field(ge=0, le=3650)
-    haircut_per_day_late: float = Field(ge=0, le=1)
-    max_delay_haircut: float = Field(ge=0, le=1)
-
-    @field_validator("rating_haircuts")
-    @classmethod
-    def _ratings(cls, v: dict[str, float]) -> dict[str, float]:
-        missing = [r for r in RATINGS if r not in v]
-        if missing:
-            raise ValueError(f"missing haircut for rating(s) {', '.join(missing)}")
-        for k, h in v.items():
-            if k not in RATINGS:
-                raise ValueError(f"{k}: unknown rating")
-            if not 0.0 <= h <= 1.0:
-                raise ValueError(f"{k}: haircut must be between 0 and 1")
-        return v
-
-
-class WordingParams(_P):
-    items: list[str] = Field(min_length=1)
-
-
-RULE_PARAMS: dict[str, type[_P]] = {
-    "initial_term": DaysParams, "cancellation_notice": DaysParams, "authorised_insurer": NoParams,
-    "third_party": ThirdPartyParams, "insurer_rating": RatingParams, "residual_term": ResidualTermParams,
-    "forbidden_exclusions": ForbiddenExclusionsParams, "payment_uncertainty": PaymentUncertaintyParams,
-    "coverage": NoParams, "wording_check": WordingParams, "declared_coverage": DeclaredCoverageParams,
-    "required_perils": RequiredPerilsParams,
-}
 
 
 def _typed(model: type[_P], params: dict[str, Param], where: str, source: str | None) -> _P:

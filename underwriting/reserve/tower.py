@@ -19,7 +19,8 @@ Credit of component ``k`` before the regime cap::
 
     C_k = Σ_{t,c} m_k(t) w_c ∫_0^{R_k} max_{i pays (t, c) at x} f_i dx     ≤ R_k
 
-and the tower credit is ``Σ_k C_k``. Overlapping layers count once, at the best factor available at
+and the tower credit is ``Σ_k C_k`` (:func:`underwriting.reserve.allocation.tower_credit`, which also holds
+each policy to what it can pay over all components). Overlapping layers count once, at the best factor available at
 each amount; a policy's band is measured against the component it answers for (a hot-only policy
 earns credit on ``[0, R_hot]``, never on the cold part); adding a policy or widening a limit never
 lowers the credit.
@@ -58,6 +59,10 @@ class Layer:
         ``{(tier, cause): width}``: per-cell cover above the attachment (0 = not covered).
     factor : float
         Credit factor in [0, 1] (eligibility × haircuts × coinsurance).
+    payable : float
+        Most loss the insurer pays on over the period, before its share (:func:`payable_amount`),
+        converted; ``inf`` for no bound. Bounds the policy's credit summed over the components
+        (:mod:`underwriting.reserve.allocation`).
     """
 
     policy_id: str
@@ -65,6 +70,20 @@ class Layer:
     limit: float
     widths: dict[Cell, float]
     factor: float
+    payable: float = float("inf")
+
+
+def payable_amount(pol: PolicyTerms) -> float:
+    """Most loss ``pol`` pays on over its period, in its currency, before its share.
+
+    The aggregate limit when the terms state one; otherwise ``limit × (1 + reinstatements)``: a limit
+    that is not reinstated is paid once (the reserve reads no stated aggregate as no more than the
+    limit and its reinstatements, the conservative reading; the pricing engine prices such a layer
+    without an aggregate cap).
+    """
+    if pol.aggregate_limit is not None:
+        return float(pol.aggregate_limit)
+    return float(pol.limit) * (1 + int(pol.reinstatements))
 
 
 @dataclass(frozen=True)
@@ -162,11 +181,6 @@ def component_credit(layers: list[Layer], comp: Component) -> float:
               if L.widths[cell] > 0 and L.factor > 0]
         total += w * union_integral(iv, comp.amount)
     return min(total, comp.amount)
-
-
-def tower_credit(layers: list[Layer], comps: list[Component]) -> float:
-    """Credit before the cap: the sum of the component credits."""
-    return sum(component_credit(layers, k) for k in comps)
 
 
 def layer_in_component(layer: Layer, comp: Component) -> dict[str, float]:

@@ -320,7 +320,7 @@ def reserve(body: Any) -> dict[str, Any]:
 
 
 _LAYER_FIELDS = ("deductible", "limit", "agg_deductible", "agg_limit", "share", "reinstatements",
-                 "reinstatement_premium", "term_years")
+                 "reinstatement_premium", "pro_rata_amount", "term_years")
 _LOAD_FIELDS = ("expense", "commission", "tax", "minimum_premium")
 
 
@@ -389,7 +389,9 @@ def price(body: Any) -> dict[str, Any]:
                method=method, **kw)
     out = res.to_dict()
     out["frequency"] = {"family": freq.family, **freq.params}
-    out["severity"] = {"family": sev.family, **sev.params}
+    from underwriting.losses.severity.exposure import severity_echo
+
+    out["severity"] = severity_echo(sev)
     return out
 
 

@@ -21,11 +21,13 @@ from underwriting.losses.aggregate.results import (
     DiscretisationError,
     Peril,
     _level,
+    _prob_at_least,
     _refined_var,
     _tvar_at,
 )
 from underwriting.losses.aggregate.terms import (
     _exact_attach_exhaust,
+    _grid_atoms,
     _moment_check,
     _terms,
 )
@@ -182,15 +184,17 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
                 mean_r = float(_fixed_order_dot(Lr, g))
                 std_r = math.sqrt(max(float(_fixed_order_dot((Lr - mean_r) ** 2, g)), 0.0))
                 L = n
-            var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k)
+            # the exact atoms (no loss, sums of exhausted limits) on the grid, as compound does
+            atoms = _grid_atoms([peril], terms, h * k)
+            var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k, atoms)
             chk = _moment_check([peril], terms, float(m_s[r]), float(v_s[r]), mean_rtol, var_rtol, verify=False)
             pa, pe = _exact_attach_exhaust([peril], terms)
             if terms.agg_deductible > 0 or math.isfinite(terms.agg_limit):
                 x = h * k
                 if terms.agg_deductible > 0:
-                    pa = float(g[x > terms.agg_deductible + 1e-9 * h].sum())
+                    pa = _prob_at_least(x, g, atoms, terms.agg_deductible, 1e-9 * h, strict=True)
                 if math.isfinite(terms.agg_limit):
-                    pe = float(g[x >= terms.agg_deductible + terms.agg_limit - 1e-9 * h].sum())
+                    pe = _prob_at_least(x, g, atoms, terms.agg_deductible + terms.agg_limit, 1e-9 * h)
             out["mean_grid"][i] = mean_r
             if terms.agg_deductible == 0.0 and math.isinf(terms.agg_limit) and chk.ok:
                 # closed-form mean and SD where they exist (as compound does)
@@ -309,7 +313,7 @@ def _apply_pgf(phi: np.ndarray, freqs: Sequence[Frequency]) -> None:
 
 
 def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: float,
-              k: np.ndarray) -> tuple[float, float]:
+              k: np.ndarray, atoms: np.ndarray | None = None) -> tuple[float, float]:
     """Refined VaR and TVaR at ``p`` of one grid row (as :func:`_refined_var` and :func:`_tvar_at`).
 
     With ``values=None`` the support is ``h * (0, 1, ..., n-1)`` and the cumulative sum is taken
@@ -322,17 +326,17 @@ def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: flo
             c = np.cumsum(g[:L])
             idx = int(np.searchsorted(c, p - 1e-13, side="left"))
             j = int(np.searchsorted(c - 0.5 * g[:L], p, side="right")) - 1
-            if idx >= L - 4 or j + 2 >= L - 1:
+            if idx >= L - 4 or j + 6 >= L - 1:  # margin: an atom's split reads two neighbours
                 L = n
         if L >= n:
             L = n
             c = np.cumsum(g)
         vals = h * k[:L]
-        v = _refined_var(vals, g[:L], c, p)
+        v = _refined_var(vals, g[:L], c, p, None if atoms is None else atoms[:L])
         kk = int(np.searchsorted(vals, v, side="right"))
         vals = h * k[kk:]
         excess = float(np.einsum("i,i->", vals, g[kk:])) - v * float(g[kk:].sum())
         return v, v + max(excess, 0.0) / (1.0 - p)
     cdf = np.cumsum(g)
-    v = _refined_var(values, g, cdf, p)
+    v = _refined_var(values, g, cdf, p, atoms)
     return v, _tvar_at(values, g, v, p)

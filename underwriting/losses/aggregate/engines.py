@@ -26,6 +26,7 @@ from underwriting.losses.aggregate.results import (
     DiscretisationError,
     Peril,
     PricingRefused,
+    _prob_at_least,
     _rel,
 )
 from underwriting.losses.aggregate.terms import (
@@ -37,6 +38,7 @@ from underwriting.losses.aggregate.terms import (
     _apply_aggregate_terms,
     _as_perils,
     _exact_attach_exhaust,
+    _grid_atoms,
     _moment_check,
     _oep_curve,
     _Terms,
@@ -329,12 +331,13 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
     values = _apply_aggregate_terms(x, terms)
     p_occ_attach, p_occ_exhaust = _exact_attach_exhaust(perils, terms)
     tol = 1e-9 * bucket
+    atoms = _grid_atoms(perils, terms, x)
     if terms.agg_deductible == 0:
         p_attach = p_occ_attach
-    else:
-        p_attach = float(g[x > terms.agg_deductible + tol].sum())
+    else:  # P(S > D_agg) of the model (as P(exhaust) below), not the grid's mass above
+        p_attach = _prob_at_least(x, g, atoms, terms.agg_deductible, tol, strict=True)
     if math.isfinite(terms.agg_limit):
-        p_exhaust = float(g[x >= terms.agg_deductible + terms.agg_limit - tol].sum())
+        p_exhaust = _prob_at_least(x, g, atoms, terms.agg_deductible + terms.agg_limit, tol)
     else:
         p_exhaust = p_occ_exhaust
     oep_grid = x[x <= max(caps) + 2 * h] if max(caps) > 0 else x[:2]
@@ -348,7 +351,8 @@ def _compound_grid(perils, terms: _Terms, method: str, n: int, padding: int, dis
         exact = (terms.share * m_full, terms.share**2 * v_full)
         diag["truncation_mean_rel"] = _rel(check.mean_analytic, m_full)
     return AggregateResult(method, values, g.copy(), check, float(p_attach), float(p_exhaust),
-                           check.mean_analytic, bucket=bucket, diagnostics=diag, _oep=oep, exact_moments=exact)
+                           check.mean_analytic, bucket=bucket, diagnostics=diag, _oep=oep, exact_moments=exact,
+                           atoms=atoms)
 
 
 #: Level below which the fine grid of the two-scale method must hold the aggregate quantile.

@@ -136,20 +136,98 @@ def _tvar(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> f
     return (upper + v * (cdf[k] - p)) / (1.0 - p)
 
 
-def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float) -> float:
-    """VaR of a mass-dispersal grid distribution, interpolated between mid-CDF points (see
-    :meth:`AggregateResult.value_at_risk`)."""
+def _mass_from_above(probs: np.ndarray, atoms: np.ndarray | None) -> np.ndarray:
+    """The part of each grid point's continuous mass that stands for losses above the point.
+
+    Mass dispersal puts on a grid point ``x_k`` its atom (if any) and continuous mass from the two
+    intervals around it, about ``h f(x_k-)/2`` from below and ``h f(x_k+)/2`` from above. Where the
+    density is continuous that is half the continuous mass each way. At an atom (an exhausted
+    limit) the density jumps (just above ``l`` it is that of ``l`` plus a small loss, just below it
+    that of one loss near the limit), so the continuous mass is split in proportion to the
+    one-sided densities, each extrapolated from the two neighbours on its side,
+    ``h f(x_k±) / 2 + h^2 f'/6 ≈ 5/6 g_{k±1} - 1/3 g_{k±2}`` (the nearest neighbours alone when that
+    is not positive). At 0 all of it lies above.
+    """
+    if atoms is None:
+        return 0.5 * probs
+    a = np.minimum(atoms, probs)
+    cont = probs - a
+    out = 0.5 * cont
+    if cont.size:
+        out[0] = cont[0]
+    n = probs.size
+    for k in np.flatnonzero(a[1:] > 0) + 1:
+        if k + 1 >= n:
+            continue
+        up1, dn1 = cont[k + 1], cont[k - 1]
+        up2 = cont[k + 2] if k + 2 < n else up1
+        dn2 = cont[k - 2] if k >= 2 else dn1
+        ea, eb = 5 / 6 * up1 - 1 / 3 * up2, 5 / 6 * dn1 - 1 / 3 * dn2
+        if not (ea > 0 and eb > 0):
+            ea, eb = up1, dn1
+        if ea + eb > 0:
+            out[k] = cont[k] * ea / (ea + eb)
+    return out
+
+
+def _refined_var(values: np.ndarray, probs: np.ndarray, cdf: np.ndarray, p: float,
+                 atoms: np.ndarray | None = None, above: np.ndarray | None = None) -> float:
+    """VaR of a mass-dispersal grid distribution, interpolated between the continuous model's CDF at
+    neighbouring grid points (see :meth:`AggregateResult.value_at_risk`).
+
+    ``atoms`` (optional, aligned with ``values``) holds the exact point masses of the model at grid
+    points (no loss, exhausted limits), and ``above`` the part of each point's continuous mass that
+    lies above it (:func:`_mass_from_above`). The model's CDF at a grid point is then
+    ``cdf - above`` and just below it ``cdf - above - atom``; a level between the two is the atom's
+    own quantile, kept exactly. Without atoms both are the mid-CDF ``cdf - probs/2``.
+    """
     k = _var_index(cdf, p)
     v = values
     if v.size < 4:
         return float(v[k])
-    mid = cdf - 0.5 * probs
-    j = int(np.searchsorted(mid, p, side="right")) - 1
+    if atoms is None:
+        right = left = cdf - 0.5 * probs
+    else:
+        a = np.minimum(atoms, probs)
+        right = cdf - (_mass_from_above(probs, atoms) if above is None else above)
+        left = right - a
+    j = int(np.searchsorted(right, p, side="right")) - 1
+    if atoms is not None and j + 1 < v.size and atoms[j + 1] > 0 and left[j + 1] < p:
+        return float(v[j + 1])  # F(x-) < p <= F(x): the quantile is the atom itself
     if 1 <= j < v.size - 2 and v[j + 1] > v[j] > v[j - 1] and v[j + 2] > v[j + 1]:
-        lo, hi = mid[j], mid[j + 1]
+        lo, hi = right[j], left[j + 1]
         if hi > lo and lo <= p <= hi:
             return float(v[j] + (p - lo) / (hi - lo) * (v[j + 1] - v[j]))
     return float(v[k])
+
+
+def _prob_at_least(x: np.ndarray, g: np.ndarray, atoms: np.ndarray, a: float, tol: float,
+                   strict: bool = False) -> float:
+    """:math:`P(S \\ge a)` (``strict``: :math:`P(S > a)`) of the model from its mass-dispersal grid
+    ``(x, g)`` and exact atoms.
+
+    The grid's mass at or above ``a`` overstates it by the continuous mass dispersed onto the grid
+    point ``a`` from below: the model's probability is the mass above the point, plus the point's
+    atom, plus the part of its continuous mass that lies above it (:func:`_mass_from_above`).
+    Between grid points the model's survival is interpolated linearly (as
+    :meth:`AggregateResult.sf`). Tested to lie between the bounds from rounding every loss down
+    and up to a grid.
+    """
+    k = int(np.searchsorted(x, a - tol, side="left"))
+    if k >= x.size:
+        return 0.0
+    if k == 0:
+        return 1.0
+    above_mass = _mass_from_above(g, atoms)
+    at = min(float(atoms[k]), float(g[k]))
+    beyond = float(g[k + 1:].sum())
+    s_below_k = beyond + at + float(above_mass[k])  # P(S >= x_k)
+    if abs(x[k] - a) <= tol:
+        return s_below_k - at if strict else s_below_k
+    # a strictly between x_{k-1} and x_k: from P(S > x_{k-1}) to P(S >= x_k)
+    s_at_prev = beyond + float(g[k]) + float(above_mass[k - 1])
+    w = (a - float(x[k - 1])) / float(x[k] - x[k - 1])
+    return (1 - w) * s_at_prev + w * s_below_k
 
 
 def _tvar_at(values: np.ndarray, probs: np.ndarray, v: float, p: float) -> float:
@@ -188,6 +266,10 @@ class AggregateResult:
         Seed of the Monte Carlo Generator.
     diagnostics : dict
         Grid length, range, Chernoff bound on aliasing, truncated severity mass, etc.
+    atoms : numpy.ndarray or None
+        Grid methods: the model's exact point masses at the grid points (aligned with ``probs``; 0
+        where the model has none): no loss, and sums of exhausted occurrence limits (see
+        :func:`~underwriting.losses.aggregate.terms._grid_atoms`). ``None`` for Monte Carlo.
     """
 
     method: str
@@ -203,10 +285,15 @@ class AggregateResult:
     diagnostics: Mapping[str, Any] = field(default_factory=dict, repr=False)
     _oep: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
     exact_moments: tuple[float, float] | None = field(default=None, repr=False)
+    atoms: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for a in (self.values, self.probs):
             a.setflags(write=False)
+        if self.atoms is not None:
+            if self.atoms.shape != self.probs.shape:
+                raise ValueError("atoms must be aligned with probs")
+            self.atoms.setflags(write=False)
         cdf = np.cumsum(self.probs)
         # survival from the right (accurate far in the tail, unlike 1 - cdf)
         tail = np.concatenate((np.cumsum(self.probs[::-1])[::-1][1:], [0.0]))
@@ -281,9 +368,16 @@ class AggregateResult:
         p = _level(p)
         if self.method == "mc" or not self.bucket:
             return float(self.values[_var_index(self._cdf, p)])
-        return self.memo(("var", p), lambda: _refined_var(self.values, self.probs, self._cdf, p))
+        return self.memo(("var", p), lambda: _refined_var(self.values, self.probs, self._cdf, p, self.atoms,
+                                                          self._above()))
 
     quantile = value_at_risk
+
+    def _above(self) -> np.ndarray | None:
+        """Continuous mass of each grid point that lies above it (see :func:`_mass_from_above`)."""
+        if self.atoms is None:
+            return None
+        return self.memo(("above",), lambda: _mass_from_above(self.probs, self.atoms))
 
     def tvar(self, p: float) -> float:
         """TVaR (expected shortfall): :math:`VaR_p + E[(L - VaR_p)_+]/(1-p)` (currency units).
@@ -326,18 +420,33 @@ class AggregateResult:
             function: at each grid point above zero half of the point's own mass is counted
             (the mass-dispersal grid spreads each interval over its two end points), with
             linear interpolation between grid points; the error is then of order ``h^2``
-            instead of ``h``.
+            instead of ``h``. Of a grid point that holds an exact atom (:attr:`atoms`) only the
+            continuous part is halved: ``P(L > x)`` at the point excludes the atom, and just
+            below it includes it in full. An amount within round-off (1e-12 of the grid's top)
+            of a grid point is read as that point.
         """
         xa = np.asarray(x, dtype=float)
-        idx = np.searchsorted(self.values, xa, side="right")  # number of support points <= x
-        out = np.where(idx > 0, self._sf[np.maximum(idx - 1, 0)], 1.0)
-        if smooth and self.method != "mc" and self.bucket:
+        if not (smooth and self.method != "mc" and self.bucket):
+            idx = np.searchsorted(self.values, xa, side="right")  # number of support points <= x
+            out = np.where(idx > 0, self._sf[np.maximum(idx - 1, 0)], 1.0)
+        else:
+            # an amount within round-off of a grid point is that grid point (an atom sits there)
+            tol = 1e-12 * max(abs(float(self.values[-1])), float(self.bucket))
+            idx = np.searchsorted(self.values, xa + tol, side="right")
+            out = np.where(idx > 0, self._sf[np.maximum(idx - 1, 0)], 1.0)
             v = self.values
-            s_mid = self._sf + 0.5 * self.probs
+            # the model's survival at a grid point counts the continuous mass above it (half of it,
+            # except at an atom); just below an atom it also counts the atom
+            if self.atoms is None:
+                s_at = s_below = self._sf + 0.5 * self.probs
+            else:
+                s_at = self._sf + self._above()
+                s_below = s_at + np.minimum(self.atoms, self.probs)
             k = np.clip(idx - 1, 1, v.size - 2)
             interior = (idx - 1 >= 1) & (idx - 1 <= v.size - 2) & (v[k + 1] > v[k]) & (v[k] > v[k - 1])
             w = np.where(interior, (xa - v[k]) / np.where(interior, v[k + 1] - v[k], 1.0), 0.0)
-            out = np.where(interior, (1 - w) * s_mid[k] + w * s_mid[k + 1], out)
+            w = np.clip(w, 0.0, 1.0)
+            out = np.where(interior, np.where(w > 0, (1 - w) * s_at[k] + w * s_below[k + 1], s_at[k]), out)
         out = np.clip(out, 0.0, 1.0)
         return out if out.ndim else float(out)
 

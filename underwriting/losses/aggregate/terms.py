@@ -240,3 +240,79 @@ def _apply_aggregate_terms(x: np.ndarray, terms: _Terms) -> np.ndarray:
     return terms.share * np.clip(x - terms.agg_deductible, 0.0, terms.agg_limit)
 
 
+
+
+def _grid_atoms(perils, terms: _Terms, x: np.ndarray) -> np.ndarray:
+    """Exact point masses of the occurrence aggregate ``S`` at the grid points ``x`` (0 elsewhere).
+
+    ``S`` has an atom where every occurrence pays nothing or exactly its full occurrence payment
+    ``c_j`` (the limit or sub-limit, or the largest possible loss above the deductible when that is
+    lower, e.g. an exposure cap). With ``p0_j = P(X_j <= d)`` and ``pf_j = P(X_j >= d + c_j)``, the
+    measure of "every occurrence of every peril pays 0 or its ``c_j``" is the compound of the
+    defective two-point measures ``p0_j δ_0 + pf_j δ_{c_j}``: ``prod_j P_j(p0_j + pf_j t_i)``, a power
+    series in one variable ``t_i`` per distinct full payment ``c_i``. Its coefficient of
+    ``t_1^{m_1} t_2^{m_2} ...`` is the atom at ``sum_i m_i c_i``; the coefficients are read off by a
+    multi-dimensional real FFT of twice the needed length in each variable (no wrap-around within
+    the grid), and coefficients of equal sums add up. A sum that is not a grid point is left out (its
+    mass stays in the grid's continuous part), as are atoms a severity has strictly inside the layer
+    (a custody-tier cap below the limit). The atom at 0 is the exact ``prod_j P_j(p0_j)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities aligned with ``x``.
+    """
+    from scipy import fft as sfft
+
+    from underwriting.losses.aggregate.discretisation import _occurrence_cap
+
+    d = terms.deductible
+    parts = []
+    for p in perils:
+        c, truncated = _occurrence_cap(p.severity, d, terms.peril_limit(p.name))
+        with np.errstate(all="ignore"):
+            p0 = min(max(float(p.severity.cdf(d)), 0.0), 1.0)
+            pf = 0.0
+            if c > 0 and truncated == 0.0:  # a real full payment (not the grid's cut of an unlimited tail)
+                pf = min(max(float(p.severity.sf(np.nextafter(d + c, -np.inf))), 0.0), 1.0 - p0)
+        parts.append((p.frequency, p0, pf, c))
+    out = np.zeros(x.size)
+    p_zero = 1.0
+    for freq, p0, _, _ in parts:
+        p_zero *= float(np.real(freq.pgf(p0)))
+    out[0] = p_zero if x[0] == 0 else 0.0
+    top = float(x[-1]) if x.size else 0.0
+    distinct: list[float] = []
+    for _, _, pf, c in parts:
+        if pf > 0 and c <= top * (1 + 1e-12) and not any(abs(c - u) <= 1e-12 * u for u in distinct):
+            distinct.append(c)
+    if not distinct or x.size < 2:
+        return out
+    m_max = [int(math.floor(top / u * (1 + 1e-12))) for u in distinct]
+    shape = [1 << int(2 * (m + 1) - 1).bit_length() for m in m_max]
+    if math.prod(shape) > 2**22:  # pragma: no cover - more atoms than any grid holds: only the zero atom
+        return out
+    acc = None
+    for freq, p0, pf, c in parts:
+        a = np.zeros(shape)
+        a[(0,) * len(shape)] = p0
+        if pf > 0:
+            i = next((i for i, u in enumerate(distinct) if abs(c - u) <= 1e-12 * u), None)
+            if i is not None:
+                a[tuple(1 if j == i else 0 for j in range(len(shape)))] += pf
+            # else: a full payment beyond the grid never shows on it
+        z = freq.pgf(sfft.rfftn(a))
+        acc = z if acc is None else acc * z
+    coef = sfft.irfftn(acc, s=shape)[tuple(slice(0, m + 1) for m in m_max)]
+    coef = np.where(coef > 1e-15 * max(float(np.max(coef)), 1e-300), coef, 0.0)
+    # the amount sum_i m_i c_i of every coefficient
+    pos = sum(u * np.arange(m + 1).reshape([-1 if j == i else 1 for j in range(len(m_max))])
+              for i, (u, m) in enumerate(zip(distinct, m_max, strict=True)))
+    pos, coef = np.broadcast_to(pos, coef.shape).ravel(), coef.ravel()
+    keep = (pos > 0) & (coef > 0) & (pos <= top * (1 + 1e-12))
+    pos, coef = pos[keep], coef[keep]
+    tol = max(1e-9 * float(np.min(np.diff(x[: min(x.size, 3)]))), 1e-12 * top)
+    k = np.minimum(np.searchsorted(x, pos - tol), x.size - 1)
+    hit = np.abs(x[k] - pos) <= tol
+    np.add.at(out, k[hit], coef[hit])
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -258,3 +258,11 @@ def exposure_pit(amounts: ArrayLike, victim_assets: ArrayLike, severity: Severit
     return np.clip(u, 0.0, 1.0)
 
 
+def severity_echo(sev: Any) -> dict[str, Any]:
+    """Plain-data echo of a severity: its family and parameters. A severity capped at the exposure
+    (``--cap``) keeps its base family, with the cap as one more parameter
+    (``{"family": "lognormal", "mu": ..., "sigma": ..., "cap": ...}``), so the echo names the same
+    model as the ``--severity``/``--cap`` options that built it."""
+    if isinstance(sev, CappedSeverity):
+        return {**severity_echo(sev.base), "cap": float(sev.cap)}
+    return {"family": sev.family, **sev.params}
