@@ -1,7 +1,8 @@
 """The quote's loss model: default terms, covered perils and :func:`build_loss_model` (USD).
 
-Frequency by peril (split by the public record's vector mix) with exposure-capped severities per
-custody tier; shared by :func:`underwriting.quoting.make_quote` and the portfolio simulation.
+Frequency by peril (split by the public record's vector mix, less its state-attributed share when the
+policy excludes war and state actors) with severities scaled and capped by the hot wallet or capped by all
+custodied assets (:mod:`underwriting.losses.perils`); shared by :func:`underwriting.quoting.make_quote` and the portfolio simulation.
 Re-exported by :mod:`underwriting.quoting`.
 """
 
@@ -21,6 +22,9 @@ from underwriting.domain.vocabulary import (
 )
 from underwriting.errors import InputError
 from underwriting.quote_frequency import _frequency, record_calibration
+
+#: Assets below one US dollar in a custody tier count as none: a breach there takes nothing (USD).
+MIN_EXPOSED_USD = 1.0
 
 #: Frequency methods of :func:`build_loss_model`; the first is the default.
 FREQUENCY_MODELS = ("frequency", "baseline", "survival")
@@ -94,7 +98,12 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     """
     from underwriting.losses.aggregate import Peril
     from underwriting.losses.frequency import NegativeBinomial, Poisson
-    from underwriting.losses.severity import exposure_severity
+    from underwriting.losses.perils import (
+        hot_wallet_assumption,
+        hot_wallet_severity,
+        state_actor_split,
+    )
+    from underwriting.losses.severity import MixtureSeverity, exposure_severity
 
     if frequency_model not in FREQUENCY_MODELS:
         raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
@@ -113,24 +122,47 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry, schedule)
 
     assets = sub.exposure.customer_assets
-    hot_usd = max((assets.hot + assets.warm) / q_rate, 1e-9)
-    cold_usd = max(assets.cold / q_rate, 1e-9)
+    hot_usd = (assets.hot + assets.warm) / q_rate
+    all_usd = max((assets.hot + assets.warm + assets.cold) / q_rate, hot_usd, MIN_EXPOSED_USD)
     ground = cal.severity_fit.severity
-    tier_sev = {"hot_wallet_theft": exposure_severity(ground, hot_usd),
-                "cold_wallet_theft": exposure_severity(ground, cold_usd)}
-    mixed = exposure_severity(ground, [hot_usd, cold_usd], [cal.hot_share, 1 - cal.hot_share])
+    # hot-wallet breaches scale with the hot wallet (losses/perils.py); a cold or multisig breach can reach all
+    # custodied assets (DMM 2024, Bybit 2025), so the other tier is capped at the total: both caps are
+    # non-decreasing in the hot assets and in the total, so more hot assets or padding never lower a loss
+    all_sev = exposure_severity(ground, all_usd)
+    if hot_usd >= MIN_EXPOSED_USD:
+        hot_sev = hot_wallet_severity(ground, hot_usd)
+        tier_sev = {"hot_wallet_theft": hot_sev, "cold_wallet_theft": all_sev}
+        mixed, mixed_share = MixtureSeverity((hot_sev, all_sev), (cal.hot_share, 1 - cal.hot_share)), 1.0
+    else:  # no hot wallet: its breaches take nothing, the exact limit of the mixture (zero losses pay nothing)
+        tier_sev = {"hot_wallet_theft": None, "cold_wallet_theft": all_sev}
+        mixed, mixed_share = all_sev, 1 - cal.hot_share
     covered = _covered_perils(terms)
+    state = state_actor_split() if "war_and_state_actor" in terms.exclusions else None
     lam, var_lam = freq.expected_breaches, freq.variance_of_lambda
     perils = []
     for p in covered:
         share = cal.peril_shares.get(p, 0.0)
-        if share <= 0:
+        if state is not None:  # the exclusion removes the state-attributed part of the peril: never adds
+            share *= 1.0 - state[p].share
+        if p not in tier_sev:
+            share *= mixed_share
+        sev = tier_sev.get(p, mixed)
+        if share <= 0 or sev is None:
             continue
         f = NegativeBinomial(lam * share, var_lam * share * share) if var_lam > 0 else Poisson(lam * share)
-        perils.append(Peril(p, f, tier_sev.get(p, mixed)))
+        perils.append(Peril(p, f, sev))
 
     layer = terms.to_layer(t_rate)
-    methods["severity"] = f"{cal.severity_fit.family} (left-truncated MLE on public incidents), capped by tier assets"
+    drain = hot_wallet_assumption().median_drain_share
+    methods["severity"] = (f"{cal.severity_fit.family} (left-truncated MLE on public incidents); hot-wallet breaches: "
+                           f"median raised to {drain:g} x hot-wallet assets where larger ({hot_wallet_assumption().status}, "
+                           "losses/perils.toml), capped at the hot-wallet assets; other breaches capped at all custodied assets")
+    if state is not None:
+        parts = ", ".join(f"{p} {state[p].share:.1%} ({state[p].low:.1%}-{state[p].high:.1%})" for p in covered
+                          if cal.peril_shares.get(p, 0.0) > 0)
+        methods["state_actor_exclusion"] = (
+            "war_and_state_actor excluded: the state-attributed share of each peril's breaches is removed from its "
+            f"frequency, {parts} (90% Jeffreys intervals; datasets/incidents.csv attribution, one source per row)")
     versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})
     return LossModel(perils=tuple(perils), layer=layer, covered=tuple(covered), frequency=freq, methods=methods,
                      versions=versions, quote_per_usd=q_rate, policy_per_usd=t_rate, fx_used=tuple(fx_used))

@@ -19,8 +19,9 @@ OUT = Path(__file__).resolve().parent / "quotes"
 SUBMISSIONS = ("global_large_exchange.json", "hk_exchange_with_incident.json", "jp_small_exchange.json")
 POLICIES = (None, "policy_jp_primary.toml", "policy_usd_excess.toml")
 #: Policy structures of issue #16 (the one risk model): an excess layer 50m xs 200m and a two-layer
-#: tower. The JP sample is not quoted on the excess layer: no loss its custody tiers allow reaches 200m USD
-#: (the quote refuses it, tests/test_quote_structure.py).
+#: tower. The JP sample is not quoted on the excess layer: only a breach of all its custodied assets (JPY 30bn,
+#: about 200.5m USD) reaches 200m USD, so the price would rest on that edge alone (an attachment above the
+#: assets is refused, tests/test_quote_structure.py).
 STRUCTURES = (("excess_usd_50m_xs_200m.toml", SUBMISSIONS[:2]), ("tower_usd.toml", SUBMISSIONS))
 
 

@@ -170,6 +170,13 @@ def load_incidents(path: str | os.PathLike[str] | None = None, *,
     parsed = _parse_table(raw, INCIDENT_SCHEMA)
     _unique(parsed, raw, ("incident_id",), "incident_id")
     _unique(parsed, raw, ("exchange_id", "incident_date", "amount_usd"), "incident (same exchange, date and amount)")
+    for i, line in enumerate(parsed["_line"]):
+        who, src = parsed["attribution"][i], parsed["attribution_source_url"][i]
+        if (who is None) != (src is None):
+            raise raw.error("attribution and attribution_source_url go together: give both or neither", line,
+                            "attribution_source_url" if src is None else "attribution")
+        if who == "state_dprk" and not parsed["dprk_attributed"][i]:
+            raise raw.error("attribution state_dprk needs dprk_attributed = yes", line, "dprk_attributed")
     if exchanges is True:
         exchanges = None if path is not None else _resolve(None, "exchanges.csv")
     if exchanges is not None and exchanges is not False:

@@ -22,6 +22,8 @@ CUSTODY_TIER_VOCAB: tuple[str, ...] = ("hot", "cold", "unknown")
 REIMBURSED_VOCAB: tuple[str, ...] = ("full", "partial", "none", "unknown")
 #: Kind of event. Only ``hack`` and ``insider`` count as a *breach* by default.
 EVENT_TYPE_VOCAB: tuple[str, ...] = ("hack", "insider", "exit_scam", "fraud", "other")
+#: Threat actors a source may name for an incident (``attribution`` column of incidents.csv).
+ATTRIBUTION_VOCAB: tuple[str, ...] = ("state_dprk",)
 #: Precision of a launch or closure date.
 PRECISION_VOCAB: tuple[str, ...] = ("day", "month", "year")
 #: Why an exchange closed.
@@ -44,6 +46,8 @@ class Column:
         known); ``country`` is an ISO 3166-1 alpha-2 code (``JP``); ``flag`` is ``yes`` or blank; ``url`` must start with ``http://`` or ``https://``.
     required : bool
         A blank cell is an error.
+    may_be_absent : bool
+        A column added after user files were written: a file without it reads as all blank.
     vocab : tuple of str, optional
         Allowed values of a ``vocab`` column.
     description : str
@@ -54,6 +58,7 @@ class Column:
     required: bool = False
     vocab: tuple[str, ...] | None = None
     description: str = ""
+    may_be_absent: bool = False
 
 
 INCIDENT_SCHEMA: tuple[Column, ...] = (
@@ -71,6 +76,11 @@ INCIDENT_SCHEMA: tuple[Column, ...] = (
     Column("reimbursed", "vocab", True, REIMBURSED_VOCAB, "Whether customers were made whole."),
     Column("event_type", "vocab", True, EVENT_TYPE_VOCAB, "Kind of event."),
     Column("dprk_attributed", "flag", description="'yes' if a source attributes it to DPRK-linked groups."),
+    Column("attribution", "vocab", False, ATTRIBUTION_VOCAB, "Threat actor a cited source names "
+           "(``state_dprk``: DPRK state-linked groups such as Lazarus/TraderTraitor); blank: none stated, never guessed.",
+           may_be_absent=True),
+    Column("attribution_source_url", "url", description="The one source stating the attribution (required with it).",
+           may_be_absent=True),
     Column("source_url", "url", True, description="Primary source."),
     Column("alt_source_url", "url", description="Second source."),
     Column("notes", "text"),

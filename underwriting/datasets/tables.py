@@ -183,7 +183,7 @@ def _parse_table(raw: _Raw, schema: Sequence[Column]) -> dict[str, list[Any]]:
     if dupes:
         raise raw.error(f"column appears more than once in the header: {', '.join(dupes)}", line=1, column=dupes[0])
     for col in schema:
-        if col.name not in idx:
+        if col.name not in idx and not col.may_be_absent:
             raise raw.error(f"required column is missing from the header (columns: {', '.join(c.name for c in schema)})",
                             line=1, column=col.name)
     out: dict[str, list[Any]] = {c.name: [] for c in schema}
@@ -191,6 +191,9 @@ def _parse_table(raw: _Raw, schema: Sequence[Column]) -> dict[str, list[Any]]:
     today = dt.date.today()
     for col in schema:
         vals = out[col.name]
+        if col.name not in idx:  # an optional column added later: absent means all blank
+            vals.extend([None] * len(raw.rows))
+            continue
         given = out.setdefault(f"_{col.name}_given", []) if col.kind == "partial_date" else None
         j = idx[col.name]
         for row, line in zip(raw.rows, raw.lines, strict=True):
