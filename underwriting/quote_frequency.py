@@ -207,10 +207,11 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
                          lambda: load_breach_frequency(registry, table))
     # the covariate row as numpy columns (the numbers of covariates_from_submission, without a frame)
     cov = submission_covariates(sub, fx=fx)
-    res = bf.explain(RawCovariates.from_records([cov]), [sub], years=term)[0]
+    res = bf.explain(RawCovariates.from_records([cov]), [sub], years=term, fx=fx)[0]
     base = bf.base_model
     reg = getattr(base, "registry_", {}) or {}
-    prior = getattr(base, "experience_prior_", {}) or {}
+    prior = getattr(bf, "prior_used_", None) or getattr(base, "experience_prior_", {}) or {}
+    iv = [x if x is not None else math.inf for x in (prior.get("interval") or [])]
     version = f"{reg.get('version', '?')}@{str(reg.get('manifest_sha256', ''))[:12]}"
     d = res.to_dict()
     sha = schedule_sha(table)
@@ -218,7 +219,10 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
         "volume_24h_usd": None if not math.isfinite(cov["volume_24h_usd"]) else float(cov["volume_24h_usd"]),
         "country": cov["country"], "security_points": None,
         "age_years": None if not math.isfinite(cov["age_years"]) else float(cov["age_years"])}
+    # an infinite upper end (the counts cannot exclude "no spread") is written as null in JSON
     d["experience"]["prior_strength_interval"] = list(prior.get("interval") or [])
+    d["experience"]["prior_strength_bounds"] = list(prior.get("bounds") or [])
+    d["experience"]["prior_strength_method"] = prior.get("method", "")
     d["model"] = {"name": "frequency", "version": reg.get("version", "?"),
                   "prior_strength": prior.get("alpha"), "prior_strength_interval": list(prior.get("interval") or []),
                   "schedule": f"{table.table.name} v{table.table.version}", "schedule_sha256": sha}
@@ -236,15 +240,28 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
         annual_rate=res.annual_rate, p_breach_1y=-math.expm1(-res.annual_rate), multiplier=None,
         factors=tuple(rows), detail=d, assumptions=(
             f"breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {reg.get('version', '?')}) "
-            f"x experience (Poisson-gamma credibility, prior strength alpha = {prior.get('alpha', float('nan')):.3g} "
-            "estimated on the same cohorts, 90% interval "
-            + "-".join(f"{x:.3g}" for x in (prior.get("interval") or []) if x is not None)
+            f"x experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = "
+            f"{prior.get('alpha', float('nan')):.3g} chosen by cross-validated predictive likelihood on the same "
+            "cohorts within the bounds " + "-".join(f"{x:.3g}" for x in (prior.get("bounds") or []))
+            + ", 90% profile-likelihood interval " + " to ".join("infinity" if math.isinf(x) else f"{x:.3g}" for x in iv)
             + f") x posture schedule ({table.table.name} v{table.table.version}: every factor an ASSUMPTION, capped)",
             f"the {res.level:.0%} interval carries the base model's parameter uncertainty only; the expected loss "
             "uses the negative binomial count from gamma mixing of the term's expected breaches with that spread",))
     methods = {"frequency": "one risk model: base (real cohorts) x experience x schedule (docs/schedule.md)"}
     versions = {"frequency": version, "schedule": f"{table.table.name} v{table.table.version}@{sha[:12]}"}
     return fe, methods, versions
+
+
+def referral_warnings(sub: Submission, inception: dt.date) -> list[str]:
+    """A referral warning for each breach dated in the ``[referral] months`` (``experience.toml``) before
+    the policy's inception: the controls that failed may not be fixed yet."""
+    from underwriting.frequency.experience import recent_breaches
+    from underwriting.frequency.experience_prior import load_settings
+
+    months = load_settings().referral_months
+    return [f"REFER: a breach on {i.date} ({i.vector}, {i.amount:,.0f} {i.currency}) lies within {months} months "
+            f"before inception {inception}: an underwriter should review the remediation before binding"
+            for i in recent_breaches(sub, inception, months)]
 
 
 def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, frequency_model: str, fx: FxTable,

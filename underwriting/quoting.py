@@ -45,6 +45,7 @@ from underwriting.quote_frequency import (  # noqa: F401 - re-exported
     _sha_of_files,
     frequency_score,
     record_calibration,
+    referral_warnings,
     score_block,
 )
 from underwriting.quote_losses import (  # noqa: F401 - re-exported
@@ -173,7 +174,8 @@ def _make_quote(sub: Submission, terms: Any, *, regime: str | None, seed: int, f
         fe1, _, v1 = _one_risk_model(sub, sub.as_of + dt.timedelta(days=1), 1.0, 0.0, fx, registry, table)
         score = score_block(sub, fe1.detail or {})
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
-    warnings = prog.check_terms(layers, sub, policy_per_sub=t_rate / q_rate, prefix=tower is not None)
+    warnings = referral_warnings(orig_sub, terms.inception)
+    warnings += prog.check_terms(layers, sub, policy_per_sub=t_rate / q_rate, prefix=tower is not None)
     fx_used = list(lm.fx_used)
     if orig_sub is not sub and orig_sub.currency != "USD":  # one row per currency, saying why it was used
         purpose = f"submission amounts converted from {orig_sub.currency} to {sub.currency}"

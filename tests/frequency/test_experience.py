@@ -206,7 +206,7 @@ def test_breach_counts_from_the_incident_table():
 
 
 def test_worked_example_of_docs():
-    """The numbers of docs/schedule.md, section 1 (m = 0.012, alpha = 0.5, shipped table)."""
+    """The numbers of docs/schedule.md, section 1 (m = 0.012, alpha = 0.5, shipped tables)."""
     from underwriting.domain.submission import load_submission
     from underwriting.frequency.schedule import load_schedule
 
@@ -214,16 +214,22 @@ def test_worked_example_of_docs():
     e = experience_rating(hk, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
     assert e.prior_years == pytest.approx(41.667, abs=5e-4)
     assert e.exposure_years == pytest.approx(2798 / 365.25) and e.breaches == 1
-    assert round(e.credibility, 4) == 0.1553 and round(e.posterior_rate, 6) == 0.030409
+    # HKD 42m at 7.796 HKD per USD (2026) = USD 5.387m: size weight 0.5 + log10(5.387) / 2 = 0.8657; age 1235 days
+    usd = 42e6 / 7.796
+    assert round(e.breach_weights[0], 4) == round((0.5 + math.log10(usd / 1e6) / 2) * 0.5 ** (1235 / 365.25 / 5), 4) \
+        == 0.5417
+    assert round(e.weighted_exposure_years, 4) == round(5 / math.log(2) * (1 - 0.5 ** (2798 / 365.25 / 5)), 4) == 4.7192
+    assert round(e.credibility, 4) == 0.1017 and round(e.posterior_rate, 6) == 0.022458
     s = load_schedule().rate(hk)
     assert round(s.factor, 4) == 1.4482
     rate = e.posterior_rate * s.factor
-    assert round(rate, 6) == 0.044040 and round(100 * -math.expm1(-rate), 2) == 4.31
+    assert round(rate, 6) == 0.032525 and round(100 * -math.expm1(-rate), 2) == 3.20
     jp = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     e = experience_rating(jp, 0.012, 0.5, look_back_years=10, quiet_floor=0.7)
-    assert round(e.exposure_years, 4) == 8.4983 and round(e.credibility, 4) == 0.1694
-    assert round(e.posterior_rate, 6) == 0.009967 and not e.floor_applied
+    assert round(e.exposure_years, 4) == 8.4983 and round(e.weighted_exposure_years, 4) == 4.9927
+    assert round(e.credibility, 4) == 0.1070
+    assert round(e.posterior_rate, 6) == 0.010716 and not e.floor_applied
     s = load_schedule().rate(jp)
     assert round(s.factor, 4) == 0.7142
     rate = e.posterior_rate * s.factor
-    assert round(rate, 6) == 0.007119 and round(100 * -math.expm1(-rate), 2) == 0.71
+    assert round(rate, 6) == 0.007653 and round(100 * -math.expm1(-rate), 2) == 0.76

@@ -44,6 +44,22 @@ def test_helper_base_recovers_its_truth(base):
     assert abs(base.coef_[1] - TRUE_SLOPE) < 3 * se[1]
 
 
+def _weighted_by_hand(sub, start, years):
+    """Weighted breaches and decayed exposure written out from experience.toml's [weights] (half-life 5 y;
+    size 0.5 at <= USD 1m, 1.5 at >= USD 100m, log-linear between)."""
+    from underwriting.domain.currency import FxTable
+
+    fx = FxTable.bundled()
+    nw = 0.0
+    for i in sub.incidents:
+        if i.vector == "exit_scam_or_fraud" or not start <= i.date <= sub.as_of:
+            continue
+        loss = fx.convert(i.amount, i.currency, "USD", sub.as_of.year)
+        x = min(max(math.log10(loss / 1e6) / 2.0, 0.0), 1.0)
+        nw += (0.5 + x) * 2 ** (-((sub.as_of - i.date).days / 365.25) / 5.0)
+    return nw, 5.0 / math.log(2) * (1 - 2 ** (-years / 5.0))
+
+
 def test_rate_is_base_times_experience_times_schedule(base, subs):
     alpha = 0.8
     model = BreachFrequency(base, prior_strength=alpha).fit()
@@ -57,7 +73,8 @@ def test_rate_is_base_times_experience_times_schedule(base, subs):
         start = max(sub.exchange.launch_date, sub.as_of - dt.timedelta(days=round(10 * 365.25)))
         e = (sub.as_of - start).days / 365.25
         n = sum(1 for i in sub.incidents if i.vector != "exit_scam_or_fraud" and start <= i.date <= sub.as_of)
-        post = max((alpha + n) / (alpha / mj + e), mj if n else 0.7 * mj)
+        nw, ew = _weighted_by_hand(sub, start, e)
+        post = max((alpha + nw) / (alpha / mj + ew), mj if n else 0.7 * mj)
         assert r.experience.breaches == n and r.experience.exposure_years == pytest.approx(e)
         assert r.experience.posterior_rate == pytest.approx(post, rel=1e-14)
         assert r.schedule.factor == table.rate(sub).factor
@@ -82,8 +99,10 @@ def test_interval_is_the_base_interval_carried_through(base, subs):
     iv = base.predict_interval(X, 0.9)
     for j, r in enumerate(model.explain(X, subs, years=1.0)):
         for bound, got in ((iv["lo"].iloc[j], r.annual_rate_interval[0]), (iv["hi"].iloc[j], r.annual_rate_interval[1])):
-            e, n = r.experience.exposure_years, r.experience.breaches
-            post = max((0.8 + n) / (0.8 / bound + e), bound if n else 0.7 * bound)
+            n = r.experience.breaches
+            start = max(subs[j].exchange.launch_date, subs[j].as_of - dt.timedelta(days=round(10 * 365.25)))
+            nw, ew = _weighted_by_hand(subs[j], start, r.experience.exposure_years)
+            post = max((0.8 + nw) / (0.8 / bound + ew), bound if n else 0.7 * bound)
             assert got == pytest.approx(post * r.schedule.factor, rel=1e-13)
     wide = BreachFrequency(base, prior_strength=0.8, level=0.99).fit().explain(X, subs, years=1.0)
     narrow = model.explain(X, subs, years=1.0)

@@ -277,9 +277,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"Risk model (as in the quote): annual rate {full['annual_rate']:.5f} "
               f"(90% {full['annual_rate_interval'][0]:.5f}-{full['annual_rate_interval'][1]:.5f}), "
               f"P(breach within 1 year) {full['p_breach_1y']:.2%}, band {full['band']}")
-        print(f"  experience: prior rate {ex['prior_rate']:.5f}, alpha {ex['prior_strength']}, exposure "
-              f"{ex['exposure_years']:.2f} y, {ex['breaches']} breach(es), credibility {ex['credibility']:.4f}, "
-              f"posterior {ex['posterior_rate']:.5f}")
+        iv = " to ".join("infinity" if x is None else f"{x:.3g}" for x in ex.get("prior_strength_interval") or [])
+        print(f"  experience: prior rate {ex['prior_rate']:.5f}, alpha {ex['prior_strength']:.3g} (90% profile interval "
+              f"{iv or 'n/a'}, bounds {'-'.join(f'{b:g}' for b in ex.get('prior_strength_bounds') or [])}), exposure "
+              f"{ex['exposure_years']:.2f} y, {ex['breaches']} breach(es) weighing {ex.get('weighted_breaches', 0):.2f} "
+              f"(weights {', '.join(f'{w:.2f}' for w in ex.get('breach_weights') or []) or 'none'}), credibility "
+              f"{ex['credibility']:.4f}, posterior {ex['posterior_rate']:.5f}")
         print(f"  {'block':<10} {'factor':<44} {'x':>9} {'log':>8}  answer")
         for r in full["table"]:
             print(f"  {r['block']:<10} {r['factor'][:44]:<44} {r['multiplier']:>9.4g} {r['log_contribution']:>+8.3f}  "

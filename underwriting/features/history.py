@@ -167,3 +167,85 @@ class IncidentHistoryFeatures(FrameTransformer):
         out["reimbursed_share"] = np.divide(s_known, n_known, out=np.zeros(n), where=n_known > 0)
         out["reimbursed_share_undefined"] = (n_known == 0).astype(float)
         return pd.DataFrame(out, index=X.index)
+
+
+# --------------------------------------------------------------------------- breach weights of experience rating
+#
+# The experience rating (underwriting.frequency.experience) counts each past breach with a weight: the size of
+# its loss times its age decay. The numbers are computed here, the one place where incident
+# history becomes numbers; the parameters are data (underwriting/frequency/experience.toml, [weights]).
+
+
+def breach_size_weight(loss_usd, *, loss_low: float, loss_high: float, weight_min: float,
+                       weight_max: float) -> np.ndarray:
+    """Weight of a breach by the size of its loss, in USD.
+
+    ``weight_min`` up to ``loss_low``, ``weight_max`` from ``loss_high``, log-linear in the loss between:
+    non-decreasing in the loss and bounded by ``[weight_min, weight_max]`` by construction. An unknown loss
+    (NaN) takes ``weight_max`` (unknown is never a credit). The loss is not divided by the exchange's
+    declared customer assets: that would let a larger declared figure lower the weight, and so the price.
+
+    Parameters
+    ----------
+    loss_usd : array-like of float
+        Loss of each breach, USD (≥ 0; NaN = unknown).
+    loss_low, loss_high : float
+        Losses in USD (0 < low < high) where the weight reaches its lower and upper bound.
+    weight_min, weight_max : float
+        Bounds of the weight (0 < min ≤ max < ∞).
+
+    Returns
+    -------
+    numpy.ndarray of float
+    """
+    if not (0 < loss_low < loss_high and np.isfinite(loss_high)):
+        raise InputError(f"need 0 < loss_low < loss_high, got {loss_low!r}, {loss_high!r}",
+                         field="experience.weights.loss_low_usd")
+    if not (0 < weight_min <= weight_max and np.isfinite(weight_max)):
+        raise InputError(f"need 0 < weight_min <= weight_max < inf, got {weight_min!r}, {weight_max!r}",
+                         field="experience.weights.weight_min")
+    s = np.asarray(loss_usd, dtype=float)
+    if np.any(s < 0):
+        raise InputError("a loss must not be negative", field="incidents.amount")
+    with np.errstate(divide="ignore"):
+        x = (np.log(np.maximum(s, 1e-300)) - np.log(loss_low)) / (np.log(loss_high) - np.log(loss_low))
+    w = weight_min + (weight_max - weight_min) * np.clip(x, 0.0, 1.0)
+    return np.where(np.isnan(s), weight_max, w)
+
+
+def breach_age_weight(age_years, half_life_years: float) -> np.ndarray:
+    """``0.5 ** (age / half_life)``: weight of a breach ``age`` years before the as-of date, in (0, 1].
+
+    Non-increasing in the age; a breach dated after the as-of date (negative age) is refused.
+    """
+    h = float(half_life_years)
+    if not (np.isfinite(h) and h > 0):
+        raise InputError(f"half_life_years must be a positive number, got {half_life_years!r}",
+                         field="experience.weights.half_life_years")
+    a = np.asarray(age_years, dtype=float)
+    if np.any(a < 0) or not np.all(np.isfinite(a)):
+        raise InputError("a breach age must be a non-negative number of years", field="incidents.date")
+    return 0.5 ** (a / h)
+
+
+def decayed_exposure(years: float, half_life_years: float) -> float:
+    """Exposure of a window of ``years`` before the as-of date with the age decay of
+    :func:`breach_age_weight`: ``∫₀ᵀ 0.5^(t/h) dt = h / ln 2 · (1 − 0.5^(T/h))`` years.
+
+    The same weights on counts and on exposure keep the weighted rate ``Σ w N / Σ w E`` unbiased for a
+    constant rate (exponential smoothing of the breach rate)."""
+    t = float(years)
+    if not (np.isfinite(t) and t >= 0):
+        raise InputError(f"years must be non-negative, got {years!r}", field="experience.exposure_years")
+    breach_age_weight(0.0, half_life_years)  # checks the half-life
+    h = float(half_life_years)
+    return float(h / np.log(2.0) * -np.expm1(-np.log(2.0) * t / h))
+
+
+def breach_weights(loss_usd, age_years, *, half_life_years: float, loss_low: float, loss_high: float,
+                   weight_min: float, weight_max: float) -> np.ndarray:
+    """Weight of each breach in the experience rating: size weight × age weight (see
+    :func:`breach_size_weight` and :func:`breach_age_weight`); in ``(0, weight_max]``, non-decreasing in the
+    loss and non-increasing in the age."""
+    return breach_size_weight(loss_usd, loss_low=loss_low, loss_high=loss_high, weight_min=weight_min,
+                              weight_max=weight_max) * breach_age_weight(age_years, half_life_years)

@@ -18,17 +18,24 @@ counts in a cohort (:func:`estimate_prior_strength`): with the base model's expe
 
 1. every breach (an incident whose event type is in
    :data:`~underwriting.domain.vocabulary.BREACH_EVENT_TYPES`) dated in the look-back window
-   ``[max(launch, as_of − look_back_years), as_of]`` counts once, whatever its amount or reimbursement, so a
-   €50m unreimbursed insider loss raises the rate exactly as any other breach does;
-2. the credibility posterior ``(α + N) / (α / m + E)`` rises strictly with ``N``;
+   ``[max(launch, as_of − look_back_years), as_of]`` counts with a weight ``w`` = size weight × age
+   weight (:func:`underwriting.features.history.breach_weights`, parameters in ``experience.toml``
+   ``[weights]``): the size weight rises with the loss in USD, between bounds (a €50m unreimbursed
+   insider loss is a breach like any other, weighed by its size); the age weight is
+   ``0.5 ** (age / half_life)``. The window's exposure years are decayed alike
+   (:func:`~underwriting.features.history.decayed_exposure`), so ``N_w = Σ w`` and ``E_w`` replace
+   ``N`` and ``E`` (exponentially smoothed experience);
+2. the credibility posterior ``(α + N_w) / (α / m + E_w)`` rises strictly with ``N_w``, hence with each
+   breach's size and recency;
 3. with at least one breach in the window the rate is never below the prior ``m`` (a past breach
    never lowers the rate); with none, quiet years lower it gently, never below
    ``quiet_floor × m`` (``quiet_floor`` is data, in ``schedule.toml``'s ``[experience]`` table).
 
-So ``posterior(N, E) = max((α + N) / (α / m + E), m if N ≥ 1 else quiet_floor · m)``: each term
-is non-decreasing in ``N`` and in ``m``, so adding a breach never lowers the rate and a higher
-base rate never gives a lower posterior (which is how the base model's interval is carried
-through, see :mod:`underwriting.frequency.model`).
+So ``posterior = max((α + N_w) / (α / m + E_w), m if N ≥ 1 else quiet_floor · m)``: each term
+is non-decreasing in every breach weight and in ``m``, so adding a breach, or a bigger or more recent
+one, never lowers the rate and a higher base rate never gives a lower posterior (which is how the base
+model's interval is carried through, see :mod:`underwriting.frequency.model`). ``α`` is bounded and
+chosen by cross-validated predictive likelihood (:mod:`underwriting.frequency.experience_prior`).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
@@ -238,17 +245,25 @@ class ExperienceRating:
     exposure_years : float
         ``E``: years in the look-back window since launch, up to ``as_of``.
     breaches : int
-        ``N``: breaches dated in the window.
+        ``N``: breaches dated in the window (unweighted count).
     credibility : float
-        ``Z = E / (E + α / m)``.
+        ``Z = E_w / (E_w + α / m)``.
     credibility_rate : float
-        ``(α + N) / (α / m + E)`` before the floor.
+        ``(α + N_w) / (α / m + E_w)`` before the floor.
     floor_rate : float
         ``m`` when ``N ≥ 1``, ``quiet_floor × m`` when ``N = 0``.
     posterior_rate : float
         ``max(credibility_rate, floor_rate)``, breaches per year.
     look_back_years : float
     quiet_floor : float
+    weighted_breaches : float
+        ``N_w``: sum of the breach weights (``= N`` without weights).
+    weighted_exposure_years : float
+        ``E_w``: the window's exposure with the age decay, years (``= E`` without decay).
+    breach_weights : tuple of float
+        Weight of each breach in the window (size × age), in date order.
+    half_life_years : float
+        Age decay's half-life, years (``inf``: no decay).
     """
 
     prior_rate: float
@@ -262,6 +277,10 @@ class ExperienceRating:
     posterior_rate: float
     look_back_years: float
     quiet_floor: float
+    weighted_breaches: float = math.nan
+    weighted_exposure_years: float = math.nan
+    breach_weights: tuple[float, ...] = ()
+    half_life_years: float = math.inf
 
     @property
     def factor(self) -> float:
@@ -275,7 +294,10 @@ class ExperienceRating:
 
 
 def rate_with_experience(prior_rate: float, prior_strength: float, breaches: int, exposure_years: float,
-                         *, quiet_floor: float, look_back_years: float = math.nan) -> ExperienceRating:
+                         *, quiet_floor: float, look_back_years: float = math.nan,
+                         weighted_breaches: float | None = None, weighted_exposure_years: float | None = None,
+                         breach_weights: tuple[float, ...] = (), half_life_years: float = math.inf
+                         ) -> ExperienceRating:
     """Apply the rule of the module docstring to one exchange.
 
     Parameters
@@ -285,25 +307,38 @@ def rate_with_experience(prior_rate: float, prior_strength: float, breaches: int
     prior_strength : float
         Gamma shape ``α`` (> 0 or ``inf``).
     breaches : int
-        Breaches in the window (≥ 0).
+        Breaches in the window (≥ 0), unweighted: sets the floor.
     exposure_years : float
         Years observed in the window (≥ 0).
     quiet_floor : float
         Lowest posterior / prior ratio without a breach, in (0, 1].
     look_back_years : float, optional
         Recorded in the result.
+    weighted_breaches, weighted_exposure_years : float, optional
+        ``N_w`` and ``E_w`` (default: ``breaches`` and ``exposure_years``, unweighted).
+    breach_weights : tuple of float
+        Recorded in the result.
+    half_life_years : float
+        Recorded in the result.
     """
     if not 0 < quiet_floor <= 1:
         raise InputError(f"quiet_floor must be in (0, 1], got {quiet_floor!r}", field="experience.quiet_floor")
     n = int(breaches)
-    rate, z = credibility_posterior(prior_rate, prior_strength, n, exposure_years)
+    nw = float(n if weighted_breaches is None else weighted_breaches)
+    ew = float(exposure_years if weighted_exposure_years is None else weighted_exposure_years)
+    if (n >= 1) != (nw > 0):
+        raise InputError("weighted breaches must be positive exactly when there is a breach", field="breaches")
+    rate, z = credibility_posterior(prior_rate, prior_strength, nw, ew)
     m = float(prior_rate)
     floor = m if n >= 1 else quiet_floor * m
     a = float(prior_strength)
     return ExperienceRating(prior_rate=m, prior_strength=a, prior_years=a / m if math.isfinite(a) else math.inf,
                             exposure_years=float(exposure_years), breaches=n, credibility=z,
                             credibility_rate=rate, floor_rate=floor, posterior_rate=max(rate, floor),
-                            look_back_years=float(look_back_years), quiet_floor=float(quiet_floor))
+                            look_back_years=float(look_back_years), quiet_floor=float(quiet_floor),
+                            weighted_breaches=nw, weighted_exposure_years=ew,
+                            breach_weights=tuple(float(w) for w in breach_weights),
+                            half_life_years=float(half_life_years))
 
 
 def is_breach(incident: Incident) -> bool:
@@ -331,9 +366,21 @@ def count_breaches(dates: Iterable[dt.date], start: dt.date, as_of: dt.date) -> 
     return sum(1 for d in dates if start <= d <= as_of)
 
 
+def losses_usd(submission: Submission, incidents: Sequence[Incident], fx: Any = None) -> list[float]:
+    """Loss of each incident in USD, at the as-of year's rates (the year the quote converts the exposure at;
+    the bundled FX table unless ``fx`` is given)."""
+    if any(i.currency != "USD" for i in incidents) and fx is None:
+        from underwriting.domain.currency import FxTable
+
+        fx = FxTable.bundled()
+    return [float(i.amount) if i.currency == "USD" else fx.convert(float(i.amount), i.currency, "USD",
+                                                                     submission.as_of.year) for i in incidents]
+
+
 def experience_rating(submission: Submission, prior_rate: float, prior_strength: float, *,
-                      look_back_years: float, quiet_floor: float) -> ExperienceRating:
-    """Experience block of one submission.
+                      look_back_years: float, quiet_floor: float, settings: Any = None,
+                      fx: Any = None) -> ExperienceRating:
+    """Experience block of one submission (the rule of the module docstring).
 
     Parameters
     ----------
@@ -342,15 +389,34 @@ def experience_rating(submission: Submission, prior_rate: float, prior_strength:
     prior_rate : float
         The base model's annual rate for this exchange.
     prior_strength : float
-        Gamma shape ``α`` (see :func:`estimate_prior_strength`).
+        Gamma shape ``α`` (see :mod:`underwriting.frequency.experience_prior`).
     look_back_years, quiet_floor : float
         From the schedule table's ``[experience]`` block.
+    settings : ExperienceSettings, optional
+        Breach weights (``experience.toml`` by default).
+    fx : FxTable, optional
+        Rates for incident amounts in another currency than the exposure's.
     """
+    from underwriting.features.history import breach_weights, decayed_exposure
+    from underwriting.frequency.experience_prior import load_settings
+
+    s = settings or load_settings()
     start, years = window(submission.as_of, submission.exchange.launch_date, look_back_years)
-    dates = [i.date for i in submission.incidents if is_breach(i)]
-    n = count_breaches(dates, start, submission.as_of)
-    return rate_with_experience(prior_rate, prior_strength, n, years, quiet_floor=quiet_floor,
-                                look_back_years=look_back_years)
+    hits = sorted((i for i in submission.incidents if is_breach(i) and start <= i.date <= submission.as_of),
+                  key=lambda i: i.date)
+    ages = [(submission.as_of - i.date).days / DAYS_PER_YEAR for i in hits]
+    w = breach_weights(losses_usd(submission, hits, fx), ages, **s.weight_params()) if hits else ()
+    return rate_with_experience(prior_rate, prior_strength, len(hits), years, quiet_floor=quiet_floor,
+                                look_back_years=look_back_years, weighted_breaches=float(sum(w)),
+                                weighted_exposure_years=decayed_exposure(years, s.half_life_years),
+                                breach_weights=tuple(w), half_life_years=s.half_life_years)
+
+
+def recent_breaches(submission: Submission, inception: dt.date, months: int) -> list[Incident]:
+    """Breaches dated in the ``months`` months before ``inception`` (up to it, included): the referral rule."""
+    days = round(months * DAYS_PER_YEAR / 12)
+    return [i for i in submission.incidents
+            if is_breach(i) and inception - dt.timedelta(days=days) <= i.date <= inception]
 
 
 def breach_counts(incidents, exchange_ids: Sequence[str], starts, ends):
@@ -391,6 +457,6 @@ def breach_counts(incidents, exchange_ids: Sequence[str], starts, ends):
 
 __all__ = [
     "ALPHA_BOUNDS", "ExperienceRating", "PriorStrength", "VECTOR_EVENT_TYPE", "breach_counts", "count_breaches",
-    "credibility_posterior", "estimate_prior_strength", "experience_rating", "is_breach", "rate_with_experience",
-    "window",
+    "credibility_posterior", "estimate_prior_strength", "experience_rating", "is_breach", "losses_usd",
+    "rate_with_experience", "recent_breaches", "window",
 ]

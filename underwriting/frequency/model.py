@@ -35,6 +35,7 @@ from underwriting.frequency.experience import (
     experience_rating,
     rate_with_experience,
 )
+from underwriting.frequency.experience_prior import exchange_totals  # noqa: F401  (re-exported)
 from underwriting.frequency.schedule import ScheduleRating, ScheduleTable, load_schedule
 
 
@@ -110,7 +111,10 @@ class FrequencyResult:
             "base": {"annual_rate": self.base_rate, "interval": list(self.base_interval), "level": self.level},
             "experience": {"prior_rate": ex.prior_rate, "prior_strength": fin(ex.prior_strength),
                            "prior_years": fin(ex.prior_years), "exposure_years": ex.exposure_years,
-                           "breaches": ex.breaches, "credibility": ex.credibility,
+                           "breaches": ex.breaches, "weighted_breaches": ex.weighted_breaches,
+                           "weighted_exposure_years": ex.weighted_exposure_years,
+                           "breach_weights": list(ex.breach_weights), "half_life_years": fin(ex.half_life_years),
+                           "credibility": ex.credibility,
                            "credibility_rate": ex.credibility_rate, "floor_rate": ex.floor_rate,
                            "posterior_rate": ex.posterior_rate, "look_back_years": ex.look_back_years,
                            "quiet_floor": ex.quiet_floor},
@@ -135,8 +139,9 @@ class FrequencyResult:
             {"block": "base", "key": "base_rate", "answer": "", "factor": self.base_rate,
              "log_contribution": math.log(self.base_rate), "source": "base model"},
             {"block": "experience", "key": "experience",
-             "answer": f"{self.experience.breaches} breach(es) in {self.experience.exposure_years:.2f} y, "
-                       f"Z = {self.experience.credibility:.3f}",
+             "answer": f"{self.experience.breaches} breach(es) weighing {self.experience.weighted_breaches:.2f} "
+                       f"in {self.experience.exposure_years:.2f} y ({self.experience.weighted_exposure_years:.2f} "
+                       f"decayed), Z = {self.experience.credibility:.3f}",
              "factor": self.experience.factor, "log_contribution": math.log(self.experience.factor),
              "source": "Poisson-gamma credibility"},
         ]
@@ -186,40 +191,6 @@ def _base_rates(base: Any, X: Any, level: float):
     m = base.annual_rate(X).to_numpy(float)
     lo, hi = _interval_frame(base, X, level)
     return m, lo, hi
-
-
-def exchange_totals(panel: Any, base_model: Any, *, id_column: str = "exchange_id") -> Any:
-    """Breaches, exposure and base-model expected count per exchange, from a follow-up panel.
-
-    Parameters
-    ----------
-    panel : pandas.DataFrame
-        One row per exchange and follow-up piece (e.g. calendar years), with ``id_column``,
-        ``breaches`` and ``exposure_years``, plus the base model's covariates (a piece's own
-        ``year`` lets a trended base model use its calendar time).
-    base_model : object
-        Fitted, with ``annual_rate(panel) -> Series`` (per year).
-    id_column : str
-        Column naming the exchange.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by exchange: ``breaches``, ``exposure_years``, ``expected`` (Σ rate × exposure),
-        ready for :meth:`BreachFrequency.fit` (``counts=``, ``exposure_years=``, ``expected=``).
-    """
-    import pandas as pd
-
-    for c in (id_column, "breaches", "exposure_years"):
-        if c not in panel.columns:
-            raise InputError(f"the panel has no {c!r} column", field=f"panel.{c}")
-    e = panel["exposure_years"].to_numpy(float)
-    mu = base_model.annual_rate(panel).to_numpy(float) * e
-    df = pd.DataFrame({"id": panel[id_column].to_numpy(), "breaches": panel["breaches"].to_numpy(),
-                       "exposure_years": e, "expected": mu})
-    out = df.groupby("id", sort=True)[["breaches", "exposure_years", "expected"]].sum()
-    out.index.name = id_column
-    return out
 
 
 class BreachFrequency:
@@ -334,7 +305,7 @@ class BreachFrequency:
     # ----- prediction
     def explain(self, X: Any, submissions: Sequence[Submission], *, start: dt.date | None = None,
                 end: dt.date | None = None, years: float | None = None,
-                compromised_vendors: Iterable[str] = ()) -> list[FrequencyResult]:
+                compromised_vendors: Iterable[str] = (), fx: Any = None) -> list[FrequencyResult]:
         """Frequency of each exchange, with every block shown.
 
         Parameters
@@ -349,6 +320,8 @@ class BreachFrequency:
             Term length in years, instead of ``start``/``end``.
         compromised_vendors : iterable of str
             Vendor names with a known compromise (see :meth:`ScheduleTable.rate`).
+        fx : FxTable, optional
+            Rates converting incident amounts to the exposure currency (the bundled table by default).
 
         Returns
         -------
@@ -379,18 +352,20 @@ class BreachFrequency:
         bad_names = list(compromised_vendors)
         out = []
         for j, sub in enumerate(subs):
-            ex = experience_rating(sub, float(m[j]), self.prior_strength_,
-                                   look_back_years=exp_cfg.look_back_years, quiet_floor=exp_cfg.quiet_floor)
+            ex = experience_rating(sub, float(m[j]), self.prior_strength_, look_back_years=exp_cfg.look_back_years,
+                                   quiet_floor=exp_cfg.quiet_floor, fx=fx)
             sr = sched.rate(sub, compromised_vendors=bad_names)
             ends = []
             for mb in (lo[j], hi[j]):
                 eb = rate_with_experience(float(mb), self.prior_strength_, ex.breaches, ex.exposure_years,
-                                          quiet_floor=exp_cfg.quiet_floor)
+                                          quiet_floor=exp_cfg.quiet_floor, weighted_breaches=ex.weighted_breaches,
+                                          weighted_exposure_years=ex.weighted_exposure_years)
                 ends.append(eb.posterior_rate * sr.factor)
             rate = ex.posterior_rate * sr.factor
             lam, lam_iv = rate * t, (ends[0] * t, ends[1] * t)
             reasons = [Reason("experience", math.log(ex.factor),
-                              f"{ex.breaches} breach(es) in {ex.exposure_years:.2f} years, credibility {ex.credibility:.3f}")]
+                              f"{ex.breaches} breach(es) weighing {ex.weighted_breaches:.2f} in {ex.exposure_years:.2f} "
+                              f"years, credibility {ex.credibility:.3f}")]
             reasons += [Reason(f.key, f.log_contribution, f"{f.answer} ({f.kind})") for f in sr.factors if f.factor != 1]
             if sr.cap_log_contribution != 0:
                 reasons.append(Reason("schedule.cap", sr.cap_log_contribution,
@@ -471,7 +446,8 @@ def load_breach_frequency(registry: Any = None, schedule: Any = None) -> BreachF
     Returns
     -------
     BreachFrequency
-        Fitted (``prior_strength_`` from the model's ``experience_prior``).
+        Fitted (``prior_strength_`` from :func:`~.experience_prior.prior_for_model`: the model's bounded,
+        cross-validated ``experience_prior``, kept in full as ``prior_used_``).
     """
     import underwriting.frequency  # noqa: F401  (registers the frequency kind)
     from underwriting.errors import ModelIntegrityError
@@ -483,15 +459,18 @@ def load_breach_frequency(registry: Any = None, schedule: Any = None) -> BreachF
         base = load_model("frequency")
     else:
         base = registry.load("frequency")
-    prior = getattr(base, "experience_prior_", None) or {}
-    alpha = prior.get("alpha")
-    if alpha is None:
-        raise ModelIntegrityError("the frequency model stores no experience prior strength (experience_prior.alpha); "
+    from underwriting.frequency.experience_prior import prior_for_model
+
+    if not getattr(base, "experience_prior_", None):
+        raise ModelIntegrityError("the frequency model stores no experience prior (experience_prior); "
                                   "rebuild it with python -m underwriting.frequency.base_build")
+    prior = prior_for_model(base)  # bounded, cross-validated alpha (experience_prior.py): always finite
     if isinstance(schedule, dict):
         schedule = schedule_from_mapping(schedule, source="schedule")
     table = schedule if isinstance(schedule, ScheduleTable) else load_schedule(schedule)
-    return BreachFrequency(base, schedule=table, prior_strength=float(alpha)).fit()
+    bf = BreachFrequency(base, schedule=table, prior_strength=float(prior["alpha"])).fit()
+    bf.prior_used_ = prior
+    return bf
 
 
 __all__ = ["RATE_BAND_THRESHOLDS", "RISK_SCORE_RATES", "BreachFrequency", "FrequencyResult", "Reason",

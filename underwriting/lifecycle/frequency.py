@@ -144,8 +144,7 @@ def out_of_time(data: Any, params: dict[str, Any], cutoff: Any, *, n_boot: int =
 
 def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config_source: str | None = None):
     """Fit the base model and ``α`` on a cohort folder; return ``(files, manifest)`` for the registry."""
-    from underwriting.frequency.experience import estimate_prior_strength
-    from underwriting.frequency.model import exchange_totals
+    from underwriting.frequency.experience_prior import fit_experience_prior
     from underwriting.lifecycle.cohort_data import ROW_KEY, load_cohort_data, row_keys
 
     if data_path is None:
@@ -155,26 +154,16 @@ def train_frequency(data_path: Any, cfg: dict[str, Any], version: str, *, config
     data = load_cohort_data(data_path, end=params["end"])
     panel = fit_panel(data, params)
     model = _fit(data, panel, params)
-    totals = exchange_totals(panel, model)
-    prior = estimate_prior_strength(totals["breaches"], totals["exposure_years"], totals["expected"])
+    experience = fit_experience_prior(model, panel)  # bounded: always finite, never refuses on dispersion
     cutoff = check_cutoff(params["cutoff"], data.end, "frequency.cutoff") if params["cutoff"] else default_cutoff(data.end)
     oot, _ = out_of_time(data, params, cutoff, n_boot=int(cfg.get("validation", {}).get("n_boot", 200)),
                          seed=int(cfg["seed"]))
     keys = sorted(set(row_keys(panel)))
     # stored as the quote reads it (BaseFrequencyModel.experience_prior_ -> model.json "experience_prior")
-    experience = {"alpha": _num(prior.alpha), "alpha_moments": _num(prior.alpha_moments),
-                  "se_log_alpha": _num(prior.se_log_alpha), "interval": [_num(x) for x in prior.interval],
-                  "level": 0.9, "method": "marginal likelihood (negative binomial) of cohort counts around the base model",
-                  "n_exchanges": int(prior.n_exchanges), "breaches": float(prior.breaches),
-                  "expected": float(prior.expected)}
     if params["prior_strength"] is not None:
         experience["estimated_alpha"] = experience["alpha"]
         experience["alpha"] = float(params["prior_strength"])
         experience["method"] = "given in the configuration ([frequency] prior_strength); estimate kept as estimated_alpha"
-    elif experience["alpha"] is None:
-        raise InputError("the breach counts show no over-dispersion around the fit (estimated alpha = infinity), and "
-                         "the quote's experience rating needs a finite prior strength: set [frequency] prior_strength "
-                         "in --config (e.g. 3.55, the shipped estimate) or add data", field="frequency.prior_strength")
     model.experience_prior_ = experience
     doc = model.to_dict()
     doc.setdefault("experience_prior", experience)
@@ -250,9 +239,10 @@ trend test p = {rep['trend_test']['p']:.3f} ({'kept' if rep['trend_test']['kept'
 | --- | --- | --- | --- | --- |
 {eff}
 
-**Experience prior.** α = {a} (method of moments {_fmt(ex['alpha_moments'])}; 90% interval
-{_fmt(ex['interval'][0])}–{_fmt(ex['interval'][1])}), stored in `model.json` (`experience_prior`) for the quote's
-experience rating.
+**Experience prior.** α = {a}: {ex['method']}, bounds {_fmt(ex.get('bounds', [None, None])[0])}–{_fmt(ex.get('bounds', [None, None])[1])}
+(`underwriting/frequency/experience.toml`); unbounded maximum likelihood {_fmt(ex.get('mle_alpha'))}, 90% profile-likelihood
+interval {_fmt(ex['interval'][0])}–{_fmt(ex['interval'][1])} (∞: the counts cannot exclude "no spread"). Stored in
+`model.json` (`experience_prior`) for the quote's experience rating.
 
 **Out-of-time validation.** Refitted on {oot['fit_rows']} rows ending by {oot['cutoff']} ({oot['fit_events']} breaches),
 scored on {oot['scored_rows']} rows from it: observed {cal['observed']}, expected {cal['expected']:.2f},
