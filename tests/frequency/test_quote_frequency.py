@@ -26,11 +26,13 @@ def test_shipped_model_stores_the_marginal_likelihood_alpha_and_its_interval():
     assert "α = 3.554" in card and "ASSUMPTION" in card
     # the legacy estimate stays in the signed 0.1.0 files; the quote uses the bounded, cross-validated alpha
     # (experience_prior.py, experience_fitted.json), which docs/schedule.md reports
+    from underwriting.frequency.experience_prior import FITTED_FILE
     from underwriting.frequency.model import load_breach_frequency
 
+    default = (ROOT / "models/frequency/DEFAULT").read_text(encoding="utf-8").strip()
+    fitted = json.loads(FITTED_FILE.read_text(encoding="utf-8"))[default]["experience_prior"]
     bf = load_breach_frequency()
-    assert round(bf.prior_strength_, 2) == 4.22 and bf.prior_used_["interval"][1] is None
-    assert "α = 4.22" in (ROOT / "docs/schedule.md").read_text(encoding="utf-8")
+    assert bf.prior_strength_ == fitted["alpha"] and bf.prior_used_["interval"][1] is None
 
 
 def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
