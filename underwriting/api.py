@@ -315,7 +315,6 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
     ReserveAssessment
         :class:`underwriting.reserve.assessment.ReserveAssessment` (``to_dict()`` for JSON).
     """
-    import datetime as dt
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
@@ -323,13 +322,8 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
     from underwriting.reserve.jurisdictions import default_regime
 
     sub = load_submission(submission)
-    if as_of is not None:
-        day = as_of if isinstance(as_of, dt.date) else None
-        if day is None:
-            try:
-                day = dt.date.fromisoformat(str(as_of))
-            except ValueError:
-                raise InputError(f"not an ISO date: {as_of!r}", field="as_of") from None
+    day = _as_of_date(as_of)
+    if day is not None:
         sub = sub.with_(as_of=day)
     from underwriting.domain.policy import PolicyTerms
 
@@ -397,7 +391,6 @@ def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None =
     InputError
         Naming the Python argument (``horizon_years``, ``assumptions.funding_cost``, ``params[...]``).
     """
-    import datetime as dt
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
@@ -406,14 +399,7 @@ def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None =
     from underwriting.reserve.jurisdictions import default_regime
 
     sub = load_submission(submission)
-    day = None
-    if as_of is not None:
-        day = as_of if isinstance(as_of, dt.date) else None
-        if day is None:
-            try:
-                day = dt.date.fromisoformat(str(as_of))
-            except ValueError:
-                raise InputError(f"not an ISO date: {as_of!r}", field="as_of") from None
+    day = _as_of_date(as_of)
     reg_id = regime or default_regime(sub.exchange.jurisdiction)
     if reg_id is None:
         raise InputError(f"no bundled regime for jurisdiction {sub.exchange.jurisdiction}; pass regime=",
@@ -454,3 +440,18 @@ def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None =
         if exc.field and exc.field.startswith("--"):
             raise InputError(exc.message, field=_python_field(exc.field), source=exc.source) from None
         raise
+
+
+def _as_of_date(as_of: Any) -> Any:
+    """``as_of`` (a date or an ISO string) as a ``datetime.date``, None when not given; an input error
+    naming ``as_of`` otherwise."""
+    import datetime as dt
+
+    from underwriting.errors import InputError
+
+    if as_of is None or isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise InputError(f"not an ISO date: {as_of!r}", field="as_of") from None

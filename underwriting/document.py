@@ -17,7 +17,6 @@ available" rather than left out silently.
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,15 +37,7 @@ NA = "not available"
 
 # ---- reading the quote JSON -----------------------------------------------------------------------
 
-def _num(x: Any) -> float | None:
-    """A finite float, or None."""
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+from underwriting.document_letter import num as _num  # noqa: E402  (one home: the letter's reader)
 
 
 def _layer(q: Mapping[str, Any]) -> tuple[float | None, float | None, float]:

@@ -48,11 +48,11 @@ def negbin_pgf(mean, var_lambda):  # gamma-mixed Poisson: r = mean^2 / var_lambd
     return lambda z: (1 - beta * (z - 1)) ** (-r)
 
 
-def rounded_compounds(cdf, pgf, d, l, h, n=2**19):
-    """Distributions of S_down <= S <= S_up on the grid h (l/h whole): every occurrence payment
-    Y = min((X - d)+, l) rounded down, resp. up, to the grid, compounded by FFT with the count's pgf."""
-    m = int(round(l / h))
-    assert abs(m * h - l) < 1e-9 * l
+def rounded_compounds(cdf, pgf, d, lim, h, n=2**19):
+    """Distributions of S_down <= S <= S_up on the grid h (lim/h whole): every occurrence payment
+    Y = min((X - d)+, lim) rounded down, resp. up, to the grid, compounded by FFT with the count's pgf."""
+    m = int(round(lim / h))
+    assert abs(m * h - lim) < 1e-9 * lim
     F = cdf(d + h * np.arange(m + 1))  # P(X <= d + kh)
     dn, up = np.zeros(n), np.zeros(n)
     dn[0] = F[1]
@@ -82,8 +82,8 @@ def test_issue_repro_var_on_the_atom_is_exact(capsys):
     # why it must be: P(S < 150M) < 0.99 < 0.995 <= P(S <= 150M), bounded in the test
     lo, hi = rounded_compounds(stats.gamma(0.2229, scale=2.645e8).cdf, poisson_pgf(0.35), 5e7, 1.5e8, 1.5e8 / 4000)
     h = 1.5e8 / 4000
-    f_below = 1 - ge(lo, h, 1.5e8)  # >= P(S < l)  (S_down <= S)
-    f_at = 1 - gt(hi, h, 1.5e8)  # <= P(S <= l)  (S_up >= S)
+    f_below = 1 - ge(lo, h, 1.5e8)  # >= P(S < lim)  (S_down <= S)
+    f_at = 1 - gt(hi, h, 1.5e8)  # <= P(S <= lim)  (S_up >= S)
     assert f_below < 0.99 and f_at >= 0.995
     assert f_below == pytest.approx(0.9695, abs=1e-4) and f_at == pytest.approx(0.9972, abs=1e-4)
     res = compound(Peril("all", make_frequency("poisson", lam=0.35), make_severity("gamma", shape=0.2229,
@@ -93,7 +93,7 @@ def test_issue_repro_var_on_the_atom_is_exact(capsys):
 
 
 ATOM_CASES = [
-    # (frequency, pgf, severity, scipy cdf, d, l, share, agg_limit, atom of S (100%))
+    # (frequency, pgf, severity, scipy cdf, d, lim, share, agg_limit, atom of S (100%))
     (("poisson", {"lam": 0.5}), poisson_pgf(0.5), ("lognormal", {"mu": 16.36, "sigma": 2.13}),
      stats.lognorm(2.13, scale=math.exp(16.36)).cdf, 1e7, 1.4e8, 1.0, None, 1.4e8),
     (("poisson", {"lam": 1.2}), poisson_pgf(1.2), ("weibull", {"shape": 0.4668, "scale": 2.836e7}),
@@ -107,12 +107,12 @@ ATOM_CASES = [
 
 @pytest.mark.parametrize("case", ATOM_CASES, ids=["lognormal-140M", "weibull-50M", "lomax-2x60M", "gamma-share"])
 def test_var_inside_an_atom_is_the_atom(case):
-    (ff, fp), pgf, (sf_, sp), cdf, d, l, share, agg, atom = case
-    h = l / 2000
-    lo, hi = rounded_compounds(cdf, pgf, d, l, h)
+    (ff, fp), pgf, (sf_, sp), cdf, d, lim, share, agg, atom = case
+    h = lim / 2000
+    lo, hi = rounded_compounds(cdf, pgf, d, lim, h)
     f_below, f_at = 1 - ge(lo, h, atom), 1 - gt(hi, h, atom)  # F(atom-) <= f_below, F(atom) >= f_at
     assert f_at - f_below > 1e-4  # a real point mass
-    res = compound(Peril("all", make_frequency(ff, **fp), make_severity(sf_, **sp)), deductible=d, limit=l,
+    res = compound(Peril("all", make_frequency(ff, **fp), make_severity(sf_, **sp)), deductible=d, limit=lim,
                    share=share)
     for w in (0.1, 0.5, 0.9):
         p = f_below + w * (f_at - f_below)
@@ -183,12 +183,12 @@ EXHAUST_CASES = [
 
 @pytest.mark.parametrize("case", EXHAUST_CASES, ids=["issue-negbin-lomax", "poisson-lognormal", "agg-ded", "one-reinst"])
 def test_prob_exhaust_lies_within_its_rounding_bounds(case):
-    (ff, fp), pgf, (sf_, sp), cdf, d, l, terms, a = case
-    layer = Layer(deductible=d, limit=l, **terms)
+    (ff, fp), pgf, (sf_, sp), cdf, d, lim, terms, a = case
+    layer = Layer(deductible=d, limit=lim, **terms)
     res = layer.loss_distribution(Peril("all", make_frequency(ff, **fp), make_severity(sf_, **sp)))
     for m in (2000, 8000):
-        h = l / m
-        lo, hi = rounded_compounds(cdf, pgf, d, l, h)
+        h = lim / m
+        lo, hi = rounded_compounds(cdf, pgf, d, lim, h)
         lower, upper = ge(lo, h, a), ge(hi, h, a)
         assert lower <= res.prob_exhaust <= upper, (m, lower, res.prob_exhaust, upper)
 
@@ -207,7 +207,7 @@ def test_issue_repro_prob_exhaust(capsys):
 # --- 3. reinstatements charged in full ----------------------------------------------------------------
 def sundt_in_full(prob_above, limit, premiums):
     """Sundt's expected reinstatement premium (fraction of the upfront premium) when each
-    reinstatement is charged in full: sum_i c_i P(S > (i - 1) l)."""
+    reinstatement is charged in full: sum_i c_i P(S > (i - 1) lim)."""
     return sum(c * prob_above((i - 1) * limit) for i, c in enumerate(premiums, start=1))
 
 
@@ -219,7 +219,7 @@ def test_in_full_factor_is_sundt_on_the_simulated_distribution(k):
     layer = Layer(deductible=1e6, limit=9e6, reinstatements=k, reinstatement_premium=tuple(cs),
                   pro_rata_amount=False)
     res = layer.loss_distribution(peril, method="mc", n_sims=100_000, random_state=3)
-    s = np.asarray(res.diagnostics["samples_in_order"])  # min(S, (k+1) l) per simulated term
+    s = np.asarray(res.diagnostics["samples_in_order"])  # min(S, (k+1) lim) per simulated term
     ref = sundt_in_full(lambda x: float(np.mean(s > x + 1e-6)), 9e6, cs)
     assert layer.reinstatement_factor(res) == pytest.approx(ref, abs=1e-9)
 
@@ -237,7 +237,7 @@ def test_in_full_factor_is_sundt_on_the_grid(k):
     for m in (4000, 16000):
         h = 9e6 / m
         lo, hi = rounded_compounds(stats.lomax(1.4, scale=2e6).cdf, negbin_pgf(2.5, 5.0), 1e6, 9e6, h, n=2**20)
-        refs.append([sundt_in_full(lambda x, g=g: gt(g, h, x), 9e6, cs) for g in (lo, hi)])
+        refs.append([sundt_in_full(lambda x, g=g, h=h: gt(g, h, x), 9e6, cs) for g in (lo, hi)])
         assert refs[-1][0] <= got <= refs[-1][1]
     extrapolated = [(4 * refs[1][j] - refs[0][j]) / 3 for j in (0, 1)]
     assert extrapolated[1] - extrapolated[0] < 2e-7
@@ -265,7 +265,9 @@ def test_in_full_basis_in_policy_terms_cli_and_api(capsys, tmp_path):
     full = load_policy(str(f))
     assert tomllib.loads(f.read_text())["reinstatement_premium_basis"] == "in_full"
     assert full.to_layer().pro_rata_amount is False
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
         PolicyTerms.model_validate({**pol.model_dump(), "reinstatement_premium_basis": "sometimes"})
     # CLI: the in-full factor of the library
     argv = ["--frequency", "negbin:mean=2.5,var_lambda=5", "--severity", "lomax:alpha=1.4,theta=2e6",
@@ -298,11 +300,11 @@ def test_atoms_of_two_perils_with_a_sub_limit():
     sa, sb = make_severity("lomax", alpha=0.8198, theta=1.04e7), make_severity("lognormal", mu=15.0, sigma=1.5)
     perils = [Peril("cold_wallet_theft", make_frequency("poisson", lam=la), sa),
               Peril("social_engineering", make_frequency("poisson", lam=lb), sb)]
-    d, l, sub = 5e6, 45e6, 10e6
-    layer = Layer(deductible=d, limit=l, reinstatements=1, sublimits={"social_engineering": sub})
+    d, lim, sub = 5e6, 45e6, 10e6
+    layer = Layer(deductible=d, limit=lim, reinstatements=1, sublimits={"social_engineering": sub})
     res = layer.loss_distribution(perils)
     cdf_a, cdf_b = stats.lomax(0.8198, scale=1.04e7).cdf, stats.lognorm(1.5, scale=math.exp(15.0)).cdf
-    p0a, pfa, p0b, pfb = cdf_a(d), 1 - cdf_a(d + l), cdf_b(d), 1 - cdf_b(d + sub)
+    p0a, pfa, p0b, pfb = cdf_a(d), 1 - cdf_a(d + lim), cdf_b(d), 1 - cdf_b(d + sub)
     ea, eb = math.exp(-la * (1 - p0a)), math.exp(-lb * (1 - p0b))
     s = res.values  # no share, no aggregate deductible: S itself up to 90M
     on_grid = 0
@@ -326,8 +328,8 @@ def test_atoms_of_two_perils_with_a_sub_limit():
     gs = []
     for rounding in (0, 1):
         acc = np.ones(n // 2 + 1, dtype=complex)
-        for cdf, lam, lim in ((cdf_a, la, l), (cdf_b, lb, sub)):
-            f = rounded_compounds(cdf, lambda z: z, d, lim, h, n)[rounding]  # identity pgf: one loss
+        for cdf, lam, cap in ((cdf_a, la, lim), (cdf_b, lb, sub)):
+            f = rounded_compounds(cdf, lambda z: z, d, cap, h, n)[rounding]  # identity pgf: one loss
             acc *= np.exp(lam * (fft.rfft(f) - 1))
         gs.append(np.maximum(fft.irfft(acc, n=n), 0.0))
     assert ge(gs[0], h, 90e6) <= res.prob_exhaust <= ge(gs[1], h, 90e6)
@@ -353,7 +355,7 @@ def test_var_on_an_exhausted_aggregate_limit(capsys):
 
 
 def test_in_full_with_an_aggregate_deductible_within_its_bounds():
-    """With an aggregate deductible every reinstatement, the first too, is P(S > D_a + (i-1) l) of the
+    """With an aggregate deductible every reinstatement, the first too, is P(S > D_a + (i-1) lim) of the
     model: within the rounding bounds, and P(attach) too."""
     cdf = stats.gamma(0.5, scale=4e6).cdf
     peril = Peril("all", make_frequency("poisson", lam=1.5), make_severity("gamma", shape=0.5, scale=4e6))
@@ -365,5 +367,5 @@ def test_in_full_with_an_aggregate_deductible_within_its_bounds():
         h = 5e6 / m
         lo, hi = rounded_compounds(cdf, poisson_pgf(1.5), 5e5, 5e6, h)
         assert gt(lo, h, 2e6) <= res.prob_attach <= gt(hi, h, 2e6)
-        bounds = [sundt_in_full(lambda x, g=g: gt(g, h, 2e6 + x), 5e6, (1.0, 0.5)) for g in (lo, hi)]
+        bounds = [sundt_in_full(lambda x, g=g, h=h: gt(g, h, 2e6 + x), 5e6, (1.0, 0.5)) for g in (lo, hi)]
         assert bounds[0] <= got <= bounds[1], (m, bounds, got)
