@@ -237,7 +237,8 @@ code { font-size: 7.5pt; }
   .figs figure { display: inline-block; vertical-align: top; width: 49%; margin: 0 0 2mm 0; }
   .figs figure#fig-factors { display: block; width: 100%; }
   #fig-factors img { width: auto; max-width: 100%; max-height: 80mm; margin: 0 auto; }
-  table.checks, table.factors { font-size: 7pt; } }
+  body { font-size: 9pt; } table { font-size: 8pt; }
+  table.checks, table.factors { font-size: 6.5pt; } table.checks td { padding: 0.4mm 1.2mm; } }
 """
 
 

@@ -103,12 +103,15 @@ def test_bad_pricing_basis_is_exit_2_naming_the_field(cli, tmp_path, body, field
 
 
 def test_japanese_letter(cli, tmp_path):
+    from underwriting.i18n import money_short
+
     html, q, out = _letter(cli, tmp_path, "--pricing-basis", BASIS, lang="ja")
     assert '<html lang="ja">' in html
     text = _text(html)
     for word in ("見積書", "被保険者", "保険者と引受割合", "保険期間 2026年10月1日から2027年10月1日まで", "担保危険",
                  "免責事由", "内枠てん補限度額", "免責金額", "てん補限度額", "復元回数", "保険料", "レート・オン・ライン",
-                 "見積有効期限 2026年10月30日", "責任準備金", f"{q['premium']:,.0f}円", "9.33百万円"):
+                 "見積有効期限 2026年10月30日", "責任準備金", f"{q['premium']:,.0f}円",
+                 money_short(q["premium"], "JPY", lang="ja")):
         assert word in text, word
     # yen is 円 everywhere the letter formats an amount (the reserve engine's own English reasons aside)
     assert not re.search(r"\d JPY", _text(html.split('<section id="reserve">')[0]))

@@ -97,7 +97,8 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
                             ROOT / "datasets/examples/policy_jp_primary.toml", "--out", qpath, "--json")
     assert code == 0, err
     q = json.loads(qpath.read_text())
-    assert "risk_scorer" not in q["versions"] and q["versions"]["frequency"].startswith("0.1.0@")
+    assert "risk_scorer" not in q["versions"] and q["versions"]["frequency"].startswith(
+        _Registry(ROOT / "models").default("frequency") + "@")
     code, out, err = lc_cli("promote", "--rollback")
     assert code == 0 and f"-> {CUR}" in out
     code, out, err = lc_cli("reproduce", qpath)
