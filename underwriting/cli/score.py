@@ -63,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
         from underwriting.domain.canonical import canonicalise
 
         # the same canonical numbers as the quote's score block (docs/reproducibility.md)
-        d = canonicalise({**d, "currency": sub.currency})
-        d.pop("currency")
+        d = canonicalise(d, currency=sub.currency)
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0

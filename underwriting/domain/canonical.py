@@ -126,20 +126,22 @@ def _canon(v: Any, currency: str, money: str | None) -> Any:
     return v
 
 
-def canonicalise(doc: Mapping[str, Any]) -> dict[str, Any]:
+def canonicalise(doc: Mapping[str, Any], currency: str | None = None) -> dict[str, Any]:
     """The canonical form of a quote's JSON dict (see the module docstring); idempotent.
 
     Parameters
     ----------
     doc : mapping
         A quote as ``Quote.to_dict()`` gives it (its ``currency`` names the money's currency).
+    currency : str, optional
+        The money's currency when ``doc`` has no ``currency`` key (e.g. a score block).
 
     Returns
     -------
     dict
         A new dict; ``doc`` is not modified.
     """
-    return _canon(dict(doc), str(doc.get("currency") or "USD"), None)
+    return _canon(dict(doc), str(doc.get("currency") or currency or "USD"), None)
 
 
 def canonical_unit(key_path: str, value: float, currency: str) -> float:

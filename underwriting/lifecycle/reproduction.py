@@ -30,18 +30,17 @@ class Reproduction:
     status : {"identical", "within", "different"}
         ``within``: every difference is at most one unit in its last canonical place (a rounding tie
         flipped by another CPU's floating-point noise); the quote is reproduced.
-    differences : list of (path, recorded, recomputed)
-        Every differing key.
+    differences : list of (path, recorded, recomputed, within_tolerance)
+        Every differing key, and whether that difference is inside the tolerance.
     largest : (path, relative difference) or None
         The largest numeric difference.
     """
 
     status: str
-    differences: list[tuple[str, Any, Any]] = field(default_factory=list)
+    differences: list[tuple[str, Any, Any, bool]] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     quote: Any = None
     largest: tuple[str, float] | None = None
-    beyond: list[str] = field(default_factory=list)
 
     @property
     def identical(self) -> bool:
@@ -63,10 +62,9 @@ class Reproduction:
                     f"canonical place, largest relative difference {rel:.3g} at {path} (models: {used}); this "
                     "machine's floating-point arithmetic differs from the one that made the quote "
                     "(docs/reproducibility.md)")
-        lines = [f"DIFFERENT: {len(self.beyond)} key(s) differ beyond tolerance (models: {used})"]
-        beyond = set(self.beyond)
-        shown = [d for d in self.differences if d[0] in beyond]
-        for path, old, new in shown[:limit]:
+        shown = [d for d in self.differences if not d[3]]
+        lines = [f"DIFFERENT: {len(shown)} key(s) differ beyond tolerance (models: {used})"]
+        for path, old, new, _ in shown[:limit]:
             lines.append(f"  {path}: recorded {_show(old)} -> recomputed {_show(new)}")
         if len(shown) > limit:
             lines.append(f"  ... and {len(shown) - limit} more")
@@ -74,23 +72,17 @@ class Reproduction:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready outcome (``reproduce --json`` and the service's reproduce route)."""
-        beyond = set(self.beyond)
         return {"status": self.status, "identical": self.identical, "reproduced": self.reproduced,
                 "largest_relative_difference": None if self.largest is None else
                 {"key": self.largest[0], "relative": self.largest[1]},
                 "versions": self.versions,
-                "differences": [{"key": k, "recorded": a, "recomputed": b, "within_tolerance": k not in beyond}
-                                for k, a, b in self.differences]}
+                "differences": [{"key": k, "recorded": a, "recomputed": b, "within_tolerance": ok}
+                                for k, a, b, ok in self.differences]}
 
 
 def _show(v: Any) -> str:
     s = json.dumps(v, sort_keys=True, default=str)
     return s if len(s) <= 80 else s[:77] + "..."
-
-
-def diff(old: Any, new: Any) -> list[tuple[str, Any, Any]]:
-    """Leaf-level differences between two quotes' canonical values (``a.b[2].c`` paths)."""
-    return [(p, a, b) for p, a, b, _ in compare(old, new).differences]
 
 
 def recorded_models(versions: dict[str, str], reg: Registry) -> dict[str, tuple[str, str | None]]:
@@ -157,6 +149,5 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
     with _registry_env(reg), pinned({n: v for n, (v, _) in models.items()}):
         q = make_quote(sub, terms, **kw)
     c = compare(json.loads(canonical_json(doc)), json.loads(canonical_json(q.to_dict())))
-    return Reproduction(status=c.status, differences=[(p, a, b) for p, a, b, _ in c.differences],
-                        versions={n: v for n, (v, _) in models.items()}, quote=q, largest=c.largest,
-                        beyond=[p for p, _, _, ok in c.differences if not ok])
+    return Reproduction(status=c.status, differences=c.differences,
+                        versions={n: v for n, (v, _) in models.items()}, quote=q, largest=c.largest)
