@@ -13,7 +13,7 @@ DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
 #: Layer of each top-level part of the package; a module may import only from its own part or
 #: from a lower layer. Mirrors the table in docs/ARCHITECTURE.md.
 LAYERS = {
-    "_version": 0, "errors": 0, "fileio": 0, "resources": 0, "registry": 0, "figures": 0, "figure_style": 0, "i18n": 0,
+    "_version": 0, "errors": 0, "caches": 0, "fileio": 0, "resources": 0, "registry": 0, "figures": 0, "figure_style": 0, "i18n": 0,
     "domain": 1,
     "datasets": 2,
     "features": 3,

@@ -3,16 +3,18 @@
 Data flow: submission → features → risk score and survival → losses → pricing → reserve credit.
 The top-level import is kept light (no pandas/scikit-learn/lifelines/scipy) so the CLI starts fast.
 The public Python API is :mod:`underwriting.api` (``import underwriting.api as uw``); its functions
-are also reachable here (``underwriting.quote``), imported on first use.
+are also reachable here (``underwriting.quote``), imported on first use. ``underwriting.clear_caches()``
+empties every per-process cache (:mod:`underwriting.caches`).
 """
 
 from typing import Any
 
 from underwriting._version import __version__
+from underwriting.caches import clear_caches
 
 _API = ("quote", "price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry")
 
-__all__ = ["__version__", "api", *_API]
+__all__ = ["__version__", "api", "clear_caches", *_API]
 
 
 def __getattr__(name: str) -> Any:

@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from underwriting.caches import register_cache
 from underwriting.datasets.calibration import CalibrationTargets
 from underwriting.datasets.synthetic_draws import (
     _draw_book,
@@ -174,7 +175,7 @@ def _calibrate(targets: CalibrationTargets, *, years: float, start, n_vendors: i
             "assets_log_sd": math.sqrt(s2)}
 
 
-_CAL_CACHE: dict[tuple, dict[str, float]] = {}
+_CAL_CACHE: dict[tuple, dict[str, float]] = register_cache({}, "datasets.synthetic._CAL_CACHE")
 
 
 def _calibrate_cached(targets: CalibrationTargets, **kw: Any) -> dict[str, float]:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
 #: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
@@ -124,6 +125,7 @@ class FxTable:
         return usd * self.rate(to_cur, year).units_per_usd
 
 
+@register_cache
 @functools.lru_cache(maxsize=4)
 def _bundled_table(path: str, mtime_ns: int, size: int) -> FxTable:
     """The bundled table read once per file version (a quote asks for it several times; parsing the CSV

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from underwriting.caches import register_cache
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.frequency.base_design import (  # noqa: F401 - re-exported
@@ -94,6 +95,7 @@ def _index(X: Any) -> Any:
     return None if isinstance(X, RawCovariates) else X.index
 
 
+@register_cache
 @functools.lru_cache(maxsize=64)
 def norm_quantile(p: float) -> float:
     """``scipy.stats.norm.ppf(p)``, cached per ``p`` (the same value: a quote asks for the same

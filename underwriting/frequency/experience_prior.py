@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
 #: The settings file (``[prior]``, ``[weights]``, ``[referral]``).
@@ -81,7 +82,7 @@ class ExperienceSettings:
                 "weight_min": self.weight_min, "weight_max": self.weight_max}
 
 
-_SETTINGS_CACHE: dict[str, ExperienceSettings] = {}
+_SETTINGS_CACHE: dict[str, ExperienceSettings] = register_cache({}, "frequency.experience_prior._SETTINGS_CACHE")
 
 
 def load_settings(path: str | Path | None = None) -> ExperienceSettings:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, PERILS, VECTOR_TO_PERIL
 from underwriting.errors import InputError
 
@@ -54,6 +55,7 @@ class HotWalletAssumption:
     source: str
 
 
+@register_cache
 @functools.cache
 def hot_wallet_assumption(path: str | None = None) -> HotWalletAssumption:
     """Read and check the ``[hot_wallet]`` table (default: the bundled ``perils.toml``)."""
@@ -179,6 +181,7 @@ def state_actor_split(incidents: Any = None) -> dict[str, StateActorShare]:
     return out
 
 
+@register_cache
 @functools.cache
 def _shipped_split() -> tuple[tuple[str, StateActorShare], ...]:
     from underwriting.datasets import load_incidents

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import (
@@ -333,6 +334,7 @@ def _ilf_key(perils: Sequence[Peril], layer: Layer, lims: tuple[float, ...]) -> 
     return tuple((type(v).__name__, v) for v in key)  # typed, as the compound cache's key
 
 
+@register_cache
 @functools.lru_cache(maxsize=64)
 def _ilf_rows_cached(key) -> tuple[dict[str, float], ...]:
     (_, perils), (_, deductible), (_, share), (_, subs), (_, lims) = key

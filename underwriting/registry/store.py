@@ -34,6 +34,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.errors import ModelIntegrityError
 from underwriting.fileio import canonical_json
 from underwriting.registry import history as _history
@@ -74,7 +75,7 @@ class ModelVersionWarning(UserWarning):
     """A model was trained with other versions of key libraries than the ones installed."""
 
 
-_LOADED: dict[tuple[str, str], Any] = {}
+_LOADED: dict[tuple[str, str], Any] = register_cache({}, "registry.store._LOADED")
 _WARNED: set[tuple[str, str, str]] = set()
 
 
@@ -326,6 +327,7 @@ def resolve(name: str, version: str | None = None, *, root: str | os.PathLike[st
     return Registry(root).resolve(name, version)
 
 
+@register_cache
 @functools.cache
 def _installed_version(lib: str) -> str:
     """Installed version of ``lib`` (read once per process: installed packages do not change under a

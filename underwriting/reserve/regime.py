@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from underwriting.caches import register_cache
 from underwriting.domain.currency import CurrencyCode
 from underwriting.domain.vocabulary import EXCLUSIONS
 from underwriting.errors import InputError
@@ -391,6 +392,7 @@ def load_regime(regime: str | Path | Regime) -> Regime:
     return _bundled_regime(text, res.read_text(encoding="utf-8"))
 
 
+@register_cache
 @functools.lru_cache(maxsize=32)
 def _bundled_regime(regime_id: str, toml_text: str) -> Regime:
     """A bundled regime parsed and validated once per file content (the service quotes the same regime

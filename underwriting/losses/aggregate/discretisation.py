@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import special
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses.aggregate.results import (
     DiscretisationError,
@@ -31,6 +32,7 @@ CACHE_SIZE = 256
 CACHED_GRID_MAX = 1024
 
 
+@register_cache
 @functools.lru_cache(maxsize=1)
 def _severity_types() -> tuple[type, type, tuple[type, ...]]:
     """The package's severity types, imported once (this module sits below the severity package)."""
@@ -75,6 +77,7 @@ def severity_top(sev: Severity) -> float:
     return float(sev.ppf(1.0))
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _severity_top_cached(sev: Severity) -> float:
     return float(sev.ppf(1.0))
@@ -88,6 +91,7 @@ def _occurrence_cap(sev: Severity, d: float, limit: float) -> tuple[float, float
     return _occurrence_cap_impl(sev, d, limit)
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
 def _occurrence_cap_cached(sev: Severity, d: float, limit: float) -> tuple[float, float]:
     return _occurrence_cap_impl(sev, d, limit)
@@ -134,6 +138,7 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
     return _discretize_impl(severity, deductible, limit, h, n, method)
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
 def _discretize_cached(severity: Severity, deductible: float, limit: float, h: float, n: int,
                        method: str) -> np.ndarray:

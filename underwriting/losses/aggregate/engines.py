@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import fft as sfft
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate.discretisation import (
@@ -215,7 +216,7 @@ class _CompoundCache:
 
 #: Position of ``random_state`` in a :func:`_cache_key` key.
 _SEED_POS = 12
-_compound_cached = _CompoundCache(COMPOUND_CACHE_SIZE)
+_compound_cached = register_cache(_CompoundCache(COMPOUND_CACHE_SIZE), "losses.aggregate.engines._compound_cached")
 
 
 def _compound(perils, deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding,

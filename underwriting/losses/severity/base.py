@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import integrate
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
 ArrayLike = Any  # float or numpy array
@@ -294,6 +295,7 @@ QUADRATURE_MAX_ROUNDS = 40
 QUADRATURE_MAX_INTERVALS = 20_000
 
 
+@register_cache
 @functools.lru_cache(maxsize=1)
 def _gauss_legendre_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x20, w20 = np.polynomial.legendre.leggauss(20)

@@ -1,0 +1,92 @@
+"""The package's per-process caches, each registered where it is defined, and one ``clear_caches()``.
+
+A cache registers itself when its module is imported, either as a decorator above
+``functools.lru_cache``/``functools.cache``::
+
+    @register_cache
+    @functools.lru_cache(maxsize=64)
+    def _rates(...): ...
+
+or around a module-level container (``_LOADED = register_cache({}, "registry.loaded")``). Any object
+with ``cache_clear()`` (an ``lru_cache`` wrapper, the compound-distribution cache) or ``clear()`` (a
+dict, a set) can be registered. :func:`clear_caches` empties every registered cache, so a benchmark
+can time a cold path and a test can start from an empty process state; a cache of a module not yet
+imported is empty by construction. Standard library only (foundation layer).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+__all__ = ["register_cache", "clear_caches", "cache_sizes", "registered_caches"]
+
+T = TypeVar("T")
+
+_REGISTRY: dict[str, Any] = {}
+_LOCK = threading.Lock()
+
+
+def _default_name(obj: Any) -> str:
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not module or not qualname:
+        raise TypeError("a container cache needs an explicit name: register_cache({}, 'part.name')")
+    return f"{module.removeprefix('underwriting.')}.{qualname}"
+
+
+def register_cache(obj: T, name: str | None = None) -> T:
+    """Register ``obj`` as a per-process cache; return it unchanged (usable as a decorator).
+
+    Parameters
+    ----------
+    obj : object
+        An ``lru_cache``/``cache`` wrapper or any object with ``cache_clear()`` or ``clear()``.
+    name : str, optional
+        Its name in :func:`cache_sizes` (default: ``module.qualname`` without the package prefix);
+        registering the same name again replaces the entry (a module reloaded by a test).
+
+    Returns
+    -------
+    object
+        ``obj`` itself.
+    """
+    if not (callable(getattr(obj, "cache_clear", None)) or callable(getattr(obj, "clear", None))):
+        raise TypeError(f"{obj!r} has neither cache_clear() nor clear(); it cannot be registered as a cache")
+    key = name or _default_name(obj)
+    with _LOCK:
+        _REGISTRY[key] = obj
+    return obj
+
+
+def _size(obj: Any) -> int:
+    info = getattr(obj, "cache_info", None)
+    if callable(info):
+        return int(info().currsize)
+    return len(obj)
+
+
+def registered_caches() -> dict[str, Any]:
+    """The registered caches by name (a copy)."""
+    with _LOCK:
+        return dict(_REGISTRY)
+
+
+def cache_sizes() -> dict[str, int]:
+    """Number of entries held by each registered cache, by name."""
+    return {name: _size(obj) for name, obj in sorted(registered_caches().items())}
+
+
+def clear_caches() -> list[str]:
+    """Empty every registered per-process cache.
+
+    Returns
+    -------
+    list of str
+        The names of the caches cleared (every registered one), sorted.
+    """
+    caches = registered_caches()
+    for obj in caches.values():
+        clear = getattr(obj, "cache_clear", None)
+        (clear if callable(clear) else obj.clear)()
+    return sorted(caches)
