@@ -67,11 +67,10 @@ def test_the_finder_sees_an_unregistered_cache(tmp_path, monkeypatch):
 
 
 def test_clear_caches_empties_every_cache_after_a_quote():
+    import underwriting.scoring as scoring
     from underwriting.datasets import synthetic
     from underwriting.frequency import experience_prior
     from underwriting.registry import store
-
-    import underwriting.scoring as scoring
 
     q = underwriting.api.quote(ROOT / "datasets/examples/jp_small_exchange.json",
                                ROOT / "datasets/examples/policy_jp_primary.toml")
