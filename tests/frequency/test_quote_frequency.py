@@ -64,7 +64,7 @@ def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
 
 
 def test_loss_model_counts_are_negative_binomial_with_the_mixing_variance():
-    from underwriting.losses.frequency import NegativeBinomial
+    from underwriting.losses.counts import NegativeBinomial
     from underwriting.quoting import build_loss_model, default_terms
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))

@@ -91,7 +91,7 @@ def test_grid_through_pricing_engine(jp_sub):
     pytest.importorskip("underwriting.pricing.premium")
     import math
 
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
     from underwriting.losses.severity import Lognormal
     from underwriting.reserve.compare import layer_pricer
 

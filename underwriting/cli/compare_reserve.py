@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"give all three of --frequency, --severity-median, --severity-sigma, or none (to use "
                              f"the exchange's own quote); missing {', '.join(missing)}", field=missing[0])
         if given:
-            from underwriting.losses.frequency import Poisson
+            from underwriting.losses.counts import Poisson
             from underwriting.losses.severity import Lognormal
             from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
             from underwriting.quoting import PricingBasis
