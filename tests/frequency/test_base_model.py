@@ -12,12 +12,8 @@ import pandas as pd
 import pytest
 
 from underwriting.errors import InputError
-from underwriting.frequency.base_model import (
-    BaseFrequencyModel,
-    covariates_from_submission,
-    fit_poisson,
-    jurisdiction_group,
-)
+from underwriting.frequency.base_model import BaseFrequencyModel, fit_poisson, jurisdiction_group
+from underwriting.frequency.base_panel import covariates_from_submission
 from underwriting.frequency.base_survival import fit_shipped
 from underwriting.frequency.base_validation import ever_breached, out_of_time, poisson_interval
 
@@ -263,7 +259,7 @@ def test_rebuild_reproduces_the_shipped_files(tmp_path):
 
 def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):
     from underwriting.datasets.cohorts import cohort_followup
-    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_panel import cohort_panel
     from underwriting.frequency.base_survival import recorded_mask
 
     panel = cohort_panel(exit_rule="none")

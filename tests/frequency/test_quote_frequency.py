@@ -36,7 +36,7 @@ def test_shipped_model_stores_the_marginal_likelihood_alpha_and_its_interval():
 
 
 def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
-    from underwriting.frequency.base_model import covariates_from_submission
+    from underwriting.frequency.base_panel import covariates_from_submission
     from underwriting.frequency.model import load_breach_frequency
     from underwriting.quoting import make_quote
 

@@ -168,7 +168,8 @@ def test_oe_interval_and_deciles_against_exact_counts():
     import pandas as pd
     from scipy import stats
 
-    from underwriting.lifecycle.frequency import concordance, deciles, oe_block
+    from underwriting.lifecycle.frequency import concordance, deciles
+    from underwriting.lifecycle.frequency_metrics import oe_block
 
     b = oe_block(14, 12.0, 0.9)
     assert b["interval"][0] == pytest.approx(stats.chi2.ppf(0.05, 28) / 2 / 12)

@@ -196,7 +196,7 @@ def test_mica_example_policy_declaring_the_risk_list(global_sub, fx):
     """underwriting/reserve/examples/policy_mica_declared.toml earns credit; without its declarations, none."""
     from pathlib import Path
 
-    from underwriting.reserve.regime import DECLARABLE
+    from underwriting.reserve.regime_params import DECLARABLE
 
     path = Path(__file__).resolve().parents[2] / "underwriting" / "reserve" / "examples" / "policy_mica_declared.toml"
     pol = load_policy(str(path))

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from tests.reserve.helpers import load_example, make_policy, with_exposure
 from underwriting.domain.currency import FxTable
-from underwriting.domain.policy import PERILS, RATINGS
-from underwriting.domain.vocabulary import EXCLUSIONS
+from underwriting.domain.policy import RATINGS
+from underwriting.domain.vocabulary import EXCLUSIONS, PERILS
 from underwriting.reserve import assess, load_regime
 
 SUBS = {n: with_exposure(load_example(n), gross_income=1e9)  # Basel needs a gross income

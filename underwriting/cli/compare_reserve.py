@@ -122,10 +122,10 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.reserve import load_regime
+    from underwriting.reserve.candidates import layer_pricer
     from underwriting.reserve.compare import (
         CostAssumptions,
         grid_candidates,
-        layer_pricer,
         load_quotes,
         optimise,
         plot_costs,

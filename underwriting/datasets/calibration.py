@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from underwriting.datasets.schema import BREACH_EVENT_TYPES, DATA_CUTOFF, REIMBURSED_VOCAB
+from underwriting.datasets.schema import REIMBURSED_VOCAB
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

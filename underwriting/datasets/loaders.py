@@ -25,15 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from underwriting.datasets.schema import (
-    BREACH_EVENT_TYPES,
-    DATA_CUTOFF,
-    EXCHANGE_SCHEMA,
-    FX_SCHEMA,
-    INCIDENT_SCHEMA,
-)
+from underwriting.datasets.schema import EXCHANGE_SCHEMA, FX_SCHEMA, INCIDENT_SCHEMA
 from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_DATA_BYTES re-exported)
-    MAX_DATA_BYTES,
     DatasetError,
     _end_of,
     _frame,
@@ -41,6 +34,7 @@ from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_D
     _read_raw,
     _unique,
 )
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
 from underwriting.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover

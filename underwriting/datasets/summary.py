@@ -8,14 +8,8 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from underwriting.datasets.schema import (
-    BREACH_EVENT_TYPES,
-    CUSTODY_TIER_VOCAB,
-    DATA_CUTOFF,
-    REIMBURSED_VOCAB,
-    VECTOR_VOCAB,
-)
-from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.datasets.schema import CUSTODY_TIER_VOCAB, REIMBURSED_VOCAB, VECTOR_VOCAB
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

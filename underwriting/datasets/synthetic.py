@@ -59,24 +59,11 @@ from underwriting.datasets.synthetic_draws import (
     _severity_log_moments,
 )
 from underwriting.datasets.synthetic_truth import (  # noqa: F401 (re-exported: the generator's assumptions)
-    JURISDICTIONS,
-    LOG_VOLUME_COEF,
     PILOT_SEED,
     PILOT_SIZE,
-    POSTURE_LEVELS,
     RATIONALE,
-    STAFF_SHARE_BETA,
-    STAFF_SHARE_BETA_COEF,
-    STAFF_SHARE_REF,
-    STAFF_SHARE_UNKNOWN_COEF,
-    UNKNOWN_FACTOR,
-    VENDOR_POPULARITY_EXPONENT,
-    VENDOR_ROLES,
-    VOLUME_REF,
     GroundTruth,
     _coefficients,
-    _feature_names,
-    _stub_truth,
 )
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError

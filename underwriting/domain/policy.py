@@ -29,7 +29,7 @@ from underwriting.domain._base import Amount, Count, Flag, Share, Strict
 from underwriting.domain.currency import CurrencyCode, FxTable
 
 #: Perils and exclusions: re-exported from the vocabulary for compatibility.
-from underwriting.domain.vocabulary import DAYS_PER_YEAR, EXCLUSIONS, PERILS, Exclusion, Peril  # noqa: F401
+from underwriting.domain.vocabulary import DAYS_PER_YEAR, Exclusion, Peril  # noqa: F401
 from underwriting.errors import InputError
 
 #: Insurer financial-strength ratings, best first (S&P / Fitch scale).

@@ -18,7 +18,7 @@ from underwriting.domain._base import Amount, Share, Strict
 from underwriting.domain.currency import CurrencyCode
 
 #: Attack paths (shared with ``datasets/incidents.csv``): re-exported from the vocabulary.
-from underwriting.domain.vocabulary import VECTORS, Vector  # noqa: F401
+from underwriting.domain.vocabulary import Vector  # noqa: F401
 
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]

@@ -74,7 +74,7 @@ def _jp_frame() -> Any:
 
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     """Fit the shipped model and run every validation; returns ``(model, panel, report)``."""
-    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_panel import cohort_panel
     from underwriting.frequency.base_survival import (
         breach_dates,
         fit_insured,

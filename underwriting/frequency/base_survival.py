@@ -84,7 +84,8 @@ def fit_insured(end: Any = None, *, panel: pd.DataFrame | None = None, reference
     """
     from underwriting.datasets.cohorts import cohort_followup
     from underwriting.domain.vocabulary import DATA_CUTOFF
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
+    from underwriting.frequency.base_panel import cohort_panel
 
     end = DATA_CUTOFF if end is None else end
     full = cohort_panel(end=end) if panel is None else panel

@@ -47,7 +47,8 @@ def attrition_check(**kw: Any) -> dict[str, Any]:
     """Does unrecorded closure bias later years? Compare the trend with and without censoring the
     2019 exchanges that CryptoCompare no longer lists as active at 2020-12-10, and the 2021+
     rates of the two groups."""
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
+    from underwriting.frequency.base_panel import cohort_panel
 
     full = cohort_panel(**kw)
     cens = cohort_panel(attrition_censor=True, **kw)
@@ -70,7 +71,8 @@ def out_of_time(level: float = 0.9, fit_end: str = "2020-12-31", exit_rule: str 
     :func:`segment_table`."""
     import pandas as pd
 
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
+    from underwriting.frequency.base_panel import cohort_panel
 
     early = cohort_panel(end=fit_end, snapshots=("coinpaprika",), exit_rule=exit_rule)
     model = BaseFrequencyModel(trend=False, covariates=("volume",)).fit(early, early["breaches"])
@@ -152,7 +154,7 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
     import pandas as pd
 
     from underwriting.datasets.cohorts import cohort_followup
-    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_panel import cohort_panel
     from underwriting.frequency.base_survival import fit_insured, recorded_mask
     model, _ = fit_insured(end=fit_end)
     full = cohort_panel()

@@ -210,7 +210,7 @@ def exchange_totals(panel: Any, base_model: Any, *, id_column: str = "exchange_i
     -------
     pandas.DataFrame
         Indexed by exchange: ``breaches``, ``exposure_years``, ``expected`` (Σ rate × exposure),
-        ready for :meth:`BreachFrequency.fit` (``counts=``, ``exposure_years=``, ``expected=``).
+        ready for :meth:`BreachFrequency.fit` (``y=`` the counts, ``exposure_years=``, ``expected=``).
     """
     import pandas as pd
 

@@ -39,25 +39,12 @@ from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.reserve.assessment import ReserveAssessment, assess
-from underwriting.reserve.candidates import (  # noqa: F401 - re-exported
-    _QUOTE_EXTRA,
-    _short,
-    grid_candidates,
-    layer_pricer,
-    load_quotes,
-    perils_pricer,
-)
-from underwriting.reserve.compare_plots import (  # noqa: F401 - re-exported
-    _partial_credit,
-    plot_costs,
-    plot_waterfall,
-    short_amount,
-)
+from underwriting.reserve.candidates import grid_candidates, load_quotes, perils_pricer  # noqa: F401 - re-exported
+from underwriting.reserve.compare_plots import plot_costs, plot_waterfall  # noqa: F401 - re-exported
 from underwriting.reserve.compare_types import (  # noqa: F401 - re-exported
     Candidate,
     Comparison,
     CostAssumptions,
-    PriceFn,
     ProgrammeCost,
 )
 from underwriting.reserve.figures import FxLog

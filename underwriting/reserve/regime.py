@@ -27,27 +27,7 @@ from underwriting.domain.currency import CurrencyCode
 from underwriting.domain.vocabulary import EXCLUSIONS
 from underwriting.errors import InputError
 from underwriting.reserve.regime_choices import Choice, expand
-from underwriting.reserve.regime_params import (  # noqa: F401 - re-exported
-    _P,
-    DECLARABLE,
-    METHOD_PARAMS,
-    RULE_PARAMS,
-    BaselBiaParams,
-    CustodyCoverParams,
-    DaysParams,
-    DeclaredCoverageParams,
-    ForbiddenExclusionsParams,
-    MicaParams,
-    NoParams,
-    PaymentUncertaintyParams,
-    RatingParams,
-    RequiredPerilsParams,
-    ResidualTermParams,
-    ThirdPartyParams,
-    VaraCapitalParams,
-    VolumeIncidentParams,
-    WordingParams,
-)
+from underwriting.reserve.regime_params import _P, METHOD_PARAMS, RULE_PARAMS  # noqa: F401 - re-exported
 
 Status = Literal["confirmed", "reported", "assumption", "user"]
 

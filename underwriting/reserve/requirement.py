@@ -15,15 +15,13 @@ from typing import Any
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.reserve.figures import Figure, FxLog
-from underwriting.reserve.regime import (
+from underwriting.reserve.regime import Param, Regime, typed_requirement_params
+from underwriting.reserve.regime_params import (
     BaselBiaParams,
     CustodyCoverParams,
     MicaParams,
-    Param,
-    Regime,
     VaraCapitalParams,
     VolumeIncidentParams,
-    typed_requirement_params,
 )
 
 

@@ -14,19 +14,17 @@ from collections.abc import Callable
 from underwriting.domain.policy import RATINGS, PolicyTerms
 from underwriting.domain.vocabulary import EXCLUSION_TO_PERIL
 from underwriting.reserve.figures import Check
-from underwriting.reserve.regime import (
+from underwriting.reserve.regime import Regime, RuleSpec, typed_rule_params
+from underwriting.reserve.regime_params import (
     DaysParams,
     DeclaredCoverageParams,
     ForbiddenExclusionsParams,
     PaymentUncertaintyParams,
     RatingParams,
-    Regime,
     RequiredPerilsParams,
     ResidualTermParams,
-    RuleSpec,
     ThirdPartyParams,
     WordingParams,
-    typed_rule_params,
 )
 
 

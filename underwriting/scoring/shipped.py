@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.features import exchange_features
-from underwriting.features._common import DAYS_PER_YEAR, as_timestamps
+from underwriting.features._common import as_timestamps
 from underwriting.scoring.model import RiskScorer
 
 #: Seed and size of the synthetic book the shipped scorer is fitted on (and of its test book).
