@@ -7,7 +7,7 @@ import contextlib
 import math
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from underwriting.errors import InputError
@@ -16,6 +16,23 @@ from underwriting.errors import InputError
 #: billion units of which make a dollar (the weakest currencies trade at about a million per USD).
 MIN_FX_RATE = 1e-6
 MAX_FX_RATE = 1e9
+
+
+class LazyHelp(str):
+    """An argparse help text computed only when help is printed: ``LazyHelp("FAMILY:...", fn)``.
+
+    Lets a sub-command list what a registry holds (severity families, premium principles) without
+    importing the registry's heavy modules when the parser is built (start-up stays standard-library
+    only). ``fn()`` gives the text; the plain string value is the fallback.
+    """
+
+    def __new__(cls, fallback: str, fn: Callable[[], str]) -> LazyHelp:
+        obj = super().__new__(cls, fallback)
+        obj._fn = fn
+        return obj
+
+    def __mod__(self, params: object) -> str:  # argparse expands help with ``help % params``
+        return self._fn().replace("%", "%%") % params
 
 
 def parse_fx(items: list[str]) -> dict[str, float]:

@@ -15,7 +15,8 @@ from underwriting.losses.aggregate.results import (
     DiscretisationError,
     Peril,
 )
-from underwriting.losses.severity import Severity
+from underwriting.losses.severity import CappedSeverity, MixtureSeverity, Severity
+from underwriting.losses.severity.registry import FAMILY_REGISTRY
 
 # --------------------------------------------------------------------------------------------
 # Discretisation
@@ -32,35 +33,18 @@ CACHE_SIZE = 256
 CACHED_GRID_MAX = 1024
 
 
-@register_cache
-@functools.lru_cache(maxsize=1)
-def _severity_types() -> tuple[type, type, tuple[type, ...]]:
-    """The package's severity types, imported once (this module sits below the severity package)."""
-    from underwriting.losses.severity import (
-        CappedSeverity,
-        Gamma,
-        Lognormal,
-        Lomax,
-        MixtureSeverity,
-        SplicedLognormalGPD,
-        Weibull,
-    )
-
-    return CappedSeverity, MixtureSeverity, (Lognormal, Lomax, Weibull, Gamma, SplicedLognormalGPD)
-
-
 def cacheable_severity(sev: object) -> bool:
     """True when ``sev`` is one of the package's frozen, value-compared severities (hashable by its
     parameters), so a pure function of it may be cached by value: the four families, the spliced
-    lognormal-GPD, and caps and mixtures of those. Any other severity (a user subclass, possibly
-    mutable or compared by identity) is never cached."""
-    CappedSeverity, MixtureSeverity, families = _severity_types()
+    lognormal-GPD, any other registered family (a frozen dataclass: registration checks), and caps
+    and mixtures of those. Any other severity (an unregistered subclass, possibly mutable or compared
+    by identity) is never cached."""
     t = type(sev)
     if t is CappedSeverity:
         return cacheable_severity(sev.base)
     if t is MixtureSeverity:
         return all(cacheable_severity(c) for c in sev.components)
-    if t not in families:
+    if FAMILY_REGISTRY.get(getattr(t, "family", None)) is not t:
         return False
     try:
         hash(sev)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import math
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy import integrate
 
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from underwriting.losses.severity.registry import FitSpec
 
 ArrayLike = Any  # float or numpy array
 
@@ -56,6 +59,13 @@ class Severity(ABC):
     """
 
     family: ClassVar[str] = "abstract"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """How :func:`~underwriting.losses.severity.fitting.fit_severity` fits this family: parameters
+        on an unconstrained scale, the map back, its Jacobian, the build and the starting points.
+        A family without one cannot be fitted (only built from given parameters)."""
+        raise InputError(f"the {cls.family} family has no fitting recipe (fit_spec)", field="family")
 
     # --- distribution functions ------------------------------------------------------------
     @abstractmethod
