@@ -266,3 +266,13 @@ def test_shims_warn_with_their_removal_version():
             importlib.import_module(name)
         msgs = [str(w.message) for w in seen if issubclass(w.category, DeprecationWarning)]
         assert any(version in m for m in msgs), (name, msgs)
+
+
+#: Longest module, in lines: a longer one is split along its seams (issue #25).
+MAX_MODULE_LINES = 500
+
+
+def test_no_module_is_over_the_length_limit():
+    long = {str(p.relative_to(PKG)): n for p in _modules()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them along their seams): {long}"

@@ -186,7 +186,8 @@ def test_oe_interval_and_deciles_against_exact_counts():
 
 def test_write_book_on_generator_output(tmp_path):
     from underwriting.datasets.synthetic import make_exchange_portfolio
-    from underwriting.lifecycle.data import files_book, write_book
+    from underwriting.lifecycle.book_files import files_book
+    from underwriting.lifecycle.data import write_book
 
     book = make_exchange_portfolio(40, years=3, seed=5)
     write_book(book, tmp_path / "b")
