@@ -56,7 +56,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from underwriting.errors import InputError
 from underwriting.frequency.base_design import (  # noqa: F401 - RAW_COLUMNS, RawCovariates, jurisdiction_group re-exported
@@ -73,7 +72,11 @@ from underwriting.frequency.base_design import (  # noqa: F401 - RAW_COLUMNS, Ra
     jurisdiction_group,
 )
 from underwriting.frequency.base_panel import submission_covariates  # noqa: F401 - re-exported (quote frequency)
-from underwriting.frequency.base_predict import BaseRatePrediction, norm_quantile  # noqa: F401 - norm_quantile re-exported
+from underwriting.frequency.base_predict import (  # noqa: F401 - norm_quantile re-exported
+    BaseRatePrediction,
+    FrequencyEstimator,
+    norm_quantile,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -84,7 +87,7 @@ MODEL_FORMAT = "underwriting.frequency.base_model/1"
 # --------------------------------------------------------------------------- the estimator
 
 
-class BaseFrequencyModel(BaseRatePrediction, BaseEstimator):
+class BaseFrequencyModel(BaseRatePrediction, FrequencyEstimator):
     """Annual breach rate of an exchange from size, jurisdiction, security grade and calendar time.
 
     Parameters

@@ -1,5 +1,6 @@
 """Prediction of the real-data base breach rate: the methods :class:`~.base_model.BaseFrequencyModel`
-inherits (rates, delta-method intervals, expected breaches over a window).
+inherits (rates, delta-method intervals, expected breaches over a window), and
+:class:`FrequencyEstimator`, the scikit-learn conventions both frequency models share.
 
 The fitted state they read is set by :meth:`~.base_model.BaseFrequencyModel.fit` or
 :meth:`~.base_model.BaseFrequencyModel.from_dict`: ``terms_``, ``coef_``, ``cov_``,
@@ -15,6 +16,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from underwriting.caches import register_cache
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
@@ -41,15 +44,34 @@ def norm_quantile(p: float) -> float:
 
 
 
+class ModelNotFittedError(InputError, NotFittedError):
+    """A frequency model used before ``fit``: scikit-learn's ``NotFittedError`` and the package's
+    ``InputError`` (field ``model``) at once."""
+
+
+class FrequencyEstimator(BaseEstimator):
+    """scikit-learn's ``BaseEstimator`` (parameters read from the constructor, stored untouched, fitted
+    attributes ending in ``_``), with an unknown parameter in :meth:`set_params` refused as an
+    :class:`~underwriting.errors.InputError` naming it."""
+
+    def set_params(self, **params: Any) -> FrequencyEstimator:
+        """Set constructor arguments (nested ``base_model__level`` too); refit afterwards."""
+        valid = self.get_params(deep=True)
+        for k in params:
+            if k not in valid:
+                raise InputError(f"unknown parameter {k!r}; parameters are {sorted(self.get_params(deep=False))}",
+                                 field=k)
+        return super().set_params(**params)
+
+
 class BaseRatePrediction:
     """Prediction methods of the base frequency model (a mixin; the model is
     :class:`~.base_model.BaseFrequencyModel`)."""
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("this BaseFrequencyModel is not fitted yet: call fit() or load_base_model()")
+            raise ModelNotFittedError("this BaseFrequencyModel is not fitted yet: call fit() or load_base_model()",
+                                      field="model")
 
     # ---------------------------------------------------------------- prediction
     def _raw(self, X: pd.DataFrame | RawCovariates, year: float | None) -> RawCovariates:

@@ -25,11 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.base import BaseEstimator
-
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
+from underwriting.frequency.base_predict import FrequencyEstimator, ModelNotFittedError
 from underwriting.frequency.base_survival import survival_curve
 from underwriting.frequency.experience import (
     ExperienceRating,
@@ -195,7 +194,7 @@ def _base_rates(base: Any, X: Any, level: float):
     return m, lo, hi
 
 
-class BreachFrequency(BaseEstimator):
+class BreachFrequency(FrequencyEstimator):
     """Annual breach rate = base × experience × schedule, and the policy term's P(breach).
 
     Parameters
@@ -290,9 +289,7 @@ class BreachFrequency(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "prior_strength_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("BreachFrequency is not fitted: call fit() first")
+            raise ModelNotFittedError("BreachFrequency is not fitted: call fit() first", field="model")
 
     # ----- prediction
     def explain(self, X: Any, submissions: Sequence[Submission], *, start: dt.date | None = None,
