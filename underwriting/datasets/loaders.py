@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from underwriting.datasets.panel import build_exchange_panel
 from underwriting.datasets.schema import EXCHANGE_SCHEMA, FX_SCHEMA, INCIDENT_SCHEMA
 from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_DATA_BYTES re-exported)
     DatasetError,
@@ -36,6 +37,7 @@ from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_D
 )
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
 from underwriting.errors import InputError
+from underwriting.resources import dataset_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 def _resolve(path: str | os.PathLike[str] | None, name: str) -> Path:
     if path is not None:
         return Path(path)
-    from underwriting.resources import dataset_path
 
     try:
         return dataset_path(name)
@@ -253,8 +254,6 @@ def load_exchange_panel(
         See :func:`underwriting.datasets.panel.build_exchange_panel` for the columns.
     """
     import pandas as pd
-
-    from underwriting.datasets.panel import build_exchange_panel
 
     ex = exchanges if isinstance(exchanges, pd.DataFrame) else load_exchanges(exchanges)
     if isinstance(incidents, pd.DataFrame):

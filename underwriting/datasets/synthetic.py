@@ -53,7 +53,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from underwriting.caches import register_cache
-from underwriting.datasets.calibration import CalibrationTargets
+from underwriting.datasets.calibration import CalibrationTargets, default_targets
+from underwriting.datasets.panel import build_exchange_panel
 from underwriting.datasets.synthetic_draws import (
     _draw_book,
     _severity_log_moments,
@@ -65,6 +66,7 @@ from underwriting.datasets.synthetic_truth import (  # noqa: F401 (re-exported: 
     GroundTruth,
     _coefficients,
 )
+from underwriting.domain.frames import VENDOR_COLUMNS
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 
@@ -240,9 +242,6 @@ def make_exchange_portfolio(
     import numpy as np
     import pandas as pd
 
-    from underwriting.datasets.calibration import default_targets
-    from underwriting.datasets.panel import build_exchange_panel
-
     if not (isinstance(n_exchanges, int | np.integer) and n_exchanges >= 1):
         raise InputError("must be a positive integer", field="n_exchanges")
     if not (years > 0 and math.isfinite(years)):
@@ -381,7 +380,6 @@ def make_exchange_portfolio(
     # --- vendors frame (contract): registered masked to "unknown" at unknown_rate
     links = book.links.copy()
     links["registered"] = np.where(rng.random(len(links)) < unknown_rate, "unknown", links["registered"]).astype(object)
-    from underwriting.domain.frames import VENDOR_COLUMNS
 
     vendors = links[list(VENDOR_COLUMNS)].reset_index(drop=True)
 

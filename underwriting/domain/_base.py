@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic import Strict as StrictType
 
 from underwriting.domain.vocabulary import MAX_AMOUNT
+from underwriting.errors import InputError
 
 
 class Strict(BaseModel):
@@ -30,7 +31,6 @@ class Strict(BaseModel):
         naming the field.
         """
         from underwriting.domain.validation import validate_model
-        from underwriting.errors import InputError
 
         unknown = sorted(set(changes) - set(type(self).model_fields))
         if unknown:

@@ -17,6 +17,7 @@ from pydantic import AfterValidator
 
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
+from underwriting.resources import dataset_path
 
 #: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
 CURRENCIES: frozenset[str] = frozenset(
@@ -82,7 +83,6 @@ class FxTable:
     @classmethod
     def bundled(cls) -> FxTable:
         """The bundled dated table of yearly average rates."""
-        from underwriting.resources import dataset_path
 
         path = dataset_path("fx_rates.csv")
         st = path.stat()

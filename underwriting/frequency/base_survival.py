@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from underwriting.frequency.base_design import jurisdiction_group
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -114,7 +116,6 @@ def first_breach_table(panel: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     from underwriting.domain.vocabulary import DAYS_PER_YEAR
-    from underwriting.frequency.base_design import jurisdiction_group
 
     p = panel.sort_values(["exchange_id", "start"])
     rows = []

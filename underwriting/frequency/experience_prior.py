@@ -35,6 +35,7 @@ from typing import Any
 
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
+from underwriting.registry import load_model
 
 #: The settings file (``[prior]``, ``[weights]``, ``[referral]``).
 DEFAULT_SETTINGS = Path(__file__).with_name("experience.toml")
@@ -370,9 +371,7 @@ def prior_for_model(base_model: Any, settings: ExperienceSettings | None = None)
 def write_shipped_fit(path: str | Path | None = None) -> dict[str, Any]:
     """Refit the shipped base model on the shipped cohorts, choose ``α`` and store it in
     ``experience_fitted.json`` under the default model's version (with its data fingerprint)."""
-    import underwriting.frequency  # noqa: F401  (registers the kind)
     from underwriting.frequency.base_survival import fit_shipped
-    from underwriting.registry import load_model
 
     shipped = load_model("frequency")
     model, panel = fit_shipped()

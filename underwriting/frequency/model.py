@@ -27,7 +27,8 @@ from typing import Any
 
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
-from underwriting.errors import InputError
+from underwriting.errors import InputError, ModelIntegrityError
+from underwriting.frequency.base_design import RawCovariates
 from underwriting.frequency.base_predict import FrequencyEstimator, ModelNotFittedError
 from underwriting.frequency.base_survival import survival_curve
 from underwriting.frequency.experience import (
@@ -36,8 +37,17 @@ from underwriting.frequency.experience import (
     experience_rating,
     rate_with_experience,
 )
-from underwriting.frequency.experience_prior import exchange_totals  # noqa: F401  (re-exported)
-from underwriting.frequency.schedule import ScheduleRating, ScheduleTable, load_schedule
+from underwriting.frequency.experience_prior import (
+    exchange_totals,  # noqa: F401  (re-exported)
+    prior_for_model,
+)
+from underwriting.frequency.schedule import (
+    ScheduleRating,
+    ScheduleTable,
+    load_schedule,
+    schedule_from_mapping,
+)
+from underwriting.registry import load_model
 
 
 @dataclass(frozen=True)
@@ -182,7 +192,6 @@ def _base_rates(base: Any, X: Any, level: float):
     A model with ``_rate_and_interval`` (:class:`~.base_model.BaseFrequencyModel`) gives the same
     numbers in one pass without frames; ``X`` may then be a
     :class:`~.base_design.RawCovariates`, which other models get as a DataFrame."""
-    from underwriting.frequency.base_design import RawCovariates
 
     fast = getattr(base, "_rate_and_interval", None)
     if fast is not None:
@@ -259,8 +268,6 @@ class BreachFrequency(FrequencyEstimator):
         self
         """
         import numpy as np
-
-        from underwriting.frequency.base_design import RawCovariates
 
         if X is not None and not isinstance(X, RawCovariates) and not hasattr(X, "columns"):
             raise InputError("X needs a pandas DataFrame of the base model's covariates (one row per "
@@ -444,17 +451,12 @@ def load_breach_frequency(registry: Any = None, schedule: Any = None) -> BreachF
         Fitted (``prior_strength_`` from :func:`~.experience_prior.prior_for_model`: the model's bounded,
         cross-validated ``experience_prior``, kept in full as ``prior_used_``).
     """
-    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
-    from underwriting.errors import ModelIntegrityError
-    from underwriting.frequency.schedule import schedule_from_mapping
 
     if registry is None:
-        from underwriting.registry import load_model
 
         base = load_model("frequency")
     else:
         base = registry.load("frequency")
-    from underwriting.frequency.experience_prior import prior_for_model
 
     if not getattr(base, "experience_prior_", None):
         raise ModelIntegrityError("the frequency model stores no experience prior (experience_prior); "

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.caches import register_cache
+from underwriting.datasets import load_incidents
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, PERILS, VECTOR_TO_PERIL
 from underwriting.errors import InputError
 
@@ -184,6 +185,5 @@ def state_actor_split(incidents: Any = None) -> dict[str, StateActorShare]:
 @register_cache
 @functools.cache
 def _shipped_split() -> tuple[tuple[str, StateActorShare], ...]:
-    from underwriting.datasets import load_incidents
 
     return tuple(state_actor_split(load_incidents()).items())

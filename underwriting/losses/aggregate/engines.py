@@ -53,7 +53,7 @@ from underwriting.losses.aggregate.terms import (
     _terms,
     check_limits,
 )
-from underwriting.losses.counts import Poisson
+from underwriting.losses.counts import NegativeBinomial, Poisson
 
 
 def compound(perils: Peril | Sequence[Peril], *, deductible: float = 0.0, limit: float = math.inf,
@@ -144,7 +144,6 @@ def _cache_key(perils, *args):
     (``method="mc"``), a random generator object, or any count or severity that is not one of the
     package's frozen, value-compared types (a user subclass may be mutable or compared by identity)."""
     from underwriting.losses.aggregate.discretisation import cacheable_severity
-    from underwriting.losses.counts import NegativeBinomial
 
     (deductible, limit, sublimits, agg_deductible, agg_limit, share, method, n_buckets, padding, discretization,
      n_sims, random_state, eps, mean_rtol, var_rtol, escalate) = args
