@@ -22,8 +22,8 @@ from underwriting.service.ledger import entry_hash
 
 
 @pytest.fixture
-def svc(make_service, sqlite_url):
-    s = make_service(sqlite_url)
+def svc(make_service, db_url):
+    s = make_service(db_url)
     r = s.client.post("/v1/quotes", json=quote_body(), headers=s.auth("underwriter"))
     assert r.status_code == 201, r.text
     s.qid = r.json()["id"]
