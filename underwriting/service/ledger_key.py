@@ -90,6 +90,9 @@ def service_key(create: bool = True) -> SigningKey:
                 write_private_key(SigningKey.generate(), p)
             except InputError:  # another process made it meanwhile
                 pass
+            except OSError as exc:
+                raise InputError(f"cannot make the ledger key {p}: {exc.strerror or exc} (set {ENV_KEY} to a "
+                                 "writable path)", field=ENV_KEY) from None
         k = SigningKey.load(p)
         _keys[str(p)] = k
         return k
