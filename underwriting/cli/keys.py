@@ -74,10 +74,13 @@ def _list(args: argparse.Namespace) -> int:
     from underwriting.registry import signing
 
     ring = signing.Keyring.default()
-    rows = [{"key_id": k.key_id, "origin": k.origin, "path": k.path} for k in ring.keys.values()]
+    rows = [{"key_id": k.key_id, "origin": k.origin, "path": k.path, "not_before": k.not_before,
+             "not_after": k.not_after} for k in ring.keys.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['key_id']}  {r['origin']:8s} {r['path']}")
+            valid = (f"signs until {r['not_after']}" if r["not_after"]
+                     else "no expiry (trusted before expiry was recorded: `keys trust` it again)")
+            print(f"{r['key_id']}  {r['origin']:8s} {r['path']}  {valid}")
     return 0
