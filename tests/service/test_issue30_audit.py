@@ -139,6 +139,18 @@ def test_a_back_dated_entry_is_named(svc):
     assert code == 1 and "signature does not match" in out
 
 
+def test_unsigned_entries_count_only_under_a_signed_checkpoint(svc):
+    # a database from before signing (or one whose signatures were stripped): the hashes are unchanged
+    _sql(svc.url, "UPDATE ledger SET key_id = NULL, signature = NULL")
+    code, out = _verify(svc.url)
+    assert code == 0 and "predate signing; a signed checkpoint at entry" in out, out
+    code, out = _verify(svc.url, "--checkpoints", os.devnull)
+    assert code == 1 and "unsigned and not covered by a signed checkpoint" in out
+    # a key whose signed key.create entry lost its signature authenticates nobody (fails closed)
+    r = svc.client.post("/v1/quotes", json=quote_body(options={"seed": 5}), headers=svc.auth("underwriter"))
+    assert r.status_code == 401
+
+
 def test_checkpoint_command_appends_a_signed_line(svc, tmp_path):
     log = tmp_path / "elsewhere" / "cp.jsonl"
     code, out, err = run_cli("ledger", "checkpoint", "--database", svc.url, "--out", log)
@@ -162,7 +174,7 @@ def test_a_promotion_without_its_ledger_entry_is_named_then_reconciled(make_serv
     from underwriting.registry import Registry
 
     reg = _registry_copy(tmp_path)
-    svc = make_service(sqlite_url, registry=str(reg))
+    make_service(sqlite_url, registry=str(reg))
     version = Registry(reg).default("risk_scorer")
     # what a server killed between the registry's commit and the database's commit leaves behind
     Registry(reg).promote("risk_scorer", version, note="killed before the ledger commit")

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
                 return 0 if res.ok else 1
             if args.ledger_command == "checkpoint":
                 seq, h = ledger.head(s)
-                cp = ledger_key.checkpoint(seq, h, ledger.utcnow().isoformat(timespec="microseconds"))
+                # signed by the service's existing key only: a key made here would sign nothing verify accepts
+                cp = ledger_key.checkpoint(seq, h, ledger.utcnow().isoformat(timespec="microseconds"), create=False)
                 try:
                     path = ledger_key.append_checkpoint(cp, args.out or ledger_key.checkpoints_path(url))
                 except OSError as exc:

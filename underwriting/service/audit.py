@@ -272,7 +272,12 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
     _check_keys(session, c, problems)
     _check_replies(session, keys, problems)
     if check_registry:
-        gaps_problems, _ = _registry_gaps(c, registry)
+        from underwriting.errors import ModelIntegrityError
+
+        try:
+            gaps_problems, _ = _registry_gaps(c, registry)
+        except ModelIntegrityError as exc:
+            gaps_problems = [f"registry: cannot read its signed promotion history: {exc}"]
         problems.extend(gaps_problems)
     return ledger.Verification(ok=not problems, entries=res.entries, head=res.head, problems=problems, notes=notes)
 

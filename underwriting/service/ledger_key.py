@@ -113,9 +113,9 @@ def public_key_ids() -> dict[str, bytes]:
                      field=ENV_KEY)
 
 
-def sign(tag: bytes, message: str) -> tuple[str, str]:
-    """``(key id, base64 signature)`` of ``tag + message`` with the ledger key."""
-    k = service_key()
+def sign(tag: bytes, message: str, *, create: bool = True) -> tuple[str, str]:
+    """``(key id, base64 signature)`` of ``tag + message`` with the ledger key (made when absent and ``create``)."""
+    k = service_key(create=create)
     return k.key_id, k.sign(tag, message.encode("utf-8"))
 
 
@@ -145,10 +145,10 @@ def reply_message(key_id: str, idempotency_key: str, route: str, request_sha256:
                       separators=(",", ":"))
 
 
-def checkpoint(seq: int, entry_hash: str, at: str) -> dict[str, Any]:
+def checkpoint(seq: int, entry_hash: str, at: str, *, create: bool = True) -> dict[str, Any]:
     """A signed checkpoint of entry ``seq`` with hash ``entry_hash``, made at ``at`` (ISO 8601 UTC)."""
     body = {"format": CHECKPOINT_FORMAT, "seq": int(seq), "entry_hash": entry_hash, "at": at}
-    kid, sig = sign(CHECKPOINT_TAG, _canonical(body))
+    kid, sig = sign(CHECKPOINT_TAG, _canonical(body), create=create)
     return {**body, "key_id": kid, "signature": sig}
 
 
