@@ -158,3 +158,17 @@ def test_a_rollback_to_an_older_signed_state_is_refused(shipped_copy, lc_cli):
     hist.write_bytes(old_hist)
     (shipped_copy / "frequency" / "DEFAULT").write_bytes(old_default)
     assert reg.default("frequency") == "0.2.0"          # moving forward again is fine
+
+
+def test_keys_trust_records_an_expiry_and_refuses_a_bad_one(tmp_path, monkeypatch, lc_cli):
+    monkeypatch.setenv(signing.ENV_HOME, str(tmp_path / "home"))
+    key = SigningKey.generate()
+    _, pub = signing.write_private_key(key, tmp_path / "k.pem")
+    code, out, err = lc_cli("keys", "trust", pub, "--valid-days", "10")
+    assert code == 0 and "accepted until" in out, err
+    meta = json.loads((tmp_path / "home" / "trusted" / f"{key.key_id}.json").read_text())
+    assert meta["not_after"] > meta["trusted_at"]
+    code, out, err = lc_cli("keys", "list")
+    assert f"{key.key_id}  user" in out and "signs until" in out
+    code, _, err = lc_cli("keys", "trust", pub, "--valid-days", "0")
+    assert code == 2 and "--valid-days" in err
