@@ -246,3 +246,34 @@ def test_a_server_killed_mid_promotion_leaves_a_named_gap_that_the_next_start_re
     assert actions.count("model.reconcile") == 1 and "model.promote" not in actions
     code, out = _verify(sqlite_url, "--registry", reg)
     assert code == 0, out
+
+
+def test_a_database_from_before_signing_upgrades_and_verifies(tmp_path):
+    """Schema 0001 with an unsigned entry (as the previous version wrote it): the upgrade adds the audit
+    columns, the first start's signed checkpoint vouches for the old entries, new ones are signed."""
+    from underwriting.service.db import make_engine, migrate
+    from underwriting.service.ledger import compact_json
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = make_engine(url)
+    migrate(eng, "0001")
+    at = "2026-12-01T00:00:00.000000+00:00"
+    detail = compact_json({"role": "auditor", "label": "old"})
+    h = entry_hash(1, at, "cli", "key.create", "abcdef012345", "", "{}", detail, "0" * 64)
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO api_keys (id, secret_hash, role, label, created_at) VALUES "
+                       "('abcdef012345', 'x', 'auditor', 'old', '2026-12-01 00:00:00')"))
+        c.execute(text("INSERT INTO ledger VALUES (1, :at, 'cli', 'key.create', 'abcdef012345', '', '{}', :d, :p, :h)"),
+                  {"at": at, "d": detail, "p": "0" * 64, "h": h})
+        c.execute(text("UPDATE ledger_head SET seq = 1, entry_hash = :h"), {"h": h})
+    eng.dispose()
+    code, out = _verify(url, "--checkpoints", os.devnull)  # upgraded, but nothing vouches for entry 1 yet
+    assert code == 1 and "entries 1: unsigned and not covered by a signed checkpoint" in out, out
+    from tests.service.conftest import Service
+
+    svc = Service(url)  # the first start writes a signed checkpoint of the head
+    try:
+        code, out = _verify(url)
+        assert code == 0 and "predate signing" in out, out
+    finally:
+        svc.close()
