@@ -156,15 +156,21 @@ def _canonical(body: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def append_checkpoint(cp: dict[str, Any], path: Path | None = None) -> Path:
-    """Append ``cp`` as one line to the checkpoint log (created 0600 when absent; ``O_APPEND``, fsync)."""
+def append_checkpoint(cp: dict[str, Any], path: Path | None = None, *, fsync: bool = True) -> Path:
+    """Append ``cp`` as one line to the checkpoint log (created 0600 when absent; one ``O_APPEND`` write).
+
+    ``fsync=False`` (the service after each ledger write) leaves the line in the page cache: it survives a
+    killed process, and only a machine crash can lose the newest lines (about 0.05 ms a write instead of
+    about 10 ms with the flush; the service flushes at start and ``ledger checkpoint`` always does).
+    """
     p = Path(path) if path is not None else checkpoints_path()
     p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     line = (_canonical(cp) + "\n").encode("utf-8")
     fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)
-        os.fsync(fd)
+        if fsync:
+            os.fsync(fd)
     finally:
         os.close(fd)
     return p

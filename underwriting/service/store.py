@@ -87,13 +87,30 @@ class Store:
 
     def checkpoint(self) -> dict[str, Any]:
         """Append a signed checkpoint of the ledger head to the checkpoint log (:mod:`ledger_key`)."""
+        from underwriting.errors import InputError
+
         with self.sessions() as s:
             seq, h = ledger.head(s)
-        return self._write_checkpoint(seq, h)
+        try:
+            return self._write_checkpoint(seq, h, fsync=True, strict=True)
+        except OSError as exc:
+            raise InputError(f"cannot append to the ledger checkpoint log "
+                             f"{ledger_key.checkpoints_path(self.database_url)}: {exc.strerror or exc}",
+                             field=ledger_key.ENV_CHECKPOINTS) from None
 
-    def _write_checkpoint(self, seq: int, h: str) -> dict[str, Any]:
+    def _write_checkpoint(self, seq: int, h: str, *, fsync: bool = False, strict: bool = False) -> dict[str, Any]:
+        """Checkpoint entry ``seq``; after a committed write (not ``strict``) a failure is logged, not raised:
+        the record is stored, and the next checkpoint covers it."""
         cp = ledger_key.checkpoint(seq, h, ledger.utcnow().isoformat(timespec="microseconds"))
-        ledger_key.append_checkpoint(cp, ledger_key.checkpoints_path(self.database_url))
+        try:
+            ledger_key.append_checkpoint(cp, ledger_key.checkpoints_path(self.database_url), fsync=fsync)
+        except OSError as exc:
+            if strict:
+                raise
+            import logging
+
+            logging.getLogger("underwriting.service").warning(
+                "ledger checkpoint of entry %s not written: %s", seq, type(exc).__name__)
         return cp
 
     # ---- idempotent POSTs -------------------------------------------------------------------
