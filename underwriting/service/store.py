@@ -3,7 +3,10 @@ one transaction with its ledger entry, and ``Idempotency-Key`` handling shared b
 
 The API (:mod:`underwriting.service.app`) and the workbench (:mod:`underwriting.service.web`) both
 call these functions, so a quote made in the browser is stored and audited exactly like one made
-through the API.
+through the API. Stored idempotent replies are signed with the ledger key and checked before a replay;
+after each committed ledger write a signed checkpoint of the head is appended to the checkpoint log
+(:mod:`underwriting.service.ledger_key`); at start the registry's signed promotions are reconciled into
+the ledger (:meth:`Store.start`).
 """
 
 from __future__ import annotations
@@ -277,7 +280,10 @@ class Store:
         """Promote (or roll back) a registry model as ``underwriting promote`` does, with a
         ``model.promote`` ledger entry. The registry change happens inside the database transaction,
         after the ledger head is locked: if it fails, nothing is recorded; if it succeeds, the entry
-        commits with it (a database failure at that very commit is the one window left)."""
+        commits with it. The one window left (the process killed, or the database failing, between the
+        registry's commit and the database's) is closed by :meth:`start`, which records the signed
+        promotion as ``model.reconcile``; ``ledger verify`` names it until then. The entry records the
+        registry folder, so a later rollback of that registry is named too."""
 
         def prepare(b: Any):
             return engine.promote(b, self.registry)
