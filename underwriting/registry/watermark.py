@@ -18,6 +18,7 @@ one too (every ``model.promote`` entry records the history position, see ``docs/
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -101,19 +102,44 @@ def check(root: Path, name: str, hashes: list[str], last_to: str | None) -> None
                 return
         if not hashes:
             return
-        doc.setdefault(_key(root), {})[name] = {"count": len(hashes), "head": hashes[-1], "to": last_to}
-        _write(doc)
+        with _file_lock():  # re-read under the lock: another process may have moved the record meanwhile
+            doc = _read()
+            seen = (doc.get(_key(root)) or {}).get(name)
+            if isinstance(seen, dict) and isinstance(seen.get("count"), int) and seen["count"] >= len(hashes):
+                return  # never move back (a newer history was seen meanwhile: the next check compares with it)
+            doc.setdefault(_key(root), {})[name] = {"count": len(hashes), "head": hashes[-1], "to": last_to}
+            _write(doc)
+
+
+@contextlib.contextmanager
+def _file_lock():
+    """An exclusive ``flock`` on ``registry_state.json.lock`` (writers in other processes queue)."""
+    import fcntl
+
+    p = state_path().with_name(STATE_FILE + ".lock")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield  # no lock possible: _write warns if the record cannot be written either
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def reset(root: Path, name: str, hashes: list[str], last_to: str | None) -> None:
     """Record the current history of ``name`` as the one seen (a deliberate restore or re-signing)."""
     with _lock:
-        try:
-            doc = _read()
-        except ModelIntegrityError:
-            doc = {}  # an unreadable record is replaced
-        if hashes:
-            doc.setdefault(_key(root), {})[name] = {"count": len(hashes), "head": hashes[-1], "to": last_to}
-        else:
-            (doc.get(_key(root)) or {}).pop(name, None)
-        _write(doc)
+        with _file_lock():
+            try:
+                doc = _read()
+            except ModelIntegrityError:
+                doc = {}  # an unreadable record is replaced
+            if hashes:
+                doc.setdefault(_key(root), {})[name] = {"count": len(hashes), "head": hashes[-1], "to": last_to}
+            else:
+                (doc.get(_key(root)) or {}).pop(name, None)
+            _write(doc)
