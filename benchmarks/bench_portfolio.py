@@ -111,7 +111,9 @@ def main() -> int:
     r1, dt, pk = timed(f"1 process, {Y:,} years", lambda: simulate_book(book, Y, seed=7, progress=False))
     record("vectorised, 1 process", r1, dt, pk, Y)
     r2, dt, pk = timed("2 loky workers", lambda: simulate_book(book, Y, seed=7, n_jobs=2, progress=False))
-    record("vectorised, 2 loky workers", r2, dt, pk, Y)
+    record("vectorised, 2 loky workers (started inside the timing)", r2, dt, pk, Y)
+    r2b, dt, pk = timed("2 loky workers again", lambda: simulate_book(book, Y, seed=7, n_jobs=2, progress=False))
+    record("vectorised, 2 loky workers, already started (a second run in the same process)", r2b, dt, pk, Y)
 
     dask_note = ""
     try:
@@ -133,18 +135,20 @@ def main() -> int:
     sub = book.subset(range(sample_n))
     _, dt_naive, _ = timed(f"naive loop {sample_n} x {sample_y}", lambda: simulate_naive(sub, sample_y, seed=1))
     naive_rate = sample_n * sample_y / dt_naive
-    same_loky = np.array_equal(r1.totals, r2.totals)
+    same_loky = np.array_equal(r1.totals, r2.totals) and np.array_equal(r1.totals, r2b.totals)
     ex_years = n * Y
-    t_loky = rows[2][2]
-    t_dask = rows[3][2] if len(rows) > 3 else None
+    t_loky, t_loky_warm = rows[2][2], rows[3][2]
+    t_dask = rows[4][2] if len(rows) > 4 else None
     full = 10**9
     scaled = "" if ex_years == full else (f" (this run: {ex_years:,} exchange-years; scaled linearly to 10^9: "
                                           f"{t_loky * full / ex_years:.1f} s)")
     t_full = t_loky * full / ex_years
     target_lines = [
         f"- Target (issue #29): 10^9 exchange-years in <= 5 s on 2 cores: 2 loky workers took {t_loky:.1f} s"
-        f"{scaled}: {'met' if t_full <= 5 else 'NOT met'}"
-        + ("" if ex_years == full else " (at reduced size: a scaled figure, not a measurement at 10^9)") + ".",
+        f"{scaled}, worker start-up included: {'met' if t_full <= 5 else 'NOT met'}"
+        + ("" if ex_years == full else " (at reduced size: a scaled figure, not a measurement at 10^9)")
+        + f"; with the workers already started {t_loky_warm:.1f} s"
+        + ("" if ex_years == full else f" (scaled: {t_loky_warm * full / ex_years:.1f} s)") + ".",
     ]
     if t_dask is not None:
         target_lines.append(f"- Target (issue #29): Dask within 1.5x of the local run: {t_dask:.1f} s / {t_loky:.1f} s = "
