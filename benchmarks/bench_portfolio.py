@@ -36,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 
 
 class PeakRSS:
-    """Peak of the summed RSS of this process and its descendants (sampled)."""
+    """Peak of the summed RSS of this process and its descendants (sampled), and the CPU seconds (user +
+    system) they used meanwhile: each process's CPU time at its last sample minus that at the start (0
+    for a process started meanwhile; a child that ends between two samples loses its last interval)."""
 
     def __init__(self, interval: float = 0.05):
         import psutil
@@ -45,18 +47,27 @@ class PeakRSS:
         self.interval = interval
         self.peak = 0
         self._stop = threading.Event()
+        self._cpu0: dict[int, float] = {}
+        self._cpu1: dict[int, float] = {}
 
     def _sample(self) -> int:
         total = 0
         for p in [self.proc, *self.proc.children(recursive=True)]:
             try:
                 total += p.memory_info().rss
+                c = p.cpu_times()
+                self._cpu1[p.pid] = c.user + c.system
             except Exception:  # process gone
                 pass
         return total
 
+    @property
+    def cpu(self) -> float:
+        return sum(v - self._cpu0.get(pid, 0.0) for pid, v in self._cpu1.items())
+
     def __enter__(self):
         self.peak = self._sample()
+        self._cpu0 = dict(self._cpu1)
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
         return self
@@ -72,12 +83,16 @@ class PeakRSS:
         self.peak = max(self.peak, self._sample())
 
 
+LAST_CPU = [0.0]  #: CPU seconds of the latest timed() call
+
+
 def timed(label, fn):
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         out = fn()
         dt = time.perf_counter() - t0
-    print(f"{label}: {dt:.2f} s, peak RSS {mem.peak / 2**20:,.0f} MiB", flush=True)
+    LAST_CPU[0] = mem.cpu
+    print(f"{label}: {dt:.2f} s, CPU {mem.cpu:.2f} s, peak RSS {mem.peak / 2**20:,.0f} MiB", flush=True)
     return out, dt, mem.peak
 
 
@@ -102,7 +117,7 @@ def main() -> int:
     rows = []
 
     def record(name, res, dt, peak, years):
-        rows.append((name, years, dt, n * years / dt, peak))
+        rows.append((name, years, dt, n * years / dt, peak, LAST_CPU[0]))
 
     small_years = max(Y // 10, 1000)
     r_small, dt, pk = timed(f"1 process, {small_years:,} years",
@@ -138,6 +153,7 @@ def main() -> int:
     same_loky = np.array_equal(r1.totals, r2.totals) and np.array_equal(r1.totals, r2b.totals)
     ex_years = n * Y
     t_loky, t_loky_warm = rows[2][2], rows[3][2]
+    cpu_loky_warm = rows[3][5]
     t_dask = rows[4][2] if len(rows) > 4 else None
     full = 10**9
     scaled = "" if ex_years == full else (f" (this run: {ex_years:,} exchange-years; scaled linearly to 10^9: "
@@ -149,6 +165,10 @@ def main() -> int:
         + ("" if ex_years == full else " (at reduced size: a scaled figure, not a measurement at 10^9)")
         + f"; with the workers already started {t_loky_warm:.1f} s"
         + ("" if ex_years == full else f" (scaled: {t_loky_warm * full / ex_years:.1f} s)") + ".",
+        f"- CPU time of that second run, driver and workers together: {cpu_loky_warm:.1f} s"
+        + ("" if ex_years == full else f" (scaled to 10^9: {cpu_loky_warm * full / ex_years:.1f} s)")
+        + f", i.e. {cpu_loky_warm * full / ex_years / 2:.1f} s of wall time if both cores were this run's alone: "
+        "a projection for a quiet machine (waiting for a core is not CPU time), not a measurement.",
     ]
     if t_dask is not None:
         target_lines.append(f"- Target (issue #29): Dask within 1.5x of the local run: {t_dask:.1f} s / {t_loky:.1f} s = "
@@ -163,13 +183,14 @@ def main() -> int:
         f"{s['expected_own_breaches'] + s['expected_vendor_losses']:,.0f} expected breaches a year; "
         f"market variance {s['dependence']['market_variance']}, vendor loss probability "
         f"{s['dependence']['vendor_loss_prob']}. Blocks of 1,000 years. Book built in {t_build:.1f} s.", "",
-        "| run | years | wall time (s) | exchange-years / s | peak RSS, driver + workers (MiB) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| run | years | wall time (s) | CPU time, driver + workers (s) | exchange-years / s | "
+        "peak RSS, driver + workers (MiB) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, years, dt, rate, peak in rows:
-        lines.append(f"| {name} | {years:,} | {dt:.1f} | {rate:,.0f} | {peak / 2**20:,.0f} |")
+    for name, years, dt, rate, peak, cpu in rows:
+        lines.append(f"| {name} | {years:,} | {dt:.1f} | {cpu:.1f} | {rate:,.0f} | {peak / 2**20:,.0f} |")
     lines.append(f"| straightforward per-exchange Python loop (timed on {sample_n} exchanges x {sample_y} years, "
-                 f"extrapolated) | {Y:,} | {n * Y / naive_rate:,.0f} (extrapolated) | {naive_rate:,.0f} | - |")
+                 f"extrapolated) | {Y:,} | {n * Y / naive_rate:,.0f} (extrapolated) | - | {naive_rate:,.0f} | - |")
     lines += ["", *target_lines,
         f"- Speed-up of the vectorised engine (1 process) over the loop: {rows[1][3] / naive_rate:,.0f}x.",
         f"- Peak memory at {small_years:,} years: {rows[0][4] / 2**20:,.0f} MiB; at {Y:,} years: "
