@@ -36,12 +36,12 @@ def test_guide_table_inversion_is_searchsorted():
     assert not np.any(w[got] == 0)
 
 
-@pytest.mark.parametrize("x", [1e-4, 1e-2, 0.3, 2.0, 40.0])
+@pytest.mark.parametrize("x", [1e-4, 1e-2, 0.3, 2.0, 40.0, 1e3])
 def test_cluster_size_law(x):
     """P(0) = 1 - ln(1+x)/x, P(k) = p^k/(k x): thinning and a logarithmic cluster size in one draw."""
     rng = np.random.default_rng(11)
     n = 400_000
-    k = cluster_sizes(np.full(n, x), rng.random(n))
+    k = cluster_sizes(np.full(n, x), rng.random(n), rng)
     p = x / (1 + x)
     kmax = 12
     pmf = [1 - math.log1p(x) / x] + [p ** j / (j * x) for j in range(1, kmax)]
@@ -53,6 +53,15 @@ def test_cluster_size_law(x):
     obs_c[-1] += obs[~big].sum()
     exp_c[-1] += exp_[~big].sum()
     assert stats.chisquare(obs_c, exp_c).pvalue > 1e-3
+    # the tail beyond the sequential inversion (k > 64, drawn by rejection) has its exact mass
+    tail = 1.0 - pmf[0] - sum(p ** j / (j * x) for j in range(1, 65))
+    got = float(np.mean(k > 64))
+    assert abs(got - tail) < 5 * math.sqrt(max(tail * (1 - tail), 1e-12) / n) + 1e-12, (got, tail)
+    if tail > 1e-3:
+        big = k[k > 64]
+        kk = np.arange(65, 20_000)
+        w = p ** kk / kk
+        assert abs(big.mean() - (kk @ w) / w.sum()) < 5 * big.std() / math.sqrt(big.size)
     # E[size] = 1 and Var[size] = x: the negative binomial's mean and extra variance
     assert abs(k.mean() - 1) < 5 * math.sqrt((1 + x) / n)
     assert abs(k.var() - x) < 6 * math.sqrt(max(x, 1e-12) * (1 + 3 * x) / n) + 1e-9
@@ -60,7 +69,7 @@ def test_cluster_size_law(x):
 
 def test_poisson_cells_bring_one_breach_each():
     u = np.random.default_rng(1).random(1000)
-    assert np.array_equal(cluster_sizes(np.zeros(1000), u), np.ones(1000, dtype=np.int64))
+    assert np.array_equal(cluster_sizes(np.zeros(1000), u, np.random.default_rng(2)), np.ones(1000, dtype=np.int64))
 
 
 def test_new_sampler_matches_the_previous_one_in_distribution():

@@ -37,16 +37,22 @@ sums, per-peril sums, and the exchange-level losses of the block's ``tail_k`` wo
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from underwriting.losses.aggregate import PERILS
-from underwriting.portfolio.book import PERIL_INDEX, VENDOR_PERIL, Book
+# the peril vocabulary only: a worker process imports numpy and this module, not the loss models
+from underwriting.domain.vocabulary import PERILS
 
-__all__ = ["BlockResult", "simulate_block", "block_rng", "cluster_sizes"]
+if TYPE_CHECKING:
+    from underwriting.portfolio.book import Book
 
-_V = PERIL_INDEX[VENDOR_PERIL]
+__all__ = ["BlockResult", "BlockModel", "simulate_block", "run_blocks", "block_rng", "cluster_sizes"]
+
+VENDOR_PERIL = "third_party_vendor"  #: the peril of vendor compromises (``book.VENDOR_PERIL``)
+_V = PERILS.index(VENDOR_PERIL)
 
 
 def block_rng(seed: int, block: int) -> np.random.Generator:
@@ -117,12 +123,19 @@ class _Inversion:
         return idx
 
 
-class _Tables:
-    """Per-book sampling tables (built once per process and book)."""
+class BlockModel:
+    """What the engine needs of a :class:`~underwriting.portfolio.book.Book`: its arrays and sampling
+    tables, built once in the driver (:meth:`from_book`) and sent to the workers. It holds no loss-model
+    objects for lognormal bases (their ``mu``, ``sigma`` instead), so unpickling it in a worker imports
+    numpy and this module only."""
 
     def __init__(self, book: Book):
         P = len(PERILS)
         K = book.sev_cum.shape[2]
+        dep = book.dependence
+        self.n, self.n_vendors, self.K = int(book.n), int(book.n_vendors), int(K)
+        self.market_variance = float(dep.market_variance)
+        self.market_on_vendors = bool(dep.market_on_vendors)
         self.cells = book._own_cells
         self.m = book.mean.reshape(-1)[self.cells]
         self.pick = _Inversion(self.m)
@@ -130,7 +143,6 @@ class _Tables:
             theta = book.var_lambda.reshape(-1)[self.cells] / self.m
         self.theta = np.where(np.isfinite(theta), theta, 0.0)
         self.any_nb = bool((self.theta > 0).any())
-        self.K = K
         cum = book.sev_cum.reshape(-1, K)
         self.cum_cols = [np.ascontiguousarray(cum[:, c]) for c in range(K - 1)]
         self.cap = np.ascontiguousarray(book.sev_cap.reshape(-1))
@@ -138,30 +150,55 @@ class _Tables:
         self.limit = np.ascontiguousarray(book.limit.reshape(-1))
         self.cell_ex = np.arange(book.n * P, dtype=np.int64) // P
         self.cell_peril = np.arange(book.n * P, dtype=np.int64) % P
-        # a lognormal base is drawn as exp(mu + sigma Z) (the same law as its inversion, cheaper)
+        # a lognormal base is drawn as exp(mu + sigma Z) (the same law as its inversion, cheaper) and
+        # kept as (mu, sigma); any other base is kept as its object, drawn by inversion (ppf)
         self.lognormal = [(float(b.mu), float(b.sigma)) if type(b).__name__ == "Lognormal" else None
                           for b in book.bases]
+        self.bases: list[Any] = [None if ln is not None else b for b, ln in zip(book.bases, self.lognormal,
+                                                                                 strict=True)]
+        self.deductible = np.asarray(book.deductible, dtype=float)
+        self.share = np.asarray(book.share, dtype=float)
+        self.agg_deductible = np.asarray(book.agg_deductible, dtype=float)
+        self.agg_limit = np.asarray(book.agg_limit, dtype=float)
+        self.vendor_rate = np.asarray(book.vendor_rate, dtype=float)
+        self.n_clients = np.asarray(book.n_clients)
+        self.pair_ptr = np.asarray(book.pair_ptr)
+        self.pair_client = np.asarray(book.pair_client)
+        self.pair_q = np.asarray(book.pair_q, dtype=float)
+
+    @classmethod
+    def from_book(cls, book: Book | BlockModel) -> BlockModel:
+        """The model of ``book`` (built once per book and process; a model is returned as it is)."""
+        if isinstance(book, BlockModel):
+            return book
+        mdl = _MODELS.get(book)
+        if mdl is None:
+            mdl = _MODELS[book] = cls(book)
+        return mdl
 
 
-def _ground_up(book: Book, tb: _Tables, rng: np.random.Generator, flat: np.ndarray) -> np.ndarray:
+_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _ground_up(mdl: BlockModel, rng: np.random.Generator, flat: np.ndarray) -> np.ndarray:
     """One ground-up amount per event from the base severity of its component (index ``flat``)."""
     m = flat.size
-    if len(book.bases) == 1:
+    if len(mdl.bases) == 1:
         groups = [(0, None)]
     else:
-        base = np.take(tb.base, flat)
+        base = np.take(mdl.base, flat)
         groups = [(int(b), np.flatnonzero(base == b)) for b in np.unique(base)]
     X = np.empty(m)
     for b, sel in groups:
         size = m if sel is None else sel.size
-        ln = tb.lognormal[b]
+        ln = mdl.lognormal[b]
         if ln is not None:
             x = rng.standard_normal(size)
             x *= ln[1]
             x += ln[0]
             np.exp(x, out=x)
         else:
-            x = np.asarray(book.bases[b].ppf(rng.random(size)), dtype=float)
+            x = np.asarray(mdl.bases[b].ppf(rng.random(size)), dtype=float)
         if sel is None:
             X = x
         else:
@@ -169,21 +206,17 @@ def _ground_up(book: Book, tb: _Tables, rng: np.random.Generator, flat: np.ndarr
     return X
 
 
-_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_K_SEQUENTIAL = 64  #: cluster sizes found by sequential inversion; larger ones by rejection
 
 
-def _tables(book: Book) -> _Tables:
-    t = _TABLES.get(book)
-    if t is None:
-        t = _TABLES[book] = _Tables(book)
-    return t
-
-
-def cluster_sizes(x: np.ndarray, u: np.ndarray) -> np.ndarray:
+def cluster_sizes(x: np.ndarray, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Breaches brought by each candidate cluster: 0 (thinned out) or ``Logarithmic(x / (1 + x))``.
 
     ``P(k) = p**k / (k x)`` for ``k >= 1`` (``p = x / (1 + x)``) and ``P(0) = 1 - ln(1 + x) / x``, by
-    inversion of the uniforms ``u`` in the order ``1, 0, 2, 3, ...``; ``x = 0`` always gives 1.
+    inversion of the uniforms ``u`` in the order ``1, 0, 2, 3, ...`` up to ``k = 64``; ``x = 0`` always
+    gives 1. The rare candidates beyond (only for large ``x``) are drawn from the law given ``k > 64``,
+    ``P(k) ∝ p**k / k``, by rejection from ``64 + Geometric(1 - p)`` with acceptance ``65 / k``, with
+    ``rng``.
     """
     p1 = 1.0 / (1.0 + x)
     size = np.ones(x.size, dtype=np.int64)
@@ -203,21 +236,35 @@ def cluster_sizes(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     p = xr / (1.0 + xr)
     k = 2
     pk = p * p / (2.0 * xr)
-    while rest.size:
-        done = (w < pk) | (pk < 1e-300) | (k >= 10_000)
+    while rest.size and k <= _K_SEQUENTIAL:
+        done = w < pk
         size[rest[done]] = k
         keep = ~done
         rest, xr, w, p, pk = rest[keep], xr[keep], w[keep] - pk[keep], p[keep], pk[keep]
         pk = pk * p * k / (k + 1.0)
         k += 1
+    # what is left has k > 64 (up to the rounding of the cumulative sum, which only moves mass by ~1e-16)
+    K = _K_SEQUENTIAL + 1
+    while rest.size:
+        prop = K - 1 + rng.geometric(1.0 - p)
+        ok = rng.random(rest.size) * prop < K
+        size[rest[ok]] = prop[ok]
+        rest, p = rest[~ok], p[~ok]
     return size
 
 
-def simulate_block(book: Book, seed: int, block: int, block_years: int, years: int, tail_k: int,
+def run_blocks(model: BlockModel, seed: int, blocks: Sequence[int], block_years: int, years: int,
+               tail_k: int) -> list[BlockResult]:
+    """Simulate some blocks (one task of a worker); results are returned unmerged."""
+    return [simulate_block(model, seed, b, block_years, years, tail_k) for b in blocks]
+
+
+def simulate_block(book: Book | BlockModel, seed: int, block: int, block_years: int, years: int, tail_k: int,
                    want_years: np.ndarray | None = None) -> BlockResult:
     """Simulate years ``[block * block_years, min((block + 1) * block_years, years))`` of the book.
 
-    The exchange-level losses are returned for the block's ``tail_k`` worst years, or for the global
+    ``book`` is a :class:`~underwriting.portfolio.book.Book` or its :class:`BlockModel`. The
+    exchange-level losses are returned for the block's ``tail_k`` worst years, or for the global
     years ``want_years`` when given (the driver's exact re-run of a block).
     """
     y0 = block * block_years
@@ -225,12 +272,11 @@ def simulate_block(book: Book, seed: int, block: int, block_years: int, years: i
     if Y <= 0:
         raise ValueError(f"block {block} is beyond {years} years")
     rng = block_rng(seed, block)
-    dep = book.dependence
-    n, P = book.n, len(PERILS)
-    tb = _tables(book)
+    tb = mdl = BlockModel.from_book(book)
+    n, P = mdl.n, len(PERILS)
 
     # 1. market factor
-    v = dep.market_variance
+    v = mdl.market_variance
     G = rng.gamma(1.0 / v, v, Y) if v > 0 else np.ones(Y)
     cumG = np.cumsum(G)
     totG = float(cumG[-1])
@@ -242,7 +288,7 @@ def simulate_block(book: Book, seed: int, block: int, block_years: int, years: i
         oc = tb.pick.draw(rng.random(year.size))
         us = rng.random(year.size)
         if tb.any_nb:
-            size = cluster_sizes(tb.theta[oc] * G[year], us)
+            size = cluster_sizes(np.take(tb.theta, oc) * np.take(G, year), us, rng)
             own_cell = np.repeat(tb.cells[oc], size)
             own_year = np.repeat(year, size)
         else:
@@ -252,22 +298,22 @@ def simulate_block(book: Book, seed: int, block: int, block_years: int, years: i
     n_own = own_cell.size
 
     # 3. vendor compromises and their hits
-    nv = book.n_vendors
-    rate = book.vendor_rate
-    expo = totG if dep.market_on_vendors else float(Y)
+    nv = mdl.n_vendors
+    rate = mdl.vendor_rate
+    expo = totG if mdl.market_on_vendors else float(Y)
     ce = rng.poisson(rate * expo) if nv else np.zeros(0, dtype=np.int64)
     ve_vendor = np.repeat(np.arange(nv), ce)
     ne = ve_vendor.size
     uy = rng.random(ne)
-    if dep.market_on_vendors:
+    if mdl.market_on_vendors:
         ve_year = np.minimum(np.searchsorted(cumG, uy * totG, side="right"), Y - 1)
     else:
         ve_year = np.minimum((uy * Y).astype(np.int64), Y - 1)
-    lens = book.n_clients[ve_vendor]
-    pair = _expand_ranges(book.pair_ptr[ve_vendor], lens)
-    hit = rng.random(pair.size) < book.pair_q[pair]
+    lens = mdl.n_clients[ve_vendor]
+    pair = _expand_ranges(mdl.pair_ptr[ve_vendor], lens)
+    hit = rng.random(pair.size) < mdl.pair_q[pair]
     vh_event = np.repeat(np.arange(ne), lens)[hit]
-    vh_ex = book.pair_client[pair[hit]]
+    vh_ex = mdl.pair_client[pair[hit]]
 
     # 4. severities
     cell = np.concatenate([own_cell, vh_ex * P + _V])
@@ -277,13 +323,13 @@ def simulate_block(book: Book, seed: int, block: int, block_years: int, years: i
         uc = rng.random(ne_tot)
         for col in tb.cum_cols:
             flat += uc >= np.take(col, cell)
-    X = _ground_up(book, tb, rng, flat)
+    X = _ground_up(mdl, rng, flat)
     np.minimum(X, np.take(tb.cap, flat), out=X)
 
     # 5. policy terms, on the events that pay (the others add nothing to any figure)
     ex = np.take(tb.cell_ex, cell)
     pay = X
-    pay -= np.take(book.deductible, ex)
+    pay -= np.take(mdl.deductible, ex)
     np.maximum(pay, 0.0, out=pay)
     np.minimum(pay, np.take(tb.limit, cell), out=pay)
     paid = np.flatnonzero(pay > 0)
@@ -310,17 +356,17 @@ def simulate_block(book: Book, seed: int, block: int, block_years: int, years: i
     else:
         S, cex, cyr = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     L = S
-    L -= np.take(book.agg_deductible, cex)
+    L -= np.take(mdl.agg_deductible, cex)
     np.maximum(L, 0.0, out=L)
-    np.minimum(L, np.take(book.agg_limit, cex), out=L)
-    L *= np.take(book.share, cex)
+    np.minimum(L, np.take(mdl.agg_limit, cex), out=L)
+    L *= np.take(mdl.share, cex)
     totals = np.bincount(cyr, weights=L, minlength=Y)
 
     ex_sum = np.bincount(cex, weights=L, minlength=n)
     ex_sumsq = np.bincount(cex, weights=L * L, minlength=n)
     ex_hit = np.bincount(cex[L > 0], minlength=n).astype(np.int64)
-    evpay = np.minimum(p_pay, np.take(book.agg_limit, p_ex))
-    evpay *= np.take(book.share, p_ex)
+    evpay = np.minimum(p_pay, np.take(mdl.agg_limit, p_ex))
+    evpay *= np.take(mdl.share, p_ex)
     peril_sum = np.bincount(np.take(tb.cell_peril, np.take(cell, paid)), weights=evpay, minlength=P)
 
     # largest event of each year (a vendor compromise is one event across its clients); own
