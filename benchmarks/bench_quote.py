@@ -58,6 +58,8 @@ def _pricing(sub, terms, fx):
 
 
 def main() -> str:
+    import os
+
     import numpy as np
 
     import underwriting.api as uw
@@ -65,6 +67,7 @@ def main() -> str:
     from underwriting.fileio import atomic_write_text
     from underwriting.quoting import assess_reserve, build_loss_model, frequency_score
 
+    load_start = os.getloadavg()[0]
     sub = uw.load_submission(ROOT / "datasets/examples/jp_small_exchange.json")
     terms = uw.load_policy(ROOT / "datasets/examples/policy_jp_primary.toml")
     fx = FxTable.bundled()
@@ -113,6 +116,11 @@ def main() -> str:
         "",
         f"Warm quote {'meets' if warm <= target else 'misses'} the {target * 1000:.0f} ms target "
         f"({warm * 1000:.1f} ms, {warm / fft:.0f} FFT round trips).",
+        "",
+        f"Machine load (1-minute load average on {os.cpu_count()} cores, as `uptime` shows it): {load_start:.1f} at "
+        f"the start, {os.getloadavg()[0]:.1f} at the end"
+        + ("; other jobs shared the machine, so the times are upper bounds (the FFT ratios move less)."
+           if max(load_start, os.getloadavg()[0]) > 1.5 else "."),
         "",
         "The rows \"of which\" are warm (the caches hold this exchange's results); the \"cold stage\" rows empty "
         "the engine's value-keyed caches before each repeat, outside the timing (`benchmarks/caches.py`), as the "
