@@ -95,3 +95,20 @@ def test_registry_writers_clean_up_on_failure(tmp_path, monkeypatch):
         history.rewrite(tmp_path / "history.jsonl", [], None)
     assert target.read_text(encoding="utf-8") == "{}\n"
     assert _leftovers(tmp_path) == []
+
+
+def test_fileio_holds_the_only_atomic_write():
+    """No module writes a temporary file and renames it by hand: they call ``fileio.atomic_write``."""
+    import ast
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[1] / "underwriting"
+    bad = []
+    for path in sorted(pkg.rglob("*.py")):
+        if path.name == "fileio.py" and path.parent == pkg:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "replace", "mkstemp") and getattr(node.func.value, "id", None) in ("os", "tempfile"):
+                bad.append(f"{path.relative_to(pkg)}:{node.lineno}")
+    assert not bad, f"hand-written atomic writes (use underwriting.fileio.atomic_write): {bad}"
