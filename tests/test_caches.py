@@ -100,6 +100,30 @@ def test_clear_caches_empties_every_cache_after_a_quote():
     assert again.canonical() == q.canonical()
 
 
+def test_static_caches_survive_a_value_clear():
+    import underwriting.i18n  # noqa: F401 - registers its catalogue cache
+    import underwriting.losses.aggregate.engines  # noqa: F401 - registers the compound cache
+    import underwriting.registry.store  # noqa: F401 - registers the verified-model cache
+    from underwriting.caches import static_caches
+    from underwriting.losses import perils
+
+    perils.hot_wallet_assumption()
+    static = static_caches()
+    assert {"losses.perils.hot_wallet_assumption", "registry.store._LOADED", "i18n.translations"} <= static
+    assert "losses.aggregate.engines._compound_cached" not in static
+    box: list[int] = [1]
+    register_cache(box, "test.value")
+    try:
+        cleared = clear_caches(static=False)
+        assert "test.value" in cleared and box == []
+        assert not static & set(cleared)
+        assert cache_sizes()["losses.perils.hot_wallet_assumption"] == 1
+    finally:
+        from underwriting import caches
+
+        caches._REGISTRY.pop("test.value")
+
+
 def test_register_rejects_what_cannot_be_cleared_and_names_default():
     with pytest.raises(TypeError, match="cannot be registered"):
         register_cache(42, "x")

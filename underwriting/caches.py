@@ -9,9 +9,13 @@ A cache registers itself when its module is imported, either as a decorator abov
 
 or around a module-level container (``_LOADED = register_cache({}, "registry.loaded")``). Any object
 with ``cache_clear()`` (an ``lru_cache`` wrapper, the compound-distribution cache) or ``clear()`` (a
-dict, a set) can be registered. :func:`clear_caches` empties every registered cache, so a benchmark
-can time a cold path and a test can start from an empty process state; a cache of a module not yet
-imported is empty by construction. Standard library only (foundation layer).
+dict, a set) can be registered. A cache is *static* (``register_cache(static=True)``) when it holds no
+values computed from a quote's inputs, only what a warm process always has: shipped files read once
+(models, regimes, catalogues, FX tables), installed versions, fixed numerical constants.
+:func:`clear_caches` empties every registered cache (or, with ``static=False``, the value caches
+only: what a benchmark of a cold engine path clears), so a test can start from an empty process
+state; a cache of a module not yet imported is empty by construction. Standard library only
+(foundation layer).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from __future__ import annotations
 import threading
 from typing import Any, TypeVar
 
-__all__ = ["register_cache", "clear_caches", "cache_sizes", "registered_caches"]
+__all__ = ["register_cache", "clear_caches", "cache_sizes", "registered_caches", "static_caches"]
 
 T = TypeVar("T")
 
 _REGISTRY: dict[str, Any] = {}
+_STATIC: set[str] = set()
 _LOCK = threading.Lock()
 
 
@@ -35,27 +40,36 @@ def _default_name(obj: Any) -> str:
     return f"{module.removeprefix('underwriting.')}.{qualname}"
 
 
-def register_cache(obj: T, name: str | None = None) -> T:
+def register_cache(obj: T | None = None, name: str | None = None, *, static: bool = False) -> Any:
     """Register ``obj`` as a per-process cache; return it unchanged (usable as a decorator).
 
     Parameters
     ----------
     obj : object
-        An ``lru_cache``/``cache`` wrapper or any object with ``cache_clear()`` or ``clear()``.
+        An ``lru_cache``/``cache`` wrapper or any object with ``cache_clear()`` or ``clear()``. Omitted,
+        a decorator is returned (``@register_cache(static=True)``).
     name : str, optional
         Its name in :func:`cache_sizes` (default: ``module.qualname`` without the package prefix);
         registering the same name again replaces the entry (a module reloaded by a test).
+    static : bool
+        True for a cache of shipped data or constants (kept by ``clear_caches(static=False)``).
 
     Returns
     -------
     object
-        ``obj`` itself.
+        ``obj`` itself (or the decorator).
     """
+    if obj is None:
+        return lambda o: register_cache(o, name, static=static)
     if not (callable(getattr(obj, "cache_clear", None)) or callable(getattr(obj, "clear", None))):
         raise TypeError(f"{obj!r} has neither cache_clear() nor clear(); it cannot be registered as a cache")
     key = name or _default_name(obj)
     with _LOCK:
         _REGISTRY[key] = obj
+        if static:
+            _STATIC.add(key)
+        else:
+            _STATIC.discard(key)
     return obj
 
 
@@ -66,10 +80,16 @@ def _size(obj: Any) -> int:
     return len(obj)
 
 
-def registered_caches() -> dict[str, Any]:
-    """The registered caches by name (a copy)."""
+def registered_caches(*, static: bool = True) -> dict[str, Any]:
+    """The registered caches by name (a copy); without the static ones when ``static`` is False."""
     with _LOCK:
-        return dict(_REGISTRY)
+        return {k: v for k, v in _REGISTRY.items() if static or k not in _STATIC}
+
+
+def static_caches() -> set[str]:
+    """Names of the caches registered as static."""
+    with _LOCK:
+        return set(_STATIC)
 
 
 def cache_sizes() -> dict[str, int]:
@@ -77,15 +97,20 @@ def cache_sizes() -> dict[str, int]:
     return {name: _size(obj) for name, obj in sorted(registered_caches().items())}
 
 
-def clear_caches() -> list[str]:
-    """Empty every registered per-process cache.
+def clear_caches(*, static: bool = True) -> list[str]:
+    """Empty the registered per-process caches.
+
+    Parameters
+    ----------
+    static : bool
+        Also the static caches (shipped data, constants); False keeps them, as a warm process has them.
 
     Returns
     -------
     list of str
-        The names of the caches cleared (every registered one), sorted.
+        The names of the caches cleared, sorted.
     """
-    caches = registered_caches()
+    caches = registered_caches(static=static)
     for obj in caches.values():
         clear = getattr(obj, "cache_clear", None)
         (clear if callable(clear) else obj.clear)()

@@ -109,7 +109,7 @@ def catalogue_path(lang: str) -> Path:
     return _LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@register_cache
+@register_cache(static=True)
 @functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The gettext catalogue of ``lang``, compiled from its ``.po`` source with Babel (cached).

@@ -125,7 +125,7 @@ class FxTable:
         return usd * self.rate(to_cur, year).units_per_usd
 
 
-@register_cache
+@register_cache(static=True)
 @functools.lru_cache(maxsize=4)
 def _bundled_table(path: str, mtime_ns: int, size: int) -> FxTable:
     """The bundled table read once per file version (a quote asks for it several times; parsing the CSV

@@ -32,7 +32,7 @@ def _index(X: Any) -> Any:
     return None if isinstance(X, RawCovariates) else X.index
 
 
-@register_cache
+@register_cache(static=True)
 @functools.lru_cache(maxsize=64)
 def norm_quantile(p: float) -> float:
     """``scipy.stats.norm.ppf(p)``, cached per ``p`` (the same value: a quote asks for the same

@@ -83,7 +83,8 @@ class ExperienceSettings:
                 "weight_min": self.weight_min, "weight_max": self.weight_max}
 
 
-_SETTINGS_CACHE: dict[str, ExperienceSettings] = register_cache({}, "frequency.experience_prior._SETTINGS_CACHE")
+_SETTINGS_CACHE: dict[str, ExperienceSettings] = register_cache({}, "frequency.experience_prior._SETTINGS_CACHE",
+                                                               static=True)
 
 
 def load_settings(path: str | Path | None = None) -> ExperienceSettings:

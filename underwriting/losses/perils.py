@@ -56,7 +56,7 @@ class HotWalletAssumption:
     source: str
 
 
-@register_cache
+@register_cache(static=True)
 @functools.cache
 def hot_wallet_assumption(path: str | None = None) -> HotWalletAssumption:
     """Read and check the ``[hot_wallet]`` table (default: the bundled ``perils.toml``)."""
@@ -182,7 +182,7 @@ def state_actor_split(incidents: Any = None) -> dict[str, StateActorShare]:
     return out
 
 
-@register_cache
+@register_cache(static=True)
 @functools.cache
 def _shipped_split() -> tuple[tuple[str, StateActorShare], ...]:
 

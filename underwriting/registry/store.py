@@ -78,7 +78,7 @@ class ModelVersionWarning(UserWarning):
     """A model was trained with other versions of key libraries than the ones installed."""
 
 
-_LOADED: dict[tuple[str, str, str, str], Any] = register_cache({}, "registry.store._LOADED")
+_LOADED: dict[tuple[str, str, str, str], Any] = register_cache({}, "registry.store._LOADED", static=True)
 # (root, name, version, SHA-256 of the verified manifest bytes)
 _LOAD_LOCK = threading.Lock()
 _WARNED: set[tuple[str, str, str]] = set()
@@ -408,7 +408,7 @@ def resolve(name: str, version: str | None = None, *, root: str | os.PathLike[st
     return Registry(root).resolve(name, version)
 
 
-@register_cache
+@register_cache(static=True)
 @functools.cache
 def _installed_version(lib: str) -> str:
     """Installed version of ``lib`` (read once per process: installed packages do not change under a

@@ -392,7 +392,7 @@ def load_regime(regime: str | Path | Regime) -> Regime:
     return _bundled_regime(text, res.read_text(encoding="utf-8"))
 
 
-@register_cache
+@register_cache(static=True)
 @functools.lru_cache(maxsize=32)
 def _bundled_regime(regime_id: str, toml_text: str) -> Regime:
     """A bundled regime parsed and validated once per file content (the service quotes the same regime

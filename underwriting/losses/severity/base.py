@@ -305,7 +305,7 @@ QUADRATURE_MAX_ROUNDS = 40
 QUADRATURE_MAX_INTERVALS = 20_000
 
 
-@register_cache
+@register_cache(static=True)
 @functools.lru_cache(maxsize=1)
 def _gauss_legendre_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x20, w20 = np.polynomial.legendre.leggauss(20)
