@@ -3,7 +3,7 @@
 The language of a page is, in order: the ``lang`` query parameter, the ``uw_lang`` cookie the
 language switch sets, the browser's ``Accept-Language`` header (the first supported language by
 quality), else English. Pages are rendered inside :func:`underwriting.i18n.use_lang`, so the
-templates' ``_("...")`` and the filters below (money, percentages, dates) follow the language with
+templates' gettext calls and the filters below (money, percentages, dates) follow the language with
 the same catalogue and Babel formats as the CLI's documents. No template prints a raw float.
 """
 
@@ -136,7 +136,7 @@ FILTERS = {"money": money, "money_short": money_short, "pct": pct, "signed_pct":
 
 
 def install(env) -> None:
-    """Add the gettext callables (old-style: ``_("...").format(...)``) and the filters to a Jinja environment."""
+    """Add the gettext callables (old style: the template formats the translated text itself) and the filters to a Jinja environment."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext=lambda s: i18n._(s),
                                   ngettext=lambda s, p, n: i18n._(s if n == 1 else p), newstyle=False)

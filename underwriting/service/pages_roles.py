@@ -27,6 +27,8 @@ from underwriting.service.web import _forbidden, _page, _principal, _signin_redi
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 #: Recent quotes listed on a home page.
 RECENT = 10
+#: Role names, shown in the page language.
+ROLE_WORDS = (i18n.N_("underwriter"), i18n.N_("actuary"), i18n.N_("auditor"), i18n.N_("admin"))
 
 
 @router.get("", response_class=HTMLResponse)
