@@ -76,6 +76,17 @@ def switch_language(request: Request, to: str = "en", next: str = "/workbench"):
     return resp
 
 
+@router.get("/font/ipaexg.ttf")
+def japanese_font():
+    """IPAexGothic (shipped by ``matplotlib-fontja``, the letter's font) for pages shown in Japanese on a
+    machine without a Japanese font; the style sheet asks for it only for Japanese characters."""
+    from fastapi.responses import FileResponse
+    from matplotlib_fontja import get_font_ttf_path
+
+    return FileResponse(get_font_ttf_path(), media_type="font/ttf",
+                        headers={"Cache-Control": "public, max-age=2592000, immutable"})
+
+
 def _signin_redirect() -> RedirectResponse:
     return RedirectResponse("/workbench/signin", status_code=303)
 
