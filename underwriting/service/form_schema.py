@@ -299,7 +299,10 @@ def terms_defaults(currency: str = "", as_of: str = "") -> dict[str, Any]:
 
 def terms_values(form, layers: int | None = None) -> dict[str, Any]:
     """The editor's values as posted (text, for re-display), with ``layers`` rows."""
-    g = (lambda k: str(form.get("t." + k) or "").strip())
+
+    def g(k: str) -> str:
+        return str(form.get("t." + k) or "").strip()
+
     try:
         n = int(g("layers") or "1") if layers is None else layers
     except ValueError:

@@ -23,11 +23,20 @@ from underwriting import i18n
 from underwriting.errors import InputError
 from underwriting.service import engine, form_schema
 from underwriting.service.store import Problem
-from underwriting.service.web import (_create, _errors_by_field, _forbidden, _may_create_quotes, _options, _page,
-                                      _principal, _signin_redirect, _store, page_lang)
+from underwriting.service.web import (
+    _create,
+    _errors_by_field,
+    _forbidden,
+    _may_create_quotes,
+    _options,
+    _page,
+    _principal,
+    _signin_redirect,
+    _store,
+    page_lang,
+)
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
-i18n.N_("not available")
 
 
 def _default_values() -> dict[str, str]:

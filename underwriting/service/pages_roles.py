@@ -22,7 +22,14 @@ from underwriting.service import engine
 from underwriting.service.db import ROLES
 from underwriting.service.pages_quote import quote_form_ctx
 from underwriting.service.store import Problem
-from underwriting.service.web import _forbidden, _page, _principal, _signin_redirect, _store, page_lang
+from underwriting.service.web import (
+    _forbidden,
+    _page,
+    _principal,
+    _signin_redirect,
+    _store,
+    page_lang,
+)
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 #: Recent quotes listed on a home page.

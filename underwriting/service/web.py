@@ -9,7 +9,6 @@ errors are shown beside the field they name; pages are in English or Japanese (:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import threading
 import time
@@ -17,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
-from underwriting.errors import InputError
 from underwriting.service import engine, page_format
 from underwriting.service.keys import Principal, authenticate
 from underwriting.service.store import Problem, Store
