@@ -281,3 +281,30 @@ def test_the_language_follows_accept_language_and_the_switch(svc, cli_quote):
     assert doc.text == format_document(cli_quote, lang="ja") and "円" in doc.text
     letter = svc.client.get(f"/workbench/quotes/{qid}/document.html", params={"lang": "ja"})
     assert letter.status_code == 200 and '<html lang="ja"' in letter.text
+
+
+def test_upload_with_a_schedule_and_a_quote_currency_is_the_cli_quote(svc):
+    from underwriting.frequency.schedule import DEFAULT_SCHEDULE
+
+    text = DEFAULT_SCHEDULE.read_text(encoding="utf-8")
+    code, out, err = run_cli("quote", SUBMISSION, "--terms", POLICY, "--schedule", DEFAULT_SCHEDULE,
+                             "--currency", "USD", "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    sign_in(svc, "underwriter")
+    files = {"submission_file": (SUBMISSION.name, SUBMISSION.read_bytes()),
+             "terms_file": (POLICY.name, POLICY.read_bytes()),
+             "schedule_file": ("schedule.toml", text.encode("utf-8"))}
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "s-1", "quote_currency": "usd"}, files=files,
+                        follow_redirects=False)
+    assert r.status_code == 303, r.text[-2000:]
+    stored = svc.client.get(r.headers["location"].replace("/workbench/quotes/", "/v1/quotes/"),
+                            headers=svc.auth("auditor")).json()["quote"]
+    assert stored["currency"] == "USD" and stored["premium"] == cli["premium"]
+    assert stored["inputs"]["schedule"] == cli["inputs"]["schedule"]
+    # a broken schedule is named beside its field; a terms file and the editor together are refused
+    files["schedule_file"] = ("schedule.toml", b"[nonsense")
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "s-2", **terms_form([JP_PRIMARY_LAYER])},
+                        files=files)
+    assert r.status_code == 422
+    assert '<div id="schedule_file_error">' in r.text and "not both" in r.text
