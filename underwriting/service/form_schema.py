@@ -170,8 +170,10 @@ def schema_fields(schema: dict[str, Any], node: dict[str, Any] | None = None, pr
                 out.append({"kind": "rows", "name": name, "label": label(name), "description": desc,
                             "children": schema_fields(schema, item, "", True), "required": False})
                 continue
-            if "enum" in sub_r or "const" in sub_r:
-                kind, enum = "select", [str(x) for x in (sub_r.get("enum") or [sub_r["const"]])]
+            if "const" in sub_r:  # one possible value (the questionnaire's version): sent, not asked
+                kind, enum = "hidden", [str(sub_r["const"])]
+            elif "enum" in sub_r:
+                kind, enum = "select", [str(x) for x in sub_r["enum"]]
             elif typ == "boolean":
                 kind, enum = "select", ["true", "false"]
             elif typ in ("number", "integer"):
@@ -324,14 +326,15 @@ def terms_values(form, layers: int | None = None) -> dict[str, Any]:
 
 
 def terms_document(values: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
-    """The policy-terms document of the editor's values (``None`` when the editor is off) and type errors.
+    """The policy-terms document of the editor's values (``None`` when the editor is off and no layer
+    has a limit) and type errors.
 
     One layer gives a flat ``PolicyTerms`` mapping; two or more a ``Programme`` (shared fields at the
     top, one entry per layer in ``layers``). Errors are named as the engine names them
     (``terms.<field>``, ``terms.layers.<i>.<field>``).
     """
-    if not values.get("enabled"):
-        return None, []
+    if not values.get("enabled") and not any(lay.get("limit") for lay in values["layer"]):
+        return None, []  # the editor is off and empty (a limit entered counts as asking for the terms)
     errors: list[dict[str, str]] = []
     n = len(values["layer"])
 
