@@ -70,6 +70,12 @@ CHOICES: dict[str, str] = {
     "mpc": N_("MPC"), "hsm": N_("HSM"), "single_key": N_("single key"), "multisig": N_("multisig"),
     "hardware_key": N_("hardware key"), "totp": N_("TOTP app"), "sms": N_("SMS"),
     "annual": N_("annual"), "quarterly": N_("quarterly"), "monthly": N_("monthly"), "realtime": N_("real time"),
+    "wallet_software": N_("wallet software"), "custody_technology": N_("custody technology"), "cloud": N_("cloud"),
+    "signing_ui": N_("signing interface"), "other": N_("other"), "hot": N_("hot"), "warm": N_("warm"),
+    "cold": N_("cold"), "hot_wallet_key": N_("hot wallet key"), "cold_wallet_key": N_("cold wallet key"),
+    "multisig_signing": N_("multisig signing"), "third_party_vendor": N_("third party vendor"),
+    "insider": N_("insider"), "api_or_account_takeover": N_("API or account takeover"),
+    "exit_scam_or_fraud": N_("exit scam or fraud"), "full": N_("full"), "partial": N_("partial"),
 }
 
 PERILS = ("hot_wallet_theft", "cold_wallet_theft", "third_party_vendor", "insider", "social_engineering")
