@@ -195,7 +195,10 @@ def test_role_homes_models_and_keys(svc):
     assert 'id="home_new_quote"' in home and 'id="home_recent"' in home
     r = svc.client.get("/workbench/models")
     assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    r = svc.client.get("/workbench/no/such/page")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html") and "Not found" in r.text
     svc.client.post("/workbench/signout")
+    assert svc.client.get("/workbench/models", follow_redirects=False).headers["location"] == "/workbench/signin"
 
     sign_in(svc, "actuary")
     home = svc.client.get("/workbench").text

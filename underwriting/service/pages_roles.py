@@ -161,3 +161,13 @@ async def rotate_key(request: Request, key_id: str):
     res = await run_in_threadpool(store.create_key, p, {"role": old["role"], "label": label}, None)
     store.revoke_key(p, key_id)
     return _keys_page(request, 201, created={**res.body, "rotated_from": key_id})
+
+
+@router.get("/{rest:path}", response_class=HTMLResponse)
+def not_found(request: Request, rest: str):
+    """Any other workbench address: a page saying so (never a JSON error), or the sign-in page."""
+    if _principal(request) is None:
+        return _signin_redirect()
+    with i18n.use_lang(page_lang(request)):
+        title, msg = i18n._("Not found"), i18n._("There is no workbench page at {path}.").format(path=f"/workbench/{rest}")
+    return _page(request, "message.html", 404, title=title, message=msg)
