@@ -483,7 +483,8 @@ def quote_letter(quote_dict: dict[str, Any], *, lang: str = "en", pdf: bool = Fa
     """The quote letter of a stored quote (``underwriting quote --report q.html|q.pdf``): its HTML page
     with the figures, or that page printed to A4 PDF by headless Chromium.
 
-    The slip is the quote's recorded terms (``inputs.terms``); the loads are the quote's own basis.
+    The slip is the quote's recorded terms (``inputs.terms``); the loads are the quote's own basis; the
+    letter's validity, subjectivities and signatory are the defaults of ``quote --report``.
 
     Raises
     ------
@@ -498,10 +499,15 @@ def quote_letter(quote_dict: dict[str, Any], *, lang: str = "en", pdf: bool = Fa
         from underwriting.document_pdf import require_chromium
 
         require_chromium("format")
+    from underwriting.domain.pricing_basis import PricingBasisFile
+
     terms = (quote_dict.get("inputs") or {}).get("terms")
     with use_lang(code):
         figs = build_quote_figures(quote_dict)
-    page = render_quote_html(quote_dict, figures=figs, lang=code, slip=terms)
+    # the letter's validity, subjectivities and signatory: the defaults `quote --report` uses without
+    # --pricing-basis (the service quotes with the default loads)
+    page = render_quote_html(build_up_order(quote_dict), figures=figs, lang=code, slip=terms,
+                             letter=PricingBasisFile().model_dump(mode="json"))
     if not pdf:
         return page.encode("utf-8")
     from underwriting.document_pdf import html_to_pdf
@@ -564,3 +570,22 @@ def _headline_metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
             elif isinstance(v, dict) and isinstance(v.get("estimate"), int | float):
                 rows.append({"name": k, "estimate": v["estimate"], "low": v.get("low"), "high": v.get("high")})
     return rows
+
+
+#: Order of the premium's build-up as the engine writes it (a stored quote's JSON has sorted keys).
+BUILD_UP = ("expected_loss", "risk_load", "expense", "commission", "tax", "minimum_uplift", "reinstatement_credit")
+
+
+def build_up_order(quote_dict: dict[str, Any]) -> dict[str, Any]:
+    """The quote with its (and each layer's) premium components in the build-up order, others after."""
+    def order(comp: Any) -> Any:
+        if not isinstance(comp, dict):
+            return comp
+        return {**{k: comp[k] for k in BUILD_UP if k in comp}, **{k: v for k, v in comp.items() if k not in BUILD_UP}}
+
+    out = dict(quote_dict)
+    out["premium_components"] = order(out.get("premium_components"))
+    if isinstance(out.get("layers"), list):
+        out["layers"] = [{**lay, "premium_components": order(lay.get("premium_components"))}
+                         if isinstance(lay, dict) else lay for lay in out["layers"]]
+    return out

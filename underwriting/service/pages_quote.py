@@ -314,7 +314,7 @@ def show_quote(request: Request, quote_id: str, doc_lang: str = ""):
         with i18n.use_lang(page_lang(request)):
             title, msg = i18n._("Not found"), i18n._("No quote {id}.").format(id=quote_id)
         return _page(request, "message.html", 404, title=title, message=msg)
-    q = rec["quote"]
+    q = engine.build_up_order(rec["quote"])
     doc = doc_lang if doc_lang in i18n.LANGUAGES else page_lang(request)
     with i18n.use_lang(page_lang(request)):
         warns, note = warnings_of(q), reserve_note(q)
