@@ -272,6 +272,9 @@ def test_the_language_follows_accept_language_and_the_switch(svc, cli_quote):
     r = svc.client.get("/workbench/lang", params={"to": "en", "next": "https://example.com/"}, follow_redirects=False)
     assert r.headers["location"] == "/workbench"
     svc.client.get("/workbench/lang", params={"to": "ja"})
+    form = svc.client.get("/workbench/questionnaire").text
+    for label in ("管理者の多要素認証", "委託先名", "てん補限度額", "免責金額", "レイヤー1", "不明"):
+        assert label in form, label
     r = svc.client.post("/workbench/questionnaire", data=questionnaire_form(**terms_form([JP_PRIMARY_LAYER]),
                                                                             doc_lang="ja"), follow_redirects=False)
     assert r.headers["location"].endswith("?doc_lang=ja")
