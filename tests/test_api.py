@@ -17,7 +17,7 @@ def test_reserve_is_the_assessment_of_the_loaded_inputs():
     from underwriting.domain.currency import FxTable
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     got = uw.reserve(JP, POLICY, regime="jp-fsa-2026").to_dict()
     want = assess_reserve(load_submission(str(JP)), [load_policy(str(POLICY))], "jp-fsa-2026",
@@ -45,7 +45,7 @@ def test_reserve_without_a_regime_for_the_jurisdiction_names_the_field():
 def test_quote_matches_make_quote_and_summary_prints_the_report():
     import underwriting.api as uw
     from underwriting.domain.report import format_quote
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     q = uw.quote(JP, POLICY, regime="jp-fsa-2026")
     ref = make_quote(uw.load_submission(JP), uw.load_policy(POLICY), regime="jp-fsa-2026")

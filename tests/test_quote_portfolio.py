@@ -48,7 +48,7 @@ def test_portfolio_premium_keeps_the_reinstatement_credit():
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.portfolio.capital import portfolio_quote
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "hk_exchange_with_incident.json"))
     terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))  # one reinstatement at 100%

@@ -146,7 +146,8 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         Amounts in the quote currency; ``Quote.summary(lang=...)`` prints it, :func:`quote_letter`
         writes the letter.
     """
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
     from underwriting.registry import Registry
 
     sub = load_submission(submission)
@@ -215,13 +216,13 @@ def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang
     pdf : bool
         Print to PDF (needs Debian's ``chromium``; an input error says so when it is missing).
     """
-    from underwriting.document import build_quote_figures, render_quote_html
     from underwriting.domain.pricing_basis import PricingBasisFile
     from underwriting.i18n import resolve_lang, use_lang
+    from underwriting.quote.document import build_quote_figures, render_quote_html
 
     code = resolve_lang(lang, field="lang")
     if pdf:
-        from underwriting.document_pdf import require_chromium
+        from underwriting.quote.pdf import require_chromium
 
         require_chromium("pdf")
     d = q.to_dict()
@@ -232,7 +233,7 @@ def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang
     page = render_quote_html(d, figures=figs, slip=slip, letter=letter, lang=code)
     if not pdf:
         return page
-    from underwriting.document_pdf import html_to_pdf
+    from underwriting.quote.pdf import html_to_pdf
 
     return html_to_pdf(page)
 
@@ -268,7 +269,7 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
     """
     from underwriting.errors import InputError
     from underwriting.pricing.layers import Layer as _Layer
-    from underwriting.quoting import default_terms
+    from underwriting.quote.losses import default_terms
 
     if not isinstance(layer, _Layer):
         raise InputError(f"expected a Layer, got {type(layer).__name__}", field="layer")
@@ -318,7 +319,7 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
     from underwriting.reserve.jurisdictions import default_regime
 
     sub = load_submission(submission)
@@ -423,7 +424,7 @@ def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None =
             cands = (load_quotes(quotes, expected_loss_ratio=ca.expected_loss_ratio)
                      if isinstance(quotes, str | os.PathLike) else list(quotes))
         elif template is not None:
-            from underwriting.quote_reserve import grid_from_quote_model
+            from underwriting.quote.reserve import grid_from_quote_model
 
             if not deductibles or not limits:
                 raise InputError("give deductibles and limits with template", field="deductibles" if not deductibles

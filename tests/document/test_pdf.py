@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from tests.conftest import EXAMPLES
-from underwriting.document_pdf import find_chromium
+from underwriting.quote.pdf import find_chromium
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.slow,
@@ -143,8 +143,8 @@ window.addEventListener("load", () => {
 def test_html_height_and_no_cell_narrower_than_a_word(letters, lang, tmp_path):
     """At the width of an A4 page (794 px), the letter is at most about 7 screens tall (it was ~26,000 px
     with a factor table squeezed to one character a line) and no table cell is narrower than a word in it."""
-    from underwriting.document import build_quote_figures, render_quote_html
     from underwriting.i18n import use_lang
+    from underwriting.quote.document import build_quote_figures, render_quote_html
 
     q = letters[1]
     with use_lang(lang):

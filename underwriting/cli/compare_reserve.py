@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             from underwriting.losses.frequency import Poisson
             from underwriting.losses.severity import Lognormal
             from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
-            from underwriting.quoting import PricingBasis
+            from underwriting.quote.request import PricingBasis
 
             basis = PricingBasis()
             principle = args.principle or DEFAULT_PRINCIPLE
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
                             f"{basis.commission:.0%}: premiums as charged")
             cands = grid_candidates(template, deds, lims, price, loss_fn=loss)
         else:
-            from underwriting.quote_reserve import grid_from_quote_model
+            from underwriting.quote.reserve import grid_from_quote_model
 
             cands, pricing_note = grid_from_quote_model(sub, template, deds, lims, fx,
                                                         frequency_model=args.frequency_model, principle=args.principle)

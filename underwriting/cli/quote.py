@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
     from underwriting.pricing.premium import DEFAULT_PRINCIPLE, parse_principle
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
 
     principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
     parse_principle(principle)  # a bad principle is an input error before any work
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     lang = resolve_lang(args.lang)
     pdf = bool(args.report) and args.report.lower().endswith(".pdf")
     if pdf:  # a PDF needs Chromium: refuse before any work
-        from underwriting.document_pdf import require_chromium
+        from underwriting.quote.pdf import require_chromium
 
         require_chromium("--report")
     letter = None
@@ -104,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         write_output(args.out, text, "--out", args)
     if args.report:
-        from underwriting.document import build_quote_figures, render_quote_html
         from underwriting.domain.pricing_basis import PricingBasisFile
         from underwriting.i18n import use_lang
+        from underwriting.quote.document import build_quote_figures, render_quote_html
 
         d = quote.to_dict()
         with use_lang(lang):
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                                  letter=(letter or PricingBasisFile()).model_dump(mode="json"))
         if pdf:
             from underwriting.cli._common import write_output_bytes
-            from underwriting.document_pdf import html_to_pdf
+            from underwriting.quote.pdf import html_to_pdf
 
             write_output_bytes(args.report, html_to_pdf(page), "--report", args)
         else:

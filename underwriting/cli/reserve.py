@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.i18n import resolve_lang
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)

@@ -116,7 +116,8 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
     from underwriting.domain.validation import validate_model
     from underwriting.fileio import canonical_json, read_document
     from underwriting.lifecycle.evaluation import _registry_env
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
 
     doc = quote if isinstance(quote, dict) else read_document(quote)
     src = None if isinstance(quote, dict) else str(quote)

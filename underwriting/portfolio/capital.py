@@ -100,7 +100,7 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
     from underwriting.domain.submission import load_submission
     from underwriting.portfolio.io import book_from_submissions, read_book_entries
     from underwriting.portfolio.simulate import simulate_book
-    from underwriting.quoting import default_terms
+    from underwriting.quote.losses import default_terms
 
     terms = terms if terms is not None else default_terms(submission)
     entries, dep, label, src = read_book_entries(book)
@@ -137,7 +137,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                     schedule: Any = None, currency: str | None = None) -> Any:
     """A quote whose risk load is the exchange's Euler capital load within ``book``.
 
-    The standalone quote (:func:`~underwriting.quoting.make_quote`) is computed first; its premium is
+    The standalone quote (:func:`~underwriting.quote.make.make_quote`) is computed first; its premium is
     then rebuilt as ``(EL + rate × (co-TVaR − AAL)) / (1 − expense − commission) × (1 + tax)``, where
     co-TVaR is the exchange's contribution to the book's TVaR at ``level`` (diversification shared
     across the book, not charged standalone). The book, years and rate enter the quote's inputs and hash.
@@ -145,7 +145,8 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     import hashlib
 
     from underwriting.domain.quote import CapitalBlock, Quote, hash_inputs
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
 
     basis = basis or PricingBasis()
     if hasattr(terms, "layers"):
@@ -154,7 +155,7 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
                    frequency_model=frequency_model, basis=basis, schedule=schedule, currency=currency)
     if currency is not None and q.currency != submission.currency:
         from underwriting.domain.currency import FxTable
-        from underwriting.programme import submission_in_currency
+        from underwriting.quote.currency import submission_in_currency
 
         submission = submission_in_currency(submission, q.currency, FxTable.bundled().with_user_rates(fx_rates or {}))
     load = portfolio_capital_load(book, submission, terms, years=years, seed=seed, rate=rate, level=level,

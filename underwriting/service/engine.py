@@ -1,6 +1,6 @@
 """The one adapter between the service and the quote engine: the same functions the CLI calls.
 
-``underwriting quote`` calls :func:`underwriting.quoting.make_quote`, ``underwriting reserve`` calls
+``underwriting quote`` calls :func:`underwriting.quote.make.make_quote`, ``underwriting reserve`` calls
 :func:`underwriting.reserve.assess`, ``underwriting price`` calls
 :func:`underwriting.pricing.premium.price_layer` and ``underwriting reproduce`` calls
 :func:`underwriting.lifecycle.reproduction.reproduce`; so does the service, through this module only.
@@ -196,9 +196,10 @@ def quote(body: Any):
     Returns
     -------
     Quote
-        Exactly what :func:`underwriting.quoting.make_quote` returns for the same inputs.
+        Exactly what :func:`underwriting.quote.make.make_quote` returns for the same inputs.
     """
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
@@ -246,7 +247,7 @@ def warm_up() -> None:
     process), so the first client of a new server process does not wait for them. Nothing is stored."""
     from underwriting.domain.policy import load_policy as policy_from_path
     from underwriting.domain.submission import load_submission as submission_from_path
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     make_quote(submission_from_path(str(example_path(DEMO_SUBMISSION))),
@@ -269,7 +270,7 @@ def reserve(body: Any) -> dict[str, Any]:
     import datetime as dt
 
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
@@ -464,6 +465,6 @@ def models(registry: str | None = None) -> list[dict[str, Any]]:
 def format_document(quote_dict: dict[str, Any]) -> str:
     """The quote document as the CLI prints it (``underwriting quote`` without ``--json``)."""
     from underwriting.domain.quote import Quote
-    from underwriting.report import format_quote
+    from underwriting.domain.report import format_quote
 
     return format_quote(Quote.model_validate(quote_dict))

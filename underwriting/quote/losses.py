@@ -1,9 +1,11 @@
-"""The quote's loss model: default terms, covered perils and :func:`build_loss_model` (USD).
+"""The quote's loss stage: default terms, covered perils and :func:`build_loss_model` (USD).
 
 Frequency by peril (split by the public record's vector mix, less its state-attributed share when the
 policy excludes war and state actors) with severities scaled and capped by the hot wallet or capped by all
-custodied assets (:mod:`underwriting.losses.perils`); shared by :func:`underwriting.quoting.make_quote` and the portfolio simulation.
-Re-exported by :mod:`underwriting.quoting`.
+custodied assets (:mod:`underwriting.losses.perils`); shared by :func:`underwriting.quote.make.make_quote`
+(which builds it once per quote) and the portfolio simulation. The frequency comes from the frequency
+stage (:func:`underwriting.quote.frequency.term_frequency`), the severity from the calibration stage
+(:func:`underwriting.quote.calibration.loss_calibration`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ from underwriting.domain.vocabulary import (
     PERILS,
 )
 from underwriting.errors import InputError
-from underwriting.quote_frequency import _frequency, record_calibration
+from underwriting.quote.calibration import loss_calibration
+from underwriting.quote.frequency import TermFrequency, term_frequency
+from underwriting.quote.options import FREQUENCY_MODELS
 
 #: Assets below one US dollar in a custody tier count as none: a breach there takes nothing (USD).
 MIN_EXPOSED_USD = 1.0
-
-#: Frequency methods of :func:`build_loss_model`; the first is the default.
-FREQUENCY_MODELS = ("frequency", "baseline", "survival")
 
 
 def default_terms(sub: Submission) -> PolicyTerms:
@@ -80,8 +81,9 @@ class LossModel:
     fx_used: tuple[dict[str, Any], ...]
 
 
-def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "frequency",
-                     features: Any = None, registry: Any = None, schedule: Any = None) -> LossModel:
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = FREQUENCY_MODELS[0],
+                     features: Any = None, registry: Any = None, schedule: Any = None,
+                     frequency: TermFrequency | None = None) -> LossModel:
     """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
 
     Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
@@ -94,10 +96,11 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     ``frequency_model``: ``"frequency"`` (default, the one risk model: base × experience ×
     schedule, :func:`underwriting.frequency.model.load_breach_frequency`), ``"baseline"`` (the
     documented roster baseline) or ``"survival"`` (the synthetic landmark model, a non-default
-    comparison only).
+    comparison only). ``frequency``: the frequency stage's result for these terms when the caller has
+    it already (otherwise computed here).
     """
     from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import NegativeBinomial, Poisson
+    from underwriting.losses.counts import NegativeBinomial, Poisson
     from underwriting.losses.perils import (
         hot_wallet_assumption,
         hot_wallet_severity,
@@ -106,7 +109,8 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     from underwriting.losses.severity import MixtureSeverity, exposure_severity
 
     if frequency_model not in FREQUENCY_MODELS:
-        raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
+        raise InputError(f"unknown frequency model {frequency_model!r}; choose {', '.join(FREQUENCY_MODELS)}",
+                         field="frequency_model")
     year = sub.as_of.year
     fx_used: list[dict[str, Any]] = []
 
@@ -118,8 +122,10 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
-    cal = record_calibration()
-    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry, schedule)
+    cal = loss_calibration()
+    tf = frequency or term_frequency(sub, terms, frequency_model, fx, features=features, registry=registry,
+                                     schedule=schedule)
+    freq, methods, versions = tf.estimate, dict(tf.methods), dict(tf.versions)
 
     assets = sub.exposure.customer_assets
     hot_usd = (assets.hot + assets.warm) / q_rate

@@ -1,0 +1,113 @@
+"""The quote's defence block: the severity fit and its goodness of fit, the perils, the EP points, the interval.
+
+What an underwriter shows to defend a price (issue #16), built from the loss stage's model and the layers
+stage's prices (:mod:`underwriting.quote.layers`), amounts converted into the quote currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from underwriting.quote.layers import EP_RETURN_PERIODS, LayerPricing
+
+__all__ = ["GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL", "frequency_interval", "severity_block",
+           "perils_block", "ep_points"]
+
+
+#: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed 0; about 1.4 s once a process).
+GOF_BOOTSTRAP = 200
+_GOF_CACHE: dict[int, tuple[Any, Any]] = {}
+
+
+#: Families the quote's severity is compared with by AIC (``severity.selection``).
+SELECTION_FAMILIES = ("lognormal", "lomax", "weibull", "gamma")
+
+
+def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The fit's parametric-bootstrap p-values and the AIC table of the families on the same amounts,
+    computed once per fit object (the quote's fit is cached per process)."""
+    hit = _GOF_CACHE.get(id(fit))
+    if hit is None or hit[0] is not fit:
+        from underwriting.losses.severity import gof_bootstrap, select_severity
+
+        table = select_severity(fit._amounts, fit.threshold, families=SELECTION_FAMILIES).table()
+        rows = [{"family": r["family"], "aic": float(r["aic"]), "delta_aic": float(r["delta_aic"]),
+                 "akaike_weight": float(r["akaike_weight"])} for r in table]
+        hit = (fit, (gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0), rows))
+        _GOF_CACHE[id(fit)] = hit
+    return hit[1]
+
+
+#: Coverage of the frequency interval (``frequency.interval``) and of the premium range.
+INTERVAL_LEVEL = 0.90
+
+
+def frequency_interval(fe: Any) -> list[float]:
+    """The 90% interval of the term's expected breaches: the one risk model's own interval (base-model
+    uncertainty), else the 5% and 95% quantiles of the gamma with the estimate's mean and parameter
+    variance (baseline, survival), else the point estimate twice (no parameter uncertainty recorded)."""
+    d = getattr(fe, "detail", None) or {}
+    iv = d.get("expected_breaches_interval")
+    if iv:
+        return [float(iv[0]), float(iv[1])]
+    lam, v = float(fe.expected_breaches), float(fe.variance_of_lambda)
+    if lam > 0 and v > 0:
+        from scipy import stats
+
+        lo, hi = stats.gamma(lam * lam / v, scale=v / lam).ppf([(1 - INTERVAL_LEVEL) / 2, (1 + INTERVAL_LEVEL) / 2])
+        return [float(lo), float(hi)]
+    return [lam, lam]
+
+
+def severity_block(fit: Any) -> dict[str, Any]:
+    """The severity the quote uses: family, fitted parameters (USD, ground up) and goodness of fit.
+
+    ``gof`` holds the Anderson-Darling statistic against the left-truncated fitted CDF (the amount at
+    the reporting threshold handled, :func:`underwriting.losses.severity.ad_ks_statistics`) and its
+    parametric-bootstrap p-value (:func:`underwriting.losses.severity.gof_bootstrap`, which refits
+    every sample, so the estimated parameters are accounted for; :data:`GOF_BOOTSTRAP` samples, seed 0),
+    plus the Kolmogorov-Smirnov statistic with its bootstrap p-value. ``selection``: the families of
+    :data:`SELECTION_FAMILIES` fitted to the same amounts, ranked by AIC (the quote's family need not be
+    the best ranked: it says so openly).
+    """
+    b, selection = _gof_bootstrap(fit)
+    gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
+           "p_value_method": f"parametric bootstrap, {b.n_boot} refitted samples, seed {b.seed}",
+           "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}
+    return {"family": fit.family, "parameters": {k: float(v) for k, v in fit.params.items()},
+            "currency": "USD", "threshold": float(fit.threshold), "n": int(fit.n), "aic": float(fit.aic),
+            "gof": gof, "selection": selection}
+
+
+def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, Any]]:
+    """Per peril: expected count over the term and expected insured loss (quote currency), summed over layers.
+
+    Each layer's expected loss is split between the perils in proportion to their expected occurrence
+    payments ``E[N_p] × share × E[min((X_p - a)+, l_p)]`` (with the peril's sub-limit). Without
+    aggregate terms that is each peril's exact expected loss; with them the split is pro rata.
+    """
+    rows = {p.name: {"name": p.name, "expected_count": float(p.frequency.mean()), "expected_loss": 0.0}
+            for p in perils}
+    for lp in priced:
+        occ = {p.name: float(p.frequency.mean()) * lp.layer.share * lp.layer.expected_occurrence_loss(p.severity, p.name)
+               for p in perils}
+        tot = sum(occ.values())
+        if tot <= 0:
+            continue
+        for name, v in occ.items():
+            rows[name]["expected_loss"] += lp.priced.expected_loss * (v / tot) * q_rate
+    return list(rows.values())
+
+
+def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, float]]:
+    """``{return_period, oep, aep}`` for :data:`EP_RETURN_PERIODS` (quote currency, summed over layers)."""
+    out = []
+    for k, rp in enumerate(EP_RETURN_PERIODS):
+        oep = aep = 0.0
+        for lp in priced:
+            row = lp.priced.ep_curve[k]
+            aep += float(row["loss"])
+            oep += float(row.get("oep_loss", row["loss"]))
+        out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})
+    return out
