@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="policy terms file; repeat for a tower of layers")
     parser.add_argument("--no-risk-sizing", action="store_true",
                         help="skip the risk-based sizing scenario (it builds the quote's loss model)")
-    parser.add_argument("--frequency-model", default="frequency", choices=("frequency", "baseline", "survival"),
+    from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS
+
+    parser.add_argument("--frequency-model", default=DEFAULT_FREQUENCY_MODEL, choices=FREQUENCY_MODELS,
                         help="frequency of the loss model behind the risk-based sizing (default: the quote's one risk model)")
 
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from underwriting.domain._base import Strict
 from underwriting.domain.policy import PolicyTerms, Programme
@@ -190,6 +190,20 @@ class QuoteRequest(Strict):
     regime: str | None = Field(default=None, description="Reserve regime id; default from the jurisdiction.")
     options: QuoteOptions = Field(default_factory=QuoteOptions)
 
+    @model_validator(mode="after")
+    def _currency_has_a_rate(self) -> QuoteRequest:
+        """A quote currency must have a rate (bundled or in ``options.fx``) for the as-of year."""
+        cur = self.options.currency
+        if cur is not None and cur != self.submission.currency:
+            from underwriting.domain.currency import FxTable
+            from underwriting.errors import InputError
+
+            try:
+                FxTable.bundled().with_user_rates(self.options.fx).rate(cur, self.submission.as_of.year)
+            except InputError as exc:
+                raise ValueError(f"options.currency: {exc.message}") from None
+        return self
+
     def basis(self) -> PricingBasis:
         """The pricing basis of this request: its principle and loads (the basis file's, else the defaults)."""
         o = self.options
@@ -217,8 +231,6 @@ class QuoteRequest(Strict):
         :class:`PricingBasis` (its principle and loads). Everything is then checked by the model itself;
         a bad value raises :class:`~underwriting.errors.InputError` naming the field.
         """
-        from underwriting.domain.validation import validate_model
-
         opts: dict[str, Any] = {}
         if seed is not None:
             opts["seed"] = seed
@@ -245,8 +257,26 @@ class QuoteRequest(Strict):
             opts["model_versions"] = dict(model_versions)
         if schedule is not None:
             opts["schedule"] = _schedule_mapping(schedule)
-        return validate_model(cls, {"submission": submission, "terms": terms, "regime": regime, "options": opts},
-                              source="quote request")
+        return cls.checked({"submission": submission, "terms": terms, "regime": regime, "options": opts})
+
+    @classmethod
+    def checked(cls, data: Any) -> QuoteRequest:
+        """Validate ``data`` (a mapping of values or validated objects); :class:`~underwriting.errors.InputError`
+        names every bad field (one bad field: its path in ``field``, e.g. ``options.principle``)."""
+        from pydantic import ValidationError
+
+        from underwriting.domain.validation import format_validation_error
+        from underwriting.errors import InputError
+
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            message, first = format_validation_error(exc)
+            if first is None and message.startswith("options.currency: "):  # the cross-field check's field
+                first = "options.currency"
+            if first and message.startswith(f"{first}: ") and "; " not in message:  # one bad field: name it
+                raise InputError(message[len(first) + 2:], field=first) from None
+            raise InputError(message) from None
 
 
 def _schedule_mapping(schedule: Any) -> dict[str, Any]:

@@ -114,8 +114,9 @@ def signout(request: Request):
 
 def _quote_form_ctx(**extra: Any) -> dict[str, Any]:
     return {"regimes": engine.bundled_regimes(), "idem": secrets.token_urlsafe(16),
-            "values": {"seed": "0", "frequency_model": "frequency", "principle": engine.DEFAULT_PRINCIPLE,
-                       "regime": ""}, "errors": {}, "error_list": [], **extra}
+            "frequency_models": engine.FREQUENCY_MODELS,
+            "values": {"seed": "0", "frequency_model": engine.DEFAULT_FREQUENCY_MODEL,
+                       "principle": engine.default_principle(), "regime": ""}, "errors": {}, "error_list": [], **extra}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -128,12 +129,13 @@ def home(request: Request):
 
 def _options(form) -> tuple[dict[str, Any], dict[str, str]]:
     values = {k: str(form.get(k) or "") for k in ("seed", "frequency_model", "principle", "regime")}
-    opts: dict[str, Any] = {"frequency_model": values["frequency_model"] or "frequency",
-                            "principle": values["principle"] or engine.DEFAULT_PRINCIPLE}
-    try:
-        opts["seed"] = int(values["seed"] or 0)
-    except ValueError:
-        opts["seed"] = values["seed"]  # reported by the engine beside the field
+    # an empty field takes the request's own default (QuoteRequest: the one place defaults live)
+    opts: dict[str, Any] = {k: values[k] for k in ("frequency_model", "principle") if values[k]}
+    if values["seed"]:
+        try:
+            opts["seed"] = int(values["seed"])
+        except ValueError:
+            opts["seed"] = values["seed"]  # reported by the engine beside the field
     return opts, values
 
 
@@ -306,7 +308,9 @@ def _questionnaire_ctx(**extra: Any) -> dict[str, Any]:
     schema = engine.schema("submission")
     return {"fields": schema_fields(schema), "regimes": engine.bundled_regimes(), "idem": secrets.token_urlsafe(16),
             "raw": {}, "field_errors": {}, "error_list": [],
-            "values": {"seed": "0", "frequency_model": "frequency", "principle": engine.DEFAULT_PRINCIPLE, "regime": ""},
+            "frequency_models": engine.FREQUENCY_MODELS,
+            "values": {"seed": "0", "frequency_model": engine.DEFAULT_FREQUENCY_MODEL,
+                       "principle": engine.default_principle(), "regime": ""},
             **extra}
 
 
