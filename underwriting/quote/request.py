@@ -274,7 +274,7 @@ class QuoteRequest(Strict):
             message, first = format_validation_error(exc)
             if first is None and message.startswith("options.currency: "):  # the cross-field check's field
                 first = "options.currency"
-            if first and message.startswith(f"{first}: ") and "; " not in message:  # one bad field: name it
+            if first and message.startswith(f"{first}: ") and len(exc.errors()) == 1:  # one bad field: name it
                 raise InputError(message[len(first) + 2:], field=first) from None
             raise InputError(message) from None
 
