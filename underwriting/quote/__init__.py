@@ -16,11 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["STAGES", "make_quote", "QuoteRequest"]
+__all__ = ["STAGES", "SUPPORT", "make_quote", "QuoteRequest"]
 
 #: The quote's stage modules in data-flow order (the architecture test checks the diagram against it).
 STAGES: tuple[str, ...] = ("request", "calibration", "frequency", "losses", "layers", "defence", "reserve", "make",
                            "document")
+
+#: Helper modules of the stages: the option vocabulary (``options``), the quote currency (``currency``), the
+#: letter's sections (``letter``, used by ``document``) and its PDF printing (``pdf``).
+SUPPORT: tuple[str, ...] = ("options", "currency", "letter", "pdf")
 
 _LAZY = {"make_quote": "underwriting.quote.make", "QuoteRequest": "underwriting.quote.request"}
 

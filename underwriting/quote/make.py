@@ -28,9 +28,9 @@ from underwriting.domain.policy import Programme
 from underwriting.domain.quote import FrequencyBlock, MomentCheck, Quote, hash_inputs
 from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
 from underwriting.errors import InputError
-from underwriting.quote import defence
 from underwriting.quote.calibration import loss_calibration
 from underwriting.quote.currency import incident_fx, submission_in_currency, unused_fx_warnings
+from underwriting.quote.defence import ep_points, frequency_interval, perils_block, severity_block
 from underwriting.quote.frequency import (
     _QUOTE_SCOPE,
     _schedule_table,
@@ -125,7 +125,7 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     if not lm.perils:  # guard rail: a policy whose exclusions remove every peril it lists covers nothing
         raise InputError(f"the exclusions {list(terms.exclusions)} remove every peril the policy lists "
                          f"({list(terms.perils)}): nothing is covered", field="exclusions")
-    interval = defence.frequency_interval(lm.frequency)
+    interval = frequency_interval(lm.frequency)
     priced = price_programme(lm.perils, layers, basis=basis, seed=o.seed, policy_per_usd=t_rate, interval=interval,
                              expected_breaches=lm.frequency.expected_breaches, warnings=warnings)
     reserve_fx: list[dict[str, Any]] = []
@@ -147,10 +147,10 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     inputs = _inputs(req, basis, sub, table)
     cover_usd = sum(t.limit * t.coinsurance for t in layers) / t_rate
     sev_fit = loss_calibration().severity_fit
-    d = {"severity": defence.severity_block(sev_fit), "perils": defence.perils_block(lm.perils, priced.layers, q_rate),
+    d = {"severity": severity_block(sev_fit), "perils": perils_block(lm.perils, priced.layers, q_rate),
          "p_attach": max(lp.priced.prob_attach for lp in priced.layers),
          "p_exhaust": min(lp.priced.prob_exhaust for lp in priced.layers),
-         "ep_points": defence.ep_points(priced.layers, q_rate),
+         "ep_points": ep_points(priced.layers, q_rate),
          "layers": layer_blocks(priced.layers, q_rate, t_rate)}
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
