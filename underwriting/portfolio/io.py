@@ -203,7 +203,8 @@ def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
         Overrides of the book's ``[dependence]`` parameters (e.g. ``{"market_variance": 0}``).
     fx_rates : mapping, optional
         User conversion rates (units per USD) overriding the bundled table.
-    frequency_model : {"frequency", "baseline", "survival"}
+    frequency_model : str
+        One of :data:`underwriting.quote.options.FREQUENCY_MODELS`.
         Default the quote's one risk model (base × experience × schedule).
     schedule : path, mapping or ScheduleTable, optional
         Posture schedule table of the one risk model (default the shipped one).
