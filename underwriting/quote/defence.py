@@ -7,11 +7,12 @@ stage's prices (:mod:`underwriting.quote.layers`), amounts converted into the qu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from underwriting.quote.layers import EP_RETURN_PERIODS, LayerPricing
+from underwriting.quote.layers import EP_RETURN_PERIODS, LayerPricing, layer_blocks
 
-__all__ = ["GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL", "frequency_interval", "severity_block",
+__all__ = ["Defence", "defence", "GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL", "frequency_interval", "severity_block",
            "perils_block", "ep_points"]
 
 
@@ -111,3 +112,43 @@ def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, f
             oep += float(row.get("oep_loss", row["loss"]))
         out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})
     return out
+
+
+@dataclass(frozen=True)
+class Defence:
+    """The defence stage's result: what the quote shows to defend its price (quote currency).
+
+    Attributes
+    ----------
+    severity : dict
+        The severity block (:func:`severity_block`).
+    perils : list of dict
+        Per peril: expected count over the term and expected insured loss (:func:`perils_block`).
+    p_attach, p_exhaust : float
+        Largest P(attach) and smallest P(exhaust) over the layers.
+    ep_points : list of dict
+        OEP and AEP at :data:`~underwriting.quote.layers.EP_RETURN_PERIODS` (:func:`ep_points`).
+    layers : list of dict
+        Per-layer results (:func:`underwriting.quote.layers.layer_blocks`).
+    """
+
+    severity: dict[str, Any]
+    perils: list[dict[str, Any]]
+    p_attach: float
+    p_exhaust: float
+    ep_points: list[dict[str, float]]
+    layers: list[dict[str, Any]]
+
+    def quote_fields(self) -> dict[str, Any]:
+        """The fields of :class:`~underwriting.domain.quote.Quote` this block fills."""
+        return {"severity": self.severity, "perils": self.perils, "p_attach": self.p_attach,
+                "p_exhaust": self.p_exhaust, "ep_points": self.ep_points, "layers": self.layers}
+
+
+def defence(fit: Any, perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float,
+            policy_per_usd: float) -> Defence:
+    """The defence block of a quote from the severity ``fit``, the loss model's ``perils`` and the priced layers."""
+    return Defence(severity=severity_block(fit), perils=perils_block(perils, priced, q_rate),
+                   p_attach=max(lp.priced.prob_attach for lp in priced),
+                   p_exhaust=min(lp.priced.prob_exhaust for lp in priced),
+                   ep_points=ep_points(priced, q_rate), layers=layer_blocks(priced, q_rate, policy_per_usd))

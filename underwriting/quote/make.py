@@ -30,7 +30,7 @@ from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
 from underwriting.errors import InputError
 from underwriting.quote.calibration import loss_calibration
 from underwriting.quote.currency import incident_fx, submission_in_currency, unused_fx_warnings
-from underwriting.quote.defence import ep_points, frequency_interval, perils_block, severity_block
+from underwriting.quote.defence import defence, frequency_interval
 from underwriting.quote.frequency import (
     _QUOTE_SCOPE,
     _schedule_table,
@@ -40,7 +40,6 @@ from underwriting.quote.frequency import (
 )
 from underwriting.quote.layers import (
     check_terms,
-    layer_blocks,
     layer_terms,
     price_programme,
     programme_terms,
@@ -146,12 +145,6 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     warnings += unused_fx_warnings(o.fx, used)
     inputs = _inputs(req, basis, sub, table)
     cover_usd = sum(t.limit * t.coinsurance for t in layers) / t_rate
-    sev_fit = loss_calibration().severity_fit
-    d = {"severity": severity_block(sev_fit), "perils": perils_block(lm.perils, priced.layers, q_rate),
-         "p_attach": max(lp.priced.prob_attach for lp in priced.layers),
-         "p_exhaust": min(lp.priced.prob_exhaust for lp in priced.layers),
-         "ep_points": ep_points(priced.layers, q_rate),
-         "layers": layer_blocks(priced.layers, q_rate, t_rate)}
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
         risk_score=score.risk_score, risk_band=score.band, p_breach_1y=score.p_breach,
@@ -161,7 +154,8 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
         reinstatement_factor=priced.reinstatement_factor, premium_range=[v * q_rate for v in priced.premium_range],
         rate_on_line=(priced.premium / cover_usd) if cover_usd > 0 else None,
         terms=_terms_block(terms, tower, user_terms, q_rate / t_rate, lm.covered), reserve=reserve, methods=methods,
-        assumptions=_assumptions(basis, lm), fx=fx_used, warnings=warnings, **d,
+        assumptions=_assumptions(basis, lm), fx=fx_used, warnings=warnings,
+        **defence(loss_calibration().severity_fit, lm.perils, priced.layers, q_rate, t_rate).quote_fields(),
         reasons=score.reasons, score=score,
         frequency=FrequencyBlock.from_estimate(lm.frequency, fm).with_interval(interval),
         moment_check=MomentCheck(ok=priced.moment_check_ok, method=priced.method), versions=versions, seed=o.seed,
