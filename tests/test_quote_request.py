@@ -105,3 +105,24 @@ def test_make_quote_takes_a_request_or_builds_one_the_same_way():
     assert a.to_json() == b.to_json()
     with pytest.raises(TypeError):
         make_quote(QuoteRequest.build(sub), seed=1)
+
+
+def test_model_versions_pin_the_registry_and_an_unknown_version_is_a_bad_input():
+    from underwriting.domain.submission import load_submission
+    from underwriting.errors import InputError
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import QuoteRequest
+    from underwriting.registry import Registry
+    from underwriting.service import engine
+
+    sub = load_submission(str(SUB))
+    versions = Registry().versions("frequency")
+    assert len(versions) >= 2, "the shipped registry holds two frequency versions"
+    old = make_quote(QuoteRequest.build(sub, model_versions={"frequency": versions[0]}))
+    assert old.versions["frequency"].startswith(f"{versions[0]}@")
+    with pytest.raises(InputError) as exc:
+        make_quote(QuoteRequest.build(sub, model_versions={"frequency": "9.9.9"}))
+    assert exc.value.field == "options.model_versions.frequency" and "9.9.9" in exc.value.message
+    with pytest.raises(engine.FieldErrors) as svc:
+        engine.quote({**_service_body(), "options": {"model_versions": {"frequency": "9.9.9"}}})
+    assert svc.value.errors[0]["field"] == "options.model_versions.frequency"

@@ -89,17 +89,24 @@ def make_quote(request: Any, terms: Any = None, /, *, registry: Any = None, **op
     pins = request.options.model_versions
     token = _QUOTE_SCOPE.set({})
     try:
-        with _pinned(pins):
+        with _pinned(pins, registry):
             return _make_quote(request, registry).canonical()
     finally:
         _QUOTE_SCOPE.reset(token)
 
 
-def _pinned(pins: dict[str, str]) -> Any:
+def _pinned(pins: dict[str, str], registry: Any) -> Any:
+    """The request's model versions pinned for the quote; a version the registry lacks is a bad input."""
     if not pins:
         return contextlib.nullcontext()
-    from underwriting.registry import pinned
+    from underwriting.registry import Registry, pinned
 
+    reg = registry if registry is not None else Registry(None)
+    for name, version in pins.items():
+        have = reg.versions(name)
+        if version not in have:
+            raise InputError(f"{name} {version} is not in the registry {reg.root} (versions: "
+                             f"{', '.join(have) or 'none'})", field=f"options.model_versions.{name}")
     return pinned(pins)
 
 
