@@ -44,7 +44,7 @@ from underwriting.quote.layers import (
     price_programme,
     programme_terms,
 )
-from underwriting.quote.losses import build_loss_model, default_terms
+from underwriting.quote.losses import build_loss_model, default_terms, loss_exposure
 from underwriting.quote.request import QuoteRequest
 from underwriting.quote.reserve import reserve_block
 
@@ -123,7 +123,9 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     table = _schedule_table(req.schedule_table())
 
     freq = term_frequency(sub, terms, fm, fx, registry=registry, schedule=table)
-    lm = build_loss_model(sub, terms, fx=fx, frequency_model=fm, registry=registry, schedule=table, frequency=freq)
+    exposure = loss_exposure(sub, fx)  # the loss model's severities, built once (the reserve's ground-up view too)
+    lm = build_loss_model(sub, terms, fx=fx, frequency_model=fm, registry=registry, schedule=table, frequency=freq,
+                          exposure=exposure)
     score, score_versions = quote_score(sub, freq, fm, fx, registry=registry, schedule=table)
     q_rate, t_rate = lm.quote_per_usd, lm.policy_per_usd
     warnings = referral_warnings(orig_sub, terms.inception)
@@ -136,7 +138,7 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
                              expected_breaches=lm.frequency.expected_breaches, warnings=warnings)
     reserve_fx: list[dict[str, Any]] = []
     reserve = reserve_block(sub, layers if user_terms else None, req.regime, fx, frequency_model=fm, fx_out=reserve_fx,
-                            registry=registry, schedule=table, ground_up=None if user_terms else lm)
+                            registry=registry, schedule=table, ground_up=None if user_terms else lm, exposure=exposure)
 
     methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods,
                "aggregate": f"{priced.method} compound over {len(lm.perils)} perils"}

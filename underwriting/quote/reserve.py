@@ -16,15 +16,17 @@ from underwriting.domain.quote import (
     ReserveBlock,
 )
 from underwriting.domain.submission import Submission
-from underwriting.quote.losses import LossModel, build_loss_model, default_terms
+from underwriting.quote.losses import Exposure, LossModel, build_loss_model, default_terms
 from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL
 
 
 def reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None, regime: str | None, fx: FxTable,
                   *, frequency_model: str = DEFAULT_FREQUENCY_MODEL, fx_out: list[dict[str, Any]] | None = None,
-                  registry: Any = None, schedule: Any = None, ground_up: LossModel | None = None) -> ReserveBlock:
+                  registry: Any = None, schedule: Any = None, ground_up: LossModel | None = None,
+                  exposure: Exposure | None = None) -> ReserveBlock:
     """The quote's reserve block under ``regime`` (default from the jurisdiction); ``fx_out`` collects the
-    rates the assessment used; ``ground_up``: the quote's loss model when it is the ground-up one."""
+    rates the assessment used; ``ground_up``: the quote's loss model when it is the ground-up one, else
+    ``exposure``: the quote's severities by tier, for the ground-up model of the risk-based sizing."""
     from underwriting.reserve.jurisdictions import default_regime, regime_note
 
     reg = regime or default_regime(sub.exchange.jurisdiction)
@@ -32,7 +34,8 @@ def reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None
         return ReserveBlock(regime=None, requirement=None, credit=None, credit_share=None,
                             note=regime_note(sub.exchange.jurisdiction))
     a = assess_reserve(sub, [] if terms is None else list(terms) if isinstance(terms, list) else [terms], reg, fx,
-                       frequency_model=frequency_model, registry=registry, schedule=schedule, ground_up=ground_up)
+                       frequency_model=frequency_model, registry=registry, schedule=schedule, ground_up=ground_up,
+                       exposure=exposure)
     d = a.to_dict()
     if fx_out is not None:
         fx_out.extend(d.get("fx", []))
@@ -43,14 +46,16 @@ def reserve_block(sub: Submission, terms: PolicyTerms | list[PolicyTerms] | None
 
 
 def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str = DEFAULT_FREQUENCY_MODEL,
-                          registry: Any = None, schedule: Any = None, ground_up: LossModel | None = None) -> Any:
+                          registry: Any = None, schedule: Any = None, ground_up: LossModel | None = None,
+                          exposure: Exposure | None = None) -> Any:
     """The exchange's annual ground-up customer loss over all custody tiers, from the quote's own loss
     model (for a regime's risk-based sizing scenario); ``registry`` and ``schedule`` as the quote's.
-    ``ground_up``: that loss model when the caller has built it already (the default terms')."""
+    ``ground_up``: that loss model when the caller has built it already (the default terms'); ``exposure``:
+    the severities by tier of ``sub`` when the caller has them."""
     from underwriting.reserve.sizing import annual_ground_up_loss as _annual
 
     lm = ground_up or build_loss_model(sub, default_terms(sub), fx=fx, frequency_model=frequency_model,
-                                       registry=registry, schedule=schedule)
+                                       registry=registry, schedule=schedule, exposure=exposure)
     desc = (f"ground-up, all tiers, 1 year: {lm.methods.get('frequency', frequency_model)} frequency "
             f"({lm.frequency.expected_breaches:.4f} breaches); {lm.methods.get('severity', '')}")
     return _annual(lm.perils, lm.quote_per_usd, description=desc)
@@ -59,7 +64,7 @@ def annual_ground_up_loss(sub: Submission, fx: FxTable, *, frequency_model: str 
 def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx: FxTable, *,
                    as_of: dt.date | None = None, overrides: dict[str, Any] | None = None,
                    risk_sizing: bool = True, frequency_model: str = DEFAULT_FREQUENCY_MODEL, registry: Any = None,
-                   schedule: Any = None, ground_up: LossModel | None = None) -> Any:
+                   schedule: Any = None, ground_up: LossModel | None = None, exposure: Exposure | None = None) -> Any:
     """Reserve assessment with the regime's risk-based sizing built from the quote's loss model.
 
     The one path of ``underwriting reserve``, ``underwriting.api.reserve`` and the service's
@@ -74,7 +79,7 @@ def assess_reserve(sub: Submission, policies: list[PolicyTerms], regime: Any, fx
     annual = None
     if risk_sizing and reg.risk_sizing is not None:
         annual = annual_ground_up_loss(sub, fx, frequency_model=frequency_model, registry=registry,
-                                       schedule=schedule, ground_up=ground_up)
+                                       schedule=schedule, ground_up=ground_up, exposure=exposure)
     return assess(sub, policies, reg, fx, as_of=as_of, annual_loss=annual,
                   loss_model_note=annual.description if annual is not None else "")
 
