@@ -99,7 +99,7 @@ def recorded_models(versions: dict[str, str], reg: Registry) -> dict[str, tuple[
             raise ModelIntegrityError(f"{name} {v} (recorded in the quote) is not in the registry {reg.root} "
                                       f"(versions: {', '.join(reg.versions(name)) or 'none'})")
         model = reg.load(name, v)
-        # the risk scorer records its scorer.json's SHA-256, other kinds their manifest's (see quoting)
+        # the risk scorer records its scorer.json's SHA-256, other kinds their manifest's (see quote.frequency)
         have = ((getattr(model, "artifact_", None) or {}).get("sha256")
                 or (getattr(model, "registry_", None) or {}).get("manifest_sha256"))
         if sha and have and not str(have).startswith(sha):
