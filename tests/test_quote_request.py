@@ -126,3 +126,10 @@ def test_model_versions_pin_the_registry_and_an_unknown_version_is_a_bad_input()
     with pytest.raises(engine.FieldErrors) as svc:
         engine.quote({**_service_body(), "options": {"model_versions": {"frequency": "9.9.9"}}})
     assert svc.value.errors[0]["field"] == "options.model_versions.frequency"
+
+
+def test_schema_command_publishes_the_request(cli):
+    from underwriting.quote.request import request_schema
+
+    code, out, _ = cli("schema", "quote-request")
+    assert code == 0 and json.loads(out) == json.loads(json.dumps(request_schema()))
