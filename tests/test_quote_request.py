@@ -133,3 +133,17 @@ def test_schema_command_publishes_the_request(cli):
 
     code, out, _ = cli("schema", "quote-request")
     assert code == 0 and json.loads(out) == json.loads(json.dumps(request_schema()))
+
+
+def test_bad_terms_are_named_by_their_own_path():
+    """A layer or a tower: errors name ``terms.<field>`` or ``terms.layers.<i>.<field>`` (no union tag)."""
+    from underwriting.errors import InputError
+    from underwriting.quote.request import QuoteRequest
+
+    body = _service_body()
+    with pytest.raises(InputError) as layer:
+        QuoteRequest.checked({**body, "terms": {**body["terms"], "deductible": "lots"}})
+    assert layer.value.field == "terms.deductible"
+    with pytest.raises(InputError) as tower:
+        QuoteRequest.checked({**body, "terms": {"programme_id": "t", "layers": [{**body["terms"], "limit": -1}]}})
+    assert "terms.layers.0.limit" in str(tower.value) and ".tower." not in str(tower.value)

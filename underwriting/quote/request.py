@@ -271,12 +271,30 @@ class QuoteRequest(Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            message, first = format_validation_error(exc)
+            errors = [{**e, "loc": _untagged(e["loc"])} for e in exc.errors(include_url=False)]
+            message, first = format_validation_error(_Errors(errors))
             if first is None and message.startswith("options.currency: "):  # the cross-field check's field
                 first = "options.currency"
-            if first and message.startswith(f"{first}: ") and len(exc.errors()) == 1:  # one bad field: name it
+            if first and message.startswith(f"{first}: ") and len(errors) == 1:  # one bad field: name it
                 raise InputError(message[len(first) + 2:], field=first) from None
             raise InputError(message) from None
+
+
+class _Errors:
+    """Pydantic errors with their locations cleaned, in the shape ``format_validation_error`` reads."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self._errors = errors
+
+    def errors(self, include_url: bool = False) -> list[dict[str, Any]]:
+        return self._errors
+
+
+def _untagged(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``terms.layer.deductible`` → ``terms.deductible``: the terms union's tag is no field of the request."""
+    if len(loc) > 1 and loc[0] == "terms" and loc[1] in ("layer", "tower"):
+        return (loc[0], *loc[2:])
+    return tuple(loc)
 
 
 def _schedule_mapping(schedule: Any) -> dict[str, Any]:
