@@ -79,6 +79,9 @@ def test_top_level_package_reaches_the_api_lazily():
     import sys
 
     code = ("import sys, underwriting as u; assert 'underwriting.api' not in sys.modules; "
-            "import underwriting.api as a; assert u.quote is a.quote and u.api is a and u.Layer is a.Layer; print('ok')")
+            "import underwriting.api as a; assert u.price_layer is a.price_layer and u.api is a and u.Layer is a.Layer; "
+            # underwriting.quote is the quote package (issue #25); the function is underwriting.api.quote
+            "import underwriting.quote; assert u.quote.__name__ == 'underwriting.quote' and callable(a.quote); "
+            "print('ok')")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "ok"
