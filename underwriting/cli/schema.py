@@ -18,7 +18,6 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import PolicyTerms, Programme
     from underwriting.domain.quote import Quote
     from underwriting.domain.submission import Submission
-
     from underwriting.quote.request import QuoteRequest
 
     model = {"submission": Submission, "policy": PolicyTerms, "programme": Programme, "quote-request": QuoteRequest,

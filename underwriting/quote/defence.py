@@ -10,10 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from underwriting.quote.layers import EP_RETURN_PERIODS, LayerPricing, layer_blocks
+from underwriting.quote.layers import (
+    EP_FARTHEST_TERMS,
+    EP_RETURN_PERIODS,
+    LayerPricing,
+    layer_blocks,
+)
 
-__all__ = ["Defence", "defence", "GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL", "frequency_interval", "severity_block",
-           "perils_block", "ep_points"]
+__all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL",
+           "frequency_interval", "severity_block", "perils_block", "ep_points"]
 
 
 #: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed 0; about 1.4 s once a process).
@@ -101,13 +106,50 @@ def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: 
     return list(rows.values())
 
 
+def _two_figures(x: float) -> float:
+    """``x`` rounded to two significant figures (540, 1,700, 10,000)."""
+    import math
+
+    k = math.floor(math.log10(x)) - 1
+    return float(round(x / 10.0 ** k) * 10.0 ** k)
+
+
+def ep_return_periods(p_attach: float) -> tuple[float, ...]:
+    """The six return periods (terms) of the quote's EP points, from the layer's own P(attach).
+
+    A layer reached at least once in 10 terms (``p_attach >= 0.1``) keeps the fixed 1-in-10 to 1-in-250
+    points (:data:`EP_RETURN_PERIODS`). A rarer layer would be zero at all of them, so its points span its
+    own tail: ``T_a = 1 / p_attach`` (where the layer starts paying; excluded, the payment there is zero by
+    definition) to ``T_max = max(10,000, 10 T_a)``, six points evenly spaced in log,
+    ``T_k = T_a (T_max / T_a)^(k/6)`` for ``k = 1..6``, each rounded to two significant figures. The ratio
+    of neighbours is at least ``10^(1/6)`` (1.47), so the rounded points stay distinct and above ``T_a``.
+
+    Parameters
+    ----------
+    p_attach : float
+        Probability that a loss reaches the layer in the term (the largest over a tower's layers).
+    """
+    import math
+
+    n = len(EP_RETURN_PERIODS)
+    if not (p_attach > 0.0) or p_attach >= 1.0 / EP_RETURN_PERIODS[0]:
+        return EP_RETURN_PERIODS
+    t_a = 1.0 / p_attach
+    t_max = max(EP_FARTHEST_TERMS, 10.0 * t_a)
+    step = math.log(t_max / t_a) / n
+    return tuple(_two_figures(t_a * math.exp(step * k)) for k in range(1, n + 1))
+
+
 def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, float]]:
-    """``{return_period, oep, aep}`` for :data:`EP_RETURN_PERIODS` (quote currency, summed over layers)."""
+    """``{return_period, oep, aep}`` at :func:`ep_return_periods` of the layers' P(attach) (quote currency,
+    summed over layers)."""
+    rps = ep_return_periods(max((lp.priced.prob_attach for lp in priced), default=0.0))
+    curves = [lp.priced.distribution.ep_curve(rps) for lp in priced]
     out = []
-    for k, rp in enumerate(EP_RETURN_PERIODS):
+    for k, rp in enumerate(rps):
         oep = aep = 0.0
-        for lp in priced:
-            row = lp.priced.ep_curve[k]
+        for curve in curves:
+            row = curve[k]
             aep += float(row["loss"])
             oep += float(row.get("oep_loss", row["loss"]))
         out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})
@@ -127,7 +169,7 @@ class Defence:
     p_attach, p_exhaust : float
         Largest P(attach) and smallest P(exhaust) over the layers.
     ep_points : list of dict
-        OEP and AEP at :data:`~underwriting.quote.layers.EP_RETURN_PERIODS` (:func:`ep_points`).
+        OEP and AEP at :func:`ep_return_periods` of the layers' P(attach) (:func:`ep_points`).
     layers : list of dict
         Per-layer results (:func:`underwriting.quote.layers.layer_blocks`).
     """

@@ -31,11 +31,16 @@ from typing import Any
 
 from underwriting.errors import InputError
 
-__all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "PricedProgramme", "layer_terms",
-           "check_terms", "price_layers", "price_programme", "premium_range", "layer_blocks", "programme_terms"]
+__all__ = ["EP_RETURN_PERIODS", "EP_FARTHEST_TERMS", "RARE_ATTACH_TERMS", "LayerPricing", "PricedProgramme",
+           "layer_terms", "check_terms", "price_layers", "price_programme", "premium_range", "layer_blocks",
+           "programme_terms"]
 
-#: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
+#: Return periods (policy terms; years for a one-year policy) of the quote's EP points for a layer reached at
+#: least once in 10 terms; a layer reached more rarely gets points from its own P(attach)
+#: (:func:`underwriting.quote.defence.ep_return_periods`).
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
+#: The rarest EP point of a rarely reached layer: 1 in this many terms (or 10 x 1/P(attach) if rarer still).
+EP_FARTHEST_TERMS = 10_000.0
 #: A layer reached less often than once in this many terms is quoted with a warning.
 RARE_ATTACH_TERMS = 10_000.0
 #: Below this P(attach) the cover is unreachable (refused): the aggregate loss grid holds no mass there.
