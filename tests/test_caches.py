@@ -14,9 +14,8 @@ from underwriting.caches import cache_sizes, clear_caches, register_cache, regis
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "underwriting"
 
-#: Caches in modules owned by the quote-package move (issue #25 part 1); they register on that
-#: branch's merge. Remove an entry when its cache carries ``register_cache``.
-PENDING = {"_GOF_CACHE", "_default_schedule", "record_calibration"}  # programme.py, quote_frequency.py
+#: Caches not registered yet, by name (none: every cache registers itself).
+PENDING: set[str] = set()
 _CACHE_DECORATORS = {"cache", "lru_cache"}
 _CACHE_NAME = re.compile(r"(?i)^_\w*(cache|loaded)(_\w*)?$")
 

@@ -31,7 +31,7 @@ mixtures), ``catalogue`` (:func:`make_severity`), ``fitting`` (left-truncated ML
 Everything is re-exported here, so ``from underwriting.losses.severity import Lognormal`` works.
 """
 
-from underwriting.losses.severity.base import ArrayLike, Severity
+from underwriting.losses.severity.base import ArrayLike, FitSpec, Severity
 from underwriting.losses.severity.catalogue import FAMILIES, MAX_LOSS, make_severity
 from underwriting.losses.severity.estimator import SeverityEstimator
 from underwriting.losses.severity.exposure import (
@@ -45,7 +45,6 @@ from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibu
 from underwriting.losses.severity.fitting import BootstrapResult, SeverityFit, fit_severity
 from underwriting.losses.severity.gof import GoodnessOfFit, ad_ks_statistics, goodness_of_fit
 from underwriting.losses.severity.registry import (
-    FitSpec,
     family_names,
     register_family,
     unregister_family,

@@ -5,16 +5,15 @@ from __future__ import annotations
 import functools
 import math
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import integrate
 
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from underwriting.losses.severity.registry import FitSpec
 
 ArrayLike = Any  # float or numpy array
 
@@ -393,3 +392,29 @@ def _sf_moments_quad(sev: Any, d: float, pieces: list[tuple[float, float]]) -> t
             total += val
         out.append(total)
     return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A family's left-truncated maximum-likelihood recipe (returned by ``Severity.fit_spec``).
+
+    Attributes
+    ----------
+    names : tuple of str
+        Parameter names, in the order of the vectors below.
+    to_natural, jacobian : callable
+        Unconstrained vector ``z`` -> natural parameters, and the diagonal of their derivative in ``z``.
+    build : callable
+        ``z`` -> the severity.
+    start : callable
+        ``start(amounts, threshold)`` -> starting vectors ``z`` for the optimiser.
+    options : mapping
+        Options the fit used and records (the spliced family's ``splice_at``).
+    """
+
+    names: tuple[str, ...]
+    to_natural: Callable[[np.ndarray], np.ndarray]
+    jacobian: Callable[[np.ndarray], np.ndarray]
+    build: Callable[[np.ndarray], Severity]
+    start: Callable[[np.ndarray, float], list[np.ndarray]]
+    options: Mapping[str, float] = field(default_factory=dict)

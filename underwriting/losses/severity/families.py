@@ -11,6 +11,7 @@ import numpy as np
 from scipy import special, stats
 
 from underwriting.losses.severity.base import (
+    FitSpec,
     Severity,
     _check_finite,
     _check_level,
@@ -18,7 +19,7 @@ from underwriting.losses.severity.base import (
     _rng,
     _ScipyBacked,
 )
-from underwriting.losses.severity.registry import FitSpec, register_family
+from underwriting.losses.severity.registry import register_family
 
 
 def log_start(x: np.ndarray) -> tuple[float, float]:

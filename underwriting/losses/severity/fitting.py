@@ -12,10 +12,10 @@ import numpy as np
 from scipy import optimize
 
 from underwriting.errors import InputError
-from underwriting.losses.severity.base import ArrayLike, Severity, _check_level, _rng
+from underwriting.losses.severity.base import ArrayLike, FitSpec, Severity, _check_level, _rng
 from underwriting.losses.severity.catalogue import make_severity
 from underwriting.losses.severity.gof import GoodnessOfFit, goodness_of_fit
-from underwriting.losses.severity.registry import FAMILY_REGISTRY, FitSpec
+from underwriting.losses.severity.registry import FAMILY_REGISTRY
 
 
 # --------------------------------------------------------------------------------------------

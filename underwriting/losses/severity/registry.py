@@ -2,7 +2,7 @@
 
 A family is a frozen dataclass subclass of :class:`~underwriting.losses.severity.base.Severity`
 whose fields are its parameters, with ``family`` (its name) and, to be fittable, a ``fit_spec``
-classmethod returning a :class:`FitSpec`. Registering it makes it known to every list of families:
+classmethod returning a :class:`~underwriting.losses.severity.base.FitSpec`. Registering it makes it known to every list of families:
 :func:`~underwriting.losses.severity.catalogue.make_severity` (``price --severity``, user files),
 :func:`~underwriting.losses.severity.fitting.fit_severity`, the default of
 :func:`~underwriting.losses.severity.selection.select_severity`, the pricing engine's by-value caches
@@ -12,44 +12,13 @@ and the ``price --severity`` help. ``docs/extending.md`` shows how to add one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import numpy as np
-
 from underwriting.losses.severity.base import Severity
-
 
 # --------------------------------------------------------------------------------------------
 # The family registry
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FitSpec:
-    """A family's left-truncated maximum-likelihood recipe (returned by ``Severity.fit_spec``).
-
-    Attributes
-    ----------
-    names : tuple of str
-        Parameter names, in the order of the vectors below.
-    to_natural, jacobian : callable
-        Unconstrained vector ``z`` -> natural parameters, and the diagonal of their derivative in ``z``.
-    build : callable
-        ``z`` -> the severity.
-    start : callable
-        ``start(amounts, threshold)`` -> starting vectors ``z`` for the optimiser.
-    options : mapping
-        Options the fit used and records (the spliced family's ``splice_at``).
-    """
-
-    names: tuple[str, ...]
-    to_natural: Callable[[np.ndarray], np.ndarray]
-    jacobian: Callable[[np.ndarray], np.ndarray]
-    build: Callable[[np.ndarray], Severity]
-    start: Callable[[np.ndarray, float], list[np.ndarray]]
-    options: Mapping[str, float] = field(default_factory=dict)
-
-
 #: Family name (and alias) -> severity class: the one list of families. :func:`make_severity`,
 #: :func:`~underwriting.losses.severity.fitting.fit_severity`, the default of
 #: :func:`~underwriting.losses.severity.selection.select_severity`, the engine's value caches and the

@@ -12,12 +12,13 @@ from scipy import special, stats
 
 from underwriting.errors import InputError
 from underwriting.losses.severity.base import (
+    FitSpec,
     Severity,
     _check_finite,
     _check_positive,
 )
 from underwriting.losses.severity.families import Lognormal, log_start
-from underwriting.losses.severity.registry import FitSpec, register_family
+from underwriting.losses.severity.registry import register_family
 
 
 # --------------------------------------------------------------------------------------------
