@@ -20,16 +20,12 @@ state; a cache of a module not yet imported is empty by construction. Standard l
 
 from __future__ import annotations
 
-import threading
-from typing import Any, TypeVar
+from typing import Any
 
 __all__ = ["register_cache", "clear_caches", "cache_sizes", "registered_caches", "static_caches"]
 
-T = TypeVar("T")
-
 _REGISTRY: dict[str, Any] = {}
 _STATIC: set[str] = set()
-_LOCK = threading.Lock()
 
 
 def _default_name(obj: Any) -> str:
@@ -40,7 +36,7 @@ def _default_name(obj: Any) -> str:
     return f"{module.removeprefix('underwriting.')}.{qualname}"
 
 
-def register_cache(obj: T | None = None, name: str | None = None, *, static: bool = False) -> Any:
+def register_cache(obj: Any = None, name: str | None = None, *, static: bool = False) -> Any:
     """Register ``obj`` as a per-process cache; return it unchanged (usable as a decorator).
 
     Parameters
@@ -64,12 +60,11 @@ def register_cache(obj: T | None = None, name: str | None = None, *, static: boo
     if not (callable(getattr(obj, "cache_clear", None)) or callable(getattr(obj, "clear", None))):
         raise TypeError(f"{obj!r} has neither cache_clear() nor clear(); it cannot be registered as a cache")
     key = name or _default_name(obj)
-    with _LOCK:
-        _REGISTRY[key] = obj
-        if static:
-            _STATIC.add(key)
-        else:
-            _STATIC.discard(key)
+    _REGISTRY[key] = obj  # modules register on import, under the interpreter's import lock
+    if static:
+        _STATIC.add(key)
+    else:
+        _STATIC.discard(key)
     return obj
 
 
@@ -82,14 +77,12 @@ def _size(obj: Any) -> int:
 
 def registered_caches(*, static: bool = True) -> dict[str, Any]:
     """The registered caches by name (a copy); without the static ones when ``static`` is False."""
-    with _LOCK:
-        return {k: v for k, v in _REGISTRY.items() if static or k not in _STATIC}
+    return {k: v for k, v in list(_REGISTRY.items()) if static or k not in _STATIC}
 
 
 def static_caches() -> set[str]:
     """Names of the caches registered as static."""
-    with _LOCK:
-        return set(_STATIC)
+    return set(_STATIC)
 
 
 def cache_sizes() -> dict[str, int]:
