@@ -201,8 +201,8 @@ def _run(args: argparse.Namespace) -> int:
         raise
     if args.cap is not None:
         cap = _amount(args.cap, "--cap")
-        if cap <= 0:
-            raise InputError("must be > 0", source="--cap")
+        if not cap >= 1.0:  # also refuses 5e-324, whose grid bucket (cap / 256) underflows to 0
+            raise InputError(f"must be at least 1 currency unit, got {args.cap!r}", source="--cap")
         sev = cap_at_exposure(sev, cap)
 
     ded = _amount(args.deductible, "--deductible")

@@ -52,6 +52,7 @@ __all__ = [
     "Principle",
     "parse_principle",
     "PRINCIPLES",
+    "PRINCIPLE_BOUNDS",
     "Loadings",
     "PremiumComponents",
     "PricingResult",
@@ -77,6 +78,23 @@ PRINCIPLES: dict[str, tuple[float | None, str]] = {
     "cost_of_capital": (0.10, "E[L] + r (TVaR_p - E[L])"),
     "wang": (0.2, "Wang transform, lambda"),
     "ph": (0.8, "proportional hazard, rho in (0, 1]"),
+}
+
+#: principle name -> (lowest, highest) accepted parameter, checked where a principle is parsed. A parameter
+#: outside these bounds is a typing mistake, not a pricing view: ``wang:50`` charges the whole layer limit for
+#: any layer that can attach at all (a premium of 1.25x the limit was stored), ``expected_value:1e308``
+#: overflows. The bounds are wide on purpose (several times what a market uses: Wang lambda of roughly
+#: 0.1-0.5 and cost-of-capital rates of 6-15% per year are the usual range; Wang 2000, "A class of
+#: distortion operators", JRI 67(1); Solvency II uses 6% for the risk margin).
+#: ``variance`` has a parameter in 1/currency units, so only its sign is bounded here; every principle's
+#: premium is also checked against the largest loss the layer can pay (:meth:`Principle.technical_premium`).
+PRINCIPLE_BOUNDS: dict[str, tuple[float, float]] = {
+    "expected_value": (0.0, 10.0),     # theta: a load of at most 10x the expected loss
+    "std": (0.0, 10.0),                # k: at most ten standard deviations
+    "variance": (0.0, math.inf),       # k: 1/currency units, scale-dependent
+    "cost_of_capital": (0.0, 1.0),     # r: at most 100% a year on the capital held
+    "wang": (0.0, 3.0),                # lambda: 3 already prices a 1-in-1000 year as a 1-in-2 one
+    "ph": (1e-3, 1.0),                 # rho in (0, 1]; below 1e-3 g(u) = u**rho is 1 for every u > 0
 }
 
 _ALIASES = {"ev": "expected_value", "sd": "std", "standard_deviation": "std", "coc": "cost_of_capital",
@@ -138,6 +156,10 @@ class Principle:
                                  field="principle")
             if name == "ph" and not (0 < par <= 1):
                 raise InputError(f"proportional-hazard rho must be in (0, 1], got {par!r}", field="principle")
+            lo, hi = PRINCIPLE_BOUNDS.get(name, (0.0, math.inf))
+            if not lo <= par <= hi:
+                raise InputError(f"{name} parameter {par:g} is outside the accepted range {lo:g} to {hi:g} "
+                                 "(see PRINCIPLE_BOUNDS in underwriting/pricing/premium.py)", field="principle")
         object.__setattr__(self, "parameter", par)
 
     def __str__(self) -> str:
@@ -396,6 +418,12 @@ def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
     ps = (perils,) if isinstance(perils, Peril) else tuple(perils)
     el = dist.mean
     tech = pr.technical_premium(dist, level)
+    top = float(dist.values[-1]) if len(dist.values) else 0.0
+    if not math.isfinite(tech) or tech > top * (1 + 1e-9) + 1e-9:
+        # No premium principle may charge more than the largest aggregate loss the layer can pay (a
+        # distortion or TVaR-based premium never does; a moment load with a large parameter can).
+        raise InputError(f"technical premium {tech:,.6g} under {pr} exceeds the largest loss the layer can pay "
+                         f"({top:,.6g}): lower the principle's parameter", field="principle")
     phi = layer.reinstatement_factor(dist)
     before_tax_total = tech / (1.0 - loadings.expense - loadings.commission)
     gross_total = before_tax_total * (1.0 + loadings.tax)
