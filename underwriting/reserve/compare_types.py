@@ -22,6 +22,10 @@ from underwriting.reserve.assessment import ReserveAssessment
 PriceFn = Callable[[float, float], float]
 
 
+
+#: Most programme names the JSON lists as left out for double insurance (all are counted).
+MAX_SKIPPED_LISTED = 100
+
 @dataclass(frozen=True)
 class CostAssumptions:
     """Economic assumptions of the comparison (shares per year unless stated).
@@ -212,7 +216,8 @@ class Comparison:
             "saving_vs_cash": self.saving_vs_cash,
             "cap_scenarios": self.cap_scenarios,
             "programmes": [p.to_dict() for p in self.programmes],
-            "skipped_overlapping": list(self.skipped_overlap),
+            "skipped_overlapping": list(self.skipped_overlap[:MAX_SKIPPED_LISTED]),
+            "skipped_overlapping_count": len(self.skipped_overlap),
             "pricing_note": self.pricing_note,
             "best_assessment": ba.to_dict(),
         }
