@@ -161,6 +161,9 @@ def _make_quote(sub: Submission, terms: Any, *, regime: str | None, seed: int, f
     tower = terms if hasattr(terms, "layers") else None
     layers = prog.layer_terms(terms)
     terms = layers[0]  # the loss model's window and perils: every layer of a tower shares the period
+    if terms.expiry <= sub.as_of:  # issue #30: a term wholly before the submission's date prices nothing real
+        raise InputError(f"the policy term {terms.inception} to {terms.expiry} lies wholly before the submission's "
+                         f"as_of {sub.as_of}: quote a term that ends after it", field="expiry")
     fx = FxTable.bundled().with_user_rates(fx_rates or {})
     orig_sub = sub
     if currency is not None and currency.upper() != sub.currency:
