@@ -202,6 +202,11 @@ def _make_quote(sub: Submission, terms: Any, *, regime: str | None, seed: int, f
         priced_layers = prog.price_layers(lm.perils, layer_pairs, basis=basis, seed=seed, policy_per_usd=t_rate,
                                           warnings=warnings)
         first = priced_layers[0].priced
+        for i, lp in enumerate(priced_layers):  # issue #30: a method switch is said, never silent
+            if lp.priced.method != "fft":
+                steps = "; ".join(lp.priced.distribution.diagnostics.get("escalation", ()))
+                warnings.append(f"layer {i + 1}: the FFT grid failed its moment check, so the aggregate loss was "
+                                f"computed by {lp.priced.method} instead (seeded, with its standard error): {steps}")
         el = sum(lp.priced.expected_loss for lp in priced_layers)
         sd = sum(lp.priced.std for lp in priced_layers)
         tv = sum(lp.priced.tvar for lp in priced_layers)

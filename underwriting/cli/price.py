@@ -256,6 +256,13 @@ def _run(args: argparse.Namespace) -> int:
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
     out = res.to_dict()
+    switched = None
+    if res.method != method:  # issue #30: never switch method silently (Panjer on a very high limit went MC)
+        steps = "; ".join(res.distribution.diagnostics.get("escalation", ()))
+        switched = (f"--method {method} failed its moment check, so the aggregate was computed by {res.method} "
+                    f"instead: {steps}")
+        out["warnings"] = [switched]
+        print(f"warning: {switched}", file=sys.stderr)
     out["frequency"] = {"family": freq.family, **freq.params}
     from underwriting.losses.severity.exposure import severity_echo
 
