@@ -45,24 +45,22 @@ def shorten_runs(text: str) -> str:
                          text)
 
 
-class EscapingStream(io.TextIOBase):
-    """A text stream that writes through to ``inner`` with :func:`escape_controls` applied."""
+class EscapingStream:
+    """A text stream that writes through to ``inner`` with :func:`escape_controls` applied; every other
+    attribute (``encoding``, ``fileno``, ``buffer``, ``isatty``...) is the inner stream's."""
 
     def __init__(self, inner: io.TextIOBase) -> None:
         self._inner = inner
 
-    def write(self, s: str) -> int:  # noqa: D102 - io API
+    def write(self, s: str) -> int:
+        """Write ``s`` escaped; return ``len(s)`` (what the caller asked to write)."""
         self._inner.write(escape_controls(s))
         return len(s)
 
-    def flush(self) -> None:  # noqa: D102 - io API
-        self._inner.flush()
-
-    def writable(self) -> bool:  # noqa: D102 - io API
-        return True
-
-    def isatty(self) -> bool:  # noqa: D102 - io API
-        return self._inner.isatty()
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each line escaped."""
+        for line in lines:
+            self.write(line)
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)
