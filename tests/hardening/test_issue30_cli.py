@@ -258,3 +258,20 @@ def test_control_characters_in_an_error_message_are_escaped(tmp_path, cli):
     code, _, err = cli("validate", str(tmp_path / "x\x1b[2Jy\u202e.json"))
     _ok_2(code, err, "\\u001b[2Jy\\u202e")
     assert "\x1b" not in err and "\u202e" not in err
+
+
+def test_a_quote_whose_aggregate_went_to_monte_carlo_says_so(cli, monkeypatch):
+    import underwriting.pricing.premium as premium
+
+    real = premium.price_perils
+
+    def via_mc(*args, **kwargs):  # what the engine's escalation returns when every grid fails its check
+        kwargs.update(method="mc", n_sims=20_000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(premium, "price_perils", via_mc)
+    code, out, err = cli("quote", SUB, "--terms", POLICY, "--json")
+    assert code == 0, err
+    warnings = json.loads(out)["warnings"]
+    assert any("so the aggregate loss was computed by mc" in w for w in warnings), warnings
+    assert "warning: " in err and "computed by mc" in err
