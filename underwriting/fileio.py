@@ -87,7 +87,7 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
     _check_nesting(text, fmt=fmt, source=source)
     if fmt == "json":
         try:
-            data = json.loads(text, parse_constant=float, object_pairs_hook=_no_duplicates)
+            data = json.loads(text, parse_constant=float, parse_int=_parse_int, object_pairs_hook=_no_duplicates)
         except _DuplicateKey as exc:
             exc.source = source
             hits = [m.start() for m in re.finditer(re.escape(json.dumps(exc.field)) + r"\s*:", text)]
@@ -106,6 +106,14 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
         except tomllib.TOMLDecodeError as exc:
             hint = " (a duplicate key or table)" if "overwrite" in str(exc) else ""
             raise InputError(f"invalid TOML{hint}: {exc}", source=source) from None
+        except ValueError as exc:  # Python's int() refuses literals over 4,300 digits
+            m = re.search(r"[0-9]{%d,}" % (MAX_INT_DIGITS + 1), text)
+            at = ""
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                at = f" at line {line}, column {m.start() - (text.rfind(chr(10), 0, m.start()) + 1) + 1}"
+            raise InputError(f"a whole number longer than {MAX_INT_DIGITS} digits{at} is not a plausible value "
+                             f"({type(exc).__name__})", source=source) from None
         except RecursionError:  # pragma: no cover - guarded by _check_nesting
             raise InputError(f"nested more than {MAX_NESTING} deep", source=source) from None
     else:  # pragma: no cover - programming error
@@ -121,6 +129,15 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
         raise InputError(f"non-finite number ({bad[1]}) is not allowed: give a finite value", field=bad[0],
                          source=source)
     return data
+
+
+#: Longest whole-number literal read as an integer; a longer one becomes a float (so its field is named as
+#: non-finite when it overflows): Python refuses to parse integers over 4,300 digits with a ValueError.
+MAX_INT_DIGITS = 400
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
 
 
 class _DuplicateKey(InputError):

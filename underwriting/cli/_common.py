@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,6 +35,52 @@ class LazyHelp(str):
 
     def __mod__(self, params: object) -> str:  # argparse expands help with ``help % params``
         return self._fn().replace("%", "%%") % params
+
+
+#: Characters escaped in every text the CLI prints or writes: C0 controls except tab, newline and carriage
+#: return (ESC starts terminal escape sequences, NUL truncates C strings), DEL and C1 controls (U+009B is a
+#: one-byte CSI), and the Unicode bidirectional marks, embeddings, overrides and isolates (which reorder
+#: what a reader sees: "Trojan Source", CVE-2021-42574).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: A run of this many non-space characters in a message is shortened (a 5,000-character file name or
+#: number is named, not echoed).
+_LONG_RUN = re.compile(r"\S{241,}")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every unsafe character (see ``_UNSAFE``) written as ``\\uXXXX``.
+
+    The escape is also a valid JSON string escape, so JSON output stays valid JSON and decodes to the
+    same string; in plain text it shows the character instead of acting on the terminal."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shorten_runs(text: str) -> str:
+    """Shorten every run of more than 240 non-space characters to its start and end and its length
+    (linear time), so an error message stays readable whatever the user gave."""
+    return _LONG_RUN.sub(lambda m: f"{m.group()[:120]}...[{len(m.group()):,} characters]...{m.group()[-40:]}",
+                         text)
+
+
+class EscapingStream:
+    """A text stream that writes through to ``inner`` with :func:`escape_controls` applied; every other
+    attribute (``encoding``, ``fileno``, ``buffer``, ``isatty``...) is the inner stream's."""
+
+    def __init__(self, inner: io.TextIOBase) -> None:
+        self._inner = inner
+
+    def write(self, s: str) -> int:
+        """Write ``s`` escaped; return ``len(s)`` (what the caller asked to write)."""
+        self._inner.write(escape_controls(s))
+        return len(s)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each line escaped."""
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
 
 
 def parse_fx(items: list[str]) -> dict[str, float]:
@@ -160,7 +208,7 @@ def write_output(path: str, text: str, option: str, args: argparse.Namespace | N
 
     target = check_output_file(path, option, args, inputs)
     try:
-        atomic_write_text(target, text)
+        atomic_write_text(target, escape_controls(text))
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
 

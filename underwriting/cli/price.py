@@ -213,8 +213,8 @@ def _run(args: argparse.Namespace) -> int:
         raise
     if args.cap is not None:
         cap = _amount(args.cap, "--cap")
-        if cap <= 0:
-            raise InputError("must be > 0", source="--cap")
+        if not cap >= 1.0:  # also refuses 5e-324, whose grid bucket (cap / 256) underflows to 0
+            raise InputError(f"must be at least 1 currency unit, got {args.cap!r}", source="--cap")
         sev = cap_at_exposure(sev, cap)
 
     ded = _amount(args.deductible, "--deductible")
@@ -268,6 +268,13 @@ def _run(args: argparse.Namespace) -> int:
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
     out = res.to_dict()
+    switched = None
+    if res.method != method:  # issue #30: never switch method silently (Panjer on a very high limit went MC)
+        steps = "; ".join(res.distribution.diagnostics.get("escalation", ()))
+        switched = (f"--method {method} failed its moment check, so the aggregate was computed by {res.method} "
+                    f"instead: {steps}")
+        out["warnings"] = [switched]
+        print(f"warning: {switched}", file=sys.stderr)
     out["frequency"] = {"family": freq.family, **freq.params}
     from underwriting.losses.severity.exposure import severity_echo
 

@@ -45,6 +45,7 @@ from underwriting.losses.counts import Frequency, NegativeBinomial, Poisson
 from underwriting.losses.severity import Severity
 from underwriting.pricing.layers import Layer, _layer_mean
 from underwriting.pricing.principles import (
+    PRINCIPLE_BOUNDS,
     PRINCIPLES,
     Principle,
     distortion_premium,
@@ -57,6 +58,7 @@ __all__ = [
     "Principle",
     "parse_principle",
     "PRINCIPLES",
+    "PRINCIPLE_BOUNDS",
     "Loadings",
     "PremiumComponents",
     "PricingResult",
@@ -294,6 +296,12 @@ def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
     ps = (perils,) if isinstance(perils, Peril) else tuple(perils)
     el = dist.mean
     tech = pr.technical_premium(dist, level)
+    top = float(dist.values[-1]) if len(dist.values) else 0.0
+    if not math.isfinite(tech) or tech > top * (1 + 1e-9) + 1e-9:
+        # No premium principle may charge more than the largest aggregate loss the layer can pay (a
+        # distortion or TVaR-based premium never does; a moment load with a large parameter can).
+        raise InputError(f"technical premium {tech:,.6g} under {pr} exceeds the largest loss the layer can pay "
+                         f"({top:,.6g}): lower the principle's parameter", field="principle")
     phi = layer.reinstatement_factor(dist)
     before_tax_total = tech / (1.0 - loadings.expense - loadings.commission)
     gross_total = before_tax_total * (1.0 + loadings.tax)

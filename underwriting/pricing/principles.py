@@ -23,7 +23,7 @@ from underwriting.errors import InputError
 from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import AggregateResult
 
-__all__ = ["PrincipleKind", "PRINCIPLE_REGISTRY", "PRINCIPLES", "register_principle", "unregister_principle",
+__all__ = ["PrincipleKind", "PRINCIPLE_REGISTRY", "PRINCIPLES", "PRINCIPLE_BOUNDS", "register_principle", "unregister_principle",
            "Principle", "parse_principle", "distortion_premium", "wang_distortion", "ph_distortion"]
 
 
@@ -50,6 +50,10 @@ class PrincipleKind:
         ``check(parameter) -> str | None``: a message when a (finite, non-negative) parameter is out of range.
     needs_parameter : bool
         False for a principle without a parameter (``pure``).
+    bounds : tuple of float
+        ``(lowest, highest)`` accepted parameter. A parameter outside them is a typing mistake, not a
+        pricing view (``wang:50`` charged 1.25x the layer limit; ``expected_value:1e308`` overflowed):
+        the bounds are data, wide on purpose (several times what a market uses).
     """
 
     name: str
@@ -60,6 +64,7 @@ class PrincipleKind:
     aliases: tuple[str, ...] = ()
     check: Callable[[float], str | None] | None = None
     needs_parameter: bool = True
+    bounds: tuple[float, float] = (0.0, math.inf)
 
 
 PRINCIPLE_REGISTRY: dict[str, PrincipleKind] = {}
@@ -69,7 +74,7 @@ _ALIASES: dict[str, str] = {}
 def register_principle(name: str, premium: Callable[[AggregateResult, float | None, float], float], *,
                        default: float | None, description: str, symbol: str = "", aliases: tuple[str, ...] = (),
                        check: Callable[[float], str | None] | None = None,
-                       needs_parameter: bool = True) -> PrincipleKind:
+                       needs_parameter: bool = True, bounds: tuple[float, float] = (0.0, math.inf)) -> PrincipleKind:
     """Register a premium principle (see :class:`PrincipleKind` for the arguments); return its entry.
 
     Raises
@@ -82,7 +87,11 @@ def register_principle(name: str, premium: Callable[[AggregateResult, float | No
     taken = [n for n in (name, *aliases) if n in PRINCIPLE_REGISTRY or n in _ALIASES]
     if taken:
         raise ValueError(f"principle name(s) already registered: {taken}")
-    kind = PrincipleKind(name, premium, default, description, symbol, tuple(aliases), check, needs_parameter)
+    lo, hi = (float(b) for b in bounds)
+    if not (0.0 <= lo <= hi):
+        raise ValueError(f"bounds must be 0 <= lowest <= highest, got {bounds!r}")
+    kind = PrincipleKind(name, premium, default, description, symbol, tuple(aliases), check, needs_parameter,
+                         (lo, hi))
     PRINCIPLE_REGISTRY[name] = kind
     _ALIASES.update({a: name for a in aliases})
     return kind
@@ -111,6 +120,27 @@ class _PrincipleTable(Mapping[str, tuple[float | None, str]]):
 
 #: principle name -> (default parameter, description): a live view of :data:`PRINCIPLE_REGISTRY`.
 PRINCIPLES: Mapping[str, tuple[float | None, str]] = _PrincipleTable()
+
+
+class _BoundsTable(Mapping[str, tuple[float, float]]):
+    """Name -> (lowest, highest) accepted parameter of every principle that takes one, read live."""
+
+    def __getitem__(self, name: str) -> tuple[float, float]:
+        k = PRINCIPLE_REGISTRY[name]
+        if not k.needs_parameter:
+            raise KeyError(name)
+        return k.bounds
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, k in PRINCIPLE_REGISTRY.items() if k.needs_parameter)
+
+    def __len__(self) -> int:
+        return sum(1 for k in PRINCIPLE_REGISTRY.values() if k.needs_parameter)
+
+
+#: principle name -> (lowest, highest) accepted parameter (:attr:`PrincipleKind.bounds`), checked where a
+#: principle is parsed; a live view of :data:`PRINCIPLE_REGISTRY`.
+PRINCIPLE_BOUNDS: Mapping[str, tuple[float, float]] = _BoundsTable()
 
 
 def principle_help() -> str:
@@ -173,6 +203,11 @@ class Principle:
             msg = kind.check(par) if kind.check is not None else None
             if msg:
                 raise InputError(msg, field="principle")
+            lo, hi = kind.bounds
+            if not lo <= par <= hi:
+                raise InputError(f"{name} parameter {par:g} is outside the accepted range {lo:g} to {hi:g} "
+                                 "(PRINCIPLE_BOUNDS, the bounds registered with each principle in "
+                                 "underwriting/pricing/principles.py)", field="principle")
         object.__setattr__(self, "parameter", par)
 
     def __str__(self) -> str:
@@ -200,20 +235,29 @@ def parse_principle(spec: str | Principle) -> Principle:
 
 
 # ---- the built-in principles ------------------------------------------------------------------------
+# Bounds: a market uses a Wang lambda of roughly 0.1-0.5 and cost-of-capital rates of 6-15% a year (Wang 2000,
+# "A class of distortion operators", JRI 67(1); Solvency II's risk margin uses 6%); the bounds are several
+# times wider. ``variance`` has a parameter in 1/currency units, so only its sign is bounded; every
+# principle's premium is also checked against the largest loss the layer can pay (pricing.premium).
 
 register_principle("pure", lambda r, k, level: r.mean, default=None, description="expected loss",
                    aliases=("net",), needs_parameter=False)
 register_principle("expected_value", lambda r, k, level: (1 + k) * r.mean, default=0.3,
-                   description="(1 + theta) E[L]", symbol="θ", aliases=("ev",))
+                   description="(1 + theta) E[L]", symbol="θ", aliases=("ev",),
+                   bounds=(0.0, 10.0))      # theta: a load of at most 10x the expected loss
 register_principle("std", lambda r, k, level: r.mean + k * r.std, default=0.5, description="E[L] + k SD[L]",
-                   symbol="k", aliases=("sd", "standard_deviation"))
+                   symbol="k", aliases=("sd", "standard_deviation"),
+                   bounds=(0.0, 10.0))      # k: at most ten standard deviations
 register_principle("variance", lambda r, k, level: r.mean + k * r.variance, default=None,
                    description="E[L] + k Var[L]", symbol="k")
 register_principle("cost_of_capital", lambda r, k, level: r.mean + k * max(r.tvar(level) - r.mean, 0.0),
-                   default=0.10, description="E[L] + r (TVaR_p - E[L])", symbol="r", aliases=("coc",))
+                   default=0.10, description="E[L] + r (TVaR_p - E[L])", symbol="r", aliases=("coc",),
+                   bounds=(0.0, 1.0))       # r: at most 100% a year on the capital held
 register_principle("wang", lambda r, k, level: _memo(r, ("wang", k), lambda: distortion_premium(r, wang_distortion(k))),
-                   default=0.2, description="Wang transform, lambda", symbol="λ")
+                   default=0.2, description="Wang transform, lambda", symbol="λ",
+                   bounds=(0.0, 3.0))       # lambda 3 already prices a 1-in-1000 year as a 1-in-2 one
 register_principle("ph", lambda r, k, level: _memo(r, ("ph", k), lambda: distortion_premium(r, ph_distortion(k))),
                    default=0.8, description="proportional hazard, rho in (0, 1]", symbol="ρ",
                    aliases=("proportional_hazard",),
+                   bounds=(1e-3, 1.0),      # below 1e-3, g(u) = u**rho is 1 for every u > 0
                    check=lambda k: None if 0 < k <= 1 else f"proportional-hazard rho must be in (0, 1], got {k!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -188,6 +189,8 @@ def _chernoff_range(perils: Sequence[Peril], caps: Sequence[float], d: float, ep
     if cmax <= 0:
         return 0.0
     h0 = cmax / n_prov
+    if not h0 >= sys.float_info.min * 1e6:  # subnormal widths (5e-324): the grid and 1/cmax overflow
+        raise InputError(f"a layer width of {cmax:g} currency units is too small to price", field="limit")
     s = np.logspace(-4, 3, 40)
     t = s / cmax
     total = np.zeros_like(t)
