@@ -20,6 +20,17 @@ def throwaway_signing_key(tmp_path_factory):
         yield home
 
 
+@pytest.fixture(scope="session")
+def rebuilt_frequency(tmp_path_factory) -> Path:
+    """A registry folder holding the ``frequency`` model as ``make models`` rebuilds it from the shipped data
+    (built once per session; the rebuild tests of tests/frequency and tests/lifecycle compare it with models/)."""
+    from underwriting.models_build import build
+
+    root = tmp_path_factory.mktemp("rebuilt-frequency")
+    build(root, names=["frequency"])
+    return root
+
+
 @pytest.fixture(autouse=True)
 def english_unless_asked(monkeypatch):
     """The suite's expected texts are English: a developer's Japanese locale (LANG=ja_JP.UTF-8) or
