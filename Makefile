@@ -27,9 +27,10 @@ demo: $(STAMP)
 	$(VENV)/bin/underwriting demo
 
 ## test: the whole suite: unit and property tests, golden files, notebooks, the wheel install test, on one
-## pytest-xdist worker per core (TEST_WORKERS=N to choose; 0 runs in this process); prints the 20 slowest tests
+## pytest-xdist worker per core (TEST_WORKERS=N to choose; 0 runs in this process); prints the 20 slowest tests.
+## Each test file runs whole on one worker, files with a `slow` test handed out first (tests/conftest.py)
 TEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(TESTSTAMP)
 	$(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=20
 
