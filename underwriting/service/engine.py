@@ -191,7 +191,8 @@ def quote_options(options: Any) -> dict[str, Any]:
 
 
 def quote(body: Any):
-    """Quote a request body ``{"submission", "terms"?, "regime"?, "options"?}`` as ``underwriting quote`` does.
+    """Quote a request body ``{"submission", "terms"?, "regime"?, "options"?, "schedule"?}`` as ``underwriting
+    quote`` does (``schedule``: a posture schedule table as a mapping, the layout of ``--schedule FILE``).
 
     Returns
     -------
@@ -203,9 +204,9 @@ def quote(body: Any):
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
     col = _Collector()
-    for k in sorted(set(body) - {"submission", "terms", "regime", "options"}):
+    for k in sorted(set(body) - {"submission", "terms", "regime", "options", "schedule"}):
         col.add(k, "unknown field (not in the schema; check the spelling)")
-    sub = terms = regime = opts = None
+    sub = terms = regime = opts = schedule = None
     if "submission" not in body:
         col.add("submission", "required field is missing")
     else:
@@ -231,11 +232,18 @@ def quote(body: Any):
         opts = quote_options(body.get("options"))
     except FieldErrors as exc:
         col.take(exc)
+    if body.get("schedule") is not None:
+        from underwriting.frequency.schedule import schedule_from_mapping
+
+        try:
+            schedule = schedule_from_mapping(body["schedule"], source="schedule")
+        except InputError as exc:
+            col.add("schedule" + (f".{exc.field}" if exc.field else ""), exc.message)
     col.raise_any()
     try:
         return make_quote(sub, terms, regime=regime, seed=opts["seed"], fx_rates=opts["fx"],
                           frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]),
-                          currency=opts["currency"])
+                          currency=opts["currency"], schedule=schedule)
     except InputError as exc:
         raise FieldErrors([{"field": exc.field or "(quote)", "message": exc.message}], str(exc)) from None
 
@@ -461,9 +469,123 @@ def models(registry: str | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def format_document(quote_dict: dict[str, Any]) -> str:
-    """The quote document as the CLI prints it (``underwriting quote`` without ``--json``)."""
+def format_document(quote_dict: dict[str, Any], lang: str | None = "en") -> str:
+    """The quote document as the CLI prints it (``underwriting quote --lang LANG`` without ``--json``)."""
     from underwriting.domain.quote import Quote
+    from underwriting.i18n import use_lang
     from underwriting.report import format_quote
 
-    return format_quote(Quote.model_validate(quote_dict))
+    with use_lang(lang or "en"):
+        return format_quote(Quote.model_validate(quote_dict))
+
+
+def quote_letter(quote_dict: dict[str, Any], *, lang: str = "en", pdf: bool = False) -> bytes:
+    """The quote letter of a stored quote (``underwriting quote --report q.html|q.pdf``): its HTML page
+    with the figures, or that page printed to A4 PDF by headless Chromium.
+
+    The slip is the quote's recorded terms (``inputs.terms``); the loads are the quote's own basis; the
+    letter's validity, subjectivities and signatory are the defaults of ``quote --report``.
+
+    Raises
+    ------
+    InputError
+        ``lang`` is not supported, or a PDF is asked for where Chromium is not installed (``field="format"``).
+    """
+    from underwriting.document import build_quote_figures, render_quote_html
+    from underwriting.i18n import resolve_lang, use_lang
+
+    code = resolve_lang(lang, field="lang")
+    if pdf:
+        from underwriting.document_pdf import require_chromium
+
+        require_chromium("format")
+    from underwriting.domain.pricing_basis import PricingBasisFile
+
+    terms = (quote_dict.get("inputs") or {}).get("terms")
+    with use_lang(code):
+        figs = build_quote_figures(quote_dict)
+    # the letter's validity, subjectivities and signatory: the defaults `quote --report` uses without
+    # --pricing-basis (the service quotes with the default loads)
+    page = render_quote_html(build_up_order(quote_dict), figures=figs, lang=code, slip=terms,
+                             letter=PricingBasisFile().model_dump(mode="json"))
+    if not pdf:
+        return page.encode("utf-8")
+    from underwriting.document_pdf import html_to_pdf
+
+    return html_to_pdf(page)
+
+
+def model_details(registry: str | None = None) -> list[dict[str, Any]]:
+    """Each registry model for the actuaries' page: the default, every version with its recorded
+    evaluation (the manifest's metrics: out-of-time segments and headline figures), and the verified
+    promotion history (newest first). An unreadable entry is reported in ``problems``, not raised."""
+    import underwriting.lifecycle.loaders  # noqa: F401  (the packages owning each model kind register it)
+    from underwriting.registry import KINDS, Registry
+
+    reg = Registry(registry)
+    out = []
+    for name in sorted(KINDS):
+        problems: list[str] = []
+        try:
+            versions = reg.versions(name)
+        except Exception as exc:  # noqa: BLE001 - reported on the page
+            versions, problems = [], [str(exc)]
+        default = None
+        try:
+            default = reg.default(name) if versions else None
+        except Exception as exc:  # noqa: BLE001
+            problems.append(str(exc))
+        rows = []
+        for v in reversed(versions):
+            try:
+                man = reg.read_manifest(name, v)
+            except Exception as exc:  # noqa: BLE001
+                rows.append({"version": v, "problem": str(exc), "headline": [], "segments": []})
+                continue
+            metrics = man.get("metrics") or {}
+            rows.append({"version": v, "created_at": (man.get("build") or {}).get("created_at"),
+                         "data": (man.get("data") or {}).get("description") if isinstance(man.get("data"), dict)
+                         else None, "headline": _headline_metrics(metrics),
+                         "segments": list(((metrics.get("out_of_time") or {}).get("segments")) or [])})
+        try:
+            history = list(reversed(reg.history(name)))
+        except Exception as exc:  # noqa: BLE001
+            history, problems = [], [*problems, str(exc)]
+        out.append({"name": name, "default": default, "versions": rows, "problems": problems,
+                    "history": [{k: h.get(k) for k in ("timestamp", "action", "from", "to", "note", "key_id")}
+                                for h in history]})
+    return out
+
+
+def _headline_metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Scalar metrics and ``{estimate, low, high}`` intervals of a manifest, flattened one level."""
+    rows = []
+    for key, val in metrics.items():
+        items = val.items() if key == "summary" and isinstance(val, dict) else [(key, val)]
+        for k, v in items:
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, int | float):
+                rows.append({"name": k, "estimate": v, "low": None, "high": None})
+            elif isinstance(v, dict) and isinstance(v.get("estimate"), int | float):
+                rows.append({"name": k, "estimate": v["estimate"], "low": v.get("low"), "high": v.get("high")})
+    return rows
+
+
+#: Order of the premium's build-up as the engine writes it (a stored quote's JSON has sorted keys).
+BUILD_UP = ("expected_loss", "risk_load", "expense", "commission", "tax", "minimum_uplift", "reinstatement_credit")
+
+
+def build_up_order(quote_dict: dict[str, Any]) -> dict[str, Any]:
+    """The quote with its (and each layer's) premium components in the build-up order, others after."""
+    def order(comp: Any) -> Any:
+        if not isinstance(comp, dict):
+            return comp
+        return {**{k: comp[k] for k in BUILD_UP if k in comp}, **{k: v for k, v in comp.items() if k not in BUILD_UP}}
+
+    out = dict(quote_dict)
+    out["premium_components"] = order(out.get("premium_components"))
+    if isinstance(out.get("layers"), list):
+        out["layers"] = [{**lay, "premium_components": order(lay.get("premium_components"))}
+                         if isinstance(lay, dict) else lay for lay in out["layers"]]
+    return out
