@@ -49,7 +49,7 @@ def test_sign_in_upload_quote_and_open_the_document(browser, sqlite_url, cli_quo
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from underwriting.service.engine import format_document
+    from underwriting.service.views import format_document
 
     svc = Service(sqlite_url)
     server = LiveServer(svc.app)

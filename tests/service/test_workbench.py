@@ -70,7 +70,7 @@ def test_upload_quote_document_and_history(svc, cli_quote):
     assert f"{cli_quote['premium']:,.0f} JPY" in page.text  # money to the yen, with its currency
     qid = r.headers["location"].rsplit("/", 1)[1]
     doc = svc.client.get(f"/workbench/quotes/{qid}/document.txt")
-    from underwriting.service.engine import format_document
+    from underwriting.service.views import format_document
 
     assert doc.status_code == 200 and doc.text == format_document(cli_quote)
     assert svc.client.get(f"/workbench/quotes/{qid}/document.json").json() == cli_quote

@@ -286,7 +286,7 @@ def test_the_language_follows_accept_language_and_the_switch(svc, cli_quote):
     page = svc.client.get(r.headers["location"]).text
     assert f"{cli_quote['premium']:,.0f}円" in page and "保険料" in page and "2026年10月1日" in page
     qid = r.headers["location"].rsplit("/", 1)[1].split("?")[0]
-    from underwriting.service.engine import format_document
+    from underwriting.service.views import format_document
 
     doc = svc.client.get(f"/workbench/quotes/{qid}/document.txt", params={"lang": "ja"})
     assert doc.text == format_document(cli_quote, lang="ja") and "円" in doc.text
@@ -327,13 +327,13 @@ def test_every_golden_quote_renders_with_no_raw_float(lang):
     from pathlib import Path
 
     from underwriting import i18n
-    from underwriting.service import engine, pages_quote, web
+    from underwriting.service import pages_quote, views, web
 
     tpl = web.templates.env.get_template("quote.html")
     paths = sorted((Path(__file__).resolve().parents[1] / "golden" / "quotes").glob("*.json"))
     assert len(paths) >= 20
     for path in paths:
-        q = engine.build_up_order(json.loads(path.read_text(encoding="utf-8")))
+        q = views.build_up_order(json.loads(path.read_text(encoding="utf-8")))
         rec = {"id": "q", "created_at": "2026-12-07T00:00:00+00:00", "created_by": "k", "ledger_seq": 1}
         with i18n.use_lang(lang):
             html = tpl.render(principal=None, lang=lang, here="/workbench", languages=i18n.LANGUAGES, rec=rec, q=q,

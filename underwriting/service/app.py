@@ -215,8 +215,9 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
 
     @app.post("/v1/quotes", status_code=201, tags=["quotes"])
     async def create_quote(request: Request, p: CanQuoteCreate):
-        """Quote ``{"submission": {...}, "terms": {...}?, "regime": "jp-fsa-2026"?, "options": {"seed",
-        "fx", "frequency_model", "principle"}?}`` exactly as ``underwriting quote`` does; store it with a ledger entry."""
+        """Quote a ``QuoteRequest`` (``{"submission": {...}, "terms": {...}?, "regime": "jp-fsa-2026"?, "options":
+        {"seed", "fx", "frequency_model", "principle", "currency", ...}?}``, schema at ``/v1/schemas/quote-request``)
+        exactly as ``underwriting quote`` does; store it with a ledger entry."""
         body = await read_json(request)
         res = await run_in_threadpool(request.app.state.store.create_quote, p, body,
                                       request.headers.get("idempotency-key"))
@@ -258,11 +259,11 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
 
     @app.get("/v1/schemas/{kind}", tags=["schemas"])
     def get_schema(kind: str, p: CanSchema):
-        """JSON Schema of a ``submission``, ``policy`` or ``quote``."""
+        """JSON Schema of a ``submission``, ``policy``, ``quote`` or ``quote-request`` (the quote body)."""
         out = engine.schema(kind)
         if out is None:
-            raise Problem(404, "Not Found", f"no schema {kind!r}; choose submission, policy or quote",
-                          [{"field": "kind", "message": "choose submission, policy or quote"}])
+            raise Problem(404, "Not Found", f"no schema {kind!r}; choose submission, policy, quote or quote-request",
+                          [{"field": "kind", "message": "choose submission, policy, quote or quote-request"}])
         return out
 
     @app.get("/v1/models", tags=["models"])

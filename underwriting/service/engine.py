@@ -1,6 +1,8 @@
 """The one adapter between the service and the quote engine: the same functions the CLI calls.
 
-``underwriting quote`` calls :func:`underwriting.quoting.make_quote`, ``underwriting reserve`` calls
+``underwriting quote`` calls :func:`underwriting.quote.make.make_quote` with a
+:class:`~underwriting.quote.request.QuoteRequest` (whose JSON Schema is the ``POST /v1/quotes`` body,
+:func:`quote_request_schema`), ``underwriting reserve`` calls
 :func:`underwriting.reserve.assess`, ``underwriting price`` calls
 :func:`underwriting.pricing.premium.price_layer` and ``underwriting reproduce`` calls
 :func:`underwriting.lifecycle.reproduction.reproduce`; so does the service, through this module only.
@@ -14,9 +16,21 @@ import math
 from typing import Any
 
 from underwriting.errors import InputError
+from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS  # noqa: F401 (the form's choices)
 
-FREQUENCY_MODELS = ("frequency", "baseline", "survival")
-DEFAULT_PRINCIPLE = "wang:0.25"  # the CLI's `quote --principle` default
+
+def default_principle() -> str:
+    """The package's one default premium principle (the form's pre-filled value), read now."""
+    from underwriting.quote.request import default_principle as _default
+
+    return _default()
+
+
+def quote_request_schema() -> dict[str, Any]:
+    """JSON Schema of the ``POST /v1/quotes`` body: :class:`~underwriting.quote.request.QuoteRequest`'s."""
+    from underwriting.quote.request import request_schema
+
+    return request_schema()
 
 
 class FieldErrors(InputError):
@@ -154,64 +168,33 @@ def _fx(fx: Any, field: str) -> dict[str, float]:
     return out
 
 
-def quote_options(options: Any) -> dict[str, Any]:
-    """``seed``, ``fx``, ``frequency_model`` and ``principle`` from a request's ``options`` (CLI defaults)."""
-    from underwriting.pricing.premium import parse_principle
-
-    options = {} if options is None else options
-    if not isinstance(options, dict):
-        raise FieldErrors([{"field": "options", "message": "expected an object"}])
-    errors = []
-    unknown = sorted(set(options) - {"seed", "fx", "frequency_model", "principle", "currency"})
-    errors += [{"field": f"options.{k}", "message": "unknown field (not in the schema; check the spelling)"}
-               for k in unknown]
-    seed = options.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        errors.append({"field": "options.seed", "message": f"must be a whole number from 0 to {2**32 - 1}, got {seed!r}"})
-    fm = options.get("frequency_model", "frequency")
-    if fm not in FREQUENCY_MODELS:
-        errors.append({"field": "options.frequency_model", "message": f"choose frequency, baseline or survival, got {fm!r}"})
-    principle = options.get("principle", DEFAULT_PRINCIPLE)
-    try:
-        parse_principle(principle)
-    except InputError as exc:
-        errors.append({"field": "options.principle", "message": exc.message})
-    try:
-        fx = _fx(options.get("fx"), "options.fx")
-    except FieldErrors as exc:
-        errors += exc.errors
-        fx = {}
-    currency = options.get("currency")
-    if currency is not None and not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
-        errors.append({"field": "options.currency", "message": f"expected a three-letter ISO 4217 code, got {currency!r}"})
-    if errors:
-        raise FieldErrors(errors)
-    return {"seed": seed, "fx": fx, "frequency_model": fm, "principle": principle,
-            "currency": None if currency is None else currency.upper()}
-
-
 def quote(body: Any):
-    """Quote a request body ``{"submission", "terms"?, "regime"?, "options"?, "schedule"?}`` as ``underwriting
-    quote`` does (``schedule``: a posture schedule table as a mapping, the layout of ``--schedule FILE``).
+    """Quote a request body (a :class:`~underwriting.quote.request.QuoteRequest`: ``{"submission", "terms"?,
+    "regime"?, "options"?}``; ``options.schedule``: a posture schedule table as a mapping, the layout of
+    ``--schedule FILE``) as ``underwriting quote`` does.
+
+    Every part is checked and every bad field reported at once (:class:`FieldErrors`, with the CLI's words
+    for the submission and terms); the service accepts only the bundled regimes (no file paths).
 
     Returns
     -------
     Quote
-        Exactly what :func:`underwriting.quoting.make_quote` returns for the same inputs.
+        Exactly what :func:`underwriting.quote.make.make_quote` returns for the same request.
     """
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import QuoteOptions, QuoteRequest
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
     col = _Collector()
-    for k in sorted(set(body) - {"submission", "terms", "regime", "options", "schedule"}):
+    for k in sorted(set(body) - set(QuoteRequest.model_fields)):
         col.add(k, "unknown field (not in the schema; check the spelling)")
-    sub = terms = regime = opts = schedule = None
+    parts: dict[str, Any] = {}
     if "submission" not in body:
         col.add("submission", "required field is missing")
     else:
         try:
-            sub = load_submission(body["submission"])
+            parts["submission"] = load_submission(body["submission"])
         except FieldErrors as exc:
             col.take(exc)
     if body.get("terms") is not None:
@@ -219,31 +202,22 @@ def quote(body: Any):
             if isinstance(body["terms"], dict) and "layers" in body["terms"]:  # a tower (issue #16)
                 from underwriting.domain.policy import Programme
 
-                terms = _validate(Programme, body["terms"], "terms")
+                parts["terms"] = _validate(Programme, body["terms"], "terms")
             else:
-                terms = load_policy(body["terms"])
+                parts["terms"] = load_policy(body["terms"])
         except FieldErrors as exc:
             col.take(exc)
     try:
-        regime = _regime(body.get("regime"))
+        parts["regime"] = _regime(body.get("regime"))
     except FieldErrors as exc:
         col.take(exc)
     try:
-        opts = quote_options(body.get("options"))
+        parts["options"] = _validate(QuoteOptions, {} if body.get("options") is None else body["options"], "options")
     except FieldErrors as exc:
         col.take(exc)
-    if body.get("schedule") is not None:
-        from underwriting.frequency.schedule import schedule_from_mapping
-
-        try:
-            schedule = schedule_from_mapping(body["schedule"], source="schedule")
-        except InputError as exc:
-            col.add("schedule" + (f".{exc.field}" if exc.field else ""), exc.message)
     col.raise_any()
     try:
-        return make_quote(sub, terms, regime=regime, seed=opts["seed"], fx_rates=opts["fx"],
-                          frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]),
-                          currency=opts["currency"], schedule=schedule)
+        return make_quote(QuoteRequest.checked(parts))
     except InputError as exc:
         raise FieldErrors([{"field": exc.field or "(quote)", "message": exc.message}], str(exc)) from None
 
@@ -254,7 +228,7 @@ def warm_up() -> None:
     process), so the first client of a new server process does not wait for them. Nothing is stored."""
     from underwriting.domain.policy import load_policy as policy_from_path
     from underwriting.domain.submission import load_submission as submission_from_path
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     make_quote(submission_from_path(str(example_path(DEMO_SUBMISSION))),
@@ -277,7 +251,7 @@ def reserve(body: Any) -> dict[str, Any]:
     import datetime as dt
 
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
@@ -404,12 +378,14 @@ def price(body: Any) -> dict[str, Any]:
 
 
 def schema(kind: str) -> dict[str, Any] | None:
-    """JSON Schema of ``submission``, ``policy`` or ``quote`` (as ``underwriting schema``), else ``None``."""
+    """JSON Schema of ``submission``, ``policy``, ``quote`` (as ``underwriting schema``) or ``quote-request``
+    (the ``POST /v1/quotes`` body), else ``None``."""
     from underwriting.domain.policy import PolicyTerms
     from underwriting.domain.quote import Quote
     from underwriting.domain.submission import Submission
+    from underwriting.quote.request import QuoteRequest
 
-    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote}.get(kind)
+    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote, "quote-request": QuoteRequest}.get(kind)
     return None if model is None else model.model_json_schema()
 
 
@@ -466,126 +442,4 @@ def models(registry: str | None = None) -> list[dict[str, Any]]:
         except Exception:  # noqa: BLE001
             default = None
         out.append({"name": name, "versions": versions, "default": default})
-    return out
-
-
-def format_document(quote_dict: dict[str, Any], lang: str | None = "en") -> str:
-    """The quote document as the CLI prints it (``underwriting quote --lang LANG`` without ``--json``)."""
-    from underwriting.domain.quote import Quote
-    from underwriting.i18n import use_lang
-    from underwriting.report import format_quote
-
-    with use_lang(lang or "en"):
-        return format_quote(Quote.model_validate(quote_dict))
-
-
-def quote_letter(quote_dict: dict[str, Any], *, lang: str = "en", pdf: bool = False) -> bytes:
-    """The quote letter of a stored quote (``underwriting quote --report q.html|q.pdf``): its HTML page
-    with the figures, or that page printed to A4 PDF by headless Chromium.
-
-    The slip is the quote's recorded terms (``inputs.terms``); the loads are the quote's own basis; the
-    letter's validity, subjectivities and signatory are the defaults of ``quote --report``.
-
-    Raises
-    ------
-    InputError
-        ``lang`` is not supported, or a PDF is asked for where Chromium is not installed (``field="format"``).
-    """
-    from underwriting.document import build_quote_figures, render_quote_html
-    from underwriting.i18n import resolve_lang, use_lang
-
-    code = resolve_lang(lang, field="lang")
-    if pdf:
-        from underwriting.document_pdf import require_chromium
-
-        require_chromium("format")
-    from underwriting.domain.pricing_basis import PricingBasisFile
-
-    terms = (quote_dict.get("inputs") or {}).get("terms")
-    with use_lang(code):
-        figs = build_quote_figures(quote_dict)
-    # the letter's validity, subjectivities and signatory: the defaults `quote --report` uses without
-    # --pricing-basis (the service quotes with the default loads)
-    page = render_quote_html(build_up_order(quote_dict), figures=figs, lang=code, slip=terms,
-                             letter=PricingBasisFile().model_dump(mode="json"))
-    if not pdf:
-        return page.encode("utf-8")
-    from underwriting.document_pdf import html_to_pdf
-
-    return html_to_pdf(page)
-
-
-def model_details(registry: str | None = None) -> list[dict[str, Any]]:
-    """Each registry model for the actuaries' page: the default, every version with its recorded
-    evaluation (the manifest's metrics: out-of-time segments and headline figures), and the verified
-    promotion history (newest first). An unreadable entry is reported in ``problems``, not raised."""
-    import underwriting.lifecycle.loaders  # noqa: F401  (the packages owning each model kind register it)
-    from underwriting.registry import KINDS, Registry
-
-    reg = Registry(registry)
-    out = []
-    for name in sorted(KINDS):
-        problems: list[str] = []
-        try:
-            versions = reg.versions(name)
-        except Exception as exc:  # noqa: BLE001 - reported on the page
-            versions, problems = [], [str(exc)]
-        default = None
-        try:
-            default = reg.default(name) if versions else None
-        except Exception as exc:  # noqa: BLE001
-            problems.append(str(exc))
-        rows = []
-        for v in reversed(versions):
-            try:
-                man = reg.read_manifest(name, v)
-            except Exception as exc:  # noqa: BLE001
-                rows.append({"version": v, "problem": str(exc), "headline": [], "segments": []})
-                continue
-            metrics = man.get("metrics") or {}
-            rows.append({"version": v, "created_at": (man.get("build") or {}).get("created_at"),
-                         "data": (man.get("data") or {}).get("description") if isinstance(man.get("data"), dict)
-                         else None, "headline": _headline_metrics(metrics),
-                         "segments": list(((metrics.get("out_of_time") or {}).get("segments")) or [])})
-        try:
-            history = list(reversed(reg.history(name)))
-        except Exception as exc:  # noqa: BLE001
-            history, problems = [], [*problems, str(exc)]
-        out.append({"name": name, "default": default, "versions": rows, "problems": problems,
-                    "history": [{k: h.get(k) for k in ("timestamp", "action", "from", "to", "note", "key_id")}
-                                for h in history]})
-    return out
-
-
-def _headline_metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Scalar metrics and ``{estimate, low, high}`` intervals of a manifest, flattened one level."""
-    rows = []
-    for key, val in metrics.items():
-        items = val.items() if key == "summary" and isinstance(val, dict) else [(key, val)]
-        for k, v in items:
-            if isinstance(v, bool):
-                continue
-            if isinstance(v, int | float):
-                rows.append({"name": k, "estimate": v, "low": None, "high": None})
-            elif isinstance(v, dict) and isinstance(v.get("estimate"), int | float):
-                rows.append({"name": k, "estimate": v["estimate"], "low": v.get("low"), "high": v.get("high")})
-    return rows
-
-
-#: Order of the premium's build-up as the engine writes it (a stored quote's JSON has sorted keys).
-BUILD_UP = ("expected_loss", "risk_load", "expense", "commission", "tax", "minimum_uplift", "reinstatement_credit")
-
-
-def build_up_order(quote_dict: dict[str, Any]) -> dict[str, Any]:
-    """The quote with its (and each layer's) premium components in the build-up order, others after."""
-    def order(comp: Any) -> Any:
-        if not isinstance(comp, dict):
-            return comp
-        return {**{k: comp[k] for k in BUILD_UP if k in comp}, **{k: v for k, v in comp.items() if k not in BUILD_UP}}
-
-    out = dict(quote_dict)
-    out["premium_components"] = order(out.get("premium_components"))
-    if isinstance(out.get("layers"), list):
-        out["layers"] = [{**lay, "premium_components": order(lay.get("premium_components"))}
-                         if isinstance(lay, dict) else lay for lay in out["layers"]]
     return out

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
 from underwriting.errors import InputError
-from underwriting.service import engine, form_schema
+from underwriting.service import engine, form_schema, views
 from underwriting.service.store import Problem
 from underwriting.service.web import (
     _create,
@@ -40,13 +40,15 @@ router = APIRouter(prefix="/workbench", include_in_schema=False)
 
 
 def _default_values() -> dict[str, str]:
-    return {"seed": "0", "frequency_model": "frequency", "principle": engine.DEFAULT_PRINCIPLE, "regime": "",
+    return {"seed": "0", "frequency_model": engine.DEFAULT_FREQUENCY_MODEL, "principle": engine.default_principle(),
+            "regime": "",
             "quote_currency": "", "doc_lang": ""}
 
 
 def quote_form_ctx(**extra: Any) -> dict[str, Any]:
     """Context of the new-quote (upload) form: regimes, a fresh idempotency key, defaults, the terms editor."""
-    return {"regimes": engine.bundled_regimes(), "idem": secrets.token_urlsafe(16), "values": _default_values(),
+    return {"regimes": engine.bundled_regimes(), "frequency_models": engine.FREQUENCY_MODELS,
+            "idem": secrets.token_urlsafe(16), "values": _default_values(),
             "errors": {}, "error_list": [], "terms": form_schema.terms_defaults(), "terms_errors": {},
             "perils": form_schema.PERILS, "exclusion_words": form_schema.EXCLUSIONS, "ratings": form_schema.RATINGS,
             "flabel": form_schema.label, **extra}
@@ -94,7 +96,7 @@ async def _common_body(request: Request, form, fd, body: dict[str, Any], *, term
     try:
         schedule = await _upload(request, form, "schedule_file", "schedule")
         if schedule is not None:
-            body["schedule"] = schedule
+            opts["schedule"] = schedule     # a QuoteRequest option (the layout of frequency/schedule.toml)
     except InputError as exc:
         errors.append({"field": "schedule", "message": exc.message})
     tdoc, terrs = form_schema.terms_document(tvals)
@@ -314,7 +316,7 @@ def show_quote(request: Request, quote_id: str, doc_lang: str = ""):
         with i18n.use_lang(page_lang(request)):
             title, msg = i18n._("Not found"), i18n._("No quote {id}.").format(id=quote_id)
         return _page(request, "message.html", 404, title=title, message=msg)
-    q = engine.build_up_order(rec["quote"])
+    q = views.build_up_order(rec["quote"])
     doc = doc_lang if doc_lang in i18n.LANGUAGES else page_lang(request)
     with i18n.use_lang(page_lang(request)):
         warns, note = warnings_of(q), reserve_note(q)
@@ -351,11 +353,11 @@ async def quote_document(request: Request, quote_id: str, fmt: str, lang: str = 
         return Response(canonical_json(rec["quote"]), media_type="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{name}.json"'})
     if fmt == "txt":
-        return PlainTextResponse(engine.format_document(rec["quote"], lang=code),
+        return PlainTextResponse(views.format_document(rec["quote"], lang=code),
                                  headers={"Content-Disposition": f'inline; filename="{name}.txt"'})
     if fmt in ("html", "pdf"):
         try:
-            data = await run_in_threadpool(engine.quote_letter, rec["quote"], lang=code, pdf=fmt == "pdf")
+            data = await run_in_threadpool(views.quote_letter, rec["quote"], lang=code, pdf=fmt == "pdf")
         except InputError as exc:
             return PlainTextResponse(f"{exc.message}\n", status_code=503)
         if fmt == "pdf":

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
-from underwriting.service import engine
+from underwriting.service import engine, views
 from underwriting.service.db import ROLES
 from underwriting.service.pages_quote import quote_form_ctx
 from underwriting.service.store import Problem
@@ -77,7 +77,7 @@ async def models_page(request: Request):
         return _signin_redirect()
     if not p.can("models:read"):
         return _forbidden(request, i18n.N_("read the models"))
-    details = await run_in_threadpool(engine.model_details, _store(request).registry)
+    details = await run_in_threadpool(views.model_details, _store(request).registry)
     return _page(request, "models.html", models=details)
 
 

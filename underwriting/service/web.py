@@ -153,14 +153,15 @@ def _options(form) -> tuple[dict[str, Any], dict[str, str]]:
     """The quote options of a posted form (``options`` of the request body) and the raw values."""
     values = {k: str(form.get(k) or "") for k in ("seed", "frequency_model", "principle", "regime", "quote_currency",
                                                   "doc_lang")}
-    opts: dict[str, Any] = {"frequency_model": values["frequency_model"] or "frequency",
-                            "principle": values["principle"] or engine.DEFAULT_PRINCIPLE}
+    # an empty field takes the request's own default (QuoteRequest: the one place defaults live)
+    opts: dict[str, Any] = {k: values[k] for k in ("frequency_model", "principle") if values[k]}
     if values["quote_currency"].strip():
         opts["currency"] = values["quote_currency"].strip().upper()
-    try:
-        opts["seed"] = int(values["seed"] or 0)
-    except ValueError:
-        opts["seed"] = values["seed"]  # reported by the engine beside the field
+    if values["seed"]:
+        try:
+            opts["seed"] = int(values["seed"])
+        except ValueError:
+            opts["seed"] = values["seed"]  # reported by the engine beside the field
     return opts, values
 
 
