@@ -242,19 +242,18 @@ def test_explain_prints_factor_table(monkeypatch, capsys):
     assert math.prod(f["factor"] for f in d["factors"]) == pytest.approx(d["annual_rate"], rel=1e-9)
 
 
-def test_rebuild_reproduces_the_shipped_files(tmp_path):
+def test_rebuild_reproduces_the_shipped_files(rebuilt_frequency):
     """Same text, every number within its cross-CPU tolerance (underwriting.lifecycle.rebuild_check)."""
-    from underwriting.frequency.base_build import VERSION, build
+    from underwriting.frequency.base_build import VERSION
     from underwriting.lifecycle.rebuild_check import compare_file
     from underwriting.registry import Registry
 
     root = Path(__file__).resolve().parents[2]
-    build(tmp_path)
     for f in ("model.json", "training.json", "MODEL_CARD.md"):
         bad = compare_file(f, (root / f"models/frequency/{VERSION}" / f).read_bytes(),
-                           (tmp_path / f"frequency/{VERSION}" / f).read_bytes())
+                           (rebuilt_frequency / f"frequency/{VERSION}" / f).read_bytes())
         assert not bad, [str(m) for m in bad]
-    assert Registry(tmp_path).default("frequency") == VERSION
+    assert Registry(rebuilt_frequency).default("frequency") == VERSION
 
 
 def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):

@@ -19,6 +19,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,6 +173,7 @@ BASE_POLICY = sorted(EXAMPLES.glob("policy_*.toml"))[0]
 BASE_SUB = EXAMPLES / "jp_small_exchange.json"
 
 
+@pytest.mark.slow
 @settings(max_examples=N_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(documents())
