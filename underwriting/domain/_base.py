@@ -12,6 +12,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Strict as StrictType
 
+from underwriting.caches import register_cache
 from underwriting.domain.vocabulary import MAX_AMOUNT
 from underwriting.errors import InputError
 
@@ -61,6 +62,7 @@ def _has_date(tp: Any) -> bool:
     return any(_has_date(a) for a in typing.get_args(tp))
 
 
+@register_cache(static=True)     # keyed by model class and field name: a property of the code, not of data
 @functools.cache
 def _takes_date_cached(cls: type, name: str) -> bool:
     f = cls.model_fields.get(name)
