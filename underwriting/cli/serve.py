@@ -53,12 +53,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     p.add_argument("--rate-limit", type=_positive, default=600, metavar="N",
-                   help="requests a minute allowed per API key (default 600; 0: no limit)")
+                   help="requests a minute allowed per API key, counted in the database across all workers "
+                        "(default 600; 0: no limit)")
     p.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
                    help="largest request body accepted (default 1000000)")
     p.add_argument("--workers", type=_workers, default=1, metavar="N",
                    help="server processes (default 1; use the number of cores). They share the database safely "
-                        "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL); the rate limit is split between them")
+                        "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL), including sessions and rate limits")
     p.add_argument("--no-workbench", action="store_true", help="serve the API only, not the browser workbench")
     p.add_argument("--no-warm", action="store_true",
                    help="accept requests at once instead of first loading the models in each worker (by quoting "
@@ -91,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     workers = getattr(args, "workers", 1)
     config = {"database_url": args.database, "max_body_bytes": args.max_body, "workbench": not args.no_workbench,
               "warm": not getattr(args, "no_warm", False),
-              # each worker keeps its own token buckets: split the limit so the total never exceeds it
-              "rate_limit_per_minute": args.rate_limit / workers}
+              # the buckets are rows of the database, shared by every worker: the whole limit, not a share
+              "rate_limit_per_minute": args.rate_limit}
     if workers == 1:
         uvicorn.run(create_app(**config), host=args.host, port=args.port, log_level="info")
         return 0

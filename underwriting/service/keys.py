@@ -7,6 +7,11 @@ of the presented key, with the argon2 hash it verified against, for :data:`CACHE
 key is still looked up on every request (one primary-key read): it is accepted only while its row is
 unrevoked and holds the same argon2 hash, so a key revoked or re-hashed by any process (another
 uvicorn worker, the CLI) is refused at once. A key that fails verification is never remembered.
+
+Failures take as long as a wrong secret for a real key: a malformed key, an unknown id or a revoked
+key is still checked against a dummy argon2 hash, so the response time does not tell which key ids
+exist. (The per-source limit on failures, :mod:`underwriting.service.ratelimit`, keeps that cost
+from becoming a way to exhaust the CPU.)
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from underwriting.errors import InputError
 from underwriting.service import ledger
-from underwriting.service.db import ROLES, ApiKey, utcnow
+from underwriting.service.db import ROLES, ApiKey, WorkbenchSession, utcnow
 
 #: What each role may do.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -37,6 +43,7 @@ CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
 _cache: dict[str, tuple[str, str, float]] = {}  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
+_dummy_hash: list[str] = []  # an argon2 hash of a key nobody holds, made on first use
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,13 @@ def create_key(session: Session, role: str, *, label: str = "", actor: str = "cl
 
 
 def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
-    """Revoke ``key_id`` (ledger entry ``key.revoke``); False if no such active key."""
+    """Revoke ``key_id`` (ledger entry ``key.revoke``) and end its workbench sessions in the same
+    transaction; False if no such active key."""
     k = session.get(ApiKey, key_id)
     if k is None or k.revoked_at is not None:
         return False
     k.revoked_at = utcnow()
+    session.execute(delete(WorkbenchSession).where(WorkbenchSession.key_id == key_id))
     ledger.append(session, actor=actor, action="key.revoke", subject=key_id, detail={"role": k.role})
     with _cache_lock:  # not needed for safety (every hit re-reads the row), only to free the memory
         for digest in [d for d, v in _cache.items() if v[0] == key_id]:
@@ -90,17 +99,22 @@ def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
 
 
 def authenticate(session: Session, presented: str | None) -> Principal | None:
-    """The principal of a presented key, or ``None`` for a missing, malformed, unknown or revoked key."""
-    if not presented or not presented.startswith("uwk_") or len(presented) > 200:
+    """The principal of a presented key, or ``None`` for a missing, malformed, unknown or revoked key.
+
+    Any presented key that is not a remembered valid one costs one argon2 verification, against the
+    key's hash or, for a malformed, unknown or revoked key, against a dummy hash (constant-time failure).
+    Only an absent key (``None`` or empty) returns at once.
+    """
+    if not presented:
         return None
     parts = presented.split("_", 2)
-    if len(parts) != 3:
-        return None
-    digest = hashlib.sha256(presented.encode()).hexdigest()
+    well_formed = presented.startswith("uwk_") and len(presented) <= 200 and len(parts) == 3
+    digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
     now = time.monotonic()
-    k = session.get(ApiKey, parts[1])
+    k = session.get(ApiKey, parts[1][:32]) if well_formed else None
     if k is None or k.revoked_at is not None:
         _forget(digest)
+        _dummy_verify(presented)
         return None
     with _cache_lock:
         hit = _cache.get(digest)
@@ -116,31 +130,18 @@ def authenticate(session: Session, presented: str | None) -> Principal | None:
     return Principal(k.id, k.role)
 
 
+def _dummy_verify(presented: str) -> None:
+    """Spend what a wrong secret for a real key costs (one argon2 verification), learning nothing."""
+    if not _dummy_hash:
+        with _cache_lock:
+            if not _dummy_hash:
+                _dummy_hash.append(_HASHER.hash(f"uwk_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"))
+    try:
+        _HASHER.verify(_dummy_hash[0], presented[:200])
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def _forget(digest: str) -> None:
     with _cache_lock:
         _cache.pop(digest, None)
-
-
-class RateLimiter:
-    """Token bucket per key: ``per_minute`` requests a minute on average, bursts up to ``burst``."""
-
-    def __init__(self, per_minute: float, burst: int | None = None):
-        self.per_minute = float(per_minute)
-        self.burst = int(burst if burst is not None else max(1, int(per_minute)))
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str) -> float:
-        """Take one token; return 0 if allowed, else the seconds to wait before retrying."""
-        if self.per_minute <= 0:
-            return 0.0
-        rate = self.per_minute / 60.0
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / rate
