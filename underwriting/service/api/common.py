@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Security
-from fastapi.exceptions import HTTPException as FastAPIHTTPException
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from underwriting.service.keys import Principal, authenticate
 from underwriting.service.security import MalformedJson, parse_json
@@ -78,7 +78,7 @@ class JsonRoute(APIRoute):
                 _check_media_type(request)
             try:
                 return await handler(_LimitedRequest(request.scope, request.receive))
-            except FastAPIHTTPException as exc:
+            except StarletteHTTPException as exc:
                 if isinstance(exc.__cause__, Problem):  # FastAPI wraps a body-reading error in a 400
                     raise exc.__cause__ from None
                 raise
