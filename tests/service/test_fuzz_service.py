@@ -6,6 +6,7 @@ something is on a route that may."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -78,7 +79,7 @@ def fuzz_service(tmp_path_factory):
 def test_no_route_answers_5xx(fuzz_service, route, ident, body, ctype, q, role, idem):
     svc, client = fuzz_service
     method, path = route
-    path = path.replace("{id}", ident.replace("/", "_") or "x") if "{id}" in path else path
+    path = path.replace("{id}", quote(ident, safe="") or "x") if "{id}" in path else path
     headers = {}
     if role == "bogus":
         headers["Authorization"] = "Bearer uwk_000000000000_bogus"
