@@ -50,7 +50,8 @@ def quote_count(svc) -> int:
 
 # ---- item 5: sessions, CSRF, frames, headers ------------------------------------------------------
 
-def test_a_revoked_keys_session_ends_and_cannot_quote(svc):
+def test_a_revoked_keys_session_ends_and_cannot_quote(service):
+    svc = service
     sign_in(svc.client, svc.keys["underwriter"])
     assert svc.client.get("/workbench", follow_redirects=False).status_code == 200
     key_id = svc.keys["underwriter"].split("_")[1]
@@ -65,15 +66,15 @@ def test_a_revoked_keys_session_ends_and_cannot_quote(svc):
     assert r.status_code == 401
 
 
-def test_sessions_are_shared_by_every_process_and_sign_out_ends_them_everywhere(sqlite_url):
+def test_sessions_are_shared_by_every_process_and_sign_out_ends_them_everywhere(db_url):
     """Two apps on one database stand for two uvicorn workers: a sign-in on one is a session on the
     other; a sign-out on either ends it on both; ``everywhere`` ends the key's other sessions too."""
     from fastapi.testclient import TestClient
 
     from underwriting.service.app import create_app
 
-    a = Service(sqlite_url)
-    b_app = create_app(sqlite_url)
+    a = Service(db_url)
+    b_app = create_app(db_url)
     try:
         cookie = sign_in(a.client, a.keys["underwriter"]).cookies["uw_session"]
         b = TestClient(b_app, headers={"Origin": "http://testserver"}, cookies={"uw_session": cookie})
@@ -90,6 +91,25 @@ def test_sessions_are_shared_by_every_process_and_sign_out_ends_them_everywhere(
         assert c2.get("/workbench", follow_redirects=False).status_code == 200
         c1.post("/workbench/signout", data={"everywhere": "1"})
         assert c2.get("/workbench", follow_redirects=False).status_code == 303
+    finally:
+        a.close()
+        b_app.state.db_engine.dispose()
+
+
+def test_the_rate_limit_is_shared_by_every_process(db_url):
+    """Two apps on one database (two workers): one key's requests draw from one bucket, whichever serves them."""
+    from fastapi.testclient import TestClient
+
+    from underwriting.service.app import create_app
+
+    a = Service(db_url, rate_limit_per_minute=4)
+    b_app = create_app(db_url, rate_limit_per_minute=4)
+    try:
+        b = TestClient(b_app)
+        h = a.auth("underwriter")
+        codes = [(a.client if i % 2 else b).get("/v1/schemas/policy", headers=h).status_code for i in range(6)]
+        assert codes == [200, 200, 200, 200, 429, 429]
+        assert b.get("/v1/schemas/policy", headers=a.auth("auditor")).status_code == 200
     finally:
         a.close()
         b_app.state.db_engine.dispose()
