@@ -287,8 +287,8 @@ def test_an_unknown_key_id_costs_what_a_wrong_secret_costs(svc):
     got = {name: cost(k) for name, k in cases.items()}
     base = got["wrong secret"]
     assert base > 0.005  # argon2 is deliberately slow
-    for name, t in got.items():
-        assert 0.5 < t / base < 2.0, got
+    for t in got.values():  # before: 2.7 ms for an unknown id against 204 ms for a wrong secret (75x)
+        assert 1 / 3 < t / base < 3, got
 
 
 # ---- item 7: 4xx, never 500 ---------------------------------------------------------------------

@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from underwriting.service.api.common import BODY_ERRORS, CanPrice, IdempotencyKey, JsonRoute, post_response, store_of
+from underwriting.service.api.common import (
+    BODY_ERRORS,
+    CanPrice,
+    IdempotencyKey,
+    JsonRoute,
+    post_response,
+    store_of,
+)
 from underwriting.service.api.contracts import PriceOut, PriceRequest
 
 router = APIRouter(prefix="/v1/price", tags=["pricing"], route_class=JsonRoute)

@@ -19,7 +19,12 @@ from underwriting.service.api.common import (
     read_json,
     store_of,
 )
-from underwriting.service.api.contracts import QuoteList, QuoteRecordOut, ReproduceRequest, Reproduction
+from underwriting.service.api.contracts import (
+    QuoteList,
+    QuoteRecordOut,
+    ReproduceRequest,
+    Reproduction,
+)
 from underwriting.service.store import Problem
 
 router = APIRouter(prefix="/v1/quotes", tags=["quotes"], route_class=JsonRoute)
