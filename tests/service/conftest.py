@@ -110,6 +110,7 @@ class Service:
     def close(self):
         self.client.close()
         self.app.state.db_engine.dispose()
+        self.app.state.limiter_engine.dispose()
 
 
 @pytest.fixture

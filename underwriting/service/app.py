@@ -25,8 +25,8 @@ from underwriting.errors import InputError
 from underwriting.service import engine
 from underwriting.service.api.contracts import Health
 from underwriting.service.db import open_database
-from underwriting.service.ratelimit import SharedRateLimiter
-from underwriting.service.security import GuardMiddleware
+from underwriting.service.ratelimit import SharedRateLimiter, limiter_engine
+from underwriting.service.security import BodyTooLarge, GuardMiddleware
 from underwriting.service.settings import SERVE_CONFIG_ENV, ServiceSettings
 from underwriting.service.store import Problem, Store
 
@@ -97,6 +97,8 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         if cfg.warm:
             await run_in_threadpool(engine.warm_up)
         yield
+        if _app.state.limiter_engine is not _app.state.db_engine:
+            _app.state.limiter_engine.dispose()
 
     from fastapi_offline import FastAPIOffline
 
@@ -108,9 +110,10 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
     app.state.settings = cfg
     app.state.db_engine = db_engine
     app.state.store = Store(sessions, cfg.registry)
-    app.state.limiter = SharedRateLimiter(sessions, cfg.rate_limit_per_minute, prefix="key:")
+    app.state.limiter_engine = limits = limiter_engine(db_engine)
+    app.state.limiter = SharedRateLimiter(limits, cfg.rate_limit_per_minute, prefix="key:")
     # sign-ins (per source address and per key id) and failed API authentications (per source)
-    app.state.auth_limiter = SharedRateLimiter(sessions, cfg.signin_per_minute, prefix="auth:")
+    app.state.auth_limiter = SharedRateLimiter(limits, cfg.signin_per_minute, prefix="auth:")
     app.state.max_body_bytes = cfg.max_body_bytes
     app.state.session_seconds = cfg.session_hours * 3600
 
@@ -140,6 +143,8 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         # message or traceback (they may quote a submission or a key)
         try:
             return await call_next(request)
+        except BodyTooLarge:
+            raise  # answered 413 by the guard outside, not an internal error
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
             return problem_response(Problem(500, "Internal error", f"{type(exc).__name__} (see the server log)"),

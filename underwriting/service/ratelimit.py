@@ -14,20 +14,39 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Engine
 
-from underwriting.service.db import RateBucket
+from underwriting.service.db import RateBucket, make_engine
+
+_T = RateBucket.__table__
 
 
-def _insert_missing(session, name: str, tokens: float, now: float) -> None:
-    """Insert bucket ``name`` full unless it exists (``INSERT ... ON CONFLICT DO NOTHING``)."""
-    dialect = session.get_bind().dialect.name
+def limiter_engine(db_engine: Engine) -> Engine:
+    """The engine the limiter writes through: for SQLite, a second engine on the same file whose
+    connections commit with ``PRAGMA synchronous=NORMAL`` (in WAL mode: no fsync per commit; a power
+    cut may lose the last moments of bucket counts, never the database's consistency, and the ledger's
+    own connections keep ``FULL``); for PostgreSQL, ``db_engine`` itself (each take commits with
+    ``synchronous_commit = off``, see :meth:`SharedRateLimiter.take`)."""
+    if db_engine.dialect.name != "sqlite":
+        return db_engine
+    engine = make_engine(db_engine.url.render_as_string(hide_password=False))
+
+    @event.listens_for(engine, "connect")
+    def _normal_sync(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
+
+
+def _insert_missing(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(RateBucket).values(name=name, tokens=tokens, updated=now).on_conflict_do_nothing())
+    return insert(_T).on_conflict_do_nothing()
 
 
 class SharedRateLimiter:
@@ -35,8 +54,8 @@ class SharedRateLimiter:
 
     Parameters
     ----------
-    sessions : sessionmaker
-        The service database's session factory.
+    engine : Engine
+        The engine to write through (:func:`limiter_engine` of the service database's engine).
     per_minute : float
         Average requests a minute allowed per bucket; 0 disables the limit (no database access).
     burst : int, optional
@@ -45,11 +64,12 @@ class SharedRateLimiter:
         Prepended to every bucket name, so limiters of different purposes never share a bucket.
     """
 
-    def __init__(self, sessions: sessionmaker, per_minute: float, burst: int | None = None, prefix: str = ""):
-        self.sessions = sessions
+    def __init__(self, engine: Engine, per_minute: float, burst: int | None = None, prefix: str = ""):
+        self.engine = engine
         self.per_minute = float(per_minute)
         self.burst = int(burst if burst is not None else max(1, int(per_minute)))
         self.prefix = prefix
+        self._insert = _insert_missing(engine.dialect.name)
 
     def take(self, name: str, *, spend: bool = True) -> float:
         """Take one token from bucket ``name`` (with ``spend=False`` only look whether one is left).
@@ -63,14 +83,16 @@ class SharedRateLimiter:
             return 0.0
         key = (self.prefix + name)[:200]
         rate = self.per_minute / 60.0
-        with self.sessions.begin() as s:
+        with self.engine.begin() as c:  # SQLite: BEGIN IMMEDIATE (see db.make_engine)
+            if c.dialect.name == "postgresql":
+                c.exec_driver_sql("SET LOCAL synchronous_commit = off")
             now = time.time()
-            _insert_missing(s, key, float(self.burst), now)
-            row = s.execute(select(RateBucket).where(RateBucket.name == key).with_for_update()).scalar_one()
-            tokens = min(float(self.burst), row.tokens + max(0.0, now - row.updated) * rate)
-            if tokens >= 1.0:
-                if spend:
-                    row.tokens, row.updated = tokens - 1.0, now
+            c.execute(self._insert, {"name": key, "tokens": float(self.burst), "updated": now})
+            held, then = c.execute(select(_T.c.tokens, _T.c.updated).where(_T.c.name == key).with_for_update()).one()
+            tokens = min(float(self.burst), held + max(0.0, now - then) * rate)
+            allowed = tokens >= 1.0
+            if allowed and not spend:
                 return 0.0
-            row.tokens, row.updated = tokens, now
-            return (1.0 - tokens) / rate
+            c.execute(update(_T).where(_T.c.name == key).values(tokens=tokens - 1.0 if allowed else tokens,
+                                                                 updated=now))
+            return 0.0 if allowed else (1.0 - tokens) / rate
