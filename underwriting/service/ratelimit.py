@@ -83,6 +83,13 @@ class SharedRateLimiter:
             return 0.0
         key = (self.prefix + name)[:200]
         rate = self.per_minute / 60.0
+        if not spend:  # a look only: read, write nothing
+            with self.engine.connect() as c:
+                row = c.execute(select(_T.c.tokens, _T.c.updated).where(_T.c.name == key)).one_or_none()
+            if row is None:
+                return 0.0
+            tokens = min(float(self.burst), row[0] + max(0.0, time.time() - row[1]) * rate)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
         with self.engine.begin() as c:  # SQLite: BEGIN IMMEDIATE (see db.make_engine)
             if c.dialect.name == "postgresql":
                 c.exec_driver_sql("SET LOCAL synchronous_commit = off")
@@ -91,8 +98,6 @@ class SharedRateLimiter:
             held, then = c.execute(select(_T.c.tokens, _T.c.updated).where(_T.c.name == key).with_for_update()).one()
             tokens = min(float(self.burst), held + max(0.0, now - then) * rate)
             allowed = tokens >= 1.0
-            if allowed and not spend:
-                return 0.0
             c.execute(update(_T).where(_T.c.name == key).values(tokens=tokens - 1.0 if allowed else tokens,
                                                                  updated=now))
             return 0.0 if allowed else (1.0 - tokens) / rate
