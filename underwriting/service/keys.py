@@ -130,6 +130,17 @@ def authenticate(session: Session, presented: str | None) -> Principal | None:
     return Principal(k.id, k.role)
 
 
+def is_remembered(presented: str | None) -> bool:
+    """Whether ``presented`` is a key verified in this process in the last :data:`CACHE_SECONDS` (its
+    next check costs no argon2 verification; :func:`authenticate` still reads its row)."""
+    if not presented:
+        return False
+    digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
+    with _cache_lock:
+        hit = _cache.get(digest)
+    return hit is not None and hit[2] > time.monotonic()
+
+
 def _dummy_verify(presented: str) -> None:
     """Spend what a wrong secret for a real key costs (one argon2 verification), learning nothing."""
     if not _dummy_hash:

@@ -20,7 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from underwriting.service.keys import Principal, authenticate
+from underwriting.service.keys import Principal, authenticate, is_remembered
 from underwriting.service.security import MalformedJson, parse_json
 from underwriting.service.store import Problem, Result, Store
 
@@ -113,7 +113,8 @@ def need(permission: str):
     """Dependency: the caller's principal, having ``permission``; 401/403/429 problems otherwise.
 
     Failed authentications count against the caller's source address (the sign-in limit); while its
-    bucket is empty, keys from that address are refused with 429 before any hash is computed."""
+    bucket is empty, keys from that address that would cost a hash verification are refused with 429
+    before it is computed."""
 
     async def dep(request: Request, _bearer: Annotated[Any, Security(BEARER)] = None,
                   _header: Annotated[Any, Security(API_KEY)] = None) -> Principal:
@@ -121,7 +122,7 @@ def need(permission: str):
         store: Store = state.store
         presented = presented_key(request)
         src = "ip:" + source_of(request)
-        if presented:
+        if presented and not is_remembered(presented):  # a remembered key costs no hash: nothing to protect
             wait = await run_in_threadpool(state.auth_limiter.take, src, spend=False)
             if wait > 0:
                 raise Problem(429, "Too Many Requests", "too many failed authentications from this address",
