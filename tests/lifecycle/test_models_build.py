@@ -13,7 +13,11 @@ from .conftest import ROOT
 
 SMALL = {"risk_scorer": ("0.1.0", {"seed": 5, "data": {"synthetic": {"n_exchanges": 150, "years": 4, "seed": 5}},
                                    "validation": {"method": "independent_book", "n_boot": 20}}),
-         "survival": ("0.1.0", {"seed": 5, "data": {"synthetic": {"n_exchanges": 600, "years": 5, "seed": 5}}})}
+         # a 600-exchange book is small enough for a rare feature level to separate: without a ridge the
+         # unpenalised fit is singular on one CPU and converges on another (numpy's AVX-512 exp), so the
+         # small build fits with one (the shipped build, at 4,000 exchanges, fits without)
+         "survival": ("0.1.0", {"seed": 5, "data": {"synthetic": {"n_exchanges": 600, "years": 5, "seed": 5}},
+                                "survival": {"penalizer": 0.1}})}
 
 
 def test_build_twice_same_hashes(tmp_path):
@@ -98,4 +102,8 @@ def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(tmp_pat
     assert len(files) >= 4 and not bad, [str(m) for m in bad]
     doc = json.loads((tmp_path / f"frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
     shipped = json.loads((ROOT / f"models/frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
-    assert doc["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=1e-9)
+    from underwriting.lifecycle.rebuild_check import _tolerance
+
+    alpha_tol = _tolerance("experience_prior.alpha")    # the maximiser of a nearly flat likelihood (5e-3)
+    assert alpha_tol < 1e-2
+    assert doc["experience_prior"]["alpha"] == pytest.approx(shipped["experience_prior"]["alpha"], rel=alpha_tol)

@@ -366,6 +366,8 @@ def _train_survival(data, cfg: dict, version: str):
     kw = {"n_exchanges": n, "years": years, "seed": seed,
           "horizon": float(scfg.get("horizon", DEFAULTS["horizon"])),
           "breakpoints": tuple(float(b) for b in scfg.get("breakpoints", DEFAULTS["breakpoints"]))}
+    if "penalizer" in scfg:     # recorded only when set: the shipped models' configurations stay as built
+        kw["penalizer"] = float(scfg["penalizer"])
     model, meta = fit_shipped_survival(**kw)
     meta = {"version": version, **meta}
     with tempfile.TemporaryDirectory() as tmp:
