@@ -67,7 +67,7 @@ models: $(STAMP)
 ## messages: extract every _("...") into a template and merge it into each language's .po (then translate the new ids)
 messages: $(TESTSTAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output --omit-header -o build/underwriting.pot .
-	$(VENV)/bin/pybabel update -i build/underwriting.pot -d underwriting/locale -D underwriting --no-location --omit-header --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i build/underwriting.pot -d underwriting/locale -D underwriting -w 120 --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) $(PEERS) build dist *.egg-info .pytest_cache .ruff_cache

@@ -232,6 +232,7 @@ def test_schema_quote_describes_the_quote_json(cli):
     schema = json.loads(out)
     q = json.loads(cli("quote", EXAMPLES / "jp_small_exchange.json", "--json")[1])
     assert set(q) == set(schema["properties"]) and set(schema["required"]) <= set(q)
+    assert "1/P(attach) to 1 in 10,000" in schema["properties"]["ep_points"]["description"]  # issue #27
     freq = schema["$defs"]["FrequencyBlock"]["properties"]
     assert set(q["frequency"]) <= set(freq) and set(q["score"]) == set(schema["$defs"]["ScoreBlock"]["properties"])
 

@@ -16,6 +16,7 @@ from tests.conftest import EXAMPLES
 from underwriting.domain.policy import PolicyTerms, Programme, load_terms
 from underwriting.domain.submission import load_submission
 from underwriting.errors import InputError
+from underwriting.programme import EP_RETURN_PERIODS, ep_return_periods
 
 GLOBAL = EXAMPLES / "global_large_exchange.json"  # USD: no conversion in the oracles
 BASE = dict(policy_id="t", insurer="Example Re", insurer_rating="AA-", insurer_authorised=True,
@@ -262,7 +263,7 @@ def test_defence_block_is_consistent(sub):
     assert sum(r["akaike_weight"] for r in sel) == pytest.approx(1.0)
     (mine,) = [r for r in sel if r["family"] == sev["family"]]
     assert mine["aic"] == pytest.approx(sev["aic"], rel=1e-12)
-    assert [e["return_period"] for e in d["ep_points"]] == [10, 25, 50, 100, 200, 250]
+    assert [e["return_period"] for e in d["ep_points"]] == list(ep_return_periods(q.p_attach))
     aep = [e["aep"] for e in d["ep_points"]]
     assert aep == sorted(aep) and all(0 <= e["oep"] <= 190e6 for e in d["ep_points"])
     # P(attach) is the probability of a positive loss; the EP point at 1/T is positive iff 1/T < P(attach)
@@ -274,6 +275,36 @@ def test_defence_block_is_consistent(sub):
     assert sum(p["expected_count"] for p in d["perils"]) == pytest.approx(q.expected_breaches_term, rel=5e-6 * n)
 
 
+def test_ep_return_periods_follow_the_layers_own_probability():
+    """Issue #27: a layer reached at least once in 10 terms keeps 1-in-10..250; a rarer one gets six points
+    from its own 1/P(attach) to 1 in 10,000 (10 x 1/P(attach) when rarer still), two significant figures."""
+    assert ep_return_periods(0.5) == ep_return_periods(0.1) == EP_RETURN_PERIODS
+    assert ep_return_periods(0.0) == EP_RETURN_PERIODS  # no layer: nothing to choose from
+    assert ep_return_periods(0.005355) == (360.0, 700.0, 1400.0, 2700.0, 5200.0, 10000.0)
+    assert ep_return_periods(1e-5) == (150000.0, 220000.0, 320000.0, 460000.0, 680000.0, 1000000.0)
+    for p in (0.099, 0.05, 0.01, 3e-3, 1e-3, 2e-4, 1e-4, 3e-5, 1e-7):
+        rps = ep_return_periods(p)
+        assert len(rps) == 6 and all(b > a for a, b in zip(rps, rps[1:], strict=False)), (p, rps)
+        assert rps[0] > 1 / p and rps[-1] == pytest.approx(max(10_000, 10 / p), rel=0.05), (p, rps)
+        assert all(float(f"{t:.2g}") == t for t in rps), rps
+
+
+def test_a_rarely_attaching_layer_has_no_zero_ep_point(cli):
+    """The JP sample's primary is reached about once in 190 years: before issue #27 four of its six points
+    (1 in 10..100) were zero; now each lies inside the layer, the largest at 1 in 10,000."""
+    code, out, err = cli("quote", EXAMPLES / "jp_small_exchange.json", "--terms",
+                         EXAMPLES / "policy_jp_primary.toml", "--json")
+    assert code == 0, err
+    q = json.loads(out)
+    assert q["p_attach"] < 1 / 100
+    rps = [e["return_period"] for e in q["ep_points"]]
+    assert rps[-1] == 10_000 and rps[0] > 1 / q["p_attach"]
+    assert all(e["oep"] > 0 and e["aep"] > 0 for e in q["ep_points"])
+    assert [e["aep"] for e in q["ep_points"]] == sorted(e["aep"] for e in q["ep_points"])
+    code, text, _ = cli("quote", EXAMPLES / "jp_small_exchange.json", "--terms", EXAMPLES / "policy_jp_primary.toml")
+    assert "1 in 10,000  OEP" in text and "1 in    250" not in text
+
+
 @pytest.mark.parametrize("name", ["global_large_exchange.json", "hk_exchange_with_incident.json",
                                   "jp_small_exchange.json"])
 def test_every_example_has_the_defence_keys_in_json_and_text(cli, name):
@@ -282,7 +313,8 @@ def test_every_example_has_the_defence_keys_in_json_and_text(cli, name):
     q = json.loads(out)
     assert DEFENCE <= set(q) and q["severity"] and q["perils"] and len(q["ep_points"]) == 6
     code, text, _ = cli("quote", EXAMPLES / name)
-    for needle in ("Defence", "goodness of fit", "P(attach)", "P(exhaust)", "Perils", "1 in   250"):
+    rps = ep_return_periods(q["p_attach"])
+    for needle in ("Defence", "goodness of fit", "P(attach)", "P(exhaust)", "Perils", f"1 in {rps[-1]:>6,.0f}"):
         assert needle in text
 
 
@@ -411,7 +443,7 @@ def test_every_golden_quote_carries_the_whole_defence_block():
         lo, hi = q["premium_range"]
         assert lo <= q["premium"] <= hi, f.name
         assert {"statistic", "p_value"} <= set(q["severity"]["gof"]) and q["severity"]["parameters"]
-        assert [e["return_period"] for e in q["ep_points"]] == [10, 25, 50, 100, 200, 250]
+        assert [e["return_period"] for e in q["ep_points"]] == list(ep_return_periods(q["p_attach"])), f.name
         assert q["premium"] >= q["expected_loss"] and q["premium_components"].get("risk_load", 0) >= 0, f.name
 
 

@@ -320,10 +320,18 @@ def _ep_points(q: Mapping[str, Any], cur: str) -> str:
     inside = [r for r in ep if (num(r.get("oep")) or 0) > 0 or (num(r.get("aep")) or 0) > 0]
     below = [r for r in ep if r not in inside]
     out = f"<h3>{e(_('Exceedance points'))}</h3>"
-    if inside:
-        out += _grid([_("return period"), "OEP", "AEP"],
-                     [[e(_("1 in {n}").format(n=f"{num(r.get('return_period')) or 0:,.0f}")), amount(r.get("oep"), cur),
-                       amount(r.get("aep"), cur)] for r in inside], num_cols=(1, 2))
+    if inside:  # return periods across, OEP and AEP down: three rows fit the page better than seven
+        out += _grid([_("return period"), *(_("1 in {n}").format(n=f"{num(r.get('return_period')) or 0:,.0f}")
+                                            for r in inside)],
+                     [[k, *(amount(r.get(k.lower()), cur) for r in inside)] for k in ("OEP", "AEP")],
+                     num_cols=tuple(range(1, len(inside) + 1)))
+    rps_all = [num(r.get("return_period")) or 0 for r in ep]
+    if rps_all and min(rps_all) > 10:  # chosen from the layer's own tail (programme.ep_return_periods)
+        out += "<p>" + e(_("The layer is reached less than once in 10 terms (P(attach) = {p}): its points are chosen "
+                           "from its own tail, 1 in {low} to 1 in {high} (six points evenly spaced in log from "
+                           "1/P(attach) to 1 in 10,000).").format(
+            low=f"{min(rps_all):,.0f}", high=f"{max(rps_all):,.0f}",
+            p=one_in(q.get("p_attach")).replace("&#x27;", "'"))) + "</p>"
     if below:
         rps = [num(r.get("return_period")) or 0 for r in below]
         out += "<p>" + e(_("The layer loses nothing at 1 in {low} to 1 in {high}: those points lie below its "

@@ -33,12 +33,17 @@ from typing import Any
 from underwriting.errors import InputError
 
 __all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
-           "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "layer_blocks",
+           "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "ep_return_periods",
+           "layer_blocks",
            "programme_terms", "incident_fx", "unused_fx_warnings",
            "premium_range", "frequency_interval", "INTERVAL_LEVEL"]
 
-#: Return periods (policy terms; years for a one-year policy) of the quote's EP points.
+#: Return periods (policy terms; years for a one-year policy) of the quote's EP points for a layer reached at
+#: least once in 10 terms; a layer reached more rarely gets points from its own P(attach)
+#: (:func:`ep_return_periods`).
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
+#: The rarest EP point of a rarely reached layer: 1 in this many terms (or 10 x 1/P(attach) if rarer still).
+EP_FARTHEST_TERMS = 10_000.0
 #: A layer reached less often than once in this many terms is quoted with a warning.
 RARE_ATTACH_TERMS = 10_000.0
 #: Below this P(attach) the cover is unreachable (refused): the aggregate loss grid holds no mass there.
@@ -309,13 +314,50 @@ def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: 
     return list(rows.values())
 
 
+def _two_figures(x: float) -> float:
+    """``x`` rounded to two significant figures (540, 1,700, 10,000)."""
+    import math
+
+    k = math.floor(math.log10(x)) - 1
+    return float(round(x / 10.0 ** k) * 10.0 ** k)
+
+
+def ep_return_periods(p_attach: float) -> tuple[float, ...]:
+    """The six return periods (terms) of the quote's EP points, from the layer's own P(attach).
+
+    A layer reached at least once in 10 terms (``p_attach >= 0.1``) keeps the fixed 1-in-10 to 1-in-250
+    points (:data:`EP_RETURN_PERIODS`). A rarer layer would be zero at all of them, so its points span its
+    own tail: ``T_a = 1 / p_attach`` (where the layer starts paying; excluded, the payment there is zero by
+    definition) to ``T_max = max(10,000, 10 T_a)``, six points evenly spaced in log,
+    ``T_k = T_a (T_max / T_a)^(k/6)`` for ``k = 1..6``, each rounded to two significant figures. The ratio
+    of neighbours is at least ``10^(1/6)`` (1.47), so the rounded points stay distinct and above ``T_a``.
+
+    Parameters
+    ----------
+    p_attach : float
+        Probability that a loss reaches the layer in the term (the largest over a tower's layers).
+    """
+    import math
+
+    n = len(EP_RETURN_PERIODS)
+    if not (p_attach > 0.0) or p_attach >= 1.0 / EP_RETURN_PERIODS[0]:
+        return EP_RETURN_PERIODS
+    t_a = 1.0 / p_attach
+    t_max = max(EP_FARTHEST_TERMS, 10.0 * t_a)
+    step = math.log(t_max / t_a) / n
+    return tuple(_two_figures(t_a * math.exp(step * k)) for k in range(1, n + 1))
+
+
 def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, float]]:
-    """``{return_period, oep, aep}`` for :data:`EP_RETURN_PERIODS` (quote currency, summed over layers)."""
+    """``{return_period, oep, aep}`` at :func:`ep_return_periods` of the layers' P(attach) (quote currency,
+    summed over layers)."""
+    rps = ep_return_periods(max((lp.priced.prob_attach for lp in priced), default=0.0))
+    curves = [lp.priced.distribution.ep_curve(rps) for lp in priced]
     out = []
-    for k, rp in enumerate(EP_RETURN_PERIODS):
+    for k, rp in enumerate(rps):
         oep = aep = 0.0
-        for lp in priced:
-            row = lp.priced.ep_curve[k]
+        for curve in curves:
+            row = curve[k]
             aep += float(row["loss"])
             oep += float(row.get("oep_loss", row["loss"]))
         out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})

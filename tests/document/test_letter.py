@@ -135,3 +135,26 @@ def test_pdf_without_chromium_is_refused_before_any_work(cli, tmp_path, monkeypa
     code, out, err = cli("quote", SUB, "--report", tmp_path / "q.pdf")
     assert code == 2 and "--report" in err and "chromium" in err.lower() and out == ""
     assert not (tmp_path / "q.pdf").exists()
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_ep_points_from_the_layers_own_tail(cli, tmp_path, lang):
+    """Issue #27: the JP sample's primary is reached less than once in 10 years, so its six EP points run from
+    beyond its 1/P(attach) to 1 in 10,000, every one inside the layer and money formatted, and the letter
+    says how they were chosen."""
+    from underwriting.i18n import money
+
+    html, q, _ = _letter(cli, tmp_path, lang=lang)
+    sec = _text(html.split("Exceedance points" if lang == "en" else "超過確率点")[-1].split("</table>")[0] + "</table>")
+    rps = [r["return_period"] for r in q["ep_points"]]
+    assert len(rps) == 6 and rps[-1] == 10_000 and rps[0] > 1 / q["p_attach"]
+    for r in q["ep_points"]:
+        n = f"{r['return_period']:,.0f}"
+        assert (f"1 in {n}" if lang == "en" else f"{n}年に1回") in sec, n
+        assert money(r["oep"], "JPY", lang=lang) in sec and money(r["aep"], "JPY", lang=lang) in sec
+    text = _text(html)
+    if lang == "en":
+        assert f"its points are chosen from its own tail, 1 in {rps[0]:,.0f} to 1 in 10,000" in text
+        assert "loses nothing" not in text
+    else:
+        assert f"{rps[0]:,.0f}年に1回から10,000年に1回まで" in text

@@ -118,45 +118,73 @@ _MEASURE = """<script>
 window.addEventListener("load", () => {
   const c = document.createElement("canvas").getContext("2d");
   const bad = [];
+  const seg = new Intl.Segmenter("ja", {granularity: "word"});
+  let checked = 0;
   for (const cell of document.querySelectorAll("td, th")) {
     const cs = getComputedStyle(cell);
     const inner = cell.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
     const walk = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
       c.font = getComputedStyle(n.parentElement).font;  // each word in the font it is drawn with
-      for (const w of n.textContent.split(/\\s+/)) {
-        if (!w || !/^[\\x21-\\x7e]+$/.test(w) || /^https?:/.test(w)) continue;  // words; a URL may break
-        const m = c.measureText(w).width;
-        if (m > inner + 1) bad.push([w, Math.round(m), Math.round(inner)]);
+      for (const tok of n.textContent.split(/\\s+/)) {
+        if (!tok || /^https?:/.test(tok)) continue;  // a URL may break
+        // a Latin token is one word; Japanese runs have no spaces: split them into words with ICU's
+        // dictionary segmenter (Intl.Segmenter), so a Japanese cell squeezed below a word fails too
+        const words = /^[\\x21-\\x7e]+$/.test(tok) ? [tok]
+          : [...seg.segment(tok)].filter(s => s.isWordLike)
+                                 .map(s => s.segment);
+        for (const w of words) {
+          const m = c.measureText(w).width;
+          if (m > inner + 1) bad.push([w, Math.round(m), Math.round(inner)]);
+        }
+        checked += words.length;
       }
     }
   }
   const out = document.createElement("pre");
   out.id = "metrics";
-  out.textContent = JSON.stringify({height: document.documentElement.scrollHeight, narrow: bad});
+  out.textContent = JSON.stringify({height: document.documentElement.scrollHeight, narrow: bad, checked});
   document.body.appendChild(out);
 });
 </script>"""
 
 
-@pytest.mark.parametrize("lang", ["en", "ja"])
-def test_html_height_and_no_cell_narrower_than_a_word(letters, lang, tmp_path):
-    """At the width of an A4 page (794 px), the letter is at most about 7 screens tall (it was ~26,000 px
-    with a factor table squeezed to one character a line) and no table cell is narrower than a word in it."""
+def _metrics(letters, lang, tmp_path, extra_style: str = "") -> dict:
+    """Height and too-narrow cells of the letter in Chromium at the width of an A4 page (794 px)."""
     from underwriting.document import build_quote_figures, render_quote_html
     from underwriting.i18n import use_lang
 
     q = letters[1]
     with use_lang(lang):
         figs = build_quote_figures(q)
+    html = render_quote_html(q, figures=figs, lang=lang).replace("</body>", _MEASURE + "</body>")
+    if extra_style:
+        html = html.replace("</head>", f"<style>{extra_style}</style></head>", 1)
     page = tmp_path / "letter.html"
-    page.write_text(render_quote_html(q, figures=figs, lang=lang).replace("</body>", _MEASURE + "</body>"),
-                    encoding="utf-8")
+    page.write_text(html, encoding="utf-8")
     proc = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=794,1123",
                            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
                            page.as_uri()], capture_output=True, timeout=120, check=True)
     m = re.search(r'<pre id="metrics">(.*?)</pre>', proc.stdout.decode("utf-8"))
     assert m, proc.stderr[-500:]
-    metrics = json.loads(m.group(1))
+    return json.loads(m.group(1))
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_html_height_and_no_cell_narrower_than_a_word(letters, lang, tmp_path):
+    """At the width of an A4 page (794 px), the letter is at most about 7 screens tall (it was ~26,000 px
+    with a factor table squeezed to one character a line) and no table cell is narrower than a word in it
+    (Latin words split at spaces, Japanese ones by ICU's word segmenter)."""
+    metrics = _metrics(letters, lang, tmp_path)
     assert 2000 < metrics["height"] < 8000, metrics["height"]
+    assert metrics["checked"] > 300, metrics["checked"]  # the check saw the tables' words, Japanese ones too
     assert metrics["narrow"] == [], metrics["narrow"]
+
+
+def test_a_squeezed_japanese_table_is_caught(letters, tmp_path):
+    """The check can fail: squeeze every table to 40% of the page and Japanese words no longer fit."""
+    metrics = _metrics(letters, "ja", tmp_path,
+                       "table { table-layout: fixed !important; width: 40% !important; }")
+    japanese = [w for w, _, _ in metrics["narrow"] if re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", w)]
+    assert japanese, metrics["narrow"][:10]
+    assert metrics["height"] > 2000

@@ -148,10 +148,14 @@ def test_jp_reported_facts_have_sources():
     assert all(f.status in ("reported", "confirmed") and f.source for f in reg.facts)
     assert {f.source.split(" (")[0] for f in reg.facts if f.status == "confirmed"} == {
         "Payment Services Act", "Cabinet Office Ordinance on Crypto-Asset Exchange Service Providers"}
-    cabinet = next(f for f in reg.facts if "cabinet approved" in f.fact)
-    assert cabinet.date == dt.date(2026, 4, 10)
+    # issue #26: the cabinet-approval row rested on an automated summary alone and was dropped; the Council's
+    # approval is reported without a day we could confirm; the precedent row now cites the 2016 policy
+    assert not any("cabinet approved" in f.fact for f in reg.facts)
+    council = next(f for f in reg.facts if "formally approved" in f.fact)
+    assert council.status == "reported" and council.date is None
     for needle in ("Cold-wallet", "spring 2027", "past outflows", "part of it",
-                   "without case-by-case approval", "stolen login credentials", "履行保証暗号資産"):
+                   "without case-by-case approval", "Mitsui Sumitomo x bitFlyer", "credential theft was covered",
+                   "履行保証暗号資産"):
         assert any(needle in k for k in facts), needle
     # open parameters stay assumptions, with scenarios for the share
     assert reg.credit.cap_share.status == "assumption"
@@ -231,3 +235,32 @@ def test_cold_only_scope_changes_what_the_reserve_answers_for(fx):
     assert both.components[0].tier_mix["hot"] == pytest.approx(0.05)
     d = cold.to_dict()
     assert d["choices"][0]["in_effect"] == "cold_only" and "Scenario choice reserve_scope" in cold.to_table()
+
+
+def test_japan_cites_its_sources_and_drops_machine_generated_ones():
+    """Issue #26 item 4: the working group's minutes, the 2016 Mitsui Sumitomo x bitFlyer policy, the WG report
+    of 2025-12-10 and the Council's approval are cited; facts resting only on machine-generated or automated
+    summaries (AInvest, ClusterWire) are not."""
+    from underwriting.reserve.regime import load_regime
+
+    reg = load_regime("jp-fsa-2026")
+    text = " ".join(f"{f.fact} {f.source}" for f in reg.facts)
+    for needle in ("angoshisanseido_wg/gijiroku/20251022.html", "Security NEXT, 2016-12-12", "2025-12-10",
+                   "nri.com/jp/media/column/osaki/20251218.html", "答申", "Mitsui Sumitomo x bitFlyer"):
+        assert needle in text, needle
+    for gone in ("ClusterWire", "AInvest", "issue #18 of this project only"):
+        assert gone not in " ".join(f.source for f in reg.facts), gone
+    assert all(f.source for f in reg.facts)
+
+
+@pytest.mark.parametrize("excl", ["management_crime", "credential_theft"])
+def test_japanese_precedent_exclusions_are_a_scenario_choice(jp_sub, excl):
+    """Reports disagree on what the precedents excluded: forbidden by default, switchable to no test."""
+    pol = make_policy(limit=1e10, exclusions=[excl])
+    a = assess(jp_sub, [pol], "jp-fsa-2026")
+    chk = next(c for c in a.checks if c.rule == "jp.precedent_exclusions")
+    assert a.credit == 0.0 and chk.outcome == "fail" and excl in chk.reason
+    b = assess(jp_sub, [pol], "jp-fsa-2026", overrides={"choices.precedent_exclusions": "not_required"})
+    assert b.credit > 0.0
+    assert next(c for c in b.checks if c.rule == "jp.precedent_exclusions").outcome == "pass"
+    assert b.credit == assess(jp_sub, [make_policy(limit=1e10)], "jp-fsa-2026").credit

@@ -209,7 +209,7 @@ class PerilBlock(_Block):
 class EpPoint(_Block):
     """Loss exceeded once per `return_period` terms (quote currency, insurer's share, all layers)."""
 
-    return_period: float = Field(description="In policy terms (years for a one-year policy).")
+    return_period: float = Field(description="In policy terms (years for a one-year policy); chosen from the layer's own P(attach), see `ep_points`.")
     oep: float = Field(description="Largest single occurrence payment (before aggregate terms).")
     aep: float = Field(description="Total payments over the term (after aggregate terms).")
 
@@ -273,7 +273,7 @@ class Quote(BaseModel):
                                    "tower, of its lowest-reaching layer.")
     p_exhaust: float | None = Field(default=None, description="P(the limit is used up in the term); for a tower, "
                                     "of its least-exhausted layer.")
-    ep_points: list[EpPoint] | None = Field(default=None, description="OEP and AEP at 10-250 year return periods.")
+    ep_points: list[EpPoint] | None = Field(default=None, description="OEP and AEP at six return periods: 1 in 10 to 1 in 250 terms for a layer reached at least once in 10 terms; otherwise from the layer's own 1/P(attach) to 1 in 10,000 terms (or 10 x 1/P(attach) if rarer), evenly spaced in log, two significant figures.")
     layers: list[LayerBlock] | None = Field(default=None, description="Per-layer results (one for a single policy).")
     warnings: list[str] = Field(default_factory=list, description="Unusual terms or results the underwriter must see.")
     versions: dict[str, str]

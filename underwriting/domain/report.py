@@ -237,7 +237,7 @@ def format_defence(q: Quote) -> list[str]:
         lines = [head, _rule(head) + "-"]  # one dash longer than the title, as the golden text has it
         for e in q.ep_points:
             lines.append("  " + _("1 in {rp}  OEP {oep}  AEP {aep}").format(
-                rp=f"{e.return_period:>5g}", oep=_money(e.oep, c), aep=_money(e.aep, c)))
+                rp=f"{e.return_period:>6,.0f}", oep=_money(e.oep, c), aep=_money(e.aep, c)))
         parts.append("\n".join(lines))
     return parts
 

@@ -1,7 +1,7 @@
 """Workbench sessions and rate-limit buckets in the database, shared by every server worker.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_audit
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002_audit"
 branch_labels = None
 depends_on = None
 
