@@ -42,18 +42,20 @@ def _clear_engine_caches() -> None:
 
 def _pricing(sub, terms, fx):
     """The quote's pricing stage on its loss model: the layer, the premium range and the defence block."""
-    from underwriting import programme as prog
-    from underwriting.quoting import PricingBasis, build_loss_model
+    from underwriting.quote import defence
+    from underwriting.quote import layers as prog
+    from underwriting.quote.losses import build_loss_model
+    from underwriting.quote.request import PricingBasis
 
     lm = build_loss_model(sub, terms, fx=fx)
     pairs = [(terms, terms.to_layer(lm.policy_per_usd))]
     basis = PricingBasis()
     priced = prog.price_layers(lm.perils, pairs, basis=basis, seed=0, policy_per_usd=lm.policy_per_usd, warnings=[])
-    prog.premium_range(lm.perils, pairs, prog.frequency_interval(lm.frequency),
+    prog.premium_range(lm.perils, pairs, defence.frequency_interval(lm.frequency),
                        expected_breaches=lm.frequency.expected_breaches, basis=basis, seed=0,
                        policy_per_usd=lm.policy_per_usd)
-    prog.perils_block(lm.perils, priced, lm.quote_per_usd)
-    prog.ep_points(priced, lm.quote_per_usd)
+    defence.perils_block(lm.perils, priced, lm.quote_per_usd)
+    defence.ep_points(priced, lm.quote_per_usd)
     prog.layer_blocks(priced, lm.quote_per_usd, lm.policy_per_usd)
 
 
@@ -65,7 +67,9 @@ def main() -> str:
     import underwriting.api as uw
     from underwriting.domain.currency import FxTable
     from underwriting.fileio import atomic_write_text
-    from underwriting.quoting import assess_reserve, build_loss_model, frequency_score
+    from underwriting.quote.frequency import frequency_score
+    from underwriting.quote.losses import build_loss_model
+    from underwriting.quote.reserve import assess_reserve
 
     load_start = os.getloadavg()[0]
     sub = uw.load_submission(ROOT / "datasets/examples/jp_small_exchange.json")

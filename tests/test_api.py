@@ -17,7 +17,7 @@ def test_reserve_is_the_assessment_of_the_loaded_inputs():
     from underwriting.domain.currency import FxTable
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     got = uw.reserve(JP, POLICY, regime="jp-fsa-2026").to_dict()
     want = assess_reserve(load_submission(str(JP)), [load_policy(str(POLICY))], "jp-fsa-2026",
@@ -45,7 +45,7 @@ def test_reserve_without_a_regime_for_the_jurisdiction_names_the_field():
 def test_quote_matches_make_quote_and_summary_prints_the_report():
     import underwriting.api as uw
     from underwriting.domain.report import format_quote
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     q = uw.quote(JP, POLICY, regime="jp-fsa-2026")
     ref = make_quote(uw.load_submission(JP), uw.load_policy(POLICY), regime="jp-fsa-2026")
@@ -79,6 +79,9 @@ def test_top_level_package_reaches_the_api_lazily():
     import sys
 
     code = ("import sys, underwriting as u; assert 'underwriting.api' not in sys.modules; "
-            "import underwriting.api as a; assert u.quote is a.quote and u.api is a and u.Layer is a.Layer; print('ok')")
+            "import underwriting.api as a; assert u.price_layer is a.price_layer and u.api is a and u.Layer is a.Layer; "
+            # underwriting.quote is the quote package (issue #25); the function is underwriting.api.quote
+            "import underwriting.quote; assert u.quote.__name__ == 'underwriting.quote' and callable(a.quote); "
+            "print('ok')")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "ok"

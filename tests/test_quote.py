@@ -63,7 +63,9 @@ def _tier_severities(sev, hot_usd, total_usd, hot_share):
 def test_expected_loss_matches_closed_form_per_peril():
     """Second method: with Poisson counts and no aggregate terms, E[S] = Σ λ_p E[layer(X_p)] exactly."""
     from underwriting.pricing.layers import Layer
-    from underwriting.quoting import _covered_perils, make_quote, record_calibration
+    from underwriting.quote.calibration import record_calibration
+    from underwriting.quote.losses import _covered_perils
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "global_large_exchange.json"))  # USD: no conversion
     terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml")).with_(
@@ -84,7 +86,7 @@ def test_expected_loss_matches_closed_form_per_peril():
 
 
 def test_excluded_peril_is_not_priced():
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     full = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
@@ -95,7 +97,7 @@ def test_excluded_peril_is_not_priced():
 
 
 def test_policy_in_another_currency_is_converted_with_a_recorded_rate():
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     usd_policy = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))
@@ -105,7 +107,7 @@ def test_policy_in_another_currency_is_converted_with_a_recorded_rate():
 
 
 def test_without_terms_reserve_has_requirement_but_no_credit():
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     q = make_quote(load_submission(str(EXAMPLES / "jp_small_exchange.json")))
     assert q.terms["default_terms"] is True
@@ -114,7 +116,7 @@ def test_without_terms_reserve_has_requirement_but_no_credit():
 
 
 def test_jurisdiction_without_regime_says_so():
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     q = make_quote(load_submission(str(EXAMPLES / "global_large_exchange.json")))
     assert q.reserve.regime is None and "pass --regime" in q.reserve.note
@@ -152,7 +154,9 @@ def test_amounts_in_two_currencies_are_each_converted_once():
     written, and the result is multiplied by the rate once; a missed or doubled conversion moves
     the expected loss by a factor of 150 or more.
     """
-    from underwriting.quoting import _covered_perils, make_quote, record_calibration
+    from underwriting.quote.calibration import record_calibration
+    from underwriting.quote.losses import _covered_perils
+    from underwriting.quote.make import make_quote
 
     rate = 150.0
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
@@ -184,7 +188,7 @@ def test_default_terms_starting_on_29_february(example_submission):
     import datetime as dt
 
     from underwriting.domain.submission import Submission
-    from underwriting.quoting import default_terms
+    from underwriting.quote.losses import default_terms
 
     # a valid submission dated 28 February 2024: posture dates moved before it
     data = dict(example_submission, as_of="2024-02-28")
@@ -240,7 +244,7 @@ def test_schema_quote_describes_the_quote_json(cli):
 def test_both_frequency_methods_return_one_type():
     from underwriting.domain.currency import FxTable
     from underwriting.domain.frequency import FrequencyEstimate
-    from underwriting.quoting import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     terms = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))
@@ -257,7 +261,7 @@ def test_default_quote_builds_no_synthetic_feature_frame(monkeypatch):
     """The posture-only scorer and the landmark model left the quote path (issue #13): the default
     quote builds none of their feature frames; the survival comparison builds one."""
     import underwriting.features as features
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     make_quote(sub)  # warm the caches (models, calibration)

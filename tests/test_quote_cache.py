@@ -11,7 +11,8 @@ import pytest
 from underwriting.domain.policy import load_policy
 from underwriting.domain.submission import load_submission
 from underwriting.errors import InputError
-from underwriting.quoting import _QUOTE_SCOPE, make_quote
+from underwriting.quote.frequency import _QUOTE_SCOPE
+from underwriting.quote.make import make_quote
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """Hot-wallet assets and the war/state-actor exclusion through the whole quote (issue #24, item 5).
 
-Every check prices a quote with :func:`underwriting.quoting.make_quote`: hot-wallet assets raise the
+Every check prices a quote with :func:`underwriting.quote.make.make_quote`: hot-wallet assets raise the
 premium and padding cannot lower it; the exclusion lowers the price by the per-peril state-attributed
 share of the incident table and never raises it.
 """
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from underwriting.domain.policy import load_policy
 from underwriting.domain.submission import load_submission
 from underwriting.losses.perils import state_actor_split
-from underwriting.quoting import make_quote
+from underwriting.quote.make import make_quote
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "examples"
 FEW = settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
@@ -77,7 +77,7 @@ def test_state_actor_exclusion_lowers_never_raises(sample, terms):
     sub = load_submission(str(EXAMPLES / sample))
     t = load_policy(str(EXAMPLES / terms)) if terms else None
     if t is None:
-        from underwriting.quote_losses import default_terms
+        from underwriting.quote.losses import default_terms
 
         t = default_terms(sub)
     base = [e for e in t.exclusions if e != "war_and_state_actor"]
@@ -89,7 +89,7 @@ def test_state_actor_exclusion_lowers_never_raises(sample, terms):
 
 def test_exclusion_removes_exactly_the_attributed_share_of_each_peril(jp, jp_terms):
     from underwriting.domain.currency import FxTable
-    from underwriting.quote_losses import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     fx = FxTable.bundled()
     base = [e for e in jp_terms.exclusions if e != "war_and_state_actor"]

@@ -48,7 +48,8 @@ def test_portfolio_premium_keeps_the_reinstatement_credit():
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
     from underwriting.portfolio.capital import portfolio_quote
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import QuoteRequest
 
     sub = load_submission(str(EXAMPLES / "hk_exchange_with_incident.json"))
     terms = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))  # one reinstatement at 100%
@@ -59,7 +60,7 @@ def test_portfolio_premium_keeps_the_reinstatement_credit():
     # the factor the quote carries (from the layer and the loss distribution) is the one its components imply
     # canonical: φ to 6 significant digits, amounts to the cent (docs/reproducibility.md)
     assert alone.reinstatement_factor == pytest.approx(phi, rel=1e-5) and phi > 0
-    q = portfolio_quote(sub, terms, BOOK, years=5_000)
+    q = portfolio_quote(QuoteRequest.build(sub, terms), BOOK, years=5_000)
     # a negative capital load (the exchange diversifies this thin book) is floored at 0 with a warning
     load = q.portfolio.capital_load_quote_currency
     assert (load < 0) == any("floored" in w for w in q.warnings)

@@ -1,6 +1,6 @@
 """Monotone properties of the quote through the one risk model (issue #13, items 5 and 8).
 
-Every check goes through :func:`underwriting.quoting.make_quote` (or ``underwriting.api.quote``),
+Every check goes through :func:`underwriting.quote.make.make_quote` (or ``underwriting.api.quote``),
 so it covers the whole path: base model × experience × schedule → Λ and its interval → negative
 binomial count → priced layer. Few hypothesis examples: each quote costs about half a second.
 """
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from underwriting.domain.submission import Incident, Vendor, load_submission
-from underwriting.quoting import make_quote
+from underwriting.quote.make import make_quote
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "datasets" / "examples"
 FEW = settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -16,7 +16,8 @@ from tests.conftest import EXAMPLES
 from underwriting.domain.policy import PolicyTerms, Programme, load_terms
 from underwriting.domain.submission import load_submission
 from underwriting.errors import InputError
-from underwriting.programme import EP_RETURN_PERIODS, ep_return_periods
+from underwriting.quote.defence import ep_return_periods
+from underwriting.quote.layers import EP_RETURN_PERIODS
 
 GLOBAL = EXAMPLES / "global_large_exchange.json"  # USD: no conversion in the oracles
 BASE = dict(policy_id="t", insurer="Example Re", insurer_rating="AA-", insurer_authorised=True,
@@ -55,7 +56,7 @@ def sub():
 
 
 def quote(sub, t, **kw):
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     return make_quote(sub, t, frequency_model="baseline", **kw)
 
@@ -63,7 +64,7 @@ def quote(sub, t, **kw):
 def closed_form_el(sub, t: PolicyTerms) -> float:
     """Σ_p λ_p share E[min((X_p - a)+, l_p)] from the loss model's perils (Poisson, no aggregate terms)."""
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     lm = build_loss_model(sub, t, fx=FxTable.bundled())
     a = t.attachment_point
@@ -74,7 +75,7 @@ def closed_form_el(sub, t: PolicyTerms) -> float:
 # ---- item 1: excess layers, towers, sub-limits, minimum premium ------------------------------------------
 
 def test_50m_xs_200m_quotes_and_matches_the_closed_form(sub):
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     t = terms(attachment=200e6, limit=50e6)
     q = make_quote(sub, t)
@@ -170,7 +171,7 @@ def test_sub_limits_are_honoured(sub):
             assert per[name] == pytest.approx(before[name], rel=1e-6)
     # the hot-wallet peril pays at most the sub-limit per occurrence: its mean is E[N] E[min((X - 1m)+, 5m)]
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     lm = build_loss_model(sub, terms(deductible=1e6, limit=99e6), fx=FxTable.bundled(), frequency_model="baseline")
     hot = next(p for p in lm.perils if p.name == "hot_wallet_theft")
@@ -243,7 +244,7 @@ def test_defence_block_is_consistent(sub):
     sev = d["severity"]
     assert sev["family"] and sev["parameters"] and set(sev["gof"]) >= {"statistic", "p_value"}
     assert 0 <= sev["gof"]["p_value"] <= 1
-    from underwriting.quoting import record_calibration
+    from underwriting.quote.calibration import record_calibration
 
     fit = record_calibration().severity_fit
     # canonical: 6 significant digits (docs/reproducibility.md)
@@ -402,7 +403,7 @@ def test_a_tower_quoted_in_another_currency_reproduces_bit_for_bit(cli, tmp_path
 
 def test_the_reserve_tower_places_an_excess_layer_at_its_attachment():
     from underwriting.domain.policy import load_policy
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     primary = load_policy(str(EXAMPLES / "policy_jp_primary.toml"))  # 5bn xs 100m JPY
@@ -414,7 +415,7 @@ def test_the_reserve_tower_places_an_excess_layer_at_its_attachment():
 
 def test_upfront_premium_never_below_expected_loss_with_a_large_reinstatement_credit(sub):
     """Pure premium without loads and paid reinstatements: upfront = E[L] / (1 + φ) < E[L] would follow."""
-    from underwriting.quoting import PricingBasis
+    from underwriting.quote.request import PricingBasis
 
     basis = PricingBasis(principle="pure", expense=0.0, commission=0.0)
     t = terms(deductible=1e6, limit=2e6, reinstatements=5, reinstatement_premium_pct=1.0)
@@ -449,7 +450,7 @@ def test_every_golden_quote_carries_the_whole_defence_block():
 
 def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
     from underwriting.domain.canonical import minor_unit
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     path = tmp_path / "tower.toml"
     path.write_text(TOWER_TOML, encoding="utf-8")
@@ -467,7 +468,7 @@ def test_a_towers_premium_range_is_the_sum_of_its_layers_ranges(sub, tmp_path):
 def test_the_service_engine_quotes_a_tower_in_another_currency():
     import tomllib
 
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.service import engine
 
     sub = json.loads(GLOBAL.read_text(encoding="utf-8"))

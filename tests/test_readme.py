@@ -32,7 +32,8 @@ def test_readme_example_quotes_and_prices_a_custom_layer():
 def test_price_layer_equals_quoting_the_same_terms():
     """Second route to the same number: the façade's custom layer is the quote of the equivalent terms."""
     import underwriting.api as uw
-    from underwriting.quoting import default_terms, make_quote
+    from underwriting.quote.losses import default_terms
+    from underwriting.quote.make import make_quote
 
     sub = uw.load_submission(ROOT / "datasets/examples/jp_small_exchange.json")
     layer = uw.Layer(deductible=20e6, limit=200e6, reinstatements=1)

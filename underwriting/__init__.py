@@ -1,16 +1,18 @@
 """underwriting: price hack and theft insurance for crypto exchanges and compute the reserve credit.
 
-Data flow: submission → features → risk score and survival → losses → pricing → reserve credit.
+Data flow: a QuoteRequest → calibration → frequency (the one risk model) → losses → layers (pricing) →
+reserve credit → the quote and its letter (the package :mod:`underwriting.quote`).
 The top-level import is kept light (no pandas/scikit-learn/lifelines/scipy) so the CLI starts fast.
 The public Python API is :mod:`underwriting.api` (``import underwriting.api as uw``); its functions
-are also reachable here (``underwriting.quote``), imported on first use.
+other than ``quote`` are also reachable here (``underwriting.price_layer``), imported on first use
+(``underwriting.quote`` is the quote package: call ``underwriting.api.quote``).
 """
 
 from typing import Any
 
 from underwriting._version import __version__
 
-_API = ("quote", "price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry")
+_API = ("price_layer", "reserve", "load_submission", "load_policy", "Layer", "Registry")
 
 __all__ = ["__version__", "api", *_API]
 

@@ -103,7 +103,7 @@ def _load_terms(obj: Any) -> Any:
 
 def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: Mapping[str, float] | None = None,
           currency: str | None = None, frequency_model: str | None = None, registry: Any = None,
-          portfolio: str | os.PathLike[str] | None = None, seed: int = 0, principle: str | None = None,
+          portfolio: str | os.PathLike[str] | None = None, seed: int | None = None, principle: str | None = None,
           schedule: Any = None, pricing_basis: Any = None) -> Quote:
     """Quote one exchange, as ``underwriting quote`` does.
 
@@ -122,16 +122,16 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         Quote in this currency, any with a known rate (the exposure is converted at the as-of year's
         rate, recorded in ``Quote.fx``); default the submission's currency. A rate in ``fx`` that
         nothing uses is listed in ``Quote.warnings``.
-    frequency_model : {"frequency", "baseline", "survival"}, optional
-        Default ``"frequency"``: the one risk model (base on real cohorts × experience × posture
+    frequency_model : str, optional
+        One of :data:`underwriting.quote.options.FREQUENCY_MODELS`. Default ``"frequency"``: the one risk model (base on real cohorts × experience × posture
         schedule); ``"survival"`` (synthetic landmark model) is a comparison only.
     registry : Registry or path, optional
         Model registry to take the frequency model from (default: the shipped models, or
         ``UNDERWRITING_REGISTRY``).
     portfolio : path, optional
         A book: the risk load becomes this exchange's capital share of the book.
-    seed : int
-        Seed of every random step.
+    seed : int, optional
+        Seed of every random step (default 0).
     principle : str, optional
         Premium principle; default :data:`underwriting.pricing.premium.DEFAULT_PRINCIPLE`.
     schedule : path, mapping or ScheduleTable, optional
@@ -146,32 +146,30 @@ def quote(submission: Any, terms: Any = None, *, regime: str | None = None, fx: 
         Amounts in the quote currency; ``Quote.summary(lang=...)`` prints it, :func:`quote_letter`
         writes the letter.
     """
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.errors import InputError
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import QuoteRequest
     from underwriting.registry import Registry
 
     sub = load_submission(submission)
     pol = None if terms is None else _load_terms(terms)
-    loads = _pricing_basis(pricing_basis)
-    basis = PricingBasis(**({} if principle is None else {"principle": principle}),
-                         **({} if loads is None else {"expense": loads.expense, "commission": loads.commission,
-                                                      "tax": loads.tax}))
-    if principle is not None:
-        from underwriting.pricing.premium import parse_principle
-
-        parse_principle(principle)
+    try:
+        request = QuoteRequest.build(sub, pol, regime=regime, seed=seed, fx_rates=dict(fx or {}),
+                                     frequency_model=frequency_model, principle=principle, currency=currency,
+                                     pricing_basis=_pricing_basis(pricing_basis), schedule=schedule)
+    except InputError as exc:  # name the keyword argument the bad option came from
+        if not (exc.field or "").startswith("options."):
+            raise
+        raise InputError(exc.message, field=exc.field.removeprefix("options."), source=exc.source) from None
     reg = registry if registry is None or isinstance(registry, Registry) else Registry(registry)
-    kw = dict(regime=regime, seed=seed, fx_rates=dict(fx or {}), frequency_model=frequency_model or "frequency",
-              basis=basis, schedule=schedule, currency=None if currency is None else str(currency).strip().upper())
     if portfolio is not None:
         from underwriting.portfolio.capital import portfolio_quote
 
         if reg is not None:
-            from underwriting.errors import InputError
-
             raise InputError("a portfolio quote uses the default registry; drop registry= or set "
                              "UNDERWRITING_REGISTRY", field="registry")
-        return portfolio_quote(sub, pol, portfolio, **kw)
-    return make_quote(sub, pol, registry=reg, **kw)
+        return portfolio_quote(request, portfolio)
+    return make_quote(request, registry=reg)
 
 
 def _pricing_basis(obj: Any) -> Any:
@@ -215,13 +213,13 @@ def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang
     pdf : bool
         Print to PDF (needs Debian's ``chromium``; an input error says so when it is missing).
     """
-    from underwriting.document import build_quote_figures, render_quote_html
     from underwriting.domain.pricing_basis import PricingBasisFile
     from underwriting.i18n import resolve_lang, use_lang
+    from underwriting.quote.document import build_quote_figures, render_quote_html
 
     code = resolve_lang(lang, field="lang")
     if pdf:
-        from underwriting.document_pdf import require_chromium
+        from underwriting.quote.pdf import require_chromium
 
         require_chromium("pdf")
     d = q.to_dict()
@@ -232,7 +230,7 @@ def quote_letter(q: Quote, *, terms: Any = None, pricing_basis: Any = None, lang
     page = render_quote_html(d, figures=figs, slip=slip, letter=letter, lang=code)
     if not pdf:
         return page
-    from underwriting.document_pdf import html_to_pdf
+    from underwriting.quote.pdf import html_to_pdf
 
     return html_to_pdf(page)
 
@@ -268,7 +266,7 @@ def price_layer(submission: Any, layer: Layer, *, regime: str | None = None, fx:
     """
     from underwriting.errors import InputError
     from underwriting.pricing.layers import Layer as _Layer
-    from underwriting.quoting import default_terms
+    from underwriting.quote.losses import default_terms
 
     if not isinstance(layer, _Layer):
         raise InputError(f"expected a Layer, got {type(layer).__name__}", field="layer")
@@ -318,7 +316,7 @@ def reserve(submission: Any, policies: Any = (), *, regime: str | None = None, a
 
     from underwriting.domain.currency import FxTable
     from underwriting.errors import InputError
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
     from underwriting.reserve.jurisdictions import default_regime
 
     sub = load_submission(submission)
@@ -423,7 +421,7 @@ def compare_reserve(submission: Any, quotes: Any = None, *, regime: str | None =
             cands = (load_quotes(quotes, expected_loss_ratio=ca.expected_loss_ratio)
                      if isinstance(quotes, str | os.PathLike) else list(quotes))
         elif template is not None:
-            from underwriting.quote_reserve import grid_from_quote_model
+            from underwriting.quote.reserve import grid_from_quote_model
 
             if not deductibles or not limits:
                 raise InputError("give deductibles and limits with template", field="deductibles" if not deductibles

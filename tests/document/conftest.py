@@ -12,7 +12,7 @@ def demo_quote() -> dict:
     """The bundled demo's quote (``underwriting demo --json``) as a plain dict."""
     from underwriting.domain.policy import load_policy
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     sub = load_submission(str(example_path(DEMO_SUBMISSION)))
@@ -56,6 +56,6 @@ def full_quote(demo_quote) -> dict:
 
 @pytest.fixture(scope="session")
 def full_figures(full_quote) -> dict:
-    from underwriting.document import build_quote_figures
+    from underwriting.quote.document import build_quote_figures
 
     return build_quote_figures(full_quote)

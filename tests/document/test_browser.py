@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from underwriting import figures as F
-from underwriting.document import FIGURES, render_quote_html
+from underwriting.quote.document import FIGURES, render_quote_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,

@@ -10,7 +10,12 @@ import re
 import pytest
 
 from underwriting import figures as F
-from underwriting.document import FIGURES, build_quote_figures, figure_inputs, render_quote_html
+from underwriting.quote.document import (
+    FIGURES,
+    build_quote_figures,
+    figure_inputs,
+    render_quote_html,
+)
 
 SECTIONS = ["exchange", "terms", "price", "defence", "figures", "reserve", "reasons", "assumptions", "fx",
             "versions"]
@@ -199,7 +204,7 @@ def test_waterfall_inputs_from_the_reserve_block(full_quote):
 @pytest.mark.parametrize("example", ["global_large_exchange.json", "hk_exchange_with_incident.json"])
 def test_other_examples_render(example):
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import example_path
 
     q = make_quote(load_submission(str(example_path(example))), None, seed=0).to_dict()

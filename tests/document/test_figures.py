@@ -156,7 +156,7 @@ def test_importing_figures_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = "import sys, underwriting.figures, underwriting.document; print('matplotlib' in sys.modules)"
+    code = "import sys, underwriting.figures, underwriting.quote.document; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

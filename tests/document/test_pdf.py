@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from tests.conftest import EXAMPLES
-from underwriting.document_pdf import find_chromium
+from underwriting.quote.pdf import find_chromium
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.slow,
@@ -151,8 +151,8 @@ window.addEventListener("load", () => {
 
 def _metrics(letters, lang, tmp_path, extra_style: str = "") -> dict:
     """Height and too-narrow cells of the letter in Chromium at the width of an A4 page (794 px)."""
-    from underwriting.document import build_quote_figures, render_quote_html
     from underwriting.i18n import use_lang
+    from underwriting.quote.document import build_quote_figures, render_quote_html
 
     q = letters[1]
     with use_lang(lang):

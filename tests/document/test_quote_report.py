@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.document.test_browser import CHROMIUM, ONLY_FIGURES, _figure_regions, _screenshot
-from underwriting.document import FIGURES
+from underwriting.quote.document import FIGURES
 
 SUB = EXAMPLES / "jp_small_exchange.json"
 POLICY = EXAMPLES / "policy_jp_primary.toml"

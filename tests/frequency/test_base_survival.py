@@ -52,7 +52,7 @@ def test_every_quoted_base_rate_is_free_of_data_source_terms(shipped, path):
     from underwriting.domain.submission import load_submission
     from underwriting.frequency.base_design import _percentile
     from underwriting.frequency.base_model import covariates_from_submission
-    from underwriting.quoting import frequency_score
+    from underwriting.quote.frequency import frequency_score
 
     sub = load_submission(str(path))
     _, fe = frequency_score(sub)
@@ -88,7 +88,7 @@ def test_quote_shows_the_survival_curve_over_its_term():
     from underwriting.domain.policy import load_policy
     from underwriting.domain.report import format_defence
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     ex = ROOT / "datasets" / "examples"
     q = make_quote(load_submission(str(ex / "jp_small_exchange.json")), load_policy(str(ex / "policy_jp_primary.toml")),

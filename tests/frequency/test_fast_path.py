@@ -147,7 +147,7 @@ def test_submission_covariates_are_the_frame_row():
 
 def test_quote_stage_uses_the_frame_numbers(bf):
     """The one risk model of the quote equals BreachFrequency.explain on the public DataFrame."""
-    from underwriting import quote_frequency as qf
+    from underwriting.quote import frequency as qf
 
     fx = FxTable.bundled()
     for s in _varied_submissions(8, seed=3):
@@ -179,7 +179,7 @@ def _containers(obj, out):
 
 
 def test_each_caller_gets_its_own_copy_equal_to_deepcopy():
-    from underwriting import quote_frequency as qf
+    from underwriting.quote import frequency as qf
 
     s = _varied_submissions(1, seed=11)[0]
     fx, table = FxTable.bundled(), qf._schedule_table(None)

@@ -38,7 +38,7 @@ def test_shipped_model_stores_the_marginal_likelihood_alpha_and_its_interval():
 def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
     from underwriting.frequency.base_model import covariates_from_submission
     from underwriting.frequency.model import load_breach_frequency
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     sub = load_submission(str(EXAMPLES / "hk_exchange_with_incident.json"))
     q = make_quote(sub)
@@ -65,7 +65,7 @@ def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
 
 def test_loss_model_counts_are_negative_binomial_with_the_mixing_variance():
     from underwriting.losses.frequency import NegativeBinomial
-    from underwriting.quoting import build_loss_model, default_terms
+    from underwriting.quote.losses import build_loss_model, default_terms
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))
     lm = build_loss_model(sub, default_terms(sub), fx=FxTable.bundled())

@@ -49,7 +49,7 @@ def render(sub_path, terms, model) -> tuple[str, str]:
     """(canonical JSON, printed report) of one quote."""
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
 
     q = make_quote(load_submission(str(sub_path)), terms, seed=0, frequency_model=model)
     return q.to_json(), format_quote(q) + "\n"

@@ -20,7 +20,7 @@ def test_independent_book_reproduces_single_exchange_pricing(sample_book):
     from underwriting.domain.submission import load_submission
     from underwriting.portfolio import read_book_entries
     from underwriting.pricing.premium import price_perils
-    from underwriting.quoting import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     from .conftest import SAMPLE_BOOK
 

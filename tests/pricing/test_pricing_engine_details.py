@@ -252,7 +252,8 @@ def test_in_full_basis_in_policy_terms_cli_and_api(capsys, tmp_path):
 
     import underwriting.api as uw
     from underwriting.domain.policy import PolicyTerms, load_policy
-    from underwriting.quoting import default_terms, make_quote
+    from underwriting.quote.losses import default_terms
+    from underwriting.quote.make import make_quote
 
     root = Path(__file__).resolve().parents[2]
     # policy terms (TOML): the basis reaches the pricing layer; the default is pro rata and is not dumped

@@ -200,7 +200,9 @@ def test_grid_premium_is_the_premium_the_quote_charges(jp_sub):
     from underwriting.domain.currency import FxTable
     from underwriting.domain.policy import load_policy
     from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
-    from underwriting.quoting import PricingBasis, build_loss_model, make_quote
+    from underwriting.quote.losses import build_loss_model
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
     from underwriting.reserve.compare import perils_pricer
 
     template = load_policy("datasets/examples/policy_jp_primary.toml")

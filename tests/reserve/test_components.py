@@ -171,7 +171,7 @@ def test_risk_sizing_beside_the_precedent_band(jp_sub):
 
 
 def test_cli_builds_the_risk_sizing_from_the_quote_loss_model(reserve_cli):
-    """Layer 10 builds the loss model (quoting.build_loss_model, ground up) and passes it down."""
+    """Layer 8 builds the loss model (quote.losses.build_loss_model, ground up) and passes it down."""
     import json
 
     code, out, err = reserve_cli("reserve", str(EXAMPLES / "jp_small_exchange.json"), "--json")

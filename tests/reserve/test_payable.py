@@ -66,8 +66,8 @@ def test_the_service_and_the_quote_apply_the_same_bound():
     assert out["credit"] == pytest.approx(2e9, rel=1e-9)
     assert out["policies"][0]["credit_in_tower"] == pytest.approx(2e9, rel=1e-9)
 
-    from underwriting.quote_reserve import _reserve_block
+    from underwriting.quote.reserve import reserve_block
     from underwriting.reserve.assessment import default_fx
 
-    block = _reserve_block(load_example(HK), [_two_tier()], "hk-sfc-vatp", default_fx())
+    block = reserve_block(load_example(HK), [_two_tier()], "hk-sfc-vatp", default_fx())
     assert block.credit == pytest.approx(2e9, rel=1e-9)

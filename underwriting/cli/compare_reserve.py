@@ -38,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--severity-median", metavar="AMOUNT",
                    help="override: lognormal severity median, policy currency (k/M/bn suffixes: 10M)")
     p.add_argument("--severity-sigma", metavar="SIGMA", help="override: lognormal severity sigma")
-    p.add_argument("--frequency-model", default="frequency", choices=("frequency", "baseline", "survival"),
+    from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS
+
+    p.add_argument("--frequency-model", default=DEFAULT_FREQUENCY_MODEL, choices=FREQUENCY_MODELS,
                    help="frequency of the exchange's quote (default: the one risk model)")
     p.add_argument("--deductibles", metavar="A,B,...", help="grid deductibles, policy currency (k/M/bn: 0,10M,50M)")
     p.add_argument("--limits", metavar="X,Y,...", help="grid limits, policy currency (k/M/bn: 100M,1bn)")
@@ -170,11 +172,11 @@ def run(args: argparse.Namespace) -> int:
         if given:
             from underwriting.losses.frequency import Poisson
             from underwriting.losses.severity import Lognormal
-            from underwriting.pricing.premium import DEFAULT_PRINCIPLE, Loadings
-            from underwriting.quoting import PricingBasis
+            from underwriting.pricing.premium import Loadings
+            from underwriting.quote.request import PricingBasis
 
-            basis = PricingBasis()
-            principle = args.principle or DEFAULT_PRINCIPLE
+            basis = PricingBasis(principle=args.principle or "")
+            principle = basis.principle
             loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax)
             lam = _positive(args.frequency, "--frequency")
             med = _positive(args.severity_median, "--severity-median", amount=True)
@@ -186,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
                             f"{basis.commission:.0%}: premiums as charged")
             cands = grid_candidates(template, deds, lims, price, loss_fn=loss)
         else:
-            from underwriting.quote_reserve import grid_from_quote_model
+            from underwriting.quote.reserve import grid_from_quote_model
 
             cands, pricing_note = grid_from_quote_model(sub, template, deds, lims, fx,
                                                         frequency_model=args.frequency_model, principle=args.principle)

@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.policy import load_policy
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     sub = load_submission(str(example_path(DEMO_SUBMISSION)))

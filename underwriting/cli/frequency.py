@@ -7,7 +7,7 @@ FILE has the columns ``name, country`` (ISO 3166-1 alpha-2; blank = unknown),
 ``year_established`` (may be blank), ``volume_24h_usd`` (may be blank = unknown size: the rate
 is averaged over the cohort's sizes, never taken as zero) and ``as_of`` (the roster's date).
 ``frequency explain SUBMISSION [--schedule FILE]`` prints the full factor table of a submission, base ×
-experience × schedule, computed by the code the quote uses (``underwriting.quoting.frequency_score``).
+experience × schedule, computed by the code the quote uses (``underwriting.quote.frequency.frequency_score``).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def explain(path: str, model=None, schedule: str | None = None) -> dict:
                 "rate_ratio_interval": [float(eff.loc[t, "lo"]), float(eff.loc[t, "hi"])]} for t in model.terms_]
     full = None
     if model is None or getattr(model, "experience_prior_", None):
-        from underwriting.quoting import frequency_score
+        from underwriting.quote.frequency import frequency_score
 
         block, fe = frequency_score(sub, schedule=schedule)
         det = fe.detail or {}

@@ -36,7 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cost-of-capital", type=float, default=0.10, help="capital load rate (default 0.10)")
     p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE",
                    help="conversion rate in units per USD, overriding the bundled table (repeatable)")
-    p.add_argument("--frequency-model", choices=["frequency", "baseline", "survival"], default="frequency",
+    from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS
+
+    p.add_argument("--frequency-model", default=DEFAULT_FREQUENCY_MODEL, choices=FREQUENCY_MODELS,
                    help="loss-model frequency: the quote's one risk model (default), the baseline, or the synthetic survival model")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", help="also write the JSON to this file (atomically)")

@@ -17,10 +17,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "default: the submission's")
     p.add_argument("--regime", help="reserve regime id (jp-fsa-2026, eu-mica-art67, basel2-ama, hk-sfc-vatp) "
                    "or a regime TOML file; default: chosen from the exchange's jurisdiction")
-    p.add_argument("--seed", type=seed_arg, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=None, help="random seed (default 0)")
     p.add_argument("--fx", action="append", default=[], metavar="CUR=RATE",
                    help="conversion rate in units per USD, overriding the bundled yearly table (repeatable)")
-    p.add_argument("--frequency-model", choices=["frequency", "baseline", "survival"], default="frequency",
+    from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS
+
+    p.add_argument("--frequency-model", choices=FREQUENCY_MODELS, default=DEFAULT_FREQUENCY_MODEL,
                    help="breach frequency of the loss model: the one risk model, base (real cohorts) x experience x "
                    "posture schedule (default); the documented roster baseline; or the synthetic landmark "
                    "survival model (comparison only). Score, band, reasons and P(breach) always come from the "
@@ -45,24 +47,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "$UNDERWRITING_LANG, then the locale, then en); --json is always in English keys")
 
 
+#: The option each field of a QuoteRequest comes from on this command line (errors name the option).
+_FLAGS = {"options.seed": "--seed", "options.fx": "--fx", "options.frequency_model": "--frequency-model",
+          "options.principle": "--principle", "options.currency": "--currency",
+          "options.pricing_basis": "--pricing-basis", "options.schedule": "--schedule", "options.lang": "--lang",
+          "regime": "--regime", "terms": "--terms"}
+
+
 def run(args: argparse.Namespace) -> int:
-    from underwriting.cli._common import check_output_file, parse_fx, write_output
+    from underwriting.cli._common import (
+        check_output_file,
+        parse_fx,
+        schedule_and_registry,
+        write_output,
+    )
     from underwriting.domain.policy import load_terms
     from underwriting.domain.report import format_quote
     from underwriting.domain.submission import load_submission
-    from underwriting.pricing.premium import DEFAULT_PRINCIPLE, parse_principle
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.i18n import resolve_lang
+    from underwriting.quote.make import make_quote
 
-    principle = args.principle if args.principle is not None else DEFAULT_PRINCIPLE
-    parse_principle(principle)  # a bad principle is an input error before any work
     check_output_file(args.out, "--out", args)
     check_output_file(args.report, "--report", args)
-    from underwriting.i18n import resolve_lang
-
     lang = resolve_lang(args.lang)
     pdf = bool(args.report) and args.report.lower().endswith(".pdf")
     if pdf:  # a PDF needs Chromium: refuse before any work
-        from underwriting.document_pdf import require_chromium
+        from underwriting.quote.pdf import require_chromium
 
         require_chromium("--report")
     letter = None
@@ -72,41 +82,29 @@ def run(args: argparse.Namespace) -> int:
         letter = load_pricing_basis(args.pricing_basis)
     if args.report and args.out and os.path.realpath(args.report) == os.path.realpath(args.out):
         raise InputError("is the same file as --out", source="--report")
-    currency = _currency(args.currency)
+    fx = parse_fx(args.fx)
     sub = load_submission(args.submission)
-    if currency is not None:  # a currency without a known rate is named as the option, before any work
-        from underwriting.domain.currency import FxTable
-
-        try:
-            FxTable.bundled().with_user_rates(parse_fx(args.fx)).rate(currency, sub.as_of.year)
-        except InputError as exc:
-            raise InputError(exc.message, source="--currency") from None
     terms = load_terms(args.terms) if args.terms else None
-    basis = (PricingBasis(principle=principle) if letter is None else
-             PricingBasis(principle=principle, expense=letter.expense, commission=letter.commission, tax=letter.tax))
-    from underwriting.cli._common import schedule_and_registry
-
     schedule, registry = schedule_and_registry(args)
+    request = build_request(sub, terms, regime=args.regime, seed=args.seed, fx_rates=fx,
+                            frequency_model=args.frequency_model, principle=args.principle, currency=args.currency,
+                            pricing_basis=letter, schedule=schedule, lang=lang)
     if args.portfolio:
         if registry is not None:
             raise InputError("a portfolio quote uses the default registry; drop --registry or set "
                              "UNDERWRITING_REGISTRY", source="--registry")
         from underwriting.portfolio.capital import portfolio_quote
 
-        quote = portfolio_quote(sub, terms, args.portfolio, regime=args.regime, seed=args.seed,
-                                fx_rates=parse_fx(args.fx), frequency_model=args.frequency_model, basis=basis,
-                                schedule=schedule, currency=currency)
+        quote = portfolio_quote(request, args.portfolio)
     else:
-        quote = make_quote(sub, terms, regime=args.regime, seed=args.seed, fx_rates=parse_fx(args.fx),
-                           frequency_model=args.frequency_model, basis=basis, registry=registry, schedule=schedule,
-                           currency=currency)
+        quote = make_quote(request, registry=registry)
     text = quote.to_json()
     if args.out:
         write_output(args.out, text, "--out", args)
     if args.report:
-        from underwriting.document import build_quote_figures, render_quote_html
         from underwriting.domain.pricing_basis import PricingBasisFile
         from underwriting.i18n import use_lang
+        from underwriting.quote.document import build_quote_figures, render_quote_html
 
         d = quote.to_dict()
         with use_lang(lang):
@@ -115,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
                                  letter=(letter or PricingBasisFile()).model_dump(mode="json"))
         if pdf:
             from underwriting.cli._common import write_output_bytes
-            from underwriting.document_pdf import html_to_pdf
+            from underwriting.quote.pdf import html_to_pdf
 
             write_output_bytes(args.report, html_to_pdf(page), "--report", args)
         else:
@@ -130,11 +128,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _currency(text: str | None) -> str | None:
-    """``--currency``: a three-letter ISO 4217 code (whether a rate is known is checked when quoting)."""
-    if text is None:
-        return None
-    code = text.strip().upper()
-    if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise InputError(f"expected a three-letter ISO 4217 currency code (e.g. EUR), got {text!r}", source="--currency")
-    return code
+def build_request(sub, terms, **options):
+    """The command line's :class:`~underwriting.quote.request.QuoteRequest` (checked there); a bad option is
+    reported as the option that gave it (e.g. ``--principle``), exit 2."""
+    from underwriting.quote.request import QuoteRequest
+
+    try:
+        return QuoteRequest.build(sub, terms, **options)
+    except InputError as exc:
+        top = ".".join((exc.field or "").split(".")[:2])
+        flag = _FLAGS.get(top) or _FLAGS.get((exc.field or "").split(".")[0])
+        if flag is None:
+            raise
+        raise InputError(exc.message, source=flag) from None

@@ -42,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="policy terms file; repeat for a tower of layers")
     parser.add_argument("--no-risk-sizing", action="store_true",
                         help="skip the risk-based sizing scenario (it builds the quote's loss model)")
-    parser.add_argument("--frequency-model", default="frequency", choices=("frequency", "baseline", "survival"),
+    from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS
+
+    parser.add_argument("--frequency-model", default=DEFAULT_FREQUENCY_MODEL, choices=FREQUENCY_MODELS,
                         help="frequency of the loss model behind the risk-based sizing (default: the quote's one risk model)")
 
 
@@ -101,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.i18n import resolve_lang
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     lang = resolve_lang(args.lang)
     sub = load_submission(args.submission)

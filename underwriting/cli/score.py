@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import check_output_dir, parse_fx
     from underwriting.domain.currency import FxTable
     from underwriting.domain.submission import load_submission
-    from underwriting.quoting import frequency_score
+    from underwriting.quote.frequency import frequency_score
 
     if args.reasons < 0:
         raise InputError("must not be negative", source="--reasons")

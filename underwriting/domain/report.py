@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from underwriting.i18n import _, ljust
 from underwriting.i18n import money as _i18n_money
 
-if TYPE_CHECKING:  # pragma: no cover
-    from underwriting.domain.quote import Quote
+#: What the renderers read: a :class:`~underwriting.domain.quote.Quote` (its attributes). Not imported,
+#: not even for type checkers: ``domain.quote`` imports this module (``Quote.summary()``), never the reverse.
+QuoteLike = Any
 
 
 #: The premium build-up in the order it is built (others after, sorted).
@@ -61,7 +62,7 @@ def table(rows: list[tuple[str, str]], title: str | None = None) -> str:
     return "\n".join(out)
 
 
-def format_quote(q: Quote) -> str:
+def format_quote(q: QuoteLike) -> str:
     """Render a quote for people: summary, premium build-up, reserve, reasons, provenance.
 
     Written in the language of :func:`underwriting.i18n.use_lang` (English by default); amounts in
@@ -182,7 +183,7 @@ def component_label(key: str) -> str:
     return _(key.replace("_", " "))
 
 
-def format_defence(q: Quote) -> list[str]:
+def format_defence(q: QuoteLike) -> list[str]:
     """The defence block as text: layers of a tower, severity and its fit, perils, P(attach), P(exhaust), EP points."""
     c = q.currency
     parts = []

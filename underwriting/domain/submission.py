@@ -18,7 +18,7 @@ from underwriting.domain._base import Amount, Share, Strict
 from underwriting.domain.currency import CurrencyCode
 
 #: Attack paths (shared with ``datasets/incidents.csv``): re-exported from the vocabulary.
-from underwriting.domain.vocabulary import VECTORS, Vector  # noqa: F401
+from underwriting.domain.vocabulary import VECTORS, Vector, VendorRole  # noqa: F401
 
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]
@@ -89,7 +89,7 @@ class Vendor(Strict):
     """A third-party vendor with access to the exchange's custody path."""
 
     name: str = Field(min_length=1, max_length=200)
-    role: Literal["wallet_software", "custody_technology", "cloud", "signing_ui", "other"]
+    role: VendorRole
     registered: Answer = Field(description="Registered with the regulator as a wallet/custody vendor.")
 
 

@@ -79,7 +79,12 @@ MAX_UNITS_PER_USD = 1e5
 #: Bound of any amount field, in its own currency's units (:data:`MAX_AMOUNT_USD` x :data:`MAX_UNITS_PER_USD`).
 MAX_AMOUNT = MAX_AMOUNT_USD * MAX_UNITS_PER_USD
 
+#: Roles a vendor plays for the exchange (the submission's ``vendors[].role``; the posture schedule's
+#: ``custody_path`` rule lists some of them; features.vendors counts them).
+VENDOR_ROLES: tuple[str, ...] = ("wallet_software", "custody_technology", "cloud", "signing_ui", "other")
+VendorRole = Literal[VENDOR_ROLES]  # type: ignore[valid-type]
+
 __all__ = [
-    "BREACH_EVENT_TYPES", "DATA_CUTOFF", "DAYS_PER_YEAR", "EXCLUSIONS", "EXCLUSION_TO_PERIL", "Exclusion",
+    "VENDOR_ROLES", "VendorRole", "BREACH_EVENT_TYPES", "DATA_CUTOFF", "DAYS_PER_YEAR", "EXCLUSIONS", "EXCLUSION_TO_PERIL", "Exclusion",
     "MAX_AMOUNT", "MAX_AMOUNT_USD", "MAX_UNITS_PER_USD", "PERILS", "Peril", "REPORTING_THRESHOLD_USD", "VECTORS", "VECTOR_TO_PERIL", "Vector",
 ]

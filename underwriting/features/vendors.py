@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import VENDOR_COLUMNS
+from underwriting.domain.vocabulary import VENDOR_ROLES
 from underwriting.errors import InputError
 from underwriting.features._base import FrameTransformer
 from underwriting.features._common import as_timestamps, check_vocabulary, require_frame
 
-VENDOR_ROLES = ("wallet_software", "custody_technology", "cloud", "signing_ui", "other")
 CUSTODY_PATH_ROLES = ("wallet_software", "custody_technology", "signing_ui")
 
 

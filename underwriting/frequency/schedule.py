@@ -378,7 +378,7 @@ def _check(table: ScheduleTable, text: str, source: str) -> None:
         if rule.factor < 1:
             raise fail((*loc, "factor"), f"{rule.factor} < 1: a vendor must never be a credit")
         if cond == "custody_path":
-            from underwriting.features.vendors import VENDOR_ROLES
+            from underwriting.domain.vocabulary import VENDOR_ROLES
 
             if not rule.roles or any(r not in VENDOR_ROLES for r in rule.roles):
                 raise fail((*loc, "roles"), f"must list roles among {list(VENDOR_ROLES)}")

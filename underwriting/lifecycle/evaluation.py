@@ -263,7 +263,7 @@ def reference_book(n_synthetic: int = 20, seed: int = 7) -> list[tuple[str, Any,
 
 def premium_impact(reg: Registry, name: str, a: str, b: str, book=None, *, seed: int = 0) -> dict[str, Any]:
     """Quote every entry of ``book`` (default :func:`reference_book`) with version ``a`` then ``b``."""
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.registry import pinned
 
     book = book if book is not None else reference_book()

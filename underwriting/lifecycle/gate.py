@@ -3,7 +3,7 @@
 The reference book is the bundled ``datasets/examples/*.json`` submissions under
 ``policy_jp_primary.toml`` plus any book the user names (a submission file, or a folder of them;
 a ``policy.toml`` in that folder gives their terms, else the bundled primary policy). Each entry
-is quoted through the real quote path (:func:`underwriting.quoting.make_quote`) with the
+is quoted through the real quote path (:func:`underwriting.quote.make.make_quote`) with the
 ``frequency`` version pinned (:func:`underwriting.registry.pinned`), once per version.
 
 The gate (:func:`gate_check`) refuses a promotion when, moving from the current default to the
@@ -113,7 +113,7 @@ def premium_impact(reg: Any, a: str, b: str, book: Any = None, *, seed: int = 0)
     ``summary``: entries, median, p5, p95 of the relative premium change and the largest change
     (by absolute size, with its entry).
     """
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.registry import pinned
 
     entries = book if isinstance(book, list) and book and isinstance(book[0], tuple) else reference_book(book)

@@ -99,7 +99,7 @@ def recorded_models(versions: dict[str, str], reg: Registry) -> dict[str, tuple[
             raise ModelIntegrityError(f"{name} {v} (recorded in the quote) is not in the registry {reg.root} "
                                       f"(versions: {', '.join(reg.versions(name)) or 'none'})")
         model = reg.load(name, v)
-        # the risk scorer records its scorer.json's SHA-256, other kinds their manifest's (see quoting)
+        # the risk scorer records its scorer.json's SHA-256, other kinds their manifest's (see quote.frequency)
         have = ((getattr(model, "artifact_", None) or {}).get("sha256")
                 or (getattr(model, "registry_", None) or {}).get("manifest_sha256"))
         if sha and have and not str(have).startswith(sha):
@@ -116,7 +116,8 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
     from underwriting.domain.validation import validate_model
     from underwriting.fileio import canonical_json, read_document
     from underwriting.lifecycle.evaluation import _registry_env
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import PricingBasis
 
     doc = quote if isinstance(quote, dict) else read_document(quote)
     src = None if isinstance(quote, dict) else str(quote)

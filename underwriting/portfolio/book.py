@@ -1,7 +1,7 @@
 """A book of insured exchanges, compiled into flat arrays for the vectorised simulation.
 
 A :class:`Book` is built from the same per-exchange loss model the quotes are priced with
-(:func:`underwriting.quoting.build_loss_model`): every covered peril's frequency over the policy
+(:func:`underwriting.quote.losses.build_loss_model`): every covered peril's frequency over the policy
 term and its exposure-capped severity (USD), and the policy's :class:`~underwriting.pricing.layers.Layer`
 (USD). It adds the dependence of the book:
 

@@ -100,7 +100,7 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
     from underwriting.domain.submission import load_submission
     from underwriting.portfolio.io import book_from_submissions, read_book_entries
     from underwriting.portfolio.simulate import simulate_book
-    from underwriting.quoting import default_terms
+    from underwriting.quote.losses import default_terms
 
     terms = terms if terms is not None else default_terms(submission)
     entries, dep, label, src = read_book_entries(book)
@@ -131,13 +131,12 @@ def portfolio_capital_load(book: str | Path, submission: Any, terms: Any, *, exc
     return load
 
 
-def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: str | None = None, seed: int = 0,
-                    fx_rates: dict[str, float] | None = None, frequency_model: str = "frequency", basis: Any = None,
-                    years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL, level: float = 0.995,
-                    schedule: Any = None, currency: str | None = None) -> Any:
+def portfolio_quote(request: Any, book: str | Path, *, years: int = 20_000, rate: float = DEFAULT_COST_OF_CAPITAL,
+                    level: float = 0.995) -> Any:
     """A quote whose risk load is the exchange's Euler capital load within ``book``.
 
-    The standalone quote (:func:`~underwriting.quoting.make_quote`) is computed first; its premium is
+    ``request`` is a :class:`~underwriting.quote.request.QuoteRequest` (one layer; the default registry).
+    The standalone quote (:func:`~underwriting.quote.make.make_quote`) is computed first; its premium is
     then rebuilt as ``(EL + rate × (co-TVaR − AAL)) / (1 − expense − commission) × (1 + tax)``, where
     co-TVaR is the exchange's contribution to the book's TVaR at ``level`` (diversification shared
     across the book, not charged standalone). The book, years and rate enter the quote's inputs and hash.
@@ -145,20 +144,21 @@ def portfolio_quote(submission: Any, terms: Any, book: str | Path, *, regime: st
     import hashlib
 
     from underwriting.domain.quote import CapitalBlock, Quote, hash_inputs
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
 
-    basis = basis or PricingBasis()
+    basis, o = request.basis(), request.options
+    submission, terms = request.submission, request.terms
     if hasattr(terms, "layers"):
         raise InputError("a portfolio quote prices one layer; quote the tower without --portfolio", field="--portfolio")
-    q = make_quote(submission, terms, regime=regime, seed=seed, fx_rates=fx_rates,
-                   frequency_model=frequency_model, basis=basis, schedule=schedule, currency=currency)
-    if currency is not None and q.currency != submission.currency:
+    q = make_quote(request)
+    schedule = request.schedule_table()
+    if o.currency is not None and q.currency != submission.currency:
         from underwriting.domain.currency import FxTable
-        from underwriting.programme import submission_in_currency
+        from underwriting.quote.currency import submission_in_currency
 
-        submission = submission_in_currency(submission, q.currency, FxTable.bundled().with_user_rates(fx_rates or {}))
-    load = portfolio_capital_load(book, submission, terms, years=years, seed=seed, rate=rate, level=level,
-                                  fx_rates=fx_rates, frequency_model=frequency_model, schedule=schedule)
+        submission = submission_in_currency(submission, q.currency, FxTable.bundled().with_user_rates(o.fx))
+    load = portfolio_capital_load(book, submission, terms, years=years, seed=o.seed, rate=rate, level=level,
+                                  fx_rates=o.fx or None, frequency_model=o.frequency_model, schedule=schedule)
     el = q.expected_loss
     cap = load.capital_load_quote_currency
     gross = loaded_premium(el, cap, expense=basis.expense, commission=basis.commission, tax=basis.tax)

@@ -193,7 +193,7 @@ def read_book_entries(path: str | Path) -> tuple[list[dict[str, Any]], Dependenc
 def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
               fx_rates: Mapping[str, float] | None = None, frequency_model: str = "frequency",
               schedule: Any = None) -> Book:
-    """Load a book and build each exchange's loss model with :func:`underwriting.quoting.build_loss_model`.
+    """Load a book and build each exchange's loss model with :func:`underwriting.quote.losses.build_loss_model`.
 
     Parameters
     ----------
@@ -203,7 +203,8 @@ def load_book(path: str | Path, *, dependence: Mapping[str, Any] | None = None,
         Overrides of the book's ``[dependence]`` parameters (e.g. ``{"market_variance": 0}``).
     fx_rates : mapping, optional
         User conversion rates (units per USD) overriding the bundled table.
-    frequency_model : {"frequency", "baseline", "survival"}
+    frequency_model : str
+        One of :data:`underwriting.quote.options.FREQUENCY_MODELS`.
         Default the quote's one risk model (base × experience × schedule).
     schedule : path, mapping or ScheduleTable, optional
         Posture schedule table of the one risk model (default the shipped one).
@@ -235,7 +236,7 @@ def book_from_submissions(items, dependence: Dependence | None = None, *, fx_rat
                           schedule: Any = None) -> Book:
     """A book from ``(exchange_id, Submission, PolicyTerms[, where])`` tuples (loss models built here)."""
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import build_loss_model
+    from underwriting.quote.losses import build_loss_model
 
     fx = FxTable.bundled().with_user_rates(dict(fx_rates or {}))
     insureds = []

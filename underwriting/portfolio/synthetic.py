@@ -2,7 +2,7 @@
 
 Everything about the *exchanges* is invented (documented draws below); the *loss model* is the
 project's: the ground-up severity fitted to the public incident record, its split into perils and
-custody tiers (:func:`underwriting.quoting.calibration`), and the roster base breach rate.
+custody tiers (:func:`underwriting.quote.calibration.record_calibration`), and the roster base breach rate.
 
 Draws (seeded, ``numpy.random.default_rng(seed)``):
 
@@ -35,7 +35,7 @@ def synthetic_book(n_exchanges: int = 200, seed: int = 0, *, n_vendors: int | No
     from underwriting.losses.frequency import NegativeBinomial
     from underwriting.losses.severity import exposure_severity
     from underwriting.pricing.layers import Layer
-    from underwriting.quoting import record_calibration
+    from underwriting.quote.calibration import record_calibration
 
     if not (isinstance(n_exchanges, int | np.integer) and n_exchanges >= 1):
         raise InputError("must be a positive integer", field="n_exchanges")

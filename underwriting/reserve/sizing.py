@@ -1,7 +1,7 @@
 """Risk-based sizing input: the exchange's annual ground-up customer loss as a distribution.
 
-The reserve layer sits below quoting, so it does not build the loss model itself: it takes the
-perils (counts and severities in USD, e.g. ``underwriting.quoting.build_loss_model(...).perils`` for
+The reserve layer sits below the quote, so it does not build the loss model itself: it takes the
+perils (counts and severities in USD, e.g. ``underwriting.quote.losses.build_loss_model(...).perils`` for
 ground-up, all-tier terms) and compounds them without any policy terms. The result answers
 ``value_at_risk(q)`` in the submission currency, which is what
 :func:`underwriting.reserve.assessment.assess` needs for a regime's ``[risk_sizing]`` scenario.

@@ -172,9 +172,12 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         return RedirectResponse("/workbench" if cfg.workbench else "/docs", status_code=307)
 
     if cfg.workbench:
+        from underwriting.service import pages_quote, pages_roles
         from underwriting.service.web import router
 
         app.include_router(router)
+        app.include_router(pages_quote.router)
+        app.include_router(pages_roles.router)
     return app
 
 

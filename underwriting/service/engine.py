@@ -1,6 +1,8 @@
 """The one adapter between the service and the quote engine: the same functions the CLI calls.
 
-``underwriting quote`` calls :func:`underwriting.quoting.make_quote`, ``underwriting reserve`` calls
+``underwriting quote`` calls :func:`underwriting.quote.make.make_quote` with a
+:class:`~underwriting.quote.request.QuoteRequest` (whose JSON Schema is the ``POST /v1/quotes`` body,
+:func:`quote_request_schema`), ``underwriting reserve`` calls
 :func:`underwriting.reserve.assess`, ``underwriting price`` calls
 :func:`underwriting.pricing.premium.price_layer` and ``underwriting reproduce`` calls
 :func:`underwriting.lifecycle.reproduction.reproduce`; so does the service, through this module only.
@@ -14,9 +16,21 @@ import math
 from typing import Any
 
 from underwriting.errors import InputError
+from underwriting.quote.options import DEFAULT_FREQUENCY_MODEL, FREQUENCY_MODELS  # noqa: F401 (the form's choices)
 
-FREQUENCY_MODELS = ("frequency", "baseline", "survival")
-DEFAULT_PRINCIPLE = "wang:0.25"  # the CLI's `quote --principle` default
+
+def default_principle() -> str:
+    """The package's one default premium principle (the form's pre-filled value), read now."""
+    from underwriting.quote.request import default_principle as _default
+
+    return _default()
+
+
+def quote_request_schema() -> dict[str, Any]:
+    """JSON Schema of the ``POST /v1/quotes`` body: :class:`~underwriting.quote.request.QuoteRequest`'s."""
+    from underwriting.quote.request import request_schema
+
+    return request_schema()
 
 
 class FieldErrors(InputError):
@@ -154,63 +168,33 @@ def _fx(fx: Any, field: str) -> dict[str, float]:
     return out
 
 
-def quote_options(options: Any) -> dict[str, Any]:
-    """``seed``, ``fx``, ``frequency_model`` and ``principle`` from a request's ``options`` (CLI defaults)."""
-    from underwriting.pricing.premium import parse_principle
-
-    options = {} if options is None else options
-    if not isinstance(options, dict):
-        raise FieldErrors([{"field": "options", "message": "expected an object"}])
-    errors = []
-    unknown = sorted(set(options) - {"seed", "fx", "frequency_model", "principle", "currency"})
-    errors += [{"field": f"options.{k}", "message": "unknown field (not in the schema; check the spelling)"}
-               for k in unknown]
-    seed = options.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        errors.append({"field": "options.seed", "message": f"must be a whole number from 0 to {2**32 - 1}, got {seed!r}"})
-    fm = options.get("frequency_model", "frequency")
-    if fm not in FREQUENCY_MODELS:
-        errors.append({"field": "options.frequency_model", "message": f"choose frequency, baseline or survival, got {fm!r}"})
-    principle = options.get("principle", DEFAULT_PRINCIPLE)
-    try:
-        parse_principle(principle)
-    except InputError as exc:
-        errors.append({"field": "options.principle", "message": exc.message})
-    try:
-        fx = _fx(options.get("fx"), "options.fx")
-    except FieldErrors as exc:
-        errors += exc.errors
-        fx = {}
-    currency = options.get("currency")
-    if currency is not None and not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
-        errors.append({"field": "options.currency", "message": f"expected a three-letter ISO 4217 code, got {currency!r}"})
-    if errors:
-        raise FieldErrors(errors)
-    return {"seed": seed, "fx": fx, "frequency_model": fm, "principle": principle,
-            "currency": None if currency is None else currency.upper()}
-
-
 def quote(body: Any):
-    """Quote a request body ``{"submission", "terms"?, "regime"?, "options"?}`` as ``underwriting quote`` does.
+    """Quote a request body (a :class:`~underwriting.quote.request.QuoteRequest`: ``{"submission", "terms"?,
+    "regime"?, "options"?}``; ``options.schedule``: a posture schedule table as a mapping, the layout of
+    ``--schedule FILE``) as ``underwriting quote`` does.
+
+    Every part is checked and every bad field reported at once (:class:`FieldErrors`, with the CLI's words
+    for the submission and terms); the service accepts only the bundled regimes (no file paths).
 
     Returns
     -------
     Quote
-        Exactly what :func:`underwriting.quoting.make_quote` returns for the same inputs.
+        Exactly what :func:`underwriting.quote.make.make_quote` returns for the same request.
     """
-    from underwriting.quoting import PricingBasis, make_quote
+    from underwriting.quote.make import make_quote
+    from underwriting.quote.request import QuoteOptions, QuoteRequest
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
     col = _Collector()
-    for k in sorted(set(body) - {"submission", "terms", "regime", "options"}):
+    for k in sorted(set(body) - set(QuoteRequest.model_fields)):
         col.add(k, "unknown field (not in the schema; check the spelling)")
-    sub = terms = regime = opts = None
+    parts: dict[str, Any] = {}
     if "submission" not in body:
         col.add("submission", "required field is missing")
     else:
         try:
-            sub = load_submission(body["submission"])
+            parts["submission"] = load_submission(body["submission"])
         except FieldErrors as exc:
             col.take(exc)
     if body.get("terms") is not None:
@@ -218,24 +202,22 @@ def quote(body: Any):
             if isinstance(body["terms"], dict) and "layers" in body["terms"]:  # a tower (issue #16)
                 from underwriting.domain.policy import Programme
 
-                terms = _validate(Programme, body["terms"], "terms")
+                parts["terms"] = _validate(Programme, body["terms"], "terms")
             else:
-                terms = load_policy(body["terms"])
+                parts["terms"] = load_policy(body["terms"])
         except FieldErrors as exc:
             col.take(exc)
     try:
-        regime = _regime(body.get("regime"))
+        parts["regime"] = _regime(body.get("regime"))
     except FieldErrors as exc:
         col.take(exc)
     try:
-        opts = quote_options(body.get("options"))
+        parts["options"] = _validate(QuoteOptions, {} if body.get("options") is None else body["options"], "options")
     except FieldErrors as exc:
         col.take(exc)
     col.raise_any()
     try:
-        return make_quote(sub, terms, regime=regime, seed=opts["seed"], fx_rates=opts["fx"],
-                          frequency_model=opts["frequency_model"], basis=PricingBasis(principle=opts["principle"]),
-                          currency=opts["currency"])
+        return make_quote(QuoteRequest.checked(parts))
     except InputError as exc:
         raise FieldErrors([{"field": exc.field or "(quote)", "message": exc.message}], str(exc)) from None
 
@@ -246,7 +228,7 @@ def warm_up() -> None:
     process), so the first client of a new server process does not wait for them. Nothing is stored."""
     from underwriting.domain.policy import load_policy as policy_from_path
     from underwriting.domain.submission import load_submission as submission_from_path
-    from underwriting.quoting import make_quote
+    from underwriting.quote.make import make_quote
     from underwriting.resources import DEMO_REGIME, DEMO_SUBMISSION, DEMO_TERMS, example_path
 
     make_quote(submission_from_path(str(example_path(DEMO_SUBMISSION))),
@@ -269,7 +251,7 @@ def reserve(body: Any) -> dict[str, Any]:
     import datetime as dt
 
     from underwriting.domain.currency import FxTable
-    from underwriting.quoting import assess_reserve
+    from underwriting.quote.reserve import assess_reserve
 
     if not isinstance(body, dict):
         raise FieldErrors([{"field": "(body)", "message": "expected a JSON object"}])
@@ -396,12 +378,14 @@ def price(body: Any) -> dict[str, Any]:
 
 
 def schema(kind: str) -> dict[str, Any] | None:
-    """JSON Schema of ``submission``, ``policy`` or ``quote`` (as ``underwriting schema``), else ``None``."""
+    """JSON Schema of ``submission``, ``policy``, ``quote`` (as ``underwriting schema``) or ``quote-request``
+    (the ``POST /v1/quotes`` body), else ``None``."""
     from underwriting.domain.policy import PolicyTerms
     from underwriting.domain.quote import Quote
     from underwriting.domain.submission import Submission
+    from underwriting.quote.request import QuoteRequest
 
-    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote}.get(kind)
+    model = {"submission": Submission, "policy": PolicyTerms, "quote": Quote, "quote-request": QuoteRequest}.get(kind)
     return None if model is None else model.model_json_schema()
 
 
@@ -459,11 +443,3 @@ def models(registry: str | None = None) -> list[dict[str, Any]]:
             default = None
         out.append({"name": name, "versions": versions, "default": default})
     return out
-
-
-def format_document(quote_dict: dict[str, Any]) -> str:
-    """The quote document as the CLI prints it (``underwriting quote`` without ``--json``)."""
-    from underwriting.domain.quote import Quote
-    from underwriting.report import format_quote
-
-    return format_quote(Quote.model_validate(quote_dict))

@@ -49,14 +49,16 @@ _QUOTE_BODY = {"required": True, "content": {"application/json": {"schema": {
         "submission": {"type": "object", "description": "the exchange's submission (GET /v1/schemas/submission)"},
         "terms": {"type": "object", "description": "policy terms (GET /v1/schemas/policy); omitted: ground-up"},
         "regime": {"type": "string", "description": "a bundled reserve regime, e.g. jp-fsa-2026"},
-        "options": {"type": "object", "description": "seed, fx, frequency_model, principle"}}}}}}
+        "options": {"type": "object", "description": "seed, fx, frequency_model, principle, currency, ... "
+                                                    "(the full schema: GET /v1/schemas/quote-request)"}}}}}}
 
 
 @router.post("", status_code=201, response_model=QuoteRecordOut, responses=BODY_ERRORS,
              openapi_extra={"requestBody": _QUOTE_BODY})
 async def create_quote(request: Request, p: CanQuoteCreate, idem: IdempotencyKey = None):
-    """Quote ``{"submission": {...}, "terms": {...}?, "regime": "jp-fsa-2026"?, "options": {"seed",
-    "fx", "frequency_model", "principle"}?}`` exactly as ``underwriting quote`` does; store it with a ledger entry."""
+    """Quote a ``QuoteRequest`` (``{"submission": {...}, "terms": {...}?, "regime": "jp-fsa-2026"?, "options":
+    {"seed", "fx", "frequency_model", "principle", "currency", ...}?}``, schema at ``/v1/schemas/quote-request``)
+    exactly as ``underwriting quote`` does; store it with a ledger entry."""
     body = await read_json(request)
     res = await run_in_threadpool(store_of(request).create_quote, p, body, idem)
     return post_response(res, f"/v1/quotes/{res.body.get('id')}")

@@ -1,10 +1,9 @@
-"""The quote's frequency stage: the public-record calibration, the one risk model and the score block.
+"""The quote's frequency stage: the one risk model, the score block and the breach frequency over the term.
 
-:func:`record_calibration` fits the data-driven parts of the quote (base rate, severity, peril and
-custody mixes) from the shipped tables; :func:`frequency_score` and the quote's frequency over the
-policy window (base × experience × schedule, or the baseline and survival comparison methods) come
-from here, with results shared within one quote (:data:`_QUOTE_SCOPE`). Used by
-:mod:`underwriting.quoting`, which re-exports these names.
+:func:`frequency_score` (``underwriting score``) and :func:`term_frequency` (the frequency over the
+policy window: base × experience × schedule, or the baseline and survival comparison methods) come
+from here, with results shared within one quote (:data:`_QUOTE_SCOPE`). No severity is fitted here: the
+baseline method reads only the roster's base rate (:func:`underwriting.quote.calibration.roster_base_rate`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import contextvars
 import copy
 import datetime as dt
 import functools
-import hashlib
 import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -26,62 +24,8 @@ from underwriting.domain.quote import (
     ScoreBlock,
 )
 from underwriting.domain.submission import Submission
-from underwriting.domain.vocabulary import (
-    BREACH_EVENT_TYPES,
-    DATA_CUTOFF,
-    DAYS_PER_YEAR,
-    PERILS,
-    REPORTING_THRESHOLD_USD,
-    VECTOR_TO_PERIL,
-)
-
-
-@dataclass(frozen=True)
-class RecordCalibration:
-    """What the public record gives the quote: base rate, severity, peril and custody mixes."""
-
-    base_rate: Any
-    severity_fit: Any
-    peril_shares: dict[str, float]
-    hot_share: float
-    data_sha: str
-
-
-def _sha_of_files(*names: str) -> str:
-    from underwriting.resources import dataset_path
-
-    h = hashlib.sha256()
-    for n in names:
-        h.update(dataset_path(n).read_bytes())
-    return h.hexdigest()[:12]
-
-
-@functools.lru_cache(maxsize=1)
-def record_calibration() -> RecordCalibration:
-    """Fit the data-driven parts of the quote from the shipped tables (cached per process)."""
-    from underwriting.datasets import load_exchanges, load_incidents
-    from underwriting.frequency.baseline import base_rate_from_roster
-    from underwriting.losses.severity import fit_severity
-
-    ex = load_exchanges()
-    inc = load_incidents()
-    dated = ex[ex["launch_date"].notna()]
-    base = base_rate_from_roster(dated, inc, cutoff=DATA_CUTOFF)
-    breaches = inc[inc["event_type"].isin(BREACH_EVENT_TYPES)]
-    amounts = breaches["amount_usd"].dropna().to_numpy(dtype=float)
-    amounts = amounts[amounts >= REPORTING_THRESHOLD_USD]
-    sev = fit_severity(amounts, threshold=REPORTING_THRESHOLD_USD, family="lognormal")
-    counts = {p: 0.0 for p in PERILS}
-    for v in breaches["vector"].astype(str):
-        if v in VECTOR_TO_PERIL:
-            counts[VECTOR_TO_PERIL[v]] += 1.0
-    total = sum(counts.values())
-    shares = {p: c / total for p, c in counts.items()}
-    tiers = breaches["custody_tier"].astype(str)
-    n_hot, n_cold = int((tiers == "hot").sum()), int((tiers == "cold").sum())
-    return RecordCalibration(base_rate=base, severity_fit=sev, peril_shares=shares,
-                       hot_share=n_hot / (n_hot + n_cold), data_sha=_sha_of_files("incidents.csv", "exchanges.csv"))
-
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.quote.calibration import roster_base_rate
 
 #: Results shared between the stages of one :func:`make_quote` call (the reserve block's ground-up loss
 #: model and the quote's own use the same verified frequency model, and the same one-risk-model
@@ -264,7 +208,30 @@ def referral_warnings(sub: Submission, inception: dt.date) -> list[str]:
             for i in recent_breaches(sub, inception, months)]
 
 
-def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, frequency_model: str, fx: FxTable,
+@dataclass(frozen=True)
+class TermFrequency:
+    """The frequency stage's result: the breach frequency over the policy window and where it came from.
+
+    Attributes
+    ----------
+    estimate : FrequencyEstimate
+        Expected breaches over the term (count), their parameter variance, P(breach within 1 year).
+    methods, versions : dict of str
+        The method and model version of the frequency, as the quote records them.
+    """
+
+    estimate: FrequencyEstimate
+    methods: dict[str, str]
+    versions: dict[str, str]
+
+
+def term_frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: FxTable, *,
+                   features: Any = None, registry: Any = None, schedule: Any = None) -> TermFrequency:
+    """Breach frequency over the policy window of ``terms`` by ``frequency_model``."""
+    return TermFrequency(*_frequency(sub, terms, frequency_model, fx, features, registry, schedule))
+
+
+def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: FxTable,
                features: Any = None, registry: Any = None,
                schedule: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
     """Breach frequency over the policy window: ``(estimate, methods, versions)``.
@@ -300,6 +267,7 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
 
     from underwriting.frequency.baseline import baseline_frequency
 
+    cal = roster_base_rate()
     start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
     fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(
         f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
@@ -308,3 +276,14 @@ def _frequency(sub: Submission, terms: PolicyTerms, cal: RecordCalibration, freq
     methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
     versions = {"baseline": f"baseline@{cal.data_sha}"}
     return fe, methods, versions
+
+
+def quote_score(sub: Submission, frequency: TermFrequency, frequency_model: str, fx: FxTable, *, registry: Any,
+                schedule: Any) -> tuple[ScoreBlock, dict[str, str]]:
+    """The quote's score block and the versions it adds: from the term's one risk model, or (when the loss
+    model compares another frequency method) from the one risk model over one year from as-of."""
+    if frequency_model == "frequency":
+        return score_block(sub, frequency.estimate.detail or {}), {}
+    fe1, _, v1 = _one_risk_model(sub, sub.as_of + dt.timedelta(days=1), 1.0, 0.0, fx, registry,
+                                 _schedule_table(schedule))
+    return score_block(sub, fe1.detail or {}), v1

@@ -1,7 +1,8 @@
 """Policy structure and the quote's defence: layers and towers, guard rails, currency, defence block.
 
-:func:`underwriting.quoting.make_quote` calls these functions; they hold the logic of issue #16 so the
-pipeline itself stays short.
+The layers stage of :func:`underwriting.quote.make.make_quote`: it holds the logic of issue #16 so the
+pipeline itself stays short (the defence block: :mod:`underwriting.quote.defence`; currencies:
+:mod:`underwriting.quote.currency`).
 
 * **Layers and towers.** One :class:`~underwriting.domain.policy.PolicyTerms` is one layer; a
   :class:`~underwriting.domain.policy.Programme` is a tower of them. Every layer is priced on the
@@ -20,27 +21,23 @@ pipeline itself stays short.
   discretised value falls below the mean (a layer far narrower than the grid's bucket) is floored at
   the expected loss, and the quote says so; an upfront premium that a large reinstatement credit
   would take under the expected loss is raised to it (with a warning).
-* **Currency.** A quote in another currency than the submission's converts the exposure at the
-  as-of year's rate (recorded), prices in USD as always and converts the results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from underwriting.errors import InputError
 
-__all__ = ["EP_RETURN_PERIODS", "RARE_ATTACH_TERMS", "LayerPricing", "submission_in_currency", "layer_terms",
-           "check_terms", "price_layers", "severity_block", "perils_block", "ep_points", "ep_return_periods",
-           "layer_blocks",
-           "programme_terms", "incident_fx", "unused_fx_warnings",
-           "premium_range", "frequency_interval", "INTERVAL_LEVEL"]
+__all__ = ["EP_RETURN_PERIODS", "EP_FARTHEST_TERMS", "RARE_ATTACH_TERMS", "LayerPricing", "PricedProgramme",
+           "layer_terms", "check_terms", "price_layers", "price_programme", "premium_range", "layer_blocks",
+           "programme_terms"]
 
 #: Return periods (policy terms; years for a one-year policy) of the quote's EP points for a layer reached at
 #: least once in 10 terms; a layer reached more rarely gets points from its own P(attach)
-#: (:func:`ep_return_periods`).
+#: (:func:`underwriting.quote.defence.ep_return_periods`).
 EP_RETURN_PERIODS: tuple[float, ...] = (10.0, 25.0, 50.0, 100.0, 200.0, 250.0)
 #: The rarest EP point of a rarely reached layer: 1 in this many terms (or 10 x 1/P(attach) if rarer still).
 EP_FARTHEST_TERMS = 10_000.0
@@ -48,24 +45,6 @@ EP_FARTHEST_TERMS = 10_000.0
 RARE_ATTACH_TERMS = 10_000.0
 #: Below this P(attach) the cover is unreachable (refused): the aggregate loss grid holds no mass there.
 UNREACHABLE_P = 1e-12
-
-
-def submission_in_currency(sub: Any, currency: str, fx: Any) -> Any:
-    """The submission with its exposure amounts converted into ``currency`` at the as-of year's rates.
-
-    ``fx`` is an :class:`~underwriting.domain.currency.FxTable`. Amounts are multiplied by
-    ``rate(currency) / rate(submission currency)`` (both in units per USD), so their USD value,
-    and with it every model input, is unchanged.
-    """
-    if currency == sub.currency:
-        return sub
-    year = sub.as_of.year
-    k = fx.rate(currency, year).units_per_usd / fx.rate(sub.currency, year).units_per_usd
-    e, a = sub.exposure, sub.exposure.customer_assets
-    assets = a.with_(hot=a.hot * k, warm=a.warm * k, cold=a.cold * k, total=a.total * k)
-    return sub.with_(exposure=e.with_(currency=currency, customer_assets=assets,
-                                      trading_volume_12m=e.trading_volume_12m * k, own_funds=e.own_funds * k,
-                                      fixed_overheads_prior_year=e.fixed_overheads_prior_year * k))
 
 
 def layer_terms(terms: Any) -> list[Any]:
@@ -202,49 +181,45 @@ def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, ba
     return out
 
 
-#: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed 0; about 1.4 s once a process).
-GOF_BOOTSTRAP = 200
-_GOF_CACHE: dict[int, tuple[Any, Any]] = {}
+@dataclass(frozen=True)
+class PricedProgramme:
+    """The layers stage's result: every layer priced on the one loss model, and their sums (USD over the term).
+
+    ``std`` and ``tvar`` of a tower are comonotonic sums of the layers' (upper bounds); ``reinstatement_factor`` is φ, a tower's weighted
+    by premium; ``premium_range`` the premium at each end of the frequency interval.
+    """
+
+    layers: tuple[LayerPricing, ...]
+    expected_loss: float
+    std: float
+    tvar: float
+    premium: float
+    moment_check_ok: bool
+    method: str
+    reinstatement_factor: float
+    premium_range: tuple[float, ...]
 
 
-#: Families the quote's severity is compared with by AIC (``severity.selection``).
-SELECTION_FAMILIES = ("lognormal", "lomax", "weibull", "gamma")
+def price_programme(perils: Sequence[Any], layers: Sequence[Any], *, basis: Any, seed: int, policy_per_usd: float,
+                    interval: Sequence[float], expected_breaches: float, warnings: list[str]) -> PricedProgramme:
+    """Price each layer of ``layers`` (PolicyTerms, policy currency) on ``perils`` and sum them (USD).
 
-
-def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
-    """The fit's parametric-bootstrap p-values and the AIC table of the families on the same amounts,
-    computed once per fit object (the quote's fit is cached per process)."""
-    hit = _GOF_CACHE.get(id(fit))
-    if hit is None or hit[0] is not fit:
-        from underwriting.losses.severity import gof_bootstrap, select_severity
-
-        table = select_severity(fit._amounts, fit.threshold, families=SELECTION_FAMILIES).table()
-        rows = [{"family": r["family"], "aic": float(r["aic"]), "delta_aic": float(r["delta_aic"]),
-                 "akaike_weight": float(r["akaike_weight"])} for r in table]
-        hit = (fit, (gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0), rows))
-        _GOF_CACHE[id(fit)] = hit
-    return hit[1]
-
-
-#: Coverage of the frequency interval (``frequency.interval``) and of the premium range.
-INTERVAL_LEVEL = 0.90
-
-
-def frequency_interval(fe: Any) -> list[float]:
-    """The 90% interval of the term's expected breaches: the one risk model's own interval (base-model
-    uncertainty), else the 5% and 95% quantiles of the gamma with the estimate's mean and parameter
-    variance (baseline, survival), else the point estimate twice (no parameter uncertainty recorded)."""
-    d = getattr(fe, "detail", None) or {}
-    iv = d.get("expected_breaches_interval")
-    if iv:
-        return [float(iv[0]), float(iv[1])]
-    lam, v = float(fe.expected_breaches), float(fe.variance_of_lambda)
-    if lam > 0 and v > 0:
-        from scipy import stats
-
-        lo, hi = stats.gamma(lam * lam / v, scale=v / lam).ppf([(1 - INTERVAL_LEVEL) / 2, (1 + INTERVAL_LEVEL) / 2])
-        return [float(lo), float(hi)]
-    return [lam, lam]
+    Floors, guard rails and warnings as :func:`price_layers`; ``interval`` (the frequency interval of the
+    term's expected breaches) gives the premium range by :func:`premium_range`.
+    """
+    pairs = [(t, t.to_layer(policy_per_usd)) for t in layers]
+    priced = price_layers(perils, pairs, basis=basis, seed=seed, policy_per_usd=policy_per_usd, warnings=warnings)
+    prem = sum(lp.premium for lp in priced)
+    phis = [lp.layer.reinstatement_factor(lp.priced.distribution) for lp in priced]
+    phi = phis[0] if len(phis) == 1 else (
+        sum(f * lp.premium for f, lp in zip(phis, priced, strict=True)) / prem if prem > 0 else 0.0)
+    rng = premium_range(perils, pairs, interval, expected_breaches=expected_breaches, basis=basis, seed=seed,
+                        policy_per_usd=policy_per_usd)
+    return PricedProgramme(
+        layers=tuple(priced), expected_loss=sum(lp.priced.expected_loss for lp in priced),
+        std=sum(lp.priced.std for lp in priced), tvar=sum(lp.priced.tvar for lp in priced), premium=prem,
+        moment_check_ok=all(bool(lp.priced.moment_check) for lp in priced),
+        method=priced[0].priced.method, reinstatement_factor=phi, premium_range=tuple(rng))
 
 
 def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], interval: Sequence[float], *,
@@ -257,7 +232,7 @@ def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], inte
     floors), so a tower's range is the sum of its layers' ranges.
     """
     from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
 
     total = float(expected_breaches)
     out = []
@@ -271,96 +246,6 @@ def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], inte
                                                              policy_per_usd=policy_per_usd, warnings=[])))
         except InputError:  # the layer is out of reach at the low end of the interval: only the floor applies
             out.append(sum(t.minimum_premium / policy_per_usd for t, _ in layers))
-    return out
-
-
-def severity_block(fit: Any) -> dict[str, Any]:
-    """The severity the quote uses: family, fitted parameters (USD, ground up) and goodness of fit.
-
-    ``gof`` holds the Anderson-Darling statistic against the left-truncated fitted CDF (the amount at
-    the reporting threshold handled, :func:`underwriting.losses.severity.ad_ks_statistics`) and its
-    parametric-bootstrap p-value (:func:`underwriting.losses.severity.gof_bootstrap`, which refits
-    every sample, so the estimated parameters are accounted for; :data:`GOF_BOOTSTRAP` samples, seed 0),
-    plus the Kolmogorov-Smirnov statistic with its bootstrap p-value. ``selection``: the families of
-    :data:`SELECTION_FAMILIES` fitted to the same amounts, ranked by AIC (the quote's family need not be
-    the best ranked: it says so openly).
-    """
-    b, selection = _gof_bootstrap(fit)
-    gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
-           "p_value_method": f"parametric bootstrap, {b.n_boot} refitted samples, seed {b.seed}",
-           "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}
-    return {"family": fit.family, "parameters": {k: float(v) for k, v in fit.params.items()},
-            "currency": "USD", "threshold": float(fit.threshold), "n": int(fit.n), "aic": float(fit.aic),
-            "gof": gof, "selection": selection}
-
-
-def perils_block(perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, Any]]:
-    """Per peril: expected count over the term and expected insured loss (quote currency), summed over layers.
-
-    Each layer's expected loss is split between the perils in proportion to their expected occurrence
-    payments ``E[N_p] × share × E[min((X_p - a)+, l_p)]`` (with the peril's sub-limit). Without
-    aggregate terms that is each peril's exact expected loss; with them the split is pro rata.
-    """
-    rows = {p.name: {"name": p.name, "expected_count": float(p.frequency.mean()), "expected_loss": 0.0}
-            for p in perils}
-    for lp in priced:
-        occ = {p.name: float(p.frequency.mean()) * lp.layer.share * lp.layer.expected_occurrence_loss(p.severity, p.name)
-               for p in perils}
-        tot = sum(occ.values())
-        if tot <= 0:
-            continue
-        for name, v in occ.items():
-            rows[name]["expected_loss"] += lp.priced.expected_loss * (v / tot) * q_rate
-    return list(rows.values())
-
-
-def _two_figures(x: float) -> float:
-    """``x`` rounded to two significant figures (540, 1,700, 10,000)."""
-    import math
-
-    k = math.floor(math.log10(x)) - 1
-    return float(round(x / 10.0 ** k) * 10.0 ** k)
-
-
-def ep_return_periods(p_attach: float) -> tuple[float, ...]:
-    """The six return periods (terms) of the quote's EP points, from the layer's own P(attach).
-
-    A layer reached at least once in 10 terms (``p_attach >= 0.1``) keeps the fixed 1-in-10 to 1-in-250
-    points (:data:`EP_RETURN_PERIODS`). A rarer layer would be zero at all of them, so its points span its
-    own tail: ``T_a = 1 / p_attach`` (where the layer starts paying; excluded, the payment there is zero by
-    definition) to ``T_max = max(10,000, 10 T_a)``, six points evenly spaced in log,
-    ``T_k = T_a (T_max / T_a)^(k/6)`` for ``k = 1..6``, each rounded to two significant figures. The ratio
-    of neighbours is at least ``10^(1/6)`` (1.47), so the rounded points stay distinct and above ``T_a``.
-
-    Parameters
-    ----------
-    p_attach : float
-        Probability that a loss reaches the layer in the term (the largest over a tower's layers).
-    """
-    import math
-
-    n = len(EP_RETURN_PERIODS)
-    if not (p_attach > 0.0) or p_attach >= 1.0 / EP_RETURN_PERIODS[0]:
-        return EP_RETURN_PERIODS
-    t_a = 1.0 / p_attach
-    t_max = max(EP_FARTHEST_TERMS, 10.0 * t_a)
-    step = math.log(t_max / t_a) / n
-    return tuple(_two_figures(t_a * math.exp(step * k)) for k in range(1, n + 1))
-
-
-def ep_points(priced: Sequence[LayerPricing], q_rate: float) -> list[dict[str, float]]:
-    """``{return_period, oep, aep}`` at :func:`ep_return_periods` of the layers' P(attach) (quote currency,
-    summed over layers)."""
-    rps = ep_return_periods(max((lp.priced.prob_attach for lp in priced), default=0.0))
-    curves = [lp.priced.distribution.ep_curve(rps) for lp in priced]
-    out = []
-    for k, rp in enumerate(rps):
-        oep = aep = 0.0
-        for curve in curves:
-            row = curve[k]
-            aep += float(row["loss"])
-            oep += float(row.get("oep_loss", row["loss"]))
-        out.append({"return_period": rp, "oep": oep * q_rate, "aep": aep * q_rate})
     return out
 
 
@@ -404,27 +289,3 @@ def programme_terms(programme: Any, conv: float, covered: Sequence[str]) -> dict
             "attachment": bottom * conv, "limit": (top - bottom) * conv, "aggregate_limit": None,
             "coinsurance": shares.pop() if len(shares) == 1 else 1.0, "perils_covered": list(covered),
             "default_terms": False, "layers": len(ls)}
-
-
-def incident_fx(sub: Any, fx: Any) -> list[dict[str, Any]]:
-    """The rates that convert the submission's past incident amounts to USD (risk-score features), one per
-    currency and year, in the order met."""
-    out: list[dict[str, Any]] = []
-    seen = set()
-    for inc in sub.incidents:
-        key = (inc.currency, inc.date.year)
-        if inc.currency == "USD" or key in seen:
-            continue
-        seen.add(key)
-        r = fx.rate(inc.currency, inc.date.year)
-        out.append({"currency": inc.currency, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source,
-                    "purpose": f"incident amounts of {inc.date.year} (risk-score features)"})
-    return out
-
-
-def unused_fx_warnings(user_rates: Mapping[str, float], used: set[str]) -> list[str]:
-    """A warning for each user rate (``--fx``) that no conversion of the quote used."""
-    return [f"--fx {c}={r:g}: no amount of this quote is in {c}, so the rate was not used"
-            for c, r in sorted(user_rates.items()) if c not in used and c != "USD"] + \
-           [f"--fx USD={r:g}: USD is the pricing currency (1 per USD by definition); the rate was not used"
-            for c, r in sorted(user_rates.items()) if c == "USD"]

@@ -37,7 +37,7 @@ NA = "not available"
 
 # ---- reading the quote JSON -----------------------------------------------------------------------
 
-from underwriting.document_letter import num as _num  # noqa: E402  (one home: the letter's reader)
+from underwriting.quote.letter import num as _num  # noqa: E402  (one home: the letter's reader)
 
 
 def _layer(q: Mapping[str, Any]) -> tuple[float | None, float | None, float]:
@@ -167,8 +167,8 @@ def build_quote_figures(quote_json: Mapping[str, Any]) -> dict[str, bytes]:
 # ---- HTML -----------------------------------------------------------------------------------------
 
 def _figures(q: Mapping[str, Any], figs: Mapping[str, bytes] | None) -> str:
-    from underwriting.document_letter import e
     from underwriting.i18n import _
+    from underwriting.quote.letter import e
 
     reasons = figure_inputs(q)
     out = []
@@ -271,8 +271,8 @@ def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, by
     str
         The HTML document (UTF-8 text). Amounts are in the quote's currency, with the currency.
     """
-    from underwriting import document_letter as L
     from underwriting.i18n import _, use_lang
+    from underwriting.quote import letter as L
 
     q = quote_json
     with use_lang(lang) as code:

@@ -1,4 +1,4 @@
-"""The sections of the quote letter (:mod:`underwriting.document`): slip, build-up, defence, reserve.
+"""The sections of the quote letter (:mod:`underwriting.quote.document`): slip, build-up, defence, reserve.
 
 Every builder takes the quote's canonical JSON and returns escaped HTML in the current language
 (:func:`underwriting.i18n.use_lang`). Amounts always carry their currency (Japanese yen as 円);
@@ -326,7 +326,7 @@ def _ep_points(q: Mapping[str, Any], cur: str) -> str:
                      [[k, *(amount(r.get(k.lower()), cur) for r in inside)] for k in ("OEP", "AEP")],
                      num_cols=tuple(range(1, len(inside) + 1)))
     rps_all = [num(r.get("return_period")) or 0 for r in ep]
-    if rps_all and min(rps_all) > 10:  # chosen from the layer's own tail (programme.ep_return_periods)
+    if rps_all and min(rps_all) > 10:  # chosen from the layer's own tail (quote.defence.ep_return_periods)
         out += "<p>" + e(_("The layer is reached less than once in 10 terms (P(attach) = {p}): its points are chosen "
                            "from its own tail, 1 in {low} to 1 in {high} (six points evenly spaced in log from "
                            "1/P(attach) to 1 in 10,000).").format(

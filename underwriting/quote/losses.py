@@ -1,9 +1,11 @@
-"""The quote's loss model: default terms, covered perils and :func:`build_loss_model` (USD).
+"""The quote's loss stage: default terms, covered perils and :func:`build_loss_model` (USD).
 
 Frequency by peril (split by the public record's vector mix, less its state-attributed share when the
 policy excludes war and state actors) with severities scaled and capped by the hot wallet or capped by all
-custodied assets (:mod:`underwriting.losses.perils`); shared by :func:`underwriting.quoting.make_quote` and the portfolio simulation.
-Re-exported by :mod:`underwriting.quoting`.
+custodied assets (:mod:`underwriting.losses.perils`); shared by :func:`underwriting.quote.make.make_quote`
+(which builds it once per quote) and the portfolio simulation. The frequency comes from the frequency
+stage (:func:`underwriting.quote.frequency.term_frequency`), the severity from the calibration stage
+(:func:`underwriting.quote.calibration.loss_calibration`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ from underwriting.domain.vocabulary import (
     PERILS,
 )
 from underwriting.errors import InputError
-from underwriting.quote_frequency import _frequency, record_calibration
+from underwriting.quote.calibration import loss_calibration
+from underwriting.quote.frequency import TermFrequency, term_frequency
+from underwriting.quote.options import FREQUENCY_MODELS
 
 #: Assets below one US dollar in a custody tier count as none: a breach there takes nothing (USD).
 MIN_EXPOSED_USD = 1.0
-
-#: Frequency methods of :func:`build_loss_model`; the first is the default.
-FREQUENCY_MODELS = ("frequency", "baseline", "survival")
 
 
 def default_terms(sub: Submission) -> PolicyTerms:
@@ -80,8 +81,57 @@ class LossModel:
     fx_used: tuple[dict[str, Any], ...]
 
 
-def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = "frequency",
-                     features: Any = None, registry: Any = None, schedule: Any = None) -> LossModel:
+@dataclass(frozen=True)
+class Exposure:
+    """The terms-free half of one exchange's loss model: the severity a breach of each custody tier meets (USD).
+
+    Attributes
+    ----------
+    tier_severity : dict
+        ``hot_wallet_theft`` (scaled and capped by the hot wallet; None without hot assets) and
+        ``cold_wallet_theft`` (capped by all custodied assets).
+    mixed : Severity
+        The severity of the other perils (vendor, insider, social engineering): a mixture over the tiers.
+    mixed_share : float
+        The share of those perils' breaches that can take anything (1, or the cold share without hot assets).
+    quote_per_usd : float
+        Units of the submission's currency per USD (the assets' conversion).
+    """
+
+    tier_severity: dict[str, Any]
+    mixed: Any
+    mixed_share: float
+    quote_per_usd: float
+
+
+def loss_exposure(sub: Submission, fx: FxTable) -> Exposure:
+    """Severities by custody tier of ``sub`` (USD): built once per quote and shared by its loss models."""
+    from underwriting.losses.perils import hot_wallet_severity
+    from underwriting.losses.severity import MixtureSeverity, exposure_severity
+
+    cal = loss_calibration()
+    q_rate = fx.rate(sub.currency, sub.as_of.year).units_per_usd
+    assets = sub.exposure.customer_assets
+    hot_usd = (assets.hot + assets.warm) / q_rate
+    all_usd = max((assets.hot + assets.warm + assets.cold) / q_rate, hot_usd, MIN_EXPOSED_USD)
+    ground = cal.severity_fit.severity
+    # hot-wallet breaches scale with the hot wallet (losses/perils.py); a cold or multisig breach can reach all
+    # custodied assets (DMM 2024, Bybit 2025), so the other tier is capped at the total: both caps are
+    # non-decreasing in the hot assets and in the total, so more hot assets or padding never lower a loss
+    all_sev = exposure_severity(ground, all_usd)
+    if hot_usd >= MIN_EXPOSED_USD:
+        hot_sev = hot_wallet_severity(ground, hot_usd)
+        return Exposure(tier_severity={"hot_wallet_theft": hot_sev, "cold_wallet_theft": all_sev},
+                        mixed=MixtureSeverity((hot_sev, all_sev), (cal.hot_share, 1 - cal.hot_share)),
+                        mixed_share=1.0, quote_per_usd=q_rate)
+    # no hot wallet: its breaches take nothing, the exact limit of the mixture (zero losses pay nothing)
+    return Exposure(tier_severity={"hot_wallet_theft": None, "cold_wallet_theft": all_sev}, mixed=all_sev,
+                    mixed_share=1 - cal.hot_share, quote_per_usd=q_rate)
+
+
+def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, frequency_model: str = FREQUENCY_MODELS[0],
+                     features: Any = None, registry: Any = None, schedule: Any = None,
+                     frequency: TermFrequency | None = None, exposure: Exposure | None = None) -> LossModel:
     """Frequency by peril and exposure-capped severities for one exchange and policy (USD).
 
     Shared by :func:`make_quote` and the portfolio simulation, so a book is simulated with exactly the
@@ -94,19 +144,16 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     ``frequency_model``: ``"frequency"`` (default, the one risk model: base × experience ×
     schedule, :func:`underwriting.frequency.model.load_breach_frequency`), ``"baseline"`` (the
     documented roster baseline) or ``"survival"`` (the synthetic landmark model, a non-default
-    comparison only).
+    comparison only). ``frequency``: the frequency stage's result for these terms, and ``exposure``:
+    :func:`loss_exposure` of ``sub``, when the caller has them already (otherwise computed here).
     """
     from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import NegativeBinomial, Poisson
-    from underwriting.losses.perils import (
-        hot_wallet_assumption,
-        hot_wallet_severity,
-        state_actor_split,
-    )
-    from underwriting.losses.severity import MixtureSeverity, exposure_severity
+    from underwriting.losses.counts import NegativeBinomial, Poisson
+    from underwriting.losses.perils import hot_wallet_assumption, state_actor_split
 
     if frequency_model not in FREQUENCY_MODELS:
-        raise InputError(f"unknown frequency model {frequency_model!r}", field="--frequency-model")
+        raise InputError(f"unknown frequency model {frequency_model!r}; choose {', '.join(FREQUENCY_MODELS)}",
+                         field="frequency_model")
     year = sub.as_of.year
     fx_used: list[dict[str, Any]] = []
 
@@ -118,24 +165,15 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     q_rate = rate(sub.currency)
     t_rate = rate(terms.currency)
-    cal = record_calibration()
-    freq, methods, versions = _frequency(sub, terms, cal, frequency_model, fx, features, registry, schedule)
+    cal = loss_calibration()
+    tf = frequency or term_frequency(sub, terms, frequency_model, fx, features=features, registry=registry,
+                                     schedule=schedule)
+    freq, methods, versions = tf.estimate, dict(tf.methods), dict(tf.versions)
 
-    assets = sub.exposure.customer_assets
-    hot_usd = (assets.hot + assets.warm) / q_rate
-    all_usd = max((assets.hot + assets.warm + assets.cold) / q_rate, hot_usd, MIN_EXPOSED_USD)
-    ground = cal.severity_fit.severity
-    # hot-wallet breaches scale with the hot wallet (losses/perils.py); a cold or multisig breach can reach all
-    # custodied assets (DMM 2024, Bybit 2025), so the other tier is capped at the total: both caps are
-    # non-decreasing in the hot assets and in the total, so more hot assets or padding never lower a loss
-    all_sev = exposure_severity(ground, all_usd)
-    if hot_usd >= MIN_EXPOSED_USD:
-        hot_sev = hot_wallet_severity(ground, hot_usd)
-        tier_sev = {"hot_wallet_theft": hot_sev, "cold_wallet_theft": all_sev}
-        mixed, mixed_share = MixtureSeverity((hot_sev, all_sev), (cal.hot_share, 1 - cal.hot_share)), 1.0
-    else:  # no hot wallet: its breaches take nothing, the exact limit of the mixture (zero losses pay nothing)
-        tier_sev = {"hot_wallet_theft": None, "cold_wallet_theft": all_sev}
-        mixed, mixed_share = all_sev, 1 - cal.hot_share
+    exp = exposure or loss_exposure(sub, fx)
+    if exp.quote_per_usd != q_rate:  # a defect, not an input: the exposure of another submission or currency
+        raise ValueError(f"the exposure was built at {exp.quote_per_usd} {sub.currency} per USD, not {q_rate}")
+    tier_sev, mixed, mixed_share = exp.tier_severity, exp.mixed, exp.mixed_share
     covered = _covered_perils(terms)
     state = state_actor_split() if "war_and_state_actor" in terms.exclusions else None
     lam, var_lam = freq.expected_breaches, freq.variance_of_lambda
