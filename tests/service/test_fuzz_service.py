@@ -99,3 +99,24 @@ def test_no_route_answers_5xx(fuzz_service, route, ident, body, ctype, q, role, 
         assert r.headers["content-type"].startswith(PROBLEM), (method, path, r.status_code)
     if r.status_code == 204:
         assert r.content == b""
+
+
+form_keys = st.sampled_from(["q.exchange.name", "q.as_of", "q.exposure.currency", "q.exposure.customer_assets.hot",
+                             "q.posture.security_staff_share", "q.vendors.0.name", "rows.vendors", "rows.incidents",
+                             "action", "t.layers", "t.enabled", "t.currency", "t.layer.0.limit", "t.layer.0.attachment",
+                             "seed", "regime", "principle", "frequency_model", "currency", "lang", "idempotency_key",
+                             "everywhere"]) | st.text(max_size=12).map(lambda t: "q." + t)
+form_values = st.one_of(st.text(max_size=20), st.sampled_from(
+    ["9" * 5000, "-1", "1e309", "nan", "unknown", "add:vendors:" + "9" * 30, "remove:incidents:3", "add:layers",
+     "[" * 2000, "2026-02-30", "\x00", "wang:50", "ZZ", "0"]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(path=st.sampled_from(["/workbench/questionnaire", "/workbench/quotes", "/workbench/signin",
+                             "/workbench/keys"]),
+       form=st.dictionaries(form_keys, form_values, max_size=8))
+def test_no_workbench_form_answers_5xx(fuzz_service, path, form):
+    _svc, client = fuzz_service
+    r = client.post(path, data=form, follow_redirects=False)
+    assert r.status_code < 500, (path, r.status_code, r.text[:300])
