@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.quote.layers import (
     EP_FARTHEST_TERMS,
     EP_RETURN_PERIODS,
@@ -23,7 +24,7 @@ __all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "SELECTIO
 
 #: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed 0; about 1.4 s once a process).
 GOF_BOOTSTRAP = 200
-_GOF_CACHE: dict[int, tuple[Any, Any]] = {}
+_GOF_CACHE: dict[int, tuple[Any, Any]] = register_cache({}, "quote.defence._GOF_CACHE")
 
 
 #: Families the quote's severity is compared with by AIC (``severity.selection``).
