@@ -101,7 +101,8 @@ class Service:
         with self.app.state.store.sessions.begin() as s:
             for role in ("underwriter", "actuary", "auditor", "admin"):
                 self.keys[role] = create_key(s, role, label=f"test {role}")[1]
-        self.client = TestClient(self.app)
+        # a browser sends its page's origin with every form POST; the workbench refuses POSTs without it
+        self.client = TestClient(self.app, headers={"Origin": "http://testserver"})
 
     def auth(self, role: str, **extra) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[role]}", **extra}
@@ -109,6 +110,7 @@ class Service:
     def close(self):
         self.client.close()
         self.app.state.db_engine.dispose()
+        self.app.state.limiter_engine.dispose()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.service.conftest import run_cli
 from underwriting.service.app import SERVE_CONFIG_ENV, app_from_env
 
@@ -67,3 +69,31 @@ def test_serve_warms_every_worker_unless_told_not_to(monkeypatch):
     assert seen["warm"] is True and seen["workers"] == 2
     assert serve.run(p.parse_args(["--workers", "2", "--no-warm", "--database", "sqlite://"])) == 0
     assert seen["warm"] is False
+
+
+@pytest.mark.parametrize("env, named", [("UNDERWRITING_RATE_LIMIT=-3", "$UNDERWRITING_RATE_LIMIT"),
+                                        ("UNDERWRITING_SESSION_HOURS=soon", "$UNDERWRITING_SESSION_HOURS"),
+                                        ("UNDERWRITING_ALLOWED_ORIGINS=[oops", "$UNDERWRITING_ALLOWED_ORIGINS"),
+                                        ("UNDERWRITING_SERVE_CONFIG={", "$UNDERWRITING_SERVE_CONFIG")])
+def test_bad_settings_are_input_errors_naming_the_variable(monkeypatch, env, named):
+    name, value = env.split("=", 1)
+    monkeypatch.setenv(name, value)
+    code, _, err = run_cli("serve", "--database", "sqlite://")
+    assert code == 2 and named in err and "Traceback" not in err
+
+
+def test_the_settings_object_reads_every_service_variable(monkeypatch):
+    from underwriting.service.settings import ServiceSettings
+
+    for name, value in {"UNDERWRITING_DATABASE": "sqlite:///x.db", "UNDERWRITING_REGISTRY": "/r",
+                        "UNDERWRITING_RATE_LIMIT": "7", "UNDERWRITING_MAX_BODY": "5000",
+                        "UNDERWRITING_SIGNIN_PER_MINUTE": "3", "UNDERWRITING_SESSION_HOURS": "2",
+                        "UNDERWRITING_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+                        "UNDERWRITING_WORKBENCH": "false"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(SERVE_CONFIG_ENV, json.dumps({"rate_limit_per_minute": 9}))
+    s = ServiceSettings.from_env()
+    assert (s.database_url, s.registry, s.max_body_bytes, s.signin_per_minute, s.session_hours, s.workbench) == (
+        "sqlite:///x.db", "/r", 5000, 3.0, 2.0, False)
+    assert s.allowed_origins == ["https://a.example", "https://b.example"]
+    assert s.rate_limit_per_minute == 9  # serve's options win over the environment

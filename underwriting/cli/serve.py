@@ -52,13 +52,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_database_arg(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    p.add_argument("--rate-limit", type=_positive, default=600, metavar="N",
-                   help="requests a minute allowed per API key (default 600; 0: no limit)")
-    p.add_argument("--max-body", type=int, default=1_000_000, metavar="BYTES",
-                   help="largest request body accepted (default 1000000)")
+    p.add_argument("--rate-limit", type=_positive, default=None, metavar="N",
+                   help="requests a minute allowed per API key, counted in the database across all workers "
+                        "(default $UNDERWRITING_RATE_LIMIT or 600; 0: no limit)")
+    p.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                   help="largest request body accepted, enforced while it streams in "
+                        "(default $UNDERWRITING_MAX_BODY or 1000000)")
     p.add_argument("--workers", type=_workers, default=1, metavar="N",
                    help="server processes (default 1; use the number of cores). They share the database safely "
-                        "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL); the rate limit is split between them")
+                        "(SQLite WAL with BEGIN IMMEDIATE, or PostgreSQL), including sessions and rate limits")
     p.add_argument("--no-workbench", action="store_true", help="serve the API only, not the browser workbench")
     p.add_argument("--no-warm", action="store_true",
                    help="accept requests at once instead of first loading the models in each worker (by quoting "
@@ -79,22 +81,50 @@ def open_cli_database(url: str | None):
                          field="--database") from None
 
 
+_OPTION_OF = {"database_url": "--database", "max_body_bytes": "--max-body", "rate_limit_per_minute": "--rate-limit"}
+
+
+def service_settings(config: dict):
+    """The service's settings from the environment and ``config``; a bad value is an input error naming
+    the option or the ``UNDERWRITING_*`` variable."""
+    from pydantic import ValidationError
+
+    from underwriting.service.settings import ServiceSettings
+
+    try:
+        return ServiceSettings.from_env(**config)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "settings"
+        field = _OPTION_OF.get(name) if name in config else None
+        if field is None:
+            alias = ServiceSettings.model_fields[name].validation_alias if name in ServiceSettings.model_fields \
+                else None
+            envs = [c for c in getattr(alias, "choices", []) if str(c).startswith("UNDERWRITING_")]
+            field = f"${envs[0]}" if envs else name
+        raise InputError(err["msg"], field=field) from None
+    except ValueError as exc:  # e.g. $UNDERWRITING_SERVE_CONFIG is not JSON
+        raise InputError(str(exc), field="$UNDERWRITING_SERVE_CONFIG") from None
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from underwriting.service.app import create_app
 
-    if args.max_body <= 0:
+    if args.max_body is not None and args.max_body <= 0:
         raise InputError("must be a positive number of bytes", field="--max-body")
-    engine, _ = open_cli_database(args.database)  # a bad URL is reported before the server starts
+    # the options given override the UNDERWRITING_* settings; the rate-limit buckets are rows of the
+    # database, shared by every worker: each worker applies the whole limit, not a share
+    given = {"database_url": args.database, "max_body_bytes": args.max_body, "rate_limit_per_minute": args.rate_limit,
+             "workbench": False if args.no_workbench else None, "warm": not getattr(args, "no_warm", False)}
+    config = {k: v for k, v in given.items() if v is not None}
+    settings = service_settings(config)
+    engine, _ = open_cli_database(settings.database_url)  # a bad URL is reported before the server starts
     engine.dispose()
     workers = getattr(args, "workers", 1)
-    config = {"database_url": args.database, "max_body_bytes": args.max_body, "workbench": not args.no_workbench,
-              "warm": not getattr(args, "no_warm", False),
-              # each worker keeps its own token buckets: split the limit so the total never exceeds it
-              "rate_limit_per_minute": args.rate_limit / workers}
     if workers == 1:
-        uvicorn.run(create_app(**config), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(create_app(settings=settings), host=args.host, port=args.port, log_level="info")
         return 0
     import json
     import os

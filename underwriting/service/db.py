@@ -123,6 +123,31 @@ class IdempotentResponse(Base):
     signature: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
+class WorkbenchSession(Base):
+    """A signed-in workbench session, shared by every worker through the database.
+
+    The browser holds a random token; only its SHA-256 is stored (``id``), so a copy of the table
+    cannot be replayed as cookies. A session is valid while ``expires_at`` is in the future and its
+    key is not revoked (revoking a key also deletes its sessions).
+    """
+
+    __tablename__ = "workbench_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RateBucket(Base):
+    """One token bucket of the rate limiter shared by every worker: ``tokens`` left at ``updated``
+    (seconds since the epoch). ``name`` says what is limited (``key:<id>``, ``signin-ip:<address>``, ...)."""
+
+    __tablename__ = "rate_buckets"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+
+
 def default_url() -> str:
     """``$UNDERWRITING_DATABASE``, else a SQLite file in ``$UNDERWRITING_DATA`` (default ``./underwriting-data``)."""
     if os.environ.get(DATABASE_ENV):

@@ -276,7 +276,7 @@ def build_from_form(fields: list[dict[str, Any]], form, counts: dict[str, int] |
 def rows_action(form) -> tuple[str, str, int] | None:
     """``("add" | "remove", list name, row index)`` when an add/remove button was pressed, else None."""
     act = str(form.get("action") or "")
-    m = re.fullmatch(r"(add|remove):([a-z_.]+)(?::(\d+))?", act)
+    m = re.fullmatch(r"(add|remove):([a-z_.]{1,100})(?::(\d{1,6}))?", act)  # bounded: no 5,000-digit index
     if not m:
         return None
     return m.group(1), m.group(2), int(m.group(3) or -1)

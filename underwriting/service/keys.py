@@ -12,6 +12,11 @@ The role a request gets is the one the key's signed ``key.create`` ledger entry 
 request the row's ``ledger_seq`` entry is read (one primary-key read) and checked (its hash, the
 ledger key's signature, subject, role and the SHA-256 of the argon2 hash); a row whose role or
 secret hash was edited in the database, or whose entry was rewritten, authenticates nobody.
+
+Failures take as long as a wrong secret for a real key: a malformed key, an unknown id, a revoked
+key or one whose ledger entry does not back it is still checked against a dummy argon2 hash, so the
+response time does not tell which key ids exist. (The per-source limit on failures,
+:mod:`underwriting.service.ratelimit`, keeps that cost from becoming a way to exhaust the CPU.)
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.service import ledger, ledger_key
-from underwriting.service.db import ROLES, ApiKey, LedgerEntry, utcnow
+from underwriting.service.db import ROLES, ApiKey, LedgerEntry, WorkbenchSession, utcnow
 
 #: What each role may do.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -43,6 +49,7 @@ CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
 _cache: dict[str, tuple[str, str, float]] = register_cache({}, "service.keys._cache")  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
+_dummy_hash: list[str] = []  # an argon2 hash of a key nobody holds, made on first use
 
 
 @dataclass(frozen=True)
@@ -125,11 +132,13 @@ def _ledger_keys() -> dict[str, bytes]:
 
 
 def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
-    """Revoke ``key_id`` (ledger entry ``key.revoke``); False if no such active key."""
+    """Revoke ``key_id`` (ledger entry ``key.revoke``) and end its workbench sessions in the same
+    transaction; False if no such active key."""
     k = session.get(ApiKey, key_id)
     if k is None or k.revoked_at is not None:
         return False
     k.revoked_at = utcnow()
+    session.execute(delete(WorkbenchSession).where(WorkbenchSession.key_id == key_id))
     ledger.append(session, actor=actor, action="key.revoke", subject=key_id, detail={"role": k.role})
     with _cache_lock:  # not needed for safety (every hit re-reads the row), only to free the memory
         for digest in [d for d, v in _cache.items() if v[0] == key_id]:
@@ -138,17 +147,22 @@ def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
 
 
 def authenticate(session: Session, presented: str | None) -> Principal | None:
-    """The principal of a presented key, or ``None`` for a missing, malformed, unknown or revoked key."""
-    if not presented or not presented.startswith("uwk_") or len(presented) > 200:
+    """The principal of a presented key, or ``None`` for a missing, malformed, unknown or revoked key.
+
+    Any presented key that is not a remembered valid one costs one argon2 verification, against the
+    key's hash or, for a malformed, unknown or revoked key, against a dummy hash (constant-time failure).
+    Only an absent key (``None`` or empty) returns at once.
+    """
+    if not presented:
         return None
     parts = presented.split("_", 2)
-    if len(parts) != 3:
-        return None
-    digest = hashlib.sha256(presented.encode()).hexdigest()
+    well_formed = presented.startswith("uwk_") and len(presented) <= 200 and len(parts) == 3
+    digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
     now = time.monotonic()
-    k = session.get(ApiKey, parts[1])
+    k = session.get(ApiKey, parts[1][:32]) if well_formed else None
     if k is None or k.revoked_at is not None or not ledger_backed(session, k):
         _forget(digest)
+        _dummy_verify(presented)
         return None
     with _cache_lock:
         hit = _cache.get(digest)
@@ -164,31 +178,29 @@ def authenticate(session: Session, presented: str | None) -> Principal | None:
     return Principal(k.id, k.role)
 
 
+def is_remembered(presented: str | None) -> bool:
+    """Whether ``presented`` is a key verified in this process in the last :data:`CACHE_SECONDS` (its
+    next check costs no argon2 verification; :func:`authenticate` still reads its row)."""
+    if not presented:
+        return False
+    digest = hashlib.sha256(presented.encode("utf-8", "surrogatepass")).hexdigest()
+    with _cache_lock:
+        hit = _cache.get(digest)
+    return hit is not None and hit[2] > time.monotonic()
+
+
+def _dummy_verify(presented: str) -> None:
+    """Spend what a wrong secret for a real key costs (one argon2 verification), learning nothing."""
+    if not _dummy_hash:
+        with _cache_lock:
+            if not _dummy_hash:
+                _dummy_hash.append(_HASHER.hash(f"uwk_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"))
+    try:
+        _HASHER.verify(_dummy_hash[0], presented[:200])
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def _forget(digest: str) -> None:
     with _cache_lock:
         _cache.pop(digest, None)
-
-
-class RateLimiter:
-    """Token bucket per key: ``per_minute`` requests a minute on average, bursts up to ``burst``."""
-
-    def __init__(self, per_minute: float, burst: int | None = None):
-        self.per_minute = float(per_minute)
-        self.burst = int(burst if burst is not None else max(1, int(per_minute)))
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: str) -> float:
-        """Take one token; return 0 if allowed, else the seconds to wait before retrying."""
-        if self.per_minute <= 0:
-            return 0.0
-        rate = self.per_minute / 60.0
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * rate)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[key_id] = (tokens, now)
-            return (1.0 - tokens) / rate

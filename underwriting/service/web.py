@@ -9,40 +9,36 @@ errors are shown beside the field they name; pages are in English or Japanese (:
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
 from underwriting.service import page_format
+from underwriting.service import sessions as wb_sessions
 from underwriting.service.keys import Principal, authenticate
 from underwriting.service.store import Problem, Store
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 page_format.install(templates.env)
-COOKIE = "uw_session"
-SESSION_SECONDS = 8 * 3600
-_sessions: dict[str, tuple[str, str, float]] = {}
-_lock = threading.Lock()
+COOKIE = wb_sessions.COOKIE
+#: Largest ``offset`` / ``after`` of a page (beyond any table; keeps 64-bit SQL safe).
+Position = Annotated[int, Query(ge=0, le=10**15)]
 
 
 def _principal(request: Request) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    with _lock:
-        hit = _sessions.get(token)
-    if hit is None or hit[2] < time.monotonic():
-        return None
-    return Principal(hit[0], hit[1])
+    """The signed-in principal: a session in the database (every worker sees it), ended by sign-out
+    or by revoking its key (:mod:`underwriting.service.sessions`). Read once per request."""
+    known = getattr(request.state, "uw_signed_in", None)
+    if known is None:
+        known = (wb_sessions.principal(request.app.state.store.sessions, request.cookies.get(COOKIE)),)
+        request.state.uw_signed_in = known
+    return known[0]
 
 
 def _store(request: Request) -> Store:
@@ -116,8 +112,21 @@ def signin_form(request: Request):
 @router.post("/signin")
 async def signin(request: Request):
     form = await request.form()
-    key = str(form.get("api_key") or "").strip()
+    key = str(form.get("api_key") or "").strip()[:500]
     store = _store(request)
+    limiter = request.app.state.auth_limiter
+    # every attempt counts against its source address and the key id it names (constant-time failures)
+    parts = key.split("_", 2)
+    buckets = ["signin-ip:" + (request.client.host if request.client else "unknown")]
+    if len(parts) == 3 and parts[0] == "uwk":
+        buckets.append("signin-key:" + parts[1][:32])
+    wait = max([await run_in_threadpool(limiter.take, b) for b in buckets])
+    if wait > 0:
+        with i18n.use_lang(page_lang(request)):
+            error = i18n._("Too many sign-in attempts; try again in {seconds} s.").format(seconds=max(1, round(wait)))
+        resp = _page(request, "signin.html", 429, error=error)
+        resp.headers["Retry-After"] = str(max(1, round(wait)))
+        return resp
 
     def auth():
         with store.sessions() as s:
@@ -128,22 +137,20 @@ async def signin(request: Request):
         with i18n.use_lang(page_lang(request)):
             error = i18n._("This key is not valid (or was revoked).")
         return _page(request, "signin.html", 401, error=error)
-    token = secrets.token_urlsafe(32)
-    with _lock:
-        now = time.monotonic()
-        for t in [t for t, v in _sessions.items() if v[2] < now]:
-            del _sessions[t]
-        _sessions[token] = (p.key_id, p.role, now + SESSION_SECONDS)
+    seconds = request.app.state.session_seconds
+    token = await run_in_threadpool(wb_sessions.start, store.sessions, p, seconds)
     resp = RedirectResponse("/workbench", status_code=303)
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=SESSION_SECONDS, path="/")
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=int(seconds), path="/",
+                    secure=request.url.scheme == "https")
     return resp
 
 
 @router.post("/signout")
-def signout(request: Request):
-    token = request.cookies.get(COOKIE)
-    with _lock:
-        _sessions.pop(token or "", None)
+async def signout(request: Request):
+    """Sign out (``everywhere=1``: every session of this key, in every browser)."""
+    form = await request.form()
+    await run_in_threadpool(wb_sessions.end, _store(request).sessions, request.cookies.get(COOKIE),
+                            everywhere=str(form.get("everywhere") or "") in ("1", "true", "on"))
     resp = RedirectResponse("/workbench/signin", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -206,7 +213,7 @@ async def _create(request: Request, p: Principal, body: dict[str, Any], idem: st
 # ---- history and ledger ------------------------------------------------------------------------
 
 @router.get("/quotes", response_class=HTMLResponse)
-def history(request: Request, exchange: str = "", date_from: str = "", date_to: str = "", offset: int = 0):
+def history(request: Request, exchange: str = "", date_from: str = "", date_to: str = "", offset: Position = 0):
     p = _principal(request)
     if p is None:
         return _signin_redirect()
@@ -231,7 +238,7 @@ def history(request: Request, exchange: str = "", date_from: str = "", date_to: 
 
 
 @router.get("/ledger", response_class=HTMLResponse)
-def ledger_page(request: Request, after: int = 0, verify: int = 0):
+def ledger_page(request: Request, after: Position = 0, verify: int = 0):
     p = _principal(request)
     if p is None:
         return _signin_redirect()
