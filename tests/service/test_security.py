@@ -362,6 +362,18 @@ def test_revoking_a_key_is_a_204_without_a_body_and_the_connection_stays_usable(
         svc.close()
 
 
+def _walk_refs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref":
+                yield v
+            else:
+                yield from _walk_refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk_refs(v)
+
+
 def test_openapi_declares_bodies_responses_and_the_key_schemes(svc):
     spec = svc.client.get("/openapi.json").json()
     schemes = spec["components"]["securitySchemes"]
@@ -374,6 +386,13 @@ def test_openapi_declares_bodies_responses_and_the_key_schemes(svc):
         assert op["security"], path
         ok = [c for c in op["responses"] if c.startswith("2")]
         assert ok and "schema" in op["responses"][ok[0]]["content"]["application/json"], path
+    # the quote body is the QuoteRequest model itself (issue #25), its nested models in the components
+    assert posts["/v1/quotes"]["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/QuoteRequest"}
+    comps = spec["components"]["schemas"]
+    assert set(comps["QuoteRequest"]["properties"]) == {"submission", "terms", "regime", "options"}
+    refs = set(_walk_refs(spec))
+    assert all(r.rsplit("/", 1)[-1] in comps for r in refs), sorted(r for r in refs if r.rsplit("/", 1)[-1] not in comps)
     tags = {op["tags"][0] for ops in spec["paths"].values() for op in ops.values()}
     assert {"quotes", "pricing", "reserve", "models", "ledger", "keys", "schemas"} <= tags
     assert spec["paths"]["/v1/keys/{key_id}"]["delete"]["responses"]["204"].get("content") in (None, {})

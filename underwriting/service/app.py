@@ -167,6 +167,20 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
     for module in (quotes, pricing, reserve, schemas, models, ledger, keys):
         app.include_router(module.router)
 
+    def openapi() -> dict[str, Any]:
+        # FastAPI's schema, plus the QuoteRequest model (the POST /v1/quotes body) and its nested models
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            from underwriting.service import engine
+
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(engine.quote_request_components())
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.get("/", include_in_schema=False)
     def root():
         return RedirectResponse("/workbench" if cfg.workbench else "/docs", status_code=307)

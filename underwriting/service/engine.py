@@ -33,6 +33,16 @@ def quote_request_schema() -> dict[str, Any]:
     return request_schema()
 
 
+def quote_request_components() -> dict[str, Any]:
+    """The same schema as OpenAPI components: ``{"QuoteRequest": {...}, <each nested model>: {...}}``, every
+    reference pointing at ``#/components/schemas/...`` (the request body of ``POST /v1/quotes`` in ``/openapi.json``)."""
+    from underwriting.quote.request import QuoteRequest
+
+    schema = QuoteRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {**defs, "QuoteRequest": schema}
+
+
 class FieldErrors(InputError):
     """One or more bad fields: ``errors`` is ``[{"field": ..., "message": ...}]``; ``str()`` is the CLI's message."""
 

@@ -42,15 +42,11 @@ def _date(text: str | None, field: str):
                       [{"field": field, "message": f"expected a date YYYY-MM-DD, got {text[:40]!r}"}]) from None
 
 
-#: The quote request as OpenAPI sees it until the body is the structure issue's ``QuoteRequest`` model.
-_QUOTE_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["submission"], "additionalProperties": False,
-    "properties": {
-        "submission": {"type": "object", "description": "the exchange's submission (GET /v1/schemas/submission)"},
-        "terms": {"type": "object", "description": "policy terms (GET /v1/schemas/policy); omitted: ground-up"},
-        "regime": {"type": "string", "description": "a bundled reserve regime, e.g. jp-fsa-2026"},
-        "options": {"type": "object", "description": "seed, fx, frequency_model, principle, currency, ... "
-                                                    "(the full schema: GET /v1/schemas/quote-request)"}}}}}}
+#: The quote request body: :class:`~underwriting.quote.request.QuoteRequest`, whose schema and nested models
+#: the app adds to the OpenAPI components (:func:`underwriting.service.app.create_app`). The body is read and
+#: checked part by part by the engine, so every bad field is named at once with the CLI's words.
+_QUOTE_BODY = {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/QuoteRequest"}}}}
 
 
 @router.post("", status_code=201, response_model=QuoteRecordOut, responses=BODY_ERRORS,
