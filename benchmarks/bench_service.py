@@ -38,6 +38,16 @@ Usage::
         [--databases sqlite postgresql] [--seed 0] [--out benchmarks/results/service.md]
 
 Writes the results (Markdown) to --out. Traffic goes to 127.0.0.1 only.
+
+PostgreSQL durability: the server's ``fsync``, ``synchronous_commit``, ``full_page_writes`` and
+``wal_sync_method`` are read (``SHOW``) and printed with the results, since they decide what a commit
+costs. CI's server (``.ci/run``) runs with ``fsync=off``; ``UNDERWRITING_CI_PG_FSYNC=on bash .ci/run ...``
+starts it durable, and ``--durable`` refuses to measure PostgreSQL unless commits are durable
+(``fsync=on`` and ``synchronous_commit`` not ``off``).
+
+``--plan`` does everything but the load: builds and checks every request body (the new-exchange pool
+of C x N distinct submissions), times the engine alone, reads the PostgreSQL settings and prints the
+run's estimated duration; nothing is written. Use it before a long run on a shared machine.
 """
 
 from __future__ import annotations
@@ -690,6 +700,36 @@ def run_load(url: str, payloads: list[bytes], clients: int, per_client: int, wor
             "warm_up": n_warm, "warmed": warmed, "loadavg": (load_before, load_after)}
 
 
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
+
+
+def postgres_durability(server_url: str) -> dict[str, str]:
+    """The PostgreSQL server's durability settings (``SHOW``), by name."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(server_url)
+    try:
+        with eng.connect() as c:
+            return {k: str(c.execute(text(f"SHOW {k}")).scalar()) for k in DURABILITY_SETTINGS}
+    finally:
+        eng.dispose()
+
+
+def durable(settings: dict[str, str]) -> bool:
+    """Whether a committed quote is on disk before the answer: ``fsync`` on, ``synchronous_commit`` not off."""
+    return settings.get("fsync") == "on" and settings.get("synchronous_commit", "on") != "off"
+
+
+def durability_note(settings: dict[str, str]) -> str:
+    """One sentence for the results: the settings and what they mean for the figures."""
+    shown = ", ".join(f"`{k}={v}`" for k, v in settings.items())
+    if durable(settings):
+        return f"PostgreSQL durability: {shown}: durable commits (each quote is on disk before its answer)."
+    return (f"PostgreSQL durability: {shown}: commits are NOT durable (CI's throw-away server; a crash may lose "
+            "the last quotes), so the PostgreSQL figures are an upper bound for a production server; "
+            "`UNDERWRITING_CI_PG_FSYNC=on bash .ci/run ... --durable` measures durable commits.")
+
+
 def engine_alone(bodies: list[dict]) -> float:
     """Median seconds of one in-process quote (``underwriting.service.engine.quote``, what the service
     calls) of each of ``bodies``, after one warm-up quote of the Japanese sample (which loads the
@@ -873,6 +913,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="sqlite, postgresql (default: both; PostgreSQL when $UNDERWRITING_TEST_POSTGRES_URL is set)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the new-exchange submission pool (default 0)")
     ap.add_argument("--out", default=str(HERE / "results" / "service.md"), help="results file (Markdown)")
+    ap.add_argument("--durable", action="store_true",
+                    help="refuse to measure PostgreSQL unless its commits are durable (fsync on, synchronous_commit on)")
+    ap.add_argument("--plan", action="store_true",
+                    help="build and check the request bodies, time the engine alone, print the estimate; no load, "
+                         "nothing written")
     args = ap.parse_args(argv)
     if args.clients < 1:
         ap.error(f"--clients must be at least 1, got {args.clients}")
@@ -914,6 +959,17 @@ def main(argv: list[str] | None = None) -> str:
     pg_note = None
     if "postgresql" in args.databases and not pg:
         pg_note = f"PostgreSQL not measured: ${POSTGRES_ENV} was not set (run through `bash .ci/run`)."
+    if "postgresql" in databases:
+        try:
+            settings = postgres_durability(pg)
+        except Exception as exc:  # noqa: BLE001 - a server we cannot read is reported, not measured
+            raise SystemExit(f"cannot read the PostgreSQL settings at ${POSTGRES_ENV}: {exc}") from None
+        pg_note = durability_note(settings)
+        print(pg_note, file=sys.stderr)
+        if args.durable and not durable(settings):
+            print("--durable: the PostgreSQL server's commits are not durable "
+                  f"({', '.join(f'{k}={v}' for k, v in settings.items())})", file=sys.stderr)
+            raise SystemExit(2)
 
     print(f"building {n} request bodies per workload and timing the engine alone in process ...", file=sys.stderr)
     pool_bodies = {}
@@ -939,6 +995,12 @@ def main(argv: list[str] | None = None) -> str:
           f"{' '.join(args.workload)}; {' '.join(args.mode)}); engine alone "
           + ", ".join(f"{w} {1000 * s:.0f} ms/quote" for w, s in engine_s.items())
           + f": estimated run time about {_duration(est)}", file=sys.stderr, flush=True)
+    if args.plan:
+        return (f"plan: {len(runs)} runs x {n} quotes, {len(payloads)} workload(s) built and checked "
+                f"({', '.join(f'{w}: {len(b)} bodies' for w, b in pool_bodies.items())}); engine alone "
+                + ", ".join(f"{w} {1000 * s:.1f} ms/quote" for w, s in engine_s.items())
+                + f"; estimated run time about {_duration(est)}" + (f"; {pg_note}" if pg_note else "")
+                + "; no load sent, nothing written.\n")
 
     rows = []
     for d, wk, wl, m in runs:

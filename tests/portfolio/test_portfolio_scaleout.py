@@ -45,3 +45,27 @@ def test_tail_kept_per_block_changes_nothing(synth):
     assert lean.run["blocks_rerun_for_tail"] > 0
     _same(ref, lean)
     assert lean.co_tvar(0.99).sum() == pytest.approx(lean.tvar(0.99), rel=1e-10)
+
+
+def test_a_worker_imports_numpy_and_the_engine_only(synth, tmp_path):
+    """What a worker unpickles (the engine's BlockModel and run_blocks) imports no loss model, scipy or
+    pricing code (start-up cost, not a timing), and a block run from it equals the book's."""
+    import pickle
+    import subprocess
+    import sys
+
+    from underwriting.portfolio.engine import BlockModel, run_blocks, simulate_block
+
+    model = BlockModel.from_book(synth)
+    path = tmp_path / "task.pkl"
+    path.write_bytes(pickle.dumps((run_blocks, model)))
+    code = ("import pickle, sys; fn, m = pickle.load(open(sys.argv[1], 'rb')); r = fn(m, 3, [0], 200, 200, 5); "
+            "print(sorted({k.split('.')[0] + ('.' + k.split('.')[1] if k.startswith('underwriting.') else '') "
+            "for k in sys.modules if k.startswith(('underwriting', 'scipy', 'pandas', 'sklearn'))})); "
+            "print(float(r[0].totals.sum()).hex())")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True,
+                         cwd=str(tmp_path)).stdout.splitlines()
+    loaded = eval(out[0])  # noqa: S307 - our own printed list
+    assert not [m for m in loaded if m.startswith(("scipy", "pandas", "sklearn", "underwriting.losses",
+                                                    "underwriting.pricing", "underwriting.quoting"))], loaded
+    assert out[1] == float(simulate_block(synth, 3, 0, 200, 200, 5).totals.sum()).hex()

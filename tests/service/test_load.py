@@ -294,3 +294,25 @@ def test_default_arguments_are_the_issues_full_load(bench, monkeypatch):
     assert (a.clients, a.per_client, a.workers, a.rate) == (8, 1000, [1, 2], 40.0)
     assert a.mode == ["closed", "paced"] and a.workload == ["resubmit", "new-exchange"]
     assert a.databases == ["sqlite", "postgresql"] and not a.explicit_databases
+
+
+def test_durability_reading(bench):
+    ci = {"fsync": "off", "synchronous_commit": "on", "full_page_writes": "on", "wal_sync_method": "fdatasync"}
+    assert not bench.durable(ci)
+    assert "NOT durable" in bench.durability_note(ci) and "`fsync=off`" in bench.durability_note(ci)
+    prod = ci | {"fsync": "on"}
+    assert bench.durable(prod) and "durable commits" in bench.durability_note(prod)
+    assert not bench.durable(prod | {"synchronous_commit": "off"})
+    a = bench.parse_args(["--durable", "--plan"])
+    assert a.durable and a.plan
+
+
+def test_postgres_durability_is_read_from_the_server(bench):
+    import os
+
+    url = os.environ.get(bench.POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"${bench.POSTGRES_ENV} is not set (run through `bash .ci/run`)")
+    settings = bench.postgres_durability(url)
+    assert set(settings) == set(bench.DURABILITY_SETTINGS)
+    assert settings["fsync"] in ("on", "off")

@@ -3,7 +3,7 @@ service's API keys (``keys create --role R``, see :mod:`underwriting.cli.apikeys
 
 Every version and promotion a writer publishes is signed with its key (``UNDERWRITING_SIGNING_KEY``
 or the user's ``signing_key.pem``); readers accept only signatures by keys in their keyring: the
-project's release key shipped in the package plus the keys trusted with ``keys trust``.
+project's release keys pinned in the package plus the keys trusted with ``keys trust`` (each with an expiry).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ ACTIONS = {
     "create": "create a service API key with a role (printed once, stored hashed)",
     "generate": "make an Ed25519 signing key pair (private key mode 0600) and trust its public key",
     "trust": "trust a public key file (PEM): registries it signs are accepted",
-    "list": "list trusted keys (the release key shipped in the package and yours)",
+    "list": "list trusted keys (the release keys pinned in the package and yours) with their expiry",
 }
 
 
@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-trust", action="store_true", help="do not add the public key to your trusted keys")
     t = sub.add_parser("trust", help=ACTIONS["trust"])
     t.add_argument("file", metavar="FILE", help="public key (PEM, Ed25519)")
+    t.add_argument("--valid-days", type=int, default=None, metavar="N",
+                   help="accept its signatures made up to N days from now (default 730); the expiry is kept "
+                        "in trusted/<key id>.json")
     a = sub.add_parser("list", help=ACTIONS["list"])
     a.add_argument("--json", action="store_true", help="print JSON")
     from underwriting.cli.apikeys import add_create_parser
@@ -63,8 +66,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _trust(args: argparse.Namespace) -> int:
     from underwriting.registry import signing
 
-    key = signing.trust(args.file)
-    print(f"trusted {key.key_id} ({key.path})")
+    days = signing.USER_KEY_VALID_DAYS if args.valid_days is None else args.valid_days
+    key = signing.trust(args.file, valid_days=days)
+    print(f"trusted {key.key_id} ({key.path}), its signatures accepted until {key.not_after}")
     return 0
 
 
@@ -74,10 +78,13 @@ def _list(args: argparse.Namespace) -> int:
     from underwriting.registry import signing
 
     ring = signing.Keyring.default()
-    rows = [{"key_id": k.key_id, "origin": k.origin, "path": k.path} for k in ring.keys.values()]
+    rows = [{"key_id": k.key_id, "origin": k.origin, "path": k.path, "not_before": k.not_before,
+             "not_after": k.not_after} for k in ring.keys.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            print(f"{r['key_id']}  {r['origin']:8s} {r['path']}")
+            valid = (f"signs until {r['not_after']}" if r["not_after"]
+                     else "no expiry (trusted before expiry was recorded: `keys trust` it again)")
+            print(f"{r['key_id']}  {r['origin']:8s} {r['path']}  {valid}")
     return 0

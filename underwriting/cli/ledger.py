@@ -1,5 +1,6 @@
-"""The audit ledger of the service database: ``verify`` the hash chain (exit 1 naming every edited,
-deleted or reordered entry) or ``export`` it as JSON lines for an auditor."""
+"""The audit ledger of the service database: ``verify`` the hash chain, its signatures and every record
+the API shows against it (exit 1 naming each problem), ``checkpoint`` (append a signed checkpoint of
+the head to a log kept outside the database) or ``export`` it as JSON lines for an auditor."""
 
 from __future__ import annotations
 
@@ -10,10 +11,22 @@ import sys
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from underwriting.cli.serve import add_database_arg
 
-    sub = p.add_subparsers(dest="ledger_command", metavar="{verify,export}", required=True)
-    v = sub.add_parser("verify", help="check the hash chain and the quotes it records")
+    sub = p.add_subparsers(dest="ledger_command", metavar="{verify,checkpoint,export}", required=True)
+    v = sub.add_parser("verify", help="check the chain, its signatures, the records and the registry against it")
     add_database_arg(v)
     v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--head", metavar="HASH",
+                   help="an entry hash kept outside the database (as printed by verify): it must still be in the chain")
+    v.add_argument("--checkpoints", metavar="FILE",
+                   help="signed checkpoint log to check against (default: the service's log of this database, "
+                        "when it exists; $UNDERWRITING_LEDGER_CHECKPOINTS)")
+    v.add_argument("--registry", metavar="DIR",
+                   help="model registry whose signed promotions the ledger must record (default: "
+                        "$UNDERWRITING_REGISTRY or models/)")
+    c = sub.add_parser("checkpoint", help="append a signed checkpoint of the ledger head to a log")
+    add_database_arg(c)
+    c.add_argument("--out", metavar="FILE",
+                   help="append to this file (default: the service's checkpoint log of this database)")
     e = sub.add_parser("export", help="write every entry as one JSON line")
     add_database_arg(e)
     e.add_argument("--out", help="write to this file (atomically) instead of standard output")
@@ -23,19 +36,35 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from underwriting.cli.serve import open_cli_database
-    from underwriting.service import ledger
+    from underwriting.service import audit, ledger, ledger_key
 
+    if args.ledger_command == "verify":
+        audit.check_head(args.head)  # a malformed hash is an input error before the database is opened
     engine, sessions = open_cli_database(args.database)
+    url = engine.url.render_as_string(hide_password=True)
     try:
         with sessions() as s:
             if args.ledger_command == "verify":
-                res = ledger.verify(s)
+                res = audit.verify(s, head=args.head, checkpoints=args.checkpoints, registry=args.registry,
+                                   database_url=url)
                 if args.json:
                     print(json.dumps({"ok": res.ok, "entries": res.entries, "head": res.head,
-                                      "problems": res.problems}, indent=2))
+                                      "problems": res.problems, "notes": res.notes}, indent=2))
                 else:
                     print(res.report())
                 return 0 if res.ok else 1
+            if args.ledger_command == "checkpoint":
+                seq, h = ledger.head(s)
+                # signed by the service's existing key only: a key made here would sign nothing verify accepts
+                cp = ledger_key.checkpoint(seq, h, ledger.utcnow().isoformat(timespec="microseconds"), create=False)
+                try:
+                    path = ledger_key.append_checkpoint(cp, args.out or ledger_key.checkpoints_path(url))
+                except OSError as exc:
+                    from underwriting.errors import InputError
+
+                    raise InputError(f"cannot append to {args.out}: {exc.strerror or exc}", field="--out") from None
+                print(f"checkpoint of entry {seq} ({h}) signed by ledger key {cp['key_id']}, appended to {path}")
+                return 0
             from underwriting.cli._common import check_output_file, write_output
 
             check_output_file(args.out, "--out")

@@ -14,6 +14,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="only this model")
     p.add_argument("--registry", metavar="DIR", help="registry folder (default: $UNDERWRITING_REGISTRY or models/)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--accept-rollback", action="store_true",
+                   help="verify: record the registry's current signed history as the latest seen (after a "
+                        "deliberate restore of an older state; otherwise an older history is refused)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +31,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no model {args.name!r} in {reg.root} (models: {', '.join(reg.names()) or 'none'})",
                          field="--name")
     names = [args.name] if args.name else reg.names()
+    if args.accept_rollback:
+        if args.action != "verify":
+            raise InputError("--accept-rollback goes with `models verify`", field="--accept-rollback")
+        from underwriting.registry import watermark
+
+        for n in names:
+            chain = reg.chain(n)
+            watermark.reset(reg.root, n, chain.hashes, chain.entries[-1].get("to") if chain.entries else None)
+            print(f"{n}: {len(chain.hashes)} verified promotion(s) recorded as the latest seen "
+                  f"({watermark.state_path()})")
     if args.action == "sign":
         for line in (reg.sign_all(args.name)):
             print(line)

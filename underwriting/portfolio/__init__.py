@@ -8,30 +8,25 @@ Public API::
     res.aal, res.aal_se, res.ep_curves(), res.tvar(0.99), res.by_vendor(), res.allocation(0.995)
 
 See ``docs/portfolio.md`` for the model, its assumptions and the output definitions.
+
+The names are imported on first use (as ``underwriting`` does for its API): a simulation worker
+process imports only :mod:`underwriting.portfolio.engine` (numpy and the peril vocabulary), not the
+loss models, pricing and I/O the rest of the package needs, so starting a worker stays cheap.
 """
 
-from underwriting.portfolio.book import (
-    DEFAULT_MARKET_VARIANCE,
-    DEFAULT_VENDOR_LOSS_PROB,
-    Book,
-    Dependence,
-    Insured,
-)
-from underwriting.portfolio.capital import (
-    CapitalLoad,
-    capital_loads,
-    loaded_premium,
-    portfolio_capital_load,
-)
-from underwriting.portfolio.io import book_from_submissions, load_book, read_book_entries
-from underwriting.portfolio.results import PortfolioResult
-from underwriting.portfolio.scenarios import (
-    default_scenarios,
-    exchange_breach_scenario,
-    vendor_scenario,
-)
-from underwriting.portfolio.simulate import DEFAULT_BLOCK_YEARS, simulate_book
-from underwriting.portfolio.synthetic import synthetic_book
+from typing import Any
+
+_EXPORTS = {
+    "underwriting.portfolio.book": ("Book", "Dependence", "Insured", "DEFAULT_MARKET_VARIANCE",
+                                    "DEFAULT_VENDOR_LOSS_PROB"),
+    "underwriting.portfolio.capital": ("CapitalLoad", "capital_loads", "loaded_premium", "portfolio_capital_load"),
+    "underwriting.portfolio.io": ("book_from_submissions", "load_book", "read_book_entries"),
+    "underwriting.portfolio.results": ("PortfolioResult",),
+    "underwriting.portfolio.scenarios": ("default_scenarios", "exchange_breach_scenario", "vendor_scenario"),
+    "underwriting.portfolio.simulate": ("DEFAULT_BLOCK_YEARS", "simulate_book"),
+    "underwriting.portfolio.synthetic": ("synthetic_book",),
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "Book", "Dependence", "Insured", "DEFAULT_MARKET_VARIANCE", "DEFAULT_VENDOR_LOSS_PROB",
@@ -40,3 +35,18 @@ __all__ = [
     "vendor_scenario", "exchange_breach_scenario", "default_scenarios",
     "CapitalLoad", "capital_loads", "portfolio_capital_load", "loaded_premium",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'underwriting.portfolio' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -28,7 +28,7 @@ import numpy as np
 
 from underwriting.errors import InputError
 from underwriting.portfolio.book import Book
-from underwriting.portfolio.engine import BlockResult, simulate_block
+from underwriting.portfolio.engine import BlockModel, BlockResult, run_blocks, simulate_block
 
 __all__ = ["simulate_book", "DEFAULT_BLOCK_YEARS", "DEFAULT_LEVELS", "run_chunk"]
 
@@ -152,19 +152,21 @@ def _ordered(results: Iterable[tuple[int, list[BlockResult]]]) -> Iterator[list[
             nxt += 1
 
 
-def _run_local(book, seed, chunks, block_years, years, tail_k, n_jobs, max_in_flight):
+def _run_local(model, seed, chunks, block_years, years, tail_k, n_jobs, max_in_flight):
     if n_jobs == 1:
         for c in chunks:
             for b in c:
-                yield [simulate_block(book, seed, b, block_years, years, tail_k)]
+                yield [simulate_block(model, seed, b, block_years, years, tail_k)]
         return
     from joblib import Parallel, delayed
 
+    # workers get the engine's BlockModel (arrays only) and engine.run_blocks: a worker imports numpy and
+    # underwriting.portfolio.engine, not the loss models
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", pre_dispatch=str(max_in_flight))
-    yield from par(delayed(run_chunk)(book, seed, c, block_years, years, tail_k) for c in chunks)
+    yield from par(delayed(run_blocks)(model, seed, c, block_years, years, tail_k) for c in chunks)
 
 
-def _run_dask(book, seed, chunks, block_years, years, tail_k, scheduler, max_in_flight, n_jobs):
+def _run_dask(model, seed, chunks, block_years, years, tail_k, scheduler, max_in_flight, n_jobs):
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -183,7 +185,7 @@ def _run_dask(book, seed, chunks, block_years, years, tail_k, scheduler, max_in_
     else:
         client = scheduler  # a distributed.Client
     try:
-        [book_f] = client.scatter([book], broadcast=True)
+        [model_f] = client.scatter([model], broadcast=True)
 
         def results():
             it = iter(enumerate(chunks))
@@ -191,7 +193,7 @@ def _run_dask(book, seed, chunks, block_years, years, tail_k, scheduler, max_in_
             index: dict[str, int] = {}
 
             def submit(item):
-                f = client.submit(run_chunk, book_f, seed, item[1], block_years, years, tail_k, pure=False)
+                f = client.submit(run_blocks, model_f, seed, item[1], block_years, years, tail_k, pure=False)
                 index[f.key] = item[0]
                 ac.add(f)
 
@@ -278,13 +280,14 @@ def simulate_book(book: Book, years: int = 10_000, seed: int = 0, *, block_years
     tail_m = min(tail_k, int(tail_per_block) if tail_per_block else
                  max(64, math.ceil(8 * tail_k * block_years / years)))
     chunks = _chunks(n_blocks, int(chunk_blocks))
+    model = BlockModel.from_book(book)
     merger = _Merger(book, years, tail_k)
     bar = _progress(n_blocks, progress, f"simulating {years:,} years")
     t0 = time.perf_counter()
     if backend == "dask":
-        stream = _run_dask(book, seed, chunks, block_years, years, tail_m, scheduler, max_in_flight, workers)
+        stream = _run_dask(model, seed, chunks, block_years, years, tail_m, scheduler, max_in_flight, workers)
     else:
-        stream = _run_local(book, seed, chunks, block_years, years, tail_m, n_jobs, max_in_flight)
+        stream = _run_local(model, seed, chunks, block_years, years, tail_m, n_jobs, max_in_flight)
     try:
         for res in stream:
             for r in res:
@@ -296,7 +299,7 @@ def simulate_book(book: Book, years: int = 10_000, seed: int = 0, *, block_years
             bar.close()
 
     def rerun(b, want):
-        return simulate_block(book, seed, b, block_years, years, tail_k, want_years=want)
+        return simulate_block(model, seed, b, block_years, years, tail_k, want_years=want)
 
     rerun.block_years = block_years
     merger.finish(rerun)

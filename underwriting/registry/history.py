@@ -44,6 +44,7 @@ class Chain:
     entries: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     last_hash: str | None = None
+    hashes: list[str] = field(default_factory=list)  # line hash of each verified entry, oldest first
     torn_tail: int | None = None  # byte offset where a torn (unterminated) last line starts
 
 
@@ -70,6 +71,7 @@ def read_chain(path: Path, name: str, keyring: Keyring) -> Chain:
             continue
         chain.entries.append(json.loads(raw))
         chain.last_hash = line_hash(raw)
+        chain.hashes.append(chain.last_hash)
     return chain
 
 
@@ -89,7 +91,8 @@ def _check(raw: bytes, name: str, prev: str | None, keyring: Keyring) -> str | N
     if entry.get("prev") != prev:
         return "does not link to the previous verified entry (hash chain broken)"
     try:
-        keyring.verify(HISTORY_TAG, _body(entry), entry.get("key_id"), entry.get("signature"), what="entry")
+        keyring.verify(HISTORY_TAG, _body(entry), entry.get("key_id"), entry.get("signature"), what="entry",
+                       signed_at=entry.get("timestamp"))
     except ModelIntegrityError as exc:
         return str(exc).removeprefix("entry: ").removesuffix(": refused")
     return None

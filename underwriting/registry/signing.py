@@ -10,8 +10,22 @@ Where keys live
     and ``trusted/<key id>.pub`` (added by ``underwriting keys trust FILE``). Writers sign with the
     key at ``UNDERWRITING_SIGNING_KEY`` if set, else ``signing_key.pem`` of the user's folder.
 Keyring
-    The project's release public key ships in the package (``release_keys/``) and is always
-    trusted; the user's ``trusted/`` keys are added to it.
+    The project's release public keys are pinned in this module (:data:`RELEASE_KEYS`: raw key,
+    id and validity window); ``release_keys/*.pub`` are copies for people, and a ``.pub`` file dropped
+    there that is not pinned here is ignored. The user's ``trusted/`` keys are added to them.
+    The ``trusted/`` folder (and the user's folder holding it) must not be writable by other users:
+    a world-writable one is refused (:class:`~underwriting.errors.ModelIntegrityError`), as is a
+    world-writable key file in it.
+Expiry
+    Every key has a validity window. A release key's ``not_before``/``not_after`` are pinned with
+    it; a user key trusted by :func:`trust` gets ``not_after`` = the day it was trusted + ``valid_days``
+    (default :data:`USER_KEY_VALID_DAYS`), kept in ``trusted/<key id>.json`` beside its ``.pub``. A
+    signature counts only when its signing time (a manifest's ``build.created_at``, a history entry's
+    ``timestamp``; the current time when the signed content states none) lies inside the window.
+    Policy for a user key trusted before expiry was recorded (no ``.json``): it has no expiry, and
+    ``underwriting keys list`` says so; trust it again to give it one. The signing time is stated by
+    the signer, so expiry limits what an *honest* holder signs after the window and what a thief
+    signs with a stolen key that is not back-dated; a stolen key must be removed from ``trusted/``.
 What is signed
     The bytes of ``manifest.json`` (signature in ``manifest.sig`` beside it) and each history entry's
     canonical JSON without its ``signature`` field; each message is prefixed by a domain tag so a
@@ -21,9 +35,11 @@ What is signed
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +56,18 @@ MANIFEST_TAG = b"underwriting.registry.manifest.v1\x00"
 HISTORY_TAG = b"underwriting.registry.history.v1\x00"
 #: Largest key or signature file read, in bytes.
 MAX_KEY_BYTES = 16 * 1024
+#: Days a key trusted by :func:`trust` stays valid unless told otherwise.
+USER_KEY_VALID_DAYS = 730
+
+#: The project's release keys, pinned: ``key id -> (file name in release_keys/, raw public key (base64),
+#: not_before, not_after)`` (UTC). release-2026 signed every 0.1.x model; release-2026-12 signed
+#: frequency 0.2.0 (docs/lifecycle.md). Only these keys are trusted as release keys.
+RELEASE_KEYS: dict[str, tuple[str, str, str, str]] = {
+    "7040b41d1262b5df": ("release-2026.pub", "UUz5beXD1mEWJwLNq93rAsFzdvpy6ATUQEuvkNvjD1k=",
+                         "2026-01-01T00:00:00Z", "2026-12-31T23:59:59Z"),
+    "2fa94212330f86bc": ("release-2026-12.pub", "rb1qeKEdjGUvSM7u9x4WosyQFI4Ig9u7S++j9x5ooiY=",
+                         "2026-12-01T00:00:00Z", "2027-12-31T23:59:59Z"),
+}
 
 
 def user_home() -> Path:
@@ -87,20 +115,79 @@ class PublicKey:
     raw : bytes
         The 32-byte public key.
     origin : str
-        ``"release"`` (shipped in the package) or ``"user"`` (the user's ``trusted/`` folder).
+        ``"release"`` (pinned in the package) or ``"user"`` (the user's ``trusted/`` folder).
     path : str
+    not_before, not_after : str or None
+        Validity window of the key's signatures (ISO 8601 UTC; ``None``: unbounded on that side).
     """
 
     key_id: str
     raw: bytes
     origin: str
     path: str
+    not_before: str | None = None
+    not_after: str | None = None
+
+    def check_time(self, signed_at: Any, what: str) -> None:
+        """Refuse a signature made outside the key's validity window (:class:`ModelIntegrityError`)."""
+        if self.not_before is None and self.not_after is None:
+            return
+        when = parse_time(signed_at)
+        if when is None:
+            when = _dt.datetime.now(_dt.UTC)
+        if self.not_after is not None and when > parse_time(self.not_after):
+            raise ModelIntegrityError(f"{what}: signed at {when.isoformat()} by key {self.key_id}, which expired "
+                                      f"{self.not_after}: refused")
+        if self.not_before is not None and when < parse_time(self.not_before):
+            raise ModelIntegrityError(f"{what}: signed at {when.isoformat()} by key {self.key_id}, which is valid "
+                                      f"only from {self.not_before}: refused")
 
     def pem(self) -> bytes:
         """The key as a SubjectPublicKeyInfo PEM."""
         ed25519, serialization, _ = _crypto()
         return ed25519.Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def parse_time(value: Any) -> _dt.datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive = UTC); ``None`` when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        t = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=_dt.UTC) if t.tzinfo is None else t.astimezone(_dt.UTC)
+
+
+def release_keys() -> list[PublicKey]:
+    """The pinned release keys (:data:`RELEASE_KEYS`), whatever ``release_keys/`` holds."""
+    out = []
+    for kid, (fname, raw64, nb, na) in RELEASE_KEYS.items():
+        raw = base64.b64decode(raw64)
+        if key_id_of(raw) != kid:  # pragma: no cover - a typo in the table above
+            raise ModelIntegrityError(f"pinned release key {kid}: the raw key's id is {key_id_of(raw)}")
+        out.append(PublicKey(kid, raw, "release", str(RELEASE_KEYS_DIR / fname), nb, na))
+    return out
+
+
+def check_trust_folder(folder: Path) -> None:
+    """Refuse a trust folder (or its parent, or a key file in it) that other users may write.
+
+    Raises
+    ------
+    ModelIntegrityError
+        Naming the path, its mode and the ``chmod`` that fixes it.
+    """
+    for p in [folder.parent, folder, *sorted(folder.iterdir())]:
+        try:
+            st = p.lstat()
+        except FileNotFoundError:
+            continue
+        if st.st_mode & stat.S_IWOTH and not stat.S_ISLNK(st.st_mode):
+            raise ModelIntegrityError(
+                f"{p}: writable by every user (mode {stat.S_IMODE(st.st_mode):o}), so anyone could add a trusted "
+                f"key: refused; run `chmod o-w {p}`")
 
 
 def _read_small(path: Path, what: str) -> bytes:
@@ -208,15 +295,17 @@ class Keyring:
 
     @staticmethod
     def _default_keys() -> list[PublicKey]:
-        out = []
-        for origin, folder in (("release", RELEASE_KEYS_DIR), ("user", trusted_dir())):
-            if not folder.is_dir():
-                continue
-            for p in sorted(folder.glob("*.pub")):
-                try:
-                    out.append(load_public_key(p, origin))
-                except InputError:
-                    continue  # an unreadable file in the trusted folder trusts nothing
+        out = release_keys()
+        folder = trusted_dir()
+        if not folder.is_dir():
+            return out
+        check_trust_folder(folder)
+        for p in sorted(folder.glob("*.pub")):
+            try:
+                k = load_public_key(p, "user")
+            except InputError:
+                continue  # an unreadable file in the trusted folder trusts nothing
+            out.append(_with_expiry(k, p.with_suffix(".json")))
         return out
 
     @classmethod
@@ -226,13 +315,18 @@ class Keyring:
     def __contains__(self, key_id: str) -> bool:
         return key_id in self.keys
 
-    def verify(self, tag: bytes, message: bytes, key_id: Any, signature: Any, *, what: str) -> PublicKey:
+    def verify(self, tag: bytes, message: bytes, key_id: Any, signature: Any, *, what: str,
+               signed_at: Any = None) -> PublicKey:
         """Check a signature; return the key that made it.
+
+        ``signed_at`` (ISO 8601) is the signing time the signed content states; it must lie inside the
+        key's validity window (the current time is used when it is ``None``).
 
         Raises
         ------
         ModelIntegrityError
-            Naming ``what``: no signature, a key that is not trusted, or a signature that does not match.
+            Naming ``what``: no signature, a key that is not trusted, a signature that does not match,
+            or one made outside the key's validity window.
         """
         ed25519, _, invalid = _crypto()
         if not isinstance(key_id, str) or not isinstance(signature, str):
@@ -247,6 +341,7 @@ class Keyring:
         except (invalid, ValueError):
             raise ModelIntegrityError(f"{what}: signature does not match (content altered after signing): "
                                       "refused") from None
+        key.check_time(signed_at, what)
         return key
 
 
@@ -290,13 +385,36 @@ def write_private_key(key: SigningKey, path: Path, *, force: bool = False) -> tu
     return path, pub
 
 
-def trust(path: str | os.PathLike[str]) -> PublicKey:
-    """Add a public key file to the user's trusted keys; return it."""
+def trust(path: str | os.PathLike[str], valid_days: int = USER_KEY_VALID_DAYS) -> PublicKey:
+    """Add a public key file to the user's trusted keys, valid for signatures made up to ``valid_days``
+    days from now (kept in ``trusted/<key id>.json``); return it."""
+    if not isinstance(valid_days, int) or not 1 <= valid_days <= 36600:
+        raise InputError("the validity must be 1 to 36600 days", field="--valid-days")
     key = load_public_key(path)
     d = trusted_dir()
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check_trust_folder(d)
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
+    not_after = (now + _dt.timedelta(days=valid_days)).isoformat().replace("+00:00", "Z")
+    meta = {"key_id": key.key_id, "trusted_at": now.isoformat().replace("+00:00", "Z"), "not_after": not_after}
+    _write_atomic(d / f"{key.key_id}.json", (json.dumps(meta, sort_keys=True) + "\n").encode("utf-8"), 0o644)
     _write_atomic(d / f"{key.key_id}.pub", key.pem(), 0o644)
-    return PublicKey(key.key_id, key.raw, "user", str(d / f"{key.key_id}.pub"))
+    return PublicKey(key.key_id, key.raw, "user", str(d / f"{key.key_id}.pub"), None, not_after)
+
+
+def _with_expiry(key: PublicKey, meta_path: Path) -> PublicKey:
+    """``key`` with the ``not_after`` of its ``trusted/<id>.json`` (none when the file is absent: the
+    documented policy for keys trusted before expiry was recorded; an unreadable one trusts nothing)."""
+    if not meta_path.exists():
+        return key
+    try:
+        meta = json.loads(_read_small(meta_path, "trusted key expiry").decode("utf-8"))
+        not_after = meta["not_after"] if isinstance(meta, dict) else None
+    except (InputError, UnicodeDecodeError, ValueError, KeyError, RecursionError):
+        not_after = None
+    if parse_time(not_after) is None:
+        not_after = "1970-01-01T00:00:00Z"  # an unreadable expiry: the key is treated as expired
+    return PublicKey(key.key_id, key.raw, key.origin, key.path, None, not_after)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int, pause_point: str | None = None) -> None:

@@ -27,9 +27,14 @@ Atomicity
 
 from __future__ import annotations
 
+import errno
 import functools
+import hashlib
 import json
 import os
+import stat
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,7 @@ from typing import Any
 from underwriting.errors import ModelIntegrityError
 from underwriting.fileio import canonical_json
 from underwriting.registry import history as _history
+from underwriting.registry import watermark as _watermark
 from underwriting.registry.kinds import (
     KINDS,
     NAME_RE,
@@ -46,10 +52,7 @@ from underwriting.registry.kinds import (
     version_key,
 )
 from underwriting.registry.pins import _PINS, default_root
-from underwriting.registry.provenance import (
-    manifest_digest,
-    sha256_file,
-)
+from underwriting.registry.provenance import manifest_digest
 from underwriting.registry.signing import (
     MANIFEST_TAG,
     SIGNATURE_FILE,
@@ -74,8 +77,58 @@ class ModelVersionWarning(UserWarning):
     """A model was trained with other versions of key libraries than the ones installed."""
 
 
-_LOADED: dict[tuple[str, str], Any] = {}
+_LOADED: dict[tuple[str, str, str, str], Any] = {}  # (root, name, version, SHA-256 of the verified manifest bytes)
+_LOAD_LOCK = threading.Lock()
 _WARNED: set[tuple[str, str, str]] = set()
+
+
+class _TooLarge(OSError):
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+class _NotRegular(OSError):
+    pass
+
+
+def _read_once(path: Path, limit: int) -> bytes:
+    """The bytes of regular file ``path`` (a symlink is refused, not followed), read through one open
+    file descriptor; :class:`_TooLarge` if it holds more than ``limit`` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _NotRegular(f"{path}: a symbolic link") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotRegular(f"{path}: not a regular file")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise _TooLarge(max(total, st.st_size))
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _load_snapshot(loader, files: dict[str, bytes]) -> Any:
+    """Run ``loader`` on a private copy (a fresh 0700 temporary folder) of the verified bytes, so the
+    loader parses exactly the bytes whose hashes were checked, whatever happens to the registry meanwhile."""
+    with tempfile.TemporaryDirectory(prefix="uw-model-") as tmp:
+        base = Path(tmp)
+        for rel, data in files.items():
+            fp = base / rel
+            fp.parent.mkdir(parents=True, exist_ok=True)
+            fp.write_bytes(data)
+        return loader(base)
 
 
 class Registry(RegistryWriter):
@@ -143,18 +196,21 @@ class Registry(RegistryWriter):
         ------
         ModelIntegrityError
             ``DEFAULT`` unreadable, not backed by a signed promotion, or naming another version than
-            the last verified promotion (an edited pointer or history).
+            the last verified promotion (an edited pointer or history); or a signed history older than,
+            or different from, the one seen before (a rollback, :mod:`~underwriting.registry.watermark`).
         """
         text = self._pointer(name)
         chain = self.chain(name)
         p = self.root / name / DEFAULT_FILE
         if not chain.entries:
             if text is None:
+                _watermark.check(self.root, name, chain.hashes, None)
                 return None
             raise ModelIntegrityError(f"{p}: names {text}, but history.jsonl holds no verified signed promotion "
                                       f"({'; '.join(chain.problems[:2]) or 'no history'}): refused")
         last = chain.entries[-1]
         if text is None or text == last.get("to") or text == last.get("from"):
+            _watermark.check(self.root, name, chain.hashes, last.get("to"))
             return last["to"]  # equal to ``from``: a promotion killed after its history entry, before DEFAULT
         raise ModelIntegrityError(f"{p}: names {text}, but the last signed promotion in history.jsonl is to "
                                   f"{last.get('to')} (pointer or history edited): refused")
@@ -181,26 +237,36 @@ class Registry(RegistryWriter):
 
     def read_manifest(self, name: str, version: str) -> dict[str, Any]:
         """The manifest of a version, parsed, checked for format and signature (file hashes not checked)."""
+        return self._read_manifest(name, version)[0]
+
+    def _read_manifest(self, name: str, version: str) -> tuple[dict[str, Any], bytes]:
+        """``(manifest, its bytes)``: the file is read once; the signature is checked on those bytes and
+        the same bytes are parsed (a file flipped between the check and the parse cannot slip through)."""
         d = self.path(name, version)
         mp = d / MANIFEST
         if not d.is_dir():
             raise ModelIntegrityError(f"{d}: version {version} of {name!r} is not in the registry {self.root} "
                                       f"(versions: {', '.join(self.versions(name)) or 'none'})")
-        if not mp.is_file():
-            raise ModelIntegrityError(f"{mp}: missing manifest (incomplete or foreign folder): refused")
         try:
-            if mp.stat().st_size > MAX_MANIFEST_BYTES:
-                raise ModelIntegrityError(f"{mp}: manifest over {MAX_MANIFEST_BYTES} bytes: refused")
-            raw = mp.read_bytes()
+            raw = _read_once(mp, MAX_MANIFEST_BYTES)
+        except FileNotFoundError:
+            raise ModelIntegrityError(f"{mp}: missing manifest (incomplete or foreign folder): refused") from None
+        except _TooLarge:
+            raise ModelIntegrityError(f"{mp}: manifest over {MAX_MANIFEST_BYTES} bytes: refused") from None
+        except OSError as exc:
+            raise ModelIntegrityError(f"{mp}: unreadable manifest ({exc}): refused") from None
+        try:
             text = raw.decode("utf-8")
             doc = json.loads(text)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ModelIntegrityError(f"{mp}: unreadable manifest ({exc}): refused") from None
         if isinstance(doc, dict) and (doc.get("manifest_sha256") != manifest_digest(doc) or text != canonical_json(doc)):
             raise ModelIntegrityError(f"{mp}: manifest altered (its SHA-256 or canonical form does not match): refused")
         sig = read_signature_doc(d / SIGNATURE_FILE)
+        signed_at = (doc.get("build") or {}).get("created_at") if isinstance(doc, dict) and isinstance(
+            doc.get("build"), dict) else None
         self._keys().verify(MANIFEST_TAG, raw, sig.get("key_id"), sig.get("signature"),
-                            what=f"{mp}: Ed25519 signature ({SIGNATURE_FILE})")
+                            what=f"{mp}: Ed25519 signature ({SIGNATURE_FILE})", signed_at=signed_at)
         if not isinstance(doc, dict) or doc.get("format") != MANIFEST_FORMAT:
             raise ModelIntegrityError(f"{mp}: not a registry manifest (format "
                                       f"{doc.get('format') if isinstance(doc, dict) else None!r})")
@@ -212,7 +278,7 @@ class Registry(RegistryWriter):
                                       f"but the folder is {name} {version}")
         if not isinstance(doc.get("files"), dict) or not doc["files"]:
             raise ModelIntegrityError(f"{mp}: manifest lists no files")
-        return doc
+        return doc, raw
 
     def verify(self, name: str, version: str) -> dict[str, Any]:
         """Check a version's signature and every file against its manifest; return the manifest.
@@ -224,11 +290,15 @@ class Registry(RegistryWriter):
             file missing, truncated or altered (size or SHA-256), not listed in the manifest, or of a
             type that is not plain data.
         """
-        return self._verify_files(name, version, self.read_manifest(name, version))
+        doc, _ = self._read_manifest(name, version)
+        self._verify_files(name, version, doc)
+        return doc
 
-    def _verify_files(self, name: str, version: str, doc: dict[str, Any]) -> dict[str, Any]:
+    def _verify_files(self, name: str, version: str, doc: dict[str, Any]) -> dict[str, bytes]:
+        """Read every listed file once (no symlinks followed), check its size and SHA-256 on the bytes
+        read, and return those bytes by relative path: what is loaded is what was checked."""
         d = self.path(name, version)
-        listed = set()
+        out: dict[str, bytes] = {}
         for rel, meta in sorted(doc["files"].items()):
             rp = Path(rel)
             if rp.is_absolute() or ".." in rp.parts or rel != rp.as_posix() or rel in (MANIFEST, SIGNATURE_FILE):
@@ -236,23 +306,30 @@ class Registry(RegistryWriter):
             if rp.suffix.lower() not in ALLOWED_SUFFIXES:
                 raise ModelIntegrityError(f"{d / rel}: file type {rp.suffix!r} is not plain data: refused")
             fp = d / rp
-            if fp.is_symlink() or not fp.is_file():
-                raise ModelIntegrityError(f"{fp}: missing (listed in the manifest)")
-            size = fp.stat().st_size
-            if not isinstance(meta, dict) or size != meta.get("bytes"):
-                raise ModelIntegrityError(f"{fp}: {size} bytes, the manifest says {meta.get('bytes') if isinstance(meta, dict) else '?'} "
+            want = meta.get("bytes") if isinstance(meta, dict) else None
+            try:
+                data = _read_once(fp, want if isinstance(want, int) and want >= 0 else 0)
+            except (FileNotFoundError, IsADirectoryError, _NotRegular):
+                raise ModelIntegrityError(f"{fp}: missing (listed in the manifest)") from None
+            except _TooLarge as exc:
+                raise ModelIntegrityError(f"{fp}: {exc.size} bytes, the manifest says {want if want is not None else '?'} "
+                                          "(truncated or altered): refused") from None
+            except OSError as exc:
+                raise ModelIntegrityError(f"{fp}: unreadable ({exc.strerror or exc}): refused") from None
+            if len(data) != want:
+                raise ModelIntegrityError(f"{fp}: {len(data)} bytes, the manifest says {want if want is not None else '?'} "
                                           "(truncated or altered): refused")
-            if sha256_file(fp) != meta.get("sha256"):
+            if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
                 raise ModelIntegrityError(f"{fp}: SHA-256 does not match the manifest (file altered): refused")
-            listed.add(rp.as_posix())
+            out[rp.as_posix()] = data
         for fp in sorted(d.rglob("*")):
             rel = fp.relative_to(d).as_posix()
             if fp.is_dir() and not fp.is_symlink():
                 continue
-            if rel not in (MANIFEST, SIGNATURE_FILE) and rel not in listed:
+            if rel not in (MANIFEST, SIGNATURE_FILE) and rel not in out:
                 raise ModelIntegrityError(f"{fp}: unknown file (not in the manifest): refused")
         self._check_libraries(name, version, doc)
-        return doc
+        return out
 
     @staticmethod
     def _check_libraries(name: str, version: str, doc: dict[str, Any]) -> None:
@@ -275,19 +352,22 @@ class Registry(RegistryWriter):
         if kind is None:
             raise ModelIntegrityError(f"{self.root / name}: unknown model kind {name!r} "
                                       f"(known: {', '.join(sorted(KINDS)) or 'none'}; a kind is registered when the package that owns it is imported): refused")
-        d = self.path(name, version)
-        self.verify(name, version)
-        msha = sha256_file(d / MANIFEST)
-        key = (str(d.resolve()), msha)
-        if key in _LOADED:
-            return _LOADED[key]
-        obj = kind.loader(d)
+        doc, raw = self._read_manifest(name, version)
+        files = self._verify_files(name, version, doc)
+        msha = hashlib.sha256(raw).hexdigest()
+        # keyed by the hash of the manifest bytes that were verified (which fix every file's hash), so a
+        # cached object is always the one built from those verified bytes
+        key = (str(self.root.resolve()), name, version, msha)
+        with _LOAD_LOCK:
+            if key in _LOADED:
+                return _LOADED[key]
+        obj = _load_snapshot(kind.loader, files)
         try:
             obj.registry_ = {"name": name, "version": version, "root": str(self.root), "manifest_sha256": msha}
         except AttributeError:  # pragma: no cover - objects without a __dict__
             pass
-        _LOADED[key] = obj
-        return obj
+        with _LOAD_LOCK:
+            return _LOADED.setdefault(key, obj)
 
     def describe(self, name: str | None = None) -> list[dict[str, Any]]:
         """One dict per version: name, version, default, status (ok / the integrity error), metrics."""

@@ -18,6 +18,7 @@ from typing import Any
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.fileio import canonical_json
 from underwriting.registry import history as _history
+from underwriting.registry import watermark as _watermark
 from underwriting.registry.hooks import alive, fsync_dir, pause
 from underwriting.registry.kinds import VERSION_RE, check_name, check_version, version_key
 from underwriting.registry.pins import ENV_ROOT
@@ -239,6 +240,8 @@ class RegistryWriter:
                                 entries.append(e)
                     _history.rewrite(hp, entries, key)
                     done.append(f"signed {len(entries)} history entries of {n}")
+                    chain = self.chain(n)  # re-signed: new line hashes, recorded as the ones seen
+                    _watermark.reset(self.root, n, chain.hashes, chain.entries[-1].get("to") if chain.entries else None)
                     pointer = self._pointer(n)
                     if entries and pointer != entries[-1].get("to"):
                         raise ModelIntegrityError(f"{self.root / n / DEFAULT_FILE}: names {pointer}, the history's "

@@ -56,6 +56,8 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: the ``key.create`` ledger entry, whose signed detail fixes the role (checked on every request)
+    ledger_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class QuoteRecord(Base):
@@ -76,7 +78,8 @@ class QuoteRecord(Base):
 
 
 class LedgerEntry(Base):
-    """One entry of the audit ledger; ``entry_hash`` covers every other column and ``prev_hash``."""
+    """One entry of the audit ledger; ``entry_hash`` covers every other column and ``prev_hash``;
+    ``signature`` is the service key's Ed25519 signature of ``entry_hash`` (``key_id`` names the key)."""
 
     __tablename__ = "ledger"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -89,6 +92,8 @@ class LedgerEntry(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class LedgerHead(Base):
@@ -113,6 +118,9 @@ class IdempotentResponse(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the service key's signature of the reply (:func:`underwriting.service.ledger_key.reply_message`)
+    key_sig: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 def default_url() -> str:

@@ -7,6 +7,11 @@ of the presented key, with the argon2 hash it verified against, for :data:`CACHE
 key is still looked up on every request (one primary-key read): it is accepted only while its row is
 unrevoked and holds the same argon2 hash, so a key revoked or re-hashed by any process (another
 uvicorn worker, the CLI) is refused at once. A key that fails verification is never remembered.
+
+The role a request gets is the one the key's signed ``key.create`` ledger entry records: on every
+request the row's ``ledger_seq`` entry is read (one primary-key read) and checked (its hash, the
+ledger key's signature, subject, role and the SHA-256 of the argon2 hash); a row whose role or
+secret hash was edited in the database, or whose entry was rewritten, authenticates nobody.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from underwriting.errors import InputError
-from underwriting.service import ledger
-from underwriting.service.db import ROLES, ApiKey, utcnow
+from underwriting.service import ledger, ledger_key
+from underwriting.service.db import ROLES, ApiKey, LedgerEntry, utcnow
 
 #: What each role may do.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -70,10 +75,52 @@ def create_key(session: Session, role: str, *, label: str = "", actor: str = "cl
         raise InputError("at most 200 characters", field="label")
     key_id = secrets.token_hex(6)
     key = f"uwk_{key_id}_{secrets.token_urlsafe(32)}"
-    session.add(ApiKey(id=key_id, secret_hash=_HASHER.hash(key), role=role, label=label))
+    secret_hash = _HASHER.hash(key)
+    row = ApiKey(id=key_id, secret_hash=secret_hash, role=role, label=label)
+    session.add(row)
     session.flush()
-    ledger.append(session, actor=actor, action="key.create", subject=key_id, detail={"role": role, "label": label})
+    entry = ledger.append(session, actor=actor, action="key.create", subject=key_id,
+                          detail={"role": role, "label": label, "secret_sha256": secret_digest(secret_hash)})
+    row.ledger_seq = entry.seq
+    session.flush()
     return key_id, key
+
+
+def secret_digest(secret_hash: str) -> str:
+    """What the ``key.create`` entry records of a key's argon2 hash: its SHA-256 (the hash stays out)."""
+    return hashlib.sha256(secret_hash.encode("utf-8")).hexdigest()
+
+
+def ledger_backed(session: Session, k: ApiKey) -> bool:
+    """Whether ``k``'s role and secret hash are the ones its signed ``key.create`` entry records.
+
+    Keys made before the entry was linked (``ledger_seq`` empty) are accepted as stored; ``ledger verify``
+    checks them against their entry.
+    """
+    if k.ledger_seq is None:
+        return True
+    e = session.get(LedgerEntry, k.ledger_seq)
+    if e is None or e.action != "key.create" or e.subject != k.id:
+        return False
+    if ledger.entry_hash(e.seq, e.at, e.actor, e.action, e.subject, e.input_hash, e.versions, e.detail,
+                         e.prev_hash) != e.entry_hash:
+        return False
+    if ledger_key.check(_ledger_keys(), ledger_key.ENTRY_TAG, e.entry_hash, e.key_id, e.signature):
+        return False
+    try:
+        import json
+
+        d = json.loads(e.detail)
+    except ValueError:
+        return False
+    return d.get("role") == k.role and d.get("secret_sha256") in (None, secret_digest(k.secret_hash))
+
+
+def _ledger_keys() -> dict[str, bytes]:
+    try:
+        return ledger_key.public_key_ids()
+    except InputError:
+        return {}
 
 
 def revoke_key(session: Session, key_id: str, *, actor: str) -> bool:
@@ -99,7 +146,7 @@ def authenticate(session: Session, presented: str | None) -> Principal | None:
     digest = hashlib.sha256(presented.encode()).hexdigest()
     now = time.monotonic()
     k = session.get(ApiKey, parts[1])
-    if k is None or k.revoked_at is not None:
+    if k is None or k.revoked_at is not None or not ledger_backed(session, k):
         _forget(digest)
         return None
     with _cache_lock:

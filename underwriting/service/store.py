@@ -3,7 +3,10 @@ one transaction with its ledger entry, and ``Idempotency-Key`` handling shared b
 
 The API (:mod:`underwriting.service.app`) and the workbench (:mod:`underwriting.service.web`) both
 call these functions, so a quote made in the browser is stored and audited exactly like one made
-through the API.
+through the API. Stored idempotent replies are signed with the ledger key and checked before a replay;
+after each committed ledger write a signed checkpoint of the head is appended to the checkpoint log
+(:mod:`underwriting.service.ledger_key`); at start the registry's signed promotions are reconciled into
+the ledger (:meth:`Store.start`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from underwriting.fileio import canonical_json
-from underwriting.service import engine, ledger
+from underwriting.service import audit, engine, ledger, ledger_key
 from underwriting.service.db import ApiKey, IdempotentResponse, LedgerEntry, QuoteRecord
 from underwriting.service.keys import Principal
 
@@ -61,10 +64,57 @@ class Result:
 class Store:
     """The service's operations on one database (a session factory)."""
 
-    def __init__(self, sessions: sessionmaker, registry: str | None = None):
+    def __init__(self, sessions: sessionmaker, registry: str | None = None, *, start: bool = True):
         self.sessions = sessions
         self.registry = registry
         self._write_lock = threading.Lock()  # one writer per process; the database serialises processes
+        bind = sessions.kw.get("bind")
+        self.database_url = bind.url.render_as_string(hide_password=True) if bind is not None else None
+        if start:
+            self.start()
+
+    def start(self) -> list[int]:
+        """At start: record in the ledger any signed registry promotion it lacks (a promotion whose own
+        entry was lost when the server was killed mid-commit; :func:`audit.reconcile`), then write a signed
+        checkpoint of the ledger head. Returns the sequence numbers of the reconciliation entries."""
+        from underwriting.errors import ModelIntegrityError
+
+        try:
+            with self._write_lock, self.sessions.begin() as s:
+                s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+                added = audit.reconcile(s, self.registry)
+        except ModelIntegrityError:
+            added = []  # an unreadable registry is reported by `ledger verify` and by every load
+        self.checkpoint()
+        return added
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Append a signed checkpoint of the ledger head to the checkpoint log (:mod:`ledger_key`)."""
+        from underwriting.errors import InputError
+
+        with self.sessions() as s:
+            seq, h = ledger.head(s)
+        try:
+            return self._write_checkpoint(seq, h, fsync=True, strict=True)
+        except OSError as exc:
+            raise InputError(f"cannot append to the ledger checkpoint log "
+                             f"{ledger_key.checkpoints_path(self.database_url)}: {exc.strerror or exc}",
+                             field=ledger_key.ENV_CHECKPOINTS) from None
+
+    def _write_checkpoint(self, seq: int, h: str, *, fsync: bool = False, strict: bool = False) -> dict[str, Any]:
+        """Checkpoint entry ``seq``; after a committed write (not ``strict``) a failure is logged, not raised:
+        the record is stored, and the next checkpoint covers it."""
+        cp = ledger_key.checkpoint(seq, h, ledger.utcnow().isoformat(timespec="microseconds"))
+        try:
+            ledger_key.append_checkpoint(cp, ledger_key.checkpoints_path(self.database_url), fsync=fsync)
+        except OSError as exc:
+            if strict:
+                raise
+            import logging
+
+            logging.getLogger("underwriting.service").warning(
+                "ledger checkpoint of entry %s not written: %s", seq, type(exc).__name__)
+        return cp
 
     # ---- idempotent POSTs -------------------------------------------------------------------
     def _replay(self, s: Session, p: Principal, idem: str, route: str, req_sha: str) -> Result | None:
@@ -72,6 +122,13 @@ class Store:
                                                          IdempotentResponse.idempotency_key == idem)).scalar_one_or_none()
         if row is None:
             return None
+        msg = ledger_key.reply_message(row.key_id, row.idempotency_key, row.route, row.request_sha256, row.status,
+                                       row.body)
+        why = ledger_key.check(ledger_key.public_key_ids(), ledger_key.REPLY_TAG, msg, row.key_sig, row.signature)
+        if why:
+            raise Problem(409, "Stored reply fails its integrity check", f"the reply stored for this Idempotency-Key "
+                          f"is {why}: it was edited in the database; it is not replayed (run `underwriting ledger "
+                          "verify`)")
         if row.route != route or row.request_sha256 != req_sha:
             raise Problem(422, "Idempotency-Key reused", "this Idempotency-Key was used for a different request; "
                           "use a new key for a new request", [{"field": "Idempotency-Key", "message": "reused with a "
@@ -104,9 +161,15 @@ class Store:
                         return hit
                 status, out, stored = commit(s, prepared)
                 if idem:
+                    body_text = ledger.compact_json(out if stored is None else stored)
+                    kid, sig = ledger_key.sign(ledger_key.REPLY_TAG, ledger_key.reply_message(
+                        p.key_id, idem, route, req_sha, status, body_text))
                     s.add(IdempotentResponse(key_id=p.key_id, idempotency_key=idem, route=route,
-                                             request_sha256=req_sha, status=status,
-                                             body=ledger.compact_json(out if stored is None else stored)))
+                                             request_sha256=req_sha, status=status, body=body_text,
+                                             key_sig=kid, signature=sig))
+                last = s.info.pop("ledger_last", None)
+            if last is not None:
+                self._write_checkpoint(last[0], last[1])
             return Result(status, out)
         except IntegrityError:
             if not idem:
@@ -137,7 +200,8 @@ class Store:
                                           "premium": q.premium, "inputs": q.inputs})
             rec = QuoteRecord(id=qid, exchange=q.exchange, as_of=q.as_of.isoformat(), currency=q.currency,
                               premium=q.premium, input_hash=q.input_hash, quote_sha256=sha, document=doc,
-                              created_by=p.key_id, ledger_seq=entry.seq)
+                              created_by=p.key_id, ledger_seq=entry.seq,
+                              created_at=dt.datetime.fromisoformat(entry.at))
             s.add(rec)
             s.flush()
             return 201, _quote_body(rec, parsed), None
@@ -216,16 +280,21 @@ class Store:
         """Promote (or roll back) a registry model as ``underwriting promote`` does, with a
         ``model.promote`` ledger entry. The registry change happens inside the database transaction,
         after the ledger head is locked: if it fails, nothing is recorded; if it succeeds, the entry
-        commits with it (a database failure at that very commit is the one window left)."""
+        commits with it. The one window left (the process killed, or the database failing, between the
+        registry's commit and the database's) is closed by :meth:`start`, which records the signed
+        promotion as ``model.reconcile``; ``ledger verify`` names it until then. The entry records the
+        registry folder, so a later rollback of that registry is named too."""
 
         def prepare(b: Any):
             return engine.promote(b, self.registry)
 
         def commit(s: Session, run) -> tuple[int, dict[str, Any], None]:
             entry = run()
+            root = audit.registry_root(self.registry)
             led = ledger.append(s, actor=p.key_id, action="model.promote", subject=str(entry.get("name")),
                                 input_hash=str(entry.get("manifest_sha256", "")),
-                                versions={str(entry.get("name")): str(entry.get("to"))}, detail=entry)
+                                versions={str(entry.get("name")): str(entry.get("to"))},
+                                detail={**entry, "registry": root})
             return 200, {"ledger_seq": led.seq, "promotion": entry}, None
 
         return self.post(p, "POST /v1/models/promote", body, idem, prepare, commit)
@@ -260,7 +329,11 @@ class Store:
         from underwriting.service.keys import revoke_key
 
         with self._write_lock, self.sessions.begin() as s:
-            return revoke_key(s, key_id, actor=p.key_id)
+            done = revoke_key(s, key_id, actor=p.key_id)
+            last = s.info.pop("ledger_last", None)
+        if last is not None:
+            self._write_checkpoint(last[0], last[1])
+        return done
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.sessions() as s:
@@ -275,9 +348,10 @@ class Store:
                              .limit(limit)).scalars()
             return [ledger.entry_dict(e) for e in rows]
 
-    def verify_ledger(self) -> ledger.Verification:
+    def verify_ledger(self, head: str | None = None) -> ledger.Verification:
+        """The full audit (:func:`audit.verify`) against this service's checkpoint log and registry."""
         with self.sessions() as s:
-            return ledger.verify(s)
+            return audit.verify(s, head=head, registry=self.registry, database_url=self.database_url)
 
 
 def _version() -> str:
