@@ -301,9 +301,9 @@ def _grid_atoms(perils, terms: _Terms, x: np.ndarray) -> np.ndarray:
             if i is not None:
                 a[tuple(1 if j == i else 0 for j in range(len(shape)))] += pf
             # else: a full payment beyond the grid never shows on it
-        z = freq.pgf(sfft.rfftn(a))
-        acc = z if acc is None else acc * z
-    coef = sfft.irfftn(acc, s=shape)[tuple(slice(0, m + 1) for m in m_max)]
+        z = freq.log_pgf(sfft.rfftn(a))
+        acc = z if acc is None else acc + z
+    coef = sfft.irfftn(np.exp(acc), s=shape)[tuple(slice(0, m + 1) for m in m_max)]
     coef = np.where(coef > 1e-15 * max(float(np.max(coef)), 1e-300), coef, 0.0)
     # the amount sum_i m_i c_i of every coefficient
     pos = sum(u * np.arange(m + 1).reshape([-1 if j == i else 1 for j in range(len(m_max))])
