@@ -1,9 +1,9 @@
 """Compute the quote's severity record (fit, bootstrap goodness of fit, AIC table) and publish it in the registry.
 
-``python -m underwriting.models_build --only severity`` (part of ``make models``) fits the quote's severity to
+``python -m underwriting.models_build --only severity_fit`` (part of ``make models``) fits the quote's severity to
 the shipped incident amounts exactly as the quote does (:func:`underwriting.quote.calibration.loss_calibration`),
 runs the parametric bootstrap and the AIC ranking of :func:`underwriting.quote.defence.compute_gof`, and
-publishes the result as ``models/severity/<VERSION>/model.json``
+publishes the result as ``models/severity_fit/<VERSION>/model.json``
 (:class:`~underwriting.losses.severity.record.SeverityRecord`) with a signed manifest and a model card.
 The quote then loads and checks it instead of recomputing (issue #29: the first quote in a process).
 No randomness beyond the bootstrap's fixed seed: a rebuild gives the same bytes on the same libraries.
@@ -43,7 +43,7 @@ def _card(rec: SeverityRecord) -> str:
     params = ", ".join(f"{k} = {v:.6g}" for k, v in rec.parameters.items())
     table = "\n".join(f"| {r['family']} | {r['aic']:.2f} | {r['delta_aic']:.2f} | {r['akaike_weight']:.3f} |"
                       for r in rec.selection)
-    return f"""# Model card: severity {VERSION}
+    return f"""# Model card: severity_fit {VERSION}
 
 **What it is.** The quote's single-loss severity (ground up, USD) fitted by left-truncated maximum likelihood
 to the breach amounts of the shipped public incident table at or above the reporting threshold, with its
@@ -102,6 +102,6 @@ def build(root: str | Path | None = None, *, promote: bool = True) -> SeverityRe
 
 def summary(rec: SeverityRecord) -> str:
     """One line for ``make models``."""
-    return (f"severity {VERSION}: {rec.family} {rec.parameters}, AD p {rec.gof['ad_pvalue']:.3f}, "
+    return (f"severity_fit {VERSION}: {rec.family} {rec.parameters}, AD p {rec.gof['ad_pvalue']:.3f}, "
             f"KS p {rec.gof['ks_pvalue']:.3f} ({rec.gof['n_boot']} refits)")
 

@@ -23,7 +23,7 @@ __all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "GOF_SEED
 
 
 #: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed :data:`GOF_SEED`; about 1.4 s
-#: when computed, so it is computed at model build and stored in the registry: ``severity``).
+#: when computed, so it is computed at model build and stored in the registry: ``severity_fit``).
 GOF_BOOTSTRAP = 200
 #: Seed of the bootstrap.
 GOF_SEED = 0

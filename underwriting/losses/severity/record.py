@@ -3,13 +3,15 @@
 The severity fit of the shipped incident amounts, its parametric-bootstrap goodness of fit (200 refitted
 samples) and the AIC ranking of the families are properties of the shipped data, not of a quote: they are
 computed once at model build (``python -m underwriting.models_build``, :mod:`underwriting.lifecycle.severity_build`)
-and published as the signed registry model ``severity`` (plain JSON, ``model.json``). A quote loads it
+and published as the signed registry model ``severity_fit`` (plain JSON, ``model.json``; not ``severity``: a
+quote's ``versions["severity"]`` already names the fit itself, ``family@data-sha``, and every ``versions`` key
+that names a registry kind is read as a registry version by reproduction). A quote loads it
 (signature and hashes checked by the registry) and uses it only when it is the record *of the fit in hand*
 (:meth:`SeverityRecord.matches`): the same amounts (SHA-256 of their float64 bytes), threshold, family,
 parameters and AIC, to the last bit, and the same bootstrap and selection settings. Anything else is
 recomputed.
 
-Importing this module registers the ``severity`` model kind with the registry.
+Importing this module registers the ``severity_fit`` model kind with the registry.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from underwriting.registry.kinds import register_kind
 __all__ = ["NAME", "SeverityRecord", "amounts_sha256", "load_severity_record"]
 
 #: The registry name (and kind) of the stored record.
-NAME = "severity"
+NAME = "severity_fit"
 #: Keys of one row of the AIC table.
 SELECTION_KEYS = ("family", "aic", "delta_aic", "akaike_weight")
 _GOF_KEYS = ("ad_statistic", "ks_statistic", "ad_pvalue", "ks_pvalue", "n_boot", "seed")
