@@ -228,10 +228,19 @@ def _exact_attach_exhaust(perils, terms: _Terms) -> tuple[float | None, float | 
 
 def _oep_curve(perils, terms: _Terms, grid: np.ndarray) -> np.ndarray:
     """P(largest single occurrence payment > y) on a grid, before aggregate terms and share."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+
     prod = np.ones_like(grid)
+    seen: dict = {}  # perils with one (package) severity and limit share one evaluation of its CDF
     for p in perils:
         lim = terms.peril_limit(p.name)
-        F = np.where(grid < lim, np.asarray(p.severity.cdf(terms.deductible + np.minimum(grid, lim)), dtype=float), 1.0)
+        key = (p.severity, lim) if cacheable_severity(p.severity) else None
+        F = seen.get(key) if key is not None else None
+        if F is None:
+            F = np.where(grid < lim, np.asarray(p.severity.cdf(terms.deductible + np.minimum(grid, lim)), dtype=float),
+                         1.0)
+            if key is not None:
+                seen[key] = F
         prod *= np.real(p.frequency.pgf(F))
     return 1.0 - prod
 
