@@ -15,12 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _extracted() -> set[str]:
-    """Every message id of the package, extracted with Babel as `make messages` does."""
+    """Every message id of the package (Python and the workbench's templates), extracted with Babel as
+    `make messages` does."""
     from babel.messages.extract import extract_from_dir
 
     ids = set()
     for _file, _line, msg, _comments, _ctx in extract_from_dir(
-            str(ROOT / "underwriting"), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}):
+            str(ROOT / "underwriting"), method_map=[("**.py", "python"), ("service/templates/**.html", "jinja2")],
+            keywords={"_": None, "N_": None}):
         ids.add(msg if isinstance(msg, str) else msg[0])
     return ids
 

@@ -67,5 +67,5 @@ def test_a_worker_imports_numpy_and_the_engine_only(synth, tmp_path):
                          cwd=str(tmp_path)).stdout.splitlines()
     loaded = eval(out[0])  # noqa: S307 - our own printed list
     assert not [m for m in loaded if m.startswith(("scipy", "pandas", "sklearn", "underwriting.losses",
-                                                    "underwriting.pricing", "underwriting.quoting"))], loaded
+                                                    "underwriting.pricing", "underwriting.quote"))], loaded
     assert out[1] == float(simulate_block(synth, 3, 0, 200, 200, 5).totals.sum()).hex()

@@ -49,7 +49,7 @@ def test_sign_in_upload_quote_and_open_the_document(browser, sqlite_url, cli_quo
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from underwriting.service.engine import format_document
+    from underwriting.service.views import format_document
 
     svc = Service(sqlite_url)
     server = LiveServer(svc.app)
@@ -61,13 +61,13 @@ def test_sign_in_upload_quote_and_open_the_document(browser, sqlite_url, cli_quo
         assert browser.find_element(By.CSS_SELECTOR, "label[for=api_key]").text == "API key"
         key_field.send_keys(svc.keys["underwriter"])
         browser.find_element(By.ID, "signin").click()
-        wait.until(ec.presence_of_element_located((By.ID, "submission_file")))
+        wait.until(ec.presence_of_element_located((By.ID, "submission_file")))  # the underwriter's home
         browser.find_element(By.ID, "submission_file").send_keys(str(SUBMISSION))
         browser.find_element(By.ID, "terms_file").send_keys(str(POLICY))
         browser.find_element(By.ID, "make_quote").click()
         premium = wait.until(ec.presence_of_element_located((By.ID, "premium")))
         assert float(premium.get_attribute("data-value")) == cli_quote["premium"]
-        assert premium.text == f"{cli_quote['premium']:,.2f}"
+        assert premium.text == f"{cli_quote['premium']:,.0f} JPY"  # money to the yen, with its currency
         browser.find_element(By.ID, "document_link").click()
         wait.until(ec.url_contains("/document.txt"))
         text = browser.find_element(By.TAG_NAME, "body").text

@@ -315,9 +315,12 @@ def create_app(database_url: str | None = None, *, rate_limit_per_minute: float 
         return RedirectResponse("/workbench" if workbench else "/docs", status_code=307)
 
     if workbench:
+        from underwriting.service import pages_quote, pages_roles
         from underwriting.service.web import router
 
         app.include_router(router)
+        app.include_router(pages_quote.router)
+        app.include_router(pages_roles.router)
     return app
 
 

@@ -170,7 +170,8 @@ def _fx(fx: Any, field: str) -> dict[str, float]:
 
 def quote(body: Any):
     """Quote a request body (a :class:`~underwriting.quote.request.QuoteRequest`: ``{"submission", "terms"?,
-    "regime"?, "options"?}``) as ``underwriting quote`` does.
+    "regime"?, "options"?}``; ``options.schedule``: a posture schedule table as a mapping, the layout of
+    ``--schedule FILE``) as ``underwriting quote`` does.
 
     Every part is checked and every bad field reported at once (:class:`FieldErrors`, with the CLI's words
     for the submission and terms); the service accepts only the bundled regimes (no file paths).
@@ -442,11 +443,3 @@ def models(registry: str | None = None) -> list[dict[str, Any]]:
             default = None
         out.append({"name": name, "versions": versions, "default": default})
     return out
-
-
-def format_document(quote_dict: dict[str, Any]) -> str:
-    """The quote document as the CLI prints it (``underwriting quote`` without ``--json``)."""
-    from underwriting.domain.quote import Quote
-    from underwriting.domain.report import format_quote
-
-    return format_quote(Quote.model_validate(quote_dict))

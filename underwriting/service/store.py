@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -216,11 +216,16 @@ class Store:
             return _quote_body(rec, json.loads(rec.document))
 
     def list_quotes(self, *, exchange: str | None = None, date_from: dt.date | None = None,
-                    date_to: dt.date | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
-        """Quote summaries, newest first; ``from``/``to`` are inclusive UTC dates of creation."""
+                    date_to: dt.date | None = None, limit: int = 100, offset: int = 0,
+                    exchange_contains: str | None = None) -> list[dict[str, Any]]:
+        """Quote summaries, newest first; ``from``/``to`` are inclusive UTC dates of creation; ``exchange``
+        the exact name, ``exchange_contains`` any part of it in any case (the workbench's search)."""
         q = select(QuoteRecord).order_by(QuoteRecord.created_at.desc(), QuoteRecord.id)
         if exchange:
             q = q.where(QuoteRecord.exchange == exchange)
+        if exchange_contains:
+            pattern = "%" + exchange_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = q.where(func.lower(QuoteRecord.exchange).like(pattern.lower(), escape="\\"))
         if date_from:
             q = q.where(QuoteRecord.created_at >= dt.datetime.combine(date_from, dt.time(), dt.UTC))
         if date_to:
@@ -347,6 +352,13 @@ class Store:
             rows = s.execute(select(LedgerEntry).where(LedgerEntry.seq > after).order_by(LedgerEntry.seq)
                              .limit(limit)).scalars()
             return [ledger.entry_dict(e) for e in rows]
+
+    def export_ledger(self) -> str:
+        """The whole ledger as JSON lines (``underwriting ledger export``)."""
+        parts: list[str] = []
+        with self.sessions() as s:
+            ledger.export(s, parts.append)
+        return "".join(parts)
 
     def verify_ledger(self, head: str | None = None) -> ledger.Verification:
         """The full audit (:func:`audit.verify`) against this service's checkpoint log and registry."""
