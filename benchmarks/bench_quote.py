@@ -105,6 +105,8 @@ def _pricing(sub, terms, fx):
 
 def main() -> str:
     import os
+    import shutil
+    import tempfile
 
     import numpy as np
 
@@ -114,9 +116,6 @@ def main() -> str:
     from underwriting.quote.frequency import frequency_score
     from underwriting.quote.losses import build_loss_model
     from underwriting.quote.reserve import assess_reserve
-
-    import shutil
-    import tempfile
 
     load_start = os.getloadavg()[0]
     # the first quote of a fresh process, with the shipped registry (stored severity record) and with a copy

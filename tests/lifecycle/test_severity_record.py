@@ -11,7 +11,7 @@ import pytest
 
 from underwriting.errors import ModelIntegrityError
 from underwriting.lifecycle import severity_build
-from underwriting.losses.severity.record import NAME, SeverityRecord, amounts_sha256
+from underwriting.losses.severity.record import NAME, SeverityRecord
 from underwriting.quote import defence
 from underwriting.quote.calibration import loss_calibration
 from underwriting.registry import Registry

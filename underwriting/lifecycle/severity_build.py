@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+
 from underwriting.losses.severity.record import NAME, SeverityRecord
 
 #: The published version. Published versions are never rewritten: new data or settings get a new number.
