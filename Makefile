@@ -26,9 +26,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/underwriting demo
 
-## test: the whole suite: unit and property tests, golden files, notebooks, the wheel install test
+## test: the whole suite: unit and property tests, golden files, notebooks, the wheel install test, on one
+## pytest-xdist worker per core (TEST_WORKERS=N to choose; 0 runs in this process); prints the 20 slowest tests.
+## Each test file runs whole on one worker, files with a `slow` test handed out first (tests/conftest.py)
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 test: $(TESTSTAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PARALLEL) --durations=20
 
 ## test-portable: the golden, reproduce and model-rebuild tests again with numpy's SIMD dispatch reduced
 ## (NPY_DISABLE_CPU_FEATURES), first without the top dispatch targets, then without any: a CPU unlike this
@@ -40,7 +44,7 @@ test-portable: $(TESTSTAMP)
 	@for keep in 1 0; do \
 	  feats="$$($(PY) -c "from numpy._core._multiarray_umath import __cpu_dispatch__ as d; print(' '.join(d[$$keep:]))")"; \
 	  echo "test-portable: NPY_DISABLE_CPU_FEATURES=\"$$feats\""; \
-	  NPY_DISABLE_CPU_FEATURES="$$feats" $(PY) -m pytest -q -p no:cacheprovider $(PORTABLE_TESTS) || exit 1; \
+	  NPY_DISABLE_CPU_FEATURES="$$feats" $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL) $(PORTABLE_TESTS) || exit 1; \
 	done
 
 PEERS := .venv-peers

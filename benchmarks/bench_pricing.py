@@ -179,7 +179,7 @@ def main(argv=None) -> int:
 
     from underwriting.fileio import atomic_write_text
     from underwriting.losses.aggregate import Peril, compound, compound_batch
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
     from underwriting.losses.severity import Lognormal
 
     load_start = os.getloadavg()

@@ -1,7 +1,8 @@
 """Empty the aggregate engine's per-process caches keyed by loss-model values, so a timed repeat is cold
 for what it claims (issue #29, target 0).
 
-``underwriting.clear_caches()`` is used when the package has it. Otherwise every ``functools``-style
+``underwriting.clear_caches(static=False)`` (every registered value cache; the static ones, shipped data
+and constants, stay) is used when the package has it. Otherwise every ``functools``-style
 cache (anything with ``cache_clear``) of the loaded ``underwriting.losses`` and ``underwriting.pricing``
 modules is emptied, except the few that hold no loss-model values (``STATIC``: type tuples, quadrature
 nodes, shipped data files), which a warm process always has. The compound-result cache must be among
@@ -23,7 +24,7 @@ def clear_engine_caches() -> list[str]:
 
     cleared = []
     if callable(getattr(underwriting, "clear_caches", None)):
-        underwriting.clear_caches()
+        underwriting.clear_caches(static=False)  # value caches only: shipped data stays warm
         cleared.append("underwriting.clear_caches")
     for name, mod in list(sys.modules.items()):
         if mod is None or not name.startswith(PREFIXES):

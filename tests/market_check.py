@@ -3,8 +3,9 @@
 ``python -m tests.market_check`` prints the table; ``--write`` puts it into docs/pricing.md between the
 ``market-check`` markers (run it after any change that moves the quotes, e.g. the base frequency of
 branch basemodel24). ``tests/test_market_check.py`` fails while the document and the CLI disagree.
-Each row runs ``underwriting quote SUBMISSION --terms TERMS --json`` in a fresh interpreter, exactly as a
-user would.
+The rows run ``underwriting quote SUBMISSION --terms TERMS --json`` through the command line's own entry point
+in one fresh interpreter (started from the repository root, as a user would): one start-up and one first quote
+instead of six, the figures those of the command line's JSON.
 """
 
 from __future__ import annotations
@@ -32,13 +33,37 @@ CASES = (
 )
 
 
-def quote(submission: str, terms: str) -> dict:
-    """The CLI's JSON quote of one case (run from the repository root)."""
-    cmd = [sys.executable, "-m", "underwriting", "quote", str(EXAMPLES / submission), "--terms", str(EXAMPLES / terms),
-           "--json"]
+#: Runs the command line's ``main`` on each argv of the JSON list in argv[1]; prints one JSON list of
+#: ``[exit code, stdout, stderr]`` (a fresh interpreter, the same code path as ``python -m underwriting``).
+_DRIVER = """
+import contextlib, io, json, sys
+from underwriting.cli.main import main
+runs = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 2
+    runs.append([code, out.getvalue(), err.getvalue()])
+sys.stdout.write(json.dumps(runs))
+"""
+
+
+def quotes(cases=CASES) -> list[dict]:
+    """The CLI's JSON quote of each ``(submission, terms)`` case, in order (one interpreter, run from the
+    repository root); a case the CLI refuses raises with its exit code and message."""
+    argvs = [["quote", str(EXAMPLES / sub), "--terms", str(EXAMPLES / terms), "--json"] for sub, terms in cases]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    out = subprocess.run([sys.executable, "-c", _DRIVER, json.dumps(argvs)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)
+    docs = []
+    for argv, (code, stdout, stderr) in zip(argvs, json.loads(out.stdout), strict=True):
+        if code != 0:
+            raise RuntimeError(f"underwriting {' '.join(argv)} exited {code}: {stderr}")
+        docs.append(json.loads(stdout))
+    return docs
 
 
 def _money(x: float, cur: str) -> str:
@@ -49,8 +74,7 @@ def table() -> str:
     """The markdown table: one row per case, figures as the CLI prints them in its JSON."""
     lines = ["| sample | policy | cover | exclusions | expected breaches in term | expected loss | premium | rate on line |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for sub, terms in CASES:
-        q = quote(sub, terms)
+    for (sub, terms), q in zip(CASES, quotes(), strict=True):
         layer = q["layers"][0]
         excl = tomllib.loads((ROOT / EXAMPLES / terms).read_text(encoding="utf-8")).get("exclusions", [])
         lines.append(f"| {Path(sub).stem} | {Path(terms).stem} | {layer['label']} | {', '.join(excl) or 'none'} | "

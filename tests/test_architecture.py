@@ -13,7 +13,7 @@ DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
 #: Layer of each top-level part of the package; a module may import only from its own part or
 #: from a lower layer. Mirrors the table in docs/ARCHITECTURE.md.
 LAYERS = {
-    "_version": 0, "errors": 0, "fileio": 0, "resources": 0, "registry": 0, "figures": 0, "figure_style": 0, "i18n": 0,
+    "_version": 0, "errors": 0, "caches": 0, "fileio": 0, "resources": 0, "registry": 0, "figures": 0, "figure_style": 0, "i18n": 0,
     "domain": 1,
     "datasets": 2,
     "features": 3,
@@ -237,11 +237,7 @@ def test_every_expected_failure_is_strict_and_gives_a_reason():
 #: No module of the package is longer than this (lines): one module, one job.
 MAX_LINES = 500
 #: Modules over :data:`MAX_LINES`, each with its reason; to be split by the branch named.
-LONG_MODULES = {
-    "frequency/base_model.py": "issue #25: struct-ext splits it",
-    "losses/aggregate/engines.py": "issue #25: struct-ext splits it",
-    "lifecycle/data.py": "505 lines before issue #25; not part of the quote (to split when next touched)",
-}
+LONG_MODULES: dict[str, str] = {}
 
 
 def test_no_module_is_over_the_line_limit():
@@ -255,11 +251,9 @@ def test_no_module_is_over_the_line_limit():
 #: warns with ``DeprecationWarning`` or names its removal). The package itself never imports them.
 SHIMS = {"losses/frequency.py"}
 #: Internal imports of a shim still to be removed, each by the branch named (issue #25).
-KNOWN_SHIM_IMPORTS = {
-    ("portfolio/synthetic.py", "losses/frequency.py"): "struct-ext: callers outside the quote move to losses.counts",
-    ("cli/compare_reserve.py", "losses/frequency.py"): "struct-ext: callers outside the quote move to losses.counts",
-    ("service/engine.py", "losses/frequency.py"): "struct-ext: callers outside the quote move to losses.counts",
-}
+KNOWN_SHIM_IMPORTS: dict[tuple[str, str], str] = {}
+#: Release that removes each shim (its warning names it).
+SHIM_REMOVAL = {"underwriting.losses.frequency": "0.2.0"}
 
 
 def _shims() -> set[str]:
@@ -280,6 +274,21 @@ def test_no_internal_import_of_a_shim():
            if str(t.relative_to(PKG)) in shims and str(p.relative_to(PKG)) not in shims
            and (str(p.relative_to(PKG)), str(t.relative_to(PKG))) not in KNOWN_SHIM_IMPORTS]
     assert not bad, "the package imports a shim (import the module it points to):\n" + "\n".join(bad)
+
+
+def test_shims_warn_with_their_removal_version():
+    import importlib
+    import sys
+    import warnings
+
+    assert {f"underwriting.{s[:-3].replace('/', '.')}" for s in SHIMS} == set(SHIM_REMOVAL)
+    for name, version in SHIM_REMOVAL.items():
+        sys.modules.pop(name, None)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            importlib.import_module(name)
+        msgs = [str(w.message) for w in seen if issubclass(w.category, DeprecationWarning)]
+        assert any(version in m for m in msgs), (name, msgs)
 
 
 def _quote_stages() -> tuple[str, ...]:

@@ -38,7 +38,7 @@ def test_wheel_installs_and_quotes_outside_the_source_tree(tmp_path):
     wheel = next(dist.glob("underwriting-*.whl"))
 
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
+    venv.EnvBuilder(with_pip=False).create(env_dir)  # pip --python below installs into it (no ensurepip run)
     py = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
     # Dependencies come from this test environment (no network needed); the package itself only
     # from the wheel. A .pth line adds the directory without running its own .pth files, so the
@@ -46,7 +46,8 @@ def test_wheel_installs_and_quotes_outside_the_source_tree(tmp_path):
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           capture_output=True, text=True, check=True).stdout.strip()
     Path(site, "deps-from-test-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    inst = subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+    inst = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
+                           "--quiet", str(wheel)],
                           capture_output=True, text=True, timeout=300)
     assert inst.returncode == 0, inst.stderr
 

@@ -30,6 +30,7 @@ def test_quote_json_keys(cli, name):
     assert q["versions"]["underwriting"] and q["versions"]["datasets"]
 
 
+@pytest.mark.slow
 def test_same_input_same_bytes_across_processes():
     cmd = [sys.executable, "-m", "underwriting", "quote", str(EXAMPLES / "hk_exchange_with_incident.json"),
            "--terms", str(EXAMPLES / "policy_usd_excess.toml"), "--seed", "11", "--json"]

@@ -57,6 +57,7 @@ def test_premium_is_non_decreasing_in_the_hot_share(jp, jp_terms, total, hot1, d
     assert b.expected_loss >= a.expected_loss * (1 - 1e-9)
 
 
+@pytest.mark.slow
 @FEW
 @given(total=st.floats(1e9, 1e12), hot=st.floats(0.0, 0.5), pad=st.floats(0.1, 10.0))
 def test_padding_custodied_assets_never_lowers_the_premium(jp, jp_terms, total, hot, pad):

@@ -113,6 +113,7 @@ def test_a_3m_eur_hot_wallet_hack_in_2022_raises_p_breach(jp):
     assert b.frequency.experience["breaches"] == a.frequency.experience["breaches"] + 1
 
 
+@pytest.mark.slow
 def test_score_quote_and_api_give_one_p_breach():
     sub = str(EXAMPLES / "hk_exchange_with_incident.json")
     run = [sys.executable, "-m", "underwriting"]

@@ -237,6 +237,7 @@ def test_unknown_quote_currency_is_refused(cli):
 DEFENCE = {"severity", "perils", "p_attach", "p_exhaust", "ep_points", "warnings"}
 
 
+@pytest.mark.slow
 def test_defence_block_is_consistent(sub):
     q = quote(sub, terms(deductible=10e6, limit=190e6))
     d = q.to_dict()

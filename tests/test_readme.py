@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -14,6 +16,7 @@ def _readme_python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+@pytest.mark.slow
 def test_readme_example_quotes_and_prices_a_custom_layer():
     blocks = [b for b in _readme_python_blocks() if "underwriting.api" in b]
     assert len(blocks) == 1

@@ -16,13 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from underwriting.figure_style import (  # noqa: F401 - re-exported
-    _RC,
-    _SYMBOLS,
-    _UNITS,
     CREDIT,
     DEBIT,
-    DPI,
-    FIG_WIDTH,
     LAYER,
     MUTED,
     NEUTRAL,
@@ -30,12 +25,9 @@ from underwriting.figure_style import (  # noqa: F401 - re-exported
     _log_money_formatter,
     _money_formatter,
     _pad_x,
-    _plt,
     _prob_formatter,
     _styled,
-    _symbol,
     _title,
-    _unit,
     close,
     money,
     percent,

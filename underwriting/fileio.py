@@ -6,7 +6,7 @@ regular file under a size limit, the bytes must be UTF-8 and parse as JSON or TO
 line and column, never a ``RecursionError``), with no duplicate key (JSON; TOML forbids them itself)
 and no non-finite number (``NaN``, ``Infinity``, TOML ``nan``/``inf``, or a literal such as ``1e999``
 that overflows a float), each named by its field path. Every file
-the package writes goes through :func:`atomic_write_bytes` (temporary file in the same folder,
+the package writes goes through :func:`atomic_write` (temporary file in the same folder,
 ``fsync``, ``os.replace``), so an interrupted write never leaves a half-written file.
 """
 
@@ -18,8 +18,9 @@ import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from underwriting.errors import InputError
 
@@ -86,7 +87,7 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
     _check_nesting(text, fmt=fmt, source=source)
     if fmt == "json":
         try:
-            data = json.loads(text, parse_constant=float, object_pairs_hook=_no_duplicates)
+            data = json.loads(text, parse_constant=float, parse_int=_parse_int, object_pairs_hook=_no_duplicates)
         except _DuplicateKey as exc:
             exc.source = source
             hits = [m.start() for m in re.finditer(re.escape(json.dumps(exc.field)) + r"\s*:", text)]
@@ -105,6 +106,14 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
         except tomllib.TOMLDecodeError as exc:
             hint = " (a duplicate key or table)" if "overwrite" in str(exc) else ""
             raise InputError(f"invalid TOML{hint}: {exc}", source=source) from None
+        except ValueError as exc:  # Python's int() refuses literals over 4,300 digits
+            m = re.search(r"[0-9]{%d,}" % (MAX_INT_DIGITS + 1), text)
+            at = ""
+            if m:
+                line = text.count("\n", 0, m.start()) + 1
+                at = f" at line {line}, column {m.start() - (text.rfind(chr(10), 0, m.start()) + 1) + 1}"
+            raise InputError(f"a whole number longer than {MAX_INT_DIGITS} digits{at} is not a plausible value "
+                             f"({type(exc).__name__})", source=source) from None
         except RecursionError:  # pragma: no cover - guarded by _check_nesting
             raise InputError(f"nested more than {MAX_NESTING} deep", source=source) from None
     else:  # pragma: no cover - programming error
@@ -120,6 +129,15 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
         raise InputError(f"non-finite number ({bad[1]}) is not allowed: give a finite value", field=bad[0],
                          source=source)
     return data
+
+
+#: Longest whole-number literal read as an integer; a longer one becomes a float (so its field is named as
+#: non-finite when it overflows): Python refuses to parse integers over 4,300 digits with a ValueError.
+MAX_INT_DIGITS = 400
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
 
 
 class _DuplicateKey(InputError):
@@ -214,8 +232,25 @@ def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file, fsync, rename).
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object], *,
+                 mode: int | None = None) -> Path:
+    """Write a file atomically: ``write(fh)`` fills a temporary file that then replaces ``path``.
+
+    The one atomic write of the package. The temporary file lives in the target's folder, is named
+    ``.<name>.<pid>.<random>.tmp`` (so a clean-up of a killed writer can read the process id), is
+    flushed and ``fsync``-ed, then renamed over ``path`` with :func:`os.replace`. If ``write`` (or
+    anything after it) raises, the temporary file is removed and ``path`` keeps its old content.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; missing parent folders are created.
+    write : callable
+        Called once with the temporary file opened for binary writing.
+    mode : int, optional
+        Permission bits of the new file (e.g. ``0o600`` for a private key). Default: what an
+        ordinary ``open()`` would give (``0o666`` less the umask). The file never has wider bits
+        than ``mode`` at any moment.
 
     Returns
     -------
@@ -224,24 +259,40 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent)
     try:
-        # mkstemp creates 0600; give the file the permissions an ordinary open() would (0666 & ~umask)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
+        if mode is None:
+            # mkstemp creates 0600; give the file the permissions an ordinary open() would (0666 & ~umask)
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fd = -1
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
+        if fd != -1:
+            os.close(fd)
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
     return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically; see :func:`atomic_write`.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    return atomic_write(path, lambda fh: fh.write(data), mode=mode)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

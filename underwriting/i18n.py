@@ -30,6 +30,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
 __all__ = ["LANGUAGES", "DEFAULT_LANG", "resolve_lang", "use_lang", "current_lang", "_", "translations",
@@ -108,6 +109,7 @@ def catalogue_path(lang: str) -> Path:
     return _LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+@register_cache(static=True)
 @functools.cache
 def translations(lang: str) -> gettext.NullTranslations:
     """The gettext catalogue of ``lang``, compiled from its ``.po`` source with Babel (cached).

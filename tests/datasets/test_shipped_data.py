@@ -11,13 +11,13 @@ from underwriting.datasets import loaders
 from underwriting.datasets.schema import (
     CLOSURE_REASON_VOCAB,
     CUSTODY_TIER_VOCAB,
-    DATA_CUTOFF,
     EVENT_TYPE_VOCAB,
     PRECISION_VOCAB,
     REIMBURSED_VOCAB,
     VECTOR_VOCAB,
     columns,
 )
+from underwriting.domain.vocabulary import DATA_CUTOFF
 from underwriting.resources import dataset_path
 
 INC = dataset_path("incidents.csv")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import EXCHANGE_COLUMNS, INCIDENT_COLUMNS, VENDOR_COLUMNS
-from underwriting.domain.submission import VECTORS
+from underwriting.domain.vocabulary import VECTORS
 
 #: log relative hazard per control present (yes) — the toy's truth.
 TOY_EFFECTS = {"signing_screen_verification": -0.6, "withdrawal_allowlist": -0.4,

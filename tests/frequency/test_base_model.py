@@ -12,12 +12,8 @@ import pandas as pd
 import pytest
 
 from underwriting.errors import InputError
-from underwriting.frequency.base_model import (
-    BaseFrequencyModel,
-    covariates_from_submission,
-    fit_poisson,
-    jurisdiction_group,
-)
+from underwriting.frequency.base_model import BaseFrequencyModel, fit_poisson, jurisdiction_group
+from underwriting.frequency.base_panel import covariates_from_submission
 from underwriting.frequency.base_survival import fit_shipped
 from underwriting.frequency.base_validation import ever_breached, out_of_time, poisson_interval
 
@@ -246,24 +242,23 @@ def test_explain_prints_factor_table(monkeypatch, capsys):
     assert math.prod(f["factor"] for f in d["factors"]) == pytest.approx(d["annual_rate"], rel=1e-9)
 
 
-def test_rebuild_reproduces_the_shipped_files(tmp_path):
+def test_rebuild_reproduces_the_shipped_files(rebuilt_frequency):
     """Same text, every number within its cross-CPU tolerance (underwriting.lifecycle.rebuild_check)."""
-    from underwriting.frequency.base_build import VERSION, build
+    from underwriting.frequency.base_build import VERSION
     from underwriting.lifecycle.rebuild_check import compare_file
     from underwriting.registry import Registry
 
     root = Path(__file__).resolve().parents[2]
-    build(tmp_path)
     for f in ("model.json", "training.json", "MODEL_CARD.md"):
         bad = compare_file(f, (root / f"models/frequency/{VERSION}" / f).read_bytes(),
-                           (tmp_path / f"frequency/{VERSION}" / f).read_bytes())
+                           (rebuilt_frequency / f"frequency/{VERSION}" / f).read_bytes())
         assert not bad, [str(m) for m in bad]
-    assert Registry(tmp_path).default("frequency") == VERSION
+    assert Registry(rebuilt_frequency).default("frequency") == VERSION
 
 
 def test_pooled_panel_exposure_and_breaches_add_up_from_the_cohorts(shipped):
     from underwriting.datasets.cohorts import cohort_followup
-    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_panel import cohort_panel
     from underwriting.frequency.base_survival import recorded_mask
 
     panel = cohort_panel(exit_rule="none")

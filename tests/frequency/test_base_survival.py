@@ -51,7 +51,7 @@ def test_every_quoted_base_rate_is_free_of_data_source_terms(shipped, path):
     not move with any aggregator field (grade points) a submission could be given."""
     from underwriting.domain.submission import load_submission
     from underwriting.frequency.base_design import _percentile
-    from underwriting.frequency.base_model import covariates_from_submission
+    from underwriting.frequency.base_panel import covariates_from_submission
     from underwriting.quote.frequency import frequency_score
 
     sub = load_submission(str(path))

@@ -42,9 +42,10 @@ def _panel(rates, breach_years, years=range(2018, 2024)):
     return pd.DataFrame(rows)
 
 
-def _brute_predictive(panel, alpha, h):
-    """The same criterion written out exchange by exchange with scipy's negative binomial."""
-    tot = 0.0
+def _brute_pieces(panel, h):
+    """Per origin ``t`` and exchange, what does not depend on ``α``: next year's count and rate, and the
+    half-life-weighted past breaches and expected count (``α``-free, so computed once per panel)."""
+    pieces = []
     for y in range(panel["start"].dt.year.min() + 1, panel["stop"].dt.year.max()):
         t = pd.Timestamp(y, 1, 1)
         for _, g in panel.groupby("exchange_id"):
@@ -53,10 +54,19 @@ def _brute_predictive(panel, alpha, h):
                 continue
             age = ((t - (past["start"] + (past["stop"] - past["start"]) / 2)).dt.days / 365.25).to_numpy()
             w = 0.5 ** (age / h)
-            shape = alpha + float((past["breaches"] * w).sum())
-            rate = alpha + float((past["rate"] * past["exposure_years"] * w).sum())
-            mu = float(nxt["rate"].iloc[0])
-            tot += stats.nbinom.logpmf(int(nxt["breaches"].iloc[0]), shape, rate / (rate + mu))
+            pieces.append((int(nxt["breaches"].iloc[0]), float(nxt["rate"].iloc[0]),
+                           float((past["breaches"] * w).sum()), float((past["rate"] * past["exposure_years"] * w).sum())))
+    return pieces
+
+
+def _brute_predictive(panel, alpha, h, pieces=None):
+    """The same criterion written out exchange by exchange with scipy's negative binomial (``pieces``:
+    :func:`_brute_pieces` of ``panel`` and ``h``, when already computed)."""
+    tot = 0.0
+    for n, mu, past_breaches, past_expected in (_brute_pieces(panel, h) if pieces is None else pieces):
+        shape = alpha + past_breaches
+        rate = alpha + past_expected
+        tot += stats.nbinom.logpmf(n, shape, rate / (rate + mu))
     return tot
 
 
@@ -66,10 +76,11 @@ def test_predictive_likelihood_matches_a_brute_force_computation():
     breaches = [[int(y) for y in rng.choice(range(2018, 2024), rng.integers(0, 3), replace=False)] for _ in rates]
     panel = _panel(rates, breaches)
     fit = fit_experience_prior(_Flat(), panel)
+    pieces = _brute_pieces(panel, SETTINGS.half_life_years)
     assert fit["alpha"] == pytest.approx(max(
         (float(a) for a in np.exp(np.linspace(math.log(SETTINGS.alpha_min), math.log(SETTINGS.alpha_max),
                                               SETTINGS.grid_points))),
-        key=lambda a: _brute_predictive(panel, a, SETTINGS.half_life_years)), rel=1e-12)
+        key=lambda a: _brute_predictive(panel, a, SETTINGS.half_life_years, pieces)), rel=1e-12)
     assert fit["cv"]["loglik"] == pytest.approx(_brute_predictive(panel, fit["alpha"], SETTINGS.half_life_years),
                                                 rel=1e-10)
     assert fit["cv"]["origins"] == 5  # 2019 .. 2023

@@ -26,10 +26,10 @@ from underwriting.domain.submission import Submission
 from underwriting.frequency.base_design import RawCovariates, design
 from underwriting.frequency.base_model import (
     BaseFrequencyModel,
-    covariates_from_submission,
     norm_quantile,
     submission_covariates,
 )
+from underwriting.frequency.base_panel import covariates_from_submission
 from underwriting.resources import example_path
 
 NUMERIC = ("volume_24h_usd", "age_years", "security_points", "year")

@@ -36,7 +36,7 @@ def test_shipped_model_stores_the_marginal_likelihood_alpha_and_its_interval():
 
 
 def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
-    from underwriting.frequency.base_model import covariates_from_submission
+    from underwriting.frequency.base_panel import covariates_from_submission
     from underwriting.frequency.model import load_breach_frequency
     from underwriting.quote.make import make_quote
 
@@ -64,7 +64,7 @@ def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():
 
 
 def test_loss_model_counts_are_negative_binomial_with_the_mixing_variance():
-    from underwriting.losses.frequency import NegativeBinomial
+    from underwriting.losses.counts import NegativeBinomial
     from underwriting.quote.losses import build_loss_model, default_terms
 
     sub = load_submission(str(EXAMPLES / "jp_small_exchange.json"))

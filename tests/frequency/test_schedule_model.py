@@ -134,7 +134,9 @@ def test_more_credible_history_moves_further_from_the_base(base):
 
 def test_errors(base, subs):
     X = covariates(subs)
-    with pytest.raises(RuntimeError):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
         BreachFrequency(base, prior_strength=1.0).explain(X, subs)
     m = BreachFrequency(base, prior_strength=1.0).fit()
     with pytest.raises(InputError) as exc:

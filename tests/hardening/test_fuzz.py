@@ -15,9 +15,11 @@ import io
 import json
 import math
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +36,7 @@ SUB_FIELDS = [
     ("exposure", "trading_volume_12m"), ("exposure", "own_funds"), ("exposure", "fixed_overheads_prior_year"),
     ("exposure", "currency"), ("posture", "security_staff_share"), ("posture", "admin_mfa"),
     ("posture", "last_penetration_test"), ("as_of",), ("exchange", "launch_date"), ("exchange", "jurisdiction"),
-    ("incidents",), ("vendors",), ("schema_version",),
+    ("incidents",), ("vendors",), ("schema_version",), ("exchange", "name"),
 ]
 POLICY_FIELDS = [("deductible",), ("limit",), ("aggregate_limit",), ("aggregate_deductible",), ("coinsurance",),
                  ("reinstatements",), ("inception",), ("expiry",), ("currency",), ("cancellation_notice_days",),
@@ -43,7 +45,9 @@ POLICY_FIELDS = [("deductible",), ("limit",), ("aggregate_limit",), ("aggregate_
 HOSTILE = st.one_of(
     st.sampled_from([float("nan"), float("inf"), -float("inf"), 1e308, -1.0, -1e-300, 0, 0.0, 5e-324, 1e18, 1e19,
                      2**63, 2**64 + 1, 10**400, True, False, None, "", "12", "NaN", "2026-02-30", "9999-12-31",
-                     "1900-01-01", [], {}, [1e308], {"x": 1}, "x" * 1000, "\u0000", "JPY", "USD", "BTC"]),
+                     "1900-01-01", [], {}, [1e308], {"x": 1}, "x" * 1000, "\u0000", "JPY", "USD", "BTC",
+                     # issue #30: control characters, unassigned country codes, numbers as dates
+                     "\x1b[31mred\x1b[0m", "a\u202eb", "\x9b2J", "ZZ", "XX", "0", "1700000000", -0.999999]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(2**70), max_value=2**70),
     st.text(max_size=20),
@@ -95,24 +99,37 @@ def documents(draw):
         elif kind == "submission":
             base["incidents"] = [draw(INCIDENT)]
     text = json.dumps(base, default=str)
-    wrap = draw(st.sampled_from(["none"] * 12 + ["deep", "duplicate", "truncate"]))
+    wrap = draw(st.sampled_from(["none"] * 12 + ["deep", "duplicate", "truncate", "bigint"]))
     if wrap == "deep":
         text = text[:-1] + ', "nest": ' + "[" * 3000 + "]" * 3000 + "}"
     elif wrap == "duplicate":
         text = text[:-1] + ', "as_of": "2026-09-30", "as_of": "2026-09-29"}'
+    elif wrap == "bigint":  # issue #30: a 5,001-digit integer literal (Python refuses over 4,300 digits)
+        text = text[:-1] + ', "big": ' + "9" * 5001 + "}"
     elif wrap == "truncate":
         text = text[: draw(st.integers(0, len(text) - 1))]
     return kind, text
 
 
+#: Characters the CLI must never print raw (issue #30): ESC, NUL, CSI and the bidi overrides.
+RAW_CONTROL = ("\x1b", "\x00", "\x9b", "\u202e")
+#: Wall-clock bound of one command in the fuzz: anything slower counts as a hang.
+HANG_SECONDS = 120.0
+
+
 def _run(*argv) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
+    t0 = time.monotonic()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main([str(a) for a in argv])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
+    elapsed = time.monotonic() - t0
+    assert elapsed < HANG_SECONDS, f"hang: {argv[:2]} took {elapsed:.0f} s"
+    o, e = out.getvalue(), err.getvalue()
+    assert not any(c in o or c in e for c in RAW_CONTROL), f"raw control character printed by {argv[:1]}"
+    return code, o, e
 
 
 def _numbers(obj, path=""):
@@ -147,7 +164,7 @@ def check_reserve(r: dict) -> None:
 
 class Tally:
     def __init__(self):
-        self.n, self.valid, self.quoted, self.reserved = 0, 0, 0, 0
+        self.n, self.valid, self.quoted, self.reserved, self.options = 0, 0, 0, 0, 0
 
 
 TALLY = Tally()
@@ -156,6 +173,7 @@ BASE_POLICY = sorted(EXAMPLES.glob("policy_*.toml"))[0]
 BASE_SUB = EXAMPLES / "jp_small_exchange.json"
 
 
+@pytest.mark.slow
 @settings(max_examples=N_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(documents())
@@ -195,3 +213,43 @@ def test_the_fuzz_ran_its_examples():
     print(f"fuzz: {vars(TALLY)}")
     assert TALLY.n >= N_EXAMPLES, TALLY.n
     assert TALLY.quoted >= 20 and TALLY.reserved >= 20, vars(TALLY)
+
+
+# --------------------------------------------------------------------------- CLI options (issue #30)
+
+PRICE_OPTIONS = ["--cap", "--limit", "--deductible", "--principle", "--agg-limit", "--share", "--term", "--level",
+                 "--seed", "--sims", "--buckets", "--reinstatements", "--minimum-premium"]
+OPTION_VALUES = st.one_of(
+    st.sampled_from(["5e-324", "1e308", "-1", "0", "nan", "inf", "9" * 5001, "1e-300", "2.5M", "1bn", "", "x" * 5000,
+                     "wang:50", "expected_value:1e308", "ph:0", "std:1e9", "variance:1", "cost_of_capital:2",
+                     "\x1b[2J", "a\u202eb", "0.5", "3", "100", "65536"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+)
+N_OPTION_EXAMPLES = 200
+
+
+@settings(max_examples=N_OPTION_EXAMPLES, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.tuples(st.sampled_from(PRICE_OPTIONS), OPTION_VALUES), min_size=1, max_size=3),
+       st.sampled_from(["fft", "panjer", "mc"]))
+def test_price_options_exit_0_or_2_never_hang(opts, method):
+    argv = ["price", "--frequency", "poisson:0.3", "--severity", "lognormal:mu=11.5,sigma=2", "--method", method]
+    for k, v in opts:
+        argv += [k, v]
+    code, out, err = _run(*argv, "--json")
+    assert code in (0, 2), err
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert len(err) < 4_000, "an error message echoed a huge argument"
+    TALLY.options += 1
+    if code == 0:
+        d = json.loads(out)
+        bad = [(p, v) for p, v in _numbers(d) if isinstance(v, float) and not math.isfinite(v)
+               and not p.startswith((".layer", ".ilf_table", ".ep_curve", ".rate_on_line"))]
+        assert not bad, bad
+        assert d["premium"] >= d["expected_loss"] * (1 - 1e-12)
+
+
+def test_the_option_fuzz_ran_its_examples():
+    print(f"option fuzz: {TALLY.options} commands")
+    assert TALLY.options >= N_OPTION_EXAMPLES

@@ -89,7 +89,7 @@ def test_rebuild_reproduces_the_shipped_models(tmp_path):
     assert not compare_json(b["model"], a["model"]) and not compare_json(b["feature_params"], a["feature_params"])
 
 
-def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(tmp_path):
+def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(rebuilt_frequency):
     """`make models` builds the shipped `frequency` version (base model on the real cohorts with the
     experience prior strength α) as shipped (no randomness): every number within its cross-CPU tolerance
     (underwriting.lifecycle.rebuild_check), the text the same; older versions are not rebuilt."""
@@ -97,10 +97,9 @@ def test_make_models_rebuilds_the_shipped_frequency_model_with_its_alpha(tmp_pat
 
     from underwriting.frequency.base_build import VERSION
 
-    build(tmp_path, names=["frequency"])
-    files, bad = compare_registries(ROOT / "models", tmp_path, names=["frequency"])
+    files, bad = compare_registries(ROOT / "models", rebuilt_frequency, names=["frequency"])
     assert len(files) >= 4 and not bad, [str(m) for m in bad]
-    doc = json.loads((tmp_path / f"frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
+    doc = json.loads((rebuilt_frequency / f"frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
     shipped = json.loads((ROOT / f"models/frequency/{VERSION}/model.json").read_text(encoding="utf-8"))
     from underwriting.lifecycle.rebuild_check import _tolerance
 

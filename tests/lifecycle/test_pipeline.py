@@ -86,7 +86,8 @@ def test_end_to_end(small_registry, tmp_path, lc_cli, monkeypatch):
     d = cmp_["metrics"]["auc"]["B_minus_A"]
     assert d["low"] <= d["estimate"] <= d["high"]
     rows = cmp_["premium_impact"]["rows"]
-    assert len(rows) == 3 + 3 and any(r["entry"].startswith("examples/") for r in rows)
+    n_examples = len(list((ROOT / "datasets" / "examples").glob("*.json")))   # every bundled example, 3 synthetic
+    assert len(rows) == n_examples + 3 and any(r["entry"].startswith("examples/") for r in rows)
     # the posture-only scorer left the quote path (issue #13): retraining it changes no quote
     assert all(r["p_score_A"] == r["p_score_B"] for r in rows)
     # promote, quote with the new default, reproduce (pins 0.2.0 even after rolling back)

@@ -9,7 +9,7 @@ import numpy as np
 
 from underwriting.losses.aggregate import Peril, compound, discretize_layer, engines
 from underwriting.losses.aggregate.discretisation import _discretize_impl, cacheable_severity
-from underwriting.losses.frequency import NegativeBinomial, Poisson
+from underwriting.losses.counts import NegativeBinomial, Poisson
 from underwriting.losses.severity import Lognormal, exposure_severity
 
 

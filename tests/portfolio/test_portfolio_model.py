@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from underwriting.losses.aggregate import Peril
-from underwriting.losses.frequency import Poisson
+from underwriting.losses.counts import Poisson
 from underwriting.losses.severity import Lognormal, exposure_severity
 from underwriting.portfolio import Book, Dependence, Insured, simulate_book
 from underwriting.pricing.layers import Layer

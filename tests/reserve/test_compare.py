@@ -91,9 +91,9 @@ def test_grid_through_pricing_engine(jp_sub):
     pytest.importorskip("underwriting.pricing.premium")
     import math
 
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
     from underwriting.losses.severity import Lognormal
-    from underwriting.reserve.compare import layer_pricer
+    from underwriting.reserve.candidates import layer_pricer
 
     price, loss = layer_pricer(Poisson(0.1), Lognormal(math.log(5e7), 2.0))
     cands = grid_candidates(make_policy(policy_id="g"), [1e7], [2e8], price, loss_fn=loss)

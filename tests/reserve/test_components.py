@@ -132,7 +132,7 @@ def test_cli_singapore_says_so_plainly(reserve_cli):
 def test_annual_loss_quantile_matches_an_exact_oracle():
     """Poisson(λ) × exponential(θ): P(S ≤ x) = e^{-λ} + Σ_n Pois(n; λ) Gamma(n, θ).cdf(x)."""
     from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import Poisson
+    from underwriting.losses.counts import Poisson
     from underwriting.losses.severity import Weibull
     from underwriting.reserve.sizing import annual_ground_up_loss
 
@@ -196,7 +196,7 @@ def test_mica_example_policy_declaring_the_risk_list(global_sub, fx):
     """underwriting/reserve/examples/policy_mica_declared.toml earns credit; without its declarations, none."""
     from pathlib import Path
 
-    from underwriting.reserve.regime import DECLARABLE
+    from underwriting.reserve.regime_params import DECLARABLE
 
     path = Path(__file__).resolve().parents[2] / "underwriting" / "reserve" / "examples" / "policy_mica_declared.toml"
     pol = load_policy(str(path))

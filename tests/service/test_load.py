@@ -36,6 +36,7 @@ def bench():
 
 # ------------------------------------------------------------------------------------ the small load
 
+@pytest.mark.slow
 def test_concurrent_quotes_are_all_stored_once(db_url, bench):
     """4 clients x 25 quotes, alternately the Japanese sample (seed varies) and new exchanges of the
     benchmark's pool, sent by the benchmark's client (closed loop), with two same-key requests racing."""

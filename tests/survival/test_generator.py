@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from underwriting.datasets import synthetic
 from underwriting.survival import TimeToBreachModel, survival_target
@@ -52,6 +53,7 @@ def own_breach_rows(book) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["exchange_id", "start", "stop", "n"])
 
 
+@pytest.mark.slow
 def test_generator_coefficients_recovered():
     hits, gaps = [], []
     for seed in range(3):

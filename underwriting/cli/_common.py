@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
 import os
+import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from underwriting.errors import InputError
@@ -16,6 +18,69 @@ from underwriting.errors import InputError
 #: billion units of which make a dollar (the weakest currencies trade at about a million per USD).
 MIN_FX_RATE = 1e-6
 MAX_FX_RATE = 1e9
+
+
+class LazyHelp(str):
+    """An argparse help text computed only when help is printed: ``LazyHelp("FAMILY:...", fn)``.
+
+    Lets a sub-command list what a registry holds (severity families, premium principles) without
+    importing the registry's heavy modules when the parser is built (start-up stays standard-library
+    only). ``fn()`` gives the text; the plain string value is the fallback.
+    """
+
+    def __new__(cls, fallback: str, fn: Callable[[], str]) -> LazyHelp:
+        obj = super().__new__(cls, fallback)
+        obj._fn = fn
+        return obj
+
+    def __mod__(self, params: object) -> str:  # argparse expands help with ``help % params``
+        return self._fn().replace("%", "%%") % params
+
+
+#: Characters escaped in every text the CLI prints or writes: C0 controls except tab, newline and carriage
+#: return (ESC starts terminal escape sequences, NUL truncates C strings), DEL and C1 controls (U+009B is a
+#: one-byte CSI), and the Unicode bidirectional marks, embeddings, overrides and isolates (which reorder
+#: what a reader sees: "Trojan Source", CVE-2021-42574).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: A run of this many non-space characters in a message is shortened (a 5,000-character file name or
+#: number is named, not echoed).
+_LONG_RUN = re.compile(r"\S{241,}")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every unsafe character (see ``_UNSAFE``) written as ``\\uXXXX``.
+
+    The escape is also a valid JSON string escape, so JSON output stays valid JSON and decodes to the
+    same string; in plain text it shows the character instead of acting on the terminal."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shorten_runs(text: str) -> str:
+    """Shorten every run of more than 240 non-space characters to its start and end and its length
+    (linear time), so an error message stays readable whatever the user gave."""
+    return _LONG_RUN.sub(lambda m: f"{m.group()[:120]}...[{len(m.group()):,} characters]...{m.group()[-40:]}",
+                         text)
+
+
+class EscapingStream:
+    """A text stream that writes through to ``inner`` with :func:`escape_controls` applied; every other
+    attribute (``encoding``, ``fileno``, ``buffer``, ``isatty``...) is the inner stream's."""
+
+    def __init__(self, inner: io.TextIOBase) -> None:
+        self._inner = inner
+
+    def write(self, s: str) -> int:
+        """Write ``s`` escaped; return ``len(s)`` (what the caller asked to write)."""
+        self._inner.write(escape_controls(s))
+        return len(s)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Write each line escaped."""
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
 
 
 def parse_fx(items: list[str]) -> dict[str, float]:
@@ -143,7 +208,7 @@ def write_output(path: str, text: str, option: str, args: argparse.Namespace | N
 
     target = check_output_file(path, option, args, inputs)
     try:
-        atomic_write_text(target, text)
+        atomic_write_text(target, escape_controls(text))
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}", source=option) from None
 

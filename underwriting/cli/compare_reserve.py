@@ -124,10 +124,10 @@ def run(args: argparse.Namespace) -> int:
     from underwriting.domain.submission import load_submission
     from underwriting.fileio import canonical_json
     from underwriting.reserve import load_regime
+    from underwriting.reserve.candidates import layer_pricer
     from underwriting.reserve.compare import (
         CostAssumptions,
         grid_candidates,
-        layer_pricer,
         load_quotes,
         optimise,
         plot_costs,
@@ -158,11 +158,18 @@ def run(args: argparse.Namespace) -> int:
     pricing_note = ""
     if args.quotes:
         cands = load_quotes(args.quotes, expected_loss_ratio=ca.expected_loss_ratio)
+        from underwriting.reserve.compare import check_programme_count
+
+        check_programme_count(len(cands), args.max_layers, field="--quotes")
     elif args.template:
         from underwriting.domain.policy import load_policy
 
         template = load_policy(args.template)
         deds, lims = _amounts(args.deductibles, "--deductibles"), _amounts(args.limits, "--limits")
+        from underwriting.reserve.compare import check_programme_count
+
+        # before a single cell is priced: a 12 x 12 grid used to run out of memory
+        check_programme_count(len(deds) * len(lims), args.max_layers, field="--deductibles/--limits")
         given = [f for f, v in (("--frequency", args.frequency), ("--severity-median", args.severity_median),
                                 ("--severity-sigma", args.severity_sigma)) if v is not None]
         if given and len(given) < 3:
@@ -170,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"give all three of --frequency, --severity-median, --severity-sigma, or none (to use "
                              f"the exchange's own quote); missing {', '.join(missing)}", field=missing[0])
         if given:
-            from underwriting.losses.frequency import Poisson
+            from underwriting.losses.counts import Poisson
             from underwriting.losses.severity import Lognormal
             from underwriting.pricing.premium import Loadings
             from underwriting.quote.request import PricingBasis

@@ -194,11 +194,8 @@ def explain(path: str, model=None, schedule: str | None = None) -> dict:
     import math
 
     from underwriting.domain.submission import load_submission
-    from underwriting.frequency.base_model import (
-        covariates_from_submission,
-        design,
-        jurisdiction_group,
-    )
+    from underwriting.frequency.base_model import design, jurisdiction_group
+    from underwriting.frequency.base_panel import covariates_from_submission
 
     model = load_model() if model is None else model
     sub = load_submission(path)

@@ -6,12 +6,14 @@ Exit codes: 0 success; 2 invalid input (message names the field, no traceback); 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from underwriting._version import __version__
+from underwriting.cli._common import EscapingStream, shorten_runs
 from underwriting.errors import InputError, ModelIntegrityError
 
 #: name -> (module, one-line help). Modules are imported only to register their arguments,
@@ -45,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose usage errors exit 2 with a one-line message (argparse's own code)."""
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
-        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+        self.exit(2, f"{self.prog}: error: {shorten_runs(message)} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,24 +69,59 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(out), EscapingStream(err)  # no raw control character reaches a terminal
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return _run(args)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        sys.stdout, sys.stderr = out, err
+
+
+def _user_paths(args: argparse.Namespace) -> list[str]:
+    """Every string argument of the command (the paths a user named)."""
+    out: list[str] = []
+    for key, val in vars(args).items():
+        if key.startswith("_"):
+            continue
+        for v in (val if isinstance(val, list | tuple) else [val]):
+            if isinstance(v, str | os.PathLike) and str(v):
+                out.append(os.fspath(v))
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args._module.run(args) or 0)
     except (InputError, ModelIntegrityError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {shorten_runs(str(exc))}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        # The OS refused a path the user named (too long, not there, not writable): an input error.
+        name = os.fspath(exc.filename) if isinstance(exc.filename, str | bytes | os.PathLike) else None
+        if name is not None and isinstance(name, str) and any(
+                name == p or name.startswith(p.rstrip("/") + "/") for p in _user_paths(args)):
+            print(f"error: {shorten_runs(name)}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if os.environ.get("UNDERWRITING_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {shorten_runs(str(exc))} "
+              "(set UNDERWRITING_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception as exc:  # internal error: say so, keep the traceback available on request
         if os.environ.get("UNDERWRITING_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set UNDERWRITING_DEBUG=1 for a traceback)",
+        print(f"internal error: {type(exc).__name__}: {shorten_runs(str(exc))} (set UNDERWRITING_DEBUG=1 for a traceback)",
               file=sys.stderr)
         return 1

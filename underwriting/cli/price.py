@@ -16,6 +16,7 @@ import re
 import sys
 from typing import Any
 
+from underwriting.cli._common import LazyHelp
 from underwriting.errors import InputError
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "mm": 1e6, "bn": 1e9, "b": 1e9}
@@ -35,14 +36,26 @@ _FIELD_TO_OPTION = {
 }
 
 
+def _severity_help() -> str:
+    from underwriting.losses.severity.registry import severity_help
+
+    return severity_help()
+
+
+def _principle_help() -> str:
+    from underwriting.pricing.premium import DEFAULT_PRINCIPLE
+    from underwriting.pricing.principles import principle_help
+
+    return f"{principle_help()} (default: the package default, {DEFAULT_PRINCIPLE})"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the ``price`` options."""
     g = parser.add_argument_group("loss model")
     g.add_argument("--frequency", required=True, metavar="SPEC",
                    help="count over the term: poisson:LAMBDA, negbin:mean=M,var_lambda=V, geometric:beta=B")
     g.add_argument("--severity", required=True, metavar="SPEC",
-                   help="lognormal:mu=,sigma= | lomax:alpha=,theta= | weibull:shape=,scale= | gamma:shape=,scale= | "
-                        "spliced:mu=,sigma=,threshold=,xi=,beta=,tail_prob=")
+                   help=LazyHelp("FAMILY:PARAM=VALUE,...", _severity_help))
     g.add_argument("--cap", metavar="AMOUNT", help="exposure cap: assets in the custody tier hit (loss = min(X, cap))")
     t = parser.add_argument_group("policy terms")
     t.add_argument("--deductible", default="0", metavar="AMOUNT", help="per-occurrence deductible (default 0)")
@@ -62,8 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser.add_argument_group("pricing")
     p.add_argument("--level", default="0.995", metavar="P", help="VaR/TVaR level in (0, 1) (default 0.995)")
     p.add_argument("--principle", default=None, metavar="NAME[:PARAM]",
-                   help="pure, expected_value:θ, std:k, variance:k, cost_of_capital:r, wang:λ, ph:ρ "
-                        "(default: the package default, wang:0.25)")
+                   help=LazyHelp("NAME[:PARAM]", _principle_help))
     p.add_argument("--expense", default="0", metavar="FRACTION", help="expense load (fraction of premium)")
     p.add_argument("--commission", default="0", metavar="FRACTION", help="commission (fraction of premium)")
     p.add_argument("--tax", default="0", metavar="FRACTION", help="premium tax rate, added on top")
@@ -201,8 +213,8 @@ def _run(args: argparse.Namespace) -> int:
         raise
     if args.cap is not None:
         cap = _amount(args.cap, "--cap")
-        if cap <= 0:
-            raise InputError("must be > 0", source="--cap")
+        if not cap >= 1.0:  # also refuses 5e-324, whose grid bucket (cap / 256) underflows to 0
+            raise InputError(f"must be at least 1 currency unit, got {args.cap!r}", source="--cap")
         sev = cap_at_exposure(sev, cap)
 
     ded = _amount(args.deductible, "--deductible")
@@ -256,6 +268,13 @@ def _run(args: argparse.Namespace) -> int:
 
     res = price_layer(freq, sev, layer, principle=principle, level=level, loadings=loadings, method=method, **engine)
     out = res.to_dict()
+    switched = None
+    if res.method != method:  # issue #30: never switch method silently (Panjer on a very high limit went MC)
+        steps = "; ".join(res.distribution.diagnostics.get("escalation", ()))
+        switched = (f"--method {method} failed its moment check, so the aggregate was computed by {res.method} "
+                    f"instead: {steps}")
+        out["warnings"] = [switched]
+        print(f"warning: {switched}", file=sys.stderr)
     out["frequency"] = {"family": freq.family, **freq.params}
     from underwriting.losses.severity.exposure import severity_echo
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from underwriting.cli._common import seed_arg
 from underwriting.errors import InputError
@@ -99,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         quote = make_quote(request, registry=registry)
     text = quote.to_json()
+    for w in quote.warnings:  # a change of aggregate method is also said on stderr (issue #30)
+        if "so the aggregate loss was computed by" in w:
+            print(f"warning: {w}", file=sys.stderr)
     if args.out:
         write_output(args.out, text, "--out", args)
     if args.report:

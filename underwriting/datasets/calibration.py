@@ -16,7 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from underwriting.datasets.schema import BREACH_EVENT_TYPES, DATA_CUTOFF, REIMBURSED_VOCAB
+from underwriting.datasets.loaders import load_exchanges, load_incidents
+from underwriting.datasets.panel import build_exchange_panel
+from underwriting.datasets.schema import REIMBURSED_VOCAB
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
+from underwriting.resources import dataset_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -112,9 +116,6 @@ def calibration_targets(
     import numpy as np
     import pandas as pd
 
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
-    from underwriting.datasets.panel import build_exchange_panel
-
     ex = exchanges if isinstance(exchanges, pd.DataFrame) else load_exchanges(exchanges)
     inc = incidents if isinstance(incidents, pd.DataFrame) else load_incidents(incidents, exchanges=ex)
     roster = pd.DataFrame({"exchange_id": ex["exchange_id"].astype(str), "launch_date": ex["launch_date"],
@@ -154,7 +155,6 @@ def calibration_targets(
 
 def default_targets() -> CalibrationTargets:
     """Targets from the shipped tables; placeholders (with a warning) for whatever is missing."""
-    from underwriting.resources import dataset_path
 
     try:
         inc_p, ex_p = dataset_path("incidents.csv"), dataset_path("exchanges.csv")
@@ -165,8 +165,6 @@ def default_targets() -> CalibrationTargets:
     if inc_p is not None and inc_p.exists():
         # losses, tiers and shares from the real incidents; the rate needs the roster
         import pandas as pd
-
-        from underwriting.datasets.loaders import load_incidents
 
         inc = load_incidents(exchanges=None)
         span = pd.DataFrame({"exchange_id": sorted(set(inc["exchange_id"]))})

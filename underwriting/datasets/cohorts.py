@@ -28,9 +28,11 @@ from underwriting.datasets.loaders import (
     _read_raw,
     _resolve,
     _unique,
+    load_exchanges,
+    load_incidents,
 )
 from underwriting.datasets.schema import Column
-from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -267,9 +269,6 @@ def cohort_followup(snapshot: str = "cryptocompare", *, end: str | dt.date = DAT
         (breaches in (stop, end] that exits cut off: evidence that a last-seen date is too early).
     """
     import pandas as pd
-
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
-    from underwriting.domain.vocabulary import DAYS_PER_YEAR
 
     if snapshot not in SNAPSHOTS:
         raise DatasetError(f"unknown snapshot {snapshot!r}; choose from {', '.join(SNAPSHOTS)}", source=None)

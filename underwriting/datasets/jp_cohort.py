@@ -27,10 +27,10 @@ import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
-from underwriting.datasets.loaders import DatasetError, _resolve
+from underwriting.datasets.loaders import DatasetError, _resolve, load_incidents
 from underwriting.datasets.schema import PRECISION_VOCAB, Column
 from underwriting.datasets.tables import _end_of, _frame, _parse_table, _read_raw, _unique
-from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -160,9 +160,6 @@ def jp_followup(*, start: str | dt.date = JP_FOLLOWUP_START, end: str | dt.date 
         follow-up (a breach would count twice).
     """
     import pandas as pd
-
-    from underwriting.datasets.loaders import load_incidents
-    from underwriting.domain.vocabulary import DAYS_PER_YEAR
 
     s0, e0 = pd.Timestamp(start), pd.Timestamp(end)
     if e0 <= s0:

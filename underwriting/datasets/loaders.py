@@ -25,15 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from underwriting.datasets.schema import (
-    BREACH_EVENT_TYPES,
-    DATA_CUTOFF,
-    EXCHANGE_SCHEMA,
-    FX_SCHEMA,
-    INCIDENT_SCHEMA,
-)
+from underwriting.datasets.panel import build_exchange_panel
+from underwriting.datasets.schema import EXCHANGE_SCHEMA, FX_SCHEMA, INCIDENT_SCHEMA
 from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_DATA_BYTES re-exported)
-    MAX_DATA_BYTES,
     DatasetError,
     _end_of,
     _frame,
@@ -41,7 +35,9 @@ from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_D
     _read_raw,
     _unique,
 )
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF
 from underwriting.errors import InputError
+from underwriting.resources import dataset_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -52,7 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
 def _resolve(path: str | os.PathLike[str] | None, name: str) -> Path:
     if path is not None:
         return Path(path)
-    from underwriting.resources import dataset_path
 
     try:
         return dataset_path(name)
@@ -259,8 +254,6 @@ def load_exchange_panel(
         See :func:`underwriting.datasets.panel.build_exchange_panel` for the columns.
     """
     import pandas as pd
-
-    from underwriting.datasets.panel import build_exchange_panel
 
     ex = exchanges if isinstance(exchanges, pd.DataFrame) else load_exchanges(exchanges)
     if isinstance(incidents, pd.DataFrame):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # DATA_CUTOFF (last day of the curated tables) and BREACH_EVENT_TYPES (event types that count as a breach)
 # are defined in the vocabulary and re-exported here for the loaders.
-from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, VECTORS  # noqa: F401
+from underwriting.domain.vocabulary import VECTORS  # noqa: F401
 
 #: Attack paths (shared with the submission questionnaire).
 VECTOR_VOCAB: tuple[str, ...] = tuple(VECTORS)

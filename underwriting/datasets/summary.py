@@ -8,14 +8,10 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from underwriting.datasets.schema import (
-    BREACH_EVENT_TYPES,
-    CUSTODY_TIER_VOCAB,
-    DATA_CUTOFF,
-    REIMBURSED_VOCAB,
-    VECTOR_VOCAB,
-)
-from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.datasets.calibration import calibration_targets
+from underwriting.datasets.loaders import load_exchanges, load_incidents
+from underwriting.datasets.schema import CUSTODY_TIER_VOCAB, REIMBURSED_VOCAB, VECTOR_VOCAB
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -62,9 +58,6 @@ def describe(
     """
     import numpy as np
     import pandas as pd
-
-    from underwriting.datasets.calibration import calibration_targets
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
 
     ex = exchanges if isinstance(exchanges, pd.DataFrame) else load_exchanges(exchanges)
     inc = incidents if isinstance(incidents, pd.DataFrame) else load_incidents(incidents, exchanges=ex)

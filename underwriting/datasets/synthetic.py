@@ -52,31 +52,21 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from underwriting.datasets.calibration import CalibrationTargets
+from underwriting.caches import register_cache
+from underwriting.datasets.calibration import CalibrationTargets, default_targets
+from underwriting.datasets.panel import build_exchange_panel
 from underwriting.datasets.synthetic_draws import (
     _draw_book,
     _severity_log_moments,
 )
 from underwriting.datasets.synthetic_truth import (  # noqa: F401 (re-exported: the generator's assumptions)
-    JURISDICTIONS,
-    LOG_VOLUME_COEF,
     PILOT_SEED,
     PILOT_SIZE,
-    POSTURE_LEVELS,
     RATIONALE,
-    STAFF_SHARE_BETA,
-    STAFF_SHARE_BETA_COEF,
-    STAFF_SHARE_REF,
-    STAFF_SHARE_UNKNOWN_COEF,
-    UNKNOWN_FACTOR,
-    VENDOR_POPULARITY_EXPONENT,
-    VENDOR_ROLES,
-    VOLUME_REF,
     GroundTruth,
     _coefficients,
-    _feature_names,
-    _stub_truth,
 )
+from underwriting.domain.frames import VENDOR_COLUMNS
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 
@@ -174,7 +164,7 @@ def _calibrate(targets: CalibrationTargets, *, years: float, start, n_vendors: i
             "assets_log_sd": math.sqrt(s2)}
 
 
-_CAL_CACHE: dict[tuple, dict[str, float]] = {}
+_CAL_CACHE: dict[tuple, dict[str, float]] = register_cache({}, "datasets.synthetic._CAL_CACHE")
 
 
 def _calibrate_cached(targets: CalibrationTargets, **kw: Any) -> dict[str, float]:
@@ -251,9 +241,6 @@ def make_exchange_portfolio(
     """
     import numpy as np
     import pandas as pd
-
-    from underwriting.datasets.calibration import default_targets
-    from underwriting.datasets.panel import build_exchange_panel
 
     if not (isinstance(n_exchanges, int | np.integer) and n_exchanges >= 1):
         raise InputError("must be a positive integer", field="n_exchanges")
@@ -393,7 +380,6 @@ def make_exchange_portfolio(
     # --- vendors frame (contract): registered masked to "unknown" at unknown_rate
     links = book.links.copy()
     links["registered"] = np.where(rng.random(len(links)) < unknown_rate, "unknown", links["registered"]).astype(object)
-    from underwriting.domain.frames import VENDOR_COLUMNS
 
     vendors = links[list(VENDOR_COLUMNS)].reset_index(drop=True)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from underwriting.datasets.synthetic_truth import (
     JURISDICTIONS,
@@ -19,10 +19,9 @@ from underwriting.datasets.synthetic_truth import (
     GroundTruth,
     _stub_truth,
 )
+from underwriting.domain.frames import EXCHANGE_COLUMNS
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 
 def _copula_uniforms(rng, z, rho: float, shape: tuple[int, ...]):
     from scipy.special import ndtr
@@ -100,8 +99,6 @@ def _draw_book(rng, n: int, start, n_vendors: int, unknown_rate: float, rho: flo
                truth_stub: GroundTruth | None) -> _DrawnBook:
     import numpy as np
     import pandas as pd
-
-    from underwriting.domain.frames import EXCHANGE_COLUMNS
 
     start = pd.Timestamp(start)
     age0 = 0.25 + rng.gamma(2.0, 2.0, n)

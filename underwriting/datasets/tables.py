@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from underwriting.datasets.schema import Column
 from underwriting.errors import InputError
+from underwriting.fileio import read_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -73,7 +74,6 @@ class _Raw:
 
 
 def _read_csv_raw(path: Path) -> _Raw:
-    from underwriting.fileio import read_text
 
     text = read_text(path, max_bytes=MAX_DATA_BYTES)
     if text.startswith("\ufeff"):

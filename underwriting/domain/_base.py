@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
+import re
+import typing
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic import Strict as StrictType
 
 from underwriting.domain.vocabulary import MAX_AMOUNT
+from underwriting.errors import InputError
 
 
 class Strict(BaseModel):
@@ -22,6 +27,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=True,
                               validate_default=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _dates_are_not_numbers(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic reads a number (or a string of digits) as Unix time: ``0`` became 1970-01-01 unnoticed
+        if (isinstance(v, int | float) and not isinstance(v, bool)) or (isinstance(v, str) and _NUMERIC.match(v)):
+            if info.field_name and _takes_date(cls, info.field_name):
+                raise ValueError(f"a date must be written as YYYY-MM-DD, got the number {v!r} "
+                                 "(it would be read as seconds since 1970-01-01)")
+        return v
+
     def with_(self, **changes: Any) -> Self:
         """A copy with some fields changed, validated again like a new object.
 
@@ -30,12 +45,31 @@ class Strict(BaseModel):
         naming the field.
         """
         from underwriting.domain.validation import validate_model
-        from underwriting.errors import InputError
 
         unknown = sorted(set(changes) - set(type(self).model_fields))
         if unknown:
             raise InputError(f"unknown field(s) {unknown} for {type(self).__name__}", field=unknown[0])
         return validate_model(type(self), {**dict(self), **changes})
+
+
+_NUMERIC = re.compile(r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$")
+
+
+def _has_date(tp: Any) -> bool:
+    if tp in (dt.date, dt.datetime):
+        return True
+    return any(_has_date(a) for a in typing.get_args(tp))
+
+
+@functools.cache
+def _takes_date_cached(cls: type, name: str) -> bool:
+    f = cls.model_fields.get(name)
+    return f is not None and _has_date(f.annotation)
+
+
+def _takes_date(cls: type, name: str) -> bool:
+    """Whether field ``name`` of model ``cls`` accepts a date (alone or in a union)."""
+    return _takes_date_cached(cls, name)
 
 
 def _finite_nonneg(v: float) -> float:

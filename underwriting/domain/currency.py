@@ -15,7 +15,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
+from underwriting.resources import dataset_path
 
 #: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
 CURRENCIES: frozenset[str] = frozenset(
@@ -81,7 +83,6 @@ class FxTable:
     @classmethod
     def bundled(cls) -> FxTable:
         """The bundled dated table of yearly average rates."""
-        from underwriting.resources import dataset_path
 
         path = dataset_path("fx_rates.csv")
         st = path.stat()
@@ -105,12 +106,18 @@ class FxTable:
             return FxRate("USD", 1.0, "identity", "")
         if (currency, None) in self.rates:
             return self.rates[(currency, None)]
-        years = sorted(y for (c, y) in self.rates if c == currency and y is not None and y <= year)
-        if not years:
+        if (currency, year) in self.rates:
+            return self.rates[(currency, year)]
+        known = sorted(y for (c, y) in self.rates if c == currency and y is not None)
+        if not known or year < known[-1]:
+            # A year before the table starts, or a gap inside it (a year no source was found for; see
+            # datasets/fx_rates.md): never borrow a neighbouring year's rate there.
             raise InputError(
-                f"no conversion rate for {currency} in or before {year}; supply one with --fx {currency}=RATE",
+                f"no conversion rate for ({year}, {currency}) in the bundled table; "
+                f"supply one with --fx {currency}=RATE (units per USD)",
                 field="currency",
             )
+        years = known  # after the table's last year: that last year's average, stated in the basis
         r = self.rates[(currency, years[-1])]
         if years[-1] != year:
             r = FxRate(r.currency, r.units_per_usd, f"{r.basis} (latest available for {year})", r.source)
@@ -124,6 +131,7 @@ class FxTable:
         return usd * self.rate(to_cur, year).units_per_usd
 
 
+@register_cache(static=True)
 @functools.lru_cache(maxsize=4)
 def _bundled_table(path: str, mtime_ns: int, size: int) -> FxTable:
     """The bundled table read once per file version (a quote asks for it several times; parsing the CSV

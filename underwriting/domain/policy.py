@@ -29,8 +29,9 @@ from underwriting.domain._base import Amount, Count, Flag, Share, Strict
 from underwriting.domain.currency import CurrencyCode, FxTable
 
 #: Perils and exclusions: re-exported from the vocabulary for compatibility.
-from underwriting.domain.vocabulary import DAYS_PER_YEAR, EXCLUSIONS, PERILS, Exclusion, Peril  # noqa: F401
+from underwriting.domain.vocabulary import DAYS_PER_YEAR, Exclusion, Peril  # noqa: F401
 from underwriting.errors import InputError
+from underwriting.fileio import read_document
 
 #: Insurer financial-strength ratings, best first (S&P / Fitch scale).
 RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
@@ -262,7 +263,6 @@ def load_policy(path: str) -> PolicyTerms:
 def load_terms(path: str) -> PolicyTerms | Programme:
     """Read a policy file: a :class:`Programme` when it has ``[[layers]]``, else one :class:`PolicyTerms`."""
     from underwriting.domain.validation import validate_model
-    from underwriting.fileio import read_document
 
     data = read_document(path)
     model = Programme if isinstance(data, dict) and "layers" in data else PolicyTerms

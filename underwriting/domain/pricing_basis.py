@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from underwriting.domain._base import Strict
+from underwriting.domain.validation import read_validated
 
 __all__ = ["PricingBasisFile", "load_pricing_basis", "DEFAULT_SUBJECTIVITIES"]
 
@@ -42,6 +43,5 @@ class PricingBasisFile(Strict):
 
 def load_pricing_basis(path: str) -> PricingBasisFile:
     """Read and validate a pricing-basis file (TOML or JSON); errors name the file and field (exit 2)."""
-    from underwriting.domain.validation import read_validated
 
     return read_validated(PricingBasisFile, path)

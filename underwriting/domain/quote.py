@@ -15,7 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
+from underwriting.domain.canonical import canonicalise
 from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.report import format_quote
+from underwriting.fileio import canonical_json
+from underwriting.i18n import use_lang
 
 
 class _Block(BaseModel):
@@ -293,8 +297,6 @@ class Quote(BaseModel):
         lang : {"en", "ja"}, optional
             Language (default ``UNDERWRITING_LANG``, then the locale, then English).
         """
-        from underwriting.domain.report import format_quote
-        from underwriting.i18n import use_lang
 
         with use_lang(lang):
             print(format_quote(self), file=file)
@@ -308,13 +310,11 @@ class Quote(BaseModel):
         number to fixed significant digits, inputs kept exactly (:mod:`underwriting.domain.canonical`,
         ``docs/reproducibility.md``). Every quote the toolkit publishes is canonical, so it is the same
         on any CPU except at a rounding tie."""
-        from underwriting.domain.canonical import canonicalise
 
         return Quote.model_validate(canonicalise(self.to_dict()))
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, two-space indent, newline at end)."""
-        from underwriting.fileio import canonical_json
 
         return canonical_json(self.to_dict())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from underwriting.i18n import _, ljust
+from underwriting.i18n import _, current_lang, date_long, display_width, ljust, money_short
 from underwriting.i18n import money as _i18n_money
 
 #: What the renderers read: a :class:`~underwriting.domain.quote.Quote` (its attributes). Not imported,
@@ -30,14 +30,12 @@ def _pct(x: float | None) -> str:
 
 def _date(d: object) -> str:
     """A date: ISO in English (as printed before), ``2026年10月1日`` in Japanese."""
-    from underwriting.i18n import current_lang, date_long
 
     return str(d) if current_lang() == "en" else date_long(d)  # type: ignore[arg-type]
 
 
 def _headline_money(x: float | None, cur: str) -> str:
     """An exact amount, and in Japanese also its 億円/百万円 form: "9,325,448円（9.33百万円）"."""
-    from underwriting.i18n import current_lang, money_short
 
     exact = _money(x, cur)
     if current_lang() == "en" or x is None:
@@ -47,14 +45,12 @@ def _headline_money(x: float | None, cur: str) -> str:
 
 def _rule(title: str) -> str:
     """The underline of a title, as wide as the title is on screen (wide characters count two)."""
-    from underwriting.i18n import display_width
 
     return "-" * display_width(title)
 
 
 def table(rows: list[tuple[str, str]], title: str | None = None) -> str:
     """Two-column text table (columns aligned by display width, so Japanese labels line up)."""
-    from underwriting.i18n import display_width
 
     width = max(display_width(k) for k, _v in rows)
     out = [title, _rule(title)] if title else []
@@ -176,7 +172,6 @@ def component_label(key: str) -> str:
 
     English keeps the key as printed before (the golden text files); other languages translate it.
     """
-    from underwriting.i18n import current_lang
 
     if current_lang() == "en":
         return key
@@ -225,7 +220,6 @@ def format_defence(q: QuoteLike) -> list[str]:
     if rows:
         parts.append(table(rows, _("Defence")))
     if q.perils:
-        from underwriting.i18n import display_width
 
         head = _("Perils (expected count in term, expected insured loss)")
         lines = [head, _rule(head) + "-"]  # one dash longer than the title, as the golden text has it
@@ -245,7 +239,6 @@ def format_defence(q: QuoteLike) -> list[str]:
 
 def peril_label(name: str) -> str:
     """A peril's name: the vocabulary key in English (as printed before), translated in other languages."""
-    from underwriting.i18n import current_lang
 
     if current_lang() == "en":
         return name

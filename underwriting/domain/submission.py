@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from underwriting.domain._base import Amount, Share, Strict
 from underwriting.domain.currency import CurrencyCode
 
 #: Attack paths (shared with ``datasets/incidents.csv``): re-exported from the vocabulary.
-from underwriting.domain.vocabulary import VECTORS, Vector, VendorRole  # noqa: F401
+from underwriting.domain.vocabulary import ISO_3166_ALPHA2, VECTORS, Vector, VendorRole  # noqa: F401
 
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]
@@ -34,6 +34,14 @@ class Exchange(Strict):
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the licensing country.")
     licence: str | None = Field(default=None, max_length=200, description="Licence or registration number.")
     launch_date: dt.date = Field(description="Date the exchange started serving customers.")
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _assigned_country(cls, v: str) -> str:
+        # ZZ or XX used to price as an unknown jurisdiction (2.7x the premium): refuse instead
+        if v not in ISO_3166_ALPHA2:
+            raise ValueError(f"{v!r} is not an assigned ISO 3166-1 alpha-2 country code (e.g. JP, US, HK)")
+        return v
 
 
 class CustomerAssets(Strict):

@@ -21,9 +21,22 @@ def _path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if not (isinstance(p, str) and p.startswith(("function-", "literal["))))
 
 
+#: Most problems spelled out in one message; the rest are counted (a file with 50,000 unknown keys gets a
+#: short message, not a 3 MB one).
+MAX_LISTED_ERRORS = 20
+#: Longest echo of an offending value in a message (characters of its ``repr``).
+MAX_ECHO = 80
+
+
+def _echo(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) or len(value) <= MAX_ECHO * 4 else repr(value[:MAX_ECHO * 4])
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO - 20]}...{text[-12:]} ({len(text):,} characters)"
+
+
 def format_validation_error(exc: ValidationError) -> tuple[str, str | None]:
-    """Return ``(message, first_field)`` for a pydantic error: one line per problem."""
-    lines = []
+    """Return ``(message, first_field)`` for a pydantic error: one clause per distinct problem, at most
+    :data:`MAX_LISTED_ERRORS` of them and a count of the rest (linear in the number of errors)."""
+    seen: dict[str, None] = {}
     first = None
     for err in exc.errors(include_url=False):
         loc = _path(err["loc"])
@@ -31,13 +44,15 @@ def format_validation_error(exc: ValidationError) -> tuple[str, str | None]:
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         if err["type"] not in ("missing", "extra_forbidden") and "input" in err and not isinstance(err["input"], dict | list):
-            msg = f"{msg} (got {err['input']!r})"
-        line = f"{loc}: {msg}" if loc else msg
-        if line not in lines:
-            lines.append(line)
+            msg = f"{msg} (got {_echo(err['input'])})"
+        seen.setdefault(f"{loc}: {msg}" if loc else msg)
         if first is None:
             first = loc or None
-    return "; ".join(lines), first
+    lines = list(seen)
+    shown = lines[:MAX_LISTED_ERRORS]
+    if len(lines) > MAX_LISTED_ERRORS:
+        shown.append(f"and {len(lines) - MAX_LISTED_ERRORS:,} more problem(s)")
+    return "; ".join(shown), first
 
 
 def validate_model(model: type[M], data: Any, *, source: str | None = None) -> M:

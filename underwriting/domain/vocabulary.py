@@ -21,6 +21,8 @@ DATA_CUTOFF : datetime.date
     Last day covered by the shipped incident and exchange tables.
 DAYS_PER_YEAR : float
     Day count: years are actual days / 365.25 everywhere.
+ISO_3166_ALPHA2 : frozenset of str
+    Officially assigned ISO 3166-1 alpha-2 country codes (a submission's jurisdiction must be one).
 REPORTING_THRESHOLD_USD : float
     Losses below this (USD) were not reliably reported; severities are fitted left-truncated here.
 """
@@ -86,5 +88,28 @@ VendorRole = Literal[VENDOR_ROLES]  # type: ignore[valid-type]
 
 __all__ = [
     "VENDOR_ROLES", "VendorRole", "BREACH_EVENT_TYPES", "DATA_CUTOFF", "DAYS_PER_YEAR", "EXCLUSIONS", "EXCLUSION_TO_PERIL", "Exclusion",
+    "ISO_3166_ALPHA2",
     "MAX_AMOUNT", "MAX_AMOUNT_USD", "MAX_UNITS_PER_USD", "PERILS", "Peril", "REPORTING_THRESHOLD_USD", "VECTORS", "VECTOR_TO_PERIL", "Vector",
 ]
+
+
+#: The 249 officially assigned ISO 3166-1 alpha-2 country codes (ISO 3166 Maintenance Agency, "Online
+#: Browsing Platform", https://www.iso.org/obp/ui/#search/code/; the list as of 2024, South Sudan ``SS``
+#: the latest addition in 2011). User-assigned codes (``XX``, ``ZZ``, ``XK``, ``AA``, ``QM``-``QZ``) and
+#: exceptional reservations (``EU``, ``UK``, ``AC``) are not countries: a submission naming one is refused
+#: rather than priced as an unknown jurisdiction.
+ISO_3166_ALPHA2: frozenset[str] = frozenset({
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE",
+    "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD",
+    "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM",
+    "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU",
+    "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN",
+    "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME",
+    "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM",
+    "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI",
+    "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK",
+    "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+})

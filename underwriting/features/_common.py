@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 # DAYS_PER_YEAR (every age and window) is re-exported for the feature modules.
-from underwriting.domain.vocabulary import DAYS_PER_YEAR  # noqa: F401
 from underwriting.errors import InputError
 
 

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import EXPOSURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.features._base import FrameTransformer
-from underwriting.features._common import DAYS_PER_YEAR, as_amounts, as_timestamps
+from underwriting.features._common import as_amounts, as_timestamps
 
 OWN_FUNDS_RATIO_CAP = 10.0
 #: Smallest age used by ``log_age_years`` (years): one month.

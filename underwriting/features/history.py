@@ -28,16 +28,10 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import INCIDENT_COLUMNS
-from underwriting.domain.submission import VECTORS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR, VECTORS
 from underwriting.errors import InputError
 from underwriting.features._base import FrameTransformer
-from underwriting.features._common import (
-    DAYS_PER_YEAR,
-    as_amounts,
-    as_timestamps,
-    check_vocabulary,
-    require_frame,
-)
+from underwriting.features._common import as_amounts, as_timestamps, check_vocabulary, require_frame
 
 #: Attack-path groups of the vector mix.
 VECTOR_GROUPS: dict[str, tuple[str, ...]] = {

@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS, POSTURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.features._base import FrameTransformer
-from underwriting.features._common import DAYS_PER_YEAR, as_timestamps, check_vocabulary
+from underwriting.features._common import as_timestamps, check_vocabulary
 
 #: Yes/no/unknown questions, in questionnaire order.
 YES_NO_QUESTIONS: tuple[str, ...] = (

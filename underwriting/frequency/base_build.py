@@ -17,6 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from underwriting.errors import InputError
+from underwriting.registry import Registry
+from underwriting.resources import dataset_path
+
 NAME = "frequency"
 VERSION = "0.2.0"
 #: Published versions are never rewritten: 0.1.0 (all cohort rows, aggregator-grade terms) stays in the
@@ -29,11 +33,9 @@ PROMOTION_NOTE = ("base frequency model on the recorded population of the real c
 
 def register() -> None:
     """Make the registry know the ``frequency`` kind (idempotent)."""
-    import underwriting.frequency  # noqa: F401  (the package registers its kind on import)
 
 
 def _data_fingerprint() -> dict[str, str]:
-    from underwriting.resources import dataset_path
 
     return {f: hashlib.sha256(dataset_path(f).read_bytes()).hexdigest()
             for f in ("cohorts.csv", "exchange_aliases.csv", "exchanges.csv", "incidents.csv")}
@@ -74,7 +76,7 @@ def _jp_frame() -> Any:
 
 def validation_report() -> tuple[Any, Any, dict[str, Any]]:
     """Fit the shipped model and run every validation; returns ``(model, panel, report)``."""
-    from underwriting.frequency.base_model import cohort_panel
+    from underwriting.frequency.base_panel import cohort_panel
     from underwriting.frequency.base_survival import (
         breach_dates,
         fit_insured,
@@ -220,7 +222,6 @@ Details: `docs/frequency_validation.md`. Plain data
 
 def build(root: str | Path | None = None, *, promote: bool = True) -> dict[str, Any]:
     """Fit, validate and publish ``frequency`` {VERSION} into the registry ``root``."""
-    from underwriting.registry import Registry
 
     register()
     if root is None:
@@ -229,7 +230,6 @@ def build(root: str | Path | None = None, *, promote: bool = True) -> dict[str, 
     model, _panel, rep = validation_report()
     bad = [r for r in rep["segments_out_of_time"]["rows"] if not r["inside"]]
     if bad:
-        from underwriting.errors import InputError
 
         raise InputError("out-of-time O/E outside its 90% Poisson interval, not published: " + "; ".join(
             f"{r['segment']} {r['observed']}/{r['expected']:.2f} = {r['oe']:.2f} "

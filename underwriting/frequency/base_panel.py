@@ -13,6 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from underwriting.datasets.cohorts import (
+    SNAPSHOTS,
+    cohort_followup,
+    load_cohort_exits,
+    load_cohorts,
+)
+from underwriting.datasets.loaders import load_exchanges, load_incidents
+from underwriting.domain.currency import FxTable
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.frequency.base_design import _is_missing
@@ -70,9 +78,6 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
     """
     import pandas as pd
 
-    from underwriting.datasets.cohorts import SNAPSHOTS, cohort_followup, load_cohorts
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
-
     coh = load_cohorts() if cohorts is None else cohorts
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
@@ -80,7 +85,6 @@ def cohort_panel(*, end: str | dt.date = DATA_CUTOFF, snapshots: tuple[str, ...]
         raise InputError(f"unknown exit_rule {exit_rule!r}; choose from {', '.join(EXIT_RULES)}", field="exit_rule")
     xt = None
     if exit_rule == "evidence":
-        from underwriting.datasets.cohorts import load_cohort_exits
 
         xt = (load_cohort_exits() if cohort_exits is None else cohort_exits).copy()
         kind = xt["exit_kind"].astype(str)
@@ -196,7 +200,6 @@ def submission_covariates(sub: Any, *, fx: Any | None = None) -> dict[str, Any]:
         v = float(vol12)
         if cur and str(cur).upper() != "USD":
             if fx is None:
-                from underwriting.domain.currency import FxTable
 
                 fx = FxTable.bundled()
             year = as_of_ts.year if as_of_ts is not None else DATA_CUTOFF.year

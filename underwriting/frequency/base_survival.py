@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from underwriting.frequency.base_design import jurisdiction_group
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -84,7 +86,8 @@ def fit_insured(end: Any = None, *, panel: pd.DataFrame | None = None, reference
     """
     from underwriting.datasets.cohorts import cohort_followup
     from underwriting.domain.vocabulary import DATA_CUTOFF
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
+    from underwriting.frequency.base_panel import cohort_panel
 
     end = DATA_CUTOFF if end is None else end
     full = cohort_panel(end=end) if panel is None else panel
@@ -113,7 +116,6 @@ def first_breach_table(panel: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     from underwriting.domain.vocabulary import DAYS_PER_YEAR
-    from underwriting.frequency.base_design import jurisdiction_group
 
     p = panel.sort_values(["exchange_id", "start"])
     rows = []

@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.datasets.cohorts import cohort_followup
+from underwriting.domain.vocabulary import DATA_CUTOFF, DAYS_PER_YEAR
+from underwriting.frequency.base_design import design
+from underwriting.frequency.base_panel import cohort_panel
+from underwriting.frequency.base_survival import fit_insured, recorded_mask
 
 #: Published shares of exchanges ever breached (cohorts not chosen by hacks), with their follow-up.
 PUBLISHED_SHARES: tuple[dict[str, Any], ...] = (
@@ -47,7 +51,7 @@ def attrition_check(**kw: Any) -> dict[str, Any]:
     """Does unrecorded closure bias later years? Compare the trend with and without censoring the
     2019 exchanges that CryptoCompare no longer lists as active at 2020-12-10, and the 2021+
     rates of the two groups."""
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
 
     full = cohort_panel(**kw)
     cens = cohort_panel(attrition_censor=True, **kw)
@@ -70,7 +74,7 @@ def out_of_time(level: float = 0.9, fit_end: str = "2020-12-31", exit_rule: str 
     :func:`segment_table`."""
     import pandas as pd
 
-    from underwriting.frequency.base_model import BaseFrequencyModel, cohort_panel
+    from underwriting.frequency.base_model import BaseFrequencyModel
 
     early = cohort_panel(end=fit_end, snapshots=("coinpaprika",), exit_rule=exit_rule)
     model = BaseFrequencyModel(trend=False, covariates=("volume",)).fit(early, early["breaches"])
@@ -151,9 +155,6 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
     """
     import pandas as pd
 
-    from underwriting.datasets.cohorts import cohort_followup
-    from underwriting.frequency.base_model import cohort_panel
-    from underwriting.frequency.base_survival import fit_insured, recorded_mask
     model, _ = fit_insured(end=fit_end)
     full = cohort_panel()
     cut = pd.Timestamp(fit_end) + pd.Timedelta(days=1)
@@ -187,7 +188,6 @@ def segment_table(fit_end: str = SEGMENT_FIT_END, level: float = 0.9, *, jp: Any
 def row_rates(model: Any, panel: Any) -> np.ndarray:
     """Annual rate of each panel row under a fitted base model, with the row's own ``volume_pct``
     (within-list rank, as at fit time); breaches per year."""
-    from underwriting.frequency.base_design import design
 
     trend = "trend" in model.terms_
     D = design(panel, model.reference_log_volume_, trend=True, trend_cap=model.data_end_,
@@ -203,8 +203,6 @@ def jp_expected(model: Any, jp: Any, start: Any, end: Any = None) -> dict[str, A
     (list of timestamps), optional ``volume_24h_usd`` (NaN: unknown size, averaged) and ``country``.
     """
     import pandas as pd
-
-    from underwriting.domain.vocabulary import DATA_CUTOFF
 
     s0 = pd.Timestamp(start)
     e0 = pd.Timestamp(DATA_CUTOFF if end is None else end)

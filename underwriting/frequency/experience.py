@@ -46,8 +46,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from underwriting.domain.currency import FxTable
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
+from underwriting.frequency.experience_prior import load_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from underwriting.domain.submission import Incident, Submission
@@ -370,7 +372,6 @@ def losses_usd(submission: Submission, incidents: Sequence[Incident], fx: Any = 
     """Loss of each incident in USD, at the as-of year's rates (the year the quote converts the exposure at;
     the bundled FX table unless ``fx`` is given)."""
     if any(i.currency != "USD" for i in incidents) and fx is None:
-        from underwriting.domain.currency import FxTable
 
         fx = FxTable.bundled()
     return [float(i.amount) if i.currency == "USD" else fx.convert(float(i.amount), i.currency, "USD",
@@ -398,7 +399,6 @@ def experience_rating(submission: Submission, prior_rate: float, prior_strength:
         Rates for incident amounts in another currency than the exposure's.
     """
     from underwriting.features.history import breach_weights, decayed_exposure
-    from underwriting.frequency.experience_prior import load_settings
 
     s = settings or load_settings()
     start, years = window(submission.as_of, submission.exchange.launch_date, look_back_years)

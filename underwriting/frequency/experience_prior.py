@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
+from underwriting.registry import load_model
 
 #: The settings file (``[prior]``, ``[weights]``, ``[referral]``).
 DEFAULT_SETTINGS = Path(__file__).with_name("experience.toml")
@@ -81,7 +83,8 @@ class ExperienceSettings:
                 "weight_min": self.weight_min, "weight_max": self.weight_max}
 
 
-_SETTINGS_CACHE: dict[str, ExperienceSettings] = {}
+_SETTINGS_CACHE: dict[str, ExperienceSettings] = register_cache({}, "frequency.experience_prior._SETTINGS_CACHE",
+                                                               static=True)
 
 
 def load_settings(path: str | Path | None = None) -> ExperienceSettings:
@@ -209,7 +212,7 @@ def exchange_totals(panel: Any, base_model: Any, *, id_column: str = "exchange_i
     -------
     pandas.DataFrame
         Indexed by exchange: ``breaches``, ``exposure_years``, ``expected`` (Σ rate × exposure),
-        ready for :meth:`BreachFrequency.fit` (``counts=``, ``exposure_years=``, ``expected=``).
+        ready for :meth:`BreachFrequency.fit` (``y=`` the counts, ``exposure_years=``, ``expected=``).
     """
     import pandas as pd
 
@@ -369,9 +372,7 @@ def prior_for_model(base_model: Any, settings: ExperienceSettings | None = None)
 def write_shipped_fit(path: str | Path | None = None) -> dict[str, Any]:
     """Refit the shipped base model on the shipped cohorts, choose ``α`` and store it in
     ``experience_fitted.json`` under the default model's version (with its data fingerprint)."""
-    import underwriting.frequency  # noqa: F401  (registers the kind)
     from underwriting.frequency.base_survival import fit_shipped
-    from underwriting.registry import load_model
 
     shipped = load_model("frequency")
     model, panel = fit_shipped()

@@ -27,7 +27,9 @@ from typing import Any
 
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
-from underwriting.errors import InputError
+from underwriting.errors import InputError, ModelIntegrityError
+from underwriting.frequency.base_design import RawCovariates
+from underwriting.frequency.base_predict import FrequencyEstimator, ModelNotFittedError
 from underwriting.frequency.base_survival import survival_curve
 from underwriting.frequency.experience import (
     ExperienceRating,
@@ -35,8 +37,17 @@ from underwriting.frequency.experience import (
     experience_rating,
     rate_with_experience,
 )
-from underwriting.frequency.experience_prior import exchange_totals  # noqa: F401  (re-exported)
-from underwriting.frequency.schedule import ScheduleRating, ScheduleTable, load_schedule
+from underwriting.frequency.experience_prior import (
+    exchange_totals,  # noqa: F401  (re-exported)
+    prior_for_model,
+)
+from underwriting.frequency.schedule import (
+    ScheduleRating,
+    ScheduleTable,
+    load_schedule,
+    schedule_from_mapping,
+)
+from underwriting.registry import load_model
 
 
 @dataclass(frozen=True)
@@ -181,7 +192,6 @@ def _base_rates(base: Any, X: Any, level: float):
     A model with ``_rate_and_interval`` (:class:`~.base_model.BaseFrequencyModel`) gives the same
     numbers in one pass without frames; ``X`` may then be a
     :class:`~.base_design.RawCovariates`, which other models get as a DataFrame."""
-    from underwriting.frequency.base_design import RawCovariates
 
     fast = getattr(base, "_rate_and_interval", None)
     if fast is not None:
@@ -193,7 +203,7 @@ def _base_rates(base: Any, X: Any, level: float):
     return m, lo, hi
 
 
-class BreachFrequency:
+class BreachFrequency(FrequencyEstimator):
     """Annual breach rate = base × experience × schedule, and the policy term's P(breach).
 
     Parameters
@@ -227,44 +237,27 @@ class BreachFrequency:
         self.level = level
         self.n_reasons = n_reasons
 
-    def __repr__(self) -> str:
-        return (f"BreachFrequency(base_model={type(self.base_model).__name__}, prior_strength={self.prior_strength!r}, "
-                f"level={self.level!r})")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor arguments (scikit-learn convention)."""
-        return {k: getattr(self, k) for k in ("base_model", "schedule", "prior_strength", "level", "n_reasons")}
-
-    def set_params(self, **params: Any) -> BreachFrequency:
-        """Set constructor arguments (scikit-learn convention); refit afterwards."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise InputError(f"unknown parameter {k!r}; parameters are {sorted(valid)}", field=k)
-            setattr(self, k, v)
-        return self
-
     # ----- fitting
     def _schedule(self) -> ScheduleTable:
         if isinstance(self.schedule, ScheduleTable):
             return self.schedule
         return load_schedule(self.schedule)
 
-    def fit(self, X: Any = None, counts: Any = None, *, exposure_years: Any = None,
+    def fit(self, X: Any = None, y: Any = None, *, exposure_years: Any = None,
             expected: Any = None) -> BreachFrequency:
         """Set the schedule and the prior strength ``α``.
 
         With ``prior_strength`` given, ``α`` is that value and the cohort arguments are not
         needed. Otherwise ``α`` is estimated (:func:`~.experience.estimate_prior_strength`) from a
-        cohort's breach ``counts`` around the base model's expectation: ``expected`` if given
+        cohort's breach counts ``y`` around the base model's expectation: ``expected`` if given
         (e.g. from a base model with a calendar trend), else ``annual_rate(X) × exposure_years``.
 
         Parameters
         ----------
         X : pandas.DataFrame, optional
             Base-model covariates of the cohort.
-        counts : array-like of int, optional
-            Breaches of each cohort exchange over its follow-up.
+        y : array-like of int, optional
+            Breaches of each cohort exchange over its follow-up (the counts).
         exposure_years : array-like of float, optional
             Follow-up of each exchange, years.
         expected : array-like of float, optional
@@ -276,6 +269,9 @@ class BreachFrequency:
         """
         import numpy as np
 
+        if X is not None and not isinstance(X, RawCovariates) and not hasattr(X, "columns"):
+            raise InputError("X needs a pandas DataFrame of the base model's covariates (one row per "
+                             "cohort exchange)", field="X")
         if not 0 < self.level < 1:
             raise InputError(f"level must be between 0 and 1, got {self.level!r}", field="level")
         self.schedule_ = self._schedule()
@@ -286,21 +282,21 @@ class BreachFrequency:
             self.prior_strength_ = a
             self.prior_fit_ = None
             return self
-        if counts is None or exposure_years is None:
-            raise InputError("give prior_strength, or a cohort (X, counts, exposure_years) to estimate it",
+        if y is None or exposure_years is None:
+            raise InputError("give prior_strength, or a cohort (X, y = breach counts, exposure_years) to estimate it",
                              field="prior_strength")
         e = np.asarray(exposure_years, dtype=float)
         if expected is None:
             if X is None:
                 raise InputError("X is needed to compute the expected counts", field="X")
             expected = self.base_model.annual_rate(X).to_numpy(float) * e
-        self.prior_fit_ = estimate_prior_strength(counts, e, expected)
+        self.prior_fit_ = estimate_prior_strength(y, e, expected)
         self.prior_strength_ = self.prior_fit_.alpha
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "prior_strength_"):
-            raise RuntimeError("BreachFrequency is not fitted: call fit() first")
+            raise ModelNotFittedError("BreachFrequency is not fitted: call fit() first", field="model")
 
     # ----- prediction
     def explain(self, X: Any, submissions: Sequence[Submission], *, start: dt.date | None = None,
@@ -380,11 +376,17 @@ class BreachFrequency:
                 level=float(self.level), reasons=tuple(reasons[: self.n_reasons])))
         return out
 
-    def predict(self, X: Any, submissions: Sequence[Submission], **term: Any):
+    def predict(self, X: Any, submissions: Sequence[Submission] | None = None, **term: Any):
         """Table of the results of :meth:`explain`: ``annual_rate, lo, hi, expected_breaches,
-        p_breach, base_rate, experience_factor, schedule_factor`` per row (index of ``X``)."""
+        p_breach, base_rate, experience_factor, schedule_factor`` per row (index of ``X``).
+
+        ``submissions`` is required (one per row of ``X``); it has a default only so that a call
+        without it is refused with an :class:`~underwriting.errors.InputError` after the fitted check."""
         import pandas as pd
 
+        self._check_fitted()
+        if submissions is None:
+            raise InputError("predict needs the submissions, one per row of X", field="submissions")
         res = self.explain(X, submissions, **term)
         return pd.DataFrame({
             "annual_rate": [r.annual_rate for r in res],
@@ -449,17 +451,12 @@ def load_breach_frequency(registry: Any = None, schedule: Any = None) -> BreachF
         Fitted (``prior_strength_`` from :func:`~.experience_prior.prior_for_model`: the model's bounded,
         cross-validated ``experience_prior``, kept in full as ``prior_used_``).
     """
-    import underwriting.frequency  # noqa: F401  (registers the frequency kind)
-    from underwriting.errors import ModelIntegrityError
-    from underwriting.frequency.schedule import schedule_from_mapping
 
     if registry is None:
-        from underwriting.registry import load_model
 
         base = load_model("frequency")
     else:
         base = registry.load("frequency")
-    from underwriting.frequency.experience_prior import prior_for_model
 
     if not getattr(base, "experience_prior_", None):
         raise ModelIntegrityError("the frequency model stores no experience prior (experience_prior); "

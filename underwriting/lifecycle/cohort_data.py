@@ -64,9 +64,9 @@ class CohortData:
     _panel: Any = field(default=None, repr=False)
 
     def panel(self) -> pd.DataFrame:
-        """Exchange x calendar-piece rows (:func:`underwriting.frequency.base_model.cohort_panel`)."""
+        """Exchange x calendar-piece rows (:func:`underwriting.frequency.base_panel.cohort_panel`)."""
         if self._panel is None:
-            from underwriting.frequency.base_model import cohort_panel
+            from underwriting.frequency.base_panel import cohort_panel
 
             self._panel = cohort_panel(end=self.end.date(), cohorts=self.cohorts, exchanges=self.exchanges,
                                        incidents=self.incidents)

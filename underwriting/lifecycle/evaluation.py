@@ -50,7 +50,8 @@ def _cutoff(text: str | None) -> pd.Timestamp | None:
 
 
 def _book_rows(data, scorer, config=None):
-    from underwriting.lifecycle.data import load_book, training_set
+    from underwriting.lifecycle.book_files import load_book
+    from underwriting.lifecycle.data import training_set
     from underwriting.lifecycle.training import load_config
 
     cfg = load_config(config)

@@ -26,18 +26,13 @@ import numpy as np
 
 from underwriting.errors import InputError
 from underwriting.lifecycle.frequency_metrics import (  # noqa: F401 - re-exported
-    CONFIG_KEYS,
     DEFAULT_LEVEL,
-    _date,
-    _garwood,
     check_cutoff,
     concordance,
     deciles,
     default_cutoff,
-    deviance,
     exchange_table,
     frequency_config,
-    oe_block,
     paired_metrics,
     panel_rates,
     score_block,

@@ -179,7 +179,8 @@ def train(data: str | os.PathLike[str] | None = None, config: str | os.PathLike[
 
 def _train_scorer(data, cfg: dict, version: str, *, backend: str, scheduler: Any, n_jobs: int | None):
     from underwriting.fileio import atomic_write_text
-    from underwriting.lifecycle.data import load_book, synthetic_book, training_set
+    from underwriting.lifecycle.book_files import load_book
+    from underwriting.lifecycle.data import synthetic_book, training_set
     from underwriting.lifecycle.parallel import backend as use_backend
     from underwriting.lifecycle.parallel import out_of_fold, search_C
     from underwriting.scoring.artifact import DEFAULT_FEATURE_PARAMS, save

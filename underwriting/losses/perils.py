@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
+from underwriting.datasets import load_incidents
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, PERILS, VECTOR_TO_PERIL
 from underwriting.errors import InputError
 
@@ -54,6 +56,7 @@ class HotWalletAssumption:
     source: str
 
 
+@register_cache(static=True)
 @functools.cache
 def hot_wallet_assumption(path: str | None = None) -> HotWalletAssumption:
     """Read and check the ``[hot_wallet]`` table (default: the bundled ``perils.toml``)."""
@@ -179,8 +182,8 @@ def state_actor_split(incidents: Any = None) -> dict[str, StateActorShare]:
     return out
 
 
+@register_cache(static=True)
 @functools.cache
 def _shipped_split() -> tuple[tuple[str, StateActorShare], ...]:
-    from underwriting.datasets import load_incidents
 
     return tuple(state_actor_split(load_incidents()).items())

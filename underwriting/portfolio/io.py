@@ -76,8 +76,11 @@ def _entries_from_csv(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
-    rows = list(csv.DictReader(text.splitlines()))
-    reader_fields = next(csv.reader(text.splitlines()[:1]), [])
+    try:
+        rows = list(csv.DictReader(text.splitlines()))
+        reader_fields = next(csv.reader(text.splitlines()[:1]), [])
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InputError(f"malformed CSV: {exc}", field="book", source=str(path)) from None
     missing = [c for c in ("submission", "policy") if c not in [f.strip() for f in reader_fields]]
     if missing:
         raise InputError(f"missing column(s) {missing}; expected submission, policy[, exchange_id]",
@@ -93,14 +96,17 @@ def _entries_from_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def _entries_from_doc(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str | None]:
-    from underwriting.fileio import read_document, read_text
+    from underwriting.fileio import MAX_NESTING, _check_nesting, read_document, read_text
 
     if path.suffix.lower() == ".json":
         import json
 
         text = read_text(path)  # its own InputError already names the file
+        _check_nesting(text, fmt="json", source=str(path), limit=MAX_NESTING)  # before json recurses
         try:
             doc = json.loads(text)
+        except RecursionError:  # pragma: no cover - guarded by _check_nesting
+            raise InputError(f"nested more than {MAX_NESTING} deep", source=str(path)) from None
         except ValueError as exc:
             raise InputError(f"invalid JSON: {exc}", source=str(path)) from None
     else:

@@ -32,7 +32,7 @@ def synthetic_book(n_exchanges: int = 200, seed: int = 0, *, n_vendors: int | No
     """Build a synthetic book of ``n_exchanges`` exchanges (see the module docstring)."""
     from underwriting.errors import InputError
     from underwriting.losses.aggregate import Peril
-    from underwriting.losses.frequency import NegativeBinomial
+    from underwriting.losses.counts import NegativeBinomial
     from underwriting.losses.severity import exposure_severity
     from underwriting.pricing.layers import Layer
     from underwriting.quote.calibration import record_calibration

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import PERILS, AggregateResult, Peril, check_amount, compound
@@ -308,6 +309,7 @@ def split_gross(x: Any, layers: Layer | Sequence[Layer]) -> tuple[np.ndarray, np
     return xa - ceded, ceded
 
 
+@register_cache
 @functools.lru_cache(maxsize=1024, typed=True)
 def _layer_mean_cached(severity: Any, deductible: float, limit: float) -> float:
     return float(severity.layer_mean(deductible, limit))

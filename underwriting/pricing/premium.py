@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from scipy import special
-
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
-from underwriting.losses._dot import fixed_order_dot as _fixed_order_dot
 from underwriting.losses.aggregate import (
     DEFAULT_RETURN_PERIODS,
     AggregateResult,
@@ -47,11 +44,21 @@ from underwriting.losses.aggregate.discretisation import cacheable_severity
 from underwriting.losses.counts import Frequency, NegativeBinomial, Poisson
 from underwriting.losses.severity import Severity
 from underwriting.pricing.layers import Layer, _layer_mean
+from underwriting.pricing.principles import (
+    PRINCIPLE_BOUNDS,
+    PRINCIPLES,
+    Principle,
+    distortion_premium,
+    parse_principle,
+    ph_distortion,
+    wang_distortion,
+)
 
 __all__ = [
     "Principle",
     "parse_principle",
     "PRINCIPLES",
+    "PRINCIPLE_BOUNDS",
     "Loadings",
     "PremiumComponents",
     "PricingResult",
@@ -68,116 +75,8 @@ __all__ = [
 #: the API and the service): a Wang transform with lambda = 0.25, a standalone market-style load.
 DEFAULT_PRINCIPLE = "wang:0.25"
 
-#: principle name -> (default parameter, description)
-PRINCIPLES: dict[str, tuple[float | None, str]] = {
-    "pure": (None, "expected loss"),
-    "expected_value": (0.3, "(1 + theta) E[L]"),
-    "std": (0.5, "E[L] + k SD[L]"),
-    "variance": (None, "E[L] + k Var[L]"),
-    "cost_of_capital": (0.10, "E[L] + r (TVaR_p - E[L])"),
-    "wang": (0.2, "Wang transform, lambda"),
-    "ph": (0.8, "proportional hazard, rho in (0, 1]"),
-}
-
-_ALIASES = {"ev": "expected_value", "sd": "std", "standard_deviation": "std", "coc": "cost_of_capital",
-            "proportional_hazard": "ph", "net": "pure"}
-
 #: Per-occurrence limits of the increased-limits table (currency units).
 DEFAULT_ILF_LIMITS: tuple[float, ...] = (1e6, 2e6, 5e6, 1e7, 2.5e7, 5e7, 1e8, 2.5e8, 5e8, 1e9)
-
-
-def wang_distortion(lam: float) -> Callable[[np.ndarray], np.ndarray]:
-    """Wang transform :math:`g(u) = Φ(Φ^{-1}(u) + λ)`."""
-    return lambda u: special.ndtr(special.ndtri(np.clip(u, 0.0, 1.0)) + lam)
-
-
-def ph_distortion(rho: float) -> Callable[[np.ndarray], np.ndarray]:
-    """Proportional-hazard transform :math:`g(u) = u^{ρ}`."""
-    return lambda u: np.clip(u, 0.0, 1.0) ** rho
-
-
-def distortion_premium(result: AggregateResult, g: Callable[[np.ndarray], np.ndarray]) -> float:
-    """Distorted expectation :math:`\\int_0^\\infty g(P(L > x))\\,dx` of a discrete loss distribution."""
-    v = result.values
-    s = result._sf  # P(L > v_k), accurate in the tail
-    gaps = np.diff(v)
-    return float(v[0] * g(np.array([1.0]))[0] + _fixed_order_dot(g(s[:-1]), gaps))
-
-
-def _memo(result: Any, key: Any, compute: Callable[[], float]) -> float:
-    """``compute()``, memoised on an :class:`AggregateResult` (its grid is read-only), else computed."""
-    memo = getattr(result, "memo", None)
-    return memo(key, compute) if memo is not None else compute()
-
-
-@dataclass(frozen=True)
-class Principle:
-    """A premium principle: ``name`` with its ``parameter`` (see module docstring).
-
-    Use :func:`parse_principle` to build one from ``"name:parameter"``.
-    """
-
-    name: str
-    parameter: float | None = None
-
-    def __post_init__(self) -> None:
-        name = _ALIASES.get(self.name.strip().lower(), self.name.strip().lower())
-        if name not in PRINCIPLES:
-            raise InputError(f"unknown premium principle {self.name!r}; choose from {sorted(PRINCIPLES)}",
-                             field="principle")
-        object.__setattr__(self, "name", name)
-        par = self.parameter
-        if par is None:
-            par = PRINCIPLES[name][0]
-            if par is None and name != "pure":
-                raise InputError(f"principle {name!r} needs a parameter, e.g. {name}:1e-7", field="principle")
-        if par is not None:
-            par = float(par)
-            if not math.isfinite(par) or par < 0:
-                raise InputError(f"parameter must be a non-negative number, got {self.parameter!r}",
-                                 field="principle")
-            if name == "ph" and not (0 < par <= 1):
-                raise InputError(f"proportional-hazard rho must be in (0, 1], got {par!r}", field="principle")
-        object.__setattr__(self, "parameter", par)
-
-    def __str__(self) -> str:
-        return self.name if self.parameter is None else f"{self.name}:{self.parameter:g}"
-
-    def technical_premium(self, result: AggregateResult, level: float = 0.995) -> float:
-        """Technical premium (currency units) of the loss distribution ``result``."""
-        el = result.mean
-        k = self.parameter
-        if self.name == "pure":
-            return el
-        if self.name == "expected_value":
-            return (1 + k) * el
-        if self.name == "std":
-            return el + k * result.std
-        if self.name == "variance":
-            return el + k * result.variance
-        if self.name == "cost_of_capital":
-            return el + k * max(result.tvar(level) - el, 0.0)
-        if self.name == "wang":
-            return _memo(result, ("wang", k), lambda: distortion_premium(result, wang_distortion(k)))
-        if self.name == "ph":
-            return _memo(result, ("ph", k), lambda: distortion_premium(result, ph_distortion(k)))
-        raise AssertionError(self.name)  # pragma: no cover
-
-
-def parse_principle(spec: str | Principle) -> Principle:
-    """``"cost_of_capital:0.10"`` -> ``Principle("cost_of_capital", 0.1)``."""
-    if isinstance(spec, Principle):
-        return spec
-    if not isinstance(spec, str) or not spec.strip():
-        raise InputError("give a principle as name or name:parameter, e.g. cost_of_capital:0.10", field="principle")
-    name, _, par = spec.partition(":")
-    if _ and not par.strip():
-        raise InputError(f"missing parameter after ':' in {spec!r}", field="principle")
-    try:
-        value = float(par) if par.strip() else None
-    except ValueError:
-        raise InputError(f"parameter {par!r} is not a number", field="principle") from None
-    return Principle(name, value)
 
 
 @dataclass(frozen=True)
@@ -333,6 +232,7 @@ def _ilf_key(perils: Sequence[Peril], layer: Layer, lims: tuple[float, ...]) -> 
     return tuple((type(v).__name__, v) for v in key)  # typed, as the compound cache's key
 
 
+@register_cache
 @functools.lru_cache(maxsize=64)
 def _ilf_rows_cached(key) -> tuple[dict[str, float], ...]:
     (_, perils), (_, deductible), (_, share), (_, subs), (_, lims) = key
@@ -396,6 +296,12 @@ def price_perils(perils: Peril | Sequence[Peril], layer: Layer | None = None, *,
     ps = (perils,) if isinstance(perils, Peril) else tuple(perils)
     el = dist.mean
     tech = pr.technical_premium(dist, level)
+    top = float(dist.values[-1]) if len(dist.values) else 0.0
+    if not math.isfinite(tech) or tech > top * (1 + 1e-9) + 1e-9:
+        # No premium principle may charge more than the largest aggregate loss the layer can pay (a
+        # distortion or TVaR-based premium never does; a moment load with a large parameter can).
+        raise InputError(f"technical premium {tech:,.6g} under {pr} exceeds the largest loss the layer can pay "
+                         f"({top:,.6g}): lower the principle's parameter", field="principle")
     phi = layer.reinstatement_factor(dist)
     before_tax_total = tech / (1.0 - loadings.expense - loadings.commission)
     gross_total = before_tax_total * (1.0 + loadings.tax)

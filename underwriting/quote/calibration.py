@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.domain.vocabulary import (
     BREACH_EVENT_TYPES,
     DATA_CUTOFF,
@@ -39,6 +40,7 @@ def _sha_of_files(*names: str) -> str:
     return h.hexdigest()[:12]
 
 
+@register_cache(static=True)  # shipped data, read once
 @functools.lru_cache(maxsize=1)
 def data_sha() -> str:
     """The first 12 hex digits of the SHA-256 of the shipped ``incidents.csv`` and ``exchanges.csv``."""
@@ -74,6 +76,7 @@ class RecordCalibration:
     data_sha: str
 
 
+@register_cache(static=True)  # shipped data, read once
 @functools.lru_cache(maxsize=1)
 def roster_base_rate() -> BaseRateCalibration:
     """The base breach rate of the roster's exchanges with a known launch date (cached per process)."""
@@ -86,6 +89,7 @@ def roster_base_rate() -> BaseRateCalibration:
                                data_sha=data_sha())
 
 
+@register_cache(static=True)  # shipped data, read once
 @functools.lru_cache(maxsize=1)
 def loss_calibration() -> LossCalibration:
     """Severity, peril shares and hot share from the public incident record (cached per process)."""

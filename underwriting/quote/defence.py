@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.quote.layers import (
     EP_FARTHEST_TERMS,
     EP_RETURN_PERIODS,
@@ -27,7 +28,7 @@ __all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "GOF_SEED
 GOF_BOOTSTRAP = 200
 #: Seed of the bootstrap.
 GOF_SEED = 0
-_GOF_CACHE: dict[int, tuple[Any, Any]] = {}
+_GOF_CACHE: dict[int, tuple[Any, Any]] = register_cache({}, "quote.defence._GOF_CACHE")
 
 
 #: Families the quote's severity is compared with by AIC (``severity.selection``).

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.domain.currency import FxTable
 from underwriting.domain.frequency import FrequencyEstimate
 from underwriting.domain.policy import PolicyTerms
@@ -66,6 +67,7 @@ def _schedule_table(schedule: Any):
     return table
 
 
+@register_cache(static=True)  # the shipped schedule
 @functools.lru_cache(maxsize=1)
 def _default_schedule():
     from underwriting.frequency.schedule import load_schedule

@@ -154,6 +154,10 @@ def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, ba
         detail = {"ilf_limits": (), "return_periods": ()} if premium_only else {"return_periods": EP_RETURN_PERIODS}
         priced = price_perils(list(perils), layer, principle=basis.principle, level=basis.level, loadings=loads,
                               method="fft", random_state=seed, **detail)
+        if priced.method != "fft":  # issue #30: a change of method is said, never silent
+            steps = "; ".join(priced.distribution.diagnostics.get("escalation", ()))
+            warnings.append(f"{terms.policy_id}: the FFT grid failed its moment check, so the aggregate loss was "
+                            f"computed by {priced.method} instead (seeded, with its standard error): {steps}")
         floored = priced.technical_premium < priced.expected_loss
         prem, comps = priced.premium, priced.components.to_dict()
         if floored:

@@ -118,6 +118,9 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     tower = contract if isinstance(contract, Programme) else None
     layers = layer_terms(contract)
     terms = layers[0]  # the loss model's window and perils: every layer of a tower shares the period
+    if terms.expiry <= orig_sub.as_of:  # issue #30: a term wholly before the submission's date prices nothing real
+        raise InputError(f"the policy term {terms.inception} to {terms.expiry} lies wholly before the submission's "
+                         f"as_of {orig_sub.as_of}: quote a term that ends after it", field="expiry")
     fx = FxTable.bundled().with_user_rates(o.fx)
     sub = orig_sub if o.currency in (None, orig_sub.currency) else submission_in_currency(orig_sub, o.currency, fx)
     table = _schedule_table(req.schedule_table())

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.errors import ModelIntegrityError
+from underwriting.fileio import atomic_write_bytes
 from underwriting.registry.hooks import pause
 from underwriting.registry.signing import HISTORY_TAG, Keyring, SigningKey
 
@@ -139,10 +140,5 @@ def rewrite(path: Path, entries: list[dict[str, Any]], key: SigningKey) -> list[
         lines.append(raw)
         prev = line_hash(raw)
         out.append(signed)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(b"".join(lines))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, b"".join(lines))
     return out

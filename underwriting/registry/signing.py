@@ -42,9 +42,10 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from underwriting.errors import InputError, ModelIntegrityError
+from underwriting.fileio import atomic_write
 from underwriting.registry.hooks import pause
 
 ENV_HOME = "UNDERWRITING_HOME"
@@ -421,22 +422,14 @@ def _with_expiry(key: PublicKey, meta_path: Path) -> PublicKey:
 
 
 def _write_atomic(path: Path, data: bytes, mode: int, pause_point: str | None = None) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            half = len(data) // 2
-            fh.write(data[:half])
-            fh.flush()
-            if pause_point:
-                pause(pause_point)
-            fh.write(data[half:])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``data`` atomically with permission bits ``mode``; the kill tests may pause halfway."""
+
+    def write(fh: BinaryIO) -> None:
+        half = len(data) // 2
+        fh.write(data[:half])
+        fh.flush()
+        if pause_point:
+            pause(pause_point)
+        fh.write(data[half:])
+
+    atomic_write(path, write, mode=mode)

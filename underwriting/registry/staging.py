@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.errors import ModelIntegrityError
-from underwriting.fileio import canonical_json
+from underwriting.fileio import atomic_write_text, canonical_json
 from underwriting.registry.provenance import (
     git_revision,
     library_versions,
@@ -26,12 +26,8 @@ ALLOWED_SUFFIXES = (".json", ".parquet", ".npz", ".md", ".csv", ".txt", ".png")
 
 
 def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(canonical_json(doc))
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``doc`` as canonical JSON to ``path`` atomically (:func:`underwriting.fileio.atomic_write_text`)."""
+    atomic_write_text(path, canonical_json(doc))
 
 
 @dataclass

@@ -39,6 +39,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from underwriting.caches import register_cache
 from underwriting.errors import ModelIntegrityError
 from underwriting.fileio import canonical_json
 from underwriting.registry import history as _history
@@ -77,7 +78,8 @@ class ModelVersionWarning(UserWarning):
     """A model was trained with other versions of key libraries than the ones installed."""
 
 
-_LOADED: dict[tuple[str, str, str, str], Any] = {}  # (root, name, version, SHA-256 of the verified manifest bytes)
+_LOADED: dict[tuple[str, str, str, str], Any] = register_cache({}, "registry.store._LOADED", static=True)
+# (root, name, version, SHA-256 of the verified manifest bytes)
 _LOAD_LOCK = threading.Lock()
 _WARNED: set[tuple[str, str, str]] = set()
 
@@ -406,6 +408,7 @@ def resolve(name: str, version: str | None = None, *, root: str | os.PathLike[st
     return Registry(root).resolve(name, version)
 
 
+@register_cache(static=True)
 @functools.cache
 def _installed_version(lib: str) -> str:
     """Installed version of ``lib`` (read once per process: installed packages do not change under a

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.errors import ModelIntegrityError
+from underwriting.fileio import atomic_write_text
 from underwriting.registry.signing import user_home
 
 STATE_FILE = "registry_state.json"
@@ -57,12 +58,7 @@ def _write(doc: dict[str, Any]) -> None:
     p = state_path()
     try:
         p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, sort_keys=True, indent=1) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
+        atomic_write_text(p, json.dumps(doc, sort_keys=True, indent=1) + "\n")
     except OSError:
         import warnings
 

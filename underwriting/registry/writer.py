@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.errors import InputError, ModelIntegrityError
-from underwriting.fileio import canonical_json
+from underwriting.fileio import atomic_write_text, canonical_json
 from underwriting.registry import history as _history
 from underwriting.registry import watermark as _watermark
 from underwriting.registry.hooks import alive, fsync_dir, pause
@@ -151,12 +151,7 @@ class RegistryWriter:
 
     def _write_pointer(self, name: str, version: str) -> None:
         p = self.root / name / DEFAULT_FILE
-        tmp = p.with_name(f".{DEFAULT_FILE}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(version + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
+        atomic_write_text(p, version + "\n")
         fsync_dir(p.parent)
 
     def promote(self, name: str, version: str, *, note: str | None = None, action: str = "promote") -> dict[str, Any]:

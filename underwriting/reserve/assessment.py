@@ -18,7 +18,7 @@ from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.reserve.allocation import allocate
-from underwriting.reserve.assessment_result import PolicyCredit, ReserveAssessment, _fmt  # noqa: F401 - re-exported
+from underwriting.reserve.assessment_result import PolicyCredit, ReserveAssessment  # noqa: F401 - re-exported
 from underwriting.reserve.figures import Check, FxLog
 from underwriting.reserve.regime import Regime, load_regime
 from underwriting.reserve.requirement import compute_requirement

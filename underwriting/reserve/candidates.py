@@ -119,6 +119,13 @@ def load_quotes(path: str | Path, *, expected_loss_ratio: float = 0.5) -> list[C
             pol = validate_model(PolicyTerms, data, source=src)
         except InputError as exc:
             raise InputError(f"quote.{i}: {exc.message}", field=f"quote.{i}", source=src) from None
+        if el is not None:  # issue #30: 1e18 on a 400M policy "saved" 2.6e18 against cash
+            cover = pol.aggregate_limit if pol.aggregate_limit is not None else pol.limit * (1 + pol.reinstatements)
+            most = cover * pol.coinsurance * max(1.0, 1.0 / pol.term_years)
+            if el > most * (1 + 1e-9):
+                raise InputError(f"{el:,.6g} a year exceeds the most the policy can pay ({most:,.6g}: its aggregate "
+                                 "limit, or limit x (1 + reinstatements), times coinsurance, per year)",
+                                 field=f"quote.{i}.expected_loss", source=src)
         if el is None:
             out.append(Candidate(pol, float(prem), float(prem) * expected_loss_ratio,
                                  "quote; recoveries = premium × expected_loss_ratio"))

@@ -39,25 +39,12 @@ from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.reserve.assessment import ReserveAssessment, assess
-from underwriting.reserve.candidates import (  # noqa: F401 - re-exported
-    _QUOTE_EXTRA,
-    _short,
-    grid_candidates,
-    layer_pricer,
-    load_quotes,
-    perils_pricer,
-)
-from underwriting.reserve.compare_plots import (  # noqa: F401 - re-exported
-    _partial_credit,
-    plot_costs,
-    plot_waterfall,
-    short_amount,
-)
+from underwriting.reserve.candidates import grid_candidates, load_quotes, perils_pricer  # noqa: F401 - re-exported
+from underwriting.reserve.compare_plots import plot_costs, plot_waterfall  # noqa: F401 - re-exported
 from underwriting.reserve.compare_types import (  # noqa: F401 - re-exported
     Candidate,
     Comparison,
     CostAssumptions,
-    PriceFn,
     ProgrammeCost,
 )
 from underwriting.reserve.figures import FxLog
@@ -154,6 +141,39 @@ def horizon_start(sub: Submission, candidates: Sequence[Candidate], as_of: dt.da
     return max(start, min(firsts)) if firsts else start
 
 
+#: Most candidate policies one comparison accepts (a deductible x limit grid prices every cell first).
+MAX_CANDIDATES = 64
+#: Most programmes (mixes of up to ``max_layers`` candidates, cash only included) one comparison considers:
+#: each is assessed at ``samples_per_year`` dates over the horizon (about 0.03 s of CPU each) and listed in
+#: the JSON output (about 1.1 kB each). A 12 x 12 grid with three layers is 487,635 programmes (781 MB of
+#: memory and 36 MB of JSON before this limit); 2,000 bounds a run to about a minute and 2 MB.
+MAX_PROGRAMMES = 2_000
+
+
+def programme_count(n_candidates: int, max_layers: int) -> int:
+    """Number of programmes ``optimise`` would cost: sum of C(n, k) for k = 0 .. max_layers."""
+    import math
+
+    return sum(math.comb(n_candidates, k) for k in range(0, min(max_layers, n_candidates) + 1))
+
+
+def check_programme_count(n_candidates: int, max_layers: int, *, field: str = "--max-layers") -> None:
+    """Refuse a comparison too large to cost, before any candidate is priced.
+
+    Raises
+    ------
+    InputError
+        More than :data:`MAX_CANDIDATES` candidates, or more than :data:`MAX_PROGRAMMES` programmes.
+    """
+    if n_candidates > MAX_CANDIDATES:
+        raise InputError(f"{n_candidates:,} candidate policies, over the limit of {MAX_CANDIDATES}: use fewer "
+                         "deductibles, limits or quotes", field=field)
+    n = programme_count(n_candidates, max_layers)
+    if n > MAX_PROGRAMMES:
+        raise InputError(f"{n_candidates} candidates in mixes of up to {max_layers} make {n:,} programmes, over the "
+                         f"limit of {MAX_PROGRAMMES:,}: lower --max-layers or use fewer candidates", field=field)
+
+
 def optimise(sub: Submission, regime: str | Path | Regime, candidates: Sequence[Candidate], fx: FxTable | None = None,
              *, horizon_years: int = 3, assumptions: CostAssumptions | None = None, max_layers: int = 3,
              as_of: dt.date | None = None, allow_overlap: bool = False, pricing_note: str = "",
@@ -191,6 +211,7 @@ def optimise(sub: Submission, regime: str | Path | Regime, candidates: Sequence[
                          field="--horizon-years")
     if not isinstance(max_layers, int) or not 1 <= max_layers <= 6:
         raise InputError("must be between 1 and 6", field="--max-layers")
+    check_programme_count(len(candidates), max_layers)
     reg = load_regime(regime)
     if fx is None:
         from underwriting.reserve.assessment import default_fx

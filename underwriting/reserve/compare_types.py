@@ -22,6 +22,15 @@ from underwriting.reserve.assessment import ReserveAssessment
 PriceFn = Callable[[float, float], float]
 
 
+
+#: Lowest accepted funding cost, reserve yield or discount rate (a share per year). The most negative central
+#: bank policy rates were -0.75% (Swiss National Bank, 2015-2022) and -0.1% (Bank of Japan, 2016-2024).
+MIN_RATE = -0.05
+_RATES = ("funding_cost", "reserve_yield", "discount_rate")
+
+#: Most programme names the JSON lists as left out for double insurance (all are counted).
+MAX_SKIPPED_LISTED = 100
+
 @dataclass(frozen=True)
 class CostAssumptions:
     """Economic assumptions of the comparison (shares per year unless stated).
@@ -68,6 +77,9 @@ class CostAssumptions:
             top = 10.0 if k == "expected_loss_ratio" else 1.0
             if not -1.0 < float(v) <= top:
                 raise InputError(f"must be a share per year between -1 and {top:g} (got {v!r}; 7% is 0.07)", field=k)
+            if k in _RATES and float(v) < MIN_RATE:  # -0.999999 made every NPV explode
+                raise InputError(f"{v:g} is below {MIN_RATE:g} a year: no central bank or market rate has been that "
+                                 "negative (the lowest policy rate was the Swiss National Bank's -0.75%)", field=k)
             if k in ("lgd", "expected_loss_ratio") and v < 0.0:
                 raise InputError(f"must not be negative (got {v!r})", field=k)
             vals[k] = float(v)
@@ -212,7 +224,8 @@ class Comparison:
             "saving_vs_cash": self.saving_vs_cash,
             "cap_scenarios": self.cap_scenarios,
             "programmes": [p.to_dict() for p in self.programmes],
-            "skipped_overlapping": list(self.skipped_overlap),
+            "skipped_overlapping": list(self.skipped_overlap[:MAX_SKIPPED_LISTED]),
+            "skipped_overlapping_count": len(self.skipped_overlap),
             "pricing_note": self.pricing_note,
             "best_assessment": ba.to_dict(),
         }

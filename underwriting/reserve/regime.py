@@ -22,40 +22,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from underwriting.caches import register_cache
 from underwriting.domain.currency import CurrencyCode
 from underwriting.domain.vocabulary import EXCLUSIONS
 from underwriting.errors import InputError
 from underwriting.reserve.regime_choices import Choice, expand
-from underwriting.reserve.regime_params import (  # noqa: F401 - re-exported
+from underwriting.reserve.regime_params import (
     _P,
-    DECLARABLE,
     METHOD_PARAMS,
+    REQUIREMENT_METHOD_REGISTRY,
+    RULE_KIND_REGISTRY,
     RULE_PARAMS,
-    BaselBiaParams,
-    CustodyCoverParams,
-    DaysParams,
-    DeclaredCoverageParams,
-    ForbiddenExclusionsParams,
-    MicaParams,
-    NoParams,
-    PaymentUncertaintyParams,
-    RatingParams,
-    RequiredPerilsParams,
-    ResidualTermParams,
-    ThirdPartyParams,
-    VaraCapitalParams,
-    VolumeIncidentParams,
-    WordingParams,
 )
 
 Status = Literal["confirmed", "reported", "assumption", "user"]
 
-#: Requirement methods the engine can evaluate (see :mod:`underwriting.reserve.requirement`).
-REQUIREMENT_METHODS = ("volume_incident", "mica_art67", "basel_bia", "custody_cover", "vara_capital")
-#: Rule kinds the engine can evaluate (see :mod:`underwriting.reserve.rules`).
-RULE_KINDS = ("initial_term", "cancellation_notice", "authorised_insurer", "third_party", "insurer_rating",
-              "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check",
-              "declared_coverage", "required_perils")
+#: Requirement methods the engine can evaluate: a live view of the registry
+#: (:func:`~underwriting.reserve.regime_params.requirement_method`, in :mod:`underwriting.reserve.requirement`).
+REQUIREMENT_METHODS = REQUIREMENT_METHOD_REGISTRY.keys()
+#: Rule kinds the engine can evaluate: a live view of the registry
+#: (:func:`~underwriting.reserve.regime_params.rule_kind`, in :mod:`underwriting.reserve.rules`).
+RULE_KINDS = RULE_KIND_REGISTRY.keys()
 #: Custody tiers and causes of loss the coverage model splits a reserve's purpose into.
 TIERS = ("hot", "cold")
 CAUSES = ("external_hack", "third_party_vendor", "insider", "social_engineering")
@@ -97,9 +84,20 @@ class Param(_Model):
 class RequirementSpec(_Model):
     """How the requirement is computed: a method name and its parameters."""
 
-    method: Literal["volume_incident", "mica_art67", "basel_bia", "custody_cover", "vara_capital"]
+    method: str = Field(json_schema_extra=lambda schema: schema.update(enum=sorted(REQUIREMENT_METHODS)))
     formula: str = Field(min_length=1, description="The formula in words, shown in the assessment.")
     params: dict[str, Param]
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, v: str) -> str:
+        return _registered(v, REQUIREMENT_METHODS, "requirement method")
+
+
+def _registered(name: str, names: Any, what: str) -> str:
+    if name not in names:
+        raise ValueError(f"unknown {what} {name!r}; choose from {', '.join(sorted(names))}")
+    return name
 
 
 class CreditSpec(_Model):
@@ -155,13 +153,16 @@ class RuleSpec(_Model):
     """One policy test: a rule kind the engine knows plus its parameters and provenance."""
 
     rule: str = Field(min_length=1, max_length=100, description="Name shown in the audit trail.")
-    kind: Literal["initial_term", "cancellation_notice", "authorised_insurer", "third_party", "insurer_rating",
-                  "residual_term", "forbidden_exclusions", "payment_uncertainty", "coverage", "wording_check",
-                  "declared_coverage", "required_perils"]
+    kind: str = Field(json_schema_extra=lambda schema: schema.update(enum=sorted(RULE_KINDS)))
     status: Status
     source: str = Field(min_length=1)
     description: str = ""
     params: dict[str, Param | Any] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, v: str) -> str:
+        return _registered(v, RULE_KINDS, "rule kind")
 
 
 class Fact(_Model):
@@ -391,6 +392,7 @@ def load_regime(regime: str | Path | Regime) -> Regime:
     return _bundled_regime(text, res.read_text(encoding="utf-8"))
 
 
+@register_cache(static=True)
 @functools.lru_cache(maxsize=32)
 def _bundled_regime(regime_id: str, toml_text: str) -> Regime:
     """A bundled regime parsed and validated once per file content (the service quotes the same regime

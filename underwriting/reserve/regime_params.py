@@ -1,14 +1,28 @@
-"""Parameter schemas of the regime file's requirement methods and rule kinds.
+"""Parameter schemas of the regime file's requirement methods and rule kinds, and their registries.
 
-:func:`underwriting.reserve.regime.typed_requirement_params` and
-:func:`underwriting.reserve.regime.typed_rule_params` validate a regime's parameters against these
-(``METHOD_PARAMS`` by requirement method, ``RULE_PARAMS`` by rule kind); re-exported by
-:mod:`underwriting.reserve.regime`.
+A requirement method or a rule kind is ONE registry entry: its name, its parameter schema and the
+function that evaluates it, registered where the function is defined::
+
+    @requirement_method("volume_incident", VolumeIncidentParams)   # reserve/requirement.py
+    def volume_incident(sub, regime, fx) -> Requirement: ...
+
+    @rule_kind("initial_term", DaysParams)                          # reserve/rules.py
+    def initial_term(rule, params, policy, as_of) -> Check: ...
+
+Every list of them derives from these registries: the names a regime file may use
+(``RequirementSpec.method``, ``RuleSpec.kind`` and their JSON Schema enums,
+``regime.REQUIREMENT_METHODS``, ``regime.RULE_KINDS``), the parameter schemas
+(:data:`METHOD_PARAMS`, :data:`RULE_PARAMS`) and the dispatch of the engine. ``docs/extending.md``
+shows how to add one. :func:`underwriting.reserve.regime.typed_requirement_params` and
+:func:`underwriting.reserve.regime.typed_rule_params` validate a regime's parameters against the
+schemas.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,10 +87,6 @@ class VaraCapitalParams(_P):
     combine: Literal["sum", "max"]
 
 
-METHOD_PARAMS: dict[str, type[_P]] = {
-    "volume_incident": VolumeIncidentParams, "mica_art67": MicaParams,
-    "basel_bia": BaselBiaParams, "custody_cover": CustodyCoverParams, "vara_capital": VaraCapitalParams,
-}
 
 
 class DaysParams(_P):
@@ -152,10 +162,107 @@ class WordingParams(_P):
     items: list[str] = Field(min_length=1)
 
 
-RULE_PARAMS: dict[str, type[_P]] = {
-    "initial_term": DaysParams, "cancellation_notice": DaysParams, "authorised_insurer": NoParams,
-    "third_party": ThirdPartyParams, "insurer_rating": RatingParams, "residual_term": ResidualTermParams,
-    "forbidden_exclusions": ForbiddenExclusionsParams, "payment_uncertainty": PaymentUncertaintyParams,
-    "coverage": NoParams, "wording_check": WordingParams, "declared_coverage": DeclaredCoverageParams,
-    "required_perils": RequiredPerilsParams,
-}
+# ---- the registries ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequirementMethod:
+    """A requirement method: ``evaluate(submission, regime, fx) -> Requirement`` with its parameter schema."""
+
+    name: str
+    params: type[_P]
+    evaluate: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """A policy-test kind: ``check(rule, params, policy, as_of) -> Check`` with its parameter schema.
+
+    ``check`` is ``None`` for a kind evaluated elsewhere (``coverage``: the tower, which needs the
+    requirement)."""
+
+    name: str
+    params: type[_P]
+    check: Callable[..., Any] | None
+
+
+REQUIREMENT_METHOD_REGISTRY: dict[str, RequirementMethod] = {}
+RULE_KIND_REGISTRY: dict[str, RuleKind] = {}
+
+
+def _check_name(name: str, registry: Mapping[str, Any], what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or name != name.lower():
+        raise ValueError(f"a {what} name is a lower-case identifier, got {name!r}")
+    if name in registry:
+        raise ValueError(f"{what} {name!r} is already registered")
+
+
+def requirement_method(name: str, params: type[_P]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``evaluate(submission, regime, fx) -> Requirement`` as requirement method ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The ``[requirement] method`` a regime file names.
+    params : type
+        Pydantic schema (a subclass of the module's ``_P``) of ``[requirement.params]``.
+    """
+    _check_name(name, REQUIREMENT_METHOD_REGISTRY, "requirement method")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        REQUIREMENT_METHOD_REGISTRY[name] = RequirementMethod(name, params, fn)
+        return fn
+
+    return register
+
+
+def rule_kind(name: str, params: type[_P] = NoParams) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``check(rule, params, policy, as_of) -> Check`` as rule kind ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The ``kind`` a ``[[rules]]`` entry of a regime file names.
+    params : type
+        Pydantic schema of the rule's ``params`` (default: none allowed).
+    """
+    _check_name(name, RULE_KIND_REGISTRY, "rule kind")
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        RULE_KIND_REGISTRY[name] = RuleKind(name, params, fn)
+        return fn
+
+    return register
+
+
+def register_rule_kind_elsewhere(name: str, params: type[_P] = NoParams) -> None:
+    """Register a rule kind the engine evaluates outside :mod:`underwriting.reserve.rules` (``coverage``)."""
+    _check_name(name, RULE_KIND_REGISTRY, "rule kind")
+    RULE_KIND_REGISTRY[name] = RuleKind(name, params, None)
+
+
+def unregister(name: str) -> None:
+    """Remove a rule kind or requirement method (a plug-in's or a test's own; not meant for the built-ins)."""
+    if RULE_KIND_REGISTRY.pop(name, None) is None and REQUIREMENT_METHOD_REGISTRY.pop(name, None) is None:
+        raise KeyError(name)
+
+
+class _ParamsView(Mapping[str, type[_P]]):
+    """Name -> parameter schema, read live from a registry."""
+
+    def __init__(self, registry: Mapping[str, RequirementMethod | RuleKind]):
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> type[_P]:
+        return self._registry[name].params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+
+#: Parameter schema by requirement method (live view of the registry).
+METHOD_PARAMS: Mapping[str, type[_P]] = _ParamsView(REQUIREMENT_METHOD_REGISTRY)
+#: Parameter schema by rule kind (live view of the registry).
+RULE_PARAMS: Mapping[str, type[_P]] = _ParamsView(RULE_KIND_REGISTRY)

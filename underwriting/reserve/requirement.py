@@ -15,15 +15,15 @@ from typing import Any
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.reserve.figures import Figure, FxLog
-from underwriting.reserve.regime import (
+from underwriting.reserve.regime import Param, Regime, typed_requirement_params
+from underwriting.reserve.regime_params import (
+    REQUIREMENT_METHOD_REGISTRY,
     BaselBiaParams,
     CustodyCoverParams,
     MicaParams,
-    Param,
-    Regime,
     VaraCapitalParams,
     VolumeIncidentParams,
-    typed_requirement_params,
+    requirement_method,
 )
 
 
@@ -72,6 +72,7 @@ def _sub(name: str, value: float, unit: str, fieldpath: str) -> Figure:
     return Figure(name, value, unit, "input", f"submission {fieldpath}")
 
 
+@requirement_method("volume_incident", VolumeIncidentParams)
 def volume_incident(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     """Volume- and incident-based requirement (model for the pending Japanese reserve).
 
@@ -126,6 +127,7 @@ def volume_incident(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     return Requirement(amount, cur, regime.requirement.formula, tuple(inputs), tuple(steps))
 
 
+@requirement_method("mica_art67", MicaParams)
 def mica_art67(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     """MiCA Art. 67(1): the higher of the Annex IV permanent minimum and ¼ of prior-year fixed overheads."""
     p: MicaParams = typed_requirement_params(regime)  # type: ignore[assignment]
@@ -146,6 +148,7 @@ def mica_art67(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     return Requirement(amount, cur, regime.requirement.formula, tuple(inputs), tuple(steps))
 
 
+@requirement_method("basel_bia", BaselBiaParams)
 def basel_bia(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     """Operational-risk charge, Basic Indicator Approach style: ``alpha × gross income``.
 
@@ -183,6 +186,7 @@ def basel_bia(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     return Requirement(amount, cur, regime.requirement.formula, tuple(inputs), tuple(steps))
 
 
+@requirement_method("custody_cover", CustodyCoverParams)
 def custody_cover(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     """Cover of client assets by custody tier: ``hot_share × hot + warm_share × warm + cold_share × cold``."""
     p: CustodyCoverParams = typed_requirement_params(regime)  # type: ignore[assignment]
@@ -203,6 +207,7 @@ def custody_cover(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
                        {"hot": hot, "cold": cold})
 
 
+@requirement_method("vara_capital", VaraCapitalParams)
 def vara_capital(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     """Dubai VARA paid-up capital (Company Rulebook Part VI), from fixed annual overheads.
 
@@ -246,13 +251,10 @@ def vara_capital(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
     return Requirement(amount, cur, regime.requirement.formula, tuple(inputs), tuple(steps))
 
 
-METHODS = {"volume_incident": volume_incident, "mica_art67": mica_art67, "basel_bia": basel_bia,
-           "custody_cover": custody_cover, "vara_capital": vara_capital}
-
-
 def compute_requirement(sub: Submission, regime: Regime, fx: FxLog) -> Requirement:
-    """Dispatch to the regime's requirement method."""
-    return METHODS[regime.requirement.method](sub, regime, fx)
+    """Dispatch to the regime's requirement method (the registry of
+    :func:`~underwriting.reserve.regime_params.requirement_method`)."""
+    return REQUIREMENT_METHOD_REGISTRY[regime.requirement.method].evaluate(sub, regime, fx)
 
 
 def _years_before(d: dt.date, years: float) -> dt.date:

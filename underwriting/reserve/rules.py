@@ -1,4 +1,5 @@
-"""Policy tests: one pure function per rule kind a regime file may declare.
+"""Policy tests: one pure function per rule kind a regime file may declare, each registered with
+:func:`~underwriting.reserve.regime_params.rule_kind` (its name and parameter schema).
 
 Each takes the policy, the assessment date and the rule's typed parameters and returns a
 :class:`~underwriting.reserve.figures.Check`. ``fail`` makes the policy ineligible; ``haircut``
@@ -9,24 +10,23 @@ multiplies its credit by ``1 - haircut``. The ``coverage`` kind is evaluated by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from underwriting.domain.policy import RATINGS, PolicyTerms
 from underwriting.domain.vocabulary import EXCLUSION_TO_PERIL
 from underwriting.reserve.figures import Check
-from underwriting.reserve.regime import (
+from underwriting.reserve.regime import Regime, RuleSpec, typed_rule_params
+from underwriting.reserve.regime_params import (
+    RULE_KIND_REGISTRY,
     DaysParams,
     DeclaredCoverageParams,
     ForbiddenExclusionsParams,
     PaymentUncertaintyParams,
     RatingParams,
-    Regime,
     RequiredPerilsParams,
     ResidualTermParams,
-    RuleSpec,
     ThirdPartyParams,
     WordingParams,
-    typed_rule_params,
+    rule_kind,
 )
 
 
@@ -38,6 +38,7 @@ def _mk(rule: RuleSpec, pol: PolicyTerms, outcome: str, haircut: float, reason: 
     return Check(rule.rule, outcome, float(haircut), reason, _src(rule), pol.policy_id, rule.status)  # type: ignore[arg-type]
 
 
+@rule_kind("initial_term", DaysParams)
 def initial_term(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     days = (pol.expiry - pol.inception).days
     if days >= p.min_days:
@@ -45,6 +46,7 @@ def initial_term(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: dt.date
     return _mk(rule, pol, "fail", 1.0, f"initial term {days} days < {p.min_days} required")
 
 
+@rule_kind("cancellation_notice", DaysParams)
 def cancellation_notice(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     d = pol.cancellation_notice_days
     if d >= p.min_days:
@@ -52,12 +54,14 @@ def cancellation_notice(rule: RuleSpec, p: DaysParams, pol: PolicyTerms, as_of: 
     return _mk(rule, pol, "fail", 1.0, f"cancellation notice {d} days < {p.min_days} required")
 
 
+@rule_kind("authorised_insurer")
 def authorised_insurer(rule: RuleSpec, p: object, pol: PolicyTerms, as_of: dt.date) -> Check:
     if pol.insurer_authorised:
         return _mk(rule, pol, "pass", 0.0, f"{pol.insurer} is declared authorised")
     return _mk(rule, pol, "fail", 1.0, f"{pol.insurer} is not authorised to provide insurance here")
 
 
+@rule_kind("third_party", ThirdPartyParams)
 def third_party(rule: RuleSpec, p: ThirdPartyParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     if not pol.captive:
         return _mk(rule, pol, "pass", 0.0, "insurer is a third party (not a captive)")
@@ -67,6 +71,7 @@ def third_party(rule: RuleSpec, p: ThirdPartyParams, pol: PolicyTerms, as_of: dt
     return _mk(rule, pol, "fail", 1.0, f"insurer is a captive of the insured's group ({why})")
 
 
+@rule_kind("insurer_rating", RatingParams)
 def insurer_rating(rule: RuleSpec, p: RatingParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     r = pol.insurer_rating
     if r != "NR" and RATINGS.index(r) <= RATINGS.index(p.min_rating):
@@ -86,6 +91,7 @@ def residual_term_haircut(residual_days: int, full_credit_days: int, zero_credit
     return (full_credit_days - residual_days) / (full_credit_days - zero_credit_days)
 
 
+@rule_kind("residual_term", ResidualTermParams)
 def residual_term(rule: RuleSpec, p: ResidualTermParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     start = max(as_of, pol.inception)
     days = (pol.expiry - start).days
@@ -97,6 +103,7 @@ def residual_term(rule: RuleSpec, p: ResidualTermParams, pol: PolicyTerms, as_of
     return _mk(rule, pol, "haircut", h, f"residual term {days} days (from {start}); {shape} = {h:.1%}")
 
 
+@rule_kind("forbidden_exclusions", ForbiddenExclusionsParams)
 def forbidden_exclusions(rule: RuleSpec, p: ForbiddenExclusionsParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     bad = [e for e in pol.exclusions if e in p.exclusions]
     if not bad:
@@ -104,6 +111,7 @@ def forbidden_exclusions(rule: RuleSpec, p: ForbiddenExclusionsParams, pol: Poli
     return _mk(rule, pol, "fail", 1.0, f"policy excludes {', '.join(bad)}, which this regime does not accept")
 
 
+@rule_kind("payment_uncertainty", PaymentUncertaintyParams)
 def payment_uncertainty(rule: RuleSpec, p: PaymentUncertaintyParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     h_r = p.rating_haircuts[pol.insurer_rating]
     late = max(0, pol.claims_payment_days - p.prompt_payment_days)
@@ -115,11 +123,13 @@ def payment_uncertainty(rule: RuleSpec, p: PaymentUncertaintyParams, pol: Policy
     return _mk(rule, pol, "haircut" if h > 0 else "pass", h, reason)
 
 
+@rule_kind("wording_check", WordingParams)
 def wording_check(rule: RuleSpec, p: WordingParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     return _mk(rule, pol, "info", 0.0, "not checkable from the policy terms; verify the wording covers: "
                + "; ".join(p.items))
 
 
+@rule_kind("declared_coverage", DeclaredCoverageParams)
 def declared_coverage(rule: RuleSpec, p: DeclaredCoverageParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     """Every item the regime needs must be declared covered in the policy terms; else no credit."""
     if not p.items:
@@ -131,6 +141,7 @@ def declared_coverage(rule: RuleSpec, p: DeclaredCoverageParams, pol: PolicyTerm
                + "; ".join(missing) + " (set them under [declared_coverage] only if the wording covers them)")
 
 
+@rule_kind("required_perils", RequiredPerilsParams)
 def required_perils(rule: RuleSpec, p: RequiredPerilsParams, pol: PolicyTerms, as_of: dt.date) -> Check:
     """Every required peril must be covered and not excluded; else no credit."""
     removed = {EXCLUSION_TO_PERIL[e] for e in pol.exclusions if e in EXCLUSION_TO_PERIL}
@@ -138,15 +149,6 @@ def required_perils(rule: RuleSpec, p: RequiredPerilsParams, pol: PolicyTerms, a
     if not missing:
         return _mk(rule, pol, "pass", 0.0, "covers the required perils: " + ", ".join(p.perils))
     return _mk(rule, pol, "fail", 1.0, "required peril(s) not covered or excluded: " + ", ".join(missing))
-
-
-RULES: dict[str, Callable[..., Check]] = {
-    "initial_term": initial_term, "cancellation_notice": cancellation_notice,
-    "authorised_insurer": authorised_insurer, "third_party": third_party, "insurer_rating": insurer_rating,
-    "residual_term": residual_term, "forbidden_exclusions": forbidden_exclusions,
-    "payment_uncertainty": payment_uncertainty, "wording_check": wording_check,
-    "declared_coverage": declared_coverage, "required_perils": required_perils,
-}
 
 
 def in_force(pol: PolicyTerms, as_of: dt.date) -> Check:
@@ -167,9 +169,10 @@ def evaluate_policy(regime: Regime, pol: PolicyTerms, as_of: dt.date) -> list[Ch
     """Run the engine's in-force test and every non-coverage rule of ``regime`` on ``pol``."""
     checks = [in_force(pol, as_of)]
     for rule in regime.rules:
-        if rule.kind == "coverage":
+        check = RULE_KIND_REGISTRY[rule.kind].check
+        if check is None:  # evaluated elsewhere (coverage: the tower)
             continue
-        checks.append(RULES[rule.kind](rule, typed_rule_params(regime, rule), pol, as_of))
+        checks.append(check(rule, typed_rule_params(regime, rule), pol, as_of))
     return checks
 
 

@@ -34,7 +34,12 @@ from typing import Any
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.reserve.regime import CAUSES, TIERS, Regime
+from underwriting.reserve.regime_params import register_rule_kind_elsewhere
 from underwriting.reserve.requirement import Requirement
+
+#: The ``coverage`` rule kind (what the reserve is for, by tier and cause) is evaluated here, with the
+#: requirement's components, not by :mod:`underwriting.reserve.rules`.
+register_rule_kind_elsewhere("coverage")
 
 TIER_PERIL = {"hot": "hot_wallet_theft", "cold": "cold_wallet_theft"}
 TIER_EXCLUSION = {"hot": None, "cold": "cold_wallet"}

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from underwriting.caches import register_cache
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -46,7 +48,7 @@ def default_model_path(version: str | None = None) -> Path:
     return reg.path("risk_scorer", reg.resolve("risk_scorer", version)) / MODEL_FILE
 
 
-_CACHE: dict[tuple[str, int, int], RiskScorer] = {}
+_CACHE: dict[tuple[str, int, int], RiskScorer] = register_cache({}, "scoring._CACHE", static=True)
 
 
 def _load_registry_version(directory: Path) -> RiskScorer:

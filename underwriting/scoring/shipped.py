@@ -25,11 +25,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from underwriting.datasets.synthetic import make_exchange_portfolio
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS
+from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.features import exchange_features
-from underwriting.features._common import DAYS_PER_YEAR, as_timestamps
+from underwriting.features._common import as_timestamps
+from underwriting.scoring.artifact import DEFAULT_FEATURE_PARAMS, save
 from underwriting.scoring.model import RiskScorer
+from underwriting.scoring.validation import validate_scores
 
 #: Seed and size of the synthetic book the shipped scorer is fitted on (and of its test book).
 DEFAULT_TRAIN = {"n_exchanges": 4000, "years": 10, "seed": 20261121}
@@ -111,7 +115,6 @@ def synthetic_training_set(n_exchanges: int = 2000, years: float = 10, seed: int
 
     ``generator_kw`` go to :func:`underwriting.datasets.synthetic.make_exchange_portfolio`.
     """
-    from underwriting.datasets.synthetic import make_exchange_portfolio
 
     book = make_exchange_portfolio(n_exchanges, years=years, seed=seed, **generator_kw)
     start = pd.Timestamp(book.truth.start)
@@ -143,7 +146,6 @@ def fit_synthetic_scorer(n_exchanges: int = DEFAULT_TRAIN["n_exchanges"], years:
     Returns the fitted scorer and JSON-ready metadata: the training data, the validation report
     (scorer next to the oracle, with bootstrap intervals) and the calibration table.
     """
-    from underwriting.scoring.validation import validate_scores
 
     scorer_kw.setdefault("C", DEFAULT_C)
     train = synthetic_training_set(n_exchanges, years, seed, horizon_years=horizon_years)
@@ -169,8 +171,6 @@ def build_model(directory, version: str = "0.1.0", *, n_boot: int = 500, **kw) -
     """Fit the shipped scorer (:func:`fit_synthetic_scorer`, fixed seed) and save it to
     ``directory/scorer.json``. Deterministic: the same call writes the same bytes."""
     from pathlib import Path
-
-    from underwriting.scoring.artifact import DEFAULT_FEATURE_PARAMS, save
 
     scorer, meta = fit_synthetic_scorer(n_boot=n_boot, **kw)
     meta = {"version": version, **meta}

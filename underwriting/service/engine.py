@@ -313,7 +313,7 @@ def price(body: Any) -> dict[str, Any]:
     "layer": {"deductible": .., "limit": .., ...}, "principle": "cost_of_capital:0.10", "level": 0.995,
     "loadings": {"expense": ..}, "method": "fft", "seed": 0, "cap": null}``
     """
-    from underwriting.losses.frequency import make_frequency
+    from underwriting.losses.counts import make_frequency
     from underwriting.losses.severity import cap_at_exposure, make_severity
     from underwriting.pricing.layers import Layer
     from underwriting.pricing.premium import Loadings, parse_principle, price_layer

@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.service import ledger, ledger_key
 from underwriting.service.db import ROLES, ApiKey, LedgerEntry, utcnow
@@ -40,7 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
-_cache: dict[str, tuple[str, str, float]] = {}  # sha256(key) -> (key id, argon2 hash, expiry)
+_cache: dict[str, tuple[str, str, float]] = register_cache({}, "service.keys._cache")  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
 
 

@@ -34,8 +34,8 @@ def quote_letter(quote_dict: dict[str, Any], *, lang: str = "en", pdf: bool = Fa
     InputError
         ``lang`` is not supported, or a PDF is asked for where Chromium is not installed (``field="format"``).
     """
-    from underwriting.quote.document import build_quote_figures, render_quote_html
     from underwriting.i18n import resolve_lang, use_lang
+    from underwriting.quote.document import build_quote_figures, render_quote_html
 
     code = resolve_lang(lang, field="lang")
     if pdf:

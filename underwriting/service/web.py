@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
-from underwriting.service import engine, page_format
+from underwriting.service import page_format
 from underwriting.service.keys import Principal, authenticate
 from underwriting.service.store import Problem, Store
 

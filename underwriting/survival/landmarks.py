@@ -28,9 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from underwriting.datasets import make_exchange_portfolio
 from underwriting.domain.frames import DATE_POSTURE_COLUMNS
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.fileio import atomic_write_text, canonical_json
+from underwriting.survival._target import survival_target
 from underwriting.survival.estimator import TimeToBreachModel
+from underwriting.survival.metrics import calibration_at_horizon, concordance_index
+from underwriting.survival.persistence import save
 
 HALF_DAY_YEARS = 0.5 / DAYS_PER_YEAR
 #: Defaults of the shipped model (seeded; ``make models`` rebuilds it byte for byte).
@@ -93,7 +98,6 @@ def landmark_survival_rows(book, *, horizon: float, step_years: float = 1.0) -> 
         events.append(hit[keep].astype(int))
         t = t + step
     rows = pd.concat(parts, ignore_index=True)
-    from underwriting.survival._target import survival_target
 
     return rows, survival_target(np.concatenate(times), np.concatenate(events))
 
@@ -120,8 +124,6 @@ def fit_shipped_survival(*, n_exchanges: int = DEFAULTS["n_exchanges"], years: f
     meta : dict
         Training data description and validation figures (JSON-ready).
     """
-    from underwriting.datasets import make_exchange_portfolio
-    from underwriting.survival.metrics import calibration_at_horizon, concordance_index
 
     book = make_exchange_portfolio(n_exchanges, years, seed=seed)
     rows, y = landmark_survival_rows(book, horizon=horizon)
@@ -157,8 +159,6 @@ def fit_shipped_survival(*, n_exchanges: int = DEFAULTS["n_exchanges"], years: f
 
 def build_model(directory: str | Path, version: str = "0.1.0") -> tuple[TimeToBreachModel, dict]:
     """Fit the shipped model with the defaults and save it as plain data, with a metadata file."""
-    from underwriting.fileio import atomic_write_text, canonical_json
-    from underwriting.survival.persistence import save
 
     model, meta = fit_shipped_survival()
     directory = Path(directory)

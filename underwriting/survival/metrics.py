@@ -29,7 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from underwriting.errors import InputError
+from underwriting.fileio import atomic_write_bytes
+from underwriting.survival._target import parse_target, survival_target
 from underwriting.survival.concordance import _arr, concordance_index  # noqa: F401 (re-exported)
+from underwriting.survival.estimator import TimeToBreachModel
 
 
 # ----- censoring distribution ------------------------------------------------------------------
@@ -237,9 +240,6 @@ def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str 
     """
     import pandas as pd
 
-    from underwriting.survival._target import survival_target
-    from underwriting.survival.estimator import TimeToBreachModel
-
     t, e, p = _arr(time, event, risk)
     if np.any((p <= 0) | (p >= 1)):
         p = np.clip(p, 1e-12, 1 - 1e-12)
@@ -263,8 +263,6 @@ def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str 
     if plot_path is not None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-
-        from underwriting.fileio import atomic_write_bytes
 
         fig = Figure(figsize=(5, 5), dpi=100)
         FigureCanvasAgg(fig)
@@ -290,8 +288,6 @@ def calibration_at_horizon(time, event, risk, horizon: float, *, plot_path: str 
 # ----- cross-validation --------------------------------------------------------------------------
 def _fold(estimator, X, y, train, test, horizon, times, k):
     from sklearn.base import clone
-
-    from underwriting.survival._target import parse_target
 
     def rows(obj, idx):
         return obj.iloc[idx] if hasattr(obj, "iloc") else obj[idx]
@@ -340,8 +336,6 @@ def cross_validate(estimator, X, y, *, horizon: float, times=None, n_splits: int
     import pandas as pd
     from joblib import Parallel, delayed
     from sklearn.model_selection import KFold
-
-    from underwriting.survival._target import parse_target
 
     n = len(parse_target(y))
     folds = list(KFold(n_splits=n_splits, shuffle=True, random_state=int(seed)).split(np.arange(n)))

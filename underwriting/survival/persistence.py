@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from underwriting._version import __version__
 from underwriting.errors import InputError, ModelIntegrityError
 from underwriting.fileio import atomic_write_bytes, atomic_write_text, canonical_json
 
@@ -36,8 +37,6 @@ BASELINE = "baseline_hazard.parquet"
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
-
-    from underwriting._version import __version__
 
     out = {"underwriting": __version__, "python": platform.python_version()}
     for pkg in ("numpy", "scipy", "pandas", "scikit-learn", "lifelines", "pyarrow"):

@@ -18,7 +18,11 @@ import datetime as dt
 
 import numpy as np
 
+from underwriting.datasets.loaders import load_exchange_panel, load_exchanges, load_incidents
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DATA_CUTOFF, DAYS_PER_YEAR
+from underwriting.survival._target import survival_target
+from underwriting.survival.estimator import TimeToBreachModel
+from underwriting.survival.metrics import kaplan_meier
 
 #: Jurisdiction groups (ISO alpha-2 of the headquarters/registration as stated by the source).
 JURISDICTION_GROUPS = {
@@ -44,8 +48,6 @@ def first_breach_table(exchanges=None, incidents=None, *, cutoff: dt.date = CUTO
     """One row per exchange with a known launch: years from launch to the first breach (hack or
     insider) or to censoring (closure or ``cutoff``), plus covariates known at launch."""
     import pandas as pd
-
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
 
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents
@@ -89,11 +91,6 @@ def _design(df):
 def analyse(exchanges=None, incidents=None) -> dict:
     """All figures of the real-roster section of ``docs/survival.md`` as a dict."""
     import pandas as pd
-
-    from underwriting.datasets.loaders import load_exchange_panel, load_exchanges, load_incidents
-    from underwriting.survival._target import survival_target
-    from underwriting.survival.estimator import TimeToBreachModel
-    from underwriting.survival.metrics import kaplan_meier
 
     ex = load_exchanges() if exchanges is None else exchanges
     inc = load_incidents() if incidents is None else incidents

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import special
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses.aggregate.results import (
     DiscretisationError,
     Peril,
 )
-from underwriting.losses.severity import Severity
+from underwriting.losses.severity import CappedSeverity, MixtureSeverity, Severity
+from underwriting.losses.severity.registry import FAMILY_REGISTRY
 
 # --------------------------------------------------------------------------------------------
 # Discretisation
@@ -31,34 +34,18 @@ CACHE_SIZE = 256
 CACHED_GRID_MAX = 1024
 
 
-@functools.lru_cache(maxsize=1)
-def _severity_types() -> tuple[type, type, tuple[type, ...]]:
-    """The package's severity types, imported once (this module sits below the severity package)."""
-    from underwriting.losses.severity import (
-        CappedSeverity,
-        Gamma,
-        Lognormal,
-        Lomax,
-        MixtureSeverity,
-        SplicedLognormalGPD,
-        Weibull,
-    )
-
-    return CappedSeverity, MixtureSeverity, (Lognormal, Lomax, Weibull, Gamma, SplicedLognormalGPD)
-
-
 def cacheable_severity(sev: object) -> bool:
     """True when ``sev`` is one of the package's frozen, value-compared severities (hashable by its
     parameters), so a pure function of it may be cached by value: the four families, the spliced
-    lognormal-GPD, and caps and mixtures of those. Any other severity (a user subclass, possibly
-    mutable or compared by identity) is never cached."""
-    CappedSeverity, MixtureSeverity, families = _severity_types()
+    lognormal-GPD, any other registered family (a frozen dataclass: registration checks), and caps
+    and mixtures of those. Any other severity (an unregistered subclass, possibly mutable or compared
+    by identity) is never cached."""
     t = type(sev)
     if t is CappedSeverity:
         return cacheable_severity(sev.base)
     if t is MixtureSeverity:
         return all(cacheable_severity(c) for c in sev.components)
-    if t not in families:
+    if FAMILY_REGISTRY.get(getattr(t, "family", None)) is not t:
         return False
     try:
         hash(sev)
@@ -75,6 +62,7 @@ def severity_top(sev: Severity) -> float:
     return float(sev.ppf(1.0))
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _severity_top_cached(sev: Severity) -> float:
     return float(sev.ppf(1.0))
@@ -88,6 +76,7 @@ def _occurrence_cap(sev: Severity, d: float, limit: float) -> tuple[float, float
     return _occurrence_cap_impl(sev, d, limit)
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
 def _occurrence_cap_cached(sev: Severity, d: float, limit: float) -> tuple[float, float]:
     return _occurrence_cap_impl(sev, d, limit)
@@ -134,6 +123,7 @@ def discretize_layer(severity: Severity, deductible: float, limit: float, h: flo
     return _discretize_impl(severity, deductible, limit, h, n, method)
 
 
+@register_cache
 @functools.lru_cache(maxsize=CACHE_SIZE, typed=True)
 def _discretize_cached(severity: Severity, deductible: float, limit: float, h: float, n: int,
                        method: str) -> np.ndarray:
@@ -199,6 +189,8 @@ def _chernoff_range(perils: Sequence[Peril], caps: Sequence[float], d: float, ep
     if cmax <= 0:
         return 0.0
     h0 = cmax / n_prov
+    if not h0 >= sys.float_info.min * 1e6:  # subnormal widths (5e-324): the grid and 1/cmax overflow
+        raise InputError(f"a layer width of {cmax:g} currency units is too small to price", field="limit")
     s = np.logspace(-4, 3, 40)
     t = s / cmax
     total = np.zeros_like(t)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 from underwriting.losses.aggregate.results import (
     PERILS,
@@ -129,6 +130,7 @@ def _layer_moments(severity, d: float, lim: float, verify: bool = True) -> tuple
         return _layer_moments_cached.__wrapped__(severity, d, lim, verify)
 
 
+@register_cache
 @functools.lru_cache(maxsize=4096)
 def _layer_moments_cached(severity, d: float, lim: float, verify: bool = True) -> tuple[float, float]:
     """Closed-form ``(E[Y], E[Y^2])`` of one layer, cross-checked by quadrature.

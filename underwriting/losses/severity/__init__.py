@@ -24,13 +24,14 @@ covariance, KS/Anderson-Darling statistics, QQ data and an optional parametric b
 :func:`select_severity` ranks families by AIC.
 
 Modules: :mod:`~underwriting.losses.severity.base` (the :class:`Severity` interface),
+``registry`` (:func:`register_family`: a family is one registered class; ``docs/extending.md``),
 ``families`` (lognormal, Lomax, Weibull, gamma), ``spliced``, ``exposure`` (cap and tier
 mixtures), ``catalogue`` (:func:`make_severity`), ``fitting`` (left-truncated MLE), ``gof``
 (goodness of fit), ``selection`` (AIC) and ``estimator`` (:class:`SeverityEstimator`).
 Everything is re-exported here, so ``from underwriting.losses.severity import Lognormal`` works.
 """
 
-from underwriting.losses.severity.base import ArrayLike, Severity
+from underwriting.losses.severity.base import ArrayLike, FitSpec, Severity
 from underwriting.losses.severity.catalogue import FAMILIES, MAX_LOSS, make_severity
 from underwriting.losses.severity.estimator import SeverityEstimator
 from underwriting.losses.severity.exposure import (
@@ -43,6 +44,11 @@ from underwriting.losses.severity.exposure import (
 from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
 from underwriting.losses.severity.fitting import BootstrapResult, SeverityFit, fit_severity
 from underwriting.losses.severity.gof import GoodnessOfFit, ad_ks_statistics, goodness_of_fit
+from underwriting.losses.severity.registry import (
+    family_names,
+    register_family,
+    unregister_family,
+)
 from underwriting.losses.severity.selection import (
     GofBootstrap,
     SeveritySelection,
@@ -62,6 +68,10 @@ __all__ = [
     "CappedSeverity",
     "MixtureSeverity",
     "FAMILIES",
+    "FitSpec",
+    "family_names",
+    "register_family",
+    "unregister_family",
     "MAX_LOSS",
     "make_severity",
     "cap_at_exposure",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy import integrate
 
+from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
 ArrayLike = Any  # float or numpy array
@@ -55,6 +58,13 @@ class Severity(ABC):
     """
 
     family: ClassVar[str] = "abstract"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """How :func:`~underwriting.losses.severity.fitting.fit_severity` fits this family: parameters
+        on an unconstrained scale, the map back, its Jacobian, the build and the starting points.
+        A family without one cannot be fitted (only built from given parameters)."""
+        raise InputError(f"the {cls.family} family has no fitting recipe (fit_spec)", field="family")
 
     # --- distribution functions ------------------------------------------------------------
     @abstractmethod
@@ -294,6 +304,7 @@ QUADRATURE_MAX_ROUNDS = 40
 QUADRATURE_MAX_INTERVALS = 20_000
 
 
+@register_cache(static=True)
 @functools.lru_cache(maxsize=1)
 def _gauss_legendre_nodes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     x20, w20 = np.polynomial.legendre.leggauss(20)
@@ -381,3 +392,29 @@ def _sf_moments_quad(sev: Any, d: float, pieces: list[tuple[float, float]]) -> t
             total += val
         out.append(total)
     return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A family's left-truncated maximum-likelihood recipe (returned by ``Severity.fit_spec``).
+
+    Attributes
+    ----------
+    names : tuple of str
+        Parameter names, in the order of the vectors below.
+    to_natural, jacobian : callable
+        Unconstrained vector ``z`` -> natural parameters, and the diagonal of their derivative in ``z``.
+    build : callable
+        ``z`` -> the severity.
+    start : callable
+        ``start(amounts, threshold)`` -> starting vectors ``z`` for the optimiser.
+    options : mapping
+        Options the fit used and records (the spliced family's ``splice_at``).
+    """
+
+    names: tuple[str, ...]
+    to_natural: Callable[[np.ndarray], np.ndarray]
+    jacobian: Callable[[np.ndarray], np.ndarray]
+    build: Callable[[np.ndarray], Severity]
+    start: Callable[[np.ndarray, float], list[np.ndarray]]
+    options: Mapping[str, float] = field(default_factory=dict)

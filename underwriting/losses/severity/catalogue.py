@@ -1,4 +1,8 @@
-"""Severity families by name and :func:`make_severity` (user-specified severities)."""
+"""Severity families by name and :func:`make_severity` (user-specified severities).
+
+``FAMILIES`` is the family registry itself (:data:`~underwriting.losses.severity.registry.FAMILY_REGISTRY`,
+names and aliases); the built-in families register themselves in ``families`` and ``spliced``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,13 @@ import math
 import numpy as np
 
 from underwriting.errors import InputError
+from underwriting.losses.severity import families as _families  # noqa: F401 - registers the built-in families
+from underwriting.losses.severity import spliced as _spliced  # noqa: F401 - registers the spliced family
 from underwriting.losses.severity.base import Severity
-from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
-from underwriting.losses.severity.spliced import SplicedLognormalGPD
+from underwriting.losses.severity.registry import FAMILY_REGISTRY, family_parameters
 
-FAMILIES: dict[str, type[Severity]] = {
-    "lognormal": Lognormal,
-    "lomax": Lomax,
-    "pareto2": Lomax,
-    "weibull": Weibull,
-    "gamma": Gamma,
-    "spliced": SplicedLognormalGPD,
-}
+#: Family name (or alias) -> class: the registry (live).
+FAMILIES: dict[str, type[Severity]] = FAMILY_REGISTRY
 
 
 #: Largest plausible single loss a user-specified severity may reach at its 99.9% quantile (currency units).
@@ -37,7 +36,7 @@ def make_severity(family: str, **params: float) -> Severity:
     if cls is None:
         raise InputError(f"unknown severity distribution {family!r}; choose from {sorted(FAMILIES)}",
                          field="severity")
-    names = [f for f in cls.__dataclass_fields__ if f != "family"]
+    names = list(family_parameters(cls.family))
     unknown = sorted(set(params) - set(names))
     if unknown:
         raise InputError(f"unknown parameter(s) {unknown} for {cls.family}; expected {names}", field="severity")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import special, stats
 
 from underwriting.losses.severity.base import (
+    FitSpec,
     Severity,
     _check_finite,
     _check_level,
@@ -18,11 +19,19 @@ from underwriting.losses.severity.base import (
     _rng,
     _ScipyBacked,
 )
+from underwriting.losses.severity.registry import register_family
+
+
+def log_start(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation (at least 1e-3) of ``log(x)``: a starting point of the fits."""
+    lx = np.log(x)
+    return float(lx.mean()), float(max(lx.std(), 1e-3))
 
 
 # --------------------------------------------------------------------------------------------
 # Lognormal
 # --------------------------------------------------------------------------------------------
+@register_family
 @dataclass(frozen=True, repr=False)
 class Lognormal(Severity):
     """Lognormal severity: ``ln X ~ Normal(mu, sigma^2)``.
@@ -38,6 +47,18 @@ class Lognormal(Severity):
     mu: float
     sigma: float
     family: ClassVar[str] = "lognormal"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """Fitted on (mu, log sigma)."""
+        return FitSpec(
+            ("mu", "sigma"),
+            lambda z: np.array([z[0], math.exp(z[1])]),
+            lambda z: np.array([1.0, math.exp(z[1])]),
+            lambda z: Lognormal(z[0], math.exp(z[1])),
+            lambda x, t: [np.array([m, math.log(s)]) for m, s in
+                          [log_start(x), (log_start(x)[0] - 1.0, log_start(x)[1] * 1.5)]],
+        )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mu", _check_finite("mu", self.mu))
@@ -137,6 +158,7 @@ class Lognormal(Severity):
 # --------------------------------------------------------------------------------------------
 # Lomax (Pareto II)
 # --------------------------------------------------------------------------------------------
+@register_family(aliases=("pareto2",))
 @dataclass(frozen=True, repr=False)
 class Lomax(_ScipyBacked, Severity):
     """Lomax (Pareto type II) severity: :math:`S(x) = (\\theta/(x+\\theta))^{\\alpha}`.
@@ -152,6 +174,14 @@ class Lomax(_ScipyBacked, Severity):
     alpha: float
     theta: float
     family: ClassVar[str] = "lomax"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """Fitted on (log alpha, log theta)."""
+        def start(x, t):
+            med = float(np.median(x))
+            return [np.log([a, max(med - t, med * 0.1) * s]) for a in (0.8, 1.5, 3.0) for s in (0.5, 2.0)]
+        return FitSpec(("alpha", "theta"), np.exp, np.exp, lambda z: Lomax(math.exp(z[0]), math.exp(z[1])), start)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "alpha", _check_positive("alpha", self.alpha))
@@ -238,6 +268,7 @@ class _UpperMomentStopLoss:
 # --------------------------------------------------------------------------------------------
 # Weibull
 # --------------------------------------------------------------------------------------------
+@register_family
 @dataclass(frozen=True, repr=False)
 class Weibull(_UpperMomentStopLoss, _ScipyBacked, Severity):
     """Weibull severity: :math:`S(x) = \\exp(-(x/\\lambda)^{\\tau})`.
@@ -253,6 +284,14 @@ class Weibull(_UpperMomentStopLoss, _ScipyBacked, Severity):
     shape: float
     scale: float
     family: ClassVar[str] = "weibull"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """Fitted on (log shape, log scale)."""
+        def start(x, t):
+            m = float(np.mean(x))
+            return [np.log([k, m * s]) for k in (0.3, 0.7, 1.5) for s in (0.3, 1.0)]
+        return FitSpec(("shape", "scale"), np.exp, np.exp, lambda z: Weibull(math.exp(z[0]), math.exp(z[1])), start)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _check_positive("shape", self.shape))
@@ -301,6 +340,7 @@ class Weibull(_UpperMomentStopLoss, _ScipyBacked, Severity):
 # --------------------------------------------------------------------------------------------
 # Gamma
 # --------------------------------------------------------------------------------------------
+@register_family
 @dataclass(frozen=True, repr=False)
 class Gamma(_UpperMomentStopLoss, _ScipyBacked, Severity):
     """Gamma severity: density :math:`x^{k-1}e^{-x/\\theta}/(\\Gamma(k)\\theta^k)`.
@@ -321,6 +361,15 @@ class Gamma(_UpperMomentStopLoss, _ScipyBacked, Severity):
     shape: float
     scale: float
     family: ClassVar[str] = "gamma"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, **options: Any) -> FitSpec:
+        """Fitted on (log shape, log scale)."""
+        def start(x, t):
+            m, v = float(np.mean(x)), float(np.var(x))
+            k0 = max(m * m / max(v, 1e-300), 1e-3)
+            return [np.log([k * k0, m / (k * k0)]) for k in (0.3, 1.0, 3.0)] + [np.log([0.5, 2 * m])]
+        return FitSpec(("shape", "scale"), np.exp, np.exp, lambda z: Gamma(math.exp(z[0]), math.exp(z[1])), start)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _check_positive("shape", self.shape))

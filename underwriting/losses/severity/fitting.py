@@ -9,111 +9,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize
 
 from underwriting.errors import InputError
-from underwriting.losses.severity.base import ArrayLike, Severity, _check_level, _rng
-from underwriting.losses.severity.catalogue import FAMILIES, make_severity
-from underwriting.losses.severity.families import Gamma, Lognormal, Lomax, Weibull
+from underwriting.losses.severity.base import ArrayLike, FitSpec, Severity, _check_level, _rng
+from underwriting.losses.severity.catalogue import make_severity
 from underwriting.losses.severity.gof import GoodnessOfFit, goodness_of_fit
-from underwriting.losses.severity.spliced import SplicedLognormalGPD
+from underwriting.losses.severity.registry import FAMILY_REGISTRY
 
 
 # --------------------------------------------------------------------------------------------
 # Fitting with left truncation
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _FamilySpec:
-    names: tuple[str, ...]
-    to_natural: Callable[[np.ndarray], np.ndarray]
-    jacobian: Callable[[np.ndarray], np.ndarray]  # d natural / d transformed (diagonal)
-    build: Callable[[np.ndarray], Severity]
-    start: Callable[[np.ndarray, float], list[np.ndarray]]
-
-
-def _log_start(x: np.ndarray) -> tuple[float, float]:
-    lx = np.log(x)
-    return float(lx.mean()), float(max(lx.std(), 1e-3))
-
-
-def _spec(family: str, splice_at: float | None) -> _FamilySpec:
-    if family == "lognormal":
-        return _FamilySpec(
-            ("mu", "sigma"),
-            lambda z: np.array([z[0], math.exp(z[1])]),
-            lambda z: np.array([1.0, math.exp(z[1])]),
-            lambda z: Lognormal(z[0], math.exp(z[1])),
-            lambda x, t: [np.array([m, math.log(s)]) for m, s in
-                          [_log_start(x), (_log_start(x)[0] - 1.0, _log_start(x)[1] * 1.5)]],
-        )
-    if family in ("lomax", "pareto2"):
-        def lomax_start(x, t):
-            med = float(np.median(x))
-            return [np.log([a, max(med - t, med * 0.1) * s]) for a in (0.8, 1.5, 3.0) for s in (0.5, 2.0)]
-        return _FamilySpec(
-            ("alpha", "theta"),
-            lambda z: np.exp(z),
-            lambda z: np.exp(z),
-            lambda z: Lomax(math.exp(z[0]), math.exp(z[1])),
-            lomax_start,
-        )
-    if family == "weibull":
-        def weibull_start(x, t):
-            m = float(np.mean(x))
-            return [np.log([k, m * s]) for k in (0.3, 0.7, 1.5) for s in (0.3, 1.0)]
-        return _FamilySpec(
-            ("shape", "scale"),
-            lambda z: np.exp(z),
-            lambda z: np.exp(z),
-            lambda z: Weibull(math.exp(z[0]), math.exp(z[1])),
-            weibull_start,
-        )
-    if family == "gamma":
-        def gamma_start(x, t):
-            m, v = float(np.mean(x)), float(np.var(x))
-            k0 = max(m * m / max(v, 1e-300), 1e-3)
-            return [np.log([k * k0, m / (k * k0)]) for k in (0.3, 1.0, 3.0)] + [np.log([0.5, 2 * m])]
-        return _FamilySpec(
-            ("shape", "scale"),
-            lambda z: np.exp(z),
-            lambda z: np.exp(z),
-            lambda z: Gamma(math.exp(z[0]), math.exp(z[1])),
-            gamma_start,
-        )
-    if family == "spliced":
-        if splice_at is None:
-            raise InputError("the spliced family needs a splice threshold", field="splice_at")
-        u = float(splice_at)
-
-        def build(z):
-            return SplicedLognormalGPD(z[0], math.exp(z[1]), u, z[2], math.exp(z[3]), special.expit(z[4]))
-
-        def spliced_start(x, t):
-            m, s = _log_start(x)
-            exc = x[x > u] - u
-            p_obs = max(min(exc.size / x.size, 0.99), 1e-3)
-            # translate the observed share above u into a ground-up one, via the body guess
-            ln = Lognormal(m, s)
-            s_t = float(ln.sf(t)) if t > 0 else 1.0
-            p0 = float(np.clip(p_obs * s_t, 1e-6, 0.99))
-            if exc.size >= 3:
-                xi0, _, b0 = stats.genpareto.fit(exc, floc=0.0)
-                xi0 = float(np.clip(xi0, -0.4, 1.5))
-                b0 = max(float(b0), 1e-6 * u)
-            else:
-                xi0, b0 = 0.5, u
-            return [np.array([m, math.log(s), xi0, math.log(b0), special.logit(p0)]),
-                    np.array([m - 1.0, math.log(s * 1.3), xi0, math.log(b0), special.logit(p0)])]
-
-        return _FamilySpec(
-            ("mu", "sigma", "xi", "beta", "tail_prob"),
-            lambda z: np.array([z[0], math.exp(z[1]), z[2], math.exp(z[3]), special.expit(z[4])]),
-            lambda z: np.array([1.0, math.exp(z[1]), 1.0, math.exp(z[3]),
-                                special.expit(z[4]) * (1 - special.expit(z[4]))]),
-            build,
-            spliced_start,
-        )
-    raise InputError(f"unknown severity family {family!r}; choose from {sorted(FAMILIES)}", field="family")
+def _spec(family: str, x: np.ndarray, threshold: float, splice_at: float | None) -> FitSpec:
+    """The registered family's fitting recipe (:meth:`Severity.fit_spec`)."""
+    cls = FAMILY_REGISTRY.get(family)
+    if cls is None:
+        raise InputError(f"unknown severity family {family!r}; choose from {sorted(FAMILY_REGISTRY)}", field="family")
+    return cls.fit_spec(x, threshold, **({} if splice_at is None else {"splice_at": splice_at}))
 
 
 def _neg_loglik(sev: Severity, x: np.ndarray, threshold: float) -> float:
@@ -123,7 +36,7 @@ def _neg_loglik(sev: Severity, x: np.ndarray, threshold: float) -> float:
     return -ll if math.isfinite(ll) else math.inf
 
 
-def _objective(spec: _FamilySpec, x: np.ndarray, threshold: float) -> Callable[[np.ndarray], float]:
+def _objective(spec: FitSpec, x: np.ndarray, threshold: float) -> Callable[[np.ndarray], float]:
     def f(z: np.ndarray) -> float:
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -323,8 +236,9 @@ def fit_severity(amounts: ArrayLike, threshold: float = 0.0, family: str = "logn
         Loss amounts (currency units), all ``>= threshold``.
     threshold : float
         Reporting threshold (currency units); 0 for no truncation.
-    family : {"lognormal", "lomax", "weibull", "gamma", "spliced"}
-        Family to fit.
+    family : str
+        A registered family (:data:`~underwriting.losses.severity.registry.FAMILY_REGISTRY`:
+        ``lognormal``, ``lomax``, ``weibull``, ``gamma``, ``spliced``...).
     splice_at : float, optional
         Splice point of the ``spliced`` family (currency units); default the 80th percentile of
         the amounts (so that the GPD tail sees the largest 20%).
@@ -335,11 +249,8 @@ def fit_severity(amounts: ArrayLike, threshold: float = 0.0, family: str = "logn
     """
     x, t = _validate_amounts(amounts, threshold)
     family = family.strip().lower()
-    if family == "spliced" and splice_at is None:
-        splice_at = float(np.quantile(x, 0.8))
-    if family == "spliced" and not (splice_at > t):
-        raise InputError("splice_at must be above the reporting threshold", field="splice_at")
-    spec = _spec(family, splice_at)
+    spec = _spec(family, x, t, splice_at)
+    splice_at = spec.options.get("splice_at", splice_at)
     f = _objective(spec, x, t)
     z = _minimise(f, [np.asarray(_start)] if _start is not None else spec.start(x, t))
     sev = spec.build(z)
@@ -360,7 +271,7 @@ def fit_severity(amounts: ArrayLike, threshold: float = 0.0, family: str = "logn
     gof = goodness_of_fit(sev, x, t) if _gof else GoodnessOfFit(math.nan, math.nan, math.nan, np.empty(0), np.empty(0))
     x_ro = x.copy()
     x_ro.setflags(write=False)
-    return SeverityFit(family=spec.build(z).family if family != "pareto2" else "lomax", severity=sev,
+    return SeverityFit(family=sev.family, severity=sev,
                        threshold=t, n=x.size, loglik=-nll, aic=2 * k + 2 * nll,
                        bic=k * math.log(x.size) + 2 * nll, names=spec.names, cov=cov, gof=gof,
                        _amounts=x_ro, _splice_at=splice_at, _z=np.asarray(z, dtype=float))

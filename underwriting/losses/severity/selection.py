@@ -12,6 +12,7 @@ from underwriting.errors import InputError
 from underwriting.losses.severity.base import ArrayLike
 from underwriting.losses.severity.fitting import SeverityFit, fit_severity
 from underwriting.losses.severity.gof import ad_ks_statistics
+from underwriting.losses.severity.registry import family_names
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,15 @@ class SeveritySelection:
 
 
 def select_severity(amounts: ArrayLike, threshold: float = 0.0,
-                    families: Sequence[str] = ("lognormal", "lomax", "weibull", "gamma", "spliced"),
+                    families: Sequence[str] | None = None,
                     **kwargs: Any) -> SeveritySelection:
-    """Fit each family (left-truncated MLE) and rank by AIC; families that fail are skipped."""
+    """Fit each family (left-truncated MLE) and rank by AIC; families that fail are skipped.
+
+    ``families`` defaults to every registered family marked for selection
+    (:func:`~underwriting.losses.severity.registry.family_names`: lognormal, Lomax, Weibull, gamma, spliced).
+    """
+    if families is None:
+        families = family_names(selection=True)
     fits = []
     errors = []
     for fam in families:

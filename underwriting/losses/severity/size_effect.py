@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
+from underwriting.datasets.cohorts import SNAPSHOTS, cohort_followup, load_cohorts
+from underwriting.datasets.loaders import load_exchanges, load_incidents
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, REPORTING_THRESHOLD_USD
 from underwriting.errors import InputError
 from underwriting.losses.severity.fitting import _hessian, fit_severity
@@ -221,9 +223,6 @@ def matched_losses(threshold: float = REPORTING_THRESHOLD_USD, *, incidents: Any
         (``log1p`` of USD per day). Losses at exchanges on no list are dropped.
     """
     import pandas as pd
-
-    from underwriting.datasets.cohorts import SNAPSHOTS, cohort_followup, load_cohorts
-    from underwriting.datasets.loaders import load_exchanges, load_incidents
 
     inc = load_incidents() if incidents is None else incidents
     coh = load_cohorts() if cohorts is None else cohorts

@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import special, stats
 
 from underwriting.errors import InputError
 from underwriting.losses.severity.base import (
+    FitSpec,
     Severity,
     _check_finite,
     _check_positive,
 )
-from underwriting.losses.severity.families import Lognormal
+from underwriting.losses.severity.families import Lognormal, log_start
+from underwriting.losses.severity.registry import register_family
 
 
 # --------------------------------------------------------------------------------------------
@@ -37,6 +39,7 @@ def _gpd_lev(v, xi: float, beta: float):
         return beta / (1.0 - xi) * -np.expm1((1.0 - 1.0 / xi) * lg)
 
 
+@register_family
 @dataclass(frozen=True, repr=False)
 class SplicedLognormalGPD(Severity):
     """Spliced severity: lognormal body below ``threshold``, generalised Pareto tail above it.
@@ -65,6 +68,47 @@ class SplicedLognormalGPD(Severity):
     beta: float
     tail_prob: float
     family: ClassVar[str] = "spliced"
+
+    @classmethod
+    def fit_spec(cls, amounts: np.ndarray, threshold: float, *, splice_at: float | None = None,
+                 **options: Any) -> FitSpec:
+        """Fitted on (mu, log sigma, xi, log beta, logit tail_prob) with the splice point fixed at
+        ``splice_at`` (currency units; default the 80th percentile of the amounts, so that the GPD
+        tail sees the largest 20%), which must lie above the reporting threshold."""
+        x, t = np.asarray(amounts, dtype=float), float(threshold)
+        u = float(np.quantile(x, 0.8)) if splice_at is None else float(splice_at)
+        if not u > t:
+            raise InputError("splice_at must be above the reporting threshold", field="splice_at")
+
+        def build(z):
+            return SplicedLognormalGPD(z[0], math.exp(z[1]), u, z[2], math.exp(z[3]), special.expit(z[4]))
+
+        def start(x, t):
+            m, s = log_start(x)
+            exc = x[x > u] - u
+            p_obs = max(min(exc.size / x.size, 0.99), 1e-3)
+            # translate the observed share above u into a ground-up one, via the body guess
+            ln = Lognormal(m, s)
+            s_t = float(ln.sf(t)) if t > 0 else 1.0
+            p0 = float(np.clip(p_obs * s_t, 1e-6, 0.99))
+            if exc.size >= 3:
+                xi0, _, b0 = stats.genpareto.fit(exc, floc=0.0)
+                xi0 = float(np.clip(xi0, -0.4, 1.5))
+                b0 = max(float(b0), 1e-6 * u)
+            else:
+                xi0, b0 = 0.5, u
+            return [np.array([m, math.log(s), xi0, math.log(b0), special.logit(p0)]),
+                    np.array([m - 1.0, math.log(s * 1.3), xi0, math.log(b0), special.logit(p0)])]
+
+        return FitSpec(
+            ("mu", "sigma", "xi", "beta", "tail_prob"),
+            lambda z: np.array([z[0], math.exp(z[1]), z[2], math.exp(z[3]), special.expit(z[4])]),
+            lambda z: np.array([1.0, math.exp(z[1]), 1.0, math.exp(z[3]),
+                                special.expit(z[4]) * (1 - special.expit(z[4]))]),
+            build,
+            start,
+            {"splice_at": u},
+        )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mu", _check_finite("mu", self.mu))
