@@ -18,7 +18,10 @@ is the same pipeline on today's tables, and 0.1.0 stays in the registry for repr
   :mod:`underwriting.survival.landmarks` (same book), kept as a comparison (``--frequency-model survival``);
 * ``frequency 0.2.0`` — the quote's base breach frequency on REAL exchange cohorts (recorded population, no
   data-source terms; 0.1.0 stays for reproducing old quotes) with the
-  experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness).
+  experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness);
+* ``severity_fit 0.1.0`` — the quote's severity fit of the shipped incident amounts with its bootstrap goodness of
+  fit and AIC table (:mod:`underwriting.lifecycle.severity_build`; seed 0), so the first quote of a process
+  loads it instead of recomputing.
 """
 
 from __future__ import annotations
@@ -64,6 +67,11 @@ def build(root: str | Path | None = None, *, names: list[str] | None = None,
         out["frequency"] = _Built(f"frequency {VERSION}: base model on real cohorts, "
                                   f"alpha {rep['experience_prior']['alpha']:.3f}, O/E out of time "
                                   f"{rep['out_of_time']['oe']:.2f}")
+    if configs is None and (not names or "severity_fit" in names):
+        from underwriting.lifecycle import severity_build
+
+        rec = severity_build.build(reg.root, promote=promote)
+        out["severity_fit"] = _Built(severity_build.summary(rec))
     for name, (version, cfg) in todo.items():
         if names and name not in names:
             continue
@@ -113,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m underwriting.models_build", description=__doc__.splitlines()[0])
     ap.add_argument("root", nargs="?", help="registry folder (default: models/ of the checkout)")
-    ap.add_argument("--only", action="append", choices=sorted([*SHIPPED, "frequency"]),
+    ap.add_argument("--only", action="append", choices=sorted([*SHIPPED, "frequency", "severity_fit"]),
                     help="build only this model (repeatable)")
     ap.add_argument("--check", action="store_true", help="rebuild into a temporary folder and compare every file as data (floats within their tolerance)")
     args = ap.parse_args(argv)

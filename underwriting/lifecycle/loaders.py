@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import underwriting.frequency  # noqa: F401  registers the frequency kind
+import underwriting.losses.severity.record  # noqa: F401  registers the severity_fit kind
 import underwriting.scoring  # noqa: F401  registers the risk_scorer kind
 import underwriting.survival  # noqa: F401  registers the survival kind
 

@@ -43,6 +43,14 @@ class Frequency(ABC):
     def pgf(self, z: Any) -> Any:
         """:math:`E[z^N]` (vectorised, complex ``z`` allowed)."""
 
+    def log_pgf(self, z: Any) -> Any:
+        """:math:`\\log E[z^N]` (principal branch; vectorised, complex ``z`` with ``|z| <= 1``).
+
+        The compound engine sums these over perils and exponentiates once. Subclasses override it
+        with a closed form; this default takes the logarithm of :meth:`pgf`.
+        """
+        return np.log(self.pgf(z))
+
     @abstractmethod
     def panjer_ab(self) -> tuple[float, float]:
         """``(a, b)`` with :math:`p_k = (a + b/k) p_{k-1}` for k >= 1."""
@@ -144,6 +152,9 @@ class Poisson(Frequency):
     def pgf(self, z):
         return np.exp(self.lam * (np.asarray(z) - 1.0))
 
+    def log_pgf(self, z):
+        return self.lam * (np.asarray(z) - 1.0)
+
     def log_pgf_real(self, x):
         return self.lam * (np.asarray(x, dtype=float) - 1.0)
 
@@ -220,6 +231,10 @@ class NegativeBinomial(Frequency):
 
     def pgf(self, z):
         return (1.0 - self.beta * (np.asarray(z) - 1.0)) ** (-self.r)
+
+    def log_pgf(self, z):
+        # 1 - beta (z - 1) has real part >= 1 for |z| <= 1: the principal logarithm is the pgf's
+        return -self.r * np.log(1.0 - self.beta * (np.asarray(z) - 1.0))
 
     def log_pgf_real(self, x):
         x = np.asarray(x, dtype=float)

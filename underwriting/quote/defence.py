@@ -18,12 +18,16 @@ from underwriting.quote.layers import (
     layer_blocks,
 )
 
-__all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "SELECTION_FAMILIES", "INTERVAL_LEVEL",
+__all__ = ["Defence", "defence", "ep_return_periods", "GOF_BOOTSTRAP", "GOF_SEED", "SELECTION_FAMILIES",
+           "compute_gof", "stored_gof", "INTERVAL_LEVEL",
            "frequency_interval", "severity_block", "perils_block", "ep_points"]
 
 
-#: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed 0; about 1.4 s once a process).
+#: Parametric-bootstrap samples of the severity's goodness-of-fit p-value (seed :data:`GOF_SEED`; about 1.4 s
+#: when computed, so it is computed at model build and stored in the registry: ``severity_fit``).
 GOF_BOOTSTRAP = 200
+#: Seed of the bootstrap.
+GOF_SEED = 0
 _GOF_CACHE: dict[int, tuple[Any, Any]] = register_cache({}, "quote.defence._GOF_CACHE")
 
 
@@ -31,19 +35,49 @@ _GOF_CACHE: dict[int, tuple[Any, Any]] = register_cache({}, "quote.defence._GOF_
 SELECTION_FAMILIES = ("lognormal", "lomax", "weibull", "gamma")
 
 
-def _gof_bootstrap(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
-    """The fit's parametric-bootstrap p-values and the AIC table of the families on the same amounts,
-    computed once per fit object (the quote's fit is cached per process)."""
+def compute_gof(fit: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The fit's parametric-bootstrap p-values (:data:`GOF_BOOTSTRAP` samples, seed :data:`GOF_SEED`) and the
+    AIC table of :data:`SELECTION_FAMILIES` on the same amounts, computed (what the stored record holds)."""
+    from underwriting.losses.severity import gof_bootstrap, select_severity
+
+    table = select_severity(fit._amounts, fit.threshold, families=SELECTION_FAMILIES).table()
+    rows = [{"family": r["family"], "aic": float(r["aic"]), "delta_aic": float(r["delta_aic"]),
+             "akaike_weight": float(r["akaike_weight"])} for r in table]
+    return gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=GOF_SEED), rows
+
+
+def stored_gof(fit: Any, registry: Any = None) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The registry's ``severity`` record of ``fit`` (signature and hashes checked on load), or ``None`` when
+    the registry has none or it is the record of another fit or other settings (then the caller computes).
+
+    Raises
+    ------
+    ModelIntegrityError
+        The registry's record is altered, unsigned or unknown (never silently replaced by a computation).
+    """
+    from underwriting.losses.severity.record import NAME
+    from underwriting.registry import Registry
+
+    reg = registry if registry is not None else Registry(None)
+    if NAME not in reg.names() or not reg.versions(NAME):
+        return None
+    rec = reg.load(NAME)
+    if not rec.matches(fit, n_boot=GOF_BOOTSTRAP, seed=GOF_SEED, families=SELECTION_FAMILIES):
+        return None
+    return rec.gof_bootstrap(), rec.selection_rows()
+
+
+def _gof_bootstrap(fit: Any, registry: Any = None) -> tuple[Any, list[dict[str, Any]]]:
+    """The fit's parametric-bootstrap p-values and the AIC table of the families on the same amounts: the
+    registry's stored record when it is this fit's (:func:`stored_gof`), else computed; once per fit object
+    (the quote's fit is cached per process)."""
     hit = _GOF_CACHE.get(id(fit))
     if hit is None or hit[0] is not fit:
-        from underwriting.losses.severity import gof_bootstrap, select_severity
-
-        table = select_severity(fit._amounts, fit.threshold, families=SELECTION_FAMILIES).table()
-        rows = [{"family": r["family"], "aic": float(r["aic"]), "delta_aic": float(r["delta_aic"]),
-                 "akaike_weight": float(r["akaike_weight"])} for r in table]
-        hit = (fit, (gof_bootstrap(fit, n_boot=GOF_BOOTSTRAP, random_state=0), rows))
+        got = stored_gof(fit, registry)
+        hit = (fit, got if got is not None else compute_gof(fit))
         _GOF_CACHE[id(fit)] = hit
-    return hit[1]
+    boot, rows = hit[1]
+    return boot, [dict(r) for r in rows]
 
 
 #: Coverage of the frequency interval (``frequency.interval``) and of the premium range.
@@ -67,7 +101,7 @@ def frequency_interval(fe: Any) -> list[float]:
     return [lam, lam]
 
 
-def severity_block(fit: Any) -> dict[str, Any]:
+def severity_block(fit: Any, registry: Any = None) -> dict[str, Any]:
     """The severity the quote uses: family, fitted parameters (USD, ground up) and goodness of fit.
 
     ``gof`` holds the Anderson-Darling statistic against the left-truncated fitted CDF (the amount at
@@ -78,7 +112,7 @@ def severity_block(fit: Any) -> dict[str, Any]:
     :data:`SELECTION_FAMILIES` fitted to the same amounts, ranked by AIC (the quote's family need not be
     the best ranked: it says so openly).
     """
-    b, selection = _gof_bootstrap(fit)
+    b, selection = _gof_bootstrap(fit, registry)
     gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
            "p_value_method": f"parametric bootstrap, {b.n_boot} refitted samples, seed {b.seed}",
            "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}
@@ -189,9 +223,10 @@ class Defence:
 
 
 def defence(fit: Any, perils: Sequence[Any], priced: Sequence[LayerPricing], q_rate: float,
-            policy_per_usd: float) -> Defence:
-    """The defence block of a quote from the severity ``fit``, the loss model's ``perils`` and the priced layers."""
-    return Defence(severity=severity_block(fit), perils=perils_block(perils, priced, q_rate),
+            policy_per_usd: float, registry: Any = None) -> Defence:
+    """The defence block of a quote from the severity ``fit``, the loss model's ``perils`` and the priced layers
+    (``registry``: where the stored severity record is read, default :class:`~underwriting.registry.Registry`)."""
+    return Defence(severity=severity_block(fit, registry), perils=perils_block(perils, priced, q_rate),
                    p_attach=max(lp.priced.prob_attach for lp in priced),
                    p_exhaust=min(lp.priced.prob_exhaust for lp in priced),
                    ep_points=ep_points(priced, q_rate), layers=layer_blocks(priced, q_rate, policy_per_usd))

@@ -135,8 +135,11 @@ def _floored(priced: Any, loads: Any) -> tuple[float, dict[str, float]]:
 
 
 def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, basis: Any, seed: int,
-                 policy_per_usd: float, warnings: list[str]) -> list[LayerPricing]:
+                 policy_per_usd: float, warnings: list[str], premium_only: bool = False) -> list[LayerPricing]:
     """Price each ``(PolicyTerms, Layer in USD)`` on the same perils; floors and warnings applied.
+
+    ``premium_only``: leave out the priced results' increased-limits table and EP points (the premium range
+    reads only the premiums; neither enters a premium).
 
     A layer's ``minimum_premium`` (policy currency) enters the loads in USD. A technical premium below
     the expected loss (possible only through discretisation, for a layer much narrower than a bucket)
@@ -148,8 +151,9 @@ def price_layers(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], *, ba
     for terms, layer in layers:
         loads = Loadings(expense=basis.expense, commission=basis.commission, tax=basis.tax,
                          minimum_premium=terms.minimum_premium / policy_per_usd)
+        detail = {"ilf_limits": (), "return_periods": ()} if premium_only else {"return_periods": EP_RETURN_PERIODS}
         priced = price_perils(list(perils), layer, principle=basis.principle, level=basis.level, loadings=loads,
-                              method="fft", random_state=seed, return_periods=EP_RETURN_PERIODS)
+                              method="fft", random_state=seed, **detail)
         if priced.method != "fft":  # issue #30: a change of method is said, never silent
             steps = "; ".join(priced.distribution.diagnostics.get("escalation", ()))
             warnings.append(f"{terms.policy_id}: the FFT grid failed its moment check, so the aggregate loss was "
@@ -247,7 +251,8 @@ def premium_range(perils: Sequence[Any], layers: Sequence[tuple[Any, Any]], inte
         scaled = [Peril(p.name, Poisson(lam * float(p.frequency.mean()) / total), p.severity) for p in perils]
         try:
             out.append(sum(lp.premium for lp in price_layers(scaled, layers, basis=basis, seed=seed,
-                                                             policy_per_usd=policy_per_usd, warnings=[])))
+                                                             policy_per_usd=policy_per_usd, warnings=[],
+                                                             premium_only=True)))
         except InputError:  # the layer is out of reach at the low end of the interval: only the floor applies
             out.append(sum(t.minimum_premium / policy_per_usd for t, _ in layers))
     return out

@@ -62,11 +62,14 @@ USER_KEY_VALID_DAYS = 730
 
 #: The project's release keys, pinned: ``key id -> (file name in release_keys/, raw public key (base64),
 #: not_before, not_after)`` (UTC). release-2026 signed every 0.1.x model; release-2026-12 signed
-#: frequency 0.2.0 (docs/lifecycle.md). Only these keys are trusted as release keys.
+#: frequency 0.2.0; release-2026-12b signed severity_fit 0.1.0 (docs/lifecycle.md). Only these keys are
+#: trusted as release keys.
 RELEASE_KEYS: dict[str, tuple[str, str, str, str]] = {
     "7040b41d1262b5df": ("release-2026.pub", "UUz5beXD1mEWJwLNq93rAsFzdvpy6ATUQEuvkNvjD1k=",
                          "2026-01-01T00:00:00Z", "2026-12-31T23:59:59Z"),
     "2fa94212330f86bc": ("release-2026-12.pub", "rb1qeKEdjGUvSM7u9x4WosyQFI4Ig9u7S++j9x5ooiY=",
+                         "2026-12-01T00:00:00Z", "2027-12-31T23:59:59Z"),
+    "0512e82c445cfc8f": ("release-2026-12b.pub", "Q6nhugSQYM7IZUd+orIKzawDrFJw6vPskGhWM+KaTak=",
                          "2026-12-01T00:00:00Z", "2027-12-31T23:59:59Z"),
 }
 

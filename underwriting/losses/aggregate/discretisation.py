@@ -194,11 +194,17 @@ def _chernoff_range(perils: Sequence[Peril], caps: Sequence[float], d: float, ep
     s = np.logspace(-4, 3, 40)
     t = s / cmax
     total = np.zeros_like(t)
+    seen: dict = {}  # perils with one (package) severity and cap share its log-mgf (the same numbers)
     for peril, c in zip(perils, caps, strict=True):
         if c <= 0:
             continue
-        f = discretize_layer(peril.severity, d, c, h0, n_prov + 2)
-        lm = _log_mgf_disc(f, h0, t)
+        key = (peril.severity, c) if cacheable_severity(peril.severity) else None
+        lm = seen.get(key) if key is not None else None
+        if lm is None:
+            f = discretize_layer(peril.severity, d, c, h0, n_prov + 2)
+            lm = _log_mgf_disc(f, h0, t)
+            if key is not None:
+                seen[key] = lm
         with np.errstate(over="ignore", invalid="ignore"):
             total = total + peril.frequency.log_pgf_real(np.exp(lm))
     with np.errstate(invalid="ignore"):

@@ -230,10 +230,19 @@ def _exact_attach_exhaust(perils, terms: _Terms) -> tuple[float | None, float | 
 
 def _oep_curve(perils, terms: _Terms, grid: np.ndarray) -> np.ndarray:
     """P(largest single occurrence payment > y) on a grid, before aggregate terms and share."""
+    from underwriting.losses.aggregate.discretisation import cacheable_severity
+
     prod = np.ones_like(grid)
+    seen: dict = {}  # perils with one (package) severity and limit share one evaluation of its CDF
     for p in perils:
         lim = terms.peril_limit(p.name)
-        F = np.where(grid < lim, np.asarray(p.severity.cdf(terms.deductible + np.minimum(grid, lim)), dtype=float), 1.0)
+        key = (p.severity, lim) if cacheable_severity(p.severity) else None
+        F = seen.get(key) if key is not None else None
+        if F is None:
+            F = np.where(grid < lim, np.asarray(p.severity.cdf(terms.deductible + np.minimum(grid, lim)), dtype=float),
+                         1.0)
+            if key is not None:
+                seen[key] = F
         prod *= np.real(p.frequency.pgf(F))
     return 1.0 - prod
 
@@ -294,18 +303,20 @@ def _grid_atoms(perils, terms: _Terms, x: np.ndarray) -> np.ndarray:
     shape = [1 << int(2 * (m + 1) - 1).bit_length() for m in m_max]
     if math.prod(shape) > 2**22:  # pragma: no cover - more atoms than any grid holds: only the zero atom
         return out
-    acc = None
+    # the transform of a two-point measure p0 δ_0 + pf δ_(unit step of axis i) is p0 + pf ω_i^k along that axis
+    # (ω_i = exp(-2πi/N_i); the last axis halved as in rfftn) and constant along the others: each peril's log-pgf
+    # is taken on that one axis and broadcast, so only the sum, one exp and one inverse transform are full-size
+    axes = [np.exp(-2j * np.pi * np.arange(m if j < len(shape) - 1 else m // 2 + 1) / m)
+            for j, m in enumerate(shape)]
+    acc = np.zeros([m if j < len(shape) - 1 else m // 2 + 1 for j, m in enumerate(shape)], dtype=complex)
     for freq, p0, pf, c in parts:
-        a = np.zeros(shape)
-        a[(0,) * len(shape)] = p0
-        if pf > 0:
-            i = next((i for i, u in enumerate(distinct) if abs(c - u) <= 1e-12 * u), None)
-            if i is not None:
-                a[tuple(1 if j == i else 0 for j in range(len(shape)))] += pf
-            # else: a full payment beyond the grid never shows on it
-        z = freq.pgf(sfft.rfftn(a))
-        acc = z if acc is None else acc * z
-    coef = sfft.irfftn(acc, s=shape)[tuple(slice(0, m + 1) for m in m_max)]
+        i = next((i for i, u in enumerate(distinct) if abs(c - u) <= 1e-12 * u), None) if pf > 0 else None
+        if i is None:  # no full payment on the grid: the constant p0 (a full payment beyond the grid never shows)
+            acc += freq.log_pgf(complex(p0))
+            continue
+        z = freq.log_pgf(p0 + pf * axes[i])
+        acc += z.reshape([-1 if j == i else 1 for j in range(len(shape))])
+    coef = sfft.irfftn(np.exp(acc), s=shape)[tuple(slice(0, m + 1) for m in m_max)]
     coef = np.where(coef > 1e-15 * max(float(np.max(coef)), 1e-300), coef, 0.0)
     # the amount sum_i m_i c_i of every coefficient
     pos = sum(u * np.arange(m + 1).reshape([-1 if j == i else 1 for j in range(len(m_max))])
