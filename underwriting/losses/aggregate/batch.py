@@ -144,8 +144,18 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     out = {key: np.empty(B) for key in ("mean", "std", "var", "tvar", "prob_attach", "prob_exhaust", "bucket",
                                           "mean_analytic", "mean_rel_err", "var_rel_err", "mean_grid")}
     ok = np.empty(B, dtype=bool)
+    # closed-form layer moments of the lognormal rows in one vectorised pass (the moment check's operands)
+    logn = np.array([type(s) is Lognormal for s in severities])
+    lm = np.full((3, B), np.nan)
+    if logn.any():
+        idx = np.flatnonzero(logn)
+        mu = np.array([severities[i].mu for i in idx], dtype=float)
+        sg = np.array([severities[i].sigma for i in idx], dtype=float)
+        m12 = np.array([[_moment_or_inf(severities[i], 1), _moment_or_inf(severities[i], 2)] for i in idx])
+        e1, e2, good = _lognormal_layer_moments(mu, sg, m12[:, 0], m12[:, 1], ded[idx], lim[idx])
+        lm[0, idx], lm[1, idx], lm[2, idx] = e1, e2, good
     ctx = _Ctx(frequencies, severities, ded, lim, ad, al, sh, level, n, padding, eps, mean_rtol, var_rtol,
-               kf, k, k2, t_chernoff, cantelli, out, ok)
+               kf, k, k2, t_chernoff, cantelli, out, ok, lm)
     starts = range(0, B, chunk)
     n_threads = max(1, min(_threads(workers), len(starts)))
     if n_threads == 1:
@@ -189,6 +199,7 @@ class _Ctx:
     cantelli: float
     out: dict[str, np.ndarray]
     ok: np.ndarray
+    layer_moments: np.ndarray  # (E[Y], E[Y^2], good) per row; nan where not computed in bulk
 
 
 def _threads(workers: int | None) -> int:
@@ -254,7 +265,13 @@ def _run_chunk(ctx: _Ctx, start: int, stop: int, fft_workers: int) -> None:
         # the exact atoms (no loss, sums of exhausted limits) on the grid, as compound does
         atoms = _grid_atoms([peril], terms, h * k)
         var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k, atoms)
-        chk = _moment_check([peril], terms, float(m_s[r]), float(v_s[r]), mean_rtol, var_rtol, verify=False)
+        analytic = None
+        if ctx.layer_moments[2, i] == 1.0:
+            e1, e2 = float(ctx.layer_moments[0, i]), float(ctx.layer_moments[1, i])
+            en, vn = peril.frequency.mean(), peril.frequency.var()
+            analytic = (0.0 + en * e1, 0.0 + (en * e2 + (vn - en) * e1 * e1))
+        chk = _moment_check([peril], terms, float(m_s[r]), float(v_s[r]), mean_rtol, var_rtol, verify=False,
+                            analytic=analytic)
         pa, pe = _exact_attach_exhaust([peril], terms)
         if terms.agg_deductible > 0 or math.isfinite(terms.agg_limit):
             x = h * k
@@ -401,3 +418,75 @@ def _var_tvar(g: np.ndarray, h: float, values: np.ndarray | None, L: int, p: flo
     cdf = np.cumsum(g)
     v = _refined_var(values, g, cdf, p, atoms)
     return v, _tvar_at(values, g, v, p)
+
+
+# --------------------------------------------------------------------------------------------
+# Closed-form layer moments of all lognormal rows at once
+# --------------------------------------------------------------------------------------------
+def _moment_or_inf(severity: Severity, k: int) -> float:
+    try:
+        return float(severity.moment(k))
+    except OverflowError:
+        return math.inf
+
+
+def _lognormal_layer_moments(mu: np.ndarray, sigma: np.ndarray, m1: np.ndarray, m2: np.ndarray, d: np.ndarray,
+                             lim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(E[Y], E[Y^2], good)`` of ``Y = min((X - d)_+, lim)`` for lognormal ``X``, one entry per row.
+
+    The same formulas, operand choices and operation order as :meth:`Lognormal.layer_moment`
+    (``k = 1, 2``) with arrays of ``mu``, ``sigma`` and the raw moments ``m1``, ``m2`` (currency units
+    for ``d``, ``lim``):
+    one vectorised pass instead of a dozen scalar calls per row. ``good`` marks the rows that
+    pass the bounds and finiteness checks of the engine's closed-form moments (``verify=False``);
+    the others are left to the scalar path, which raises as the single-layer engine does.
+    """
+    with np.errstate(all="ignore"):
+
+        def z_of(u: np.ndarray) -> np.ndarray:
+            return (np.log(np.maximum(u, 0.0)) - mu) / sigma
+
+        def limited(u: np.ndarray, k: int, m: np.ndarray) -> np.ndarray:
+            pos = u > 0
+            lu = np.where(pos, np.log(np.where(pos, u, 1.0)), -np.inf)
+            z = (lu - mu) / sigma
+            part = m * special.ndtr(z - k * sigma)
+            tail = np.where(np.isinf(u), 0.0, np.where(pos, u, 0.0) ** k * special.ndtr(-z))
+            return np.where(pos, part + tail, 0.0)
+
+        def stop_loss(a: np.ndarray) -> np.ndarray:
+            z = z_of(a)
+            out = np.where(np.isinf(a), 0.0, m1 * special.ndtr(1 * sigma - z) - np.where(np.isinf(a), 0.0, a)
+                           * special.ndtr(-z))
+            return np.maximum(out, 0.0)
+
+        def stop_loss2(a: np.ndarray) -> np.ndarray:
+            af = np.where(np.isinf(a), 0.0, a)
+            z = z_of(a)
+            out = np.where(np.isinf(a), 0.0, m2 * special.ndtr(2 * sigma - z) - 2 * af * (m1 * special.ndtr(1 * sigma - z))
+                           + af * af * special.ndtr(-z))
+            return np.maximum(out, 0.0)
+
+        top = d + lim
+        # E[Y] (Severity.layer_mean): LEV or stop-loss differences, whichever has smaller operands
+        lev_top = limited(top, 1, m1)
+        lev_d = np.where(d > 0, limited(d, 1, m1), 0.0)
+        by_lev = lev_top - lev_d
+        pi_d = stop_loss(d)
+        sl_top = stop_loss(top)
+        by_sl = pi_d - sl_top
+        use_sl = np.isinf(top) | (np.abs(pi_d) <= np.abs(lev_top))
+        e1 = np.maximum(np.where(use_sl, by_sl, by_lev), 0.0)
+        # E[Y^2] (Severity.layer_moment, k = 2)
+        m2_top = limited(top, 2, m2)
+        m2_d = np.where(d > 0, limited(d, 2, m2), 0.0)
+        by_lev2 = m2_top - m2_d - 2.0 * d * e1
+        pi2_d = stop_loss2(d)
+        by_sl2 = pi2_d - stop_loss2(top) - 2.0 * lim * sl_top
+        use_sl2 = (np.abs(pi2_d) <= np.abs(m2_top)) | ~np.isfinite(by_lev2)
+        e2 = np.maximum(np.where(use_sl2, by_sl2, by_lev2), 0.0)
+        e2 = np.where(np.isinf(top), pi2_d, e2)
+        finite_lim = np.isfinite(lim)
+        good = (np.isfinite(e1) & (e1 >= 0) & np.isfinite(e2) & np.isfinite(m1) & np.isfinite(m2)
+                & (~finite_lim | ((e1 <= lim * (1 + 1e-12)) & (e2 <= lim * lim * (1 + 1e-12)))))
+    return e1, e2, good
