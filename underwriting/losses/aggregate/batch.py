@@ -263,7 +263,10 @@ def _run_chunk(ctx: _Ctx, start: int, stop: int, fft_workers: int) -> None:
             std_r = math.sqrt(max(float(_fixed_order_dot((Lr - mean_r) ** 2, g)), 0.0))
             L = n
         # the exact atoms (no loss, sums of exhausted limits) on the grid, as compound does
-        atoms = _grid_atoms([peril], terms, h * k)
+        if type(peril.frequency) is Poisson:
+            atoms = _grid_atoms_poisson(peril, terms, h, n)
+        else:
+            atoms = _grid_atoms([peril], terms, h * k)
         var_r, tvar_r = _var_tvar(g, h, Lr, L, level, k, atoms)
         analytic = None
         if ctx.layer_moments[2, i] == 1.0:
@@ -375,6 +378,46 @@ def _chernoff_range_one(peril: Peril, cap: float, d: float, eps: float, kf: np.n
     if x.size == 0:  # pragma: no cover - pgf diverges everywhere: fall back on a wide range
         return cap * 1000
     return float(max(x.min(), cap))
+
+
+def _grid_atoms_poisson(peril: Peril, terms: Any, h: float, n: int) -> np.ndarray:
+    """:func:`_grid_atoms` of one Poisson peril on the grid ``h * (0, 1, ..., n-1)``, in closed form.
+
+    With one peril the atoms' generating function ``exp(lam (p0 + pf t - 1))`` has the coefficients
+    ``exp(lam (p0 - 1)) (lam pf)^m / m!`` (the atom at ``m`` full payments ``m c``), which
+    :func:`_grid_atoms` reads off an inverse FFT (to its round-off, ~1e-17); the same payment ``c``,
+    probabilities ``p0``, ``pf``, cut-off for negligible coefficients, range and grid-point tolerance.
+    """
+    d = terms.deductible
+    sev, lam = peril.severity, peril.frequency.lam
+    c, truncated = _occurrence_cap(sev, d, terms.peril_limit(peril.name))
+    with np.errstate(all="ignore"):
+        p0 = min(max(float(sev.cdf(d)), 0.0), 1.0)
+        pf = 0.0
+        if c > 0 and truncated == 0.0:
+            pf = min(max(float(sev.sf(np.nextafter(d + c, -np.inf))), 0.0), 1.0 - p0)
+    out = np.zeros(n)
+    out[0] = float(np.real(peril.frequency.pgf(p0)))
+    top = h * (n - 1.0)
+    if not (pf > 0 and c <= top * (1 + 1e-12)) or n < 2:
+        return out
+    m_max = int(math.floor(top / c * (1 + 1e-12)))
+    if 1 << int(2 * (m_max + 1) - 1).bit_length() > 2**22:  # pragma: no cover - as _grid_atoms
+        return out
+    ratio = lam * pf / np.arange(1, m_max + 1, dtype=float)
+    coef = np.empty(m_max + 1)
+    coef[0] = math.exp(lam * (p0 - 1.0))
+    np.cumprod(ratio, out=coef[1:])
+    coef[1:] *= coef[0]
+    coef = np.where(coef > 1e-15 * max(float(np.max(coef)), 1e-300), coef, 0.0)
+    pos = c * np.arange(m_max + 1, dtype=float)
+    keep = (pos > 0) & (coef > 0) & (pos <= top * (1 + 1e-12))
+    pos, coef = pos[keep], coef[keep]
+    tol = max(1e-9 * h, 1e-12 * top)
+    kk = np.minimum(np.rint(pos / h), n - 1).astype(np.int64)
+    hit = np.abs(h * kk - pos) <= tol
+    np.add.at(out, kk[hit], coef[hit])
+    return out
 
 
 def _apply_pgf(phi: np.ndarray, freqs: Sequence[Frequency]) -> None:
