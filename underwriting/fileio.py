@@ -107,7 +107,7 @@ def parse_document(text: str, *, fmt: str, source: str) -> dict[str, Any]:
             hint = " (a duplicate key or table)" if "overwrite" in str(exc) else ""
             raise InputError(f"invalid TOML{hint}: {exc}", source=source) from None
         except ValueError as exc:  # Python's int() refuses literals over 4,300 digits
-            m = re.search(r"[0-9]{%d,}" % (MAX_INT_DIGITS + 1), text)
+            m = re.search(rf"[0-9]{{{MAX_INT_DIGITS + 1},}}", text)
             at = ""
             if m:
                 line = text.count("\n", 0, m.start()) + 1

@@ -33,7 +33,7 @@ from pathlib import Path
 from underwriting.caches import register_cache
 from underwriting.errors import InputError
 
-__all__ = ["LANGUAGES", "DEFAULT_LANG", "resolve_lang", "use_lang", "current_lang", "_", "translations",
+__all__ = ["LANGUAGES", "DEFAULT_LANG", "finite_number", "resolve_lang", "use_lang", "current_lang", "_", "translations",
            "money", "money_short", "percent", "date_long", "number", "display_width", "ljust", "rjust",
            "catalogue_path", "N_", "DATA_WORDS", "FSTRING_WORDS"]
 
@@ -139,6 +139,19 @@ def _(message: str) -> str:
 
 
 # ---- numbers, money, dates ------------------------------------------------------------------------
+
+def finite_number(x: object) -> float | None:
+    """``x`` as a finite float, or None (None, a bool, NaN, an infinity, text that is not a number, or any
+    other object such as a template's undefined value): the one reader of the numbers a document or a page
+    formats from a quote's JSON."""
+    if isinstance(x, bool) or not isinstance(x, int | float | str):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
 
 def _finite(x: float | None) -> bool:
     return x is not None and not isinstance(x, bool) and math.isfinite(float(x))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from underwriting.caches import static_caches
 from underwriting.datasets import loaders
 from underwriting.datasets.loaders import DatasetError
 from underwriting.errors import InputError
@@ -166,3 +167,31 @@ def test_fx_loader(tmp_path):
     bad = _mutate(tmp_path, FIX / "fx_ok.csv", 3, "currency", "JPY")
     with pytest.raises(DatasetError, match=r"line 3, column 'year': duplicate rate"):
         loaders.load_fx_rates(bad)
+
+
+def test_shipped_incidents_are_read_once_and_handed_out_as_copies(tmp_path, monkeypatch):
+    from underwriting.resources import dataset_path
+
+    for name in ("incidents.csv", "exchanges.csv"):
+        (tmp_path / name).write_bytes(dataset_path(name).read_bytes())
+    monkeypatch.setattr(loaders, "_resolve", lambda path, name: Path(path) if path is not None else tmp_path / name)
+    loaders._SHIPPED_INCIDENTS.clear()
+    reads = []
+    real = loaders._read_raw
+    monkeypatch.setattr(loaders, "_read_raw", lambda p: reads.append(Path(p).name) or real(p))
+
+    first = loaders.load_incidents()
+    assert reads == ["incidents.csv", "exchanges.csv"]
+    first.loc[first.index[0], "amount_usd"] = -1.0  # a caller's change stays in its copy
+    second = loaders.load_incidents()
+    assert reads == ["incidents.csv", "exchanges.csv"]  # the second call read nothing
+    assert second["amount_usd"].iloc[0] != -1.0
+    pd.testing.assert_frame_equal(second, loaders.load_incidents(exchanges=tmp_path / "exchanges.csv"))
+
+    # an edited file is read and checked afresh: a duplicate incident_id is refused
+    lines = (tmp_path / "incidents.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "incidents.csv").write_text("".join(lines + [lines[1]]), encoding="utf-8")
+    with pytest.raises(DatasetError, match="incident_id"):
+        loaders.load_incidents()
+    assert "datasets.loaders.shipped_incidents" in static_caches()
+    loaders._SHIPPED_INCIDENTS.clear()

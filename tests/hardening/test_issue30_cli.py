@@ -102,8 +102,8 @@ def test_compare_reserve_grid_is_refused_before_pricing(cli, n):
 
 
 def test_compare_reserve_programme_count_is_bounded():
-    from underwriting.reserve.compare import MAX_PROGRAMMES, check_programme_count, programme_count
     from underwriting.errors import InputError
+    from underwriting.reserve.compare import MAX_PROGRAMMES, check_programme_count, programme_count
 
     assert programme_count(4, 3) == 1 + 4 + 6 + 4
     check_programme_count(16, 3)                       # 697 programmes

@@ -20,8 +20,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-dev-shm-usage"]
 
 
-@pytest.fixture
-def browser():
+def start_chromium(extra: list[str] | tuple[str, ...] = ()):
+    """A headless Chromium driven by Selenium, with a throwaway profile: ``(driver, profile folder)``
+    (skips with the reason where selenium or Debian's chromium is missing)."""
     webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them: "
@@ -32,11 +33,16 @@ def browser():
     profile = tempfile.mkdtemp(prefix="uw-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for f in FLAGS:
+    for f in [*FLAGS, *extra, f"--user-data-dir={profile}"]:
         opts.add_argument(f)
-    opts.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(120)
+    return driver, profile
+
+
+@pytest.fixture
+def browser():
+    driver, profile = start_chromium()
     try:
         yield driver
     finally:

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -22,27 +21,13 @@ from pathlib import Path
 import pytest
 
 from tests.service.conftest import POLICY, ROOT, SUBMISSION, free_port
-from tests.service.test_browser import CHROMEDRIVER, CHROMIUM, FLAGS
+from tests.service.test_browser import start_chromium
 
 KEEP_ALIVE_PAST = 6.5  # uvicorn closes an idle keep-alive connection after 5 s
 
 
 def _driver(extra: list[str] = ()):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them: "
-                    "apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    os.environ.setdefault("SE_AVOID_STATS", "true")
-    profile = tempfile.mkdtemp(prefix="uw-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for f in [*FLAGS, *extra, f"--user-data-dir={profile}", "--window-size=1280,900"]:
-        opts.add_argument(f)
-    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(120)
-    return driver, profile
+    return start_chromium([*extra, "--window-size=1280,900"])
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from underwriting.caches import register_cache
 from underwriting.datasets.panel import build_exchange_panel
 from underwriting.datasets.schema import EXCHANGE_SCHEMA, FX_SCHEMA, INCIDENT_SCHEMA
 from underwriting.datasets.tables import (  # noqa: F401 (DatasetError and MAX_DATA_BYTES re-exported)
@@ -43,6 +44,18 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 # --------------------------------------------------------------------------- public loaders
+
+#: The shipped incident table, read and checked once per process: one quote asks for it twice (the
+#: severity calibration and the state-actor peril split), each read parsing and cross-checking the
+#: roster again. Keyed by the file's path, size and modification time, so an edited or replaced file is
+#: read afresh; callers get a copy (a frame is mutable).
+_SHIPPED_INCIDENTS: dict[tuple[Any, ...], pd.DataFrame] = register_cache({}, "datasets.loaders.shipped_incidents",
+                                                                          static=True)
+
+
+def _file_key(p: Path) -> tuple[str, int, int]:
+    st = p.stat()
+    return str(p.resolve()), st.st_size, st.st_mtime_ns
 
 
 def _resolve(path: str | os.PathLike[str] | None, name: str) -> Path:
@@ -161,6 +174,22 @@ def load_incidents(path: str | os.PathLike[str] | None = None, *,
         on the roster, or an incident outside the exchange's life.
     """
     p = _resolve(path, "incidents.csv")
+    if exchanges is True:
+        exchanges = None if path is not None else _resolve(None, "exchanges.csv")
+    if path is None and isinstance(exchanges, Path):  # the shipped table, checked against the shipped roster
+        key = _file_key(p) + _file_key(exchanges)
+        frame = _SHIPPED_INCIDENTS.get(key)
+        if frame is None:
+            frame = _load_incidents(p, exchanges)
+            _SHIPPED_INCIDENTS.clear()  # one entry: the current files
+            _SHIPPED_INCIDENTS[key] = frame
+        return frame.copy()
+    return _load_incidents(p, exchanges)
+
+
+def _load_incidents(p: Path, exchanges: Any) -> pd.DataFrame:
+    """Read, check and type the incident table at ``p``; ``exchanges``: the roster to cross-check
+    against (a path or frame), or ``None``/``False`` for none."""
     raw = _read_raw(p)
     parsed = _parse_table(raw, INCIDENT_SCHEMA)
     _unique(parsed, raw, ("incident_id",), "incident_id")
@@ -172,8 +201,6 @@ def load_incidents(path: str | os.PathLike[str] | None = None, *,
                             "attribution_source_url" if src is None else "attribution")
         if who == "state_dprk" and not parsed["dprk_attributed"][i]:
             raise raw.error("attribution state_dprk needs dprk_attributed = yes", line, "dprk_attributed")
-    if exchanges is True:
-        exchanges = None if path is not None else _resolve(None, "exchanges.csv")
     if exchanges is not None and exchanges is not False:
         life = _life_table(exchanges)
         for i, line in enumerate(parsed["_line"]):

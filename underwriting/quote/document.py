@@ -37,7 +37,7 @@ NA = "not available"
 
 # ---- reading the quote JSON -----------------------------------------------------------------------
 
-from underwriting.quote.letter import num as _num  # noqa: E402  (one home: the letter's reader)
+from underwriting.i18n import finite_number as _num  # noqa: E402  (one home: the number reader)
 
 
 def _layer(q: Mapping[str, Any]) -> tuple[float | None, float | None, float]:
@@ -293,7 +293,7 @@ def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, by
         prov = [(_("method: {name}").format(name=k), e(v)) for k, v in (q.get("methods") or {}).items()]
         prov += [(_("version: {name}").format(name=k.replace("_", " ")), e(v)) for k, v in versions.items()]
         prov += [(_("seed"), e(q.get("seed"))), (_("input hash"), f"<code>{e(q.get('input_hash', ''))}</code>")]
-        score = L.num(q.get("risk_score"))
+        score = _num(q.get("risk_score"))
         exch_rows = [(_("insured"), e(exch)), (_("as of"), e(L.date_long(q.get("as_of")))),
                      (_("risk score (0 best, 100 worst)"),
                       e(f"{score:.1f} / 100 ({_('band')} {q.get('risk_band', '?')})") if score is not None else L.na()),
@@ -319,7 +319,7 @@ def render_quote_html(quote_json: Mapping[str, Any], *, figures: Mapping[str, by
         ]
         if pf:
             body.append(L.section("portfolio", _("Portfolio capital"), L._kv(
-                [(_(str(k).replace("_", " ")), L.amount(v, cur) if L.num(v) is not None and "capital" in k else e(v))
+                [(_(str(k).replace("_", " ")), L.amount(v, cur) if _num(v) is not None and "capital" in k else e(v))
                  for k, v in pf.items()])))
         assumptions = q.get("assumptions") or []
         body += [

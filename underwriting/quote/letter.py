@@ -16,26 +16,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from underwriting.i18n import _, current_lang, date_long, money, money_short, percent
+from underwriting.i18n import _, current_lang, date_long, finite_number, money, money_short, percent
 
 __all__ = ["warnings_list", "headline", "slip_section", "price_section", "defence_section", "reserve_section",
-           "reasons_section", "signature_block", "label", "num", "amount"]
+           "reasons_section", "signature_block", "label", "amount"]
 
 
 def e(x: Any) -> str:
     """HTML-escaped text."""
     return html.escape(str(x), quote=True)
-
-
-def num(x: Any) -> float | None:
-    """A finite float, or None."""
-    if isinstance(x, bool) or x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def na() -> str:
@@ -48,18 +37,18 @@ def not_given() -> str:
 
 def amount(x: Any, cur: str) -> str:
     """An exact amount with its currency (escaped), or "not available"."""
-    v = num(x)
+    v = finite_number(x)
     return na() if v is None else e(money(v, cur))
 
 
 def pct(x: Any) -> str:
-    v = num(x)
+    v = finite_number(x)
     return na() if v is None else e(percent(v))
 
 
 def sig(x: Any, digits: int = 4) -> str:
     """A plain number with ``digits`` significant figures, positional (never "1e-05")."""
-    v = num(x)
+    v = finite_number(x)
     if v is None:
         return na()
     if v == 0:
@@ -71,7 +60,7 @@ def sig(x: Any, digits: int = 4) -> str:
 
 def one_in(p: Any) -> str:
     """``p`` as "0.325% (1 in 307 terms)"."""
-    v = num(p)
+    v = finite_number(p)
     if v is None:
         return na()
     if v <= 0:
@@ -124,7 +113,7 @@ def warnings_list(q: Mapping[str, Any]) -> list[str] | None:
 
 
 def headline(q: Mapping[str, Any], cur: str) -> str:
-    prem = num(q.get("premium"))
+    prem = finite_number(q.get("premium"))
     boxes = [
         (_("premium"), f"<div class='big' id='premium'>{amount(prem, cur)}</div>"
          + (f"<div class='small'>{e(money_short(prem, cur))}</div>" if prem is not None else "")),
@@ -163,7 +152,7 @@ def slip_section(q: Mapping[str, Any], slip: Mapping[str, Any] | None, letter: M
     first = (s.get("layers") or [s])[0] if s else {}
     lays = _layers(q, slip)
     insurer = first.get("insurer")
-    share = num(t.get("coinsurance"))
+    share = finite_number(t.get("coinsurance"))
     ins_txt = not_given() if not insurer else e(_("{insurer} (rating {rating}), share {share}").format(
         insurer=insurer, rating=first.get("insurer_rating", "?"), share=percent(share if share is not None else 1.0)))
     rows = [
@@ -177,7 +166,7 @@ def slip_section(q: Mapping[str, Any], slip: Mapping[str, Any] | None, letter: M
     ]
     sub = t.get("sublimits") or {}
     pcur = str(t.get("currency_of_policy") or cur)
-    rows.append((_("sub-limits (per occurrence)"), e("; ".join(f"{label(k)} {money(num(v), pcur)}" for k, v in sub.items()))
+    rows.append((_("sub-limits (per occurrence)"), e("; ".join(f"{label(k)} {money(finite_number(v), pcur)}" for k, v in sub.items()))
                  if sub else e(_("none"))))
     cond = []
     if s:
@@ -200,8 +189,8 @@ def slip_section(q: Mapping[str, Any], slip: Mapping[str, Any] | None, letter: M
                      amount(lay.get("deductible"), cur) if lay.get("deductible") is not None else not_given(),
                      amount(lay.get("aggregate_limit"), cur) if lay.get("aggregate_limit") is not None else e(_("none")),
                      e(rein) if rein is not None else not_given()])
-    lim = num(t.get("limit"))
-    att = num(t.get("attachment", t.get("deductible")))
+    lim = finite_number(t.get("limit"))
+    att = finite_number(t.get("attachment", t.get("deductible")))
     lead = ""
     if lim is not None:
         cover = e(_("Cover: {limit} excess of {attachment} per occurrence.")).format(
@@ -215,14 +204,14 @@ def price_section(q: Mapping[str, Any], letter: Mapping[str, Any] | None) -> str
     cur = str(q.get("currency") or "")
     comps = q.get("premium_components") or {}
     basis = (q.get("inputs") or {}).get("basis") or {}
-    prem = num(q.get("premium"))
+    prem = finite_number(q.get("premium"))
     rates = {k: basis.get(k) for k in ("expense", "commission", "tax")}
     rows = []
     for k, v in comps.items():
-        rate = num(rates.get(k))
+        rate = finite_number(rates.get(k))
         basis_txt = e(_("{rate} of premium").format(rate=percent(rate))) if rate is not None else ""
         if k == "minimum_uplift" and q.get("layers"):  # the floor is a term of each layer
-            floor = sum(num(lay.get("minimum_premium")) or 0.0 for lay in q["layers"])
+            floor = sum(finite_number(lay.get("minimum_premium")) or 0.0 for lay in q["layers"])
             basis_txt = e(_("minimum premium {amount}").format(amount=money(floor, cur)))
         rows.append(f"<tr><th>{e(label(k))}</th><td class='num'>{amount(v, cur)}</td><td class='num'>{basis_txt}</td></tr>")
     rows.append(f"<tr class='total'><th>{e(_('premium'))}</th><td class='num'>{amount(prem, cur)}</td>"
@@ -244,7 +233,7 @@ def price_section(q: Mapping[str, Any], letter: Mapping[str, Any] | None) -> str
         (_("standard deviation"), amount(q.get("std"), cur)),
         (_("TVaR 99.5%"), amount(q.get("tvar_995"), cur)),
         (_("premium range (90% frequency interval)"),
-         e(_("{low} to {high}").format(low=money(num(pr[0]), cur), high=money(num(pr[1]), cur)))
+         e(_("{low} to {high}").format(low=money(finite_number(pr[0]), cur), high=money(finite_number(pr[1]), cur)))
          if isinstance(pr, list | tuple) and len(pr) == 2 else na()),
         (_("quote valid until"), e(date_long(valid)) if valid else not_given()),
     ]
@@ -278,7 +267,7 @@ def _frequency(q: Mapping[str, Any]) -> str:
     if base:
         cov = base.get("covariates") or {}
         rows.append((_("base rate (real exchange cohorts)"), e(", ".join(
-            f"{k} = {sig(v, 4) if num(v) is not None else v}" for k, v in cov.items()))
+            f"{k} = {sig(v, 4) if finite_number(v) is not None else v}" for k, v in cov.items()))
             + f" → {sig(base.get('annual_rate'), 3)}"))
     fac = [f for f in fr.get("factors") or [] if isinstance(f, Mapping)]
     ftab = (_grid([_("factor"), _("answer"), _("multiplier"), _("reason")],
@@ -296,7 +285,7 @@ def _severity(q: Mapping[str, Any]) -> str:
     g = sev.get("gof") or {}
     gtxt = na() if not g else e(_("{test}: statistic {stat}, p = {p}").format(
         test=g.get("test", g.get("statistic") if isinstance(g.get("statistic"), str) else "gof"),
-        stat=sig(g.get("statistic") if num(g.get("statistic")) is not None else g.get("value"), 3),
+        stat=sig(g.get("statistic") if finite_number(g.get("statistic")) is not None else g.get("value"), 3),
         p=sig(g.get("p_value"), 3))) + (f" <span class='small'>({e(g['p_value_method'])})</span>"
                                         if g.get("p_value_method") else "")
     rows = [(_("family"), f"<b>{e(sev.get('family', '?'))}</b>"), (_("parameters"), params or na()),
@@ -317,15 +306,15 @@ def _ep_points(q: Mapping[str, Any], cur: str) -> str:
     ep = [r for r in q.get("ep_points") or [] if isinstance(r, Mapping)]
     if not ep:
         return f"<h3>{e(_('Exceedance points'))}</h3>{na()}"
-    inside = [r for r in ep if (num(r.get("oep")) or 0) > 0 or (num(r.get("aep")) or 0) > 0]
+    inside = [r for r in ep if (finite_number(r.get("oep")) or 0) > 0 or (finite_number(r.get("aep")) or 0) > 0]
     below = [r for r in ep if r not in inside]
     out = f"<h3>{e(_('Exceedance points'))}</h3>"
     if inside:  # return periods across, OEP and AEP down: three rows fit the page better than seven
-        out += _grid([_("return period"), *(_("1 in {n}").format(n=f"{num(r.get('return_period')) or 0:,.0f}")
+        out += _grid([_("return period"), *(_("1 in {n}").format(n=f"{finite_number(r.get('return_period')) or 0:,.0f}")
                                             for r in inside)],
                      [[k, *(amount(r.get(k.lower()), cur) for r in inside)] for k in ("OEP", "AEP")],
                      num_cols=tuple(range(1, len(inside) + 1)))
-    rps_all = [num(r.get("return_period")) or 0 for r in ep]
+    rps_all = [finite_number(r.get("return_period")) or 0 for r in ep]
     if rps_all and min(rps_all) > 10:  # chosen from the layer's own tail (quote.defence.ep_return_periods)
         out += "<p>" + e(_("The layer is reached less than once in 10 terms (P(attach) = {p}): its points are chosen "
                            "from its own tail, 1 in {low} to 1 in {high} (six points evenly spaced in log from "
@@ -333,7 +322,7 @@ def _ep_points(q: Mapping[str, Any], cur: str) -> str:
             low=f"{min(rps_all):,.0f}", high=f"{max(rps_all):,.0f}",
             p=one_in(q.get("p_attach")).replace("&#x27;", "'"))) + "</p>"
     if below:
-        rps = [num(r.get("return_period")) or 0 for r in below]
+        rps = [finite_number(r.get("return_period")) or 0 for r in below]
         out += "<p>" + e(_("The layer loses nothing at 1 in {low} to 1 in {high}: those points lie below its "
                            "attachment. It is reached with P(attach) = {p}.").format(
             low=f"{min(rps):,.0f}", high=f"{max(rps):,.0f}", p=one_in(q.get("p_attach")).replace("&#x27;", "'"))) + "</p>"
@@ -385,12 +374,12 @@ def reasons_section(q: Mapping[str, Any]) -> str:
         return f'<p class="na">{e(_("not available"))}: {e(_("the quote lists no reasons"))}</p>'
 
     def signed(x: Any, fmt: str) -> str:
-        v = num(x)
+        v = finite_number(x)
         return "" if v is None else e(format(v, fmt))
 
     return _grid([_("factor"), _("direction"), _("log rate"), _("effect on P(breach)"), _("detail")],
                  [[e(r.get("factor", "?")), e(_(str(r.get("direction", "")))), signed(r.get("log_rate"), "+.3f"),
-                   e(f"{100 * num(r.get('p_effect')):+.2f} pts") if num(r.get("p_effect")) is not None else "",
+                   e(f"{100 * finite_number(r.get('p_effect')):+.2f} pts") if finite_number(r.get("p_effect")) is not None else "",
                    f"<span class='small'>{e(r.get('detail') or '')}</span>"] for r in rows], num_cols=(2, 3))
 
 

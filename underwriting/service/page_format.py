@@ -53,14 +53,6 @@ def request_lang(query: str | None, cookie: str | None, header: str | None) -> s
     return accept_language(header) or i18n.DEFAULT_LANG
 
 
-def _finite(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, int | float | str):  # None, or a template's undefined value
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def na() -> str:
@@ -69,25 +61,25 @@ def na() -> str:
 
 def money(x: Any, currency: str) -> str:
     """An exact amount with its currency (``"14,891,832 JPY"``; Japanese ``"14,891,832円"``)."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     return na() if v is None else i18n.money(v, currency or "")
 
 
 def money_short(x: Any, currency: str) -> str:
     """A headline amount (``"¥14.9m"``; Japanese ``"1,490万円"`` style units)."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     return na() if v is None else i18n.money_short(v, currency or "")
 
 
 def pct(x: Any, digits: int = 3) -> str:
     """A probability or share as a percentage with ``digits`` significant figures."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     return na() if v is None else i18n.percent(v, digits=digits)
 
 
 def signed_pct(x: Any, digits: int = 3) -> str:
     """A change in probability with its sign (``"+0.012%"``)."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     if v is None:
         return na()
     return ("+" if v > 0 else "-" if v < 0 else "") + i18n.percent(abs(v), digits=digits)
@@ -95,7 +87,7 @@ def signed_pct(x: Any, digits: int = 3) -> str:
 
 def sig(x: Any, digits: int = 3) -> str:
     """A plain number to ``digits`` significant figures, positional, grouped by the locale."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     if v is None:
         return na()
     if v == 0:
@@ -107,13 +99,13 @@ def sig(x: Any, digits: int = 3) -> str:
 
 def integer(x: Any) -> str:
     """A whole number grouped by the locale."""
-    v = _finite(x)
+    v = i18n.finite_number(x)
     return na() if v is None else i18n.number(round(v))
 
 
 def one_in(p: Any) -> str:
     """A probability as ``"0.536% (1 in 187 terms)"``."""
-    v = _finite(p)
+    v = i18n.finite_number(p)
     if v is None:
         return na()
     if v <= 0:

@@ -249,16 +249,6 @@ async def questionnaire_submit(request: Request):
 
 # ---- the quote page --------------------------------------------------------------------------------
 
-def _num(x: Any) -> float | None:
-    import math
-
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def warnings_of(q: Mapping[str, Any]) -> list[str]:
@@ -323,7 +313,7 @@ def show_quote(request: Request, quote_id: str, doc_lang: str = ""):
     rng = q.get("premium_range") or []
     return _page(request, "quote.html", rec=rec, q=q, cur=str(q.get("currency") or ""), warnings=warns,
                  layers=layer_rows(q), reserve_note=note, doc_lang=doc,
-                 premium_range=[_num(x) for x in rng] if len(rng) == 2 else None,
+                 premium_range=[i18n.finite_number(x) for x in rng] if len(rng) == 2 else None,
                  slip=(q.get("inputs") or {}).get("terms") or {})
 
 
