@@ -118,3 +118,12 @@ def test_poisson_grid_atoms_in_closed_form_match_the_fft(lam, d, lim):
     # the FFT's round-off (~1e-17 per coefficient, up to a few 1e-15 for large counts) is the difference
     np.testing.assert_allclose(closed, fft, rtol=0, atol=1e-14)
     assert closed[0] == fft[0] and (closed[1:] > 0).sum() >= 1
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, "2", True])
+def test_bad_workers_is_an_input_error(workers):
+    from underwriting.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        compound_batch([Poisson(1.0)], [Lognormal(10.0, 1.0)], n_buckets=N, workers=workers)
+    assert e.value.field == "workers"

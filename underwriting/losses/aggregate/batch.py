@@ -133,6 +133,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     if B == 0 or len(severities) != B:
         raise InputError("need the same, non-zero number of frequencies and severities", field="severities")
     level = _level(level)
+    n_threads_wanted = _threads(workers)
     ded = _broadcast("deductibles", deductibles, B)
     lim = _broadcast("limits", limits, B)
     ad = _broadcast("agg_deductibles", agg_deductibles, B)
@@ -162,7 +163,7 @@ def compound_batch(frequencies: Sequence[Frequency], severities: Sequence[Severi
     ctx = _Ctx(frequencies, severities, ded, lim, ad, al, sh, level, n, padding, eps, mean_rtol, var_rtol,
                kf, k, k2, t_chernoff, cantelli, out, ok, lm)
     starts = range(0, B, chunk)
-    n_threads = max(1, min(_threads(workers), len(starts)))
+    n_threads = max(1, min(n_threads_wanted, len(starts)))
     if n_threads == 1:
         for start in starts:
             _run_chunk(ctx, start, min(B, start + chunk), -1)
@@ -214,6 +215,8 @@ def _threads(workers: int | None) -> int:
             return len(os.sched_getaffinity(0))
         except AttributeError:  # pragma: no cover - not on Linux
             return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InputError(f"must be a positive whole number of threads or None, got {workers!r}", field="workers")
     return int(workers)
 
 
