@@ -89,6 +89,9 @@ def test_sessions_are_shared_by_every_process_and_sign_out_ends_them_everywhere(
         c1 = TestClient(a.app, headers={"Origin": "http://testserver"}, cookies=dict(first.cookies))
         c2 = TestClient(b_app, cookies=dict(second.cookies))
         assert c2.get("/workbench", follow_redirects=False).status_code == 200
+        # the page offers it: a form posting everywhere=1 to the sign-out route, beside the plain sign-out
+        page = c1.get("/workbench").text
+        assert 'id="signout_everywhere"' in page and 'name="everywhere" value="1"' in page
         c1.post("/workbench/signout", data={"everywhere": "1"})
         assert c2.get("/workbench", follow_redirects=False).status_code == 303
     finally:
