@@ -185,6 +185,19 @@ def test_the_questionnaire_is_typed_with_human_labels(svc):
     assert re.search(r'name="q.vendors.0.name" value="Nimbus Cloud \(fictional\)"', r.text)
 
 
+def test_the_questionnaires_hints_are_in_the_page_language(svc):
+    """Each field's hint (the Submission schema's description, marked for the catalogue) in English and Japanese."""
+    sign_in(svc, "underwriter")
+    en = svc.client.get("/workbench/questionnaire?lang=en").text
+    ja = svc.client.get("/workbench/questionnaire?lang=ja").text
+    assert "Legal or trading name." in en and "Trading volume over the last 12 months." in en
+    assert "法人名または商号。" in ja and "直近12か月の取引高。" in ja
+    assert "Legal or trading name." not in ja and "Trading volume over the last 12 months." not in ja
+    # an incident row's hints too
+    rows = svc.client.post("/workbench/questionnaire?lang=ja", data=questionnaire_form(action="add:incidents"))
+    assert "損失額（併記した通貨建て）。" in rows.text and "``" not in rows.text
+
+
 def test_unknown_security_staff_share_quotes(svc):
     sign_in(svc, "underwriter")
     form = questionnaire_form()

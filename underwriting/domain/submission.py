@@ -19,6 +19,9 @@ from underwriting.domain.currency import CurrencyCode
 
 #: Attack paths (shared with ``datasets/incidents.csv``): re-exported from the vocabulary.
 from underwriting.domain.vocabulary import ISO_3166_ALPHA2, VECTORS, Vector, VendorRole  # noqa: F401
+from underwriting.i18n import (
+    N_,  # marks the field descriptions for the catalogue (the questionnaire's hints)
+)
 
 #: A yes / no / unknown questionnaire answer.
 Answer = Literal["yes", "no", "unknown"]
@@ -30,10 +33,10 @@ TIER_SUM_RTOL = 1e-6
 class Exchange(Strict):
     """Identity of the exchange."""
 
-    name: str = Field(min_length=1, max_length=200, description="Legal or trading name.")
-    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code of the licensing country.")
-    licence: str | None = Field(default=None, max_length=200, description="Licence or registration number.")
-    launch_date: dt.date = Field(description="Date the exchange started serving customers.")
+    name: str = Field(min_length=1, max_length=200, description=N_("Legal or trading name."))
+    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$", description=N_("ISO 3166-1 alpha-2 code of the licensing country."))
+    licence: str | None = Field(default=None, max_length=200, description=N_("Licence or registration number."))
+    launch_date: dt.date = Field(description=N_("Date the exchange started serving customers."))
 
     @field_validator("jurisdiction")
     @classmethod
@@ -47,10 +50,10 @@ class Exchange(Strict):
 class CustomerAssets(Strict):
     """Customer assets held, by custody tier, in the exposure currency."""
 
-    hot: Amount = Field(description="Assets in internet-connected (hot) wallets.")
-    warm: Amount = Field(default=0.0, description="Assets in semi-online (warm) wallets.")
-    cold: Amount = Field(description="Assets in offline (cold) storage.")
-    total: Amount = Field(description="Total customer assets; must equal hot + warm + cold.")
+    hot: Amount = Field(description=N_("Assets in internet-connected (hot) wallets."))
+    warm: Amount = Field(default=0.0, description=N_("Assets in semi-online (warm) wallets."))
+    cold: Amount = Field(description=N_("Assets in offline (cold) storage."))
+    total: Amount = Field(description=N_("Total customer assets; must equal hot + warm + cold."))
 
     @model_validator(mode="after")
     def _tiers_add_up(self) -> CustomerAssets:
@@ -63,24 +66,24 @@ class CustomerAssets(Strict):
 class Exposure(Strict):
     """What is at risk and the size of the business, all in ``currency``."""
 
-    currency: CurrencyCode = Field(description="ISO 4217 currency of every amount in this block.")
+    currency: CurrencyCode = Field(description=N_("ISO 4217 currency of every amount in this block."))
     customer_assets: CustomerAssets
-    trading_volume_12m: Amount = Field(description="Trading volume over the last 12 months.")
-    own_funds: Amount = Field(description="Own funds (equity capital).")
-    fixed_overheads_prior_year: Amount = Field(description="Fixed overheads of the prior financial year.")
-    gross_income: Amount | None = Field(default=None, description="Annual gross income (optional; Basel's operational-risk indicator).")
+    trading_volume_12m: Amount = Field(description=N_("Trading volume over the last 12 months."))
+    own_funds: Amount = Field(description=N_("Own funds (equity capital)."))
+    fixed_overheads_prior_year: Amount = Field(description=N_("Fixed overheads of the prior financial year."))
+    gross_income: Amount | None = Field(default=None, description=N_("Annual gross income (optional; Basel's operational-risk indicator)."))
 
 
 class Posture(Strict):
     """The security-posture questionnaire. Dates are the most recent occurrence."""
 
     custody_architecture: Literal["mpc", "multisig", "hsm", "single_key", "unknown"]
-    signing_device_verification: Answer = Field(description="Transactions verified on a dedicated signing device.")
-    signing_screen_verification: Answer = Field(description="What signers see is checked independently of the UI that built the transaction.")
+    signing_device_verification: Answer = Field(description=N_("Transactions verified on a dedicated signing device."))
+    signing_screen_verification: Answer = Field(description=N_("What signers see is checked independently of the UI that built the transaction."))
     withdrawal_allowlist: Answer
     withdrawal_velocity_limits: Answer
-    key_ceremony: Answer = Field(description="Keys generated in a documented, witnessed ceremony.")
-    geographic_key_split: Answer = Field(description="Key shares held in more than one location.")
+    key_ceremony: Answer = Field(description=N_("Keys generated in a documented, witnessed ceremony."))
+    geographic_key_split: Answer = Field(description=N_("Key shares held in more than one location."))
     admin_mfa: Literal["hardware_key", "totp", "sms", "none", "unknown"]
     privileged_access_management: Answer
     last_penetration_test: dt.date | Literal["never", "unknown"]
@@ -90,7 +93,7 @@ class Posture(Strict):
     iso27001: Answer
     proof_of_reserves: Literal["none", "annual", "quarterly", "monthly", "realtime", "unknown"]
     incident_response_plan_tested: Answer
-    security_staff_share: Share | Literal["unknown"] = Field(description="Security staff as a share of all staff (0 to 1).")
+    security_staff_share: Share | Literal["unknown"] = Field(description=N_("Security staff as a share of all staff (0 to 1)."))
 
 
 class Vendor(Strict):
@@ -98,14 +101,14 @@ class Vendor(Strict):
 
     name: str = Field(min_length=1, max_length=200)
     role: VendorRole
-    registered: Answer = Field(description="Registered with the regulator as a wallet/custody vendor.")
+    registered: Answer = Field(description=N_("Registered with the regulator as a wallet/custody vendor."))
 
 
 class Incident(Strict):
     """A past security incident of this exchange."""
 
     date: dt.date
-    amount: Amount = Field(description="Loss, in ``currency``.")
+    amount: Amount = Field(description=N_("Loss, in the currency given with it."))
     currency: CurrencyCode
     custody_tier: CustodyTier
     vector: Vector
@@ -123,7 +126,7 @@ class Submission(Strict):
 
     schema_version: Literal["1"] = "1"
     exchange: Exchange
-    as_of: dt.date = Field(description="Date the answers and amounts refer to.")
+    as_of: dt.date = Field(description=N_("Date the answers and amounts refer to."))
     exposure: Exposure
     posture: Posture
     vendors: list[Vendor] = Field(default_factory=list)
