@@ -49,7 +49,11 @@ def test_the_request_schema_is_the_service_body():
     from underwriting.service import engine
 
     schema = request_schema()
-    assert schema == engine.schema("quote-request") == engine.quote_request_schema()
+    assert schema == engine.schema("quote-request")
+    # the OpenAPI components carry the same model, its references rewritten to #/components/schemas/...
+    comps = engine.quote_request_components()
+    assert comps["QuoteRequest"]["properties"].keys() == schema["properties"].keys()
+    assert set(comps) - {"QuoteRequest"} == set(schema["$defs"])
     assert set(schema["properties"]) == {"submission", "terms", "regime", "options"}
     assert schema["required"] == ["submission"]
     opts = schema["$defs"]["QuoteOptions"]["properties"]

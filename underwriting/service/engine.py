@@ -2,7 +2,7 @@
 
 ``underwriting quote`` calls :func:`underwriting.quote.make.make_quote` with a
 :class:`~underwriting.quote.request.QuoteRequest` (whose JSON Schema is the ``POST /v1/quotes`` body,
-:func:`quote_request_schema`), ``underwriting reserve`` calls
+:func:`quote_request_components`), ``underwriting reserve`` calls
 :func:`underwriting.reserve.assess`, ``underwriting price`` calls
 :func:`underwriting.pricing.premium.price_layer` and ``underwriting reproduce`` calls
 :func:`underwriting.lifecycle.reproduction.reproduce`; so does the service, through this module only.
@@ -24,13 +24,6 @@ def default_principle() -> str:
     from underwriting.quote.request import default_principle as _default
 
     return _default()
-
-
-def quote_request_schema() -> dict[str, Any]:
-    """JSON Schema of the ``POST /v1/quotes`` body: :class:`~underwriting.quote.request.QuoteRequest`'s."""
-    from underwriting.quote.request import request_schema
-
-    return request_schema()
 
 
 def quote_request_components() -> dict[str, Any]:
