@@ -287,6 +287,17 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
     return ledger.Verification(ok=not problems, entries=res.entries, head=res.head, problems=problems, notes=notes)
 
 
+def record_promotion(session: Session, entry: dict[str, Any], registry: str | Path | None, *,
+                     actor: str) -> LedgerEntry:
+    """Append the ``model.promote`` entry of a registry promotion (its signed history ``entry``) in the
+    caller's transaction, which holds the ledger head lock: the one place the service's promote route and
+    ``underwriting promote`` (when it reaches the service database and key) record a promotion."""
+    return ledger.append(session, actor=actor, action="model.promote", subject=str(entry.get("name")),
+                         input_hash=str(entry.get("manifest_sha256", "")),
+                         versions={str(entry.get("name")): str(entry.get("to"))},
+                         detail={**entry, "registry": registry_root(registry)})
+
+
 def reconcile(session: Session, registry: str | Path | None = None) -> list[int]:
     """Append a ``model.reconcile`` entry (actor ``registry``) for each promotion of the registry's signed
     history since the ledger began that has no ledger entry; return their sequence numbers (the caller
@@ -312,4 +323,4 @@ def reconcile(session: Session, registry: str | Path | None = None) -> list[int]
     return out
 
 
-__all__ = ["CREATED_AT_TOLERANCE", "check_head", "reconcile", "registry_promotions", "verify"]
+__all__ = ["CREATED_AT_TOLERANCE", "check_head", "reconcile", "record_promotion", "registry_promotions", "verify"]

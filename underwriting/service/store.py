@@ -295,14 +295,26 @@ class Store:
 
         def commit(s: Session, run) -> tuple[int, dict[str, Any], None]:
             entry = run()
-            root = audit.registry_root(self.registry)
-            led = ledger.append(s, actor=p.key_id, action="model.promote", subject=str(entry.get("name")),
-                                input_hash=str(entry.get("manifest_sha256", "")),
-                                versions={str(entry.get("name")): str(entry.get("to"))},
-                                detail={**entry, "registry": root})
+            led = audit.record_promotion(s, entry, self.registry, actor=p.key_id)
             return 200, {"ledger_seq": led.seq, "promotion": entry}, None
 
         return self.post(p, "POST /v1/models/promote", body, idem, prepare, commit)
+
+    def promote_recorded(self, run: Callable[[], dict[str, Any]], *, actor: str = "cli") -> tuple[dict[str, Any], int]:
+        """Run a registry promotion ``run()`` (returns its signed history entry) as the promote route does:
+        inside the database transaction, after the ledger head is locked, with its ``model.promote`` entry
+        (:func:`audit.record_promotion`), then a signed checkpoint. ``underwriting promote`` uses it when it
+        reaches the service database and key. Returns ``(history entry, ledger sequence number)``; if the
+        database fails after the registry committed, the promotion stands and the next start reconciles it."""
+        with self._write_lock, self.sessions.begin() as s:
+            s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+            entry = run()
+            led = audit.record_promotion(s, entry, self.registry, actor=actor)
+            seq = led.seq
+            last = s.info.pop("ledger_last", None)
+        if last is not None:
+            self._write_checkpoint(last[0], last[1])
+        return entry, seq
 
     # ---- keys ------------------------------------------------------------------------------
     def create_key(self, p: Principal, body: Any, idem: str | None = None) -> Result:
