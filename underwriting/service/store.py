@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from underwriting.fileio import canonical_json
-from underwriting.service import audit, engine, ledger, ledger_key
+from underwriting.service import audit, engine, key_rotation, ledger, ledger_key
 from underwriting.service.db import ApiKey, IdempotentResponse, LedgerEntry, QuoteRecord
 from underwriting.service.keys import Principal
 
@@ -74,7 +74,8 @@ class Store:
             self.start()
 
     def start(self) -> list[int]:
-        """At start: record in the ledger any signed registry promotion it lacks (a promotion whose own
+        """At start: finish or undo a ledger-key rotation killed half-way (:func:`key_rotation.recover`),
+        record in the ledger any signed registry promotion it lacks (a promotion whose own
         entry was lost when the server was killed mid-commit; :func:`audit.reconcile`), then write a signed
         checkpoint of the ledger head. Returns the sequence numbers of the reconciliation entries."""
         from underwriting.errors import ModelIntegrityError
@@ -82,6 +83,7 @@ class Store:
         try:
             with self._write_lock, self.sessions.begin() as s:
                 s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+                key_rotation.recover(s)  # a rotation killed half-way: finished or undone before anything is signed
                 added = audit.reconcile(s, self.registry)
         except ModelIntegrityError:
             added = []  # an unreadable registry is reported by `ledger verify` and by every load
