@@ -36,17 +36,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--accept-impact applies to promoting a frequency version", field="--accept-impact")
     url = _database_url(args.database)
     gate: dict = {}
+    note = args.note
+    if args.name == "frequency" and not args.rollback:
+        from underwriting.lifecycle.gate import gate_promotion
+
+        with integrity_errors_as_input():  # the gate's quotes run before any database lock is taken
+            check, note = gate_promotion(reg, args.version, note=args.note, accept_impact=args.accept_impact,
+                                         book=args.book)
+        gate.update(check)
 
     def promote() -> dict:
         with integrity_errors_as_input():
-            if args.name == "frequency" and not args.rollback:
-                from underwriting.lifecycle.gate import promote_frequency
-
-                res = promote_frequency(reg, args.version, note=args.note, accept_impact=args.accept_impact,
-                                        book=args.book)
-                gate.update(res["gate"])
-                return res["entry"]
-            return reg.rollback(args.name) if args.rollback else reg.promote(args.name, args.version, note=args.note)
+            return reg.rollback(args.name) if args.rollback else reg.promote(args.name, args.version, note=note)
 
     entry, recorded, why = _promote_recorded(promote, url, args.registry)
     print(f"{args.name}: default {entry['from'] or '(none)'} -> {entry['to']} ({entry['action']}, {entry['timestamp']})")
