@@ -204,3 +204,23 @@ def test_a_rotation_killed_before_its_commit_is_undone_at_the_next_start(svc, ke
     assert ledger_key.SigningKey.load(key_home).key_id == svc.old_key.key_id
     assert not retiring_path().exists()
     assert _verify(svc.url)[0] == 0
+
+
+def test_api_keys_across_a_rotation(svc):
+    """A key created before the rotation keeps working; one whose `key.create` entry is signed with the
+    retired key after its retirement authenticates nobody."""
+    from underwriting.service.keys import create_key
+
+    _rotate(svc.url)
+    assert svc.client.get("/v1/ledger", headers=svc.auth("auditor")).status_code == 200  # made before
+    with svc.app.state.store.sessions.begin() as s:
+        kid, key = create_key(s, "auditor", label="after the rotation")
+    headers = {"Authorization": f"Bearer {key}"}
+    assert svc.client.get("/v1/ledger", headers=headers).status_code == 200
+    (seq, h), = _sql(svc.url, "SELECT seq, entry_hash FROM ledger WHERE action = 'key.create' AND subject = :k", k=kid)
+    old = svc.old_key
+    _sql(svc.url, "UPDATE ledger SET key_id = :k, signature = :s WHERE seq = :q", k=old.key_id,
+         s=old.sign(ledger_key.ENTRY_TAG, h.encode()), q=seq)
+    assert svc.client.get("/v1/ledger", headers=headers).status_code == 401
+    code, out = _verify(svc.url)
+    assert code == 1 and f"entry {seq} (key.create {kid}): signed by the retired key {old.key_id}" in out

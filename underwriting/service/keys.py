@@ -49,6 +49,10 @@ CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
 _cache: dict[str, tuple[str, str, float]] = register_cache({}, "service.keys._cache")  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
+#: ``(entry hash, key id, signature)`` of ``key.create`` entries found signed by a ledger key before the valid
+#: rotation entry that retired it (the ledger is append-only: the answer never changes, so it is not
+#: looked up again on every request: that look-up reads the archived key files and scans the ledger)
+_signed_before_retirement: set[tuple[str, str, str]] = register_cache(set(), "service.keys._signed_before_retirement")
 _dummy_hash: list[str] = []  # an argon2 hash of a key nobody holds, made on first use
 
 
@@ -131,6 +135,9 @@ def _signed_in_force(session: Session, e: LedgerEntry) -> bool:
     current = _ledger_keys()
     if not ledger_key.check(current, ledger_key.ENTRY_TAG, e.entry_hash, e.key_id, e.signature):
         return True
+    seen = (str(e.entry_hash), str(e.key_id), str(e.signature))
+    if seen in _signed_before_retirement:
+        return True
     try:
         archived = {kid: raw for kid, (raw, _) in ledger_key.archived_keys().items()}
     except InputError:
@@ -138,7 +145,11 @@ def _signed_in_force(session: Session, e: LedgerEntry) -> bool:
     if e.key_id not in archived or ledger_key.check(archived, ledger_key.ENTRY_TAG, e.entry_hash, e.key_id,
                                                      e.signature):
         return False
-    return ledger.retirements(session, {**archived, **current}).get(e.key_id, 0) > e.seq
+    if ledger.retirements(session, {**archived, **current}).get(e.key_id, 0) > e.seq:
+        with _cache_lock:
+            _signed_before_retirement.add(seen)
+        return True
+    return False
 
 
 def _ledger_keys() -> dict[str, bytes]:
