@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
 from underwriting.errors import InputError
-from underwriting.service import engine, form_schema, views
+from underwriting.service import engine, form_schema, page_format, views
 from underwriting.service.store import Problem
 from underwriting.service.web import (
     _create,
@@ -291,7 +291,7 @@ def warnings_of(q: Mapping[str, Any]) -> list[str]:
             out += [f"{lay.get('label') or lay.get('policy_id')}: {w}" for w in lay.get("warnings") or []]
     for c in (q.get("reserve") or {}).get("checks") or []:
         if isinstance(c, Mapping) and c.get("outcome") in ("warning", "fail"):
-            out.append(i18n._("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=c.get("reason", "")))
+            out.append(i18n._("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=page_format.reason(c)))
     return out
 
 
