@@ -87,6 +87,29 @@ def test_a_cli_promotion_with_the_database_unreachable_says_so(make_service, sql
     assert code == 2 and "--database" in err and len(Registry(registry).history("risk_scorer")) == n
 
 
+def test_a_cli_promotion_records_the_earlier_ones_the_ledger_lacks(make_service, sqlite_url, key_home, registry):
+    """A promotion made while the database was unreachable is recorded (model.reconcile) by the next
+    promotion that reaches it, as the service's start would."""
+    from underwriting.registry import Registry
+
+    make_service(sqlite_url, registry=str(registry))
+    reg = Registry(registry)
+    version = next(v for v in reg.versions("risk_scorer") if v != reg.default("risk_scorer"))
+    code, out, err = run_cli("promote", version, "--registry", registry, "--database",
+                             f"postgresql+psycopg://uw@127.0.0.1:{free_port()}/nowhere")
+    assert code == 0 and "not recorded in the service ledger yet" in err
+    assert _verify(sqlite_url, "--registry", registry)[0] == 1
+    code, out, err = run_cli("promote", "--rollback", "--registry", registry, "--database", sqlite_url)
+    assert code == 0, err
+    rows = _sql(sqlite_url, "SELECT seq, action, detail FROM ledger ORDER BY seq DESC LIMIT 2")
+    (seq, action, detail), (rseq, raction, rdetail) = rows
+    assert (action, raction) == ("model.promote", "model.reconcile")
+    assert json.loads(rdetail)["history_entry"]["to"] == version and json.loads(detail)["action"] == "rollback"
+    assert f"ledger: recorded as entry {seq} (model.promote)" in out
+    assert f"also recorded 1 earlier promotion(s) of the registry it lacked (model.reconcile, entries {rseq})" in out
+    assert _verify(sqlite_url, "--registry", registry)[0] == 0
+
+
 def test_a_cli_promotion_without_the_ledger_key_says_so(make_service, sqlite_url, key_home, registry, monkeypatch):
     from underwriting.registry import Registry
 

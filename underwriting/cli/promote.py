@@ -49,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
         with integrity_errors_as_input():
             return reg.rollback(args.name) if args.rollback else reg.promote(args.name, args.version, note=note)
 
-    entry, recorded, why = _promote_recorded(promote, url, args.registry)
+    entry, recorded, why, reconciled = _promote_recorded(promote, url, args.registry)
     print(f"{args.name}: default {entry['from'] or '(none)'} -> {entry['to']} ({entry['action']}, {entry['timestamp']})")
     if gate:
         print(("gate: passed" if gate["passed"] else "gate: REFUSED, impact accepted") + f" - {entry.get('note', '')}")
     if recorded is not None:
         print(f"ledger: recorded as entry {recorded} (model.promote) in {_shown(url)}")
+        if reconciled:
+            print(f"ledger: also recorded {len(reconciled)} earlier promotion(s) of the registry it lacked "
+                  f"(model.reconcile, entries {', '.join(map(str, reconciled))})")
     else:
         print(f"note: not recorded in the service ledger yet ({why}); the promotion is in the registry's signed "
               "history, and the service records it (model.reconcile) at its next start; `underwriting ledger "
@@ -91,17 +94,17 @@ def _shown(url: str | None) -> str:
     return redact_url(url) if url else "(none)"
 
 
-def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[dict, int | None, str]:
+def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[dict, int | None, str, list[int]]:
     """Promote; with its ledger entry when the database at ``url`` and the ledger key are reachable (as the
     service does: :meth:`underwriting.service.store.Store.promote_recorded`), else alone.
-    Returns ``(history entry, ledger sequence number or None, why not recorded)``."""
+    Returns ``(history entry, ledger sequence number or None, why not recorded, reconciliation entries)``."""
     import os
 
     from underwriting.errors import InputError
 
     if url is None:
         return promote(), None, ("no service database here: no --database, $UNDERWRITING_DATABASE unset and no "
-                                 "default SQLite file")
+                                 "default SQLite file"), []
     from underwriting.service import ledger_key
 
     if url.startswith("sqlite"):
@@ -109,13 +112,13 @@ def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[d
 
         db = make_url(url).database
         if db and db != ":memory:" and not os.path.isfile(db):  # never a database made here
-            return promote(), None, f"no service database at {db}"
+            return promote(), None, f"no service database at {db}", []
     try:
         ledger_key.service_key(create=False)  # never a key made here: it would sign nothing verify accepts
         if not os.access(ledger_key.key_path(), os.R_OK):
             raise InputError(f"cannot read the ledger key {ledger_key.key_path()}", field=ledger_key.ENV_KEY)
     except InputError as exc:
-        return promote(), None, f"the service's ledger key is not usable here: {exc.message}"
+        return promote(), None, f"the service's ledger key is not usable here: {exc.message}", []
     from sqlalchemy.exc import SQLAlchemyError
 
     from underwriting.cli.serve import open_cli_database
@@ -124,7 +127,7 @@ def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[d
     try:
         engine, sessions = open_cli_database(url)
     except InputError as exc:
-        return promote(), None, f"the service database is unreachable: {exc.message}"
+        return promote(), None, f"the service database is unreachable: {exc.message}", []
     done: list[dict] = []
 
     def run() -> dict:
@@ -132,12 +135,12 @@ def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[d
         return done[0]
 
     try:
-        entry, seq = Store(sessions, registry, start=False).promote_recorded(run, actor="cli")
-        return entry, seq, ""
+        entry, seq, reconciled = Store(sessions, registry, start=False).promote_recorded(run, actor="cli")
+        return entry, seq, "", reconciled
     except SQLAlchemyError as exc:
         reason = f"the service database failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
         if done:
-            return done[0], None, reason
-        return promote(), None, reason
+            return done[0], None, reason, []
+        return promote(), None, reason, []
     finally:
         engine.dispose()

@@ -302,21 +302,31 @@ class Store:
 
         return self.post(p, "POST /v1/models/promote", body, idem, prepare, commit)
 
-    def promote_recorded(self, run: Callable[[], dict[str, Any]], *, actor: str = "cli") -> tuple[dict[str, Any], int]:
+    def promote_recorded(self, run: Callable[[], dict[str, Any]], *,
+                         actor: str = "cli") -> tuple[dict[str, Any], int, list[int]]:
         """Run a registry promotion ``run()`` (returns its signed history entry) as the promote route does:
         inside the database transaction, after the ledger head is locked, with its ``model.promote`` entry
-        (:func:`audit.record_promotion`), then a signed checkpoint. ``underwriting promote`` uses it when it
-        reaches the service database and key. Returns ``(history entry, ledger sequence number)``; if the
-        database fails after the registry committed, the promotion stands and the next start reconciles it."""
+        (:func:`audit.record_promotion`), then a signed checkpoint. First, as :meth:`start` does, the
+        registry's earlier signed promotions the ledger lacks (made while the database was unreachable)
+        are recorded as ``model.reconcile``. ``underwriting promote`` uses it when it reaches the service
+        database and key. Returns ``(history entry, ledger sequence number, reconciliation entries)``; if
+        the database fails after the registry committed, the promotion stands and the next start
+        reconciles it."""
+        from underwriting.errors import ModelIntegrityError
+
         with self._write_lock, self.sessions.begin() as s:
             s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+            try:
+                added = audit.reconcile(s, self.registry)  # reads every history before it appends anything
+            except ModelIntegrityError:
+                added = []  # an unreadable history: the promotion below says so, and `ledger verify` names it
             entry = run()
             led = audit.record_promotion(s, entry, self.registry, actor=actor)
             seq = led.seq
             last = s.info.pop("ledger_last", None)
         if last is not None:
             self._write_checkpoint(last[0], last[1])
-        return entry, seq
+        return entry, seq, added
 
     # ---- keys ------------------------------------------------------------------------------
     def create_key(self, p: Principal, body: Any, idem: str | None = None) -> Result:
