@@ -224,3 +224,11 @@ def test_api_keys_across_a_rotation(svc):
     assert svc.client.get("/v1/ledger", headers=headers).status_code == 401
     code, out = _verify(svc.url)
     assert code == 1 and f"entry {seq} (key.create {kid}): signed by the retired key {old.key_id}" in out
+
+
+def test_rotate_key_without_the_ledger_key_is_an_input_error(svc, key_home, monkeypatch):
+    monkeypatch.setenv(ledger_key.ENV_KEY, str(key_home.parent / "elsewhere" / "ledger_key.pem"))
+    code, out, err = run_cli("ledger", "rotate-key", "--database", svc.url)
+    assert code == 2 and "UNDERWRITING_LEDGER_KEY: no ledger key at" in err and "Traceback" not in err
+    assert not (key_home.parent / "elsewhere").exists()  # no key made, nothing recorded
+    assert not _sql(svc.url, "SELECT seq FROM ledger WHERE action = 'ledger.key_rotate'")
