@@ -134,6 +134,18 @@ def make_service():
         svc.close()
 
 
+@pytest.fixture
+def key_home(tmp_path, monkeypatch):
+    """A ledger key of this test's own (``$UNDERWRITING_LEDGER_KEY``; made by the service's first start),
+    for tests that rotate it or move it away: the session's key is shared by the other service tests."""
+    from underwriting.service import ledger_key
+
+    path = tmp_path / "ledger-keys" / "ledger_key.pem"
+    monkeypatch.setenv(ledger_key.ENV_KEY, str(path))
+    monkeypatch.delenv(ledger_key.ENV_CHECKPOINTS, raising=False)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
