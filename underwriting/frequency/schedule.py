@@ -34,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from underwriting.domain._base import Strict
+from underwriting.domain.message import Message, data, msg
 from underwriting.domain.submission import Posture, Submission
 from underwriting.errors import InputError
 from underwriting.fileio import parse_document, read_text
@@ -185,13 +186,18 @@ class ScheduleTable(Strict):
                 }[cond]
                 if hit:
                     factors.append(ScheduleFactor(
-                        key=f"vendors.{v.name}.{cond}", answer=f"role={v.role}, registered={v.registered}",
+                        key=f"vendors.{v.name}.{cond}", answer=_vendor_answer(v).text(),
                         level=cond, factor=rule.factor, rationale=rule.rationale, source=rule.source))
         raw = math.exp(math.fsum(math.log(f.factor) for f in factors))
         capped = min(max(raw, self.cap.min), self.cap.max)
         return ScheduleRating(factors=tuple(factors), raw_factor=raw, factor=capped,
                               cap=(self.cap.min, self.cap.max), cap_log_contribution=math.log(capped) - math.log(raw),
                               table=f"{self.table.name} v{self.table.version}", path=self.path)
+
+
+def _vendor_answer(v: Any) -> Message:
+    """A vendor row's answer, ``role=wallet_software, registered=no``, as a template and arguments."""
+    return msg("schedule.vendor.answer", role=str(v.role), registered=data(str(v.registered)))
 
 
 def _level(name: str, q: Question, answer: Any, as_of: dt.date) -> str:
@@ -239,6 +245,16 @@ class ScheduleFactor:
     def log_contribution(self) -> float:
         """``ln factor``: the contribution to the log annual rate."""
         return math.log(self.factor)
+
+    def answer_message(self) -> Message:
+        """:attr:`answer` as a message (its text is ``answer``): a vendor row's template, else the answer
+        as a data word (``never``, ``unknown`` translated where the catalogue has them)."""
+        if self.key.startswith("vendors.") and self.answer.startswith("role="):
+            role, _, registered = self.answer.removeprefix("role=").partition(", registered=")
+            m = msg("schedule.vendor.answer", role=role, registered=data(registered))
+            if m.text() == self.answer:
+                return m
+        return data(self.answer)
 
     @property
     def kind(self) -> str:
