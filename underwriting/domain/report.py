@@ -73,7 +73,8 @@ def format_quote(q: QuoteLike) -> str:
             (_("as of"), _date(q.as_of.isoformat())),
             (_("risk score"), _("{score} / 100 (band {band})").format(score=f"{q.risk_score:.1f}", band=q.risk_band)),
             (_("P(breach within 1 year), the one risk model"), _pct(q.p_breach_1y)),
-            *([(_("loss-model frequency ({method}, comparison): P(breach in term)").format(method=q.frequency.method),
+            *([(_("loss-model frequency ({method}, comparison): P(breach in term)").format(
+                method=method_label(q.frequency.method)),
                 _pct(q.frequency.p_at_least_one_in_term))] if q.frequency.method != "frequency" else []),
             (_("expected breaches in term"), f"{q.expected_breaches_term:.4f}"),
         ], _("Quote")),
@@ -137,7 +138,7 @@ def format_quote(q: QuoteLike) -> str:
     factors = q.frequency.factors or []
     if factors:
         fr = q.frequency
-        head = _("Frequency factors ({method})").format(method=fr.method)
+        head = _("Frequency factors ({method})").format(method=method_label(fr.method))
         lines = [head, _rule(head)]
         if fr.base:
             cv = fr.base.get("covariates") or {}
@@ -181,6 +182,18 @@ PROVENANCE_LABELS: dict[str, str] = {
     "regime": N_("regime"), "schedule": N_("posture schedule"), "baseline": N_("baseline frequency"),
     "survival": N_("survival model"),
 }
+
+
+#: Names of the frequency methods (``frequency.method``), in other languages than English.
+METHOD_LABELS: dict[str, str] = {"frequency": N_("one risk model"), "baseline": N_("baseline"),
+                                 "survival": N_("survival model")}
+
+
+def method_label(name: str) -> str:
+    """A frequency method's name: the key in English (as printed before), its label in other languages."""
+    if current_lang() == "en" or name not in METHOD_LABELS:
+        return name
+    return _(METHOD_LABELS[name])
 
 
 def provenance_label(key: str) -> str:

@@ -38,6 +38,7 @@ from underwriting.domain.message import Message, data, msg
 from underwriting.domain.submission import Posture, Submission
 from underwriting.errors import InputError
 from underwriting.fileio import parse_document, read_text
+from underwriting.i18n import N_
 
 #: The shipped table.
 DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.toml")
@@ -49,6 +50,24 @@ SHARE_QUESTIONS = ("security_staff_share",)
 #: Vendor conditions, in the order they are reported.
 VENDOR_CONDITIONS = ("custody_path", "unregistered", "registration_unknown", "compromised")
 MONTH_DAYS = 30.4375
+#: The shipped table's reasons (``source``), marked for the catalogue: a quote shows them in the reader's
+#: language (a user's own table keeps its wording). tests/i18n/test_quote_lang.py checks the list is complete.
+SHIPPED_TEXTS: tuple[str, ...] = (
+    N_("assumption"), N_("assumption (the [0.5, 2.0] range asked for in issue #13)"),
+    N_("assumption (halved synthetic generator effect 0)"), N_("assumption (halved synthetic generator effect 0.05)"),
+    N_("assumption (halved synthetic generator effect 0.10)"), N_("assumption (halved synthetic generator effect 0.15)"),
+    N_("assumption (halved synthetic generator effect 0.20)"), N_("assumption (halved synthetic generator effect 0.25)"),
+    N_("assumption (halved synthetic generator effect 0.30)"), N_("assumption (halved synthetic generator effect 0.40)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.05 / 0.15)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.10 / 0.20 / 0.70)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.15 / 0.35)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.20 / 0.45 / 0.80)"),
+    N_("assumption (halved synthetic generator effects: -4.0 per unit share centred at 0.06, taken at each band's "
+       "lower edge; unknown +0.15)"),
+    N_("assumption (synthetic generator: a compromise of such a vendor causes a loss with probability 0.5, against "
+       "0.05 for cloud)"),
+    N_("assumption (synthetic generator: unregistered vendors are compromised at twice the rate)"),
+)
 
 
 def _literal_values(annotation: Any) -> tuple[str, ...]:
