@@ -144,7 +144,7 @@ def format_quote(q: QuoteLike) -> str:
             cv = fr.base.get("covariates") or {}
             lines.append("  " + _("base rate {rate}/yr [{low}, {high}] from {covariates}").format(
                 rate=f"{fr.base['annual_rate']:.5f}", low=f"{fr.base['interval'][0]:.5f}",
-                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={_covariate(cv[k])}" for k in sorted(cv))))
+                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={covariate_text(cv[k])}" for k in sorted(cv))))
         for f in factors:
             m = f["multiplier"]
             lines.append(f"  x{m:<7.4g} {f['factor']} = {localise(f['answer'], f.get('answer_message'))}: "
@@ -211,7 +211,7 @@ def assumption_texts(assumptions: list[str], messages: list) -> list[str]:
     return [localise(a, messages[i] if pair else None) for i, a in enumerate(assumptions)]
 
 
-def _covariate(v: object) -> str:
+def covariate_text(v: object) -> str:
     """A base-rate covariate's value: as printed before in English; an absent one "n/a" in other languages."""
     return _("n/a") if v is None and current_lang() != "en" else str(v)
 

@@ -133,3 +133,8 @@ def install(env) -> None:
     env.install_gettext_callables(gettext=lambda s: i18n._(s),
                                   ngettext=lambda s, p, n: i18n._(s if n == 1 else p), newstyle=False)
     env.filters.update(FILTERS)
+    # a stored quote's engine texts (methods, assumptions, factors, FX basis) in the page language
+    from underwriting.service import views
+
+    env.globals.update(say=views.say, provenance_label=views.provenance_label,
+                       assumption_texts=views.assumption_texts)
