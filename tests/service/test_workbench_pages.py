@@ -357,3 +357,64 @@ def test_every_golden_quote_renders_with_no_raw_float(lang):
         assert not RAW_FLOAT.search(body), (path.name, RAW_FLOAT.search(body))
         assert "None" not in body.split(), path.name
         assert html.count('class="num layer"') == max(1, len(q.get("layers") or []))
+
+
+@pytest.mark.parametrize("lang, again", [("en", "Choose {name} again."), ("ja", "{name} をもう一度選択してください。")])
+def test_a_round_trip_without_javascript_names_the_files_to_choose_again(svc, lang, again):
+    """Without the terms editor's script, "Add a layer above" posts the form: the page comes back with
+    the layer added and every value kept, but a browser cannot be given files back, so the page says
+    which to choose again, in a notice at the top and beside each file input. Nothing is quoted."""
+    sign_in(svc, "underwriter")
+    svc.client.cookies.set("uw_lang", lang)
+    files = {"submission_file": ("my <exchange>.json", SUBMISSION.read_bytes()),
+             "terms_file": ("", b""),  # no file chosen: not asked for again
+             "schedule_file": ("C:\\fakepath\\schedule.toml", b"[nonsense")}  # an old browser's path
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "rt-1", "action": "add:layers",
+                                                   **terms_form([JP_PRIMARY_LAYER])}, files=files)
+    assert r.status_code == 200 and 'name="t.layers.1.limit"' in r.text and 'value="5000000000"' in r.text
+    notice = r.text[r.text.index('id="refile_notice"'):r.text.index("</div>", r.text.index('id="refile_notice"'))]
+    assert notice.count("<li>") == 2 and "my &lt;exchange&gt;.json" in notice and "schedule.toml" in notice
+    assert ('<p class="notice" id="submission_file_again">'
+            + again.format(name="my &lt;exchange&gt;.json") + "</p>") in r.text
+    assert ('<p class="notice" id="schedule_file_again">' + again.format(name="schedule.toml") + "</p>") in r.text
+    assert 'id="terms_file_again"' not in r.text
+    assert svc.client.get("/v1/quotes", headers=svc.auth("auditor")).json()["quotes"] == []
+    # a page sent back with errors asks for them too; a fresh page does not
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "rt-2", "seed": "-1"}, files=files)
+    assert r.status_code == 422 and 'id="submission_file_again"' in r.text
+    assert 'id="refile_notice"' not in svc.client.get("/workbench/new").text
+    # the questionnaire: adding a vendor row or a layer keeps the answers and asks for the schedule again
+    schedule = {"schedule_file": ("schedule.toml", b"x = 1")}
+    for action, kept in (("add:vendors", 'name="q.vendors.2.name"'), ("add:layers", 'name="t.layers.1.limit"')):
+        r = svc.client.post("/workbench/questionnaire", data=questionnaire_form(action=action), files=schedule)
+        assert r.status_code == 200 and kept in r.text and 'id="schedule_file_again"' in r.text, action
+
+
+def test_a_chosen_files_name_is_shown_printable_and_bounded():
+    from underwriting.service.pages_quote import chosen_files
+
+    class Upload:
+        def __init__(self, filename):
+            self.filename = filename
+
+        def read(self):  # pragma: no cover - never read
+            raise AssertionError
+
+    got = chosen_files({"submission_file": Upload("/home/u/sub\x1b[31mmission.json"), "terms_file": Upload(""),
+                        "schedule_file": Upload("s" * 500 + ".toml"), "other_file": Upload("x.json")})
+    assert got == {"submission_file": "sub[31mmission.json", "schedule_file": "s" * 117 + "..."}
+
+
+def test_the_terms_editor_script_is_served_from_the_package_and_the_form_works_without_it(svc):
+    sign_in(svc, "underwriter")
+    page = svc.client.get("/workbench/new").text
+    assert '<script src="/workbench/static/terms_editor.js" defer></script>' in page
+    assert '<template id="layer_template">' in page and 'name="t.layers.99.limit"' in page
+    assert '<noscript><p class="hint" id="layers_nojs_hint">' in page
+    js = svc.client.get("/workbench/static/terms_editor.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert js.headers["cache-control"] == "no-cache" and "add:layers" in js.text
+    # the template's inputs are never posted: a form without them is the one-layer editor
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "t-1", "action": "add:layers",
+                                                   **terms_form([JP_PRIMARY_LAYER])})
+    assert r.text.count('<fieldset id="layer_') == 3  # two layers and the template's blank one

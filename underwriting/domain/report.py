@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from underwriting.domain.message import localise
-from underwriting.i18n import N_, _, current_lang, date_long, display_width, ljust, money_short
+from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.i18n import N_, _, current_lang, date_long, display_width, ljust, money_short, rjust
 from underwriting.i18n import money as _i18n_money
 
 #: What the renderers read: a :class:`~underwriting.domain.quote.Quote` (its attributes). Not imported,
@@ -122,8 +123,10 @@ def format_quote(q: QuoteLike) -> str:
     parts.append(table(rrows, _("Reserve")))
     if r.checks:
         lines = [_("Reserve checks"), _rule(_("Reserve checks"))]
+        width = 7 if current_lang() == "en" else 10  # the widest outcome: "warning"; Japanese ヘアカット
         for ch in r.checks:
-            lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
+            label = rjust(outcome_label(str(ch.get("outcome", "?"))), width)
+            lines.append(f"  [{label}] {ch.get('rule')}: {check_reason(ch)}")
         parts.append("\n".join(lines))
     if q.reasons:
         head = _("Reasons (largest log-rate factors first)")

@@ -10,6 +10,7 @@ the same catalogue and Babel formats as the CLI's documents. No template prints 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from underwriting import i18n
@@ -123,8 +124,23 @@ def words(key: Any) -> str:
     return i18n._(str(key).replace("_", " "))
 
 
+def reason(check: Any) -> str:
+    """A reserve check's reason (a dict of the quote's JSON) in the page language, rendered from its template."""
+    from underwriting.domain.reasons import check_reason
+
+    return check_reason(check) if isinstance(check, Mapping) else ""
+
+
+def outcome(value: Any) -> str:
+    """A reserve check's outcome (``pass``, ``fail``, ``haircut``, ``info``, ``warning``) in the page language."""
+    from underwriting.domain.reasons import outcome_label
+
+    return outcome_label(str(value or ""))
+
+
 FILTERS = {"money": money, "money_short": money_short, "pct": pct, "signed_pct": signed_pct, "sig": sig,
-           "integer": integer, "one_in": one_in, "date_long": date, "words": words}
+           "integer": integer, "one_in": one_in, "date_long": date, "words": words, "reason": reason,
+           "outcome": outcome}
 
 
 def install(env) -> None:
