@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from underwriting.domain.message import TEMPLATES, Message, data, localise, msg
+from underwriting.domain.vocabulary import PERILS, VENDOR_ROLES
 from underwriting.i18n import use_lang
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,8 @@ SAMPLES = ("jp_small_exchange.json", "hk_exchange_with_incident.json", "global_l
 #: ASCII words of 4+ letters a Japanese report may keep: family, test and principle names, model and
 #: package names, posture answers that are identifiers, incident names in the baseline's reasons.
 ALLOWED = {"lognormal", "weibull", "gamma", "lomax", "Anderson", "Darling", "TVaR", "wang", "Jeffreys", "totp",
-           "underwriting", "Bybit", "Coincheck", "spliced", "panjer", "monte", "carlo", "none"}
+           "underwriting", "Bybit", "Coincheck", "spliced", "panjer", "monte", "carlo", "none",
+           "experience"}  # the experience factor's identifier (as posture.* names are)
 #: The Japanese report's sections this task translates (by their headings' start).
 SECTIONS = ("理由", "頻度の係数", "使用した為替レート", "出所", "前提")
 
@@ -45,7 +47,8 @@ def _prose_words(text: str, names: list[str]) -> list[str]:
     text = re.sub(r"https?://\S+", " ", text)
     text = re.sub(r"[\w\-]*[_./@][\w\-./@]*", " ", text)  # identifiers: posture.admin_mfa, docs/x.md, 0.2.0@sha
     text = re.sub(r"\b\w+=", " ", text)  # key=value
-    return [w for w in re.findall(r"[A-Za-z]{4,}", text) if w not in ALLOWED]
+    # identifiers of the vocabulary (peril and vendor-role names) are data, as posture.* names are
+    return [w for w in re.findall(r"[A-Za-z]{4,}", text) if w not in ALLOWED | set(PERILS) | set(VENDOR_ROLES)]
 
 
 def _sections(report: str) -> dict[str, str]:
