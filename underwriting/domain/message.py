@@ -48,6 +48,8 @@ TEMPLATES: dict[str, str] = {
     "schedule.vendor.answer": N_("role={role}, registered={registered}"),
     "baseline.unknown": N_("{why}; answer unknown, scored as '{used}'"),
     "baseline.pentest_stale": N_("no penetration test in the last {months} months"),
+    "baseline.incidents.answer": N_("{n} in {years}y"),
+    "baseline.incidents.reason": N_("a breach in the last {years} years"),
     # methods (the quote's provenance)
     "method.risk_score": N_("one risk model: log-linear in the annual breach rate of base x experience x schedule "
                             "(bands on the rate, reasons = largest log-rate factors)"),

@@ -128,13 +128,16 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
     recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * DAYS_PER_YEAR
               and i.vector != "exit_scam_or_fraud"]
     if recent:
-        factors.append({"factor": "incident_history", "answer": f"{len(recent)} in {PRIOR_INCIDENT_YEARS}y",
-                        "multiplier": PRIOR_INCIDENT_MULT, "reason": N_("a breach in the last 3 years"),
-                        "reason_message": data("a breach in the last 3 years").as_json()})
+        said = msg("baseline.incidents.answer", n=str(len(recent)), years=str(PRIOR_INCIDENT_YEARS))
+        note = msg("baseline.incidents.reason", years=str(PRIOR_INCIDENT_YEARS))
+        factors.append({"factor": "incident_history", "answer": said.text(), "multiplier": PRIOR_INCIDENT_MULT,
+                        "reason": note.text(), "answer_message": said.as_json(), "reason_message": note.as_json()})
     unreg = [v.name for v in sub.vendors if v.registered != "yes" and v.role != "cloud"]
     if unreg:
-        factors.append({"factor": "vendors", "answer": ", ".join(unreg), "multiplier": UNREGISTERED_VENDOR_MULT,
-                        "reason": _UNREGISTERED, "reason_message": data(_UNREGISTERED).as_json()})
+        names = ", ".join(unreg)  # vendor names: data, shown as they are
+        factors.append({"factor": "vendors", "answer": names, "multiplier": UNREGISTERED_VENDOR_MULT,
+                        "reason": _UNREGISTERED, "answer_message": data(names).as_json(),
+                        "reason_message": data(_UNREGISTERED).as_json()})
     mult = math.prod(float(f["multiplier"]) for f in factors)
     return mult, factors
 
