@@ -9,7 +9,11 @@ drift, and a saved quote renders in Japanese later (:meth:`Message.render` under
 
 The template ``"data"`` holds a data text (a shipped schedule's reason, a posture answer such as
 ``"never"``): it is looked up in the catalogue as it is, and shown unchanged when the catalogue lacks it
-(a user's own schedule keeps its wording).
+(a user's own schedule keeps its wording). The template ``"term"`` holds a vocabulary key
+(``"hot_wallet_theft"``, a vendor role): written as is in English, in another language the catalogue's
+entry for its words (underscores read as spaces, as :mod:`underwriting.domain.reasons` does), else the
+key. The template ``"list"`` joins its arguments ``"0"``, ``"1"``, ... in order with ``"list.join"``
+(``", "`` in English, ``"、"`` in Japanese).
 
 Renderers call :func:`localise` with the English text and its message (a :class:`Message` or its JSON):
 English returns the text exactly as stored (the golden reports), another language the rendered message,
@@ -18,18 +22,24 @@ else the catalogue's entry for the text, else the text.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from underwriting.i18n import DEFAULT_LANG, N_, _, current_lang
 
-__all__ = ["TEMPLATES", "Message", "msg", "data", "localise", "ANSWER_WORDS"]
+__all__ = ["TEMPLATES", "Message", "msg", "data", "term", "seq", "answer", "localise", "ANSWER_WORDS", "TERM_WORDS"]
 
 #: Every template a quote's engine text is built from, by id (English; marked for the catalogue).
 #: Ids are stable: a saved quote names them. Changing a template's English changes the quote's text.
 TEMPLATES: dict[str, str] = {
     "data": "{text}",
+    "term": "{key}",
+    "list": "",
+    "list.join": N_("{head}, {tail}"),
+    "peril.share": N_("{peril} {share}"),
+    "peril.share.interval": N_("{peril} {share} ({low}-{high})"),
     "range": N_("{low} to {high}"),
     "infinity": N_("infinity"),
     "schedule.name": N_("{name} v{version}"),
@@ -101,6 +111,9 @@ TEMPLATES: dict[str, str] = {
 
 #: Posture answers and words that appear as data texts (translated when shown in another language).
 ANSWER_WORDS: tuple[str, ...] = (N_("yes"), N_("no"), N_("unknown"), N_("never"), N_("default posture schedule"))
+#: Words of vocabulary keys passed as ``term`` that no other message supplies (vendor roles).
+TERM_WORDS: tuple[str, ...] = (N_("wallet software"), N_("custody technology"), N_("cloud"), N_("signing ui"),
+                               N_("other"))
 
 
 class Message(BaseModel):
@@ -126,6 +139,19 @@ class Message(BaseModel):
         if self.id == "data":
             text = str(self.args.get("text", ""))
             return _(text) if translate and text else text
+        if self.id == "term":
+            key = str(self.args["key"])
+            words = key.replace("_", " ")
+            said = _(words) if translate and key else words
+            return key if said == words else said
+        if self.id == "list":
+            items = [self.args[str(i)] for i in range(len(self.args))]  # KeyError: not numbered 0..n-1
+            texts = [v._format(translate) if isinstance(v, Message) else v for v in items]
+            join = _(TEMPLATES["list.join"]) if translate else TEMPLATES["list.join"]
+            out = texts[0] if texts else ""
+            for t in texts[1:]:
+                out = join.format(head=out, tail=t)
+            return out
         args = {k: (v._format(translate) if isinstance(v, Message) else v) for k, v in self.args.items()}
         return (_(template) if translate else template).format(**args)
 
@@ -153,6 +179,23 @@ def msg(id: str, **args: str | Message) -> Message:
     m = Message(id=id, args=args)
     m.text()  # raises on an unknown id or a missing field: a programming error, caught by the tests
     return m
+
+
+def term(key: str) -> Message:
+    """A vocabulary key (written as is in English, as its catalogue words in another language)."""
+    return Message(id="term", args={"key": str(key)})
+
+
+def seq(items: "list[str | Message]") -> Message:
+    """Items joined in order by ``list.join`` (``"a, b, c"`` in English)."""
+    return Message(id="list", args={str(i): v for i, v in enumerate(items)})
+
+
+def answer(text: str) -> Message:
+    """A questionnaire answer: a vocabulary key (``hardware_key``, ``no``) as a :func:`term`, any other
+    answer (a date, a number, a name) as a :func:`data` text."""
+    t = str(text)
+    return term(t) if re.fullmatch(r"[a-z][a-z0-9_]*", t) else data(t)
 
 
 def data(text: str) -> Message:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from underwriting.domain.frequency import FrequencyEstimate
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
+from underwriting.domain.message import answer as answer_of
 from underwriting.domain.message import data, msg
 from underwriting.errors import InputError
 from underwriting.i18n import N_
@@ -115,9 +116,9 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
         key = (name, used)
         if key in MULTIPLIERS:
             m, why = MULTIPLIERS[key]
-            note = msg("baseline.unknown", why=data(why), used=str(used)) if answer == "unknown" else data(why)
+            note = msg("baseline.unknown", why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
             factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note.text(),
-                            "answer_message": data(str(answer)).as_json(), "reason_message": note.as_json()})
+                            "answer_message": answer_of(str(answer)).as_json(), "reason_message": note.as_json()})
     pt = post.last_penetration_test
     stale = not isinstance(pt, dt.date) or (sub.as_of - pt).days > PENTEST_STALE_MONTHS * 30.44
     if stale:

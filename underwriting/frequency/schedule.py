@@ -34,7 +34,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from underwriting.domain._base import Strict
-from underwriting.domain.message import Message, data, msg
+from underwriting.domain.message import Message, answer, data, msg, term
 from underwriting.domain.submission import Posture, Submission
 from underwriting.errors import InputError
 from underwriting.fileio import parse_document, read_text
@@ -216,7 +216,7 @@ class ScheduleTable(Strict):
 
 def _vendor_answer(v: Any) -> Message:
     """A vendor row's answer, ``role=wallet_software, registered=no``, as a template and arguments."""
-    return msg("schedule.vendor.answer", role=str(v.role), registered=data(str(v.registered)))
+    return msg("schedule.vendor.answer", role=term(str(v.role)), registered=data(str(v.registered)))
 
 
 def _level(name: str, q: Question, answer: Any, as_of: dt.date) -> str:
@@ -270,10 +270,10 @@ class ScheduleFactor:
         as a data word (``never``, ``unknown`` translated where the catalogue has them)."""
         if self.key.startswith("vendors.") and self.answer.startswith("role="):
             role, _, registered = self.answer.removeprefix("role=").partition(", registered=")
-            m = msg("schedule.vendor.answer", role=role, registered=data(registered))
+            m = msg("schedule.vendor.answer", role=term(role), registered=data(registered))
             if m.text() == self.answer:
                 return m
-        return data(self.answer)
+        return answer(self.answer)
 
     @property
     def kind(self) -> str:

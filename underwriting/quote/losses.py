@@ -16,7 +16,7 @@ from typing import Any
 
 from underwriting.domain.currency import FxTable, fx_row
 from underwriting.domain.frequency import FrequencyEstimate
-from underwriting.domain.message import Message, data, msg
+from underwriting.domain.message import Message, data, msg, seq, term
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import (
@@ -199,8 +199,9 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     said["severity"] = msg("method.severity", family=cal.severity_fit.family, drain=f"{drain:g}",
                            status=data(hot_wallet_assumption().status))
     if state is not None:
-        parts = ", ".join(f"{p} {state[p].share:.1%} ({state[p].low:.1%}-{state[p].high:.1%})" for p in covered
-                          if cal.peril_shares.get(p, 0.0) > 0)
+        parts = seq([msg("peril.share.interval", peril=term(p), share=f"{state[p].share:.1%}",
+                             low=f"{state[p].low:.1%}", high=f"{state[p].high:.1%}") for p in covered
+                     if cal.peril_shares.get(p, 0.0) > 0])
         said["state_actor_exclusion"] = msg("method.state_actor_exclusion", parts=parts)
     # a method without a message (a frequency method of an older stage) keeps its text
     methods = {**dict(tf.methods), **{k: m.text() for k, m in said.items()}}

@@ -24,7 +24,7 @@ from typing import Any
 
 from underwriting._version import __version__
 from underwriting.domain.currency import FxTable, fx_row
-from underwriting.domain.message import Message, data, msg
+from underwriting.domain.message import Message, data, msg, seq, term
 from underwriting.domain.policy import Programme
 from underwriting.domain.quote import FrequencyBlock, MomentCheck, Quote, hash_inputs
 from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
@@ -239,7 +239,8 @@ def _assumptions(basis: Any, lm: Any) -> list[Message]:
         basis.describe_message(),
         msg("assumption.severity", family=cal.severity_fit.family, n=str(cal.severity_fit.n),
             threshold=f"{REPORTING_THRESHOLD_USD:,.0f}"),
-        msg("assumption.peril_split", shares=", ".join(f"{p} {s:.0%}" for p, s in cal.peril_shares.items())),
+        msg("assumption.peril_split", shares=seq([msg("peril.share", peril=term(p), share=f"{s:.0%}")
+                                                  for p, s in cal.peril_shares.items()])),
         msg("assumption.hot_share", share=f"{cal.hot_share:.0%}"),
     ] + said
 
