@@ -160,3 +160,15 @@ class LiveServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live(sqlite_url):
+    """A :class:`Service` on a fresh SQLite database served over HTTP (``(service, server)``), for the browser tests."""
+    svc = Service(sqlite_url)
+    server = LiveServer(svc.app)
+    try:
+        yield svc, server
+    finally:
+        server.stop()
+        svc.close()

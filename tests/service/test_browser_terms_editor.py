@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.service.conftest import POLICY, SUBMISSION, LiveServer, Service, run_cli
+from tests.service.conftest import POLICY, SUBMISSION, run_cli
 from tests.service.test_browser import start_chromium
 from tests.service.test_browser_pages import WAIT_S, fill, sign_in
 from tests.service.test_workbench_pages import SHARED, TOWER, TOWER_TOML
@@ -18,44 +18,26 @@ LEGEND = {"en": "Layer {n}", "ja": "レイヤー{n}"}
 REFILE = {"en": "choose these files again", "ja": "もう一度選択してください"}
 
 
-@pytest.fixture
-def live(sqlite_url):
-    svc = Service(sqlite_url)
-    server = LiveServer(svc.app)
-    try:
-        yield svc, server
-    finally:
-        server.stop()
-        svc.close()
-
-
 def chromium(javascript: bool):
     """A headless Chromium, with or without JavaScript for the pages (WebDriver's own calls still run)."""
-    return start_chromium([] if javascript else ["--blink-settings=scriptEnabled=false"])
+    import shutil
+
+    driver, profile = start_chromium([] if javascript else ["--blink-settings=scriptEnabled=false"])
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
 def browser():
-    import shutil
-
-    driver, profile = chromium(javascript=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium(javascript=True)
 
 
 @pytest.fixture
 def browser_without_js():
-    import shutil
-
-    driver, profile = chromium(javascript=False)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    yield from chromium(javascript=False)
 
 
 def open_new_quote(browser, server, key: str, lang: str):
