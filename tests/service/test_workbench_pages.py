@@ -469,3 +469,14 @@ def test_the_japanese_quote_page_says_the_engine_texts_in_japanese(name):
     provenance = re.search(r'<section id="provenance">.*?</section>', ja, re.S).group(0)
     text = H.unescape(re.sub(r"<[^>]+>", " ", provenance))
     assert _prose_words(text, names) == []
+
+
+def test_the_japanese_quote_page_names_the_factors_by_their_questions():
+    """The factor and reason columns: the questionnaire's label of each posture question in Japanese; the
+    English page keeps the key's words."""
+    name = "hk_exchange_with_incident__policy_jp_primary__frequency.json"
+    en, ja = _golden_page(name, "en"), _golden_page(name, "ja")
+    factors_ja = ja.split('id="factors"', 1)[1].split("</table>", 1)[0]
+    assert "管理者の多要素認証" in factors_ja and "経験料率（信頼度）" in factors_ja
+    assert "admin mfa" not in factors_ja and "custody architecture" not in factors_ja
+    assert "admin mfa" in en.split('id="factors"', 1)[1].split("</table>", 1)[0]
