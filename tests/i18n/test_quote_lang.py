@@ -228,8 +228,8 @@ def test_every_template_is_complete_and_bad_ones_are_refused():
 
 def test_the_shipped_schedule_texts_are_in_the_catalogue():
     """Every reason and the name of the shipped schedule are marked for the catalogue (so they are translated)."""
-    from underwriting.frequency.schedule import DEFAULT_SCHEDULE, SHIPPED_TEXTS
     from underwriting.domain.message import ANSWER_WORDS
+    from underwriting.frequency.schedule import DEFAULT_SCHEDULE, SHIPPED_TEXTS
 
     table = tomllib.loads(DEFAULT_SCHEDULE.read_text(encoding="utf-8"))
     found: set[str] = set()

@@ -186,7 +186,7 @@ def term(key: str) -> Message:
     return Message(id="term", args={"key": str(key)})
 
 
-def seq(items: "list[str | Message]") -> Message:
+def seq(items: list[str | Message]) -> Message:
     """Items joined in order by ``list.join`` (``"a, b, c"`` in English)."""
     return Message(id="list", args={str(i): v for i, v in enumerate(items)})
 

@@ -6,7 +6,16 @@ from typing import Any
 
 from underwriting.domain.message import localise
 from underwriting.domain.reasons import check_reason, outcome_label
-from underwriting.i18n import N_, _, current_lang, date_long, display_width, ljust, money_short, rjust
+from underwriting.i18n import (
+    N_,
+    _,
+    current_lang,
+    date_long,
+    display_width,
+    ljust,
+    money_short,
+    rjust,
+)
 from underwriting.i18n import money as _i18n_money
 
 #: What the renderers read: a :class:`~underwriting.domain.quote.Quote` (its attributes). Not imported,

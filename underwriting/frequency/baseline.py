@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 
 from underwriting.domain.frequency import FrequencyEstimate
-from underwriting.domain.submission import Submission
-from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.domain.message import answer as answer_of
 from underwriting.domain.message import data, msg
+from underwriting.domain.submission import Submission
+from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
 from underwriting.i18n import N_
 
