@@ -95,6 +95,7 @@ def _without_row_ids(text: str, ids: list[str]) -> str:
     *((s, "frequency", "policy_jp_primary.toml") for s in SAMPLES),
     ("jp_small_exchange.json", "frequency", None),
     ("hk_exchange_with_incident.json", "baseline", "policy_jp_primary.toml"),
+    ("jp_small_exchange.json", "survival", "policy_jp_primary.toml"),
     ("global_large_exchange.json", "frequency", "tower_usd.toml"),
 ])
 def test_japanese_report_has_no_english_prose_in_the_engine_sections(sample, model, terms):
