@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -418,3 +419,64 @@ def test_the_terms_editor_script_is_served_from_the_package_and_the_form_works_w
     r = svc.client.post("/workbench/quotes", data={"idempotency_key": "t-1", "action": "add:layers",
                                                    **terms_form([JP_PRIMARY_LAYER])})
     assert r.text.count('<fieldset id="layer_') == 3  # two layers and the template's blank one
+
+
+def _golden_page(name: str, lang: str) -> str:
+    """The workbench quote page of a golden quote in ``lang``, rendered without a server."""
+    from pathlib import Path
+
+    from underwriting import i18n
+    from underwriting.service import pages_quote, views, web
+
+    tpl = web.templates.env.get_template("quote.html")
+    q = views.build_up_order(json.loads((Path(__file__).resolve().parents[1] / "golden" / "quotes" / name)
+                                        .read_text(encoding="utf-8")))
+    rec = {"id": "q", "created_at": "2026-12-07T00:00:00+00:00", "created_by": "k", "ledger_seq": 1}
+    with i18n.use_lang(lang):
+        return tpl.render(principal=None, lang=lang, here="/workbench", languages=i18n.LANGUAGES, rec=rec, q=q,
+                          cur=q["currency"], warnings=pages_quote.warnings_of(q), layers=pages_quote.layer_rows(q),
+                          reserve_note=pages_quote.reserve_note(q), doc_lang=lang, premium_range=q.get("premium_range"),
+                          slip=(q.get("inputs") or {}).get("terms") or {})
+
+
+@pytest.mark.parametrize("name", ["hk_exchange_with_incident__policy_jp_primary__frequency.json",
+                                  "hk_exchange_with_incident__policy_jp_primary__baseline.json",
+                                  "global_large_exchange__tower_usd__frequency.json"])
+def test_the_japanese_quote_page_says_the_engine_texts_in_japanese(name):
+    """Factor answers and sources, reason details, the fit method, FX basis, methods, versions and assumptions
+    of a stored quote come from their messages in the page language; the English page keeps the stored text."""
+    import html as H
+
+    from tests.i18n.test_quote_lang import _prose_words
+
+    en, ja = _golden_page(name, "en"), _golden_page(name, "ja")
+    assert "parametric bootstrap" in en and "パラメトリック・ブートストラップ" in ja and "parametric bootstrap" not in ja
+    if name.endswith("__frequency.json"):
+        assert "Poisson-gamma credibility" in en and "Poisson-gamma credibility" not in ja
+        assert "ポアソン・ガンマ信頼度" in ja
+
+    def cells(page: str, part: str, columns: tuple[int, ...]) -> list[str]:
+        table = page.split(f'id="{part}"', 1)[1].split("</table>", 1)[0]
+        rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+        return [H.unescape(re.sub(r"<[^>]+>", " ", r[c])) for r in rows if r for c in columns]
+
+    sub = json.loads((Path(__file__).resolve().parents[1] / "golden" / "quotes" / name)
+                     .read_text(encoding="utf-8"))["inputs"]["submission"]
+    names = [sub["exchange"]["name"], *(v["name"] for v in sub.get("vendors") or [])]
+    said = cells(ja, "factors", (1, 4)) + cells(ja, "reasons", (1,))  # answers, sources, reason details
+    assert said and cells(en, "factors", (4,))
+    assert [w for c in said for w in _prose_words(c, names)] == []
+    provenance = re.search(r'<section id="provenance">.*?</section>', ja, re.S).group(0)
+    text = H.unescape(re.sub(r"<[^>]+>", " ", provenance))
+    assert _prose_words(text, names) == []
+
+
+def test_the_japanese_quote_page_names_the_factors_by_their_questions():
+    """The factor and reason columns: the questionnaire's label of each posture question in Japanese; the
+    English page keeps the key's words."""
+    name = "hk_exchange_with_incident__policy_jp_primary__frequency.json"
+    en, ja = _golden_page(name, "en"), _golden_page(name, "ja")
+    factors_ja = ja.split('id="factors"', 1)[1].split("</table>", 1)[0]
+    assert "管理者の多要素認証" in factors_ja and "経験料率（信頼度）" in factors_ja
+    assert "admin mfa" not in factors_ja and "custody architecture" not in factors_ja
+    assert "admin mfa" in en.split('id="factors"', 1)[1].split("</table>", 1)[0]
