@@ -27,7 +27,10 @@ quotes). Build with ``--only`` the models whose data changed: a plain build re-s
   through the promotion gate's check (its verdict and numbers in the signed history note);
 * ``severity_fit 0.1.0`` — the quote's severity fit of the shipped incident amounts with its bootstrap goodness of
   fit and AIC table (:mod:`underwriting.lifecycle.severity_build`; seed 0), so the first quote of a process
-  loads it instead of recomputing.
+  loads it instead of recomputing. Not rebuilt for Bit Station (a row without an amount): the amounts it fits
+  (``amounts_sha256``), its ``model.json`` and card are unchanged, but its manifest records the whole
+  ``incidents.csv`` hash of its build, so ``--check`` reports that one provenance field and a plain build would
+  re-sign 0.1.0 in place; build with ``--only`` until a version with new amounts is published.
 """
 
 from __future__ import annotations
