@@ -36,6 +36,11 @@ def test_wheel_installs_and_quotes_outside_the_source_tree(tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     wheel = next(dist.glob("underwriting-*.whl"))
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())  # the workbench's files that are not Python
+    assert {"underwriting/service/static/terms_editor.js", "underwriting/service/templates/_terms.html",
+            "underwriting/locale/ja/LC_MESSAGES/underwriting.po"} <= names
 
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)  # pip --python below installs into it (no ensurepip run)

@@ -7,9 +7,9 @@ gettext ``.mo`` catalogue in memory with Babel on first use, so an editable inst
 behave the same and no compiled file can go stale.
 
 The language of a call comes from :func:`use_lang` (a context variable), so the renderers need no
-extra argument: ``with use_lang("ja"): format_quote(q)``. :func:`resolve_lang` picks it: the
-explicit ``--lang`` / ``lang=``, else ``UNDERWRITING_LANG``, else the locale (``LC_ALL``,
-``LC_MESSAGES``, ``LANG``), else English.
+extra argument: ``with use_lang("ja"): format_quote(q)``. The language is the explicit ``--lang`` /
+``lang=``, else that of an enclosing :func:`use_lang` block, else (:func:`resolve_lang`)
+``UNDERWRITING_LANG``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else English.
 
 Money is formatted by language: English keeps the project's ``"5,000,000,000 JPY"`` (exact) and
 ``"¥5bn"`` (short); Japanese writes yen as 円, exact ``"5,000,000,000円"`` and short with 億円
@@ -95,8 +95,13 @@ def current_lang() -> str:
 
 @contextlib.contextmanager
 def use_lang(lang: str | None) -> Iterator[str]:
-    """Write in ``lang`` inside the block (resolved with :func:`resolve_lang`); yields the code."""
-    code = resolve_lang(lang)
+    """Write in ``lang`` inside the block (resolved with :func:`resolve_lang`); yields the code.
+
+    Without ``lang`` inside an enclosing ``use_lang`` block, the enclosing block's language is kept (the
+    caller chose it), so a renderer called as ``with use_lang("ja"): render(q)`` writes Japanese.
+    """
+    enclosing = _LANG.get(None)
+    code = enclosing if lang is None and enclosing is not None else resolve_lang(lang)
     token = _LANG.set(code)
     try:
         yield code

@@ -3,8 +3,10 @@
 English keeps the reserve engine's own ``to_table()`` (byte for byte, the golden files); another
 language is rendered here from the same result's ``to_dict()``, so the engine's logic is untouched.
 Labels come from the gettext catalogue, amounts are written as the language writes money (Japanese:
-``400,000,000円（4億円）``), dates as ``2027年4月1日``. Texts that are data (regime facts, rule reasons
-and sources, the engine's notes) stay as the regime file and the engine word them.
+``400,000,000円（4億円）``), dates as ``2027年4月1日``. Each check's reason, and the warnings (checks too), are
+rendered from its catalogue template and typed arguments (:func:`underwriting.domain.reasons.check_reason`), with
+the outcome in the language; the requirement's formula is translated where the catalogue has it. Texts that
+are data (regime facts, legal sources, the engine's notes) stay as the regime file and the engine word them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from underwriting.domain.reasons import check_reason, outcome_label
 from underwriting.i18n import _, date_long, display_width, ljust, money, money_short, percent, rjust
 
 __all__ = ["reserve_table", "compare_table"]
@@ -38,9 +41,11 @@ def reserve_table(d: Mapping[str, Any]) -> str:
                  "{currency}").format(id=d.get("regime"), version=d.get("regime_version"),
                                       effective=date_long(d.get("regime_effective")), status=d.get("regime_status"),
                                       as_of=date_long(d.get("as_of")), currency=cur))
-    out += [_("WARNING: {reason}").format(reason=w) for w in d.get("warnings") or []]
+    checks = d.get("checks") or []
+    warned = [check_reason(c) for c in checks if c.get("outcome") == "warning"]
+    out += [_("WARNING: {reason}").format(reason=w) for w in warned or d.get("warnings") or []]
     req = d.get("requirement_detail") or {}
-    out += ["", _("Requirement: {formula}").format(formula=req.get("formula", ""))]
+    out += ["", _("Requirement: {formula}").format(formula=_(str(req.get("formula", ""))))]
     for f in req.get("inputs") or []:
         out.append(f"  {_('input')} {f.get('name')}: {f.get('value')} {f.get('unit', '')} [{f.get('status', '')}]")
     for f in req.get("steps") or []:
@@ -60,9 +65,10 @@ def reserve_table(d: Mapping[str, Any]) -> str:
             low=_amt(p.get("attachment"), cur), high=_amt(p.get("exhaustion"), cur), factor=f"{p.get('factor', 0):.4f}",
             coverage=percent(p.get("coverage_share")), alone=_amt(p.get("standalone_credit"), cur)))
     out += ["", _("Checks:")]
-    for c in d.get("checks") or []:
+    for c in checks:
         hc = f" {percent(c['haircut'])}" if c.get("outcome") == "haircut" else ""
-        out.append(f"  [{_(str(c.get('outcome', '')))}] {c.get('policy') or '-'} {c.get('rule')}{hc}: {c.get('reason')}")
+        out.append(f"  [{outcome_label(str(c.get('outcome', '')))}] {c.get('policy') or '-'} {c.get('rule')}{hc}: "
+                   f"{check_reason(c)}")
         out.append(f"      {_('source')}: {c.get('source')}")
     cap = d.get("cap") or {}
     out += [""] + _rows([

@@ -134,6 +134,18 @@ def make_service():
         svc.close()
 
 
+@pytest.fixture
+def key_home(tmp_path, monkeypatch):
+    """A ledger key of this test's own (``$UNDERWRITING_LEDGER_KEY``; made by the service's first start),
+    for tests that rotate it or move it away: the session's key is shared by the other service tests."""
+    from underwriting.service import ledger_key
+
+    path = tmp_path / "ledger-keys" / "ledger_key.pem"
+    monkeypatch.setenv(ledger_key.ENV_KEY, str(path))
+    monkeypatch.delenv(ledger_key.ENV_CHECKPOINTS, raising=False)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -160,3 +172,15 @@ class LiveServer:
     def stop(self):
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live(sqlite_url):
+    """A :class:`Service` on a fresh SQLite database served over HTTP (``(service, server)``), for the browser tests."""
+    svc = Service(sqlite_url)
+    server = LiveServer(svc.app)
+    try:
+        yield svc, server
+    finally:
+        server.stop()
+        svc.close()

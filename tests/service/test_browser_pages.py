@@ -7,25 +7,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.service.conftest import SUBMISSION, LiveServer, Service, run_cli
+from tests.service.conftest import SUBMISSION, run_cli
 from tests.service.test_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.service.test_workbench import flatten_into
 from tests.service.test_workbench_pages import PERILS, SHARED, TOWER, TOWER_TOML
 
 WAIT_S = 180
-
-
-@pytest.fixture
-def live(sqlite_url):
-    svc = Service(sqlite_url)
-    server = LiveServer(svc.app)
-    try:
-        yield svc, server
-    finally:
-        server.stop()
-        svc.close()
 
 
 def sign_in(browser, server, key: str):  # noqa: F811

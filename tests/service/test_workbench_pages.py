@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -357,3 +358,125 @@ def test_every_golden_quote_renders_with_no_raw_float(lang):
         assert not RAW_FLOAT.search(body), (path.name, RAW_FLOAT.search(body))
         assert "None" not in body.split(), path.name
         assert html.count('class="num layer"') == max(1, len(q.get("layers") or []))
+
+
+@pytest.mark.parametrize("lang, again", [("en", "Choose {name} again."), ("ja", "{name} をもう一度選択してください。")])
+def test_a_round_trip_without_javascript_names_the_files_to_choose_again(svc, lang, again):
+    """Without the terms editor's script, "Add a layer above" posts the form: the page comes back with
+    the layer added and every value kept, but a browser cannot be given files back, so the page says
+    which to choose again, in a notice at the top and beside each file input. Nothing is quoted."""
+    sign_in(svc, "underwriter")
+    svc.client.cookies.set("uw_lang", lang)
+    files = {"submission_file": ("my <exchange>.json", SUBMISSION.read_bytes()),
+             "terms_file": ("", b""),  # no file chosen: not asked for again
+             "schedule_file": ("C:\\fakepath\\schedule.toml", b"[nonsense")}  # an old browser's path
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "rt-1", "action": "add:layers",
+                                                   **terms_form([JP_PRIMARY_LAYER])}, files=files)
+    assert r.status_code == 200 and 'name="t.layers.1.limit"' in r.text and 'value="5000000000"' in r.text
+    notice = r.text[r.text.index('id="refile_notice"'):r.text.index("</div>", r.text.index('id="refile_notice"'))]
+    assert notice.count("<li>") == 2 and "my &lt;exchange&gt;.json" in notice and "schedule.toml" in notice
+    assert ('<p class="notice" id="submission_file_again">'
+            + again.format(name="my &lt;exchange&gt;.json") + "</p>") in r.text
+    assert ('<p class="notice" id="schedule_file_again">' + again.format(name="schedule.toml") + "</p>") in r.text
+    assert 'id="terms_file_again"' not in r.text
+    assert svc.client.get("/v1/quotes", headers=svc.auth("auditor")).json()["quotes"] == []
+    # a page sent back with errors asks for them too; a fresh page does not
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "rt-2", "seed": "-1"}, files=files)
+    assert r.status_code == 422 and 'id="submission_file_again"' in r.text
+    assert 'id="refile_notice"' not in svc.client.get("/workbench/new").text
+    # the questionnaire: adding a vendor row or a layer keeps the answers and asks for the schedule again
+    schedule = {"schedule_file": ("schedule.toml", b"x = 1")}
+    for action, kept in (("add:vendors", 'name="q.vendors.2.name"'), ("add:layers", 'name="t.layers.1.limit"')):
+        r = svc.client.post("/workbench/questionnaire", data=questionnaire_form(action=action), files=schedule)
+        assert r.status_code == 200 and kept in r.text and 'id="schedule_file_again"' in r.text, action
+
+
+def test_a_chosen_files_name_is_shown_printable_and_bounded():
+    from underwriting.service.pages_quote import chosen_files
+
+    class Upload:
+        def __init__(self, filename):
+            self.filename = filename
+
+        def read(self):  # pragma: no cover - never read
+            raise AssertionError
+
+    got = chosen_files({"submission_file": Upload("/home/u/sub\x1b[31mmission.json"), "terms_file": Upload(""),
+                        "schedule_file": Upload("s" * 500 + ".toml"), "other_file": Upload("x.json")})
+    assert got == {"submission_file": "sub[31mmission.json", "schedule_file": "s" * 117 + "..."}
+
+
+def test_the_terms_editor_script_is_served_from_the_package_and_the_form_works_without_it(svc):
+    sign_in(svc, "underwriter")
+    page = svc.client.get("/workbench/new").text
+    assert '<script src="/workbench/static/terms_editor.js" defer></script>' in page
+    assert '<template id="layer_template">' in page and 'name="t.layers.99.limit"' in page
+    assert '<noscript><p class="hint" id="layers_nojs_hint">' in page
+    js = svc.client.get("/workbench/static/terms_editor.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert js.headers["cache-control"] == "no-cache" and "add:layers" in js.text
+    # the template's inputs are never posted: a form without them is the one-layer editor
+    r = svc.client.post("/workbench/quotes", data={"idempotency_key": "t-1", "action": "add:layers",
+                                                   **terms_form([JP_PRIMARY_LAYER])})
+    assert r.text.count('<fieldset id="layer_') == 3  # two layers and the template's blank one
+
+
+def _golden_page(name: str, lang: str) -> str:
+    """The workbench quote page of a golden quote in ``lang``, rendered without a server."""
+    from pathlib import Path
+
+    from underwriting import i18n
+    from underwriting.service import pages_quote, views, web
+
+    tpl = web.templates.env.get_template("quote.html")
+    q = views.build_up_order(json.loads((Path(__file__).resolve().parents[1] / "golden" / "quotes" / name)
+                                        .read_text(encoding="utf-8")))
+    rec = {"id": "q", "created_at": "2026-12-07T00:00:00+00:00", "created_by": "k", "ledger_seq": 1}
+    with i18n.use_lang(lang):
+        return tpl.render(principal=None, lang=lang, here="/workbench", languages=i18n.LANGUAGES, rec=rec, q=q,
+                          cur=q["currency"], warnings=pages_quote.warnings_of(q), layers=pages_quote.layer_rows(q),
+                          reserve_note=pages_quote.reserve_note(q), doc_lang=lang, premium_range=q.get("premium_range"),
+                          slip=(q.get("inputs") or {}).get("terms") or {})
+
+
+@pytest.mark.parametrize("name", ["hk_exchange_with_incident__policy_jp_primary__frequency.json",
+                                  "hk_exchange_with_incident__policy_jp_primary__baseline.json",
+                                  "global_large_exchange__tower_usd__frequency.json"])
+def test_the_japanese_quote_page_says_the_engine_texts_in_japanese(name):
+    """Factor answers and sources, reason details, the fit method, FX basis, methods, versions and assumptions
+    of a stored quote come from their messages in the page language; the English page keeps the stored text."""
+    import html as H
+
+    from tests.i18n.test_quote_lang import _prose_words
+
+    en, ja = _golden_page(name, "en"), _golden_page(name, "ja")
+    assert "parametric bootstrap" in en and "パラメトリック・ブートストラップ" in ja and "parametric bootstrap" not in ja
+    if name.endswith("__frequency.json"):
+        assert "Poisson-gamma credibility" in en and "Poisson-gamma credibility" not in ja
+        assert "ポアソン・ガンマ信頼度" in ja
+
+    def cells(page: str, part: str, columns: tuple[int, ...]) -> list[str]:
+        table = page.split(f'id="{part}"', 1)[1].split("</table>", 1)[0]
+        rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+        return [H.unescape(re.sub(r"<[^>]+>", " ", r[c])) for r in rows if r for c in columns]
+
+    sub = json.loads((Path(__file__).resolve().parents[1] / "golden" / "quotes" / name)
+                     .read_text(encoding="utf-8"))["inputs"]["submission"]
+    names = [sub["exchange"]["name"], *(v["name"] for v in sub.get("vendors") or [])]
+    said = cells(ja, "factors", (1, 4)) + cells(ja, "reasons", (1,))  # answers, sources, reason details
+    assert said and cells(en, "factors", (4,))
+    assert [w for c in said for w in _prose_words(c, names)] == []
+    provenance = re.search(r'<section id="provenance">.*?</section>', ja, re.S).group(0)
+    text = H.unescape(re.sub(r"<[^>]+>", " ", provenance))
+    assert _prose_words(text, names) == []
+
+
+def test_the_japanese_quote_page_names_the_factors_by_their_questions():
+    """The factor and reason columns: the questionnaire's label of each posture question in Japanese; the
+    English page keeps the key's words."""
+    name = "hk_exchange_with_incident__policy_jp_primary__frequency.json"
+    en, ja = _golden_page(name, "en"), _golden_page(name, "ja")
+    factors_ja = ja.split('id="factors"', 1)[1].split("</table>", 1)[0]
+    assert "管理者の多要素認証" in factors_ja and "経験料率（信頼度）" in factors_ja
+    assert "admin mfa" not in factors_ja and "custody architecture" not in factors_ja
+    assert "admin mfa" in en.split('id="factors"', 1)[1].split("</table>", 1)[0]

@@ -1,6 +1,7 @@
 """The audit ledger of the service database: ``verify`` the hash chain, its signatures and every record
 the API shows against it (exit 1 naming each problem), ``checkpoint`` (append a signed checkpoint of
-the head to a log kept outside the database) or ``export`` it as JSON lines for an auditor."""
+the head to a log kept outside the database), ``export`` it as JSON lines for an auditor, or
+``rotate-key`` (move to a new ledger key; the chain records the hand-over)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from underwriting.cli.serve import add_database_arg
 
-    sub = p.add_subparsers(dest="ledger_command", metavar="{verify,checkpoint,export}", required=True)
+    sub = p.add_subparsers(dest="ledger_command", metavar="{verify,checkpoint,export,rotate-key}", required=True)
     v = sub.add_parser("verify", help="check the chain, its signatures, the records and the registry against it")
     add_database_arg(v)
     v.add_argument("--json", action="store_true", help="print one JSON object")
@@ -30,6 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = sub.add_parser("export", help="write every entry as one JSON line")
     add_database_arg(e)
     e.add_argument("--out", help="write to this file (atomically) instead of standard output")
+    r = sub.add_parser("rotate-key", help="make a new ledger key; a ledger.key_rotate entry signed by the old and "
+                                          "the new key hands over; the old public key is archived beside it")
+    add_database_arg(r)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,13 +47,16 @@ def run(args: argparse.Namespace) -> int:
     engine, sessions = open_cli_database(args.database)
     url = engine.url.render_as_string(hide_password=True)
     try:
+        if args.ledger_command == "rotate-key":
+            return _rotate(sessions, url)
         with sessions() as s:
             if args.ledger_command == "verify":
                 res = audit.verify(s, head=args.head, checkpoints=args.checkpoints, registry=args.registry,
                                    database_url=url)
                 if args.json:
                     print(json.dumps({"ok": res.ok, "entries": res.entries, "head": res.head,
-                                      "problems": res.problems, "notes": res.notes}, indent=2))
+                                      "problems": res.problems, "notes": res.notes,
+                                      "keys": _keys_json(res)}, indent=2))
                 else:
                     print(res.report())
                 return 0 if res.ok else 1
@@ -78,3 +85,36 @@ def run(args: argparse.Namespace) -> int:
             return 0
     finally:
         engine.dispose()
+
+
+def _keys_json(res) -> dict:
+    """The ledger keys an auditor checks with: the current public key, the archived (retired) ones and
+    which key was in force over which entries."""
+    from underwriting.errors import InputError
+    from underwriting.service import ledger_key
+
+    out: dict = {"current": None, "public_key_file": str(ledger_key.public_path()), "archived": [],
+                 "in_force": res.key_history}
+    try:
+        out["current"] = next(iter(ledger_key.public_key_ids()))
+        out["archived"] = [{"key_id": kid, "file": str(f)} for kid, (_, f) in ledger_key.archived_keys().items()]
+    except InputError as exc:
+        out["error"] = exc.message
+    return out
+
+
+def _rotate(sessions, url: str) -> int:
+    from underwriting.service import key_rotation
+
+    done = key_rotation.rotate(sessions, url)
+    if done["recovered"]:
+        print(f"note: an interrupted rotation was {done['recovered']} first", file=sys.stderr)
+    print(f"ledger key rotated: {done['old_key_id']} -> {done['new_key_id']} (entry {done['entry']}, "
+          f"ledger.key_rotate, signed by both keys)")
+    print(f"  new public key: {done['public']} (give it to auditors with the archived one)")
+    print(f"  old public key archived: {done['archived']}; old private key removed")
+    bad = done["replies_not_resigned"]
+    print(f"  stored idempotent replies re-signed with the new key: {done['replies_resigned']}"
+          + (f"; NOT re-signed (their signature already failed; `ledger verify` names them): {len(bad)}" if bad else ""))
+    print(f"  checkpoint of entry {done['entry']} signed by the new key, appended to {done['checkpoint']}")
+    return 0

@@ -11,11 +11,12 @@ import csv
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
 from underwriting.caches import register_cache
+from underwriting.domain.message import Message, data, msg
 from underwriting.errors import InputError
 from underwriting.resources import dataset_path
 
@@ -50,6 +51,25 @@ class FxRate:
     units_per_usd: float
     basis: str  # e.g. "yearly average 2024" or "user-supplied"
     source: str
+    #: ``basis`` as a template and arguments (its text is ``basis``), for other languages.
+    basis_message: Message | None = field(default=None, compare=False)
+
+
+def _rate(currency: str, units_per_usd: float, basis: Message, source: str) -> FxRate:
+    return FxRate(currency, units_per_usd, basis.text(), source, basis)
+
+
+def fx_row(r: FxRate, purpose: Message | None = None) -> dict[str, Any]:
+    """The quote's record of one rate used: currency, units per USD, basis, source (and why it was used),
+    with the basis and purpose as messages beside their texts."""
+    row: dict[str, Any] = {"currency": r.currency, "units_per_usd": r.units_per_usd, "basis": r.basis,
+                           "source": r.source}
+    if r.basis_message is not None:
+        row["basis_message"] = r.basis_message.as_json()
+    if purpose is not None:
+        row["purpose"] = purpose.text()
+        row["purpose_message"] = purpose.as_json()
+    return row
 
 
 @dataclass(frozen=True)
@@ -77,7 +97,7 @@ class FxTable:
                     val = float(row["units_per_usd"])
                 except (KeyError, ValueError) as exc:
                     raise InputError(f"line {i}: malformed FX row ({exc})", source=str(path)) from None
-                rates[(cur, year)] = FxRate(cur, val, f"yearly average {year}", row.get("source_url", ""))
+                rates[(cur, year)] = _rate(cur, val, msg("fx.basis.yearly", year=str(year)), row.get("source_url", ""))
         return cls(rates)
 
     @classmethod
@@ -96,14 +116,14 @@ class FxTable:
             check_currency(cur, field=f"fx.{cur}")
             if not (val > 0 and val < float("inf")):
                 raise InputError("rate must be a positive finite number", field=f"fx.{cur}")
-            rates[(cur, None)] = FxRate(cur, float(val), "user-supplied", "user")
+            rates[(cur, None)] = _rate(cur, float(val), msg("fx.basis.user"), "user")
         return FxTable(rates)
 
     def rate(self, currency: str, year: int) -> FxRate:
         """Rate for ``currency`` in ``year``: a user rate, else that year's average, else the latest
         earlier year's (stated in the returned basis). USD is 1."""
         if currency == "USD":
-            return FxRate("USD", 1.0, "identity", "")
+            return _rate("USD", 1.0, msg("fx.basis.identity"), "")
         if (currency, None) in self.rates:
             return self.rates[(currency, None)]
         if (currency, year) in self.rates:
@@ -120,7 +140,8 @@ class FxTable:
         years = known  # after the table's last year: that last year's average, stated in the basis
         r = self.rates[(currency, years[-1])]
         if years[-1] != year:
-            r = FxRate(r.currency, r.units_per_usd, f"{r.basis} (latest available for {year})", r.source)
+            r = _rate(r.currency, r.units_per_usd, msg("fx.basis.latest", basis=r.basis_message or data(r.basis),
+                                                       year=str(year)), r.source)
         return r
 
     def convert(self, amount: float, from_cur: str, to_cur: str, year: int) -> float:

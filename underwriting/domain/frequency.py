@@ -43,6 +43,9 @@ class FrequencyEstimate:
         The posture multipliers applied, each with its reason (baseline only).
     assumptions : tuple of str
         What the method rests on, in words (shown with the quote).
+    assumption_messages : tuple of Message
+        The same, each as a template and arguments (:mod:`underwriting.domain.message`; its text is the
+        assumption's), so the quote renders them in another language.
     detail : dict, optional
         The one risk model's blocks (base rate with covariates, experience, schedule, intervals,
         reasons, model versions), plain JSON (``frequency`` method only).
@@ -60,6 +63,7 @@ class FrequencyEstimate:
     multiplier: float | None = None
     factors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     assumptions: tuple[str, ...] = field(default_factory=tuple)
+    assumption_messages: tuple[Any, ...] = field(default_factory=tuple)
     detail: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 from underwriting.domain.canonical import canonicalise
 from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.message import Message
 from underwriting.domain.report import format_quote
 from underwriting.fileio import canonical_json
 from underwriting.i18n import use_lang
@@ -36,6 +37,8 @@ class ReasonBlock(_Block):
     multiplier: float = Field(description="exp(log_rate): the factor on the annual rate.")
     p_effect: float = Field(description="P(breach within 1 year) minus its value without this factor.")
     detail: str = ""
+    detail_message: Message | None = Field(default=None, description="`detail` as a template and arguments "
+                                           "(its text is `detail`), for other languages.")
 
 
 class ScoreBlock(_Block):
@@ -175,6 +178,8 @@ class GofBlock(_Block):
     statistic: float = Field(description="Anderson-Darling A² against the left-truncated fitted CDF.")
     p_value: float = Field(description="p-value of `statistic` (method in `p_value_method`).")
     p_value_method: str
+    p_value_method_message: Message | None = Field(default=None, description="`p_value_method` as a template "
+                                                   "and arguments, for other languages.")
     ks_statistic: float
     ks_p_value: float = Field(description="Kolmogorov-Smirnov p-value (same method as `p_value`).")
 
@@ -264,7 +269,12 @@ class Quote(BaseModel):
     terms: dict[str, Any]
     reserve: ReserveBlock
     methods: dict[str, str] = Field(description="Which method produced each stage (e.g. 'baseline').")
+    method_messages: dict[str, Message] = Field(default_factory=dict, description="Each method as a template id "
+                                                "and arguments (its text is the method's), so the quote renders "
+                                                "in another language (underwriting.domain.message).")
     assumptions: list[str]
+    assumption_messages: list[Message] = Field(default_factory=list, description="Each assumption as a template "
+                                               "id and arguments, in the order of `assumptions`.")
     fx: list[dict[str, Any]]
     reasons: list[ReasonBlock] = Field(default_factory=list)
     score: ScoreBlock = Field(description="The risk-score block (as `underwriting score`).")
@@ -281,6 +291,8 @@ class Quote(BaseModel):
     layers: list[LayerBlock] | None = Field(default=None, description="Per-layer results (one for a single policy).")
     warnings: list[str] = Field(default_factory=list, description="Unusual terms or results the underwriter must see.")
     versions: dict[str, str]
+    version_messages: dict[str, Message] = Field(default_factory=dict, description="A version whose id holds "
+                                                 "prose (the schedule's name) as a template and arguments.")
     seed: int
     inputs: dict[str, Any] = Field(description="Everything needed to recompute the quote (submission, terms, "
                                    "regime, seed, user FX rates, frequency model, pricing basis).")

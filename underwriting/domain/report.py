@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from underwriting.i18n import _, current_lang, date_long, display_width, ljust, money_short
+from underwriting.domain.message import localise
+from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.i18n import (
+    N_,
+    _,
+    current_lang,
+    date_long,
+    display_width,
+    ljust,
+    money_short,
+    rjust,
+)
 from underwriting.i18n import money as _i18n_money
 
 #: What the renderers read: a :class:`~underwriting.domain.quote.Quote` (its attributes). Not imported,
@@ -72,7 +83,8 @@ def format_quote(q: QuoteLike) -> str:
             (_("as of"), _date(q.as_of.isoformat())),
             (_("risk score"), _("{score} / 100 (band {band})").format(score=f"{q.risk_score:.1f}", band=q.risk_band)),
             (_("P(breach within 1 year), the one risk model"), _pct(q.p_breach_1y)),
-            *([(_("loss-model frequency ({method}, comparison): P(breach in term)").format(method=q.frequency.method),
+            *([(_("loss-model frequency ({method}, comparison): P(breach in term)").format(
+                method=method_label(q.frequency.method)),
                 _pct(q.frequency.p_at_least_one_in_term))] if q.frequency.method != "frequency" else []),
             (_("expected breaches in term"), f"{q.expected_breaches_term:.4f}"),
         ], _("Quote")),
@@ -120,8 +132,10 @@ def format_quote(q: QuoteLike) -> str:
     parts.append(table(rrows, _("Reserve")))
     if r.checks:
         lines = [_("Reserve checks"), _rule(_("Reserve checks"))]
+        width = 7 if current_lang() == "en" else 10  # the widest outcome: "warning"; Japanese ヘアカット
         for ch in r.checks:
-            lines.append(f"  [{ch.get('outcome', '?'):>7}] {ch.get('rule')}: {ch.get('reason')}")
+            label = rjust(outcome_label(str(ch.get("outcome", "?"))), width)
+            lines.append(f"  [{label}] {ch.get('rule')}: {check_reason(ch)}")
         parts.append("\n".join(lines))
     if q.reasons:
         head = _("Reasons (largest log-rate factors first)")
@@ -130,21 +144,23 @@ def format_quote(q: QuoteLike) -> str:
             lines.append("  " + _("{direction}  {factor}: x{multiplier} ({log_rate} on the log rate, {p_effect} on "
                                   "P(breach)) {detail}").format(
                 direction=f"{_(rs.direction):>6}", factor=rs.factor, multiplier=f"{rs.multiplier:.3f}",
-                log_rate=f"{rs.log_rate:+.3f}", p_effect=f"{rs.p_effect:+.2%}", detail=rs.detail))
+                log_rate=f"{rs.log_rate:+.3f}", p_effect=f"{rs.p_effect:+.2%}",
+                detail=localise(rs.detail, rs.detail_message)))
         parts.append("\n".join(lines))
     factors = q.frequency.factors or []
     if factors:
         fr = q.frequency
-        head = _("Frequency factors ({method})").format(method=fr.method)
+        head = _("Frequency factors ({method})").format(method=method_label(fr.method))
         lines = [head, _rule(head)]
         if fr.base:
             cv = fr.base.get("covariates") or {}
             lines.append("  " + _("base rate {rate}/yr [{low}, {high}] from {covariates}").format(
                 rate=f"{fr.base['annual_rate']:.5f}", low=f"{fr.base['interval'][0]:.5f}",
-                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={cv[k]}" for k in sorted(cv))))
+                high=f"{fr.base['interval'][1]:.5f}", covariates=", ".join(f"{k}={covariate_text(cv[k])}" for k in sorted(cv))))
         for f in factors:
             m = f["multiplier"]
-            lines.append(f"  x{m:<7.4g} {f['factor']} = {f['answer']}: {f['reason']}")
+            lines.append(f"  x{m:<7.4g} {f['factor']} = {localise(f['answer'], f.get('answer_message'))}: "
+                         f"{localise(f['reason'], f.get('reason_message'))}")
         if fr.annual_rate_interval:
             lines.append("  " + _("annual rate {rate} [{low}, {high}]; term expected breaches {breaches}; "
                                   "P(breach in term) {p} [{p_low}, {p_high}]").format(
@@ -155,16 +171,61 @@ def format_quote(q: QuoteLike) -> str:
         parts.append("\n".join(lines))
     if q.fx:
         parts.append(table([(u["currency"], _("{rate} per USD ({basis}; {source})").format(
-            rate=f"{u['units_per_usd']:,.6g}", basis=u.get("basis", ""), source=u.get("source", ""))
-            + (f" - {u['purpose']}" if u.get("purpose") else "")) for u in q.fx], _("FX rates used")))
+            rate=f"{u['units_per_usd']:,.6g}", basis=localise(u.get("basis", ""), u.get("basis_message")),
+            source=u.get("source", ""))
+            + (f" - {localise(u['purpose'], u.get('purpose_message'))}" if u.get("purpose") else "")) for u in q.fx],
+            _("FX rates used")))
     # sorted, so a quote read back from its JSON (sorted keys) prints the same report
-    prov = [(k, q.methods[k]) for k in sorted(q.methods)] + [(_("version {name}").format(name=k), q.versions[k])
-                                                             for k in sorted(q.versions)]
+    prov = [(provenance_label(k), localise(q.methods[k], q.method_messages.get(k))) for k in sorted(q.methods)]
+    prov += [(_("version {name}").format(name=provenance_label(k)), localise(q.versions[k], q.version_messages.get(k))
+              if current_lang() != "en" else q.versions[k]) for k in sorted(q.versions)]
     prov += [(_("seed"), str(q.seed)), (_("input hash"), q.input_hash[:16] + "…")]
     parts.append(table(prov, _("Provenance")))
     if q.assumptions:
-        parts.append(_("Assumptions") + "\n" + _rule(_("Assumptions")) + "\n" + "\n".join(f"  - {a}" for a in q.assumptions))
+        said = assumption_texts(q.assumptions, q.assumption_messages)
+        parts.append(_("Assumptions") + "\n" + _rule(_("Assumptions")) + "\n" + "\n".join(f"  - {a}" for a in said))
     return "\n\n".join(parts)
+
+
+#: Labels of the provenance rows (methods and versions by their keys), in other languages than English.
+PROVENANCE_LABELS: dict[str, str] = {
+    "aggregate": N_("aggregate loss"), "frequency": N_("breach frequency"), "risk_score": N_("risk score"),
+    "severity": N_("severity"), "state_actor_exclusion": N_("state-actor exclusion"), "datasets": N_("datasets"),
+    "regime": N_("regime"), "schedule": N_("posture schedule"), "baseline": N_("baseline frequency"),
+    "survival": N_("survival model"),
+}
+
+
+#: Names of the frequency methods (``frequency.method``), in other languages than English.
+METHOD_LABELS: dict[str, str] = {"frequency": N_("one risk model"), "baseline": N_("baseline"),
+                                 "survival": N_("survival model")}
+
+
+def method_label(name: str) -> str:
+    """A frequency method's name: the key in English (as printed before), its label in other languages."""
+    if current_lang() == "en" or name not in METHOD_LABELS:
+        return name
+    return _(METHOD_LABELS[name])
+
+
+def provenance_label(key: str) -> str:
+    """A provenance row's label: the key in English (as printed before), translated in other languages
+    (an unknown key, e.g. the package name ``underwriting``, stays as it is)."""
+    if current_lang() == "en" or key not in PROVENANCE_LABELS:
+        return key
+    return _(PROVENANCE_LABELS[key])
+
+
+def assumption_texts(assumptions: list[str], messages: list) -> list[str]:
+    """The assumptions in the current language: each with its message when the quote carries one for every
+    assumption (in order), else each text (translated where the catalogue has it)."""
+    pair = len(messages) == len(assumptions)
+    return [localise(a, messages[i] if pair else None) for i, a in enumerate(assumptions)]
+
+
+def covariate_text(v: object) -> str:
+    """A base-rate covariate's value: as printed before in English; an absent one "n/a" in other languages."""
+    return _("n/a") if v is None and current_lang() != "en" else str(v)
 
 
 def component_label(key: str) -> str:
@@ -198,7 +259,8 @@ def format_defence(q: QuoteLike) -> list[str]:
                      family=sv.family, parameters=", ".join(f"{k} = {sv.parameters[k]:.6g}" for k in sorted(sv.parameters)),
                      currency=sv.currency, n=sv.n, threshold=f"{sv.threshold:,.0f}")),
                  (_("goodness of fit"), _("Anderson-Darling A2 = {a2}, p = {p} ({method})").format(
-                     a2=f"{g.statistic:.4g}", p=f"{g.p_value:.3g}", method=g.p_value_method))]
+                     a2=f"{g.statistic:.4g}", p=f"{g.p_value:.3g}",
+                     method=localise(g.p_value_method, g.p_value_method_message)))]
         if sv.selection:
             rows.append((_("families by AIC"), ", ".join(
                 _("{family} {delta} (weight {weight})").format(family=f.family, delta=f"{f.delta_aic:+.1f}",

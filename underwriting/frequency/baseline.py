@@ -15,29 +15,33 @@ import math
 from dataclasses import dataclass
 
 from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.message import answer as answer_of
+from underwriting.domain.message import data, msg
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import BREACH_EVENT_TYPES, DAYS_PER_YEAR
 from underwriting.errors import InputError
+from underwriting.i18n import N_
 
 #: (question, answer) -> (relative hazard, reason). Assumptions, documented in docs/baseline.md.
 MULTIPLIERS: dict[tuple[str, str], tuple[float, str]] = {
-    ("custody_architecture", "mpc"): (0.8, "threshold signing removes single-key theft"),
-    ("custody_architecture", "multisig"): (0.85, "several keys needed, but signing UIs remain a path (Bybit 2025)"),
-    ("custody_architecture", "hsm"): (0.9, "keys cannot be exported, but one device signs"),
-    ("custody_architecture", "single_key"): (1.5, "one stolen key empties the wallet (Coincheck 2018)"),
-    ("signing_screen_verification", "no"): (1.25, "faked signing screens drained a multisig cold wallet (Bybit 2025)"),
-    ("signing_device_verification", "no"): (1.15, "signers approve what a compromised host shows"),
-    ("withdrawal_allowlist", "no"): (1.15, "stolen funds can go to any address"),
-    ("withdrawal_velocity_limits", "no"): (1.1, "no brake on a draining wallet"),
-    ("admin_mfa", "hardware_key"): (0.85, "phishing-resistant admin login"),
-    ("admin_mfa", "sms"): (1.2, "SIM swap defeats the second factor"),
-    ("admin_mfa", "none"): (1.5, "password alone guards admin access"),
-    ("privileged_access_management", "no"): (1.15, "standing admin rights widen insider and takeover paths"),
-    ("incident_response_plan_tested", "no"): (1.05, "slower containment"),
-    ("soc2_type2", "yes"): (0.95, "controls audited over a period"),
-    ("iso27001", "yes"): (0.95, "certified security management"),
-    ("bug_bounty", "yes"): (0.95, "outside researchers find flaws first"),
+    ("custody_architecture", "mpc"): (0.8, N_("threshold signing removes single-key theft")),
+    ("custody_architecture", "multisig"): (0.85, N_("several keys needed, but signing UIs remain a path (Bybit 2025)")),
+    ("custody_architecture", "hsm"): (0.9, N_("keys cannot be exported, but one device signs")),
+    ("custody_architecture", "single_key"): (1.5, N_("one stolen key empties the wallet (Coincheck 2018)")),
+    ("signing_screen_verification", "no"): (1.25, N_("faked signing screens drained a multisig cold wallet (Bybit 2025)")),
+    ("signing_device_verification", "no"): (1.15, N_("signers approve what a compromised host shows")),
+    ("withdrawal_allowlist", "no"): (1.15, N_("stolen funds can go to any address")),
+    ("withdrawal_velocity_limits", "no"): (1.1, N_("no brake on a draining wallet")),
+    ("admin_mfa", "hardware_key"): (0.85, N_("phishing-resistant admin login")),
+    ("admin_mfa", "sms"): (1.2, N_("SIM swap defeats the second factor")),
+    ("admin_mfa", "none"): (1.5, N_("password alone guards admin access")),
+    ("privileged_access_management", "no"): (1.15, N_("standing admin rights widen insider and takeover paths")),
+    ("incident_response_plan_tested", "no"): (1.05, N_("slower containment")),
+    ("soc2_type2", "yes"): (0.95, N_("controls audited over a period")),
+    ("iso27001", "yes"): (0.95, N_("certified security management")),
+    ("bug_bounty", "yes"): (0.95, N_("outside researchers find flaws first")),
 }
+_UNREGISTERED = N_("custody-path vendor not registered with the regulator (or unknown)")
 #: The weakest answer of each yes/no question; "unknown" is scored like it.
 _WEAKEST = {"custody_architecture": "single_key", "admin_mfa": "none"}
 #: Extra multipliers from recency and history (assumptions).
@@ -112,22 +116,29 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
         key = (name, used)
         if key in MULTIPLIERS:
             m, why = MULTIPLIERS[key]
-            note = f"{why}; answer unknown, scored as {used!r}" if answer == "unknown" else why
-            factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note})
+            note = msg("baseline.unknown", why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
+            factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note.text(),
+                            "answer_message": answer_of(str(answer)).as_json(), "reason_message": note.as_json()})
     pt = post.last_penetration_test
     stale = not isinstance(pt, dt.date) or (sub.as_of - pt).days > PENTEST_STALE_MONTHS * 30.44
     if stale:
+        note = msg("baseline.pentest_stale", months=str(PENTEST_STALE_MONTHS))
         factors.append({"factor": "last_penetration_test", "answer": str(pt), "multiplier": PENTEST_STALE_MULT,
-                        "reason": f"no penetration test in the last {PENTEST_STALE_MONTHS} months"})
+                        "reason": note.text(), "answer_message": data(str(pt)).as_json(),
+                        "reason_message": note.as_json()})
     recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * DAYS_PER_YEAR
               and i.vector != "exit_scam_or_fraud"]
     if recent:
-        factors.append({"factor": "incident_history", "answer": f"{len(recent)} in {PRIOR_INCIDENT_YEARS}y",
-                        "multiplier": PRIOR_INCIDENT_MULT, "reason": "a breach in the last 3 years"})
+        said = msg("baseline.incidents.answer", n=str(len(recent)), years=str(PRIOR_INCIDENT_YEARS))
+        note = msg("baseline.incidents.reason", years=str(PRIOR_INCIDENT_YEARS))
+        factors.append({"factor": "incident_history", "answer": said.text(), "multiplier": PRIOR_INCIDENT_MULT,
+                        "reason": note.text(), "answer_message": said.as_json(), "reason_message": note.as_json()})
     unreg = [v.name for v in sub.vendors if v.registered != "yes" and v.role != "cloud"]
     if unreg:
-        factors.append({"factor": "vendors", "answer": ", ".join(unreg), "multiplier": UNREGISTERED_VENDOR_MULT,
-                        "reason": "custody-path vendor not registered with the regulator (or unknown)"})
+        names = ", ".join(unreg)  # vendor names: data, shown as they are
+        factors.append({"factor": "vendors", "answer": names, "multiplier": UNREGISTERED_VENDOR_MULT,
+                        "reason": _UNREGISTERED, "answer_message": data(names).as_json(),
+                        "reason_message": data(_UNREGISTERED).as_json()})
     mult = math.prod(float(f["multiplier"]) for f in factors)
     return mult, factors
 

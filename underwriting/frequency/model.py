@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from underwriting.domain.message import Message, data, msg
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
 from underwriting.errors import InputError, ModelIntegrityError
@@ -57,6 +58,8 @@ class Reason:
     key: str
     log_contribution: float
     detail: str
+    #: ``detail`` as a template and arguments (``detail == message.text()``), for other languages.
+    message: Message | None = None
 
     @property
     def factor(self) -> float:
@@ -139,31 +142,39 @@ class FrequencyResult:
             "expected_breaches_interval": list(self.expected_breaches_interval),
             "p_breach": self.p_breach, "p_breach_interval": list(self.p_breach_interval), "level": self.level,
             "survival": survival_curve(self.annual_rate, self.term_years),
-            "reasons": [{"key": r.key, "log_contribution": r.log_contribution, "detail": r.detail}
+            "reasons": [{"key": r.key, "log_contribution": r.log_contribution, "detail": r.detail,
+                         **({"detail_message": r.message.as_json()} if r.message is not None else {})}
                         for r in self.reasons],
         }
 
     def factor_table(self) -> list[dict[str, Any]]:
         """Rows ``{block, key, answer, factor, log_contribution, source}``: base, experience, every
         non-neutral schedule factor, the cap when it binds, and the final rate."""
+        ex = self.experience
+        ex_answer = msg("frequency.experience.answer", breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+                        years=f"{ex.exposure_years:.2f}", decayed=f"{ex.weighted_exposure_years:.2f}",
+                        z=f"{ex.credibility:.3f}")
+        ex_source = msg("frequency.experience.source")
         rows: list[dict[str, Any]] = [
             {"block": "base", "key": "base_rate", "answer": "", "factor": self.base_rate,
              "log_contribution": math.log(self.base_rate), "source": "base model"},
-            {"block": "experience", "key": "experience",
-             "answer": f"{self.experience.breaches} breach(es) weighing {self.experience.weighted_breaches:.2f} "
-                       f"in {self.experience.exposure_years:.2f} y ({self.experience.weighted_exposure_years:.2f} "
-                       f"decayed), Z = {self.experience.credibility:.3f}",
+            {"block": "experience", "key": "experience", "answer": ex_answer.text(),
              "factor": self.experience.factor, "log_contribution": math.log(self.experience.factor),
-             "source": "Poisson-gamma credibility"},
+             "source": ex_source.text(), "answer_message": ex_answer.as_json(), "source_message": ex_source.as_json()},
         ]
         for f in self.schedule.factors:
             if f.factor != 1.0:
                 rows.append({"block": "schedule", "key": f.key, "answer": f.answer, "factor": f.factor,
-                             "log_contribution": f.log_contribution, "source": f.source})
+                             "log_contribution": f.log_contribution, "source": f.source,
+                             "answer_message": f.answer_message().as_json(),
+                             "source_message": data(f.source).as_json()})
         if self.schedule.cap_log_contribution != 0.0:
-            rows.append({"block": "schedule", "key": "schedule.cap", "answer": f"raw {self.schedule.raw_factor:.4g}",
+            cap_answer, cap_source = msg("frequency.cap.answer", raw=f"{self.schedule.raw_factor:.4g}"), \
+                msg("frequency.cap.source")
+            rows.append({"block": "schedule", "key": "schedule.cap", "answer": cap_answer.text(),
                          "factor": math.exp(self.schedule.cap_log_contribution),
-                         "log_contribution": self.schedule.cap_log_contribution, "source": "schedule cap"})
+                         "log_contribution": self.schedule.cap_log_contribution, "source": cap_source.text(),
+                         "answer_message": cap_answer.as_json(), "source_message": cap_source.as_json()})
         rows.append({"block": "total", "key": "annual_rate", "answer": "", "factor": self.annual_rate,
                      "log_contribution": math.log(self.annual_rate), "source": ""})
         return rows
@@ -359,13 +370,16 @@ class BreachFrequency(FrequencyEstimator):
                 ends.append(eb.posterior_rate * sr.factor)
             rate = ex.posterior_rate * sr.factor
             lam, lam_iv = rate * t, (ends[0] * t, ends[1] * t)
-            reasons = [Reason("experience", math.log(ex.factor),
-                              f"{ex.breaches} breach(es) weighing {ex.weighted_breaches:.2f} in {ex.exposure_years:.2f} "
-                              f"years, credibility {ex.credibility:.3f}")]
-            reasons += [Reason(f.key, f.log_contribution, f"{f.answer} ({f.kind})") for f in sr.factors if f.factor != 1]
+            ex_msg = msg("frequency.experience.reason", breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+                         years=f"{ex.exposure_years:.2f}", z=f"{ex.credibility:.3f}")
+            reasons = [Reason("experience", math.log(ex.factor), ex_msg.text(), ex_msg)]
+            for f in sr.factors:
+                if f.factor != 1:
+                    f_msg = msg(f"frequency.factor.{f.kind}", answer=f.answer_message())
+                    reasons.append(Reason(f.key, f.log_contribution, f_msg.text(), f_msg))
             if sr.cap_log_contribution != 0:
-                reasons.append(Reason("schedule.cap", sr.cap_log_contribution,
-                                      f"schedule {sr.raw_factor:.4g} capped to {sr.factor:.4g}"))
+                cap_msg = msg("frequency.cap.reason", raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
+                reasons.append(Reason("schedule.cap", sr.cap_log_contribution, cap_msg.text(), cap_msg))
             reasons = [r for r in reasons if r.log_contribution != 0]
             reasons.sort(key=lambda r: (-abs(r.log_contribution), r.key))
             out.append(FrequencyResult(

@@ -34,9 +34,11 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 
 from underwriting.domain._base import Strict
+from underwriting.domain.message import Message, answer, data, msg, term
 from underwriting.domain.submission import Posture, Submission
 from underwriting.errors import InputError
 from underwriting.fileio import parse_document, read_text
+from underwriting.i18n import N_
 
 #: The shipped table.
 DEFAULT_SCHEDULE = Path(__file__).with_name("schedule.toml")
@@ -48,6 +50,24 @@ SHARE_QUESTIONS = ("security_staff_share",)
 #: Vendor conditions, in the order they are reported.
 VENDOR_CONDITIONS = ("custody_path", "unregistered", "registration_unknown", "compromised")
 MONTH_DAYS = 30.4375
+#: The shipped table's reasons (``source``), marked for the catalogue: a quote shows them in the reader's
+#: language (a user's own table keeps its wording). tests/i18n/test_quote_lang.py checks the list is complete.
+SHIPPED_TEXTS: tuple[str, ...] = (
+    N_("assumption"), N_("assumption (the [0.5, 2.0] range asked for in issue #13)"),
+    N_("assumption (halved synthetic generator effect 0)"), N_("assumption (halved synthetic generator effect 0.05)"),
+    N_("assumption (halved synthetic generator effect 0.10)"), N_("assumption (halved synthetic generator effect 0.15)"),
+    N_("assumption (halved synthetic generator effect 0.20)"), N_("assumption (halved synthetic generator effect 0.25)"),
+    N_("assumption (halved synthetic generator effect 0.30)"), N_("assumption (halved synthetic generator effect 0.40)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.05 / 0.15)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.10 / 0.20 / 0.70)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.15 / 0.35)"),
+    N_("assumption (halved synthetic generator effects 0 / 0.20 / 0.45 / 0.80)"),
+    N_("assumption (halved synthetic generator effects: -4.0 per unit share centred at 0.06, taken at each band's "
+       "lower edge; unknown +0.15)"),
+    N_("assumption (synthetic generator: a compromise of such a vendor causes a loss with probability 0.5, against "
+       "0.05 for cloud)"),
+    N_("assumption (synthetic generator: unregistered vendors are compromised at twice the rate)"),
+)
 
 
 def _literal_values(annotation: Any) -> tuple[str, ...]:
@@ -185,13 +205,18 @@ class ScheduleTable(Strict):
                 }[cond]
                 if hit:
                     factors.append(ScheduleFactor(
-                        key=f"vendors.{v.name}.{cond}", answer=f"role={v.role}, registered={v.registered}",
+                        key=f"vendors.{v.name}.{cond}", answer=_vendor_answer(v).text(),
                         level=cond, factor=rule.factor, rationale=rule.rationale, source=rule.source))
         raw = math.exp(math.fsum(math.log(f.factor) for f in factors))
         capped = min(max(raw, self.cap.min), self.cap.max)
         return ScheduleRating(factors=tuple(factors), raw_factor=raw, factor=capped,
                               cap=(self.cap.min, self.cap.max), cap_log_contribution=math.log(capped) - math.log(raw),
                               table=f"{self.table.name} v{self.table.version}", path=self.path)
+
+
+def _vendor_answer(v: Any) -> Message:
+    """A vendor row's answer, ``role=wallet_software, registered=no``, as a template and arguments."""
+    return msg("schedule.vendor.answer", role=term(str(v.role)), registered=data(str(v.registered)))
 
 
 def _level(name: str, q: Question, answer: Any, as_of: dt.date) -> str:
@@ -239,6 +264,16 @@ class ScheduleFactor:
     def log_contribution(self) -> float:
         """``ln factor``: the contribution to the log annual rate."""
         return math.log(self.factor)
+
+    def answer_message(self) -> Message:
+        """:attr:`answer` as a message (its text is ``answer``): a vendor row's template, else the answer
+        as a data word (``never``, ``unknown`` translated where the catalogue has them)."""
+        if self.key.startswith("vendors.") and self.answer.startswith("role="):
+            role, _, registered = self.answer.removeprefix("role=").partition(", registered=")
+            m = msg("schedule.vendor.answer", role=term(role), registered=data(registered))
+            if m.text() == self.answer:
+                return m
+        return answer(self.answer)
 
     @property
     def kind(self) -> str:

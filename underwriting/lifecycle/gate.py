@@ -241,14 +241,17 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def promote_frequency(reg: Any, version: str, *, note: str | None = None, accept_impact: bool = False,
-                      book: Any = None, seed: int = 0) -> dict[str, Any]:
-    """Run the gate, then promote (signed history entry with the numbers).
+def gate_promotion(reg: Any, version: str, *, note: str | None = None, accept_impact: bool = False,
+                   book: Any = None, seed: int = 0) -> tuple[dict[str, Any], str]:
+    """Run the gate of promoting frequency ``version``; return ``(gate check, history note)`` for
+    ``reg.promote`` (the numbers in the note). Everything :func:`promote_frequency` does but the promotion:
+    ``underwriting promote`` runs this before it takes the service database's ledger lock, so the gate's
+    quotes never hold up the service's writers.
 
     Refused (:class:`InputError`, exit 2, the numbers in the message) when the gate fails and
     ``accept_impact`` is not set; ``accept_impact`` requires a ``note``. An accepted impact is
-    recorded in the history entry's note (the note, the numbers, who accepted, with which key) and
-    appended to the version's model card (the version is re-signed: same model files).
+    recorded in the note (the note, the numbers, who accepted, with which key) and appended to the
+    version's model card (the version is re-signed: same model files).
     """
     if accept_impact and not (note and note.strip()):
         raise InputError("--accept-impact needs --note \"why\" (recorded in the signed history)", field="--note")
@@ -267,6 +270,14 @@ def promote_frequency(reg: Any, version: str, *, note: str | None = None, accept
         _append_card(reg, version, by, key_id, note.strip(), check, numbers)
     else:
         text = (f"{text} | gate passed: {numbers}" if text else f"gate passed: {numbers}")
+    return check, text
+
+
+def promote_frequency(reg: Any, version: str, *, note: str | None = None, accept_impact: bool = False,
+                      book: Any = None, seed: int = 0) -> dict[str, Any]:
+    """Run the gate (:func:`gate_promotion`), then promote (signed history entry with the numbers).
+    Returns ``{"entry": history entry, "gate": gate check}``."""
+    check, text = gate_promotion(reg, version, note=note, accept_impact=accept_impact, book=book, seed=seed)
     entry = reg.promote(NAME, version, note=text)
     return {"entry": entry, "gate": check}
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from underwriting.domain.currency import fx_row
+from underwriting.domain.message import msg
+
 __all__ = ["submission_in_currency", "incident_fx", "unused_fx_warnings"]
 
 
@@ -41,8 +44,7 @@ def incident_fx(sub: Any, fx: Any) -> list[dict[str, Any]]:
             continue
         seen.add(key)
         r = fx.rate(inc.currency, inc.date.year)
-        out.append({"currency": inc.currency, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source,
-                    "purpose": f"incident amounts of {inc.date.year} (risk-score features)"})
+        out.append(fx_row(r, msg("fx.purpose.incidents", year=str(inc.date.year))))
     return out
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from underwriting.caches import register_cache
+from underwriting.domain.message import msg
 from underwriting.quote.layers import (
     EP_FARTHEST_TERMS,
     EP_RETURN_PERIODS,
@@ -113,8 +114,9 @@ def severity_block(fit: Any, registry: Any = None) -> dict[str, Any]:
     the best ranked: it says so openly).
     """
     b, selection = _gof_bootstrap(fit, registry)
+    method = msg("gof.bootstrap", n=str(b.n_boot), seed=str(b.seed))
     gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
-           "p_value_method": f"parametric bootstrap, {b.n_boot} refitted samples, seed {b.seed}",
+           "p_value_method": method.text(), "p_value_method_message": method.as_json(),
            "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}
     return {"family": fit.family, "parameters": {k: float(v) for k, v in fit.params.items()},
             "currency": "USD", "threshold": float(fit.threshold), "n": int(fit.n), "aic": float(fit.aic),

@@ -13,12 +13,13 @@ import copy
 import datetime as dt
 import functools
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from underwriting.caches import register_cache
 from underwriting.domain.currency import FxTable
 from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.message import Message, data, msg
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.quote import (
     ReasonBlock,
@@ -86,7 +87,7 @@ def score_block(sub: Submission, detail: dict[str, Any], n_reasons: int = 5) -> 
         c = float(r["log_contribution"])
         reasons.append(ReasonBlock(factor=r["key"], direction="raises" if c > 0 else "lowers", log_rate=c,
                                    multiplier=math.exp(c), p_effect=p1 + math.expm1(-rate / math.exp(c)),
-                                   detail=r["detail"]))
+                                   detail=r["detail"], detail_message=r.get("detail_message")))
     unknown = sorted(k for k, v in sub.posture.model_dump(mode="json").items() if v == "unknown")
     return ScoreBlock(exchange=sub.exchange.name, as_of=sub.as_of.isoformat(), risk_score=risk_score(rate),
                       band=rate_band(rate), p_breach=p1, horizon_years=1.0, reasons=reasons,
@@ -106,7 +107,7 @@ def frequency_score(sub: Submission, fx: FxTable | None = None, *, registry: Any
 
 
 def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable, registry: Any,
-                    table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+                    table: Any) -> tuple[FrequencyEstimate, dict[str, Message], dict[str, str]]:
     """Base × experience × schedule over a term of ``term`` years (the one risk model); within one quote
     computed once per window (callers get their own copies of the mutable parts)."""
     key = ("one_risk_model", id(sub), start, term, start_years, id(fx), id(registry), id(table))
@@ -116,7 +117,7 @@ def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: f
 
 
 #: Types a copy may share with the original (immutable).
-_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), Message})
 
 
 def _plain_copy(obj: Any) -> Any:
@@ -141,7 +142,7 @@ def _copy_estimate(fe: FrequencyEstimate) -> FrequencyEstimate:
 
 
 def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_years: float, fx: FxTable,
-                         registry: Any, table: Any) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
+                         registry: Any, table: Any) -> tuple[FrequencyEstimate, dict[str, Message], dict[str, str]]:
     from underwriting.frequency.base_model import (
         RawCovariates,
         norm_quantile,
@@ -178,24 +179,37 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
     s = (math.log(hi) - math.log(lo)) / (2 * float(norm_quantile(0.5 + res.level / 2))) if hi > lo else 0.0
     var_lam = lam * lam * math.expm1(s * s)
     rows = [{"factor": r["key"], "block": r["block"], "multiplier": r["factor"], "answer": r["answer"],
-             "reason": r["source"], "log_contribution": r["log_contribution"]}
+             "reason": r["source"], "log_contribution": r["log_contribution"],
+             **{k: r[m] for k, m in (("answer_message", "answer_message"), ("reason_message", "source_message")) if m in r}}
             for r in res.factor_table() if r["block"] in ("experience", "schedule")]
+    bounds = "-".join(f"{x:.3g}" for x in (prior.get("bounds") or []))
+    ends: list[str | Message] = [msg("infinity") if math.isinf(x) else f"{x:.3g}" for x in iv]
+    interval: str | Message = msg("range", low=ends[0], high=ends[1]) if len(ends) == 2 else " to ".join(
+        e if isinstance(e, str) else e.text() for e in ends)
+    assumptions = (
+        msg("assumption.frequency", version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
+            bounds=bounds, interval=interval, schedule=schedule_name_message(table)),
+        msg("assumption.interval", level=f"{res.level:.0%}"),
+    )
     fe = FrequencyEstimate(
         expected_breaches=lam, variance_of_lambda=var_lam, p_at_least_one=res.p_breach,
         start_years=start_years, end_years=start_years + term, method="frequency", term_years=term,
         annual_rate=res.annual_rate, p_breach_1y=-math.expm1(-res.annual_rate), multiplier=None,
-        factors=tuple(rows), detail=d, assumptions=(
-            f"breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {reg.get('version', '?')}) "
-            f"x experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = "
-            f"{prior.get('alpha', float('nan')):.3g} chosen by cross-validated predictive likelihood on the same "
-            "cohorts within the bounds " + "-".join(f"{x:.3g}" for x in (prior.get("bounds") or []))
-            + ", 90% profile-likelihood interval " + " to ".join("infinity" if math.isinf(x) else f"{x:.3g}" for x in iv)
-            + f") x posture schedule ({table.table.name} v{table.table.version}: every factor an ASSUMPTION, capped)",
-            f"the {res.level:.0%} interval carries the base model's parameter uncertainty only; the expected loss "
-            "uses the negative binomial count from gamma mixing of the term's expected breaches with that spread",))
-    methods = {"frequency": "one risk model: base (real cohorts) x experience x schedule (docs/schedule.md)"}
-    versions = {"frequency": version, "schedule": f"{table.table.name} v{table.table.version}@{sha[:12]}"}
+        factors=tuple(rows), detail=d, assumptions=tuple(a.text() for a in assumptions),
+        assumption_messages=assumptions)
+    methods = {"frequency": msg("method.frequency")}
+    versions = {"frequency": version, "schedule": schedule_version_message(table, sha).text()}
     return fe, methods, versions
+
+
+def schedule_name_message(table: Any) -> Message:
+    """A schedule table's name and version, ``default posture schedule v1`` (the name a data text)."""
+    return msg("schedule.name", name=data(table.table.name), version=str(table.table.version))
+
+
+def schedule_version_message(table: Any, sha: str) -> Message:
+    """The schedule's version as the quote records it: name, version and the first 12 hex digits of its hash."""
+    return msg("version.schedule", schedule=schedule_name_message(table), sha=sha[:12])
 
 
 def referral_warnings(sub: Submission, inception: dt.date) -> list[str]:
@@ -220,23 +234,27 @@ class TermFrequency:
         Expected breaches over the term (count), their parameter variance, P(breach within 1 year).
     methods, versions : dict of str
         The method and model version of the frequency, as the quote records them.
+    method_messages : dict of Message
+        Each method as a template and arguments (its text is the method's).
     """
 
     estimate: FrequencyEstimate
     methods: dict[str, str]
     versions: dict[str, str]
+    method_messages: dict[str, Message] = field(default_factory=dict)
 
 
 def term_frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: FxTable, *,
                    features: Any = None, registry: Any = None, schedule: Any = None) -> TermFrequency:
     """Breach frequency over the policy window of ``terms`` by ``frequency_model``."""
-    return TermFrequency(*_frequency(sub, terms, frequency_model, fx, features, registry, schedule))
+    fe, methods, versions = _frequency(sub, terms, frequency_model, fx, features, registry, schedule)
+    return TermFrequency(fe, {k: m.text() for k, m in methods.items()}, versions, methods)
 
 
 def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: FxTable,
                features: Any = None, registry: Any = None,
-               schedule: Any = None) -> tuple[FrequencyEstimate, dict[str, str], dict[str, str]]:
-    """Breach frequency over the policy window: ``(estimate, methods, versions)``.
+               schedule: Any = None) -> tuple[FrequencyEstimate, dict[str, Message], dict[str, str]]:
+    """Breach frequency over the policy window: ``(estimate, methods, versions)`` (methods as messages).
 
     ``survival`` (comparison only): the shipped landmark survival model (:mod:`underwriting.survival.landmarks`),
     expected breaches = cumulative hazard over the window from as-of to inception and expiry, variance
@@ -259,23 +277,22 @@ def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: Fx
         X = features if features is not None else feature_row(sub, fx)
         s, e = policy_window_years(sub, terms)
         fe = frequency_for_term(model, X, (s, e))
+        said = msg("assumption.survival")
         fe = replace(fe, term_years=terms.term_years, annual_rate=fe.expected_breaches / terms.term_years,
-                     p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(
-                         "breach frequency from the shipped landmark survival model (piecewise exponential "
-                         "on time since the as-of date), fitted on a synthetic book whose base rate is "
-                         "calibrated to the real roster and whose posture effects are assumptions",))
-        return fe, {"frequency": f"survival {reg.get('version', '?')} (landmark piecewise-exponential, "
-                             "docs/survival.md)"}, {"survival": version}
+                     p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(said.text(),),
+                     assumption_messages=(said,))
+        return fe, {"frequency": msg("method.frequency.survival", version=str(reg.get("version", "?")))}, \
+            {"survival": version}
 
     from underwriting.frequency.baseline import baseline_frequency
 
     cal = roster_base_rate()
     start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
-    fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(
-        f"base breach rate {cal.base_rate.rate:.4f} a year = {cal.base_rate.events} breaches over "
-        f"{cal.base_rate.exchange_years:,.0f} exchange-years of the roster (exchanges with a known "
-        "launch date); the roster over-represents breached exchanges, so this is an upper estimate",))
-    methods = {"frequency": "baseline (roster base rate x posture multipliers, docs/baseline.md)"}
+    said = msg("assumption.baseline", rate=f"{cal.base_rate.rate:.4f}", events=str(cal.base_rate.events),
+               years=f"{cal.base_rate.exchange_years:,.0f}")
+    fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(said.text(),))
+    fe = replace(fe, assumption_messages=(said,))
+    methods = {"frequency": msg("method.frequency.baseline")}
     versions = {"baseline": f"baseline@{cal.data_sha}"}
     return fe, methods, versions
 

@@ -16,6 +16,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from underwriting.domain.message import localise
+from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.domain.report import covariate_text
 from underwriting.i18n import _, current_lang, date_long, finite_number, money, money_short, percent
 
 __all__ = ["warnings_list", "headline", "slip_section", "price_section", "defence_section", "reserve_section",
@@ -107,7 +110,7 @@ def warnings_list(q: Mapping[str, Any]) -> list[str] | None:
         return None
     out = [str(w) for w in own] if own is not None else [
         _("not available") + ": " + _("the quote carries no warnings list")]
-    out += [_("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=c.get("reason", ""))
+    out += [_("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=check_reason(c))
             for c in checks]
     return out
 
@@ -267,12 +270,13 @@ def _frequency(q: Mapping[str, Any]) -> str:
     if base:
         cov = base.get("covariates") or {}
         rows.append((_("base rate (real exchange cohorts)"), e(", ".join(
-            f"{k} = {sig(v, 4) if finite_number(v) is not None else v}" for k, v in cov.items()))
+            f"{k} = {sig(v, 4) if finite_number(v) is not None else covariate_text(v)}" for k, v in cov.items()))
             + f" → {sig(base.get('annual_rate'), 3)}"))
     fac = [f for f in fr.get("factors") or [] if isinstance(f, Mapping)]
     ftab = (_grid([_("factor"), _("answer"), _("multiplier"), _("reason")],
-                  [[e(f.get("factor", "?")), e(f.get("answer", "")),
-                    "×" + sig(f.get("multiplier"), 3), e(f.get("reason", ""))] for f in fac],
+                  [[e(f.get("factor", "?")), e(localise(f.get("answer", ""), f.get("answer_message"))),
+                    "×" + sig(f.get("multiplier"), 3), e(localise(f.get("reason", ""), f.get("reason_message")))]
+                   for f in fac],
                   num_cols=(2,), cls="grid factors") if fac else f"<p>{na()}</p>")
     return f"<h3>{e(_('Frequency'))}</h3>{_kv(rows)}<h4>{e(_('Factors'))}</h4>{ftab}"
 
@@ -286,7 +290,8 @@ def _severity(q: Mapping[str, Any]) -> str:
     gtxt = na() if not g else e(_("{test}: statistic {stat}, p = {p}").format(
         test=g.get("test", g.get("statistic") if isinstance(g.get("statistic"), str) else "gof"),
         stat=sig(g.get("statistic") if finite_number(g.get("statistic")) is not None else g.get("value"), 3),
-        p=sig(g.get("p_value"), 3))) + (f" <span class='small'>({e(g['p_value_method'])})</span>"
+        p=sig(g.get("p_value"), 3))) + (
+            f" <span class='small'>({e(localise(g['p_value_method'], g.get('p_value_method_message')))})</span>"
                                         if g.get("p_value_method") else "")
     rows = [(_("family"), f"<b>{e(sev.get('family', '?'))}</b>"), (_("parameters"), params or na()),
             (_("losses fitted"), e(sev.get("n")) if sev.get("n") is not None else na()),
@@ -360,8 +365,9 @@ def reserve_section(q: Mapping[str, Any]) -> str:
     checks = [c for c in r.get("checks") or [] if isinstance(c, Mapping)]
     ctab = _grid([_("rule"), _("outcome"), _("haircut"), _("reason, status and source")],
                  [[e(c.get("rule", "?")) + (f"<br><span class='small'>{e(c['policy'])}</span>" if c.get("policy") else ""),
-                   e(_(str(c.get("outcome", "")))), pct(c.get("haircut")) if c.get("outcome") == "haircut" else "",
-                   f"{e(c.get('reason', ''))}<br><span class='small'>{e(c.get('status', ''))}: {e(c.get('source', ''))}</span>"]
+                   e(outcome_label(str(c.get("outcome", "")))),
+                   pct(c.get("haircut")) if c.get("outcome") == "haircut" else "",
+                   f"{e(check_reason(c))}<br><span class='small'>{e(c.get('status', ''))}: {e(c.get('source', ''))}</span>"]
                   for c in checks], cls="grid checks") if checks else ""
     caveat = e(_("Caveat: the credit is a forecast under the regime file's rules; rules marked [assumption] or "
                  "[reported] are not yet published law."))
@@ -380,7 +386,8 @@ def reasons_section(q: Mapping[str, Any]) -> str:
     return _grid([_("factor"), _("direction"), _("log rate"), _("effect on P(breach)"), _("detail")],
                  [[e(r.get("factor", "?")), e(_(str(r.get("direction", "")))), signed(r.get("log_rate"), "+.3f"),
                    e(f"{100 * finite_number(r.get('p_effect')):+.2f} pts") if finite_number(r.get("p_effect")) is not None else "",
-                   f"<span class='small'>{e(r.get('detail') or '')}</span>"] for r in rows], num_cols=(2, 3))
+                   f"<span class='small'>{e(localise(r.get('detail') or '', r.get('detail_message')))}</span>"]
+                  for r in rows], num_cols=(2, 3))
 
 
 def lang_attr() -> str:

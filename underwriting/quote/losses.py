@@ -11,11 +11,12 @@ stage (:func:`underwriting.quote.frequency.term_frequency`), the severity from t
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from underwriting.domain.currency import FxTable
+from underwriting.domain.currency import FxTable, fx_row
 from underwriting.domain.frequency import FrequencyEstimate
+from underwriting.domain.message import Message, data, msg, seq, term
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import (
@@ -68,6 +69,8 @@ class LossModel:
         Conversion rates (units per USD) of the quote currency and of the policy currency.
     fx_used : tuple of dict
         Every rate used, with its basis and source.
+    method_messages : dict of Message
+        Each method as a template and arguments (its text is the method's), for other languages.
     """
 
     perils: tuple[Any, ...]
@@ -79,6 +82,7 @@ class LossModel:
     quote_per_usd: float
     policy_per_usd: float
     fx_used: tuple[dict[str, Any], ...]
+    method_messages: dict[str, Message] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     def rate(c: str) -> float:
         r = fx.rate(c, year)
         if c != "USD" and not any(u["currency"] == c for u in fx_used):
-            fx_used.append({"currency": c, "units_per_usd": r.units_per_usd, "basis": r.basis, "source": r.source})
+            fx_used.append(fx_row(r))
         return r.units_per_usd
 
     q_rate = rate(sub.currency)
@@ -168,7 +172,7 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
     cal = loss_calibration()
     tf = frequency or term_frequency(sub, terms, frequency_model, fx, features=features, registry=registry,
                                      schedule=schedule)
-    freq, methods, versions = tf.estimate, dict(tf.methods), dict(tf.versions)
+    freq, versions, said = tf.estimate, dict(tf.versions), dict(tf.method_messages)
 
     exp = exposure or loss_exposure(sub, fx)
     if exp.quote_per_usd != q_rate:  # a defect, not an input: the exposure of another submission or currency
@@ -192,15 +196,16 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     layer = terms.to_layer(t_rate)
     drain = hot_wallet_assumption().median_drain_share
-    methods["severity"] = (f"{cal.severity_fit.family} (left-truncated MLE on public incidents); hot-wallet breaches: "
-                           f"median raised to {drain:g} x hot-wallet assets where larger ({hot_wallet_assumption().status}, "
-                           "losses/perils.toml), capped at the hot-wallet assets; other breaches capped at all custodied assets")
+    said["severity"] = msg("method.severity", family=cal.severity_fit.family, drain=f"{drain:g}",
+                           status=data(hot_wallet_assumption().status))
     if state is not None:
-        parts = ", ".join(f"{p} {state[p].share:.1%} ({state[p].low:.1%}-{state[p].high:.1%})" for p in covered
-                          if cal.peril_shares.get(p, 0.0) > 0)
-        methods["state_actor_exclusion"] = (
-            "war_and_state_actor excluded: the state-attributed share of each peril's breaches is removed from its "
-            f"frequency, {parts} (90% Jeffreys intervals; datasets/incidents.csv attribution, one source per row)")
+        parts = seq([msg("peril.share.interval", peril=term(p), share=f"{state[p].share:.1%}",
+                             low=f"{state[p].low:.1%}", high=f"{state[p].high:.1%}") for p in covered
+                     if cal.peril_shares.get(p, 0.0) > 0])
+        said["state_actor_exclusion"] = msg("method.state_actor_exclusion", parts=parts)
+    # a method without a message (a frequency method of an older stage) keeps its text
+    methods = {**dict(tf.methods), **{k: m.text() for k, m in said.items()}}
     versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})
     return LossModel(perils=tuple(perils), layer=layer, covered=tuple(covered), frequency=freq, methods=methods,
-                     versions=versions, quote_per_usd=q_rate, policy_per_usd=t_rate, fx_used=tuple(fx_used))
+                     versions=versions, quote_per_usd=q_rate, policy_per_usd=t_rate, fx_used=tuple(fx_used),
+                     method_messages=said)

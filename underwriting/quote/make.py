@@ -23,7 +23,8 @@ from dataclasses import asdict
 from typing import Any
 
 from underwriting._version import __version__
-from underwriting.domain.currency import FxTable
+from underwriting.domain.currency import FxTable, fx_row
+from underwriting.domain.message import Message, data, msg, seq, term
 from underwriting.domain.policy import Programme
 from underwriting.domain.quote import FrequencyBlock, MomentCheck, Quote, hash_inputs
 from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
@@ -36,6 +37,7 @@ from underwriting.quote.frequency import (
     _schedule_table,
     quote_score,
     referral_warnings,
+    schedule_version_message,
     term_frequency,
 )
 from underwriting.quote.layers import (
@@ -50,9 +52,8 @@ from underwriting.quote.reserve import reserve_block
 
 __all__ = ["make_quote"]
 
-#: How the quote's risk score is made (recorded in ``methods``).
-RISK_SCORE_METHOD = ("one risk model: log-linear in the annual breach rate of base x experience x schedule "
-                     "(bands on the rate, reasons = largest log-rate factors)")
+#: How the quote's risk score is made (recorded in ``methods``; the template ``method.risk_score``).
+RISK_SCORE_METHOD = msg("method.risk_score").text()
 
 
 def make_quote(request: Any, terms: Any = None, /, *, registry: Any = None, **options: Any) -> Quote:
@@ -143,11 +144,12 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     reserve = reserve_block(sub, layers if user_terms else None, req.regime, fx, frequency_model=fm, fx_out=reserve_fx,
                             registry=registry, schedule=table, ground_up=None if user_terms else lm, exposure=exposure)
 
-    methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods,
-               "aggregate": f"{priced.method} compound over {len(lm.perils)} perils"}
+    aggregate = msg("method.aggregate", method=str(priced.method), n=str(len(lm.perils)))
     if tower is not None:
-        methods["aggregate"] += (f", each of {len(layers)} layers on the same loss model (tower std and TVaR: "
-                                 "comonotonic sums of the layers')")
+        aggregate = msg("method.aggregate.tower", aggregate=aggregate, n=str(len(layers)))
+    said = {"risk_score": msg("method.risk_score"), **lm.method_messages, "aggregate": aggregate}
+    methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods, "aggregate": aggregate.text()}
+    method_messages = {k: m for k, m in said.items() if methods.get(k) == m.text()}
     versions = {**lm.versions, "underwriting": __version__, **score_versions}
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
@@ -156,6 +158,12 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
         c for u in reserve_fx for c in (u.get("from_currency"), u.get("to_currency"))}
     warnings += unused_fx_warnings(o.fx, used)
     inputs = _inputs(req, basis, sub, table)
+    assumptions = _assumptions(basis, lm)
+    version_messages = {}
+    if "schedule" in versions:  # the schedule's name is prose: its version as a message too
+        sv = schedule_version_message(table, versions["schedule"].rpartition("@")[2])
+        if versions["schedule"] == sv.text():
+            version_messages["schedule"] = sv
     cover_usd = sum(t.limit * t.coinsurance for t in layers) / t_rate
     return Quote(
         exchange=sub.exchange.name, as_of=sub.as_of, currency=sub.currency,
@@ -166,7 +174,8 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
         reinstatement_factor=priced.reinstatement_factor, premium_range=[v * q_rate for v in priced.premium_range],
         rate_on_line=(priced.premium / cover_usd) if cover_usd > 0 else None,
         terms=_terms_block(terms, tower, user_terms, q_rate / t_rate, lm.covered), reserve=reserve, methods=methods,
-        assumptions=_assumptions(basis, lm), fx=fx_used, warnings=warnings,
+        assumptions=[a.text() for a in assumptions], assumption_messages=assumptions,
+        method_messages=method_messages, version_messages=version_messages, fx=fx_used, warnings=warnings,
         **defence(loss_calibration().severity_fit, lm.perils, priced.layers, q_rate, t_rate,
                   registry).quote_fields(),
         reasons=score.reasons, score=score,
@@ -190,14 +199,12 @@ def _fx_rows(loss_fx: Any, orig_sub: Any, sub: Any, fx: FxTable) -> list[dict[st
     """The loss model's rates, with the submission's conversion said once per currency (why it was used)."""
     fx_used = list(loss_fx)
     if orig_sub is not sub and orig_sub.currency != "USD":
-        purpose = f"submission amounts converted from {orig_sub.currency} to {sub.currency}"
+        purpose = msg("fx.purpose.conversion", from_currency=orig_sub.currency, to_currency=sub.currency)
         same = [i for i, u in enumerate(fx_used) if u["currency"] == orig_sub.currency]
         if same:
-            fx_used[same[0]] = {**fx_used[same[0]], "purpose": purpose}
+            fx_used[same[0]] = {**fx_used[same[0]], "purpose": purpose.text(), "purpose_message": purpose.as_json()}
         else:
-            r = fx.rate(orig_sub.currency, sub.as_of.year)
-            fx_used.insert(0, {"currency": orig_sub.currency, "units_per_usd": r.units_per_usd, "basis": r.basis,
-                               "source": r.source, "purpose": purpose})
+            fx_used.insert(0, fx_row(fx.rate(orig_sub.currency, sub.as_of.year), purpose))
     return fx_used
 
 
@@ -221,17 +228,21 @@ def _terms_block(terms: Any, tower: Any, user_terms: bool, conv: float, covered:
     return out
 
 
-def _assumptions(basis: Any, lm: Any) -> list[str]:
+def _assumptions(basis: Any, lm: Any) -> list[Message]:
+    """What the quote rests on, each as a template and arguments (the quote's ``assumptions`` are their texts)."""
     cal = loss_calibration()
+    fe = lm.frequency
+    said = list(fe.assumption_messages)
+    if [m.text() for m in said] != list(fe.assumptions):  # a method that gave no messages: its texts as they are
+        said = [data(a) for a in fe.assumptions]
     return [
-        basis.describe(),
-        f"severity: {cal.severity_fit.family} fitted by maximum likelihood to {cal.severity_fit.n} public incident "
-        f"amounts >= {REPORTING_THRESHOLD_USD:,.0f} USD (left-truncated), capped by the assets of the custody tier hit",
-        "breach frequency split into perils by the vector mix of the public incident record: "
-        + ", ".join(f"{p} {s:.0%}" for p, s in cal.peril_shares.items()),
-        f"breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {cal.hot_share:.0%}"
-        " (custody mix of the record)",
-    ] + list(lm.frequency.assumptions)
+        basis.describe_message(),
+        msg("assumption.severity", family=cal.severity_fit.family, n=str(cal.severity_fit.n),
+            threshold=f"{REPORTING_THRESHOLD_USD:,.0f}"),
+        msg("assumption.peril_split", shares=seq([msg("peril.share", peril=term(p), share=f"{s:.0%}")
+                                                  for p, s in cal.peril_shares.items()])),
+        msg("assumption.hot_share", share=f"{cal.hot_share:.0%}"),
+    ] + said
 
 
 def _inputs(req: QuoteRequest, basis: Any, sub: Any, table: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from underwriting.domain._base import Strict
+from underwriting.domain.message import Message, msg
 from underwriting.domain.policy import PolicyTerms, Programme
 from underwriting.domain.pricing_basis import PricingBasisFile
 from underwriting.domain.submission import Submission
@@ -73,8 +74,13 @@ class PricingBasis:
             object.__setattr__(self, "principle", default_principle())
 
     def describe(self) -> str:
-        return (f"premium principle {self.principle} at TVaR {self.level}; expense {self.expense:.0%}, "
-                f"commission {self.commission:.0%}, tax {self.tax:.0%} of premium")
+        """The principle and loads in words (the text of :meth:`describe_message`)."""
+        return self.describe_message().text()
+
+    def describe_message(self) -> Message:
+        """The principle and loads as a template and arguments (for other languages)."""
+        return msg("assumption.basis", principle=str(self.principle), level=str(self.level),
+                   expense=f"{self.expense:.0%}", commission=f"{self.commission:.0%}", tax=f"{self.tax:.0%}")
 
 
 class QuoteOptions(Strict):

@@ -15,8 +15,10 @@ from typing import Any
 
 from underwriting.domain.currency import FxTable
 from underwriting.domain.policy import PolicyTerms
+from underwriting.domain.reasons import data, date, money, msg, num, reason, seq, term, text
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
+from underwriting.i18n import N_
 from underwriting.reserve.allocation import allocate
 from underwriting.reserve.assessment_result import PolicyCredit, ReserveAssessment  # noqa: F401 - re-exported
 from underwriting.reserve.figures import Check, FxLog
@@ -127,16 +129,17 @@ def assess(
         pc = evaluate_policy(reg, pol, when)
         factor = policy_factor(pc)
         if pol.coinsurance < 1.0:
-            pc.append(Check("engine.coinsurance", "haircut", 1.0 - pol.coinsurance,
-                            f"insurer pays {pol.coinsurance:.0%} of each covered loss", f"policy terms; {ENGINE_SRC}",
-                            pol.policy_id, "input"))
+            pc.append(Check.of("engine.coinsurance", "haircut", 1.0 - pol.coinsurance,
+                               reason(N_("insurer pays {share} of each covered loss"), share=num(pol.coinsurance, ".0%")),
+                               f"policy terms; {ENGINE_SRC}", pol.policy_id, "input"))
         factor *= pol.coinsurance
         for exc, p in reg.other_exclusion_haircuts.items():
             if exc in pol.exclusions:
                 h = float(p.value)
-                pc.append(Check(f"exclusion.{exc}", "haircut" if h > 0 else "info", h,
-                                f"policy excludes {exc}: {h:.0%} haircut (wording decides how much it bites)",
-                                f"{p.source} [{p.status}]", pol.policy_id, p.status))
+                pc.append(Check.of(f"exclusion.{exc}", "haircut" if h > 0 else "info", h,
+                                   reason(N_("policy excludes {exclusion}: {haircut} haircut (wording decides how much "
+                                             "it bites)"), exclusion=term(exc), haircut=num(h, ".0%")),
+                                   f"{p.source} [{p.status}]", pol.policy_id, p.status))
                 factor *= 1.0 - h
         purpose = f"policy {pol.policy_id} layer"
         att = log.convert(pol.attachment_point + pol.aggregate_deductible, pol.currency, req.currency, purpose)
@@ -148,7 +151,7 @@ def assess(
         payable = log.convert(payable_amount(pol), pol.currency, req.currency, purpose)
         layer = Layer(pol.policy_id, att, lim, widths, factor, payable)
         if coverage_rule is not None:
-            pc.append(_coverage_check(coverage_rule, pol, layer, comps))
+            pc.append(_coverage_check(coverage_rule, pol, layer, comps, req.currency))
         layers.append(layer)
         checks.extend(pc)
 
@@ -174,47 +177,58 @@ def assess(
 
     eng: list[Check] = []
     if when < reg.effective:
-        eng.append(Check("engine.effective_date", "warning", 0.0,
-                         f"assessed at {when}, before the regime's effective date {reg.effective}: the rules may "
-                         "change before they apply; figures are a forecast, not a compliance position",
-                         f"regime effective date [{reg.status}]", None, reg.status))
-    eng.append(Check("engine.requirement", "info", 0.0,
-                     f"requirement {r:,.2f} {req.currency}: {req.formula}", f"{reg.requirement.method}; see inputs",
-                     None, "computed"))
+        eng.append(Check.of("engine.effective_date", "warning", 0.0,
+                            reason(N_("assessed at {as_of}, before the regime's effective date {effective}: the rules "
+                                      "may change before they apply; figures are a forecast, not a compliance "
+                                      "position"), as_of=date(when), effective=date(reg.effective)),
+                            f"regime effective date [{reg.status}]", None, reg.status))
+    cur = req.currency
+    eng.append(Check.of("engine.requirement", "info", 0.0,
+                        reason(N_("requirement {amount}: {formula}"), amount=money(r, cur), formula=data(req.formula)),
+                        f"{reg.requirement.method}; see inputs", None, "computed"))
     if len(comps) > 1:
-        parts = "; ".join(f"{k.name} {k.amount:,.2f} earns {c:,.2f}" for k, c in zip(comps, comp_credits,
-                                                                                     strict=True))
-        eng.append(Check("engine.components", "info", 0.0,
-                         f"credit measured per requirement component, each capped at its own amount: {parts}",
-                         ENGINE_SRC, None, "computed"))
+        parts = seq((msg(N_("{component} {amount} earns {credit}"), component=term(k.name),
+                         amount=money(k.amount, cur, unit=False), credit=money(c, cur, unit=False))
+                     for k, c in zip(comps, comp_credits, strict=True)), "; ")
+        eng.append(Check.of("engine.components", "info", 0.0,
+                            reason(N_("credit measured per requirement component, each capped at its own amount: "
+                                      "{parts}"), parts=parts), ENGINE_SRC, None, "computed"))
     if layers:
         top = max(k.amount for k in comps)
         low = min(L.attachment for L in layers)
         if low > 0:
-            eng.append(Check("engine.retention", "info", 0.0,
-                             f"the first {min(low, top):,.2f} {req.currency} of each component's losses lies below "
-                             "the lowest attachment (deductible): it stays in the cash reserve", ENGINE_SRC, None,
-                             "computed"))
+            eng.append(Check.of("engine.retention", "info", 0.0,
+                                reason(N_("the first {amount} of each component's losses lies below the lowest "
+                                          "attachment (deductible): it stays in the cash reserve"),
+                                       amount=money(min(low, top), cur)), ENGINE_SRC, None, "computed"))
         for a, b, lo, hi in overlaps(layers, top):
-            eng.append(Check("engine.tower_overlap", "info", 0.0,
-                             f"{a} and {b} overlap on {lo:,.2f} to {hi:,.2f}: counted once, at the better factor",
-                             ENGINE_SRC, None, "computed"))
+            eng.append(Check.of("engine.tower_overlap", "info", 0.0,
+                                reason(N_("{a} and {b} overlap on {low} to {high}: counted once, at the better factor"),
+                                       a=text(a), b=text(b), low=money(lo, cur, unit=False),
+                                       high=money(hi, cur, unit=False)), ENGINE_SRC, None, "computed"))
     for pid in alloc.binding:
         L = next(x for x in layers if x.policy_id == pid)
-        eng.append(Check("engine.payable", "info", 0.0,
-                         f"{pid} can pay at most {L.payable:,.2f} {req.currency} over its period (aggregate limit, or "
-                         f"limit × (1 + reinstatements)); its credit over all components is held to factor × that = "
-                         f"{L.factor * L.payable:,.2f}, allocated to the components in order ({', '.join(k.name for k in comps)})",
-                         ENGINE_SRC, pid, "computed"))
+        eng.append(Check.of("engine.payable", "info", 0.0,
+                            reason(N_("{policy} can pay at most {payable} over its period (aggregate limit, or limit × "
+                                      "(1 + reinstatements)); its credit over all components is held to factor × that "
+                                      "= {held}, allocated to the components in order ({components})"),
+                                   policy=text(pid), payable=money(L.payable, cur),
+                                   held=money(L.factor * L.payable, cur, unit=False),
+                                   components=seq((term(k.name) for k in comps), ", ")),
+                            ENGINE_SRC, pid, "computed"))
     cp = reg.credit.cap_share
     if raw > cap_share * r + 1e-9:
-        eng.append(Check("credit.cap", "haircut", 1.0 - credit / raw if raw > 0 else 0.0,
-                         f"credit {raw:,.2f} capped at {cap_share:.0%} of the requirement = {credit:,.2f}",
-                         f"{cp.source} [{cp.status}]", None, cp.status))
+        eng.append(Check.of("credit.cap", "haircut", 1.0 - credit / raw if raw > 0 else 0.0,
+                            reason(N_("credit {raw} capped at {cap} of the requirement = {credit}"),
+                                   raw=money(raw, cur, unit=False), cap=num(cap_share, ".0%"),
+                                   credit=money(credit, cur, unit=False)),
+                            f"{cp.source} [{cp.status}]", None, cp.status))
     else:
-        eng.append(Check("credit.cap", "pass", 0.0,
-                         f"credit {raw:,.2f} within the cap of {cap_share:.0%} of the requirement "
-                         f"({cap_share * r:,.2f})", f"{cp.source} [{cp.status}]", None, cp.status))
+        eng.append(Check.of("credit.cap", "pass", 0.0,
+                            reason(N_("credit {raw} within the cap of {cap} of the requirement ({amount})"),
+                                   raw=money(raw, cur, unit=False), cap=num(cap_share, ".0%"),
+                                   amount=money(cap_share * r, cur, unit=False)),
+                            f"{cp.source} [{cp.status}]", None, cp.status))
     scen = {name: {"cap_share": s, "credit": min(raw, s * r), "residual_cash": r - min(raw, s * r)}
             for name, s in reg.credit.scenarios.items()}
     sizing = _risk_sizing(reg, comps, layers, cap_share, log, req.currency, annual_loss, loss_model_note)
@@ -298,31 +312,36 @@ def default_fx() -> FxTable:
         return FxTable()
 
 
-def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component]) -> Check:
+def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component], cur: str) -> Check:
+    """The coverage rule on one policy's layer (widths in ``cur``, the requirement's currency)."""
     src = f"{rule.source} [{rule.status}]"
     infos = [(k, layer_in_component(layer, k)) for k in comps]
     if all(i["band"] <= 0 for _, i in infos):
-        return Check(rule.rule, "info", 0.0, "the layer attaches above every requirement component: it replaces "
-                     "nothing", src, pol.policy_id, rule.status)
+        return Check.of(rule.rule, "info", 0.0, reason(N_("the layer attaches above every requirement component: it "
+                                                          "replaces nothing")), src, pol.policy_id, rule.status)
     gaps = []
     for k, _ in infos:
         live = [(cell, w) for cell, w in k.cells().items() if w > 0]
         if len(comps) > 1 and live and all(layer.widths[cell] <= 0 for cell, _ in live):
-            gaps.append(f"{k.name} component not covered at all (no credit there)")
+            gaps.append(msg(N_("{component} component not covered at all (no credit there)"), component=term(k.name)))
             continue
         for (t, c), w in k.cells().items():
             if w <= 0:
                 continue
-            where = f"{t}/{c}" if len(comps) == 1 else f"{k.name} component: {c}"
+            where = (msg(N_("{tier}/{cause}"), tier=term(t), cause=term(c)) if len(comps) == 1
+                     else msg(N_("{component} component: {cause}"), component=term(k.name), cause=term(c)))
             if layer.widths[(t, c)] <= 0:
-                gaps.append(f"{where} not covered (weight {w:.1%})")
+                gaps.append(msg(N_("{where} not covered (weight {weight})"), where=where, weight=num(w, ".1%")))
             elif layer.attachment + layer.widths[(t, c)] < min(layer.attachment + layer.limit, k.amount):
-                gaps.append(f"{where} sub-limited to {layer.widths[(t, c)]:,.0f} (weight {w:.1%})")
+                gaps.append(msg(N_("{where} sub-limited to {amount} (weight {weight})"), where=where,
+                                amount=money(layer.widths[(t, c)], cur, ",.0f", unit=False),
+                                weight=num(w, ".1%")))
     _, share = coverage_share(layer, comps)
     if not gaps:
-        return Check(rule.rule, "pass", 0.0, "covers every tier and cause the reserve is for", src, pol.policy_id,
-                     rule.status)
-    return Check(rule.rule, "haircut", 1.0 - share,
-                 f"coverage mismatch: {'; '.join(gaps)}; covered {share:.1%} of its band in the components it "
-                 "answers for (applied per component and cell in the tower; components it does not answer for "
-                 "earn nothing)", src, pol.policy_id, rule.status)
+        return Check.of(rule.rule, "pass", 0.0, reason(N_("covers every tier and cause the reserve is for")), src,
+                        pol.policy_id, rule.status)
+    return Check.of(rule.rule, "haircut", 1.0 - share,
+                    reason(N_("coverage mismatch: {gaps}; covered {share} of its band in the components it answers "
+                              "for (applied per component and cell in the tower; components it does not answer for "
+                              "earn nothing)"), gaps=seq(gaps, "; "), share=num(share, ".1%")),
+                    src, pol.policy_id, rule.status)

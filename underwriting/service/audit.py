@@ -171,10 +171,17 @@ def _check_keys(s: Session, c: _Collector, problems: list[str]) -> None:
             problems.append(f"entry {want['seq']}: API key {kid} it records is missing from the keys table (deleted)")
 
 
-def _check_replies(s: Session, keys: dict[str, bytes], problems: list[str]) -> None:
+def _check_replies(s: Session, keys: dict[str, bytes], current: str | None, retired: dict[str, int],
+                   problems: list[str]) -> None:
+    """Each stored reply must be signed by the current ledger key: a rotation re-signs every reply."""
+    now = {current: keys[current]} if current in keys else keys
     for r in s.execute(select(IdempotentResponse)).scalars():
         msg = ledger_key.reply_message(r.key_id, r.idempotency_key, r.route, r.request_sha256, r.status, r.body)
-        why = ledger_key.check(keys, ledger_key.REPLY_TAG, msg, r.key_sig, r.signature)
+        if r.key_sig in retired and r.key_sig != current:
+            why = (f"signed by the retired key {r.key_sig} (retired at entry {retired[r.key_sig]}, when every stored "
+                   "reply was re-signed with the new key): written with the old key after its retirement")
+        else:
+            why = ledger_key.check(now, ledger_key.REPLY_TAG, msg, r.key_sig, r.signature)
         if why:
             problems.append(f"stored reply {r.id} ({r.route}, key {r.key_id}): {why}: a replay would return "
                             "what the database now says, not what was sent")
@@ -242,8 +249,9 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
         database_url = session.get_bind().url.render_as_string(hide_password=True)
     head = check_head(head)
     notes: list[str] = []
+    current: str | None = None
     try:
-        keys = ledger_key.public_key_ids()
+        current, keys = ledger_key.known_keys()
     except InputError as exc:  # no key here: every signature is named as unchecked, nothing passes silently
         keys = {}
         notes.append(f"{exc.message}; no signature can be checked")
@@ -254,8 +262,14 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
         cps, bad_cps = ledger_key.read_checkpoints(cp_path, keys)
     c = _Collector({cp["seq"] for cp in cps}, head)
     vouched = max((cp["seq"] for cp in cps), default=0)
-    res = ledger.verify_chain(session, keys=keys, vouched_upto=vouched, visit=c)
+    res = ledger.verify_chain(session, keys=keys, vouched_upto=vouched, visit=c, current=current)
     problems = [*res.problems, *c.problems, *bad_cps]
+    retired = res.retired()
+    for cp in cps:
+        if cp.get("key_id") in retired and cp["seq"] >= retired[cp["key_id"]]:
+            problems.append(f"checkpoint of entry {cp['seq']} ({cp['at']}): signed by the retired key {cp['key_id']}, "
+                            f"retired at entry {retired[cp['key_id']]} (written with the old key after its "
+                            "retirement)")
     notes = [*res.notes, *notes]
     for cp in cps:
         have = ledger.GENESIS if cp["seq"] == 0 else c.hashes.get(cp["seq"])
@@ -275,7 +289,7 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
                         "since it was taken)")
     _check_quotes(session, c, problems)
     _check_keys(session, c, problems)
-    _check_replies(session, keys, problems)
+    _check_replies(session, keys, current, retired, problems)
     if check_registry:
         from underwriting.errors import ModelIntegrityError
 
@@ -284,7 +298,19 @@ def verify(session: Session, *, head: str | None = None, checkpoints: str | Path
         except ModelIntegrityError as exc:
             gaps_problems = [f"registry: cannot read its signed promotion history: {exc}"]
         problems.extend(gaps_problems)
-    return ledger.Verification(ok=not problems, entries=res.entries, head=res.head, problems=problems, notes=notes)
+    return ledger.Verification(ok=not problems, entries=res.entries, head=res.head, problems=problems, notes=notes,
+                               key_history=res.key_history)
+
+
+def record_promotion(session: Session, entry: dict[str, Any], registry: str | Path | None, *,
+                     actor: str) -> LedgerEntry:
+    """Append the ``model.promote`` entry of a registry promotion (its signed history ``entry``) in the
+    caller's transaction, which holds the ledger head lock: the one place the service's promote route and
+    ``underwriting promote`` (when it reaches the service database and key) record a promotion."""
+    return ledger.append(session, actor=actor, action="model.promote", subject=str(entry.get("name")),
+                         input_hash=str(entry.get("manifest_sha256", "")),
+                         versions={str(entry.get("name")): str(entry.get("to"))},
+                         detail={**entry, "registry": registry_root(registry)})
 
 
 def reconcile(session: Session, registry: str | Path | None = None) -> list[int]:
@@ -312,4 +338,4 @@ def reconcile(session: Session, registry: str | Path | None = None) -> list[int]
     return out
 
 
-__all__ = ["CREATED_AT_TOLERANCE", "check_head", "reconcile", "registry_promotions", "verify"]
+__all__ = ["CREATED_AT_TOLERANCE", "check_head", "reconcile", "record_promotion", "registry_promotions", "verify"]

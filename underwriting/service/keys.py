@@ -49,6 +49,10 @@ CACHE_SECONDS = 30.0
 _HASHER = PasswordHasher()
 _cache: dict[str, tuple[str, str, float]] = register_cache({}, "service.keys._cache")  # sha256(key) -> (key id, argon2 hash, expiry)
 _cache_lock = threading.Lock()
+#: ``(entry hash, key id, signature)`` of ``key.create`` entries found signed by a ledger key before the valid
+#: rotation entry that retired it (the ledger is append-only: the answer never changes, so it is not
+#: looked up again on every request: that look-up reads the archived key files and scans the ledger)
+_signed_before_retirement: set[tuple[str, str, str]] = register_cache(set(), "service.keys._signed_before_retirement")
 _dummy_hash: list[str] = []  # an argon2 hash of a key nobody holds, made on first use
 
 
@@ -113,7 +117,7 @@ def ledger_backed(session: Session, k: ApiKey) -> bool:
     if ledger.entry_hash(e.seq, e.at, e.actor, e.action, e.subject, e.input_hash, e.versions, e.detail,
                          e.prev_hash) != e.entry_hash:
         return False
-    if ledger_key.check(_ledger_keys(), ledger_key.ENTRY_TAG, e.entry_hash, e.key_id, e.signature):
+    if not _signed_in_force(session, e):
         return False
     try:
         import json
@@ -122,6 +126,30 @@ def ledger_backed(session: Session, k: ApiKey) -> bool:
     except ValueError:
         return False
     return d.get("role") == k.role and d.get("secret_sha256") in (None, secret_digest(k.secret_hash))
+
+
+def _signed_in_force(session: Session, e: LedgerEntry) -> bool:
+    """Whether ``e`` is signed by the current ledger key, or by a retired one before the valid rotation
+    entry that retired it (a key created before ``ledger rotate-key`` keeps working; one whose entry a
+    leaked old key signed after the rotation does not)."""
+    current = _ledger_keys()
+    if not ledger_key.check(current, ledger_key.ENTRY_TAG, e.entry_hash, e.key_id, e.signature):
+        return True
+    seen = (str(e.entry_hash), str(e.key_id), str(e.signature))
+    if seen in _signed_before_retirement:
+        return True
+    try:
+        archived = {kid: raw for kid, (raw, _) in ledger_key.archived_keys().items()}
+    except InputError:
+        return False
+    if e.key_id not in archived or ledger_key.check(archived, ledger_key.ENTRY_TAG, e.entry_hash, e.key_id,
+                                                     e.signature):
+        return False
+    if ledger.retirements(session, {**archived, **current}).get(e.key_id, 0) > e.seq:
+        with _cache_lock:
+            _signed_before_retirement.add(seen)
+        return True
+    return False
 
 
 def _ledger_keys() -> dict[str, bytes]:

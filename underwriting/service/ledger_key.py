@@ -34,11 +34,13 @@ ENV_CHECKPOINTS = "UNDERWRITING_LEDGER_CHECKPOINTS"
 ENTRY_TAG = b"underwriting.service.ledger-entry.v1\x00"
 REPLY_TAG = b"underwriting.service.idempotent-reply.v1\x00"
 CHECKPOINT_TAG = b"underwriting.service.ledger-checkpoint.v1\x00"
+#: What the new key signs in a ``ledger.key_rotate`` entry (the hand-over: position and both key ids).
+ROTATE_TAG = b"underwriting.service.ledger-key-rotate.v1\x00"
 CHECKPOINT_FORMAT = "underwriting-ledger-checkpoint-v1"
 #: Longest checkpoint line read.
 MAX_CHECKPOINT_LINE = 4096
 
-_keys: dict[str, SigningKey] = {}
+_keys: dict[str, tuple[Any, SigningKey]] = {}
 _lock = threading.Lock()
 
 
@@ -69,8 +71,18 @@ def _url_identity(url: str | None) -> str:
     return u.set(password=None).render_as_string(hide_password=True)
 
 
+def _identity(p: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(p)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def service_key(create: bool = True) -> SigningKey:
-    """The ledger key (read once per process and path; made when absent and ``create``).
+    """The ledger key (read once per process and path, and again when the file is replaced, as
+    ``ledger rotate-key`` does: a running service signs with the new key from its next write on; made
+    when absent and ``create``).
 
     Raises
     ------
@@ -79,10 +91,11 @@ def service_key(create: bool = True) -> SigningKey:
     """
     p = key_path()
     with _lock:
-        k = _keys.get(str(p))
-        if k is not None:
-            return k
-        if not p.exists() and not p.is_symlink():
+        ident = _identity(p)
+        cached = _keys.get(str(p))
+        if cached is not None and (ident is None or cached[0] == ident):
+            return cached[1]  # unchanged (or deleted under a running service: it keeps the key it has)
+        if ident is None and not p.is_symlink():
             if not create:
                 raise InputError(f"no ledger key at {p} (the service makes it on first start; set {ENV_KEY} to "
                                  "the service's key file)", field=ENV_KEY)
@@ -93,24 +106,70 @@ def service_key(create: bool = True) -> SigningKey:
             except OSError as exc:
                 raise InputError(f"cannot make the ledger key {p}: {exc.strerror or exc} (set {ENV_KEY} to a "
                                  "writable path)", field=ENV_KEY) from None
+            ident = _identity(p)
         k = SigningKey.load(p)
-        _keys[str(p)] = k
+        _keys[str(p)] = (ident, k)
         return k
 
 
+def forget_cached_key() -> None:
+    """Drop the keys this process has read (the next signature reads the key file again)."""
+    with _lock:
+        _keys.clear()
+
+
+def public_path() -> Path:
+    """The current ledger key's public half, ``ledger_key.pub`` beside the key: what auditors are given."""
+    return key_path().with_suffix(".pub")
+
+
+def archived_path(key_id: str) -> Path:
+    """Where ``ledger rotate-key`` archives the public half of the retired key ``key_id``:
+    ``ledger_key.retired-<key id>.pub`` beside the key."""
+    p = key_path()
+    return p.with_name(f"{p.stem}.retired-{key_id}.pub")
+
+
+def archived_keys() -> dict[str, tuple[bytes, Path]]:
+    """``key id -> (raw public key, file)`` of every archived (retired) ledger public key beside the key.
+
+    A file whose name does not match the key it holds is refused (:class:`InputError`), so a renamed
+    file cannot pass one key off as another."""
+    p = key_path()
+    out: dict[str, tuple[bytes, Path]] = {}
+    if not p.parent.is_dir():
+        return out
+    prefix = f"{p.stem}.retired-"
+    for f in sorted(p.parent.glob(f"{prefix}*.pub")):
+        k = load_public_key(f, "ledger")
+        if f.name != f"{prefix}{k.key_id}.pub":
+            raise InputError(f"{f} holds key {k.key_id}, not the key its name says", field=ENV_KEY)
+        out[k.key_id] = (k.raw, f)
+    return out
+
+
 def public_key_ids() -> dict[str, bytes]:
-    """``key id -> raw public key`` of the ledger key (from the key file, or its ``.pub`` when the private
-    half is not readable here, as on an auditor's machine given only the public key)."""
+    """``key id -> raw public key`` of the current ledger key (from the key file, or its ``.pub`` when the
+    private half is not readable here, as on an auditor's machine given only the public key)."""
     p = key_path()
     if p.is_file() and os.access(p, os.R_OK):
         k = service_key(create=False)
         return {k.key_id: k.raw_public}
-    pub = p.with_suffix(".pub")
+    pub = public_path()
     if pub.is_file():
         k = load_public_key(pub, "ledger")
         return {k.key_id: k.raw}
     raise InputError(f"no ledger key at {p} or {pub}: cannot check the ledger's signatures (set {ENV_KEY})",
                      field=ENV_KEY)
+
+
+def known_keys() -> tuple[str | None, dict[str, bytes]]:
+    """``(current key id, key id -> raw public key)`` of the current ledger key and every archived one
+    (``ledger verify`` checks each entry with the key in force at its position)."""
+    keys = {kid: raw for kid, (raw, _) in archived_keys().items()}
+    current = public_key_ids()
+    keys.update(current)
+    return next(iter(current)), keys
 
 
 def sign(tag: bytes, message: str, *, create: bool = True) -> tuple[str, str]:
@@ -130,7 +189,7 @@ def check(keys: dict[str, bytes], tag: bytes, message: str, key_id: Any, signatu
         return "unsigned"
     raw = keys.get(key_id)
     if raw is None:
-        return f"signed by key {str(key_id)[:16]}, not the ledger key {', '.join(keys)}"
+        return f"signed by an unknown key id {str(key_id)[:16]} (not the ledger key nor an archived one: {', '.join(keys)})"
     try:
         ed25519.Ed25519PublicKey.from_public_bytes(raw).verify(base64.b64decode(signature, validate=True),
                                                                tag + message.encode("utf-8"))

@@ -10,6 +10,7 @@ the same catalogue and Babel formats as the CLI's documents. No template prints 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from underwriting import i18n
@@ -123,8 +124,43 @@ def words(key: Any) -> str:
     return i18n._(str(key).replace("_", " "))
 
 
+#: Labels of the frequency factors that are not questionnaire fields (other languages than English).
+FACTOR_LABELS: dict[str, str] = {"experience": i18n.N_("claims experience (credibility)"),
+                                 "schedule.cap": i18n.N_("schedule cap"), "incident_history": i18n.N_("Past incidents"),
+                                 "vendors": i18n.N_("Vendors")}
+
+
+def factor(key: Any) -> str:
+    """A frequency factor's or reason's key as the page names it: in English its words as before
+    (``posture.admin_mfa`` → "admin mfa"); in another language the questionnaire's label of the posture
+    question (管理者の多要素認証), else a factor label, else the words (a vendor row keeps its name)."""
+    k = str(key or "")
+    if i18n.current_lang() != i18n.DEFAULT_LANG:
+        from underwriting.service.form_schema import LABELS
+
+        label = LABELS.get(k) or LABELS.get("posture." + k) or FACTOR_LABELS.get(k)
+        if label:
+            return i18n._(label)
+    return words(k.replace("posture.", ""))
+
+
+def reason(check: Any) -> str:
+    """A reserve check's reason (a dict of the quote's JSON) in the page language, rendered from its template."""
+    from underwriting.domain.reasons import check_reason
+
+    return check_reason(check) if isinstance(check, Mapping) else ""
+
+
+def outcome(value: Any) -> str:
+    """A reserve check's outcome (``pass``, ``fail``, ``haircut``, ``info``, ``warning``) in the page language."""
+    from underwriting.domain.reasons import outcome_label
+
+    return outcome_label(str(value or ""))
+
+
 FILTERS = {"money": money, "money_short": money_short, "pct": pct, "signed_pct": signed_pct, "sig": sig,
-           "integer": integer, "one_in": one_in, "date_long": date, "words": words}
+           "integer": integer, "one_in": one_in, "date_long": date, "words": words, "factor": factor, "reason": reason,
+           "outcome": outcome}
 
 
 def install(env) -> None:
@@ -133,3 +169,8 @@ def install(env) -> None:
     env.install_gettext_callables(gettext=lambda s: i18n._(s),
                                   ngettext=lambda s, p, n: i18n._(s if n == 1 else p), newstyle=False)
     env.filters.update(FILTERS)
+    # a stored quote's engine texts (methods, assumptions, factors, FX basis) in the page language
+    from underwriting.service import views
+
+    env.globals.update(say=views.say, provenance_label=views.provenance_label,
+                       assumption_texts=views.assumption_texts)

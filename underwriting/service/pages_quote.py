@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from underwriting import i18n
 from underwriting.errors import InputError
-from underwriting.service import engine, form_schema, views
+from underwriting.service import engine, form_schema, page_format, views
 from underwriting.service.store import Problem
 from underwriting.service.web import (
     _create,
@@ -37,6 +38,11 @@ from underwriting.service.web import (
 )
 
 router = APIRouter(prefix="/workbench", include_in_schema=False)
+#: The terms editor's script: adds and removes layers in the page, so chosen files stay chosen.
+TERMS_EDITOR_JS = Path(__file__).with_name("static") / "terms_editor.js"
+#: The file inputs of the quote forms and their labels (the questionnaire has only the schedule's).
+FILE_INPUTS = {"submission_file": i18n.N_("Submission file"), "terms_file": i18n.N_("Policy terms file"),
+               "schedule_file": i18n.N_("Posture schedule")}
 
 
 def _default_values() -> dict[str, str]:
@@ -51,7 +57,29 @@ def quote_form_ctx(**extra: Any) -> dict[str, Any]:
             "idem": secrets.token_urlsafe(16), "values": _default_values(),
             "errors": {}, "error_list": [], "terms": form_schema.terms_defaults(), "terms_errors": {},
             "perils": form_schema.PERILS, "exclusion_words": form_schema.EXCLUSIONS, "ratings": form_schema.RATINGS,
-            "flabel": form_schema.label, **extra}
+            "flabel": form_schema.label, "blank_layer": form_schema.terms_defaults()["layer"][0],
+            "max_layers": form_schema.MAX_EDITOR_LAYERS, "refile": {}, "file_labels": FILE_INPUTS, **extra}
+
+
+@router.get("/static/terms_editor.js")
+def terms_editor_script():
+    """The terms editor's script (progressive enhancement: the pages work without it). Revalidated on
+    every load (``no-cache`` with the file's ETag), so an upgraded server's script is used at once."""
+    return FileResponse(TERMS_EDITOR_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+def chosen_files(form) -> dict[str, str]:
+    """The files chosen in a posted form, by input name: their names as the page shows them (printable
+    characters only, at most 120). A page sent back to the browser must ask for these again: no
+    browser lets a page fill a file input, and nothing uploaded is kept on the server."""
+    out: dict[str, str] = {}
+    for name in FILE_INPUTS:
+        up = form.get(name)
+        filename = getattr(up, "filename", None) if up is not None and hasattr(up, "read") else None
+        if filename:
+            shown = "".join(ch for ch in str(filename).replace("\\", "/").rsplit("/", 1)[-1] if ch.isprintable())
+            out[name] = (shown[:117] + "...") if len(shown) > 120 else (shown or "?")
+    return out
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -150,8 +178,9 @@ async def create_quote(request: Request):
     body, values, tvals, errs = await _common_body(request, form, fd, body, terms_file=True)
     action = form_schema.rows_action(fd)
     edited = _layers_action(fd, tvals, action)
-    if edited is not None:
-        return _page(request, "new_quote.html", **quote_form_ctx(values=values, terms=edited))
+    if edited is not None:  # without JavaScript (terms_editor.js does this in the page)
+        return _page(request, "new_quote.html", **quote_form_ctx(values=values, terms=edited,
+                                                                 refile=chosen_files(form)))
     errs = pre + errs
     if sub is None and not pre:
         errs.append({"field": "submission", "message": "choose a submission file (.json or .toml)"})
@@ -164,7 +193,7 @@ async def create_quote(request: Request):
     except (InputError, Problem) as exc:
         by, errs = _errors_by_field(exc)
         return _page(request, "new_quote.html", 422, **quote_form_ctx(
-            values=values, errors=by, error_list=errs, terms=tvals,
+            values=values, errors=by, error_list=errs, terms=tvals, refile=chosen_files(form),
             terms_errors=_terms_errors(errs, len(tvals["layer"]))))
     return _after_quote(res.body["id"], values)
 
@@ -221,12 +250,14 @@ async def questionnaire_submit(request: Request):
         _, raw, _ = form_schema.build_from_form(ctx["fields"], fd, counts)
         _opts, values = _options(fd)
         return _page(request, "questionnaire.html", **{**ctx, "raw": raw, "values": values,
-                                                       "terms": form_schema.terms_values(fd)})
+                                                       "terms": form_schema.terms_values(fd),
+                                                       "refile": chosen_files(form)})
     sub, raw, errs = form_schema.build_from_form(ctx["fields"], fd)
     body, values, tvals, more = await _common_body(request, form, fd, {"submission": sub}, terms_file=False)
     edited = _layers_action(fd, tvals, action)
     if edited is not None:
-        return _page(request, "questionnaire.html", **{**ctx, "raw": raw, "values": values, "terms": edited})
+        return _page(request, "questionnaire.html", **{**ctx, "raw": raw, "values": values, "terms": edited,
+                                                       "refile": chosen_files(form)})
     errs += more
     try:
         if errs:
@@ -243,7 +274,8 @@ async def questionnaire_submit(request: Request):
         by, errs = _errors_by_field(exc)
         return _page(request, "questionnaire.html", 422, **{
             **ctx, "raw": raw, "field_errors": _field_errors(errs), "error_list": errs, "values": values,
-            "errors": by, "terms": tvals, "terms_errors": _terms_errors(errs, len(tvals["layer"]))})
+            "errors": by, "terms": tvals, "terms_errors": _terms_errors(errs, len(tvals["layer"])),
+            "refile": chosen_files(form)})
     return _after_quote(res.body["id"], values)
 
 
@@ -259,7 +291,7 @@ def warnings_of(q: Mapping[str, Any]) -> list[str]:
             out += [f"{lay.get('label') or lay.get('policy_id')}: {w}" for w in lay.get("warnings") or []]
     for c in (q.get("reserve") or {}).get("checks") or []:
         if isinstance(c, Mapping) and c.get("outcome") in ("warning", "fail"):
-            out.append(i18n._("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=c.get("reason", "")))
+            out.append(i18n._("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=page_format.reason(c)))
     return out
 
 

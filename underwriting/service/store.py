@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from underwriting.fileio import canonical_json
-from underwriting.service import audit, engine, ledger, ledger_key
+from underwriting.service import audit, engine, key_rotation, ledger, ledger_key
 from underwriting.service.db import ApiKey, IdempotentResponse, LedgerEntry, QuoteRecord
 from underwriting.service.keys import Principal
 
@@ -74,7 +74,8 @@ class Store:
             self.start()
 
     def start(self) -> list[int]:
-        """At start: record in the ledger any signed registry promotion it lacks (a promotion whose own
+        """At start: finish or undo a ledger-key rotation killed half-way (:func:`key_rotation.recover`),
+        record in the ledger any signed registry promotion it lacks (a promotion whose own
         entry was lost when the server was killed mid-commit; :func:`audit.reconcile`), then write a signed
         checkpoint of the ledger head. Returns the sequence numbers of the reconciliation entries."""
         from underwriting.errors import ModelIntegrityError
@@ -82,6 +83,7 @@ class Store:
         try:
             with self._write_lock, self.sessions.begin() as s:
                 s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+                key_rotation.recover(s)  # a rotation killed half-way: finished or undone before anything is signed
                 added = audit.reconcile(s, self.registry)
         except ModelIntegrityError:
             added = []  # an unreadable registry is reported by `ledger verify` and by every load
@@ -295,14 +297,36 @@ class Store:
 
         def commit(s: Session, run) -> tuple[int, dict[str, Any], None]:
             entry = run()
-            root = audit.registry_root(self.registry)
-            led = ledger.append(s, actor=p.key_id, action="model.promote", subject=str(entry.get("name")),
-                                input_hash=str(entry.get("manifest_sha256", "")),
-                                versions={str(entry.get("name")): str(entry.get("to"))},
-                                detail={**entry, "registry": root})
+            led = audit.record_promotion(s, entry, self.registry, actor=p.key_id)
             return 200, {"ledger_seq": led.seq, "promotion": entry}, None
 
         return self.post(p, "POST /v1/models/promote", body, idem, prepare, commit)
+
+    def promote_recorded(self, run: Callable[[], dict[str, Any]], *,
+                         actor: str = "cli") -> tuple[dict[str, Any], int, list[int]]:
+        """Run a registry promotion ``run()`` (returns its signed history entry) as the promote route does:
+        inside the database transaction, after the ledger head is locked, with its ``model.promote`` entry
+        (:func:`audit.record_promotion`), then a signed checkpoint. First, as :meth:`start` does, the
+        registry's earlier signed promotions the ledger lacks (made while the database was unreachable)
+        are recorded as ``model.reconcile``. ``underwriting promote`` uses it when it reaches the service
+        database and key. Returns ``(history entry, ledger sequence number, reconciliation entries)``; if
+        the database fails after the registry committed, the promotion stands and the next start
+        reconciles it."""
+        from underwriting.errors import ModelIntegrityError
+
+        with self._write_lock, self.sessions.begin() as s:
+            s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+            try:
+                added = audit.reconcile(s, self.registry)  # reads every history before it appends anything
+            except ModelIntegrityError:
+                added = []  # an unreadable history: the promotion below says so, and `ledger verify` names it
+            entry = run()
+            led = audit.record_promotion(s, entry, self.registry, actor=actor)
+            seq = led.seq
+            last = s.info.pop("ledger_last", None)
+        if last is not None:
+            self._write_checkpoint(last[0], last[1])
+        return entry, seq, added
 
     # ---- keys ------------------------------------------------------------------------------
     def create_key(self, p: Principal, body: Any, idem: str | None = None) -> Result:

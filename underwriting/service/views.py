@@ -132,3 +132,29 @@ def _headline_metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
             elif isinstance(v, dict) and isinstance(v.get("estimate"), int | float):
                 rows.append({"name": k, "estimate": v["estimate"], "low": v.get("low"), "high": v.get("high")})
     return rows
+
+
+def say(text: Any, message: Any = None) -> str:
+    """An engine text of a stored quote in the page language: its message (template id and arguments)
+    rendered, else the catalogue's translation of the text, else the text (English: the text as stored)."""
+    from underwriting.domain.message import localise
+
+    return localise(text, message)
+
+
+def provenance_label(key: Any) -> str:
+    """The label of a method's or version's key in the page language (the key itself in English)."""
+    from underwriting.domain.report import provenance_label as label
+
+    return label(str(key))
+
+
+def assumption_texts(quote_dict: dict[str, Any]) -> list[str]:
+    """A stored quote's assumptions in the page language, each from its message when the quote has them."""
+    from underwriting.domain.report import assumption_texts as texts
+
+    said = quote_dict.get("assumptions") or []
+    if not isinstance(said, list):
+        return []
+    messages = quote_dict.get("assumption_messages")
+    return texts([str(a) for a in said], messages if isinstance(messages, list) else [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -68,10 +69,16 @@ class CappedSeverity(Severity):
     def limited_moment(self, u, k: int = 1):
         return self.base.limited_moment(np.minimum(np.asarray(u, dtype=float), self.cap), k)
 
+    @cached_property
+    def _base_at_cap(self) -> tuple[float, float]:
+        """The base's stop-loss transforms at the cap, :math:`E[(X-c)_+]` and :math:`E[(X-c)_+^2]`
+        (constants of this severity, asked for by every stop-loss evaluation)."""
+        return float(self.base.stop_loss(self.cap)), float(self.base.stop_loss2(self.cap))
+
     def stop_loss(self, a):
         a_arr = np.asarray(a, dtype=float)
         c = self.cap
-        below = np.asarray(self.base.stop_loss(np.minimum(a_arr, c))) - float(self.base.stop_loss(c))
+        below = np.asarray(self.base.stop_loss(np.minimum(a_arr, c))) - self._base_at_cap[0]
         out = np.where(a_arr < c, np.maximum(below, 0.0), 0.0)
         return out if out.ndim else float(out)
 
@@ -79,8 +86,8 @@ class CappedSeverity(Severity):
         a_arr = np.asarray(a, dtype=float)
         c = self.cap
         am = np.minimum(a_arr, c)
-        val = (np.asarray(self.base.stop_loss2(am)) - float(self.base.stop_loss2(c))
-               - 2 * (c - am) * float(self.base.stop_loss(c)))
+        sl_c, sl2_c = self._base_at_cap
+        val = np.asarray(self.base.stop_loss2(am)) - sl2_c - 2 * (c - am) * sl_c
         out = np.where(a_arr < c, np.maximum(val, 0.0), 0.0)
         return out if out.ndim else float(out)
 
