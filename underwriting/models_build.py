@@ -25,12 +25,10 @@ quotes). Build with ``--only`` the models whose data changed: a plain build re-s
   data-source terms; 0.1.0 and 0.2.0 stay for reproducing old quotes) with the bounded cross-validated
   experience prior strength α (:mod:`underwriting.frequency.base_build`, no randomness), made the default
   through the promotion gate's check (its verdict and numbers in the signed history note);
-* ``severity_fit 0.1.0`` — the quote's severity fit of the shipped incident amounts with its bootstrap goodness of
+* ``severity_fit 0.1.1`` — the quote's severity fit of the shipped incident amounts with its bootstrap goodness of
   fit and AIC table (:mod:`underwriting.lifecycle.severity_build`; seed 0), so the first quote of a process
-  loads it instead of recomputing. Not rebuilt for Bit Station (a row without an amount): the amounts it fits
-  (``amounts_sha256``), its ``model.json`` and card are unchanged, but its manifest records the whole
-  ``incidents.csv`` hash of its build, so ``--check`` reports that one provenance field and a plain build would
-  re-sign 0.1.0 in place; build with ``--only`` until a version with new amounts is published.
+  loads it instead of recomputing. 0.1.1 is 0.1.0's fit (same amounts, equal ``model.json``) on today's
+  ``incidents.csv`` (Bit Station's row has no amount), whose hash its manifest records; 0.1.0 stays.
 """
 
 from __future__ import annotations
@@ -187,5 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _main_or_exit_2(argv: list[str] | None = None) -> int:
+    """:func:`main`, with a user error (no signing key, bad folder) said on stderr as exit 2, no traceback."""
+    from underwriting.errors import InputError
+
+    try:
+        return main(argv)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(_main_or_exit_2())

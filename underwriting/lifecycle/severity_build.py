@@ -18,9 +18,13 @@ from pathlib import Path
 from underwriting.losses.severity.record import NAME, SeverityRecord
 
 #: The published version. Published versions are never rewritten: new data or settings get a new number.
-VERSION = "0.1.0"
+VERSION = "0.1.1"
+#: 0.1.0 stays for reproducing old quotes; 0.1.1 is the same fit (same amounts, ``model.json`` equal) built on today's
+#: ``incidents.csv``, which gained Bit Station's insider theft of 2018-03-08 (a row without an amount): the manifest
+#: records the file's hash, so the data change needs a new version rather than a re-signed 0.1.0.
 PROMOTION_NOTE = ("severity fit of the shipped incident amounts with its bootstrap goodness of fit and AIC table, "
-                  "computed at build instead of in the first quote of each process (issue #29)")
+                  "computed at build instead of in the first quote of each process (issue #29); rebuilt on "
+                  "incidents.csv with Bit Station's row (no amount: the fit and its record are unchanged)")
 
 
 def _files_sha256() -> dict[str, str]:
