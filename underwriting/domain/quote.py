@@ -13,7 +13,14 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+)
 
 from underwriting.domain.canonical import canonicalise
 from underwriting.domain.frequency import FrequencyEstimate
@@ -21,7 +28,6 @@ from underwriting.domain.message import Message, known
 from underwriting.domain.report import format_quote
 from underwriting.fileio import canonical_json
 from underwriting.i18n import use_lang
-
 
 #: A text's message; one this version cannot read (saved before messages were typed) is dropped, not refused.
 SavedMessage = Annotated[Message | None, BeforeValidator(known)]

@@ -188,9 +188,14 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
     interval: str | Message = msg(N_("{low} to {high}"), low=ends[0], high=ends[1]) if len(ends) == 2 else " to ".join(
         e if isinstance(e, str) else e.text() for e in ends)
     assumptions = (
-        msg(N_("breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {version}) x experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = {alpha} chosen by cross-validated predictive likelihood on the same cohorts within the bounds {bounds}, 90% profile-likelihood interval {interval}) x posture schedule ({schedule}: every factor an ASSUMPTION, capped)"), version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
+        msg(N_("breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {version}) x "
+               "experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = "
+               "{alpha} chosen by cross-validated predictive likelihood on the same cohorts within the bounds {bounds},"
+               " 90% profile-likelihood interval {interval}) x posture schedule ({schedule}: every factor an "
+               "ASSUMPTION, capped)"), version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
             bounds=bounds, interval=interval, schedule=schedule_name_message(table)),
-        msg(N_("the {level} interval carries the base model's parameter uncertainty only; the expected loss uses the negative binomial count from gamma mixing of the term's expected breaches with that spread"), level=f"{res.level:.0%}"),
+        msg(N_("the {level} interval carries the base model's parameter uncertainty only; the expected loss uses the "
+               "negative binomial count from gamma mixing of the term's expected breaches with that spread"), level=f"{res.level:.0%}"),
     )
     fe = FrequencyEstimate(
         expected_breaches=lam, variance_of_lambda=var_lam, p_at_least_one=res.p_breach,
@@ -278,7 +283,9 @@ def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: Fx
         X = features if features is not None else feature_row(sub, fx)
         s, e = policy_window_years(sub, terms)
         fe = frequency_for_term(model, X, (s, e))
-        said = msg(N_("breach frequency from the shipped landmark survival model (piecewise exponential on time since the as-of date), fitted on a synthetic book whose base rate is calibrated to the real roster and whose posture effects are assumptions"))
+        said = msg(N_("breach frequency from the shipped landmark survival model (piecewise exponential on time since "
+                      "the as-of date), fitted on a synthetic book whose base rate is calibrated to the real roster and"
+                      " whose posture effects are assumptions"))
         fe = replace(fe, term_years=terms.term_years, annual_rate=fe.expected_breaches / terms.term_years,
                      p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(said.text(),),
                      assumption_messages=(said,))
@@ -289,7 +296,9 @@ def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: Fx
 
     cal = roster_base_rate()
     start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
-    said = msg(N_("base breach rate {rate} a year = {events} breaches over {years} exchange-years of the roster (exchanges with a known launch date); the roster over-represents breached exchanges, so this is an upper estimate"), rate=f"{cal.base_rate.rate:.4f}", events=str(cal.base_rate.events),
+    said = msg(N_("base breach rate {rate} a year = {events} breaches over {years} exchange-years of the roster "
+                  "(exchanges with a known launch date); the roster over-represents breached exchanges, so this is an "
+                  "upper estimate"), rate=f"{cal.base_rate.rate:.4f}", events=str(cal.base_rate.events),
                years=f"{cal.base_rate.exchange_years:,.0f}")
     fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(said.text(),))
     fe = replace(fe, assumption_messages=(said,))

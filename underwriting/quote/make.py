@@ -53,8 +53,10 @@ from underwriting.quote.reserve import reserve_block
 
 __all__ = ["make_quote"]
 
-#: How the quote's risk score is made (recorded in ``methods``; the template ``method.risk_score``).
-RISK_SCORE_METHOD = msg(N_("one risk model: log-linear in the annual breach rate of base x experience x schedule (bands on the rate, reasons = largest log-rate factors)")).text()
+#: How the quote's risk score is made (recorded in ``methods``, its message in ``method_messages``).
+RISK_SCORE_METHOD_MESSAGE = msg(N_("one risk model: log-linear in the annual breach rate of base x experience x "
+                                   "schedule (bands on the rate, reasons = largest log-rate factors)"))
+RISK_SCORE_METHOD = RISK_SCORE_METHOD_MESSAGE.text()
 
 
 def make_quote(request: Any, terms: Any = None, /, *, registry: Any = None, **options: Any) -> Quote:
@@ -147,8 +149,9 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
 
     aggregate = msg(N_("{method} compound over {n} perils"), method=str(priced.method), n=str(len(lm.perils)))
     if tower is not None:
-        aggregate = msg(N_("{aggregate}, each of {n} layers on the same loss model (tower std and TVaR: comonotonic sums of the layers')"), aggregate=aggregate, n=str(len(layers)))
-    said = {"risk_score": msg(N_("one risk model: log-linear in the annual breach rate of base x experience x schedule (bands on the rate, reasons = largest log-rate factors)")), **lm.method_messages, "aggregate": aggregate}
+        aggregate = msg(N_("{aggregate}, each of {n} layers on the same loss model (tower std and TVaR: comonotonic "
+                           "sums of the layers')"), aggregate=aggregate, n=str(len(layers)))
+    said = {"risk_score": RISK_SCORE_METHOD_MESSAGE, **lm.method_messages, "aggregate": aggregate}
     methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods, "aggregate": aggregate.text()}
     method_messages = {k: m for k, m in said.items() if methods.get(k) == m.text()}
     versions = {**lm.versions, "underwriting": __version__, **score_versions}
@@ -238,11 +241,13 @@ def _assumptions(basis: Any, lm: Any) -> list[Message]:
         said = [data(a) for a in fe.assumptions]
     return [
         basis.describe_message(),
-        msg(N_("severity: {family} fitted by maximum likelihood to {n} public incident amounts >= {threshold} USD (left-truncated), capped by the assets of the custody tier hit"), family=cal.severity_fit.family, n=str(cal.severity_fit.n),
+        msg(N_("severity: {family} fitted by maximum likelihood to {n} public incident amounts >= {threshold} USD "
+               "(left-truncated), capped by the assets of the custody tier hit"), family=cal.severity_fit.family, n=str(cal.severity_fit.n),
             threshold=f"{REPORTING_THRESHOLD_USD:,.0f}"),
         msg(N_("breach frequency split into perils by the vector mix of the public incident record: {shares}"), shares=seq([msg(N_("{peril} {share}"), peril=term(p), share=f"{s:.0%}")
                                                   for p, s in cal.peril_shares.items()])),
-        msg(N_("breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {share} (custody mix of the record)"), share=f"{cal.hot_share:.0%}"),
+        msg(N_("breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {share} "
+               "(custody mix of the record)"), share=f"{cal.hot_share:.0%}"),
     ] + said
 
 

@@ -79,7 +79,8 @@ class PricingBasis:
 
     def describe_message(self) -> Message:
         """The principle and loads as a template and arguments (for other languages)."""
-        return msg(N_("premium principle {principle} at TVaR {level}; expense {expense}, commission {commission}, tax {tax} of premium"), principle=str(self.principle), level=str(self.level),
+        return msg(N_("premium principle {principle} at TVaR {level}; expense {expense}, commission {commission}, tax "
+                      "{tax} of premium"), principle=str(self.principle), level=str(self.level),
                    expense=f"{self.expense:.0%}", commission=f"{self.commission:.0%}", tax=f"{self.tax:.0%}")
 
 

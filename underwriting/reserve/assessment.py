@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.domain.currency import FxTable
-from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.message import data, date, money, msg, num, seq, term, text
+from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.i18n import N_

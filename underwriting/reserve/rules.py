@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from underwriting.domain.policy import RATINGS, PolicyTerms
 from underwriting.domain.message import Message, data, date, msg, num, seq, term, text
+from underwriting.domain.policy import RATINGS, PolicyTerms
 from underwriting.domain.vocabulary import EXCLUSION_TO_PERIL
 from underwriting.i18n import N_
 from underwriting.reserve.figures import Check
