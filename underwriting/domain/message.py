@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from string import Formatter
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
@@ -269,9 +270,13 @@ def msg(template: str, **args: Any) -> Template:
     Raises
     ------
     KeyError, IndexError, ValueError
-        When the template does not format with ``args`` (a programming error, caught by the tests).
+        When the template does not format with ``args``, or an argument fills no field (a programming
+        error, caught by the tests).
     """
     m = Template(id=template, args={k: _part(v) for k, v in args.items()})
+    unused = set(args) - {f for _, f, _, _ in Formatter().parse(template) if f}
+    if unused:
+        raise ValueError(f"template {template!r} has no field for {sorted(unused)}")
     m.text()
     return m
 

@@ -51,6 +51,10 @@ from underwriting.frequency.schedule import (
 from underwriting.i18n import N_
 from underwriting.registry import load_model
 
+#: A schedule factor's reason by its kind (credit, debit, neutral): the answer that earned it.
+FACTOR_TEMPLATES: dict[str, str] = {"credit": N_("{answer} (credit)"), "debit": N_("{answer} (debit)"),
+                                    "neutral": N_("{answer} (neutral)")}
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -376,7 +380,7 @@ class BreachFrequency(FrequencyEstimator):
             reasons = [Reason("experience", math.log(ex.factor), ex_msg.text(), ex_msg)]
             for f in sr.factors:
                 if f.factor != 1:
-                    f_msg = msg(f"frequency.factor.{f.kind}", answer=f.answer_message())
+                    f_msg = msg(FACTOR_TEMPLATES[f.kind], answer=f.answer_message())
                     reasons.append(Reason(f.key, f.log_contribution, f_msg.text(), f_msg))
             if sr.cap_log_contribution != 0:
                 cap_msg = msg(N_("schedule {raw} capped to {capped}"), raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
