@@ -297,3 +297,28 @@ def test_the_shipped_schedule_texts_are_in_the_catalogue():
     assert table["table"]["name"] in WORDS
     with use_lang("ja"):
         assert all(localise(t) != t for t in found)
+
+
+def test_reproduce_compares_typed_messages_and_skips_earlier_ones():
+    """An older quote (messages absent or untyped) reproduces on its figures and English texts; a typed
+    message edited in a saved quote is a difference."""
+    from underwriting.lifecycle.reproduction import reproduce
+
+    d = json.loads((ROOT / "tests/golden/quotes/jp_small_exchange__policy_jp_primary__frequency.json").read_text(
+        encoding="utf-8"))
+    same = reproduce(json.loads(json.dumps(d)))
+    assert same.reproduced and same.messages_not_compared == 0
+    older = json.loads(json.dumps(d))
+    older.pop("method_messages")
+    older["assumption_messages"] = [{"id": "assumption.basis", "args": {}} for _ in older["assumption_messages"]]
+    for c in older["reserve"]["checks"]:
+        c["reason_id"], c["reason_args"] = c.pop("reason_message")["id"], {}
+    res = reproduce(older)
+    assert res.reproduced, res.report()
+    assert res.messages_not_compared == len(d["method_messages"]) + len(d["assumption_messages"]) + len(
+        d["reserve"]["checks"])
+    assert "not compared" in res.report()
+    edited = json.loads(json.dumps(d))
+    edited["reserve"]["checks"][1]["reason_message"]["args"]["amount"]["amount"] = 1.0
+    bad = reproduce(edited)
+    assert not bad.reproduced and any("reason_message" in k for k, *_ in bad.differences)
