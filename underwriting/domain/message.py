@@ -41,8 +41,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from string import Formatter
 from collections.abc import Iterable
+from string import Formatter
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -50,15 +50,17 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from underwriting.i18n import DEFAULT_LANG, N_, current_lang, date_long, translations
 from underwriting.i18n import money as _money
 
-__all__ = ["Message", "Part", "PARTS", "Template", "Text", "Number", "Money", "Date", "Term", "Data", "Seq", "msg", "text", "num",
-           "money", "date", "term", "data", "seq", "answer", "parse", "known", "localise", "outcome_label", "WORDS"]
+__all__ = ["Message", "Part", "PARTS", "Template", "Text", "Number", "Money", "Date", "Term", "Data", "Seq",
+           "msg", "text", "num", "money", "date", "term", "data", "seq", "answer", "parse", "known", "localise",
+           "outcome_label", "WORDS"]
 
 #: Separators of a list in Japanese.
 _JA_SEP = {", ": "、", "; ": "；"}
 
 
 def _gettext(message: str, lang: str) -> str:
-    return message if lang == DEFAULT_LANG else translations(lang).gettext(message)
+    # "" is never looked up: gettext("") is the catalogue's header
+    return message if lang == DEFAULT_LANG or not message else translations(lang).gettext(message)
 
 
 class Part(BaseModel):
@@ -157,7 +159,7 @@ class Data(Part):
     value: str
 
     def _say(self, lang: str) -> str:
-        return _gettext(self.value, lang) if self.value else self.value
+        return _gettext(self.value, lang)
 
 
 class Seq(Part):
@@ -311,7 +313,7 @@ def localise(text: Any, message: Any = None, *, lang: str | None = None) -> str:
             return parse(message).render(lang)
         except (ValidationError, KeyError, IndexError, ValueError, TypeError, AttributeError):
             pass  # a message this version cannot render: the text, translated when the catalogue has it
-    return _gettext(s, lang) if s else s
+    return _gettext(s, lang)
 
 
 def outcome_label(outcome: str, *, lang: str | None = None) -> str:
