@@ -98,7 +98,8 @@ class FxTable:
                     val = float(row["units_per_usd"])
                 except (KeyError, ValueError) as exc:
                     raise InputError(f"line {i}: malformed FX row ({exc})", source=str(path)) from None
-                rates[(cur, year)] = _rate(cur, val, msg(N_("yearly average {year}"), year=str(year)), row.get("source_url", ""))
+                rates[(cur, year)] = _rate(cur, val, msg(N_("yearly average {year}"),
+                                                         year=str(year)), row.get("source_url", ""))
         return cls(rates)
 
     @classmethod
@@ -141,7 +142,8 @@ class FxTable:
         years = known  # after the table's last year: that last year's average, stated in the basis
         r = self.rates[(currency, years[-1])]
         if years[-1] != year:
-            r = _rate(r.currency, r.units_per_usd, msg(N_("{basis} (latest available for {year})"), basis=r.basis_message or data(r.basis),
+            r = _rate(r.currency, r.units_per_usd, msg(N_("{basis} (latest available for {year})"),
+                                                       basis=r.basis_message or data(r.basis),
                                                        year=str(year)), r.source)
         return r
 

@@ -116,7 +116,8 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
         key = (name, used)
         if key in MULTIPLIERS:
             m, why = MULTIPLIERS[key]
-            note = msg(N_("{why}; answer unknown, scored as '{used}'"), why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
+            note = msg(N_("{why}; answer unknown, scored as '{used}'"),
+                       why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
             factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note.text(),
                             "answer_message": answer_of(str(answer)).as_json(), "reason_message": note.as_json()})
     pt = post.last_penetration_test

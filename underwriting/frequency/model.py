@@ -156,7 +156,8 @@ class FrequencyResult:
         """Rows ``{block, key, answer, factor, log_contribution, source}``: base, experience, every
         non-neutral schedule factor, the cap when it binds, and the final rate."""
         ex = self.experience
-        ex_answer = msg(N_("{breaches} breach(es) weighing {weighted} in {years} y ({decayed} decayed), Z = {z}"), breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+        ex_answer = msg(N_("{breaches} breach(es) weighing {weighted} in {years} y ({decayed} decayed), Z = {z}"),
+                        breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
                         years=f"{ex.exposure_years:.2f}", decayed=f"{ex.weighted_exposure_years:.2f}",
                         z=f"{ex.credibility:.3f}")
         ex_source = msg(N_("Poisson-gamma credibility"))
@@ -375,7 +376,8 @@ class BreachFrequency(FrequencyEstimator):
                 ends.append(eb.posterior_rate * sr.factor)
             rate = ex.posterior_rate * sr.factor
             lam, lam_iv = rate * t, (ends[0] * t, ends[1] * t)
-            ex_msg = msg(N_("{breaches} breach(es) weighing {weighted} in {years} years, credibility {z}"), breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+            ex_msg = msg(N_("{breaches} breach(es) weighing {weighted} in {years} years, credibility {z}"),
+                         breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
                          years=f"{ex.exposure_years:.2f}", z=f"{ex.credibility:.3f}")
             reasons = [Reason("experience", math.log(ex.factor), ex_msg.text(), ex_msg)]
             for f in sr.factors:
@@ -383,7 +385,8 @@ class BreachFrequency(FrequencyEstimator):
                     f_msg = msg(FACTOR_TEMPLATES[f.kind], answer=f.answer_message())
                     reasons.append(Reason(f.key, f.log_contribution, f_msg.text(), f_msg))
             if sr.cap_log_contribution != 0:
-                cap_msg = msg(N_("schedule {raw} capped to {capped}"), raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
+                cap_msg = msg(N_("schedule {raw} capped to {capped}"),
+                              raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
                 reasons.append(Reason("schedule.cap", sr.cap_log_contribution, cap_msg.text(), cap_msg))
             reasons = [r for r in reasons if r.log_contribution != 0]
             reasons.sort(key=lambda r: (-abs(r.log_contribution), r.key))

@@ -192,10 +192,12 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
                "experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = "
                "{alpha} chosen by cross-validated predictive likelihood on the same cohorts within the bounds {bounds},"
                " 90% profile-likelihood interval {interval}) x posture schedule ({schedule}: every factor an "
-               "ASSUMPTION, capped)"), version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
+               "ASSUMPTION, capped)"),
+            version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
             bounds=bounds, interval=interval, schedule=schedule_name_message(table)),
         msg(N_("the {level} interval carries the base model's parameter uncertainty only; the expected loss uses the "
-               "negative binomial count from gamma mixing of the term's expected breaches with that spread"), level=f"{res.level:.0%}"),
+               "negative binomial count from gamma mixing of the term's expected breaches with that spread"),
+            level=f"{res.level:.0%}"),
     )
     fe = FrequencyEstimate(
         expected_breaches=lam, variance_of_lambda=var_lam, p_at_least_one=res.p_breach,
@@ -289,7 +291,8 @@ def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: Fx
         fe = replace(fe, term_years=terms.term_years, annual_rate=fe.expected_breaches / terms.term_years,
                      p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(said.text(),),
                      assumption_messages=(said,))
-        return fe, {"frequency": msg(N_("survival {version} (landmark piecewise-exponential, docs/survival.md)"), version=str(reg.get("version", "?")))}, \
+        return fe, {"frequency": msg(N_("survival {version} (landmark piecewise-exponential, docs/survival.md)"),
+                                     version=str(reg.get("version", "?")))}, \
             {"survival": version}
 
     from underwriting.frequency.baseline import baseline_frequency

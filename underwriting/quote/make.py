@@ -203,7 +203,8 @@ def _fx_rows(loss_fx: Any, orig_sub: Any, sub: Any, fx: FxTable) -> list[dict[st
     """The loss model's rates, with the submission's conversion said once per currency (why it was used)."""
     fx_used = list(loss_fx)
     if orig_sub is not sub and orig_sub.currency != "USD":
-        purpose = msg(N_("submission amounts converted from {from_currency} to {to_currency}"), from_currency=orig_sub.currency, to_currency=sub.currency)
+        purpose = msg(N_("submission amounts converted from {from_currency} to {to_currency}"),
+                      from_currency=orig_sub.currency, to_currency=sub.currency)
         same = [i for i, u in enumerate(fx_used) if u["currency"] == orig_sub.currency]
         if same:
             fx_used[same[0]] = {**fx_used[same[0]], "purpose": purpose.text(), "purpose_message": purpose.as_json()}
@@ -242,10 +243,12 @@ def _assumptions(basis: Any, lm: Any) -> list[Message]:
     return [
         basis.describe_message(),
         msg(N_("severity: {family} fitted by maximum likelihood to {n} public incident amounts >= {threshold} USD "
-               "(left-truncated), capped by the assets of the custody tier hit"), family=cal.severity_fit.family, n=str(cal.severity_fit.n),
+               "(left-truncated), capped by the assets of the custody tier hit"),
+            family=cal.severity_fit.family, n=str(cal.severity_fit.n),
             threshold=f"{REPORTING_THRESHOLD_USD:,.0f}"),
-        msg(N_("breach frequency split into perils by the vector mix of the public incident record: {shares}"), shares=seq([msg(N_("{peril} {share}"), peril=term(p), share=f"{s:.0%}")
-                                                  for p, s in cal.peril_shares.items()])),
+        msg(N_("breach frequency split into perils by the vector mix of the public incident record: {shares}"),
+            shares=seq([msg(N_("{peril} {share}"), peril=term(p), share=f"{s:.0%}")
+                        for p, s in cal.peril_shares.items()])),
         msg(N_("breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {share} "
                "(custody mix of the record)"), share=f"{cal.hot_share:.0%}"),
     ] + said

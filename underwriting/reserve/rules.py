@@ -179,11 +179,13 @@ def in_force(pol: PolicyTerms, as_of: dt.date) -> Check:
     dates = {"as_of": date(as_of), "inception": date(pol.inception), "expiry": date(pol.expiry)}
     if pol.expiry <= as_of:
         return Check.of("engine.in_force", "fail", 1.0, msg(N_("policy expired on {expiry} (assessed at {as_of})"),
-                                                               expiry=dates["expiry"], as_of=dates["as_of"]), src, pol.policy_id, "assumption")
+                                                               expiry=dates["expiry"], as_of=dates["as_of"]),
+                        src, pol.policy_id, "assumption")
     if pol.inception > as_of:
         return Check.of("engine.in_force", "info", 0.0,
                         msg(N_("policy starts {inception}, after the assessment date {as_of}: assessed as at "
-                                  "inception"), inception=dates["inception"], as_of=dates["as_of"]), src, pol.policy_id, "assumption")
+                                  "inception"), inception=dates["inception"], as_of=dates["as_of"]),
+                        src, pol.policy_id, "assumption")
     return Check.of("engine.in_force", "pass", 0.0, msg(N_("in force on {as_of} ({inception} to {expiry})"), **dates),
                     src, pol.policy_id, "assumption")
 
