@@ -100,7 +100,8 @@ def test_bad_rows_are_refused_with_line_and_column(tmp_path):
 
 #: Operators keyed to the roster on purpose (the same business); every other exchange_id must not be a roster id,
 #: so that a Japanese subsidiary never inherits a global exchange's breaches.
-ROSTER_MATCHES = {"bitbank", "bitflyer", "bitpoint", "coincheck", "dmm-bitcoin", "gmo-coin", "liquid", "zaif"}
+ROSTER_MATCHES = {"bit-station", "bitbank", "bitflyer", "bitpoint", "coincheck", "dmm-bitcoin", "gmo-coin", "liquid",
+                  "zaif"}
 
 
 def test_roster_keys_are_the_reviewed_ones():
@@ -112,12 +113,11 @@ def test_roster_keys_are_the_reviewed_ones():
 def test_the_issue_breaches_are_counted():
     f = jp_followup()
     got = {(o, d.date().isoformat()) for o, ds in zip(f["operator_id"], f["breach_dates"], strict=True) for d in ds}
-    assert got == {("coincheck", "2018-01-26"), ("tech-bureau", "2018-09-14"), ("bitpoint-japan", "2019-07-12"),
-                   ("quoine", "2021-08-18"), ("dmm-bitcoin", "2024-05-31")}
-    # Bit Station's insider theft (FSA order of 2018-03-08) is not in incidents.csv yet (jp_exchanges.md says
-    # why); it falls inside Bit Station's follow-up, so adding it there makes it count here.
+    assert got == {("coincheck", "2018-01-26"), ("bit-station", "2018-03-08"), ("tech-bureau", "2018-09-14"),
+                   ("bitpoint-japan", "2019-07-12"), ("quoine", "2021-08-18"), ("dmm-bitcoin", "2024-05-31")}
+    # Bit Station's insider theft is dated by the FSA order that disclosed it (2018-03-08), inside its follow-up
     bs = f.set_index("operator_id").loc["bit-station"]
-    assert bs["start"] < pd.Timestamp("2018-03-08") <= bs["stop"]
+    assert bs["start"] < pd.Timestamp("2018-03-08") <= bs["stop"] and bs["breaches"] == 1
 
 
 def test_month_exit_ends_on_the_last_day_and_dateless_exit_is_censored():
@@ -146,11 +146,17 @@ def test_exchange_only_drops_the_non_exchanges():
     assert g["exposure_years"].sum() < f["exposure_years"].sum()
 
 
-def test_with_bit_stations_insider_theft_the_cohort_has_the_issues_six_breaches():
+def test_bit_stations_insider_theft_is_the_sixth_breach():
+    """The shipped table holds Bit Station's insider theft (FSA order of 2018-03-08): the cohort has the issue's
+    six breaches, and without that one row it would have the five it had before the row was added."""
     from underwriting.datasets.loaders import load_incidents
 
     inc = load_incidents()
-    row = inc.iloc[[0]].copy()
-    row["exchange_id"], row["incident_date"], row["event_type"] = "bit-station", pd.Timestamp("2018-03-08"), "insider"
-    f = jp_followup(incidents=pd.concat([inc, row], ignore_index=True))
+    row = inc[inc["incident_id"] == "2018-03-08-bit-station"]
+    assert len(row) == 1 and row["event_type"].item() == "insider" and row["exchange_id"].item() == "bit-station"
+    assert pd.isna(row["amount_usd"].item())           # no amount stated: the severity fit does not see it
+    f = jp_followup()
     assert int(f["breaches"].sum()) == 6 and int((f["breaches"] > 0).sum()) == 6
+    assert round(float(f["breaches"].sum() / f["exposure_years"].sum()), 4) == 0.0306
+    g = jp_followup(incidents=inc.drop(row.index))
+    assert int(g["breaches"].sum()) == 5

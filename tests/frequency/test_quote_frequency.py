@@ -25,14 +25,17 @@ def test_shipped_model_stores_the_marginal_likelihood_alpha_and_its_interval():
     card = (ROOT / "models/frequency/0.1.0/MODEL_CARD.md").read_text(encoding="utf-8")
     assert "α = 3.554" in card and "ASSUMPTION" in card
     # the legacy estimate stays in the signed 0.1.0 files; the quote uses the bounded, cross-validated alpha
-    # (experience_prior.py, experience_fitted.json), which docs/schedule.md reports
-    from underwriting.frequency.experience_prior import FITTED_FILE
+    # (experience_prior.py: experience_fitted.json for 0.2.0, the default 0.2.1's own model.json), which
+    # docs/schedule.md reports; 0.2.1 is 0.2.0's recipe on the same cohorts, so the alpha is the same
+    from underwriting.frequency.experience_prior import FITTED_FILE, METHOD
     from underwriting.frequency.model import load_breach_frequency
 
     default = (ROOT / "models/frequency/DEFAULT").read_text(encoding="utf-8").strip()
-    fitted = json.loads(FITTED_FILE.read_text(encoding="utf-8"))[default]["experience_prior"]
+    own = json.loads((ROOT / f"models/frequency/{default}/model.json").read_text(encoding="utf-8"))["experience_prior"]
+    fitted = json.loads(FITTED_FILE.read_text(encoding="utf-8"))["0.2.0"]["experience_prior"]
     bf = load_breach_frequency()
-    assert bf.prior_strength_ == fitted["alpha"] and bf.prior_used_["interval"][1] is None
+    assert own["method"] == METHOD and bf.prior_used_ == own
+    assert bf.prior_strength_ == own["alpha"] == fitted["alpha"] and bf.prior_used_["interval"][1] is None
 
 
 def test_quote_frequency_equals_breach_frequency_and_carries_the_interval():

@@ -143,7 +143,7 @@ def test_a_rollback_to_an_older_signed_state_is_refused(shipped_copy, lc_cli):
     reg = Registry(shipped_copy)
     hist = shipped_copy / "frequency" / "history.jsonl"
     old_hist, old_default = hist.read_bytes(), (shipped_copy / "frequency" / "DEFAULT").read_bytes()
-    assert reg.default("frequency") == "0.2.0"          # seen: two promotions
+    assert reg.default("frequency") == "0.2.1"          # seen: three promotions
     # the attacker restores the older, genuinely signed state (one promotion, to 0.1.0)
     lines = old_hist.splitlines(keepends=True)
     hist.write_bytes(lines[0])
@@ -157,7 +157,7 @@ def test_a_rollback_to_an_older_signed_state_is_refused(shipped_copy, lc_cli):
     assert reg.default("frequency") == "0.1.0"
     hist.write_bytes(old_hist)
     (shipped_copy / "frequency" / "DEFAULT").write_bytes(old_default)
-    assert reg.default("frequency") == "0.2.0"          # moving forward again is fine
+    assert reg.default("frequency") == "0.2.1"          # moving forward again is fine
 
 
 def test_keys_trust_records_an_expiry_and_refuses_a_bad_one(tmp_path, monkeypatch, lc_cli):

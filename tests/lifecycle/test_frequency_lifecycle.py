@@ -61,8 +61,8 @@ def test_done_when_sequence(tmp_path, cli):
     code, out, err = cli("train", "--name", "frequency", "--data", d, "--config", cfg, "--registry", reg,
                          "--version", "9.9.9")
     assert code == 0, err
-    # the same data as the shipped model: the same coefficients, and the bounded cross-validated alpha that
-    # experience_fitted.json stores for the shipped version (docs/frequency_validation.md)
+    # the same data as the shipped model: the same coefficients, and the bounded cross-validated alpha that the
+    # shipped version stores in its model.json (0.2.1; experience_fitted.json for 0.2.0, docs/frequency_validation.md)
 
     mine = json.loads((reg / "frequency" / "9.9.9" / "model.json").read_text())
     default = (ROOT / "models" / "frequency" / "DEFAULT").read_text().strip()
@@ -71,6 +71,8 @@ def test_done_when_sequence(tmp_path, cli):
     from underwriting.lifecycle.rebuild_check import compare_json
 
     assert mine["terms"] == shipped["terms"] and compare_json(shipped["coef"], mine["coef"]) == []
+    assert mine["experience_prior"]["method"] == shipped["experience_prior"]["method"]   # the trainer's and the build's
+    assert compare_json(shipped["experience_prior"], mine["experience_prior"]) == []
     rows = json.loads((reg / "frequency" / "9.9.9" / "training_rows.json").read_text())["rows"]
     assert len(rows) == shipped["fit"]["n_obs"]
     man = json.loads((reg / "frequency" / "9.9.9" / "manifest.json").read_text())

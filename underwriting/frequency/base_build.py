@@ -22,13 +22,17 @@ from underwriting.registry import Registry
 from underwriting.resources import dataset_path
 
 NAME = "frequency"
-VERSION = "0.2.0"
-#: Published versions are never rewritten: 0.1.0 (all cohort rows, aggregator-grade terms) stays in the
-#: registry for reproducing old quotes; 0.2.0 is the recorded-population recipe without data-source terms.
+VERSION = "0.2.1"
+#: Published versions are never rewritten: 0.1.0 (all cohort rows, aggregator-grade terms) and 0.2.0 stay in the
+#: registry for reproducing old quotes. 0.2.0 is the recorded-population recipe without data-source terms; 0.2.1 is
+#: the same recipe rebuilt after Bit Station's insider theft (2018-03-08) joined incidents.csv (its Japanese-cohort
+#: validation row counts 6 breaches, its data hashes are today's files) and stores the bounded cross-validated
+#: experience prior in model.json (0.2.0's is in experience_fitted.json).
 
 
 PROMOTION_NOTE = ("base frequency model on the recorded population of the real cohorts, no data-source terms "
-                  "(issue #24); premiums move on purpose; out-of-time segments inside their bands")
+                  "(issue #24), rebuilt on incidents.csv with Bit Station's insider theft of 2018-03-08; "
+                  "out-of-time segments inside their bands")
 
 
 def register() -> None:
@@ -42,12 +46,14 @@ def _data_fingerprint() -> dict[str, str]:
 
 
 def experience_prior(model: Any, panel: Any) -> dict[str, Any]:
-    """Prior strength ``α`` of the experience rating, estimated on the same cohorts.
+    """The unbounded marginal-likelihood estimate of the experience prior strength ``α`` (information only).
 
     The marginal (negative binomial) likelihood of each cohort exchange's breach count around the
     base model's expectation (:func:`underwriting.frequency.experience.estimate_prior_strength` on
-    :func:`underwriting.frequency.model.exchange_totals`); stored in ``model.json`` so the quote
-    uses the shipped estimate. Its 90% interval is very wide (27 breaches).
+    :func:`underwriting.frequency.model.exchange_totals`). Kept in ``training.json`` as
+    ``experience_prior_marginal``; the quote uses the bounded cross-validated choice
+    (:func:`underwriting.frequency.experience_prior.fit_experience_prior`), stored in ``model.json``.
+    Its 90% interval is very wide (22 breaches).
     """
     from underwriting.frequency.experience import estimate_prior_strength
     from underwriting.frequency.model import exchange_totals
@@ -90,9 +96,14 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
         segment_table,
     )
 
+    from underwriting.frequency.experience_prior import fit_experience_prior
+
     full = cohort_panel()
     model, panel = fit_insured(panel=full)
-    model.experience_prior_ = experience_prior(model, panel)
+    # what the quote reads (model.json "experience_prior"): bounded, chosen by cross-validated predictive
+    # likelihood, as `train --name frequency` stores it; the unbounded estimate is kept for information
+    model.experience_prior_ = fit_experience_prior(model, panel)
+    marginal = experience_prior(model, panel)
     tail = full[~recorded_mask(full)]
 
     def part(d: Any) -> dict[str, Any]:
@@ -126,6 +137,7 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
                         "oe": whole["oe"], "oe_interval": whole["interval"], "level": whole["level"]},
         "ever_breached": ever_breached(model, panel),
         "experience_prior": model.experience_prior_,
+        "experience_prior_marginal": marginal,
         "example_rates": example_rates(model),
         "exit_effect": exit_effect(),
     }
@@ -159,6 +171,14 @@ def example_rates(model: Any) -> list[dict[str, Any]]:
     iv = model.predict_interval(X, 0.9)
     return [{"volume_24h_usd": None if not np.isfinite(v) else float(v), "country": c, "annual_rate": float(r.annual_rate),
              "lo": float(r.lo), "hi": float(r.hi)} for v, c, r in zip(X["volume_24h_usd"], X["country"], iv.itertuples(), strict=True)]
+
+
+def _fmt_alpha(a: float | None) -> str:
+    return "∞" if a is None else f"{a:.3f}"
+
+
+def _fmt_interval(iv: list[float | None]) -> str:
+    return f"{_fmt_alpha(iv[0])} to {_fmt_alpha(iv[1])}"
 
 
 def _card(model: Any, rep: dict[str, Any]) -> str:
@@ -208,8 +228,11 @@ predicting {seg['predict_window'][0]} to {seg['predict_window'][1]}; exact Poiss
 | --- | --- | --- | --- | --- | --- |
 {rows}
 
-**Experience prior (REAL method, REAL data).** α = {rep['experience_prior']['alpha'] if rep['experience_prior']['alpha'] is not None else float('inf'):.3f}
-estimated by marginal likelihood on the same rows (stored in `model.json`, `experience_prior`).
+**Experience prior (REAL method, REAL data).** α = {rep['experience_prior']['alpha']:.3f}, chosen inside the bounds
+{rep['experience_prior']['bounds'][0]:g}–{rep['experience_prior']['bounds'][1]:g} of `underwriting/frequency/experience.toml` by cross-validated
+predictive likelihood on the same rows (stored in `model.json`, `experience_prior`; the quote uses it); 90% profile
+interval {_fmt_interval(rep['experience_prior']['interval'])}. The unbounded marginal-likelihood estimate is
+{_fmt_alpha(rep['experience_prior_marginal']['alpha'])} (`training.json`, `experience_prior_marginal`; information only).
 The posture schedule that multiplies this rate in the quote is an ASSUMPTION (`underwriting/frequency/schedule.toml`).
 
 **Limits.** {rep['in_sample']['observed']} breaches support two covariates: intervals are wide. Breaches of small

@@ -61,8 +61,9 @@ MAX_KEY_BYTES = 16 * 1024
 USER_KEY_VALID_DAYS = 730
 
 #: The project's release keys, pinned: ``key id -> (file name in release_keys/, raw public key (base64),
-#: not_before, not_after)`` (UTC). release-2026 signed every 0.1.x model; release-2026-12 signed
-#: frequency 0.2.0; release-2026-12b signed severity_fit 0.1.0 (docs/lifecycle.md). Only these keys are
+#: not_before, not_after)`` (UTC). release-2026 signed frequency 0.1.0 and risk_scorer/survival 0.1.0-0.1.1;
+#: release-2026-12 signed frequency 0.2.0; release-2026-12b signed severity_fit 0.1.0, frequency 0.2.1 and
+#: risk_scorer/survival 0.1.2 (docs/lifecycle.md). Only these keys are
 #: trusted as release keys.
 RELEASE_KEYS: dict[str, tuple[str, str, str, str]] = {
     "7040b41d1262b5df": ("release-2026.pub", "UUz5beXD1mEWJwLNq93rAsFzdvpy6ATUQEuvkNvjD1k=",

@@ -69,7 +69,7 @@ def recover(session: Session) -> str | None:
     if old.key_id in ledger.retirements(session, keys):
         r.unlink()
         return "finished"
-    os.replace(r, ledger_key.key_path())
+    _put_back(r, ledger_key.key_path())
     atomic_write_bytes(ledger_key.public_path(), old.public().pem(), mode=0o644)
     ledger_key.archived_path(old.key_id).unlink(missing_ok=True)
     ledger_key.forget_cached_key()
@@ -169,9 +169,16 @@ def _keep_copy(src: Path, dst: Path) -> None:
         atomic_write_bytes(dst, src.read_bytes(), mode=0o600)
 
 
+def _put_back(retiring: Path, key_file: Path) -> None:
+    """The retiring private key back in use: its bytes written atomically to ``key_file`` (0600), then the
+    retiring copy removed (a crash in between leaves both, and the next start's :func:`recover` does it again)."""
+    atomic_write_bytes(key_file, retiring.read_bytes(), mode=0o600)
+    retiring.unlink()
+
+
 def _restore(old: Any, retiring: Path, key_file: Path, pub_file: Path, archived: Path | None) -> None:
     if retiring.exists():
-        os.replace(retiring, key_file)
+        _put_back(retiring, key_file)
     else:
         atomic_write_bytes(key_file, old.private_pem(), mode=0o600)
     atomic_write_bytes(pub_file, old.public().pem(), mode=0o644)
