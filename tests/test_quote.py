@@ -104,7 +104,7 @@ def test_policy_in_another_currency_is_converted_with_a_recorded_rate():
     usd_policy = load_policy(str(EXAMPLES / "policy_usd_excess.toml"))
     q = make_quote(sub, usd_policy, fx_rates={"JPY": 150.0})
     assert q.fx == [{"currency": "JPY", "units_per_usd": 150.0, "basis": "user-supplied", "source": "user",
-                     "basis_message": {"id": "fx.basis.user", "args": {}}}]  # the basis as a message too
+                     "basis_message": {"kind": "message", "id": "user-supplied", "args": {}}}]  # the basis as a message too
     assert q.terms["limit"] == pytest.approx(200_000_000 * 150.0)
 
 

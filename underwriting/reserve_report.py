@@ -4,7 +4,7 @@ English keeps the reserve engine's own ``to_table()`` (byte for byte, the golden
 language is rendered here from the same result's ``to_dict()``, so the engine's logic is untouched.
 Labels come from the gettext catalogue, amounts are written as the language writes money (Japanese:
 ``400,000,000円（4億円）``), dates as ``2027年4月1日``. Each check's reason, and the warnings (checks too), are
-rendered from its catalogue template and typed arguments (:func:`underwriting.domain.reasons.check_reason`), with
+rendered from its catalogue template and typed arguments (:func:`underwriting.domain.message.localise`), with
 the outcome in the language; the requirement's formula is translated where the catalogue has it. Texts that
 are data (regime facts, legal sources, the engine's notes) stay as the regime file and the engine word them.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.domain.message import localise, outcome_label
 from underwriting.i18n import _, date_long, display_width, ljust, money, money_short, percent, rjust
 
 __all__ = ["reserve_table", "compare_table"]
@@ -42,7 +42,7 @@ def reserve_table(d: Mapping[str, Any]) -> str:
                                       effective=date_long(d.get("regime_effective")), status=d.get("regime_status"),
                                       as_of=date_long(d.get("as_of")), currency=cur))
     checks = d.get("checks") or []
-    warned = [check_reason(c) for c in checks if c.get("outcome") == "warning"]
+    warned = [localise(c.get('reason'), c.get('reason_message')) for c in checks if c.get("outcome") == "warning"]
     out += [_("WARNING: {reason}").format(reason=w) for w in warned or d.get("warnings") or []]
     req = d.get("requirement_detail") or {}
     out += ["", _("Requirement: {formula}").format(formula=_(str(req.get("formula", ""))))]
@@ -68,7 +68,7 @@ def reserve_table(d: Mapping[str, Any]) -> str:
     for c in checks:
         hc = f" {percent(c['haircut'])}" if c.get("outcome") == "haircut" else ""
         out.append(f"  [{outcome_label(str(c.get('outcome', '')))}] {c.get('policy') or '-'} {c.get('rule')}{hc}: "
-                   f"{check_reason(c)}")
+                   f"{localise(c.get('reason'), c.get('reason_message'))}")
         out.append(f"      {_('source')}: {c.get('source')}")
     cap = d.get("cap") or {}
     out += [""] + _rows([

@@ -1,7 +1,7 @@
 """The quote's engine texts in Japanese: frequency factors, reasons, FX basis, fit method, provenance, assumptions.
 
-Each text the engine builds carries a message (template id and arguments) beside its English
-(:mod:`underwriting.domain.message`); the English is formatted from the same template, the Japanese
+Each text the engine builds carries a message (catalogue template and typed arguments) beside its English
+(:mod:`underwriting.domain.message`); the English is formatted from the same message, the Japanese
 report renders the message. The English reports are the golden files (tests/test_golden_quotes.py).
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from underwriting.domain.message import TEMPLATES, Message, data, localise, msg
-from underwriting.i18n import use_lang
+from underwriting.domain.message import Data, Template, Term, data, localise, msg, parse
+from underwriting.i18n import translations, use_lang
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "datasets" / "examples"
@@ -140,7 +140,7 @@ def test_every_message_formats_the_english_text_it_sits_beside():
         pairs.append((d["severity"]["gof"]["p_value_method"], d["severity"]["gof"]["p_value_method_message"]))
         assert set(d["method_messages"]) == set(d["methods"]), path.name
         for text, m in pairs:
-            assert Message.model_validate(m).text() == text, (path.name, text)
+            assert parse(m).text() == text, (path.name, text)
             checked += 1
     assert checked > 500
 
@@ -187,15 +187,44 @@ def test_an_older_saved_quote_without_messages_still_renders():
     assert "premium principle wang:0.25" in out  # no message: the text as stored
 
 
+def test_a_quote_saved_with_untyped_messages_loads_and_keeps_its_english():
+    """Messages saved before they were typed parts (``{"id": "gof.bootstrap", "args": {...}}``) are not
+    read: the quote loads, English is as stored, Japanese falls back to the catalogue's words for the text."""
+    from underwriting.domain.quote import Quote
+    from underwriting.domain.report import format_quote
+
+    q = _quote("jp_small_exchange.json")
+    d = json.loads(q.to_json())
+    untyped = {"id": "frequency.cap.reason", "args": {"raw": "1.5", "capped": "1.4"}}
+    d["assumption_messages"] = [untyped for _ in d["assumption_messages"]]
+    d["method_messages"] = {k: untyped for k in d["method_messages"]}
+    for r in d["reasons"] + d["score"]["reasons"]:
+        r["detail_message"] = untyped
+    d["severity"]["gof"]["p_value_method_message"] = untyped
+    for f in d["frequency"]["factors"]:
+        f["reason_message"] = untyped
+    for c in d["reserve"]["checks"]:
+        c.pop("reason_message")
+        c.update(reason_id="value {x}", reason_args={"x": {"kind": "text", "value": "1"}})
+    old = Quote.model_validate(d)
+    assert old.method_messages == {} and old.assumption_messages == [] and old.severity.gof.p_value_method_message is None
+    assert format_quote(old) == format_quote(q)
+    with use_lang("ja"):
+        out = format_quote(old)
+    assert "frequency.cap" not in out and "1.4" not in out  # the untyped message is not rendered
+
+
 def test_localise():
-    m = msg("gof.bootstrap", n="200", seed="0")
+    m = msg("parametric bootstrap, {n} refitted samples, seed {seed}", n="200", seed="0")
     assert m.text() == "parametric bootstrap, 200 refitted samples, seed 0"
     assert localise(m.text(), m) == m.text()  # English: the text as stored
     with use_lang("ja"):
         assert localise(m.text(), m.as_json()) == "パラメトリック・ブートストラップ、再推定標本 200 個、乱数シード 0"
         assert localise("no", None) == "いいえ" and localise("a user's own reason", None) == "a user's own reason"
-        assert localise("kept", {"id": "no.such.template", "args": {}}) == "kept"
-        assert localise("kept", {"id": "gof.bootstrap", "args": {}}) == "kept"  # a field missing: the text
+        assert localise("kept", {"id": "gof.bootstrap", "args": {}}) == "kept"  # not a typed message: the text
+        missing = {"kind": "message", "id": "parametric bootstrap, {n} refitted samples, seed {seed}", "args": {}}
+        assert localise("kept", missing) == "kept"  # a field missing: the text
+        assert localise("kept", {"kind": "nonsense", "value": "x"}) == "kept"
         assert localise("", None) == ""
         assert data("multisig").render() == "マルチシグ"
 
@@ -204,32 +233,54 @@ def test_vocabulary_keys_and_lists():
     """Keys stay keys in English and read as their catalogue words in Japanese; lists join by the catalogue."""
     from underwriting.domain.message import answer, seq, term
 
-    shares = seq([msg("peril.share", peril=term(p), share=s) for p, s in (("hot_wallet_theft", "69%"),
+    shares = seq([msg("{peril} {share}", peril=term(p), share=s) for p, s in (("hot_wallet_theft", "69%"),
                                                                             ("insider", "9%"))])
     assert shares.text() == "hot_wallet_theft 69%, insider 9%"
     assert term("mpc").text() == "mpc" and seq([]).text() == "" and seq(["a"]).text() == "a"
-    assert answer("hardware_key").id == "term" and answer("2026-06-01").id == "data" and answer("0.12").id == "data"
+    assert isinstance(answer("hardware_key"), Term) and isinstance(answer("2026-06-01"), Data)
+    assert isinstance(answer("0.12"), Data)
     with use_lang("ja"):
         assert shares.render() == "ホットウォレットからの盗難 69%、内部者による不正 9%"
         assert term("mpc").render() == "mpc"  # no catalogue words: the key
         assert answer("no").render() == "いいえ" and term("cloud").render() != "cloud"
-    with pytest.raises(KeyError):
-        Message(id="list", args={"1": "a"}).text()
+    with use_lang("ja"):
+        assert seq(["a", "b"], "; ").render() == "a；b"
 
 
-def test_every_template_is_complete_and_bad_ones_are_refused():
-    for tid, tmpl in TEMPLATES.items():
-        fields = {f for f in re.findall(r"\{(\w+)\}", tmpl)}
-        Message(id=tid, args={f: "1" for f in fields}).text()
+def _templates(m):
+    if m.get("kind") == "message":
+        yield m["id"]
+        for a in m["args"].values():
+            yield from _templates(a)
+    elif m.get("kind") == "list":
+        for a in m["items"]:
+            yield from _templates(a)
+
+
+def test_every_template_of_the_golden_quotes_is_translated_and_bad_ones_are_refused():
+    ids: set[str] = set()
+    for path in sorted((ROOT / "tests/golden/quotes").glob("*.json")):
+        d = json.loads(path.read_text(encoding="utf-8"))
+        ms = [*d["assumption_messages"], *d["method_messages"].values(), *d["version_messages"].values(),
+              *(r["detail_message"] for r in d["reasons"]), d["severity"]["gof"]["p_value_method_message"],
+              *(f[t] for f in d["frequency"].get("factors") or [] for t in ("answer_message", "reason_message")),
+              *(u[t] for u in d["fx"] for t in ("basis_message", "purpose_message") if t in u),
+              *(c["reason_message"] for c in d["reserve"]["checks"])]
+        for m in ms:
+            ids.update(_templates(m))
+    ja = translations("ja")
+    untranslated = sorted(i for i in ids if re.search(r"[a-z]{2}", re.sub(r"\{\w+\}", "", i)) and ja.gettext(i) == i)
+    assert len(ids) > 60 and not untranslated, untranslated
     with pytest.raises(KeyError):
-        msg("no.such.template")
-    with pytest.raises(KeyError):
-        msg("gof.bootstrap", n="200")
+        msg("parametric bootstrap, {n} refitted samples, seed {seed}", n="200")
+    with pytest.raises(ValueError):
+        msg("{peril", peril="x")
+    assert isinstance(msg("{a}", a="1"), Template)
 
 
 def test_the_shipped_schedule_texts_are_in_the_catalogue():
     """Every reason and the name of the shipped schedule are marked for the catalogue (so they are translated)."""
-    from underwriting.domain.message import ANSWER_WORDS
+    from underwriting.domain.message import WORDS
     from underwriting.frequency.schedule import DEFAULT_SCHEDULE, SHIPPED_TEXTS
 
     table = tomllib.loads(DEFAULT_SCHEDULE.read_text(encoding="utf-8"))
@@ -243,6 +294,31 @@ def test_the_shipped_schedule_texts_are_in_the_catalogue():
 
     walk(table)
     assert found and found <= set(SHIPPED_TEXTS), sorted(found - set(SHIPPED_TEXTS))
-    assert table["table"]["name"] in ANSWER_WORDS
+    assert table["table"]["name"] in WORDS
     with use_lang("ja"):
         assert all(localise(t) != t for t in found)
+
+
+def test_reproduce_compares_typed_messages_and_skips_earlier_ones():
+    """An older quote (messages absent or untyped) reproduces on its figures and English texts; a typed
+    message edited in a saved quote is a difference."""
+    from underwriting.lifecycle.reproduction import reproduce
+
+    d = json.loads((ROOT / "tests/golden/quotes/jp_small_exchange__policy_jp_primary__frequency.json").read_text(
+        encoding="utf-8"))
+    same = reproduce(json.loads(json.dumps(d)))
+    assert same.reproduced and same.messages_not_compared == 0
+    older = json.loads(json.dumps(d))
+    older.pop("method_messages")
+    older["assumption_messages"] = [{"id": "assumption.basis", "args": {}} for _ in older["assumption_messages"]]
+    for c in older["reserve"]["checks"]:
+        c["reason_id"], c["reason_args"] = c.pop("reason_message")["id"], {}
+    res = reproduce(older)
+    assert res.reproduced, res.report()
+    assert res.messages_not_compared == len(d["method_messages"]) + len(d["assumption_messages"]) + len(
+        d["reserve"]["checks"])
+    assert "not compared" in res.report()
+    edited = json.loads(json.dumps(d))
+    edited["reserve"]["checks"][1]["reason_message"]["args"]["amount"]["amount"] = 1.0
+    bad = reproduce(edited)
+    assert not bad.reproduced and any("reason_message" in k for k, *_ in bad.differences)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.reserve.helpers import load_example, make_policy, with_exposure
 from underwriting import i18n
-from underwriting.domain.reasons import check_reason, outcome_label, render
+from underwriting.domain.message import localise, outcome_label, parse
 from underwriting.domain.report import format_quote
 from underwriting.reserve.assessment import assess
 from underwriting.reserve.regime import load_regime
@@ -30,6 +30,11 @@ REGIMES = sorted(p.stem for p in (ROOT / "underwriting/reserve/regimes").glob("*
 
 #: ASCII words a Japanese reason may keep: the formula's functions (min/max, as the regime file writes them).
 ALLOWED = {"min", "max"}
+
+
+def check_reason(c, *, lang=None):
+    """A check's reason (a dict of the quote's JSON) in ``lang``, as the renderers write it."""
+    return localise(c.get("reason"), c.get("reason_message"), lang=lang)
 
 
 def english_words(text: str, *, keep: tuple[str, ...] = ()) -> list[str]:
@@ -51,8 +56,8 @@ def test_english_reason_is_the_template_filled_for_every_golden_check():
     """The English text a golden quote recorded is exactly its template filled with its arguments."""
     n = 0
     for name, c in _golden_checks():
-        assert c["reason_id"], (name, c["rule"])
-        assert render(c["reason_id"], c["reason_args"], lang="en") == c["reason"], (name, c["rule"])
+        assert c["reason_message"]["kind"] == "message", (name, c["rule"])
+        assert parse(c["reason_message"]).text() == c["reason"], (name, c["rule"])
         assert check_reason(c, lang="en") == c["reason"]
         n += 1
     assert n > 200
@@ -113,16 +118,20 @@ def test_a_saved_quote_renders_the_same_japanese():
     with i18n.use_lang("ja"):
         assert format_quote(back) == format_quote(q.canonical())
         assert [check_reason(c) for c in saved["reserve"]["checks"]] == [check_reason(c) for c in q.reserve.checks]
-    assert all(c["reason_id"] and isinstance(c["reason_args"], dict) for c in saved["reserve"]["checks"])
+    assert all(c["reason_message"]["id"] and isinstance(c["reason_message"]["args"], dict)
+               for c in saved["reserve"]["checks"])
 
 
 def test_a_check_without_a_template_keeps_its_recorded_english():
     old = {"rule": "jp.x", "outcome": "pass", "reason": "an old reason"}
     assert check_reason(old, lang="ja") == "an old reason"
-    bad = {**old, "reason_id": "value {missing}", "reason_args": {}}
+    bad = {**old, "reason_message": {"kind": "message", "id": "value {missing}", "args": {}}}
     assert check_reason(bad, lang="ja") == "an old reason"
-    odd = {**old, "reason_id": "value {x}", "reason_args": {"x": {"kind": "nonsense"}}}
+    odd = {**old, "reason_message": {"kind": "message", "id": "value {x}", "args": {"x": {"kind": "nonsense"}}}}
     assert check_reason(odd, lang="ja") == "an old reason"
+    # saved before reasons were one message (reason_id and reason_args beside the text): English kept
+    earlier = {**old, "reason_id": "value {x}", "reason_args": {"x": {"kind": "text", "value": "1"}}}
+    assert check_reason(earlier, lang="ja") == "an old reason"
 
 
 def _variants():
@@ -149,11 +158,11 @@ def test_every_branch_renders_in_both_languages(regime, fx):
     for pols in _variants():
         a = assess(sub, pols, regime, fx, as_of=dt.date(2026, 12, 1))
         for c in (x.to_dict() for x in a.checks):
-            assert render(c["reason_id"], c["reason_args"], lang="en") == c["reason"]
+            assert parse(c["reason_message"]).text() == c["reason"]
             ja = check_reason(c, lang="ja")
             names = tuple(p.insurer for p in pols) + tuple(p.policy_id for p in pols)
             assert "{" not in ja and not english_words(ja, keep=names), (regime, c["rule"], ja)
-            seen.add(c["reason_id"])
+            seen.add(c["reason_message"]["id"])
     assert len(seen) >= 8
 
 

@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 from underwriting.caches import register_cache
 from underwriting.domain.message import Message, data, msg
 from underwriting.errors import InputError
+from underwriting.i18n import N_
 from underwriting.resources import dataset_path
 
 #: ISO 4217 codes the toolkit accepts. Others are rejected rather than guessed.
@@ -97,7 +98,8 @@ class FxTable:
                     val = float(row["units_per_usd"])
                 except (KeyError, ValueError) as exc:
                     raise InputError(f"line {i}: malformed FX row ({exc})", source=str(path)) from None
-                rates[(cur, year)] = _rate(cur, val, msg("fx.basis.yearly", year=str(year)), row.get("source_url", ""))
+                rates[(cur, year)] = _rate(cur, val, msg(N_("yearly average {year}"),
+                                                         year=str(year)), row.get("source_url", ""))
         return cls(rates)
 
     @classmethod
@@ -116,14 +118,14 @@ class FxTable:
             check_currency(cur, field=f"fx.{cur}")
             if not (val > 0 and val < float("inf")):
                 raise InputError("rate must be a positive finite number", field=f"fx.{cur}")
-            rates[(cur, None)] = _rate(cur, float(val), msg("fx.basis.user"), "user")
+            rates[(cur, None)] = _rate(cur, float(val), msg(N_("user-supplied")), "user")
         return FxTable(rates)
 
     def rate(self, currency: str, year: int) -> FxRate:
         """Rate for ``currency`` in ``year``: a user rate, else that year's average, else the latest
         earlier year's (stated in the returned basis). USD is 1."""
         if currency == "USD":
-            return _rate("USD", 1.0, msg("fx.basis.identity"), "")
+            return _rate("USD", 1.0, msg(N_("identity")), "")
         if (currency, None) in self.rates:
             return self.rates[(currency, None)]
         if (currency, year) in self.rates:
@@ -140,7 +142,8 @@ class FxTable:
         years = known  # after the table's last year: that last year's average, stated in the basis
         r = self.rates[(currency, years[-1])]
         if years[-1] != year:
-            r = _rate(r.currency, r.units_per_usd, msg("fx.basis.latest", basis=r.basis_message or data(r.basis),
+            r = _rate(r.currency, r.units_per_usd, msg(N_("{basis} (latest available for {year})"),
+                                                       basis=r.basis_message or data(r.basis),
                                                        year=str(year)), r.source)
         return r
 

@@ -11,16 +11,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+)
 
 from underwriting.domain.canonical import canonicalise
 from underwriting.domain.frequency import FrequencyEstimate
-from underwriting.domain.message import Message
+from underwriting.domain.message import Message, known
 from underwriting.domain.report import format_quote
 from underwriting.fileio import canonical_json
 from underwriting.i18n import use_lang
+
+#: A text's message; one this version cannot read (saved before messages were typed) is dropped, not refused.
+SavedMessage = Annotated[Message | None, BeforeValidator(known)]
 
 
 class _Block(BaseModel):
@@ -37,7 +47,7 @@ class ReasonBlock(_Block):
     multiplier: float = Field(description="exp(log_rate): the factor on the annual rate.")
     p_effect: float = Field(description="P(breach within 1 year) minus its value without this factor.")
     detail: str = ""
-    detail_message: Message | None = Field(default=None, description="`detail` as a template and arguments "
+    detail_message: SavedMessage = Field(default=None, description="`detail` as a template and arguments "
                                            "(its text is `detail`), for other languages.")
 
 
@@ -178,7 +188,7 @@ class GofBlock(_Block):
     statistic: float = Field(description="Anderson-Darling A² against the left-truncated fitted CDF.")
     p_value: float = Field(description="p-value of `statistic` (method in `p_value_method`).")
     p_value_method: str
-    p_value_method_message: Message | None = Field(default=None, description="`p_value_method` as a template "
+    p_value_method_message: SavedMessage = Field(default=None, description="`p_value_method` as a template "
                                                    "and arguments, for other languages.")
     ks_statistic: float
     ks_p_value: float = Field(description="Kolmogorov-Smirnov p-value (same method as `p_value`).")
@@ -269,12 +279,12 @@ class Quote(BaseModel):
     terms: dict[str, Any]
     reserve: ReserveBlock
     methods: dict[str, str] = Field(description="Which method produced each stage (e.g. 'baseline').")
-    method_messages: dict[str, Message] = Field(default_factory=dict, description="Each method as a template id "
-                                                "and arguments (its text is the method's), so the quote renders "
+    method_messages: dict[str, Message] = Field(default_factory=dict, description="Each method as a template "
+                                                "and typed arguments (its text is the method's), so the quote renders "
                                                 "in another language (underwriting.domain.message).")
     assumptions: list[str]
     assumption_messages: list[Message] = Field(default_factory=list, description="Each assumption as a template "
-                                               "id and arguments, in the order of `assumptions`.")
+                                               "and typed arguments, in the order of `assumptions`.")
     fx: list[dict[str, Any]]
     reasons: list[ReasonBlock] = Field(default_factory=list)
     score: ScoreBlock = Field(description="The risk-score block (as `underwriting score`).")
@@ -297,6 +307,18 @@ class Quote(BaseModel):
     inputs: dict[str, Any] = Field(description="Everything needed to recompute the quote (submission, terms, "
                                    "regime, seed, user FX rates, frequency model, pricing basis).")
     input_hash: str
+
+    @field_validator("method_messages", "version_messages", mode="before")
+    @classmethod
+    def _known_messages(cls, v: Any) -> Any:
+        """Drop the messages this version cannot read (a quote saved before they were typed keeps its texts)."""
+        return {k: m for k, m in v.items() if known(m) is not None} if isinstance(v, dict) else v
+
+    @field_validator("assumption_messages", mode="before")
+    @classmethod
+    def _known_assumptions(cls, v: Any) -> Any:
+        """All or none: the messages pair with ``assumptions`` by position."""
+        return v if not isinstance(v, list) or all(known(m) is not None for m in v) else []
 
     def summary(self, *, file: Any = None, lang: str | None = None) -> None:
         """Print the quote for people (as ``underwriting quote`` does): the figures, the premium

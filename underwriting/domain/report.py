@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from underwriting.domain.message import localise
-from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.domain.message import localise, outcome_label
 from underwriting.i18n import (
     N_,
     _,
@@ -135,7 +134,7 @@ def format_quote(q: QuoteLike) -> str:
         width = 7 if current_lang() == "en" else 10  # the widest outcome: "warning"; Japanese ヘアカット
         for ch in r.checks:
             label = rjust(outcome_label(str(ch.get("outcome", "?"))), width)
-            lines.append(f"  [{label}] {ch.get('rule')}: {check_reason(ch)}")
+            lines.append(f"  [{label}] {ch.get('rule')}: {localise(ch.get('reason'), ch.get('reason_message'))}")
         parts.append("\n".join(lines))
     if q.reasons:
         head = _("Reasons (largest log-rate factors first)")

@@ -116,21 +116,22 @@ def posture_multiplier(sub: Submission) -> tuple[float, list[dict[str, object]]]
         key = (name, used)
         if key in MULTIPLIERS:
             m, why = MULTIPLIERS[key]
-            note = msg("baseline.unknown", why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
+            note = msg(N_("{why}; answer unknown, scored as '{used}'"),
+                       why=data(why), used=answer_of(str(used))) if answer == "unknown" else data(why)
             factors.append({"factor": name, "answer": answer, "multiplier": m, "reason": note.text(),
                             "answer_message": answer_of(str(answer)).as_json(), "reason_message": note.as_json()})
     pt = post.last_penetration_test
     stale = not isinstance(pt, dt.date) or (sub.as_of - pt).days > PENTEST_STALE_MONTHS * 30.44
     if stale:
-        note = msg("baseline.pentest_stale", months=str(PENTEST_STALE_MONTHS))
+        note = msg(N_("no penetration test in the last {months} months"), months=str(PENTEST_STALE_MONTHS))
         factors.append({"factor": "last_penetration_test", "answer": str(pt), "multiplier": PENTEST_STALE_MULT,
                         "reason": note.text(), "answer_message": data(str(pt)).as_json(),
                         "reason_message": note.as_json()})
     recent = [i for i in sub.incidents if (sub.as_of - i.date).days <= PRIOR_INCIDENT_YEARS * DAYS_PER_YEAR
               and i.vector != "exit_scam_or_fraud"]
     if recent:
-        said = msg("baseline.incidents.answer", n=str(len(recent)), years=str(PRIOR_INCIDENT_YEARS))
-        note = msg("baseline.incidents.reason", years=str(PRIOR_INCIDENT_YEARS))
+        said = msg(N_("{n} in {years}y"), n=str(len(recent)), years=str(PRIOR_INCIDENT_YEARS))
+        note = msg(N_("a breach in the last {years} years"), years=str(PRIOR_INCIDENT_YEARS))
         factors.append({"factor": "incident_history", "answer": said.text(), "multiplier": PRIOR_INCIDENT_MULT,
                         "reason": note.text(), "answer_message": said.as_json(), "reason_message": note.as_json()})
     unreg = [v.name for v in sub.vendors if v.registered != "yes" and v.role != "cloud"]

@@ -48,7 +48,12 @@ from underwriting.frequency.schedule import (
     load_schedule,
     schedule_from_mapping,
 )
+from underwriting.i18n import N_
 from underwriting.registry import load_model
+
+#: A schedule factor's reason by its kind (credit, debit, neutral): the answer that earned it.
+FACTOR_TEMPLATES: dict[str, str] = {"credit": N_("{answer} (credit)"), "debit": N_("{answer} (debit)"),
+                                    "neutral": N_("{answer} (neutral)")}
 
 
 @dataclass(frozen=True)
@@ -151,10 +156,11 @@ class FrequencyResult:
         """Rows ``{block, key, answer, factor, log_contribution, source}``: base, experience, every
         non-neutral schedule factor, the cap when it binds, and the final rate."""
         ex = self.experience
-        ex_answer = msg("frequency.experience.answer", breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+        ex_answer = msg(N_("{breaches} breach(es) weighing {weighted} in {years} y ({decayed} decayed), Z = {z}"),
+                        breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
                         years=f"{ex.exposure_years:.2f}", decayed=f"{ex.weighted_exposure_years:.2f}",
                         z=f"{ex.credibility:.3f}")
-        ex_source = msg("frequency.experience.source")
+        ex_source = msg(N_("Poisson-gamma credibility"))
         rows: list[dict[str, Any]] = [
             {"block": "base", "key": "base_rate", "answer": "", "factor": self.base_rate,
              "log_contribution": math.log(self.base_rate), "source": "base model"},
@@ -169,8 +175,8 @@ class FrequencyResult:
                              "answer_message": f.answer_message().as_json(),
                              "source_message": data(f.source).as_json()})
         if self.schedule.cap_log_contribution != 0.0:
-            cap_answer, cap_source = msg("frequency.cap.answer", raw=f"{self.schedule.raw_factor:.4g}"), \
-                msg("frequency.cap.source")
+            cap_answer, cap_source = msg(N_("raw {raw}"), raw=f"{self.schedule.raw_factor:.4g}"), \
+                msg(N_("schedule cap"))
             rows.append({"block": "schedule", "key": "schedule.cap", "answer": cap_answer.text(),
                          "factor": math.exp(self.schedule.cap_log_contribution),
                          "log_contribution": self.schedule.cap_log_contribution, "source": cap_source.text(),
@@ -370,15 +376,17 @@ class BreachFrequency(FrequencyEstimator):
                 ends.append(eb.posterior_rate * sr.factor)
             rate = ex.posterior_rate * sr.factor
             lam, lam_iv = rate * t, (ends[0] * t, ends[1] * t)
-            ex_msg = msg("frequency.experience.reason", breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
+            ex_msg = msg(N_("{breaches} breach(es) weighing {weighted} in {years} years, credibility {z}"),
+                         breaches=str(ex.breaches), weighted=f"{ex.weighted_breaches:.2f}",
                          years=f"{ex.exposure_years:.2f}", z=f"{ex.credibility:.3f}")
             reasons = [Reason("experience", math.log(ex.factor), ex_msg.text(), ex_msg)]
             for f in sr.factors:
                 if f.factor != 1:
-                    f_msg = msg(f"frequency.factor.{f.kind}", answer=f.answer_message())
+                    f_msg = msg(FACTOR_TEMPLATES[f.kind], answer=f.answer_message())
                     reasons.append(Reason(f.key, f.log_contribution, f_msg.text(), f_msg))
             if sr.cap_log_contribution != 0:
-                cap_msg = msg("frequency.cap.reason", raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
+                cap_msg = msg(N_("schedule {raw} capped to {capped}"),
+                              raw=f"{sr.raw_factor:.4g}", capped=f"{sr.factor:.4g}")
                 reasons.append(Reason("schedule.cap", sr.cap_log_contribution, cap_msg.text(), cap_msg))
             reasons = [r for r in reasons if r.log_contribution != 0]
             reasons.sort(key=lambda r: (-abs(r.log_contribution), r.key))

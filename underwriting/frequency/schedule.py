@@ -216,7 +216,7 @@ class ScheduleTable(Strict):
 
 def _vendor_answer(v: Any) -> Message:
     """A vendor row's answer, ``role=wallet_software, registered=no``, as a template and arguments."""
-    return msg("schedule.vendor.answer", role=term(str(v.role)), registered=data(str(v.registered)))
+    return msg(N_("role={role}, registered={registered}"), role=term(str(v.role)), registered=data(str(v.registered)))
 
 
 def _level(name: str, q: Question, answer: Any, as_of: dt.date) -> str:
@@ -270,7 +270,7 @@ class ScheduleFactor:
         as a data word (``never``, ``unknown`` translated where the catalogue has them)."""
         if self.key.startswith("vendors.") and self.answer.startswith("role="):
             role, _, registered = self.answer.removeprefix("role=").partition(", registered=")
-            m = msg("schedule.vendor.answer", role=term(role), registered=data(registered))
+            m = msg(N_("role={role}, registered={registered}"), role=term(role), registered=data(registered))
             if m.text() == self.answer:
                 return m
         return answer(self.answer)

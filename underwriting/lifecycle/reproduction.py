@@ -6,6 +6,11 @@ exactly those registry versions (pinned with :func:`underwriting.registry.pinned
 defaults), checks each one's content hash against the recorded prefix, recomputes the quote and
 compares the two on their canonical values (:mod:`underwriting.domain.canonical`): identical, equal
 within the documented tolerance (a rounding tie flipped by another CPU), or different.
+
+The texts' messages (``*_message``, ``*_messages``: :mod:`underwriting.domain.message`) are compared
+when the recorded quote holds them as this version writes them. A quote saved before they existed, or
+before they were typed parts, has none this version can read: those are not compared (the English
+texts they format still are) and :attr:`Reproduction.messages_not_compared` counts them.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class Reproduction:
         Every differing key, and whether that difference is inside the tolerance.
     largest : (path, relative difference) or None
         The largest numeric difference.
+    messages_not_compared : int
+        Messages the recorded quote lacks or holds in an earlier form (not compared; its texts are).
     """
 
     status: str
@@ -41,6 +48,7 @@ class Reproduction:
     versions: dict[str, str] = field(default_factory=dict)
     quote: Any = None
     largest: tuple[str, float] | None = None
+    messages_not_compared: int = 0
 
     @property
     def identical(self) -> bool:
@@ -54,6 +62,9 @@ class Reproduction:
 
     def report(self, limit: int = 40) -> str:
         used = ", ".join(f"{k} {v}" for k, v in sorted(self.versions.items())) or "no registry models"
+        if self.messages_not_compared:
+            used += (f"; {self.messages_not_compared} text message(s) saved in an earlier form or absent, "
+                     "not compared (their English texts are)")
         if self.status == "identical":
             return f"identical: every canonical value recomputed the same (models: {used})"
         if self.status == "within":
@@ -75,9 +86,51 @@ class Reproduction:
         return {"status": self.status, "identical": self.identical, "reproduced": self.reproduced,
                 "largest_relative_difference": None if self.largest is None else
                 {"key": self.largest[0], "relative": self.largest[1]},
-                "versions": self.versions,
+                "versions": self.versions, "messages_not_compared": self.messages_not_compared,
                 "differences": [{"key": k, "recorded": a, "recomputed": b, "within_tolerance": ok}
                                 for k, a, b, ok in self.differences]}
+
+
+#: A reserve check's reason template and arguments as quotes saved before ``reason_message`` held them.
+_EARLIER_CHECK_KEYS = ("reason_id", "reason_args")
+
+
+def _earlier_messages_kept(recorded: Any, recomputed: Any) -> tuple[Any, int]:
+    """``recomputed`` with every message that ``recorded`` lacks or holds in a form this version cannot read
+    replaced by the recorded one (or removed), and how many were."""
+    from underwriting.domain.message import known
+
+    if isinstance(recorded, dict) and isinstance(recomputed, dict):
+        out, n = {}, 0
+        for k, v in recomputed.items():
+            old = recorded.get(k)
+            if k.endswith("_message"):
+                if k in recorded and (old is None or known(old) is not None):
+                    out[k] = v
+                elif k in recorded or v is not None:
+                    n += 1
+                    if k in recorded:
+                        out[k] = old
+                continue
+            if k.endswith("_messages") and isinstance(v, dict | list):
+                items = list(old.values()) if isinstance(old, dict) else old if isinstance(old, list) else []
+                if k in recorded and type(old) is type(v) and all(known(m) is not None for m in items):
+                    out[k] = v
+                else:
+                    n += len(v)
+                    if k in recorded:
+                        out[k] = old
+                continue
+            out[k], m = _earlier_messages_kept(old, v) if k in recorded else (v, 0)
+            n += m
+        for k in _EARLIER_CHECK_KEYS:  # a reserve check's reason before it was one message
+            if k in recorded and k not in recomputed:
+                out[k] = recorded[k]
+        return out, n
+    if isinstance(recorded, list) and isinstance(recomputed, list):
+        pairs = [_earlier_messages_kept(a, b) for a, b in zip(recorded, recomputed, strict=False)]
+        return [p[0] for p in pairs] + recomputed[len(pairs):], sum(p[1] for p in pairs)
+    return recomputed, 0
 
 
 def _show(v: Any) -> str:
@@ -149,6 +202,9 @@ def reproduce(quote: str | os.PathLike[str] | dict, *, registry=None) -> Reprodu
         kw["currency"] = inp["currency"]
     with _registry_env(reg), pinned({n: v for n, (v, _) in models.items()}):
         q = make_quote(sub, terms, **kw)
-    c = compare(json.loads(canonical_json(doc)), json.loads(canonical_json(q.to_dict())))
+    recorded = json.loads(canonical_json(doc))
+    recomputed, earlier = _earlier_messages_kept(recorded, json.loads(canonical_json(q.to_dict())))
+    c = compare(recorded, recomputed)
     return Reproduction(status=c.status, differences=c.differences,
-                        versions={n: v for n, (v, _) in models.items()}, quote=q, largest=c.largest)
+                        versions={n: v for n, (v, _) in models.items()}, quote=q, largest=c.largest,
+                        messages_not_compared=earlier)

@@ -11,6 +11,7 @@ from typing import Any
 
 from underwriting.domain.currency import fx_row
 from underwriting.domain.message import msg
+from underwriting.i18n import N_
 
 __all__ = ["submission_in_currency", "incident_fx", "unused_fx_warnings"]
 
@@ -44,7 +45,7 @@ def incident_fx(sub: Any, fx: Any) -> list[dict[str, Any]]:
             continue
         seen.add(key)
         r = fx.rate(inc.currency, inc.date.year)
-        out.append(fx_row(r, msg("fx.purpose.incidents", year=str(inc.date.year))))
+        out.append(fx_row(r, msg(N_("incident amounts of {year} (risk-score features)"), year=str(inc.date.year))))
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from underwriting.caches import register_cache
 from underwriting.domain.message import msg
+from underwriting.i18n import N_
 from underwriting.quote.layers import (
     EP_FARTHEST_TERMS,
     EP_RETURN_PERIODS,
@@ -114,7 +115,7 @@ def severity_block(fit: Any, registry: Any = None) -> dict[str, Any]:
     the best ranked: it says so openly).
     """
     b, selection = _gof_bootstrap(fit, registry)
-    method = msg("gof.bootstrap", n=str(b.n_boot), seed=str(b.seed))
+    method = msg(N_("parametric bootstrap, {n} refitted samples, seed {seed}"), n=str(b.n_boot), seed=str(b.seed))
     gof = {"test": "anderson_darling", "statistic": float(b.ad_statistic), "p_value": float(b.ad_pvalue),
            "p_value_method": method.text(), "p_value_method_message": method.as_json(),
            "ks_statistic": float(b.ks_statistic), "ks_p_value": float(b.ks_pvalue)}

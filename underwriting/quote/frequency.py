@@ -19,7 +19,7 @@ from typing import Any
 from underwriting.caches import register_cache
 from underwriting.domain.currency import FxTable
 from underwriting.domain.frequency import FrequencyEstimate
-from underwriting.domain.message import Message, data, msg
+from underwriting.domain.message import PARTS, Message, data, msg
 from underwriting.domain.policy import PolicyTerms
 from underwriting.domain.quote import (
     ReasonBlock,
@@ -27,6 +27,7 @@ from underwriting.domain.quote import (
 )
 from underwriting.domain.submission import Submission
 from underwriting.domain.vocabulary import DAYS_PER_YEAR
+from underwriting.i18n import N_
 from underwriting.quote.calibration import roster_base_rate
 
 #: Results shared between the stages of one :func:`make_quote` call (the reserve block's ground-up loss
@@ -117,7 +118,7 @@ def _one_risk_model(sub: Submission, start: dt.date, term: float, start_years: f
 
 
 #: Types a copy may share with the original (immutable).
-_IMMUTABLE = frozenset({str, int, float, bool, type(None), Message})
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), *PARTS})
 
 
 def _plain_copy(obj: Any) -> Any:
@@ -183,13 +184,20 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
              **{k: r[m] for k, m in (("answer_message", "answer_message"), ("reason_message", "source_message")) if m in r}}
             for r in res.factor_table() if r["block"] in ("experience", "schedule")]
     bounds = "-".join(f"{x:.3g}" for x in (prior.get("bounds") or []))
-    ends: list[str | Message] = [msg("infinity") if math.isinf(x) else f"{x:.3g}" for x in iv]
-    interval: str | Message = msg("range", low=ends[0], high=ends[1]) if len(ends) == 2 else " to ".join(
+    ends: list[str | Message] = [msg(N_("infinity")) if math.isinf(x) else f"{x:.3g}" for x in iv]
+    interval: str | Message = msg(N_("{low} to {high}"), low=ends[0], high=ends[1]) if len(ends) == 2 else " to ".join(
         e if isinstance(e, str) else e.text() for e in ends)
     assumptions = (
-        msg("assumption.frequency", version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
+        msg(N_("breach frequency = base rate (Poisson regression on real exchange cohorts, frequency {version}) x "
+               "experience (Poisson-gamma credibility on size- and age-weighted breaches, prior strength alpha = "
+               "{alpha} chosen by cross-validated predictive likelihood on the same cohorts within the bounds {bounds},"
+               " 90% profile-likelihood interval {interval}) x posture schedule ({schedule}: every factor an "
+               "ASSUMPTION, capped)"),
+            version=str(reg.get("version", "?")), alpha=f"{prior.get('alpha', float('nan')):.3g}",
             bounds=bounds, interval=interval, schedule=schedule_name_message(table)),
-        msg("assumption.interval", level=f"{res.level:.0%}"),
+        msg(N_("the {level} interval carries the base model's parameter uncertainty only; the expected loss uses the "
+               "negative binomial count from gamma mixing of the term's expected breaches with that spread"),
+            level=f"{res.level:.0%}"),
     )
     fe = FrequencyEstimate(
         expected_breaches=lam, variance_of_lambda=var_lam, p_at_least_one=res.p_breach,
@@ -197,19 +205,19 @@ def _one_risk_model_impl(sub: Submission, start: dt.date, term: float, start_yea
         annual_rate=res.annual_rate, p_breach_1y=-math.expm1(-res.annual_rate), multiplier=None,
         factors=tuple(rows), detail=d, assumptions=tuple(a.text() for a in assumptions),
         assumption_messages=assumptions)
-    methods = {"frequency": msg("method.frequency")}
+    methods = {"frequency": msg(N_("one risk model: base (real cohorts) x experience x schedule (docs/schedule.md)"))}
     versions = {"frequency": version, "schedule": schedule_version_message(table, sha).text()}
     return fe, methods, versions
 
 
 def schedule_name_message(table: Any) -> Message:
     """A schedule table's name and version, ``default posture schedule v1`` (the name a data text)."""
-    return msg("schedule.name", name=data(table.table.name), version=str(table.table.version))
+    return msg(N_("{name} v{version}"), name=data(table.table.name), version=str(table.table.version))
 
 
 def schedule_version_message(table: Any, sha: str) -> Message:
     """The schedule's version as the quote records it: name, version and the first 12 hex digits of its hash."""
-    return msg("version.schedule", schedule=schedule_name_message(table), sha=sha[:12])
+    return msg("{schedule}@{sha}", schedule=schedule_name_message(table), sha=sha[:12])
 
 
 def referral_warnings(sub: Submission, inception: dt.date) -> list[str]:
@@ -277,22 +285,27 @@ def _frequency(sub: Submission, terms: PolicyTerms, frequency_model: str, fx: Fx
         X = features if features is not None else feature_row(sub, fx)
         s, e = policy_window_years(sub, terms)
         fe = frequency_for_term(model, X, (s, e))
-        said = msg("assumption.survival")
+        said = msg(N_("breach frequency from the shipped landmark survival model (piecewise exponential on time since "
+                      "the as-of date), fitted on a synthetic book whose base rate is calibrated to the real roster and"
+                      " whose posture effects are assumptions"))
         fe = replace(fe, term_years=terms.term_years, annual_rate=fe.expected_breaches / terms.term_years,
                      p_breach_1y=float(model.predict_risk(X, 1.0)[0]), assumptions=(said.text(),),
                      assumption_messages=(said,))
-        return fe, {"frequency": msg("method.frequency.survival", version=str(reg.get("version", "?")))}, \
+        return fe, {"frequency": msg(N_("survival {version} (landmark piecewise-exponential, docs/survival.md)"),
+                                     version=str(reg.get("version", "?")))}, \
             {"survival": version}
 
     from underwriting.frequency.baseline import baseline_frequency
 
     cal = roster_base_rate()
     start = max((terms.inception - sub.as_of).days, 0) / DAYS_PER_YEAR
-    said = msg("assumption.baseline", rate=f"{cal.base_rate.rate:.4f}", events=str(cal.base_rate.events),
+    said = msg(N_("base breach rate {rate} a year = {events} breaches over {years} exchange-years of the roster "
+                  "(exchanges with a known launch date); the roster over-represents breached exchanges, so this is an "
+                  "upper estimate"), rate=f"{cal.base_rate.rate:.4f}", events=str(cal.base_rate.events),
                years=f"{cal.base_rate.exchange_years:,.0f}")
     fe = baseline_frequency(sub, cal.base_rate, terms.term_years, start_years=start, assumptions=(said.text(),))
     fe = replace(fe, assumption_messages=(said,))
-    methods = {"frequency": msg("method.frequency.baseline")}
+    methods = {"frequency": msg(N_("baseline (roster base rate x posture multipliers, docs/baseline.md)"))}
     versions = {"baseline": f"baseline@{cal.data_sha}"}
     return fe, methods, versions
 

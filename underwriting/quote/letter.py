@@ -16,8 +16,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from underwriting.domain.message import localise
-from underwriting.domain.reasons import check_reason, outcome_label
+from underwriting.domain.message import localise, outcome_label
 from underwriting.domain.report import covariate_text
 from underwriting.i18n import _, current_lang, date_long, finite_number, money, money_short, percent
 
@@ -110,7 +109,8 @@ def warnings_list(q: Mapping[str, Any]) -> list[str] | None:
         return None
     out = [str(w) for w in own] if own is not None else [
         _("not available") + ": " + _("the quote carries no warnings list")]
-    out += [_("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"), reason=check_reason(c))
+    out += [_("reserve ({rule}): {reason}").format(rule=c.get("rule", "?"),
+                                                   reason=localise(c.get("reason"), c.get("reason_message")))
             for c in checks]
     return out
 
@@ -367,7 +367,8 @@ def reserve_section(q: Mapping[str, Any]) -> str:
                  [[e(c.get("rule", "?")) + (f"<br><span class='small'>{e(c['policy'])}</span>" if c.get("policy") else ""),
                    e(outcome_label(str(c.get("outcome", "")))),
                    pct(c.get("haircut")) if c.get("outcome") == "haircut" else "",
-                   f"{e(check_reason(c))}<br><span class='small'>{e(c.get('status', ''))}: {e(c.get('source', ''))}</span>"]
+                   f"{e(localise(c.get('reason'), c.get('reason_message')))}<br>"
+                   f"<span class='small'>{e(c.get('status', ''))}: {e(c.get('source', ''))}</span>"]
                   for c in checks], cls="grid checks") if checks else ""
     caveat = e(_("Caveat: the credit is a forecast under the regime file's rules; rules marked [assumption] or "
                  "[reported] are not yet published law."))

@@ -24,6 +24,7 @@ from underwriting.domain.vocabulary import (
     PERILS,
 )
 from underwriting.errors import InputError
+from underwriting.i18n import N_
 from underwriting.quote.calibration import loss_calibration
 from underwriting.quote.frequency import TermFrequency, term_frequency
 from underwriting.quote.options import FREQUENCY_MODELS
@@ -196,13 +197,19 @@ def build_loss_model(sub: Submission, terms: PolicyTerms, *, fx: FxTable, freque
 
     layer = terms.to_layer(t_rate)
     drain = hot_wallet_assumption().median_drain_share
-    said["severity"] = msg("method.severity", family=cal.severity_fit.family, drain=f"{drain:g}",
+    said["severity"] = msg(N_("{family} (left-truncated MLE on public incidents); hot-wallet breaches: median raised to"
+                              " {drain} x hot-wallet assets where larger ({status}, losses/perils.toml), capped at the "
+                              "hot-wallet assets; other breaches capped at all custodied assets"),
+                           family=cal.severity_fit.family, drain=f"{drain:g}",
                            status=data(hot_wallet_assumption().status))
     if state is not None:
-        parts = seq([msg("peril.share.interval", peril=term(p), share=f"{state[p].share:.1%}",
+        parts = seq([msg(N_("{peril} {share} ({low}-{high})"), peril=term(p), share=f"{state[p].share:.1%}",
                              low=f"{state[p].low:.1%}", high=f"{state[p].high:.1%}") for p in covered
                      if cal.peril_shares.get(p, 0.0) > 0])
-        said["state_actor_exclusion"] = msg("method.state_actor_exclusion", parts=parts)
+        said["state_actor_exclusion"] = msg(N_("war_and_state_actor excluded: the state-attributed share of each "
+                                               "peril's breaches is removed from its frequency, {parts} (90% Jeffreys "
+                                               "intervals; datasets/incidents.csv attribution, one source per row)"),
+                                            parts=parts)
     # a method without a message (a frequency method of an older stage) keeps its text
     methods = {**dict(tf.methods), **{k: m.text() for k, m in said.items()}}
     versions.update({"severity": f"{cal.severity_fit.family}@{cal.data_sha}", "datasets": cal.data_sha})

@@ -29,6 +29,7 @@ from underwriting.domain.policy import Programme
 from underwriting.domain.quote import FrequencyBlock, MomentCheck, Quote, hash_inputs
 from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
 from underwriting.errors import InputError
+from underwriting.i18n import N_
 from underwriting.quote.calibration import loss_calibration
 from underwriting.quote.currency import incident_fx, submission_in_currency, unused_fx_warnings
 from underwriting.quote.defence import defence, frequency_interval
@@ -52,8 +53,10 @@ from underwriting.quote.reserve import reserve_block
 
 __all__ = ["make_quote"]
 
-#: How the quote's risk score is made (recorded in ``methods``; the template ``method.risk_score``).
-RISK_SCORE_METHOD = msg("method.risk_score").text()
+#: How the quote's risk score is made (recorded in ``methods``, its message in ``method_messages``).
+RISK_SCORE_METHOD_MESSAGE = msg(N_("one risk model: log-linear in the annual breach rate of base x experience x "
+                                   "schedule (bands on the rate, reasons = largest log-rate factors)"))
+RISK_SCORE_METHOD = RISK_SCORE_METHOD_MESSAGE.text()
 
 
 def make_quote(request: Any, terms: Any = None, /, *, registry: Any = None, **options: Any) -> Quote:
@@ -144,10 +147,11 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
     reserve = reserve_block(sub, layers if user_terms else None, req.regime, fx, frequency_model=fm, fx_out=reserve_fx,
                             registry=registry, schedule=table, ground_up=None if user_terms else lm, exposure=exposure)
 
-    aggregate = msg("method.aggregate", method=str(priced.method), n=str(len(lm.perils)))
+    aggregate = msg(N_("{method} compound over {n} perils"), method=str(priced.method), n=str(len(lm.perils)))
     if tower is not None:
-        aggregate = msg("method.aggregate.tower", aggregate=aggregate, n=str(len(layers)))
-    said = {"risk_score": msg("method.risk_score"), **lm.method_messages, "aggregate": aggregate}
+        aggregate = msg(N_("{aggregate}, each of {n} layers on the same loss model (tower std and TVaR: comonotonic "
+                           "sums of the layers')"), aggregate=aggregate, n=str(len(layers)))
+    said = {"risk_score": RISK_SCORE_METHOD_MESSAGE, **lm.method_messages, "aggregate": aggregate}
     methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods, "aggregate": aggregate.text()}
     method_messages = {k: m for k, m in said.items() if methods.get(k) == m.text()}
     versions = {**lm.versions, "underwriting": __version__, **score_versions}
@@ -199,7 +203,8 @@ def _fx_rows(loss_fx: Any, orig_sub: Any, sub: Any, fx: FxTable) -> list[dict[st
     """The loss model's rates, with the submission's conversion said once per currency (why it was used)."""
     fx_used = list(loss_fx)
     if orig_sub is not sub and orig_sub.currency != "USD":
-        purpose = msg("fx.purpose.conversion", from_currency=orig_sub.currency, to_currency=sub.currency)
+        purpose = msg(N_("submission amounts converted from {from_currency} to {to_currency}"),
+                      from_currency=orig_sub.currency, to_currency=sub.currency)
         same = [i for i, u in enumerate(fx_used) if u["currency"] == orig_sub.currency]
         if same:
             fx_used[same[0]] = {**fx_used[same[0]], "purpose": purpose.text(), "purpose_message": purpose.as_json()}
@@ -237,11 +242,15 @@ def _assumptions(basis: Any, lm: Any) -> list[Message]:
         said = [data(a) for a in fe.assumptions]
     return [
         basis.describe_message(),
-        msg("assumption.severity", family=cal.severity_fit.family, n=str(cal.severity_fit.n),
+        msg(N_("severity: {family} fitted by maximum likelihood to {n} public incident amounts >= {threshold} USD "
+               "(left-truncated), capped by the assets of the custody tier hit"),
+            family=cal.severity_fit.family, n=str(cal.severity_fit.n),
             threshold=f"{REPORTING_THRESHOLD_USD:,.0f}"),
-        msg("assumption.peril_split", shares=seq([msg("peril.share", peril=term(p), share=f"{s:.0%}")
-                                                  for p, s in cal.peril_shares.items()])),
-        msg("assumption.hot_share", share=f"{cal.hot_share:.0%}"),
+        msg(N_("breach frequency split into perils by the vector mix of the public incident record: {shares}"),
+            shares=seq([msg(N_("{peril} {share}"), peril=term(p), share=f"{s:.0%}")
+                        for p, s in cal.peril_shares.items()])),
+        msg(N_("breaches reaching vendor, insider and social-engineering paths hit hot assets with probability {share} "
+               "(custody mix of the record)"), share=f"{cal.hot_share:.0%}"),
     ] + said
 
 

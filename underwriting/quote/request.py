@@ -22,7 +22,7 @@ from underwriting.domain.message import Message, msg
 from underwriting.domain.policy import PolicyTerms, Programme
 from underwriting.domain.pricing_basis import PricingBasisFile
 from underwriting.domain.submission import Submission
-from underwriting.i18n import LANGUAGES
+from underwriting.i18n import LANGUAGES, N_
 from underwriting.pricing import premium as _premium
 from underwriting.quote.options import (
     DEFAULT_FREQUENCY_MODEL,
@@ -79,7 +79,8 @@ class PricingBasis:
 
     def describe_message(self) -> Message:
         """The principle and loads as a template and arguments (for other languages)."""
-        return msg("assumption.basis", principle=str(self.principle), level=str(self.level),
+        return msg(N_("premium principle {principle} at TVaR {level}; expense {expense}, commission {commission}, tax "
+                      "{tax} of premium"), principle=str(self.principle), level=str(self.level),
                    expense=f"{self.expense:.0%}", commission=f"{self.commission:.0%}", tax=f"{self.tax:.0%}")
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from underwriting.domain.currency import FxTable
+from underwriting.domain.message import data, date, money, msg, num, seq, term, text
 from underwriting.domain.policy import PolicyTerms
-from underwriting.domain.reasons import data, date, money, msg, num, reason, seq, term, text
 from underwriting.domain.submission import Submission
 from underwriting.errors import InputError
 from underwriting.i18n import N_
@@ -130,14 +130,14 @@ def assess(
         factor = policy_factor(pc)
         if pol.coinsurance < 1.0:
             pc.append(Check.of("engine.coinsurance", "haircut", 1.0 - pol.coinsurance,
-                               reason(N_("insurer pays {share} of each covered loss"), share=num(pol.coinsurance, ".0%")),
+                               msg(N_("insurer pays {share} of each covered loss"), share=num(pol.coinsurance, ".0%")),
                                f"policy terms; {ENGINE_SRC}", pol.policy_id, "input"))
         factor *= pol.coinsurance
         for exc, p in reg.other_exclusion_haircuts.items():
             if exc in pol.exclusions:
                 h = float(p.value)
                 pc.append(Check.of(f"exclusion.{exc}", "haircut" if h > 0 else "info", h,
-                                   reason(N_("policy excludes {exclusion}: {haircut} haircut (wording decides how much "
+                                   msg(N_("policy excludes {exclusion}: {haircut} haircut (wording decides how much "
                                              "it bites)"), exclusion=term(exc), haircut=num(h, ".0%")),
                                    f"{p.source} [{p.status}]", pol.policy_id, p.status))
                 factor *= 1.0 - h
@@ -178,38 +178,38 @@ def assess(
     eng: list[Check] = []
     if when < reg.effective:
         eng.append(Check.of("engine.effective_date", "warning", 0.0,
-                            reason(N_("assessed at {as_of}, before the regime's effective date {effective}: the rules "
+                            msg(N_("assessed at {as_of}, before the regime's effective date {effective}: the rules "
                                       "may change before they apply; figures are a forecast, not a compliance "
                                       "position"), as_of=date(when), effective=date(reg.effective)),
                             f"regime effective date [{reg.status}]", None, reg.status))
     cur = req.currency
     eng.append(Check.of("engine.requirement", "info", 0.0,
-                        reason(N_("requirement {amount}: {formula}"), amount=money(r, cur), formula=data(req.formula)),
+                        msg(N_("requirement {amount}: {formula}"), amount=money(r, cur), formula=data(req.formula)),
                         f"{reg.requirement.method}; see inputs", None, "computed"))
     if len(comps) > 1:
         parts = seq((msg(N_("{component} {amount} earns {credit}"), component=term(k.name),
                          amount=money(k.amount, cur, unit=False), credit=money(c, cur, unit=False))
                      for k, c in zip(comps, comp_credits, strict=True)), "; ")
         eng.append(Check.of("engine.components", "info", 0.0,
-                            reason(N_("credit measured per requirement component, each capped at its own amount: "
+                            msg(N_("credit measured per requirement component, each capped at its own amount: "
                                       "{parts}"), parts=parts), ENGINE_SRC, None, "computed"))
     if layers:
         top = max(k.amount for k in comps)
         low = min(L.attachment for L in layers)
         if low > 0:
             eng.append(Check.of("engine.retention", "info", 0.0,
-                                reason(N_("the first {amount} of each component's losses lies below the lowest "
+                                msg(N_("the first {amount} of each component's losses lies below the lowest "
                                           "attachment (deductible): it stays in the cash reserve"),
                                        amount=money(min(low, top), cur)), ENGINE_SRC, None, "computed"))
         for a, b, lo, hi in overlaps(layers, top):
             eng.append(Check.of("engine.tower_overlap", "info", 0.0,
-                                reason(N_("{a} and {b} overlap on {low} to {high}: counted once, at the better factor"),
+                                msg(N_("{a} and {b} overlap on {low} to {high}: counted once, at the better factor"),
                                        a=text(a), b=text(b), low=money(lo, cur, unit=False),
                                        high=money(hi, cur, unit=False)), ENGINE_SRC, None, "computed"))
     for pid in alloc.binding:
         L = next(x for x in layers if x.policy_id == pid)
         eng.append(Check.of("engine.payable", "info", 0.0,
-                            reason(N_("{policy} can pay at most {payable} over its period (aggregate limit, or limit × "
+                            msg(N_("{policy} can pay at most {payable} over its period (aggregate limit, or limit × "
                                       "(1 + reinstatements)); its credit over all components is held to factor × that "
                                       "= {held}, allocated to the components in order ({components})"),
                                    policy=text(pid), payable=money(L.payable, cur),
@@ -219,13 +219,13 @@ def assess(
     cp = reg.credit.cap_share
     if raw > cap_share * r + 1e-9:
         eng.append(Check.of("credit.cap", "haircut", 1.0 - credit / raw if raw > 0 else 0.0,
-                            reason(N_("credit {raw} capped at {cap} of the requirement = {credit}"),
+                            msg(N_("credit {raw} capped at {cap} of the requirement = {credit}"),
                                    raw=money(raw, cur, unit=False), cap=num(cap_share, ".0%"),
                                    credit=money(credit, cur, unit=False)),
                             f"{cp.source} [{cp.status}]", None, cp.status))
     else:
         eng.append(Check.of("credit.cap", "pass", 0.0,
-                            reason(N_("credit {raw} within the cap of {cap} of the requirement ({amount})"),
+                            msg(N_("credit {raw} within the cap of {cap} of the requirement ({amount})"),
                                    raw=money(raw, cur, unit=False), cap=num(cap_share, ".0%"),
                                    amount=money(cap_share * r, cur, unit=False)),
                             f"{cp.source} [{cp.status}]", None, cp.status))
@@ -317,7 +317,7 @@ def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component]
     src = f"{rule.source} [{rule.status}]"
     infos = [(k, layer_in_component(layer, k)) for k in comps]
     if all(i["band"] <= 0 for _, i in infos):
-        return Check.of(rule.rule, "info", 0.0, reason(N_("the layer attaches above every requirement component: it "
+        return Check.of(rule.rule, "info", 0.0, msg(N_("the layer attaches above every requirement component: it "
                                                           "replaces nothing")), src, pol.policy_id, rule.status)
     gaps = []
     for k, _ in infos:
@@ -338,10 +338,10 @@ def _coverage_check(rule, pol: PolicyTerms, layer: Layer, comps: list[Component]
                                 weight=num(w, ".1%")))
     _, share = coverage_share(layer, comps)
     if not gaps:
-        return Check.of(rule.rule, "pass", 0.0, reason(N_("covers every tier and cause the reserve is for")), src,
+        return Check.of(rule.rule, "pass", 0.0, msg(N_("covers every tier and cause the reserve is for")), src,
                         pol.policy_id, rule.status)
     return Check.of(rule.rule, "haircut", 1.0 - share,
-                    reason(N_("coverage mismatch: {gaps}; covered {share} of its band in the components it answers "
+                    msg(N_("coverage mismatch: {gaps}; covered {share} of its band in the components it answers "
                               "for (applied per component and cell in the tower; components it does not answer for "
                               "earn nothing)"), gaps=seq(gaps, "; "), share=num(share, ".1%")),
                     src, pol.policy_id, rule.status)

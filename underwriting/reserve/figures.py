@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from underwriting.domain.currency import FxTable
-from underwriting.domain.reasons import Reason
+from underwriting.domain.message import Message
 
 Outcome = Literal["pass", "fail", "haircut", "info", "warning"]
 
@@ -69,7 +69,7 @@ class Check:
     haircut : float
         Share of the credit removed, in [0, 1] (1.0 for a fail, 0.0 for pass/info).
     reason : str
-        Why, with the figures compared, in English: ``reason_id`` filled with ``reason_args``.
+        Why, with the figures compared, in English: the English text of ``reason_message``.
     source : str
         Legal reference and status, e.g. ``"MiCA Art. 67(5)(b) [confirmed]"`` (as the regime file words it,
         in every language).
@@ -77,11 +77,10 @@ class Check:
         The policy tested (None for the assessment as a whole).
     status : str
         Status of the rule (``confirmed``, ``reported``, ``assumption``, ``input``, ``computed``...).
-    reason_id : str
-        The reason's catalogue message id (its English template, see :mod:`underwriting.domain.reasons`).
-    reason_args : dict
-        The typed arguments of ``reason_id`` (amounts with their currency, shares, dates, ids), from which
-        the reason is rendered in another language, also from a saved quote.
+    reason_message : Message or None
+        The reason as a catalogue template with its typed arguments (amounts with their currency, shares,
+        dates, ids; :mod:`underwriting.domain.message`), from which it is rendered in another language,
+        also from a saved quote.
     """
 
     rule: str
@@ -91,17 +90,18 @@ class Check:
     source: str
     policy: str | None = None
     status: str = ""
-    reason_id: str = ""
-    reason_args: dict[str, Any] = field(default_factory=dict, hash=False)
+    reason_message: Message | None = field(default=None, hash=False)
 
     @classmethod
-    def of(cls, rule: str, outcome: Outcome, haircut: float, why: Reason, source: str, policy: str | None = None,
+    def of(cls, rule: str, outcome: Outcome, haircut: float, why: Message, source: str, policy: str | None = None,
            status: str = "") -> Check:
-        """A check whose reason is ``why``: the English ``reason`` is formatted from its template and arguments."""
-        return cls(rule, outcome, float(haircut), why.text, source, policy, status, why.id, why.args)
+        """A check whose reason is ``why``: the English ``reason`` is formatted from the same message."""
+        return cls(rule, outcome, float(haircut), why.text(), source, policy, status, why)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["reason_message"] = None if self.reason_message is None else self.reason_message.as_json()
+        return d
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A check's reason quotes some text of the regime file: the requirement's formula, the wording checklist
 (``wording_check``) and the declared-coverage labels (``declared_coverage``). The reason passes them as
-``data`` arguments (:mod:`underwriting.domain.reasons`), translated where the catalogue has them; they are
+``data`` parts (:mod:`underwriting.domain.message`), translated where the catalogue has them; they are
 listed here so ``pybabel extract -k N_`` puts them in the catalogues. ``tests/i18n/test_reserve_reasons.py``
 checks that every such text of every bundled regime is listed (a regime file edited without this list
 would fall back to English, never to a wrong text). Regime facts and legal sources are not translated.

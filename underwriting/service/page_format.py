@@ -146,14 +146,14 @@ def factor(key: Any) -> str:
 
 def reason(check: Any) -> str:
     """A reserve check's reason (a dict of the quote's JSON) in the page language, rendered from its template."""
-    from underwriting.domain.reasons import check_reason
+    from underwriting.domain.message import localise
 
-    return check_reason(check) if isinstance(check, Mapping) else ""
+    return localise(check.get('reason'), check.get('reason_message')) if isinstance(check, Mapping) else ""
 
 
 def outcome(value: Any) -> str:
     """A reserve check's outcome (``pass``, ``fail``, ``haircut``, ``info``, ``warning``) in the page language."""
-    from underwriting.domain.reasons import outcome_label
+    from underwriting.domain.message import outcome_label
 
     return outcome_label(str(value or ""))
 

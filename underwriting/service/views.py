@@ -135,7 +135,7 @@ def _headline_metrics(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def say(text: Any, message: Any = None) -> str:
-    """An engine text of a stored quote in the page language: its message (template id and arguments)
+    """An engine text of a stored quote in the page language: its message (catalogue template and typed arguments)
     rendered, else the catalogue's translation of the text, else the text (English: the text as stored)."""
     from underwriting.domain.message import localise
 
