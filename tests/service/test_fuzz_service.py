@@ -120,3 +120,15 @@ def test_no_workbench_form_answers_5xx(fuzz_service, path, form):
     _svc, client = fuzz_service
     r = client.post(path, data=form, follow_redirects=False)
     assert r.status_code < 500, (path, r.status_code, r.text[:300])
+
+
+@pytest.mark.parametrize("answer", ["9" * 5000, "1e309", "-1e400", "nan", "inf"])
+def test_a_non_finite_questionnaire_number_is_named_not_a_500(fuzz_service, answer):
+    """Found by the fuzz above: ``float("9" * 5000)`` is ``inf``, which reached the idempotent quote's
+    request hash (JSON refuses it) as a 500. The form now names the field."""
+    _svc, client = fuzz_service
+    r = client.post("/workbench/questionnaire", data={"q.exposure.customer_assets.hot": answer, "idempotency_key": "0"},
+                    follow_redirects=False)
+    assert r.status_code < 500, r.text[:300]
+    assert "expected a finite number" in r.text and "customer_assets.hot" in r.text
+    assert "9" * 100 + "...&#39;" not in r.text  # the message quotes at most 40 characters (the field keeps the answer)

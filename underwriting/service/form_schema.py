@@ -16,6 +16,7 @@ re-render the form with the values kept.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -219,13 +220,26 @@ def _scalar(f: dict[str, Any], form, name: str, raw: dict[str, str], errors: lis
         return False, None
     if kind in ("integer", "number", "number_or_unknown"):
         try:
-            return True, int(text) if kind == "integer" else float(text)
+            return True, _finite(int(text) if kind == "integer" else float(text))
         except ValueError:
-            errors.append({"field": f"{prefix}{name}", "message": f"expected a number, got {text!r}"})
+            errors.append({"field": f"{prefix}{name}", "message": f"expected a finite number, got {_short(text)}"})
             return False, None
     if kind == "select" and f.get("enum") == ["true", "false"]:
         return True, text == "true"
     return True, text
+
+
+def _finite(v: int | float) -> int | float:
+    """``v`` when finite; a ``ValueError`` for ``inf`` and ``nan`` (``float("9" * 400)`` is ``inf``: never a
+    number a submission may carry, and not JSON)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError("not finite")
+    return v
+
+
+def _short(text: str) -> str:
+    """``text`` quoted for an error message, cut to 40 characters (a 5,000-digit answer is not echoed whole)."""
+    return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
 def row_count(form, name: str, given: int | None = None) -> int:
@@ -348,9 +362,10 @@ def terms_document(values: dict[str, Any]) -> tuple[dict[str, Any] | None, list[
         if text == "":
             return None
         try:
-            return int(text) if kind == "int" else float(text)
+            return _finite(int(text) if kind == "int" else float(text))
         except ValueError:
-            errors.append({"field": where, "message": f"expected a {'whole ' if kind == 'int' else ''}number, got {text!r}"})
+            errors.append({"field": where, "message": f"expected a finite {'whole ' if kind == 'int' else ''}number, "
+                                                      f"got {_short(text)}"})
             return None
 
     shared: dict[str, Any] = {}
