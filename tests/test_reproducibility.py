@@ -97,6 +97,14 @@ def test_compare_identical_within_and_different():
     assert compare(_quote(), _quote(inputs={"seed": 1})).status == "different"  # inputs are exact
 
 
+def test_a_one_cent_tie_on_a_large_amount_is_within():
+    # found on a CPU without AVX-512: 2,365,977,628.81 against .82 USD differ by 0.0100002 in binary (a float's
+    # spacing there is 4.8e-7), one cent all the same; two cents stay different
+    usd = {"currency": "USD", "inputs": {"seed": 0}}
+    assert compare({**usd, "tvar_995": 2365977628.81}, {**usd, "tvar_995": 2365977628.82}).status == "within"
+    assert compare({**usd, "tvar_995": 2365977628.81}, {**usd, "tvar_995": 2365977628.83}).status == "different"
+
+
 def test_compare_canonicalises_a_quote_recorded_with_full_floats():
     raw = _quote(premium=999.9999999, rate_on_line=0.001234561)
     assert compare(raw, _quote()).status == "identical"

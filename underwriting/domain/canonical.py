@@ -59,8 +59,12 @@ USD_MONEY_KEYS: frozenset[str] = frozenset({"aal", "aal_se", "co_tvar", "capital
 KEPT_KEYS: frozenset[str] = frozenset({"inputs", "fx", "versions", "quote_per_usd", "units_per_usd",
                                        "policy_per_usd"})
 #: Relative size of one canonical unit's allowance: a difference up to one unit in the last place,
-#: with this slack for the binary representation of the rounded decimals.
+#: with this slack for the binary representation of the rounded decimals (see also :data:`_ULPS`).
 _SLACK = 1.0 + 1e-9
+#: Spacings of the larger value's float added to the allowance: two rounded decimals one unit apart are
+#: stored with an error of up to half a spacing each, which for large amounts exceeds the relative slack
+#: (2,365,977,628.82 − 2,365,977,628.81 is 0.0100002 in binary: a spacing there is 4.8e-7).
+_ULPS = 4
 
 
 def minor_unit(currency: str) -> int:
@@ -236,7 +240,7 @@ def compare(recorded: Mapping[str, Any], recomputed: Mapping[str, Any]) -> Compa
                 and not isinstance(x, bool) and not isinstance(y, bool)
                 and path.split(".")[0].split("[")[0] not in KEPT_KEYS):
             unit = canonical_unit(path, max(abs(x), abs(y)), currency)
-            ok = abs(x - y) <= unit * _SLACK
+            ok = abs(x - y) <= unit * _SLACK + _ULPS * math.ulp(max(abs(x), abs(y)))
             rel = abs(x - y) / max(abs(x), abs(y))
             if largest is None or rel > largest[1]:
                 largest = (path, rel)
