@@ -81,6 +81,41 @@ def _first_quote(registry=None, repeats: int = 3, pycache: str | None = None) ->
     return statistics.median(out)
 
 
+#: ``underwriting quote`` on the JP sample as a user runs it; ``{patch}`` is empty, or the peer's line that puts
+#: back the collector's default behaviour (``imports_frozen`` made a no-op).
+CLI_QUOTE = """
+import sys
+{patch}
+from underwriting.cli.main import main
+sys.argv = ["underwriting", "quote", "datasets/examples/jp_small_exchange.json",
+            "--terms", "datasets/examples/policy_jp_primary.toml"]
+sys.exit(main())
+"""
+NO_FREEZE = "import contextlib, underwriting.cli._common as c; c.imports_frozen = contextlib.nullcontext"
+
+
+def _cli_first_quote(pycache: str, repeats: int = 5) -> tuple[float, float]:
+    """Median wall seconds of ``underwriting quote`` in a fresh process (interpreter start to exit, report
+    printed; compiled bytecode), as shipped and with the import-time collector pause patched out (the peer),
+    the two alternating so that load affects both alike."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               PYTHONPYCACHEPREFIX=pycache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    cmds = [[sys.executable, "-c", CLI_QUOTE.format(patch=p)] for p in ("", NO_FREEZE)]
+    subprocess.run(cmds[0], env=env, cwd=ROOT, check=True, capture_output=True)  # fills the bytecode folder
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for cmd, out in zip(cmds, times, strict=True):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True)
+            out.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def _cpu_min(fn, repeats: int, setup=None) -> float:
     """Least CPU seconds (all threads of the process) of ``repeats`` calls: steadier than wall time under load."""
     best = float("inf")
@@ -135,6 +170,7 @@ def main() -> str:
         with tempfile.TemporaryDirectory() as tmp:
             shutil.copytree(ROOT / "models", Path(tmp) / "models", ignore=shutil.ignore_patterns("severity_fit"))
             first_recomputed = _first_quote(Path(tmp) / "models", pycache=pyc)
+        cli_first, cli_first_peer = _cli_first_quote(pyc)
     no_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
     sub = uw.load_submission(ROOT / "datasets/examples/jp_small_exchange.json")
     terms = uw.load_policy(ROOT / "datasets/examples/policy_jp_primary.toml")
@@ -177,6 +213,10 @@ def main() -> str:
         + f") | {first_source * 1000:.1f} | {first_source / fft:.0f} |",
         f"| peer: first quote in a fresh process, registry without the record (bootstrap GoF and AIC table "
         f"recomputed; bytecode compiled) | {first_recomputed * 1000:.1f} | {first_recomputed / fft:.0f} |",
+        f"| `underwriting quote` (the CLI) in a fresh process, interpreter start to exit, report printed "
+        f"(imports with the collector paused, then frozen) | {cli_first * 1000:.1f} | {cli_first / fft:.0f} |",
+        f"| peer: the same with the collector's default behaviour (`imports_frozen` patched out; "
+        f"{cli_first_peer / cli_first:.2f}× the CLI's time) | {cli_first_peer * 1000:.1f} | {cli_first_peer / fft:.0f} |",
         f"| first quote in this process (after the benchmark's own imports) | {cold * 1000:.1f} | {cold / fft:.0f} |",
         f"| warm quote | {warm * 1000:.1f} | {warm / fft:.0f} |",
         f"| warm quote with a new seed (a grid result does not depend on it: the compound cache answers) "

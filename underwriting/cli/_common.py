@@ -9,7 +9,7 @@ import math
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from underwriting.errors import InputError
@@ -45,6 +45,29 @@ _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u20
 #: A run of this many non-space characters in a message is shortened (a 5,000-character file name or
 #: number is named, not echoed).
 _LONG_RUN = re.compile(r"\S{241,}")
+
+
+@contextlib.contextmanager
+def imports_frozen() -> Iterator[None]:
+    """Import a command's heavy module graph with the cyclic garbage collector paused, then freeze it.
+
+    Importing the quote's libraries (numpy, scipy, pandas, scikit-learn, pydantic schemas) builds about a
+    million long-lived objects, and the collector walks them again and again while they are built: about
+    150 ms of a first quote (three full collections; ``benchmarks/bench_quote.py``). None of them is ever
+    garbage, so after the imports they go to the permanent generation (:func:`gc.freeze`) and later
+    collections see only the command's own objects. Only the CLI does this, in a process it owns; the
+    library and :mod:`underwriting.api` never change their caller's collector.
+    """
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
 
 
 def escape_controls(text: str) -> str:

@@ -58,15 +58,19 @@ _FLAGS = {"options.seed": "--seed", "options.fx": "--fx", "options.frequency_mod
 def run(args: argparse.Namespace) -> int:
     from underwriting.cli._common import (
         check_output_file,
+        imports_frozen,
         parse_fx,
         schedule_and_registry,
         write_output,
     )
-    from underwriting.domain.policy import load_terms
-    from underwriting.domain.report import format_quote
-    from underwriting.domain.submission import load_submission
-    from underwriting.i18n import resolve_lang
-    from underwriting.quote.make import make_quote
+
+    with imports_frozen():  # the quote's whole module graph, the reserve's too (it imports it on first use)
+        import underwriting.reserve.jurisdictions  # noqa: F401
+        from underwriting.domain.policy import load_terms
+        from underwriting.domain.report import format_quote
+        from underwriting.domain.submission import load_submission
+        from underwriting.i18n import resolve_lang
+        from underwriting.quote.make import make_quote
 
     check_output_file(args.out, "--out", args)
     check_output_file(args.report, "--report", args)
