@@ -13,7 +13,6 @@ import pytest
 from scipy import stats
 
 from underwriting.errors import InputError
-from underwriting.lifecycle.rebuild_check import compare_json
 from underwriting.frequency.experience_prior import (
     FITTED_FILE,
     METHOD,
@@ -23,6 +22,7 @@ from underwriting.frequency.experience_prior import (
     prior_for_model,
     profile_interval,
 )
+from underwriting.lifecycle.rebuild_check import compare_json
 
 SETTINGS = load_settings()
 

@@ -95,7 +95,6 @@ def validation_report() -> tuple[Any, Any, dict[str, Any]]:
         ever_breached,
         segment_table,
     )
-
     from underwriting.frequency.experience_prior import fit_experience_prior
 
     full = cohort_panel()
