@@ -119,3 +119,27 @@ def test_a_cli_promotion_without_the_ledger_key_says_so(make_service, sqlite_url
     code, out, err = run_cli("promote", version, "--registry", registry, "--database", sqlite_url)
     assert code == 0 and "ledger key is not usable here" in err
     assert not (key_home.parent / "elsewhere.pem").exists()  # never a key of its own
+
+
+def test_a_cli_promotion_after_a_killed_rotation_settles_it_first(make_service, sqlite_url, key_home, registry):
+    """A rotation killed after installing the new key and before its commit is undone (the old key put back)
+    before `promote` signs its entry, as a service start does; otherwise the entry would be signed by a key
+    that the next start removes, and `ledger verify` would name it for good."""
+    from underwriting.registry import Registry
+    from underwriting.registry.signing import write_private_key
+    from underwriting.service.key_rotation import retiring_path
+
+    make_service(sqlite_url, registry=str(registry))
+    old = ledger_key.SigningKey.load(key_home)
+    shutil.copy(key_home, retiring_path())
+    write_private_key(ledger_key.SigningKey.generate(), key_home, force=True)
+    reg = Registry(registry)
+    version = next(v for v in reg.versions("risk_scorer") if v != reg.default("risk_scorer"))
+    code, out, err = run_cli("promote", version, "--registry", registry, "--database", sqlite_url)
+    assert code == 0 and "ledger: recorded as entry" in out, err
+    assert ledger_key.SigningKey.load(key_home).key_id == old.key_id and not retiring_path().exists()
+    (key_id,), = _sql(sqlite_url, "SELECT key_id FROM ledger ORDER BY seq DESC LIMIT 1")
+    assert key_id == old.key_id
+    make_service(sqlite_url, registry=str(registry))  # a later start finds nothing to undo
+    code, vout = _verify(sqlite_url, "--registry", registry)
+    assert code == 0, vout

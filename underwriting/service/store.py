@@ -78,17 +78,24 @@ class Store:
         record in the ledger any signed registry promotion it lacks (a promotion whose own
         entry was lost when the server was killed mid-commit; :func:`audit.reconcile`), then write a signed
         checkpoint of the ledger head. Returns the sequence numbers of the reconciliation entries."""
-        from underwriting.errors import ModelIntegrityError
-
-        try:
-            with self._write_lock, self.sessions.begin() as s:
-                s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
-                key_rotation.recover(s)  # a rotation killed half-way: finished or undone before anything is signed
-                added = audit.reconcile(s, self.registry)
-        except ModelIntegrityError:
-            added = []  # an unreadable registry is reported by `ledger verify` and by every load
+        with self._write_lock, self.sessions.begin() as s:
+            added = self._settle(s)
         self.checkpoint()
         return added
+
+    def _settle(self, s: Session) -> list[int]:
+        """Lock the ledger head in ``s``, finish or undo a ledger-key rotation killed half-way (before anything
+        is signed with a key that may be put back), then record the registry promotions the ledger lacks;
+        an unreadable registry adds nothing (``ledger verify`` and every load report it). What :meth:`start`
+        and :meth:`promote_recorded` both do first."""
+        from underwriting.errors import ModelIntegrityError
+
+        s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
+        key_rotation.recover(s)
+        try:
+            return audit.reconcile(s, self.registry)  # reads every history before it appends anything
+        except ModelIntegrityError:
+            return []
 
     def checkpoint(self) -> dict[str, Any]:
         """Append a signed checkpoint of the ledger head to the checkpoint log (:mod:`ledger_key`)."""
@@ -308,18 +315,12 @@ class Store:
         inside the database transaction, after the ledger head is locked, with its ``model.promote`` entry
         (:func:`audit.record_promotion`), then a signed checkpoint. First, as :meth:`start` does, the
         registry's earlier signed promotions the ledger lacks (made while the database was unreachable)
-        are recorded as ``model.reconcile``. ``underwriting promote`` uses it when it reaches the service
+        are recorded as ``model.reconcile``, after a rotation killed half-way is settled (:meth:`_settle`). ``underwriting promote`` uses it when it reaches the service
         database and key. Returns ``(history entry, ledger sequence number, reconciliation entries)``; if
         the database fails after the registry committed, the promotion stands and the next start
         reconciles it."""
-        from underwriting.errors import ModelIntegrityError
-
         with self._write_lock, self.sessions.begin() as s:
-            s.execute(select(ledger.LedgerHead).where(ledger.LedgerHead.id == 1).with_for_update()).scalar_one()
-            try:
-                added = audit.reconcile(s, self.registry)  # reads every history before it appends anything
-            except ModelIntegrityError:
-                added = []  # an unreadable history: the promotion below says so, and `ledger verify` names it
+            added = self._settle(s)  # an unreadable history: the promotion below says so, and `ledger verify` names it
             entry = run()
             led = audit.record_promotion(s, entry, self.registry, actor=actor)
             seq = led.seq
