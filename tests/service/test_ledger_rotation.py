@@ -134,7 +134,7 @@ def test_an_entry_signed_with_the_old_key_after_the_rotation_is_named(svc):
     _sql(svc.url, "UPDATE idempotency SET key_sig = :k, signature = :s", k=old.key_id,
          s=old.sign(ledger_key.REPLY_TAG, msg.encode()))
     code, out = _verify(svc.url, "--checkpoints", os.devnull)
-    assert f"stored reply {row[0]}" in out and "signed by the retired key" in out
+    assert f"stored reply {row[0]} ({row[3]}, key {row[1]}): signed by the retired key {old.key_id}" in out, out
     # a checkpoint signed with the old key after its retirement is named too
     log = ledger_key.checkpoints_path(svc.url)
     body = {"format": ledger_key.CHECKPOINT_FORMAT, "seq": forged, "entry_hash": _sql(
