@@ -60,6 +60,10 @@ def _rate(currency: str, units_per_usd: float, basis: Message, source: str) -> F
     return FxRate(currency, units_per_usd, basis.text(), source, basis)
 
 
+#: The rate of USD to itself (built once: :meth:`FxTable.rate` answers it for every USD amount converted).
+_USD = _rate("USD", 1.0, msg(N_("identity")), "")
+
+
 def fx_row(r: FxRate, purpose: Message | None = None) -> dict[str, Any]:
     """The quote's record of one rate used: currency, units per USD, basis, source (and why it was used),
     with the basis and purpose as messages beside their texts."""
@@ -125,7 +129,7 @@ class FxTable:
         """Rate for ``currency`` in ``year``: a user rate, else that year's average, else the latest
         earlier year's (stated in the returned basis). USD is 1."""
         if currency == "USD":
-            return _rate("USD", 1.0, msg(N_("identity")), "")
+            return _USD
         if (currency, None) in self.rates:
             return self.rates[(currency, None)]
         if (currency, year) in self.rates:

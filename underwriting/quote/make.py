@@ -24,7 +24,7 @@ from typing import Any
 
 from underwriting._version import __version__
 from underwriting.domain.currency import FxTable, fx_row
-from underwriting.domain.message import Message, data, msg, seq, term
+from underwriting.domain.message import Message, msg, seq, term
 from underwriting.domain.policy import Programme
 from underwriting.domain.quote import FrequencyBlock, MomentCheck, Quote, hash_inputs
 from underwriting.domain.vocabulary import REPORTING_THRESHOLD_USD
@@ -153,7 +153,7 @@ def _make_quote(req: QuoteRequest, registry: Any) -> Quote:
                            "sums of the layers')"), aggregate=aggregate, n=str(len(layers)))
     said = {"risk_score": RISK_SCORE_METHOD_MESSAGE, **lm.method_messages, "aggregate": aggregate}
     methods = {"risk_score": RISK_SCORE_METHOD, **lm.methods, "aggregate": aggregate.text()}
-    method_messages = {k: m for k, m in said.items() if methods.get(k) == m.text()}
+    method_messages = said  # every text in ``methods`` is its message's text
     versions = {**lm.versions, "underwriting": __version__, **score_versions}
     if reserve.regime:
         versions["regime"] = f"{reserve.regime}@{reserve.regime_version}"
@@ -237,9 +237,7 @@ def _assumptions(basis: Any, lm: Any) -> list[Message]:
     """What the quote rests on, each as a template and arguments (the quote's ``assumptions`` are their texts)."""
     cal = loss_calibration()
     fe = lm.frequency
-    said = list(fe.assumption_messages)
-    if [m.text() for m in said] != list(fe.assumptions):  # a method that gave no messages: its texts as they are
-        said = [data(a) for a in fe.assumptions]
+    said = list(fe.assumption_messages)  # every frequency method gives its assumptions as messages
     return [
         basis.describe_message(),
         msg(N_("severity: {family} fitted by maximum likelihood to {n} public incident amounts >= {threshold} USD "

@@ -220,7 +220,7 @@ def _scalar(f: dict[str, Any], form, name: str, raw: dict[str, str], errors: lis
         return False, None
     if kind in ("integer", "number", "number_or_unknown"):
         try:
-            return True, _finite(int(text) if kind == "integer" else float(text))
+            return True, int(text) if kind == "integer" else _finite(float(text))
         except ValueError:
             errors.append({"field": f"{prefix}{name}", "message": f"expected a finite number, got {_short(text)}"})
             return False, None
@@ -229,10 +229,10 @@ def _scalar(f: dict[str, Any], form, name: str, raw: dict[str, str], errors: lis
     return True, text
 
 
-def _finite(v: int | float) -> int | float:
+def _finite(v: float) -> float:
     """``v`` when finite; a ``ValueError`` for ``inf`` and ``nan`` (``float("9" * 400)`` is ``inf``: never a
     number a submission may carry, and not JSON)."""
-    if isinstance(v, float) and not math.isfinite(v):
+    if not math.isfinite(v):
         raise ValueError("not finite")
     return v
 
@@ -362,7 +362,7 @@ def terms_document(values: dict[str, Any]) -> tuple[dict[str, Any] | None, list[
         if text == "":
             return None
         try:
-            return _finite(int(text) if kind == "int" else float(text))
+            return int(text) if kind == "int" else _finite(float(text))
         except ValueError:
             errors.append({"field": where, "message": f"expected a finite {'whole ' if kind == 'int' else ''}number, "
                                                       f"got {_short(text)}"})
