@@ -27,7 +27,7 @@ import math
 import re
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -204,9 +204,10 @@ class ScheduleTable(Strict):
                     "compromised": v.name.strip().casefold() in bad,
                 }[cond]
                 if hit:
+                    said = _vendor_answer(v)
                     factors.append(ScheduleFactor(
-                        key=f"vendors.{v.name}.{cond}", answer=_vendor_answer(v).text(),
-                        level=cond, factor=rule.factor, rationale=rule.rationale, source=rule.source))
+                        key=f"vendors.{v.name}.{cond}", answer=said.text(), level=cond, factor=rule.factor,
+                        rationale=rule.rationale, source=rule.source, answer_template=said))
         raw = math.exp(math.fsum(math.log(f.factor) for f in factors))
         capped = min(max(raw, self.cap.min), self.cap.max)
         return ScheduleRating(factors=tuple(factors), raw_factor=raw, factor=capped,
@@ -251,6 +252,8 @@ class ScheduleFactor:
         Multiplier on the annual rate.
     rationale, source : str
         From the table.
+    answer_template : Message, optional
+        ``answer`` as a template and arguments when it is built from several words (a vendor row).
     """
 
     key: str
@@ -259,6 +262,7 @@ class ScheduleFactor:
     factor: float
     rationale: str
     source: str
+    answer_template: Message | None = field(default=None, compare=False)
 
     @property
     def log_contribution(self) -> float:
@@ -268,12 +272,7 @@ class ScheduleFactor:
     def answer_message(self) -> Message:
         """:attr:`answer` as a message (its text is ``answer``): a vendor row's template, else the answer
         as a data word (``never``, ``unknown`` translated where the catalogue has them)."""
-        if self.key.startswith("vendors.") and self.answer.startswith("role="):
-            role, _, registered = self.answer.removeprefix("role=").partition(", registered=")
-            m = msg(N_("role={role}, registered={registered}"), role=term(role), registered=data(registered))
-            if m.text() == self.answer:
-                return m
-        return answer(self.answer)
+        return self.answer_template if self.answer_template is not None else answer(self.answer)
 
     @property
     def kind(self) -> str:
