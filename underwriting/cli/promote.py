@@ -65,46 +65,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _database_url(given: str | None) -> str | None:
-    """The service database to record in: ``--database``, ``$UNDERWRITING_DATABASE``, else the default SQLite
-    file when it exists (never made here). A malformed URL is an input error naming where it came from."""
-    import os
-    from pathlib import Path
-
-    from underwriting.errors import InputError
-
-    url = given or os.environ.get("UNDERWRITING_DATABASE") or None
-    if url is None:
-        f = Path(os.environ.get("UNDERWRITING_DATA") or "underwriting-data") / "service.sqlite3"
-        return f"sqlite:///{f.resolve()}" if f.is_file() else None
+def _database_url(given: str | None) -> str:
+    """The service database to record in: ``--database``, else the service's own default
+    (:func:`underwriting.service.db.default_url`: ``$UNDERWRITING_DATABASE`` or the default SQLite file, whose
+    folder is never made here; a missing file is said by :func:`_promote_recorded`). A malformed URL is an
+    input error naming where it came from."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from underwriting.errors import InputError
+    from underwriting.service.db import DATABASE_ENV, default_url
+
+    url = given or default_url(create=False)
     try:
         make_url(url)
     except (ArgumentError, ValueError) as exc:
-        raise InputError(f"not a database URL ({exc})", field="--database" if given else "$UNDERWRITING_DATABASE") \
+        raise InputError(f"not a database URL ({exc})", field="--database" if given else f"${DATABASE_ENV}") \
             from None
     return url
 
 
-def _shown(url: str | None) -> str:
+def _shown(url: str) -> str:
     from underwriting.service.db import redact_url
 
-    return redact_url(url) if url else "(none)"
+    return redact_url(url)
 
 
-def _promote_recorded(promote, url: str | None, registry: str | None) -> tuple[dict, int | None, str, list[int]]:
+def _promote_recorded(promote, url: str, registry: str | None) -> tuple[dict, int | None, str, list[int]]:
     """Promote; with its ledger entry when the database at ``url`` and the ledger key are reachable (as the
     service does: :meth:`underwriting.service.store.Store.promote_recorded`), else alone.
     Returns ``(history entry, ledger sequence number or None, why not recorded, reconciliation entries)``."""
     import os
 
     from underwriting.errors import InputError
-
-    if url is None:
-        return promote(), None, ("no service database here: no --database, $UNDERWRITING_DATABASE unset and no "
-                                 "default SQLite file"), []
     from underwriting.service import ledger_key
 
     if url.startswith("sqlite"):

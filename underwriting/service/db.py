@@ -148,12 +148,14 @@ class RateBucket(Base):
     updated: Mapped[float] = mapped_column(Float)
 
 
-def default_url() -> str:
-    """``$UNDERWRITING_DATABASE``, else a SQLite file in ``$UNDERWRITING_DATA`` (default ``./underwriting-data``)."""
+def default_url(*, create: bool = True) -> str:
+    """``$UNDERWRITING_DATABASE``, else a SQLite file in ``$UNDERWRITING_DATA`` (default ``./underwriting-data``),
+    whose folder is made unless ``create`` is false (a command that only uses an existing database)."""
     if os.environ.get(DATABASE_ENV):
         return os.environ[DATABASE_ENV]
     folder = Path(os.environ.get(DATA_ENV) or "underwriting-data")
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(folder / 'service.sqlite3').resolve()}"
 
 
